@@ -1,0 +1,99 @@
+/**
+ * Every error this package raises on purpose is an NtlmError with a stable `code`.
+ * Match on `code` (or `instanceof` one of the classes below), never on the message text.
+ *
+ * The classes follow what the HTTP layer answers:
+ * - InvalidTokenError        → 400: the bytes are not a well-formed NTLM message.
+ * - AuthenticationError      → 401 with a fresh challenge: a well-formed logon that is refused.
+ * - ServiceUnavailableError  → 503: we could not decide (domain controller down, too busy).
+ * - ConfigurationError       → thrown at start-up, never while serving.
+ */
+
+export type InvalidTokenCode =
+  | 'ERR_NTLM_INVALID_TOKEN'
+  | 'ERR_NTLM_TOKEN_TOO_LARGE'
+  | 'ERR_NTLM_UNEXPECTED_MESSAGE'
+  | 'ERR_NTLM_INVALID_HEADER';
+
+export type AuthenticationCode =
+  | 'ERR_NTLM_LOGON_FAILED'
+  | 'ERR_NTLM_UNKNOWN_DOMAIN'
+  | 'ERR_NTLM_ANONYMOUS_REFUSED'
+  | 'ERR_NTLM_GUEST_REFUSED'
+  | 'ERR_NTLM_V1_REFUSED'
+  | 'ERR_NTLM_BAD_MIC'
+  | 'ERR_NTLM_CLOCK_SKEW'
+  | 'ERR_NTLM_ACCOUNT_DISABLED'
+  | 'ERR_NTLM_ACCOUNT_LOCKED'
+  | 'ERR_NTLM_PASSWORD_EXPIRED'
+  | 'ERR_NTLM_NO_PENDING_HANDSHAKE'
+  | 'ERR_NTLM_HANDSHAKE_EXPIRED';
+
+export type ServiceUnavailableCode =
+  | 'ERR_NTLM_TOO_MANY_HANDSHAKES'
+  | 'ERR_NTLM_DC_UNAVAILABLE'
+  | 'ERR_NTLM_DC_REQUIRES_SIGNING';
+
+export type ConfigurationCode = 'ERR_NTLM_CONFIG';
+
+export type NtlmErrorCode = InvalidTokenCode | AuthenticationCode | ServiceUnavailableCode | ConfigurationCode;
+
+export class NtlmError extends Error {
+  readonly code: NtlmErrorCode;
+  /** The HTTP status the middleware answers with when this error ends a request. */
+  readonly statusCode: number;
+
+  constructor(code: NtlmErrorCode, statusCode: number, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.statusCode = statusCode;
+  }
+}
+
+/** The client sent bytes that are not a valid NTLM message (or not the one expected now). */
+export class InvalidTokenError extends NtlmError {
+  constructor(message: string, code: InvalidTokenCode = 'ERR_NTLM_INVALID_TOKEN') {
+    super(code, 400, message);
+  }
+}
+
+/**
+ * A well-formed logon that is refused. The message is for logs only: the client gets a bare
+ * 401 with a fresh challenge, so that it cannot probe which part was wrong.
+ */
+export class AuthenticationError extends NtlmError {
+  /** The user name the client typed, for the log line; never an identity. */
+  readonly claimedUser: string | undefined;
+
+  constructor(code: AuthenticationCode, message: string, options?: { claimedUser?: string; cause?: unknown }) {
+    super(code, 401, message, { cause: options?.cause });
+    this.claimedUser = options?.claimedUser;
+  }
+}
+
+/** We could not reach a verdict: answer 503 and log why. */
+export class ServiceUnavailableError extends NtlmError {
+  /** Seconds the client may wait before trying again (sent as Retry-After). */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(
+    code: ServiceUnavailableCode,
+    message: string,
+    options?: { retryAfterSeconds?: number; cause?: unknown },
+  ) {
+    super(code, 503, message, { cause: options?.cause });
+    this.retryAfterSeconds = options?.retryAfterSeconds;
+  }
+}
+
+/** Options that cannot work; raised when the middleware or a verifier is created. */
+export class ConfigurationError extends NtlmError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_NTLM_CONFIG', 500, message, options);
+  }
+}
+
+export function isNtlmError(value: unknown): value is NtlmError {
+  return value instanceof NtlmError;
+}
