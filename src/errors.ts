@@ -36,7 +36,11 @@ export type ServiceUnavailableCode =
 
 export type ConfigurationCode = 'ERR_NTLM_CONFIG';
 
-export type NtlmErrorCode = InvalidTokenCode | AuthenticationCode | ServiceUnavailableCode | ConfigurationCode;
+export type NtlmErrorCode =
+  | InvalidTokenCode
+  | AuthenticationCode
+  | ServiceUnavailableCode
+  | ConfigurationCode;
 
 export class NtlmError extends Error {
   readonly code: NtlmErrorCode;
@@ -66,7 +70,11 @@ export class AuthenticationError extends NtlmError {
   /** The user name the client typed, for the log line; never an identity. */
   readonly claimedUser: string | undefined;
 
-  constructor(code: AuthenticationCode, message: string, options?: { claimedUser?: string; cause?: unknown }) {
+  constructor(
+    code: AuthenticationCode,
+    message: string,
+    options?: { claimedUser?: string; cause?: unknown },
+  ) {
     super(code, 401, message, { cause: options?.cause });
     this.claimedUser = options?.claimedUser;
   }

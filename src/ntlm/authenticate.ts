@@ -47,14 +47,18 @@ const ALL_FIELDS = [LM_FIELD, NT_FIELD, DOMAIN_FIELD, USER_FIELD, WORKSTATION_FI
 
 export function decodeAuthenticate(token: Buffer): AuthenticateMessage {
   if (readMessageType(token) !== MessageType.AUTHENTICATE) {
-    throw new InvalidTokenError('expected an NTLM AUTHENTICATE message (Type 3)', 'ERR_NTLM_UNEXPECTED_MESSAGE');
+    throw new InvalidTokenError(
+      'expected an NTLM AUTHENTICATE message (Type 3)',
+      'ERR_NTLM_UNEXPECTED_MESSAGE',
+    );
   }
   requireLength(token, FIXED_LENGTH, 'AUTHENTICATE message');
   const flags = token.readUInt32LE(FLAGS_OFFSET);
   const unicode = hasFlag(flags, NegotiateFlags.NEGOTIATE_UNICODE);
   const field = (descriptor: number, name: string, maxBytes: number) =>
     readPayloadField(token, descriptor, name, { maxBytes, payloadStart: FIXED_LENGTH });
-  const name = (descriptor: number, what: string) => decodeName(field(descriptor, what, MAX_NAME_BYTES), unicode, what);
+  const name = (descriptor: number, what: string) =>
+    decodeName(field(descriptor, what, MAX_NAME_BYTES), unicode, what);
 
   const lmChallengeResponse = field(LM_FIELD, 'LmChallengeResponse', 24);
   const ntChallengeResponse = field(NT_FIELD, 'NtChallengeResponse', MAX_TOKEN_BYTES);

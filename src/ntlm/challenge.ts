@@ -1,5 +1,5 @@
 import { InvalidTokenError } from '../errors.js';
-import { decodeAvPairs, type AvPair } from './av-pairs.js';
+import { type AvPair, decodeAvPairs } from './av-pairs.js';
 import {
   decodeName,
   encodeName,
@@ -62,7 +62,10 @@ export function decodeChallenge(token: Buffer): ChallengeMessage {
   const flags = token.readUInt32LE(FLAGS_OFFSET);
   const unicode = hasFlag(flags, NegotiateFlags.NEGOTIATE_UNICODE);
   const targetName = decodeName(
-    readPayloadField(token, TARGET_NAME_FIELD, 'target name', { maxBytes: MAX_NAME_BYTES, payloadStart: MIN_LENGTH }),
+    readPayloadField(token, TARGET_NAME_FIELD, 'target name', {
+      maxBytes: MAX_NAME_BYTES,
+      payloadStart: MIN_LENGTH,
+    }),
     unicode,
     'target name',
   );

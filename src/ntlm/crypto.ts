@@ -42,12 +42,20 @@ export function ntowfv2(ntHash: Buffer, user: string, domain: string): Buffer {
 }
 
 /** NTProofStr = HMAC_MD5(ResponseKeyNT, ServerChallenge + temp). */
-export function computeNtProofStr(responseKeyNT: Buffer, serverChallenge: Buffer, clientChallengeBlob: Buffer): Buffer {
+export function computeNtProofStr(
+  responseKeyNT: Buffer,
+  serverChallenge: Buffer,
+  clientChallengeBlob: Buffer,
+): Buffer {
   return hmacMd5(responseKeyNT, serverChallenge, clientChallengeBlob);
 }
 
 /** LMv2 response = HMAC_MD5(ResponseKeyLM, ServerChallenge + ClientChallenge) + ClientChallenge. */
-export function computeLmv2Response(responseKeyLM: Buffer, serverChallenge: Buffer, clientChallenge: Buffer): Buffer {
+export function computeLmv2Response(
+  responseKeyLM: Buffer,
+  serverChallenge: Buffer,
+  clientChallenge: Buffer,
+): Buffer {
   return Buffer.concat([hmacMd5(responseKeyLM, serverChallenge, clientChallenge), clientChallenge]);
 }
 
@@ -81,7 +89,11 @@ export function rc4(key: Buffer, data: Buffer): Buffer {
  * ExportedSessionKey (MS-NLMP 3.2.5.1.2): with KEY_EXCH the client chose a random key and sent it
  * RC4-encrypted under the KeyExchangeKey; without it, the KeyExchangeKey itself.
  */
-export function exportedSessionKey(keyExchangeKey: Buffer, encryptedRandomSessionKey: Buffer, flags: number): Buffer {
+export function exportedSessionKey(
+  keyExchangeKey: Buffer,
+  encryptedRandomSessionKey: Buffer,
+  flags: number,
+): Buffer {
   if (hasFlag(flags, NegotiateFlags.NEGOTIATE_KEY_EXCH) && encryptedRandomSessionKey.length === 16) {
     return rc4(keyExchangeKey, encryptedRandomSessionKey);
   }
@@ -89,7 +101,12 @@ export function exportedSessionKey(keyExchangeKey: Buffer, encryptedRandomSessio
 }
 
 /** MIC = HMAC_MD5(ExportedSessionKey, NEGOTIATE + CHALLENGE + AUTHENTICATE with a zero MIC). */
-export function computeMic(exportedKey: Buffer, negotiate: Buffer, challenge: Buffer, authenticateZeroMic: Buffer): Buffer {
+export function computeMic(
+  exportedKey: Buffer,
+  negotiate: Buffer,
+  challenge: Buffer,
+  authenticateZeroMic: Buffer,
+): Buffer {
   return hmacMd5(exportedKey, negotiate, challenge, authenticateZeroMic);
 }
 

@@ -29,7 +29,10 @@ export type MessageTypeNumber = (typeof MessageType)[keyof typeof MessageType];
 /** Checks the signature and size every message shares, and returns its MessageType field. */
 export function readMessageType(token: Buffer): number {
   if (token.length > MAX_TOKEN_BYTES) {
-    throw new InvalidTokenError(`NTLM token of ${token.length} bytes exceeds ${MAX_TOKEN_BYTES}`, 'ERR_NTLM_TOKEN_TOO_LARGE');
+    throw new InvalidTokenError(
+      `NTLM token of ${token.length} bytes exceeds ${MAX_TOKEN_BYTES}`,
+      'ERR_NTLM_TOKEN_TOO_LARGE',
+    );
   }
   if (token.length < 12 || !token.subarray(0, 8).equals(SIGNATURE)) {
     throw new InvalidTokenError('not an NTLMSSP message (bad signature)');
@@ -61,7 +64,9 @@ export function readPayloadField(
     throw new InvalidTokenError(`${name} is ${length} bytes, more than the ${limits.maxBytes} allowed`);
   }
   if (offset < limits.payloadStart || offset + length > token.length) {
-    throw new InvalidTokenError(`${name} (offset ${offset}, length ${length}) lies outside the ${token.length}-byte token`);
+    throw new InvalidTokenError(
+      `${name} (offset ${offset}, length ${length}) lies outside the ${token.length}-byte token`,
+    );
   }
   return token.subarray(offset, offset + length);
 }
@@ -85,7 +90,6 @@ export function decodeName(bytes: Buffer, unicode: boolean, name: string): strin
     throw new InvalidTokenError(`${name} has an odd byte length in a Unicode message`);
   }
   const text = bytes.toString(unicode ? 'utf16le' : 'latin1');
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
   if (/[\u0000-\u001f\u007f]/.test(text)) {
     throw new InvalidTokenError(`${name} contains control characters`);
   }

@@ -44,7 +44,11 @@ export function decodeNegotiate(token: Buffer): NegotiateMessage {
     ? decodeName(readPayloadField(token, DOMAIN_FIELD, 'Type 1 domain', limits), false, 'Type 1 domain')
     : '';
   const workstation = hasFlag(flags, NegotiateFlags.NEGOTIATE_OEM_WORKSTATION_SUPPLIED)
-    ? decodeName(readPayloadField(token, WORKSTATION_FIELD, 'Type 1 workstation', limits), false, 'Type 1 workstation')
+    ? decodeName(
+        readPayloadField(token, WORKSTATION_FIELD, 'Type 1 workstation', limits),
+        false,
+        'Type 1 workstation',
+      )
     : '';
   const hasVersion =
     hasFlag(flags, NegotiateFlags.NEGOTIATE_VERSION) &&

@@ -22,7 +22,9 @@ export const MIN_NTLMV2_RESPONSE = PROOF_LENGTH + BLOB_HEADER + 4;
 
 export function decodeNtlmV2Response(response: Buffer): NtlmV2Response {
   if (response.length < MIN_NTLMV2_RESPONSE) {
-    throw new InvalidTokenError(`NTLMv2 response is ${response.length} bytes, shorter than ${MIN_NTLMV2_RESPONSE}`);
+    throw new InvalidTokenError(
+      `NTLMv2 response is ${response.length} bytes, shorter than ${MIN_NTLMV2_RESPONSE}`,
+    );
   }
   const blob = response.subarray(PROOF_LENGTH);
   if (blob[0] !== 1 || blob[1] !== 1) {
@@ -38,7 +40,11 @@ export function decodeNtlmV2Response(response: Buffer): NtlmV2Response {
 }
 
 /** The blob ("temp") a client hashes: header, timestamp, client challenge, AV pairs, 4 zero bytes. */
-export function encodeClientChallengeBlob(timestamp: bigint, clientChallenge: Buffer, avPairs: Buffer | AvPair[]): Buffer {
+export function encodeClientChallengeBlob(
+  timestamp: bigint,
+  clientChallenge: Buffer,
+  avPairs: Buffer | AvPair[],
+): Buffer {
   const header = Buffer.alloc(BLOB_HEADER);
   header[0] = 1;
   header[1] = 1;

@@ -1,8 +1,8 @@
 // MS-NLMP section 4.2: the protocol examples, byte for byte.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AvId, decodeAvPairs, findAvPair } from '../../src/ntlm/av-pairs.js';
 import { decodeAuthenticate } from '../../src/ntlm/authenticate.js';
+import { AvId, decodeAvPairs, findAvPair } from '../../src/ntlm/av-pairs.js';
 import { decodeChallenge } from '../../src/ntlm/challenge.js';
 import {
   computeLmv2Response,
@@ -75,7 +75,10 @@ describe('MS-NLMP 4.2.4.2 NTLMv2 results', () => {
     const baseKey = sessionBaseKeyV2(responseKey, proof);
     assert.equal(baseKey.toString('hex'), '8de40ccadbc14a82f15cb0ad0de95ca3');
     assert.equal(rc4(baseKey, RANDOM_SESSION_KEY).toString('hex'), 'c5dad2544fc9799094ce1ce90bc9d03e');
-    assert.deepEqual(exportedSessionKey(baseKey, authenticate.encryptedRandomSessionKey, authenticate.flags), RANDOM_SESSION_KEY);
+    assert.deepEqual(
+      exportedSessionKey(baseKey, authenticate.encryptedRandomSessionKey, authenticate.flags),
+      RANDOM_SESSION_KEY,
+    );
   });
 });
 
@@ -98,7 +101,10 @@ describe('MS-NLMP 4.2.4.3 messages', () => {
     assert.equal(message.domain, 'Domain');
     assert.equal(message.user, 'User');
     assert.equal(message.workstation, 'COMPUTER');
-    assert.equal(message.lmChallengeResponse.toString('hex'), '86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa');
+    assert.equal(
+      message.lmChallengeResponse.toString('hex'),
+      '86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa',
+    );
     assert.equal(message.ntChallengeResponse.length, 84);
     assert.equal(message.encryptedRandomSessionKey.toString('hex'), 'c5dad2544fc9799094ce1ce90bc9d03e');
     assert.equal(message.version?.toString('hex'), '0501280a0000000f');

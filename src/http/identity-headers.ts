@@ -1,0 +1,35 @@
+import type { IncomingMessage } from 'node:http';
+import type { NtlmRequestInfo } from '../types.js';
+
+export const USERNAME_HEADER = 'x-ntlm-username';
+export const DOMAIN_HEADER = 'x-ntlm-domain';
+const PREFIX = 'x-ntlm-';
+
+/**
+ * Removes every X-Ntlm-* header the client sent, from both `headers` and `rawHeaders`, so that
+ * neither the application nor an upstream can mistake them for ours.
+ */
+export function stripClientIdentityHeaders(req: IncomingMessage): void {
+  let found = false;
+  for (const name of Object.keys(req.headers)) {
+    if (name.startsWith(PREFIX)) {
+      delete req.headers[name];
+      found = true;
+    }
+  }
+  if (!found) return;
+  const raw = req.rawHeaders;
+  const kept: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (!raw[i]!.toLowerCase().startsWith(PREFIX)) kept.push(raw[i]!, raw[i + 1]!);
+  }
+  raw.splice(0, raw.length, ...kept);
+}
+
+/** Sets the verified identity on the request: `req.ntlm` and the X-Ntlm-Username / X-Ntlm-Domain headers. */
+export function attachIdentity(req: IncomingMessage, info: NtlmRequestInfo): void {
+  req.ntlm = info;
+  req.headers[USERNAME_HEADER] = info.remoteUser;
+  req.headers[DOMAIN_HEADER] = info.domain;
+  req.rawHeaders.push('X-Ntlm-Username', info.remoteUser, 'X-Ntlm-Domain', info.domain);
+}

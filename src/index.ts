@@ -1,0 +1,31 @@
+export {
+  AuthenticationError,
+  ConfigurationError,
+  InvalidTokenError,
+  isNtlmError,
+  NtlmError,
+  type NtlmErrorCode,
+  ServiceUnavailableError,
+} from './errors.js';
+export { type NextFunction, type NtlmMiddleware, ntlm } from './http/middleware.js';
+export { consoleLogger } from './logger.js';
+// The wire layer, for verifiers of your own and for tests.
+export * as wire from './ntlm/index.js';
+export type {
+  HandshakeFinish,
+  HandshakeStart,
+  Logger,
+  NtlmIdentity,
+  NtlmOptions,
+  NtlmRequestInfo,
+  PendingHandshake,
+  UsernameFormat,
+  Verifier,
+} from './types.js';
+export {
+  type LocalDirectoryOptions,
+  LocalDirectoryVerifier,
+  type LocalUser,
+  localDirectory,
+  localDirectoryFromFile,
+} from './verifiers/local-directory.js';

@@ -1,0 +1,54 @@
+import { ConfigurationError } from './errors.js';
+import { consoleLogger, levelledLogger } from './logger.js';
+import type { Logger, NtlmOptions, UsernameFormat } from './types.js';
+
+export interface ResolvedOptions {
+  readonly verifier: NtlmOptions['verifier'];
+  readonly usernameFormat: UsernameFormat;
+  readonly otherSchemes: 'challenge' | 'next';
+  readonly maxPendingHandshakes: number;
+  readonly handshakeTimeoutMs: number;
+  readonly logger: Logger;
+  readonly debug: 0 | 1 | 2;
+}
+
+function positiveInteger(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new ConfigurationError(`ntlm(): ${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(value: unknown, name: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) {
+    throw new ConfigurationError(
+      `ntlm(): ${name} must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value as T;
+}
+
+/** Validates options once, at start-up, and fills in the defaults documented in types.ts. */
+export function resolveOptions(options: NtlmOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null)
+    throw new ConfigurationError('ntlm(): options object is required');
+  const { verifier } = options;
+  if (typeof verifier?.startHandshake !== 'function') {
+    throw new ConfigurationError(
+      'ntlm(): a verifier is required, e.g. ntlm({ verifier: localDirectory({ domain, users }) })',
+    );
+  }
+  const debug = oneOf(String(options.debug ?? 0), 'debug', ['0', '1', '2'], '0');
+  const level = Number(debug) as 0 | 1 | 2;
+  return {
+    verifier,
+    usernameFormat: oneOf(options.usernameFormat, 'usernameFormat', ['user', 'domain\\user'], 'user'),
+    otherSchemes: oneOf(options.otherSchemes, 'otherSchemes', ['challenge', 'next'], 'challenge'),
+    maxPendingHandshakes: positiveInteger(options.maxPendingHandshakes, 'maxPendingHandshakes', 1000),
+    handshakeTimeoutMs: positiveInteger(options.handshakeTimeoutMs, 'handshakeTimeoutMs', 30_000),
+    logger: levelledLogger(options.logger ?? consoleLogger, level),
+    debug: level,
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * The public types of ntlm-sso in one place. Every option documents its default.
+ */
+import type { AuthenticateMessage } from './ntlm/authenticate.js';
+import type { NegotiateMessage } from './ntlm/negotiate.js';
+import type { NtlmV2Response } from './ntlm/ntlmv2-response.js';
+
+/** Who the user is, as the verifier (directory or domain controller) says, never as the client typed it. */
+export interface NtlmIdentity {
+  /** Account name as the directory knows it (sAMAccountName on Active Directory). */
+  readonly username: string;
+  /** NetBIOS name of the account's domain, e.g. `EXAMPLE`. */
+  readonly domain: string;
+  /** Workstation name the client sent. Client-supplied: show it, never trust it. */
+  readonly workstation: string;
+  readonly displayName?: string | undefined;
+  readonly mail?: string | undefined;
+  readonly userPrincipalName?: string | undefined;
+  /** The account's SID, when the verifier knows it. */
+  readonly sid?: string | undefined;
+  /** Group names, nested groups included when the verifier can tell. */
+  readonly groups?: readonly string[] | undefined;
+}
+
+/** What the middleware puts on `req.ntlm`. */
+export interface NtlmRequestInfo extends NtlmIdentity {
+  /** The user name as `usernameFormat` shows it: `alice` or `EXAMPLE\alice`. Sent as X-Ntlm-Username. */
+  readonly remoteUser: string;
+  /** The HTTP scheme the client authenticated with. */
+  readonly scheme: 'NTLM' | 'Negotiate';
+  /** When this connection's handshake completed (ms since the epoch). */
+  readonly authenticatedAt: number;
+}
+
+/** The client's first message, handed to the verifier to start a handshake. */
+export interface HandshakeStart {
+  readonly negotiate: NegotiateMessage;
+  /** The NEGOTIATE token exactly as received (a relay forwards it as is; the MIC covers it). */
+  readonly negotiateToken: Buffer;
+  /** Aborted when the handshake is abandoned: timeout, client gone, or a new handshake. */
+  readonly signal: AbortSignal;
+}
+
+/** The client's last message, handed to the pending handshake for the verdict. */
+export interface HandshakeFinish {
+  readonly authenticate: AuthenticateMessage;
+  readonly authenticateToken: Buffer;
+  /** The NTLMv2 response, already decoded and checked by the logon policy. */
+  readonly ntlmV2: NtlmV2Response;
+}
+
+/**
+ * One handshake in progress inside a verifier: it produced the CHALLENGE and waits for the
+ * AUTHENTICATE. A local verifier keeps its server challenge here; a domain-controller verifier
+ * keeps its LDAP connection.
+ */
+export interface PendingHandshake {
+  /** The CHALLENGE (Type 2) token to send to the client. */
+  readonly challengeToken: Buffer;
+  /**
+   * Decides the logon. Resolves with the identity, or rejects with an AuthenticationError (401)
+   * or ServiceUnavailableError (503). Called at most once.
+   */
+  complete(finish: HandshakeFinish): Promise<NtlmIdentity>;
+  /** Releases what the handshake holds. Called when it is abandoned; safe to call twice. */
+  abort(): void;
+}
+
+/**
+ * Decides NTLM logons (the overridable hooks of Apache::AuthenNTLM, as an interface).
+ * The middleware owns the HTTP side and the per-connection state; a verifier owns the crypto
+ * or the conversation with a domain controller.
+ */
+export interface Verifier {
+  /** A short name for log lines, e.g. `local-directory` or `ldap://dc1.example.test`. */
+  readonly name: string;
+  startHandshake(start: HandshakeStart): Promise<PendingHandshake>;
+  /** Frees pooled resources when the application shuts down. */
+  close?(): Promise<void>;
+}
+
+/** Structured log lines. `console` fits; for pino use `(msg, fields) => log.info(fields, msg)`. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export type UsernameFormat = 'user' | 'domain\\user';
+
+export interface NtlmOptions {
+  /** Decides logons: `localDirectory(...)` or, later, a domain-controller verifier. Required. */
+  verifier: Verifier;
+  /**
+   * How the user name is shown in X-Ntlm-Username and `req.ntlm.remoteUser`:
+   * `'user'` (`alice`, Apache's splitdomainprefix 1) or `'domain\\user'` (`EXAMPLE\alice`).
+   * @default 'user'
+   */
+  usernameFormat?: UsernameFormat;
+  /**
+   * What to do with a request whose Authorization header uses another scheme (Basic, Bearer...):
+   * `'challenge'` answers 401 with `WWW-Authenticate: NTLM`; `'next'` calls `next()` without
+   * `req.ntlm`, so that another middleware can handle it.
+   * @default 'challenge'
+   */
+  otherSchemes?: 'challenge' | 'next';
+  /**
+   * Handshakes (CHALLENGE sent, AUTHENTICATE awaited) allowed at once across all connections.
+   * Beyond it, new handshakes get 503 with Retry-After.
+   * @default 1000
+   */
+  maxPendingHandshakes?: number;
+  /**
+   * How long a CHALLENGE waits for its AUTHENTICATE before the handshake is dropped (ms).
+   * @default 30000
+   */
+  handshakeTimeoutMs?: number;
+  /**
+   * Where log lines go. Warnings and errors are always logged; info and debug lines only when
+   * `debug` is 1 or more.
+   * @default console
+   */
+  logger?: Logger;
+  /**
+   * Like Apache::AuthenNTLM's ntlmdebug: 0 quiet, 1 each handshake step, 2 also the tokens (base64).
+   * @default 0
+   */
+  debug?: 0 | 1 | 2;
+}

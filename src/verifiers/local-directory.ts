@@ -1,0 +1,207 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { AuthenticationError, ConfigurationError } from '../errors.js';
+import { ntowfv1 } from '../ntlm/crypto.js';
+import { buildServerChallenge, type ServerNames } from '../ntlm/server-challenge.js';
+import { verifyNtlmV2 } from '../ntlm/verify-ntlmv2.js';
+import type { HandshakeFinish, HandshakeStart, NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
+
+/** One account of a local directory. Give `password` or `ntHash`, not both. */
+export interface LocalUser {
+  username: string;
+  password?: string;
+  /** The NT hash (NTOWFv1, MD4 of the UTF-16LE password) as 32 hex digits. */
+  ntHash?: string;
+  displayName?: string;
+  mail?: string;
+  groups?: string[];
+  /** A disabled account is refused as a domain controller would refuse it. @default false */
+  disabled?: boolean;
+}
+
+export interface LocalDirectoryOptions {
+  /** NetBIOS domain name the users belong to, e.g. `EXAMPLE` (at most 15 characters). */
+  domain: string;
+  /** DNS domain name, sent in the CHALLENGE and accepted in `user@dnsDomain`. @default `<domain>.local`, lower case */
+  dnsDomain?: string;
+  /** NetBIOS name of this server in the CHALLENGE. @default the host name, upper case, 15 characters */
+  computerName?: string;
+  users: LocalUser[];
+  /** Largest difference between the client's NTLMv2 timestamp and our clock (ms). @default 300000 */
+  maxClockSkewMs?: number;
+}
+
+interface Account {
+  readonly user: LocalUser;
+  readonly ntHash: Promise<Buffer>;
+}
+
+const NETBIOS_NAME = /^[^\\/:*?"<>|\u0000-\u001f]{1,15}$/;
+
+/**
+ * A user directory held in memory: the verifier behind the demo and tests, and a real option
+ * for small sites. It accepts NTLMv2 only and checks the proof, timestamp and MIC itself.
+ */
+export class LocalDirectoryVerifier implements Verifier {
+  readonly name = 'local-directory';
+  readonly #names: ServerNames;
+  readonly #accounts = new Map<string, Account>();
+  readonly #maxClockSkewMs: number;
+
+  constructor(options: LocalDirectoryOptions) {
+    const domain = options.domain?.toUpperCase();
+    if (!domain || !NETBIOS_NAME.test(domain)) {
+      throw new ConfigurationError(
+        `localDirectory: domain must be a NetBIOS name of 1-15 characters, got ${JSON.stringify(options.domain)}`,
+      );
+    }
+    const dnsDomain = (options.dnsDomain ?? `${domain}.local`).toLowerCase();
+    const computer = (options.computerName ?? hostname().split('.')[0] ?? 'NTLM-SSO')
+      .toUpperCase()
+      .slice(0, 15);
+    this.#names = {
+      netbiosDomain: domain,
+      netbiosComputer: computer,
+      dnsDomain,
+      dnsComputer: `${computer.toLowerCase()}.${dnsDomain}`,
+    };
+    this.#maxClockSkewMs = options.maxClockSkewMs ?? 5 * 60_000;
+    if (!Array.isArray(options.users)) throw new ConfigurationError('localDirectory: users must be an array');
+    for (const user of options.users) this.#add(user);
+  }
+
+  #add(user: LocalUser): void {
+    if (
+      typeof user?.username !== 'string' ||
+      user.username === '' ||
+      /[\\@\u0000-\u001f]/.test(user.username)
+    ) {
+      throw new ConfigurationError(`localDirectory: invalid username ${JSON.stringify(user?.username)}`);
+    }
+    const key = user.username.toLowerCase();
+    if (this.#accounts.has(key))
+      throw new ConfigurationError(`localDirectory: user ${user.username} is listed twice`);
+    let ntHash: Promise<Buffer>;
+    if (typeof user.password === 'string' && user.ntHash === undefined) {
+      ntHash = ntowfv1(user.password);
+    } else if (
+      typeof user.ntHash === 'string' &&
+      user.password === undefined &&
+      /^[0-9a-f]{32}$/i.test(user.ntHash)
+    ) {
+      ntHash = Promise.resolve(Buffer.from(user.ntHash, 'hex'));
+    } else {
+      throw new ConfigurationError(
+        `localDirectory: user ${user.username} needs a password or a 32-hex-digit ntHash (one of them)`,
+      );
+    }
+    ntHash.catch(() => {}); // surfaced when used; never an unhandled rejection
+    this.#accounts.set(key, {
+      user: { ...user, groups: user.groups ? [...user.groups] : undefined },
+      ntHash,
+    });
+  }
+
+  /** Finds the account a Type 3 names: `user` with our domain (or none), or `user@dnsDomain`. */
+  #lookup(user: string, domain: string): Account | undefined {
+    let name = user;
+    let realm = domain;
+    const at = user.lastIndexOf('@');
+    if (at > 0 && domain === '') {
+      name = user.slice(0, at);
+      realm = user.slice(at + 1);
+    }
+    const known = [this.#names.netbiosDomain, this.#names.dnsDomain].map((d) => d.toLowerCase());
+    if (realm !== '' && !known.includes(realm.toLowerCase())) {
+      throw new AuthenticationError(
+        'ERR_NTLM_UNKNOWN_DOMAIN',
+        `domain ${realm} is not ${this.#names.netbiosDomain}`,
+        {
+          claimedUser: user,
+        },
+      );
+    }
+    return this.#accounts.get(name.toLowerCase());
+  }
+
+  async startHandshake(start: HandshakeStart): Promise<PendingHandshake> {
+    const negotiateToken = start.negotiateToken;
+    const { token: challengeToken, serverChallenge } = buildServerChallenge(
+      start.negotiate.flags,
+      this.#names,
+      Date.now(),
+    );
+    let used = false;
+    return {
+      challengeToken,
+      complete: async (finish: HandshakeFinish): Promise<NtlmIdentity> => {
+        // A server challenge answers one AUTHENTICATE only: a replayed Type 3 finds nothing.
+        if (used)
+          throw new AuthenticationError('ERR_NTLM_NO_PENDING_HANDSHAKE', 'server challenge already used');
+        used = true;
+        const { authenticate } = finish;
+        const account = this.#lookup(authenticate.user, authenticate.domain);
+        // An unknown user still costs one hash, so that timing does not tell which names exist.
+        const ntHash = account ? await account.ntHash : Buffer.alloc(16);
+        verifyNtlmV2({
+          ntHash,
+          serverChallenge,
+          negotiateToken,
+          challengeToken,
+          authenticateToken: finish.authenticateToken,
+          authenticate,
+          response: finish.ntlmV2,
+          now: Date.now(),
+          maxClockSkewMs: this.#maxClockSkewMs,
+        });
+        if (!account) {
+          throw new AuthenticationError('ERR_NTLM_LOGON_FAILED', 'no such user', {
+            claimedUser: authenticate.user,
+          });
+        }
+        if (account.user.disabled) {
+          throw new AuthenticationError('ERR_NTLM_ACCOUNT_DISABLED', 'account is disabled', {
+            claimedUser: authenticate.user,
+          });
+        }
+        const { username, displayName, mail, groups } = account.user;
+        return {
+          username,
+          domain: this.#names.netbiosDomain,
+          workstation: authenticate.workstation,
+          displayName,
+          mail,
+          groups,
+        };
+      },
+      abort: () => {
+        used = true;
+      },
+    };
+  }
+}
+
+export function localDirectory(options: LocalDirectoryOptions): LocalDirectoryVerifier {
+  return new LocalDirectoryVerifier(options);
+}
+
+/**
+ * Reads a directory from a JSON file: `{ "domain": "EXAMPLE", "users": [ { "username": ..., "password": ... } ] }`.
+ * `overrides` win over the file (e.g. a domain from the environment).
+ */
+export function localDirectoryFromFile(
+  path: string,
+  overrides: Partial<LocalDirectoryOptions> = {},
+): LocalDirectoryVerifier {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new ConfigurationError(`localDirectory: cannot read ${path}: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+  if (typeof parsed !== 'object' || parsed === null)
+    throw new ConfigurationError(`localDirectory: ${path} is not a JSON object`);
+  return new LocalDirectoryVerifier({ ...(parsed as LocalDirectoryOptions), ...overrides });
+}

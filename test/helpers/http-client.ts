@@ -1,0 +1,59 @@
+// HTTP helpers for tests: one keep-alive connection per NtlmHttpClient, as NTLM requires.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type ClientCredentials, type ClientOptions, type1, type3 } from './ntlm-client.js';
+
+export interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  /** Local port of the TCP connection that carried the request. */
+  localPort: number | undefined;
+}
+
+export function baseUrl(server: http.Server): string {
+  const { port } = server.address() as AddressInfo;
+  return `http://127.0.0.1:${port}`;
+}
+
+/** A client that sends every request over the same single TCP connection. */
+export class NtlmHttpClient {
+  readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+  constructor(readonly url: string) {}
+
+  request(path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(`${this.url}${path}`, { agent: this.agent, headers, method }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+            localPort: req.socket?.localPort,
+          }),
+        );
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  /** Runs the three legs on this connection and returns the final reply. */
+  async login(path: string, credentials: ClientCredentials, options: ClientOptions = {}): Promise<Reply> {
+    const negotiate = type1(options.flags);
+    const first = await this.request(path, { Authorization: `NTLM ${negotiate.toString('base64')}` });
+    const challengeHeader = String(first.headers['www-authenticate'] ?? '');
+    const match = /^NTLM (\S+)$/.exec(challengeHeader);
+    if (first.status !== 401 || !match) return first;
+    const challenge = Buffer.from(match[1]!, 'base64');
+    const authenticate = await type3(negotiate, challenge, credentials, options);
+    return this.request(path, { Authorization: `NTLM ${authenticate.toString('base64')}` });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
