@@ -1,0 +1,115 @@
+// Starts the middleware inside each framework we support, on 127.0.0.1 and a free port.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import connect from 'connect';
+import express5 from 'express';
+import express4 from 'express4';
+import { type Logger, localDirectory, type NtlmOptions, ntlm, type Verifier } from '../../src/index.js';
+
+export const FRAMEWORKS = ['express5', 'express4', 'connect', 'node:http'] as const;
+export type Framework = (typeof FRAMEWORKS)[number];
+
+export const ALICE = { user: 'alice', domain: 'EXAMPLE', password: 'Alice-Passw0rd!' };
+export const BOB = { user: 'bob', domain: 'EXAMPLE', password: 'Bob-Passw0rd!' };
+
+export function testDirectory(): Verifier {
+  return localDirectory({
+    domain: 'EXAMPLE',
+    dnsDomain: 'example.test',
+    users: [
+      { username: 'alice', password: ALICE.password, mail: 'alice@example.test', groups: ['Engineering'] },
+      { username: 'bob', password: BOB.password },
+      { username: 'carol', password: 'Carol-Passw0rd!', disabled: true },
+    ],
+  });
+}
+
+export interface LogRecord {
+  level: keyof Logger;
+  message: string;
+  fields: Record<string, unknown> | undefined;
+}
+
+export function recordingLogger(): Logger & { records: LogRecord[]; codes(): unknown[] } {
+  const records: LogRecord[] = [];
+  const at = (level: keyof Logger) => (message: string, fields?: Record<string, unknown>) => {
+    records.push({ level, message, fields });
+  };
+  return {
+    records,
+    codes: () => records.map((r) => r.fields?.code).filter(Boolean),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+  };
+}
+
+export interface TestServer {
+  server: http.Server;
+  url: string;
+  logger: ReturnType<typeof recordingLogger>;
+  close(): Promise<void>;
+}
+
+/** What every test app answers: the identity it sees, and the X-Ntlm-* headers that reached it. */
+function whoami(req: http.IncomingMessage, res: http.ServerResponse): void {
+  res.setHeader('Content-Type', 'application/json');
+  res.end(
+    JSON.stringify({
+      ntlm: req.ntlm ?? null,
+      headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith('x-ntlm-'))),
+      rawHeaders: req.rawHeaders.filter(
+        (_, i, all) => i % 2 === 0 && all[i]!.toLowerCase().startsWith('x-ntlm-'),
+      ),
+    }),
+  );
+}
+
+export async function startServer(
+  framework: Framework,
+  options: Partial<NtlmOptions> = {},
+): Promise<TestServer> {
+  const logger = recordingLogger();
+  const auth = ntlm({ verifier: testDirectory(), logger, ...options });
+  let handler: http.RequestListener;
+  switch (framework) {
+    case 'express5':
+    case 'express4': {
+      const app = framework === 'express5' ? express5() : express4();
+      app.use(auth);
+      app.use((req: http.IncomingMessage, res: http.ServerResponse) => whoami(req, res));
+      handler = app as unknown as http.RequestListener;
+      break;
+    }
+    case 'connect': {
+      const app = connect();
+      app.use(auth);
+      app.use(whoami);
+      handler = app;
+      break;
+    }
+    case 'node:http':
+      handler = (req, res) =>
+        auth(req, res, (error) => {
+          if (error) {
+            res.statusCode = 500;
+            res.end();
+          } else whoami(req, res);
+        });
+      break;
+  }
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    server,
+    url,
+    logger,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await auth.close();
+    },
+  };
+}

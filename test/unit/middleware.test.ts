@@ -1,0 +1,227 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NtlmHttpClient } from '../helpers/http-client.js';
+import { type1, type3 } from '../helpers/ntlm-client.js';
+import { ALICE, BOB, FRAMEWORKS, startServer, type TestServer } from '../helpers/servers.js';
+
+const json = (body: string) => JSON.parse(body);
+const ntlmHeader = (token: Buffer) => ({ Authorization: `NTLM ${token.toString('base64')}` });
+
+for (const framework of FRAMEWORKS) {
+  describe(`middleware on ${framework}`, () => {
+    let t: TestServer;
+    before(async () => {
+      t = await startServer(framework);
+    });
+    after(() => t.close());
+
+    it('logs in once per connection and keeps the identity for later requests', async () => {
+      const client = new NtlmHttpClient(t.url);
+      const reply = await client.login('/', ALICE);
+      assert.equal(reply.status, 200);
+      const seen = json(reply.body);
+      assert.equal(seen.ntlm.username, 'alice');
+      assert.equal(seen.ntlm.domain, 'EXAMPLE');
+      assert.equal(seen.ntlm.workstation, 'TESTBOX');
+      assert.deepEqual(seen.ntlm.groups, ['Engineering']);
+      assert.deepEqual(seen.headers, { 'x-ntlm-username': 'alice', 'x-ntlm-domain': 'EXAMPLE' });
+      const again = await client.request('/next');
+      assert.equal(again.status, 200, 'no new handshake on the same connection');
+      assert.equal(json(again.body).ntlm.username, 'alice');
+      assert.equal(again.localPort, reply.localPort);
+      client.close();
+    });
+
+    it('answers 401 with WWW-Authenticate: NTLM to a request without credentials', async () => {
+      const client = new NtlmHttpClient(t.url);
+      const reply = await client.request('/');
+      assert.equal(reply.status, 401);
+      assert.equal(reply.headers['www-authenticate'], 'NTLM');
+      assert.equal(reply.headers['set-cookie'], undefined);
+      client.close();
+    });
+
+    it('answers a wrong password with 401 and a fresh challenge, on a connection that stays usable', async () => {
+      const client = new NtlmHttpClient(t.url);
+      const reply = await client.login('/', { ...ALICE, password: 'wrong' });
+      assert.equal(reply.status, 401);
+      assert.equal(reply.headers['www-authenticate'], 'NTLM');
+      assert.equal(t.logger.codes().at(-1), 'ERR_NTLM_LOGON_FAILED');
+      const retry = await client.login('/', ALICE);
+      assert.equal(retry.status, 200);
+      assert.equal(retry.localPort, reply.localPort, 'the retry used the same connection');
+      client.close();
+    });
+
+    it('never lets a client-supplied X-Ntlm-* header through', async () => {
+      const client = new NtlmHttpClient(t.url);
+      await client.login('/', BOB);
+      const reply = await client.request('/', {
+        'X-Ntlm-Username': 'admin',
+        'X-Ntlm-Domain': 'CORP',
+        'X-Ntlm-Groups': 'Admins',
+      });
+      const seen = json(reply.body);
+      assert.equal(seen.ntlm.username, 'bob');
+      assert.deepEqual(seen.headers, { 'x-ntlm-username': 'bob', 'x-ntlm-domain': 'EXAMPLE' });
+      assert.deepEqual(seen.rawHeaders, ['X-Ntlm-Username', 'X-Ntlm-Domain']);
+      client.close();
+    });
+
+    it('drops the identity at once when a new handshake starts on an authenticated connection', async () => {
+      const client = new NtlmHttpClient(t.url);
+      assert.equal((await client.login('/', ALICE)).status, 200);
+      const restart = await client.request('/', ntlmHeader(type1()));
+      assert.equal(restart.status, 401);
+      assert.match(String(restart.headers['www-authenticate']), /^NTLM \S+$/);
+      const between = await client.request('/');
+      assert.equal(between.status, 401, 'alice is forgotten as soon as the new NEGOTIATE arrives');
+      const asBob = await client.login('/', BOB);
+      assert.equal(json(asBob.body).ntlm.username, 'bob');
+      client.close();
+    });
+
+    it('answers 400 to malformed tokens and keeps serving', async () => {
+      const client = new NtlmHttpClient(t.url);
+      for (const value of [
+        'NTLM !!!notbase64',
+        'NTLM',
+        'NTLM AAAA',
+        `NTLM ${Buffer.from('NTLMSSP\0\x02\0\0\0', 'latin1').toString('base64')}`,
+      ]) {
+        const reply = await client.request('/', { Authorization: value });
+        assert.equal(reply.status, 400, value);
+      }
+      assert.equal((await client.login('/', ALICE)).status, 200);
+      client.close();
+    });
+
+    it('refuses an AUTHENTICATE that arrives without a pending challenge on its connection', async () => {
+      const first = new NtlmHttpClient(t.url);
+      const negotiate = type1();
+      const challengeReply = await first.request('/', ntlmHeader(negotiate));
+      const challenge = Buffer.from(String(challengeReply.headers['www-authenticate']).slice(5), 'base64');
+      const authenticate = await type3(negotiate, challenge, ALICE);
+      const second = new NtlmHttpClient(t.url);
+      const reply = await second.request('/', ntlmHeader(authenticate));
+      assert.equal(reply.status, 401, 'the handshake belongs to the first connection only');
+      assert.equal(t.logger.codes().at(-1), 'ERR_NTLM_NO_PENDING_HANDSHAKE');
+      const onOwnConnection = await first.request('/', ntlmHeader(authenticate));
+      assert.equal(onOwnConnection.status, 200);
+      const replay = await first.request('/', ntlmHeader(authenticate));
+      assert.equal(replay.status, 401, 'a server challenge is good for one AUTHENTICATE');
+      first.close();
+      second.close();
+    });
+  });
+}
+
+describe('middleware policy', () => {
+  it('refuses disabled accounts, unknown domains, a bad MIC and a stale timestamp', async () => {
+    const t = await startServer('express5');
+    const cases: Array<
+      [string, Parameters<NtlmHttpClient['login']>[1], Parameters<NtlmHttpClient['login']>[2], string]
+    > = [
+      [
+        'disabled',
+        { user: 'carol', domain: 'EXAMPLE', password: 'Carol-Passw0rd!' },
+        {},
+        'ERR_NTLM_ACCOUNT_DISABLED',
+      ],
+      ['unknown domain', { ...ALICE, domain: 'FOO' }, {}, 'ERR_NTLM_UNKNOWN_DOMAIN'],
+      ['unknown user', { ...ALICE, user: 'mallory' }, {}, 'ERR_NTLM_LOGON_FAILED'],
+      ['stale', ALICE, { timestampMs: Date.now() - 3_600_000 }, 'ERR_NTLM_CLOCK_SKEW'],
+    ];
+    for (const [name, credentials, options, code] of cases) {
+      const client = new NtlmHttpClient(t.url);
+      const reply = await client.login('/', credentials, options);
+      assert.equal(reply.status, 401, name);
+      assert.equal(t.logger.codes().at(-1), code, name);
+      client.close();
+    }
+    await t.close();
+  });
+
+  it('checks the MIC: a changed workstation name or a flipped MIC byte is refused', async () => {
+    const t = await startServer('express5');
+    const client = new NtlmHttpClient(t.url);
+    const negotiate = type1();
+    const first = await client.request('/', ntlmHeader(negotiate));
+    const challenge = Buffer.from(String(first.headers['www-authenticate']).slice(5), 'base64');
+    const authenticate = await type3(negotiate, challenge, ALICE);
+    authenticate[72]! ^= 0x01;
+    const reply = await client.request('/', ntlmHeader(authenticate));
+    assert.equal(reply.status, 401);
+    assert.equal(t.logger.codes().at(-1), 'ERR_NTLM_BAD_MIC');
+    client.close();
+    await t.close();
+  });
+
+  it('accepts user@dnsDomain with no domain, and shows DOMAIN\\user when asked', async () => {
+    const t = await startServer('express5', { usernameFormat: 'domain\\user' });
+    const client = new NtlmHttpClient(t.url);
+    const reply = await client.login('/', {
+      user: 'Alice@Example.Test',
+      domain: '',
+      password: ALICE.password,
+    });
+    assert.equal(reply.status, 200);
+    const seen = json(reply.body);
+    assert.equal(seen.ntlm.username, 'alice', 'the directory spells the name, not the client');
+    assert.equal(seen.headers['x-ntlm-username'], 'EXAMPLE\\alice');
+    client.close();
+    await t.close();
+  });
+
+  it("passes other schemes to the next middleware when otherSchemes is 'next'", async () => {
+    const t = await startServer('connect', { otherSchemes: 'next' });
+    const client = new NtlmHttpClient(t.url);
+    const reply = await client.request('/', {
+      Authorization: 'Basic YWxpY2U6cHc=',
+      'X-Ntlm-Username': 'admin',
+    });
+    assert.equal(reply.status, 200);
+    assert.deepEqual(json(reply.body), { ntlm: null, headers: {}, rawHeaders: [] });
+    client.close();
+    await t.close();
+  });
+});
+
+describe('middleware limits', () => {
+  it('caps pending handshakes with 503 and frees a slot when its connection closes', async () => {
+    const t = await startServer('node:http', { maxPendingHandshakes: 2 });
+    const clients = [0, 1, 2].map(() => new NtlmHttpClient(t.url));
+    const replies = [];
+    for (const client of clients) replies.push(await client.request('/', ntlmHeader(type1())));
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      [401, 401, 503],
+    );
+    assert.equal(replies[2]!.headers['retry-after'], '1');
+    assert.equal(t.logger.codes().at(-1), 'ERR_NTLM_TOO_MANY_HANDSHAKES');
+    clients[0]!.close();
+    await sleep(50);
+    const retry = await clients[2]!.login('/', ALICE);
+    assert.equal(retry.status, 200, 'the closed connection gave its slot back');
+    for (const client of clients) client.close();
+    await t.close();
+  });
+
+  it('forgets a challenge that waits longer than handshakeTimeoutMs', async () => {
+    const t = await startServer('node:http', { handshakeTimeoutMs: 100, maxPendingHandshakes: 1 });
+    const client = new NtlmHttpClient(t.url);
+    const negotiate = type1();
+    const first = await client.request('/', ntlmHeader(negotiate));
+    const challenge = Buffer.from(String(first.headers['www-authenticate']).slice(5), 'base64');
+    await sleep(250);
+    const late = await client.request('/', ntlmHeader(await type3(negotiate, challenge, ALICE)));
+    assert.equal(late.status, 401);
+    assert.equal(t.logger.codes().at(-1), 'ERR_NTLM_NO_PENDING_HANDSHAKE');
+    const other = new NtlmHttpClient(t.url);
+    assert.equal((await other.login('/', BOB)).status, 200, 'the expired handshake freed its slot');
+    client.close();
+    other.close();
+    await t.close();
+  });
+});
