@@ -113,7 +113,7 @@ describe('demo app with real NTLM clients', () => {
       assert.match((await page.textContent('#account')) ?? '', /EXAMPLE\\alice/);
       const api = await page.goto(`${demo.url}/api/whoami`);
       assert.equal(api?.status(), 200);
-      assert.equal((await api?.json()).username, 'alice');
+      assert.equal((await api!.json()).username, 'alice');
     } finally {
       await browser.close();
     }
