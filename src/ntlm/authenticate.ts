@@ -6,10 +6,10 @@ import {
   MAX_NAME_BYTES,
   MAX_TOKEN_BYTES,
   MessageType,
+  newMessageHeader,
   readMessageType,
   readPayloadField,
   requireLength,
-  SIGNATURE,
   writePayload,
 } from './fields.js';
 import { hasFlag, NegotiateFlags } from './flags.js';
@@ -98,9 +98,7 @@ export function encodeAuthenticate(message: {
   version?: Buffer;
 }): Buffer {
   const unicode = hasFlag(message.flags, NegotiateFlags.NEGOTIATE_UNICODE);
-  const header = Buffer.alloc(MIC_END);
-  SIGNATURE.copy(header, 0);
-  header.writeUInt32LE(MessageType.AUTHENTICATE, 8);
+  const header = newMessageHeader(MIC_END, MessageType.AUTHENTICATE);
   header.writeUInt32LE(message.flags >>> 0, FLAGS_OFFSET);
   (message.version ?? Buffer.alloc(8)).copy(header, VERSION_OFFSET);
   return writePayload(header, [

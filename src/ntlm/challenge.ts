@@ -6,10 +6,10 @@ import {
   MAX_NAME_BYTES,
   MAX_TOKEN_BYTES,
   MessageType,
+  newMessageHeader,
   readMessageType,
   readPayloadField,
   requireLength,
-  SIGNATURE,
   writePayload,
 } from './fields.js';
 import { hasFlag, NegotiateFlags } from './flags.js';
@@ -42,9 +42,7 @@ export function encodeChallenge(message: {
 }): Buffer {
   if (message.serverChallenge.length !== 8) throw new RangeError('serverChallenge must be 8 bytes');
   const unicode = hasFlag(message.flags, NegotiateFlags.NEGOTIATE_UNICODE);
-  const header = Buffer.alloc(HEADER_LENGTH);
-  SIGNATURE.copy(header, 0);
-  header.writeUInt32LE(MessageType.CHALLENGE, 8);
+  const header = newMessageHeader(HEADER_LENGTH, MessageType.CHALLENGE);
   header.writeUInt32LE(message.flags >>> 0, FLAGS_OFFSET);
   message.serverChallenge.copy(header, CHALLENGE_OFFSET);
   (message.version ?? Buffer.alloc(8)).copy(header, VERSION_OFFSET);

@@ -100,6 +100,14 @@ export function encodeName(text: string, unicode: boolean): Buffer {
   return Buffer.from(text, unicode ? 'utf16le' : 'latin1');
 }
 
+/** A zeroed fixed part of `length` bytes that starts with the signature and the message type. */
+export function newMessageHeader(length: number, type: MessageTypeNumber): Buffer {
+  const header = Buffer.alloc(length);
+  SIGNATURE.copy(header, 0);
+  header.writeUInt32LE(type, 8);
+  return header;
+}
+
 /**
  * Lays out payload fields after a fixed header and writes their descriptors.
  * `fields` pairs each descriptor offset with its bytes, in payload order.

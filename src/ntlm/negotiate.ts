@@ -5,10 +5,10 @@ import {
   lowestPayloadOffset,
   MAX_NAME_BYTES,
   MessageType,
+  newMessageHeader,
   readMessageType,
   readPayloadField,
   requireLength,
-  SIGNATURE,
   writePayload,
 } from './fields.js';
 import { hasFlag, NegotiateFlags } from './flags.js';
@@ -64,9 +64,7 @@ export function encodeNegotiate(message: {
   workstation?: string;
   version?: Buffer;
 }): Buffer {
-  const header = Buffer.alloc(FULL_HEADER + 8);
-  SIGNATURE.copy(header, 0);
-  header.writeUInt32LE(MessageType.NEGOTIATE, 8);
+  const header = newMessageHeader(FULL_HEADER + 8, MessageType.NEGOTIATE);
   header.writeUInt32LE(message.flags >>> 0, 12);
   (message.version ?? Buffer.alloc(8)).copy(header, VERSION_OFFSET);
   return writePayload(header, [

@@ -42,15 +42,20 @@ export class NtlmHttpClient {
   }
 
   /** Runs the three legs on this connection and returns the final reply. */
-  async login(path: string, credentials: ClientCredentials, options: ClientOptions = {}): Promise<Reply> {
+  async login(
+    path: string,
+    credentials: ClientCredentials,
+    options: ClientOptions & { scheme?: 'NTLM' | 'Negotiate' } = {},
+  ): Promise<Reply> {
+    const scheme = options.scheme ?? 'NTLM';
     const negotiate = type1(options.flags);
-    const first = await this.request(path, { Authorization: `NTLM ${negotiate.toString('base64')}` });
+    const first = await this.request(path, { Authorization: `${scheme} ${negotiate.toString('base64')}` });
     const challengeHeader = String(first.headers['www-authenticate'] ?? '');
-    const match = /^NTLM (\S+)$/.exec(challengeHeader);
+    const match = new RegExp(`^${scheme} (\\S+)$`).exec(challengeHeader);
     if (first.status !== 401 || !match) return first;
     const challenge = Buffer.from(match[1]!, 'base64');
     const authenticate = await type3(negotiate, challenge, credentials, options);
-    return this.request(path, { Authorization: `NTLM ${authenticate.toString('base64')}` });
+    return this.request(path, { Authorization: `${scheme} ${authenticate.toString('base64')}` });
   }
 
   close(): void {

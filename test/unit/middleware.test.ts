@@ -188,6 +188,18 @@ describe('middleware policy', () => {
   });
 });
 
+describe('Negotiate scheme carrying raw NTLMSSP', () => {
+  it('answers in the scheme the client used', async () => {
+    const t = await startServer('express5');
+    const client = new NtlmHttpClient(t.url);
+    const reply = await client.login('/', ALICE, { scheme: 'Negotiate' });
+    assert.equal(reply.status, 200);
+    assert.equal(json(reply.body).ntlm.scheme, 'Negotiate');
+    client.close();
+    await t.close();
+  });
+});
+
 describe('middleware limits', () => {
   it('caps pending handshakes with 503 and frees a slot when its connection closes', async () => {
     const t = await startServer('node:http', { maxPendingHandshakes: 2 });
