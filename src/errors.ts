@@ -32,7 +32,9 @@ export type AuthenticationCode =
 export type ServiceUnavailableCode =
   | 'ERR_NTLM_TOO_MANY_HANDSHAKES'
   | 'ERR_NTLM_DC_UNAVAILABLE'
-  | 'ERR_NTLM_DC_REQUIRES_SIGNING';
+  | 'ERR_NTLM_DC_REQUIRES_SIGNING'
+  | 'ERR_NTLM_DC_ERROR'
+  | 'ERR_NTLM_LOOKUP_UNAVAILABLE';
 
 export type ConfigurationCode = 'ERR_NTLM_CONFIG';
 

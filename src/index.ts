@@ -1,3 +1,4 @@
+export type { ServiceAccountOptions } from './dc/service-account.js';
 export {
   AuthenticationError,
   ConfigurationError,
@@ -22,6 +23,11 @@ export type {
   UsernameFormat,
   Verifier,
 } from './types.js';
+export {
+  type DomainControllerOptions,
+  DomainControllerVerifier,
+  domainController,
+} from './verifiers/domain-controller.js';
 export {
   type LocalDirectoryOptions,
   LocalDirectoryVerifier,
