@@ -20,7 +20,7 @@ export function sidToBuffer(sid: string): Buffer {
   bytes[0] = Number(match[1]);
   bytes[1] = subs.length;
   bytes.writeUIntBE(Number(match[2]), 2, 6);
-  subs.forEach((sub, i) => bytes.writeUInt32LE(sub, 8 + i * 4));
+  for (const [i, sub] of subs.entries()) bytes.writeUInt32LE(sub, 8 + i * 4);
   return bytes;
 }
 

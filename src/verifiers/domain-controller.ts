@@ -10,6 +10,7 @@ import {
 import { bindFailure, ResultCode } from '../dc/dc-errors.js';
 import { DcSelector } from '../dc/dc-selector.js';
 import { LdapConnection, LdapTransportError, parseLdapUrl } from '../dc/ldap-connection.js';
+import { OperationLimiter } from '../dc/operation-limiter.js';
 import { ServiceAccountDirectory, type ServiceAccountOptions } from '../dc/service-account.js';
 import { ANONYMOUS_SID, GUEST_RID, relativeId } from '../dc/sid.js';
 import { AuthenticationError, ConfigurationError, ServiceUnavailableError } from '../errors.js';
@@ -34,6 +35,11 @@ export interface DomainControllerOptions {
   operationTimeoutMs?: number;
   /** How long a DC that failed is skipped (ms). @default 30000 */
   downtimeMs?: number;
+  /**
+   * LDAP operations in flight at once per DC; more wait in line (up to 10 s, then 503) instead
+   * of flooding it. @default 16
+   */
+  maxConcurrentOperations?: number;
   /** TLS options for ldaps:// DCs: `ca`, `servername`... `rejectUnauthorized` stays true unless you set it. */
   tls?: tls.ConnectionOptions;
   /**
@@ -42,6 +48,9 @@ export interface DomainControllerOptions {
    */
   lookup?: ServiceAccountOptions;
 }
+
+/** Longest wait for a turn at a busy DC before answering 503. */
+const QUEUE_WAIT_MS = 10_000;
 
 const SIGNING = NegotiateFlags.NEGOTIATE_SIGN | NegotiateFlags.NEGOTIATE_SEAL;
 
@@ -59,6 +68,8 @@ export class DomainControllerVerifier implements Verifier {
   readonly #timeouts: { connectTimeoutMs: number; operationTimeoutMs: number };
   readonly #tls: tls.ConnectionOptions | undefined;
   readonly #lookup: ServiceAccountDirectory | undefined;
+  readonly #limiters = new Map<string, OperationLimiter>();
+  readonly #maxConcurrent: number;
   #namingContext: Promise<string> | undefined;
 
   constructor(options: DomainControllerOptions) {
@@ -95,6 +106,7 @@ export class DomainControllerVerifier implements Verifier {
     };
     this.#tls = options.tls;
     this.#selector = new DcSelector(this.#domains, options.downtimeMs ?? 30_000);
+    this.#maxConcurrent = options.maxConcurrentOperations ?? 16;
     this.#lookup = options.lookup ? new ServiceAccountDirectory(options.lookup, this.#timeouts) : undefined;
     this.name = `domain-controller(${entries.map(([d, urls]) => `${d}=${urls.join(',')}`).join(' ')})`;
   }
@@ -108,6 +120,24 @@ export class DomainControllerVerifier implements Verifier {
       'ERR_NTLM_UNKNOWN_DOMAIN',
       `domain ${requested} is not configured and there is no fallbackDomain`,
     );
+  }
+
+  /** Runs `operation` in the DC's line of at most `maxConcurrentOperations`. */
+  #limited<T>(url: string, operation: () => Promise<T>): Promise<T> {
+    let limiter = this.#limiters.get(url);
+    if (!limiter) {
+      limiter = new OperationLimiter(this.#maxConcurrent, QUEUE_WAIT_MS);
+      this.#limiters.set(url, limiter);
+    }
+    return limiter.run(operation, () => {
+      return new ServiceUnavailableError(
+        'ERR_NTLM_DC_UNAVAILABLE',
+        `${url} is busy: too many logons waiting for it`,
+        {
+          retryAfterSeconds: 1,
+        },
+      );
+    });
   }
 
   /** Connects to the first DC of the domain that answers, and sends it the client's NEGOTIATE. */
@@ -127,14 +157,15 @@ export class DomainControllerVerifier implements Verifier {
     for (const url of candidates) {
       let connection: LdapConnection | undefined;
       try {
-        connection = await LdapConnection.connect({ url, ...this.#timeouts, tls: this.#tls });
-        const { result, serverSaslCreds } = await connection.saslBind('GSS-SPNEGO', negotiateToken);
-        if (result.resultCode !== ResultCode.saslBindInProgress || !serverSaslCreds) {
-          connection.close();
-          throw bindFailure(result, url, '');
-        }
-        this.#selector.markUp(url);
-        return { connection, challenge: serverSaslCreds };
+        return await this.#limited(url, async () => {
+          connection = await LdapConnection.connect({ url, ...this.#timeouts, tls: this.#tls });
+          const { result, serverSaslCreds } = await connection.saslBind('GSS-SPNEGO', negotiateToken);
+          if (result.resultCode !== ResultCode.saslBindInProgress || !serverSaslCreds) {
+            throw bindFailure(result, url, '');
+          }
+          this.#selector.markUp(url);
+          return { connection, challenge: serverSaslCreds };
+        });
       } catch (error) {
         connection?.close();
         if (!(error instanceof LdapTransportError)) throw error;
@@ -174,7 +205,7 @@ export class DomainControllerVerifier implements Verifier {
       abort: () => connection.close(),
       complete: async (finish) => {
         try {
-          return await this.#complete(connection, netbiosDomain, finish);
+          return await this.#limited(connection.url, () => this.#complete(connection, netbiosDomain, finish));
         } catch (error) {
           if (error instanceof LdapTransportError) {
             if (error.reason !== 'protocol') this.#selector.markDown(connection.url);

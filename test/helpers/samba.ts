@@ -1,0 +1,107 @@
+// A throwaway Samba AD domain controller on 127.0.0.1 for the integration tests, from the
+// scripts in test/samba-dc (provisioned once into .tmp/samba-dc, then started and stopped).
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Attribute, Client } from 'ldapts';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SCRIPTS = `${ROOT}test/samba-dc`;
+export const DC_DIR = `${ROOT}.tmp/samba-dc`;
+export const DC_URL = 'ldap://127.0.0.1';
+export const ADMIN_PASSWORD = 'Admin-Passw0rd!';
+
+/** Why the DC tests cannot run here, or undefined when they can. */
+export async function sambaMissing(): Promise<string | undefined> {
+  try {
+    await run('samba', ['-V']);
+    await run('samba-tool', ['--version']);
+    await run('ldapsearch', ['-VV']).catch((error) => {
+      if (error.code === 'ENOENT') throw error;
+    });
+    return undefined;
+  } catch {
+    return 'Samba AD DC is not installed (apt-get install samba-ad-dc samba-ad-provision ldap-utils, as .ci/run does)';
+  }
+}
+
+async function script(name: string, env: Record<string, string> = {}): Promise<string> {
+  const { stdout } = await run('bash', [`${SCRIPTS}/${name}`, DC_DIR], {
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
+  return stdout;
+}
+
+/** Sets `ldap server require strong auth` in the provisioned smb.conf (takes effect at the next start). */
+function setStrongAuth(value: 'yes' | 'no'): void {
+  const path = `${DC_DIR}/etc/smb.conf`;
+  const conf = readFileSync(path, 'utf8').replace(
+    /ldap server require strong auth = \S+/,
+    `ldap server require strong auth = ${value}`,
+  );
+  writeFileSync(path, conf);
+}
+
+export async function startDc(options: { strict?: boolean } = {}): Promise<void> {
+  if (!existsSync(`${DC_DIR}/.provisioned`)) await script('provision.sh');
+  await script('stop.sh');
+  setStrongAuth(options.strict ? 'yes' : 'no');
+  await script('start.sh');
+}
+
+export async function stopDc(): Promise<void> {
+  await script('stop.sh');
+}
+
+export const LOAD_USERS = Array.from({ length: 20 }, (_, i) => {
+  const name = `load${String(i + 1).padStart(2, '0')}`;
+  return { user: name, domain: 'EXAMPLE', password: `Load-Passw0rd-${i + 1}!` };
+});
+
+/** Creates the 20 load-test users over LDAPS as Administrator (a few ms each), if missing. */
+export async function ensureLoadUsers(): Promise<void> {
+  const client = new Client({
+    url: 'ldaps://127.0.0.1',
+    tlsOptions: { rejectUnauthorized: false },
+    timeout: 10_000,
+  });
+  try {
+    await client.bind('Administrator@example.test', ADMIN_PASSWORD);
+    for (const { user, password } of LOAD_USERS) {
+      try {
+        await client.add(`CN=${user},CN=Users,DC=example,DC=test`, [
+          new Attribute({ type: 'objectClass', values: ['top', 'person', 'organizationalPerson', 'user'] }),
+          new Attribute({ type: 'sAMAccountName', values: [user] }),
+          new Attribute({ type: 'userPrincipalName', values: [`${user}@example.test`] }),
+          // AD sets passwords over TLS only, as the quoted UTF-16LE string.
+          new Attribute({ type: 'unicodePwd', values: [Buffer.from(`"${password}"`, 'utf16le')] }),
+          new Attribute({ type: 'userAccountControl', values: ['512'] }),
+        ]);
+      } catch (error) {
+        if (!/already exists|EntryAlreadyExists|68/i.test(String((error as Error).message ?? error)))
+          throw error;
+      }
+    }
+  } finally {
+    await client.unbind();
+  }
+}
+
+/** ESTABLISHED TCP connections from this machine to port 389, read from /proc/net/tcp{,6}. */
+export async function openLdapConnections(port = 389): Promise<number> {
+  let count = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const table = await readFile(file, 'utf8').catch(() => '');
+    for (const line of table.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 4) continue;
+      const remotePort = Number.parseInt(fields[2]!.split(':')[1] ?? '', 16);
+      if (remotePort === port && fields[3] === '01') count++;
+    }
+  }
+  return count;
+}

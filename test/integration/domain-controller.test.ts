@@ -1,0 +1,237 @@
+// The domain-controller verifier against a real Samba AD DC on 127.0.0.1. Where CI is set, a DC
+// that cannot be started fails the run; elsewhere these tests report themselves skipped, with why.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import http from 'node:http';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { type DomainControllerOptions, domainController, ntlm } from '../../src/index.js';
+import { encodeAuthenticate } from '../../src/ntlm/authenticate.js';
+import { NegotiateFlags as F } from '../../src/ntlm/flags.js';
+import { NtlmHttpClient } from '../helpers/http-client.js';
+import { type1 } from '../helpers/ntlm-client.js';
+import {
+  DC_URL,
+  ensureLoadUsers,
+  LOAD_USERS,
+  openLdapConnections,
+  sambaMissing,
+  startDc,
+  stopDc,
+} from '../helpers/samba.js';
+import { recordingLogger } from '../helpers/servers.js';
+
+const run = promisify(execFile);
+const missing = await sambaMissing();
+if (missing && process.env.CI) throw new Error(`CI needs the Samba DC: ${missing}`);
+const skip = missing ? `skipped: ${missing}` : false;
+
+async function serve(options: Partial<DomainControllerOptions> = {}) {
+  const logger = recordingLogger();
+  const auth = ntlm({ verifier: domainController({ domains: { EXAMPLE: [DC_URL] }, ...options }), logger });
+  const server = http.createServer((req, res) =>
+    auth(req, res, () => {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify(req.ntlm));
+    }),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    logger,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await auth.close();
+    },
+  };
+}
+
+async function curlNtlm(url: string, credentials: string) {
+  const { stdout } = await run('curl', [
+    '-sS',
+    '--max-time',
+    '20',
+    '--ntlm',
+    '-u',
+    credentials,
+    '-w',
+    '\n%{http_code}',
+    url,
+  ]);
+  const lines = stdout.split('\n');
+  return { status: Number(lines.pop()), body: lines.join('\n') };
+}
+
+/** A TCP server that accepts connections and never says a word: the worst kind of DC. */
+async function silentServer() {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.resume(); // read (and drop) what arrives, so that the peer's FIN is seen
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `ldap://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    open: () => sockets.size,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
+
+describe('domain controller verifier (Samba AD DC)', { skip }, () => {
+  before(async () => {
+    await startDc();
+    await ensureLoadUsers();
+  });
+  after(() => stopDc());
+
+  it('alice: 200, with the account name, groups and mail the DC reports', async () => {
+    const t = await serve();
+    const reply = await curlNtlm(`${t.url}/api/whoami`, 'EXAMPLE\\ALICE:Alice-Passw0rd!');
+    assert.equal(reply.status, 200);
+    const who = JSON.parse(reply.body);
+    assert.equal(who.username, 'alice', 'typed ALICE, the DC says alice');
+    assert.equal(who.domain, 'EXAMPLE');
+    assert.equal(who.mail, 'alice@example.test');
+    assert.ok(who.groups.includes('Engineering'), `groups: ${who.groups}`);
+    assert.match(who.sid, /^S-1-5-21-\d+-\d+-\d+-\d+$/);
+    await t.close();
+  });
+
+  it('refuses wrong password, unknown user, disabled carol, must-change dave, and anonymous', async () => {
+    const t = await serve();
+    const cases: Array<[string, string]> = [
+      ['EXAMPLE\\alice:wrong-password', 'ERR_NTLM_LOGON_FAILED'],
+      ['EXAMPLE\\nobody:Whatever-1!', 'ERR_NTLM_LOGON_FAILED'],
+      ['EXAMPLE\\carol:Carol-Passw0rd!', 'ERR_NTLM_ACCOUNT_DISABLED'],
+      ['EXAMPLE\\dave:Dave-Passw0rd!', 'ERR_NTLM_PASSWORD_EXPIRED'],
+    ];
+    for (const [credentials, code] of cases) {
+      const reply = await curlNtlm(t.url, credentials);
+      assert.equal(reply.status, 401, credentials);
+      assert.equal(t.logger.codes().at(-1), code, credentials);
+    }
+    // Anonymous: empty user, empty NT response, one-byte LM response (MS-NLMP 3.2.5.1.2).
+    const client = new NtlmHttpClient(t.url);
+    const negotiate = type1();
+    const challenge = await client.request('/', { Authorization: `NTLM ${negotiate.toString('base64')}` });
+    assert.equal(challenge.status, 401);
+    const anonymous = encodeAuthenticate({
+      flags: F.NEGOTIATE_UNICODE | F.NEGOTIATE_NTLM | F.ANONYMOUS,
+      lmChallengeResponse: Buffer.alloc(1),
+      ntChallengeResponse: Buffer.alloc(0),
+      domain: '',
+      user: '',
+      workstation: 'PC',
+    });
+    const reply = await client.request('/', { Authorization: `NTLM ${anonymous.toString('base64')}` });
+    assert.equal(reply.status, 401);
+    assert.equal(t.logger.codes().at(-1), 'ERR_NTLM_ANONYMOUS_REFUSED');
+    client.close();
+    await t.close();
+  });
+
+  it('a DC that accepts TCP and never answers: 503 within the timeout, no socket left open', async () => {
+    const silent = await silentServer();
+    const t = await serve({
+      domains: { EXAMPLE: [silent.url] },
+      connectTimeoutMs: 500,
+      operationTimeoutMs: 800,
+    });
+    const started = Date.now();
+    const reply = await curlNtlm(t.url, 'EXAMPLE\\alice:Alice-Passw0rd!');
+    const elapsed = Date.now() - started;
+    assert.equal(reply.status, 503);
+    assert.match(reply.body, /no domain controller of EXAMPLE answered/);
+    assert.ok(elapsed < 5000, `answered after ${elapsed} ms`);
+    assert.equal(t.logger.codes().at(-1), 'ERR_NTLM_DC_UNAVAILABLE');
+    await sleep(100);
+    assert.equal(silent.open(), 0, 'our side closed its connection to the silent DC');
+    silent.close();
+    await t.close();
+  });
+
+  it('two DCs, the first silent: 200 via the second, and later logons skip the dead one', async () => {
+    const silent = await silentServer();
+    const t = await serve({
+      domains: { EXAMPLE: [silent.url, DC_URL] },
+      connectTimeoutMs: 500,
+      operationTimeoutMs: 1000,
+    });
+    const first = Date.now();
+    assert.equal((await curlNtlm(t.url, 'EXAMPLE\\alice:Alice-Passw0rd!')).status, 200);
+    const firstMs = Date.now() - first;
+    assert.ok(firstMs >= 1000, `the first logon waited for the silent DC (${firstMs} ms)`);
+    const second = Date.now();
+    assert.equal((await curlNtlm(t.url, 'EXAMPLE\\bob:Bob-Passw0rd!')).status, 200);
+    const secondMs = Date.now() - second;
+    assert.ok(secondMs < 500, `the second logon went straight to the live DC (${secondMs} ms)`);
+    silent.close();
+    await t.close();
+  });
+
+  it('200 concurrent handshakes for 20 users: each sees itself, and no LDAP connection stays open', async () => {
+    const t = await serve();
+    const before = await openLdapConnections();
+    const logins = Array.from({ length: 200 }, async (_, i) => {
+      const credentials = LOAD_USERS[i % LOAD_USERS.length]!;
+      const client = new NtlmHttpClient(t.url);
+      try {
+        const reply = await client.login('/', credentials);
+        return {
+          expected: credentials.user,
+          status: reply.status,
+          seen: reply.status === 200 ? JSON.parse(reply.body).username : reply.body,
+        };
+      } finally {
+        client.close();
+      }
+    });
+    const results = await Promise.all(logins);
+    const wrong = results.filter((r) => r.status !== 200 || r.seen !== r.expected);
+    assert.deepEqual(wrong, [], `${wrong.length} of 200 logons went wrong`);
+    for (let i = 0; i < 20 && (await openLdapConnections()) > before; i++) await sleep(100);
+    assert.equal(await openLdapConnections(), before, 'every relay connection was closed');
+    await t.close();
+  });
+
+  it('a DC requiring LDAP signing (STRICT): 503, and the body and the log name the setting', async () => {
+    await startDc({ strict: true });
+    try {
+      const t = await serve();
+      const reply = await curlNtlm(t.url, 'EXAMPLE\\alice:Alice-Passw0rd!');
+      assert.equal(reply.status, 503);
+      assert.match(reply.body, /ldap server require strong auth/);
+      const line = t.logger.records.at(-1)!;
+      assert.equal(line.level, 'error');
+      assert.equal(line.fields?.code, 'ERR_NTLM_DC_REQUIRES_SIGNING');
+      assert.match(String(line.fields?.reason), /LDAP server signing requirements/);
+      await t.close();
+    } finally {
+      await startDc();
+    }
+  });
+
+  it('the DC stopped: 503 at once, not a hang', async () => {
+    await stopDc();
+    try {
+      const t = await serve();
+      const started = Date.now();
+      const reply = await curlNtlm(t.url, 'EXAMPLE\\alice:Alice-Passw0rd!');
+      assert.equal(reply.status, 503);
+      assert.ok(Date.now() - started < 5000);
+      assert.equal(t.logger.records.at(-1)?.level, 'error');
+      assert.match(String(t.logger.records.at(-1)?.fields?.reason), /127\.0\.0\.1/);
+      await t.close();
+    } finally {
+      await startDc();
+    }
+  });
+});
