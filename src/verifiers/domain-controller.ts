@@ -190,9 +190,12 @@ export class DomainControllerVerifier implements Verifier {
     let netbiosDomain: string;
     try {
       const decoded = decodeChallenge(challenge);
+      // The DC names its domain in the CHALLENGE; a client that asked for no target info gets
+      // none, and then the domain we chose this DC for is the answer.
       netbiosDomain =
         findAvPair(challengeAvPairs(decoded), AvId.MsvAvNbDomainName)?.toString('utf16le') ||
-        decoded.targetName;
+        decoded.targetName ||
+        domain;
     } catch (error) {
       connection.close();
       throw new ServiceUnavailableError(

@@ -7,28 +7,13 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { launchChromium } from '../helpers/chromium.js';
 import { type DemoProcess, startDemo } from '../helpers/demo-process.js';
-import { legacyOpensslEnv, SYSTEM_PYTHON } from '../helpers/python.js';
+import { pythonNtlmGet as python } from '../helpers/python.js';
 
 const run = promisify(execFile);
 
 async function curl(args: string[]) {
   const { stdout, stderr } = await run('curl', ['-sS', '-v', '--max-time', '10', ...args]);
   return { stdout, stderr };
-}
-
-const PYTHON_CLIENT = `
-import json, sys, requests, requests_ntlm
-url, user, password = sys.argv[1:4]
-with requests.Session() as session:
-    reply = session.get(url, auth=requests_ntlm.HttpNtlmAuth(user, password))
-    print(json.dumps({"status": reply.status_code, "body": reply.text, "challenge": reply.headers.get("WWW-Authenticate")}))
-`;
-
-async function python(url: string, user: string, password: string) {
-  const { stdout } = await run(SYSTEM_PYTHON, ['-c', PYTHON_CLIENT, url, user, password], {
-    env: legacyOpensslEnv(),
-  });
-  return JSON.parse(stdout) as { status: number; body: string; challenge: string | null };
 }
 
 describe('demo app with real NTLM clients', () => {

@@ -2,6 +2,7 @@
 // that cannot be started fails the run; elsewhere these tests report themselves skipped, with why.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -12,7 +13,10 @@ import { encodeAuthenticate } from '../../src/ntlm/authenticate.js';
 import { NegotiateFlags as F } from '../../src/ntlm/flags.js';
 import { NtlmHttpClient } from '../helpers/http-client.js';
 import { type1 } from '../helpers/ntlm-client.js';
+import { pythonNtlmGet } from '../helpers/python.js';
 import {
+  ADMIN_PASSWORD,
+  DC_DIR,
   DC_URL,
   ensureLoadUsers,
   LOAD_USERS,
@@ -85,6 +89,17 @@ async function silentServer() {
   };
 }
 
+/** A read-only lookup account (Administrator here) over LDAPS, checked against the DC's own CA. */
+function lookupAccount(): DomainControllerOptions['lookup'] {
+  return {
+    url: 'ldaps://127.0.0.1',
+    bindDN: 'Administrator@example.test',
+    password: ADMIN_PASSWORD,
+    // Samba's generated certificate names the host (VM.example.test), not 127.0.0.1.
+    tls: { ca: readFileSync(`${DC_DIR}/private/tls/ca.pem`), checkServerIdentity: () => undefined },
+  };
+}
+
 describe('domain controller verifier (Samba AD DC)', { skip }, () => {
   before(async () => {
     await startDc();
@@ -136,6 +151,25 @@ describe('domain controller verifier (Samba AD DC)', { skip }, () => {
     assert.equal(t.logger.codes().at(-1), 'ERR_NTLM_ANONYMOUS_REFUSED');
     client.close();
     await t.close();
+  });
+
+  it('a client that negotiates signing (requests-ntlm): 503 naming the lookup option, 200 with a lookup account', async () => {
+    const plain = await serve();
+    const refused = await pythonNtlmGet(plain.url, 'EXAMPLE\\alice', 'Alice-Passw0rd!');
+    assert.equal(refused.status, 503);
+    assert.match(refused.body, /lookup/);
+    assert.equal(plain.logger.codes().at(-1), 'ERR_NTLM_LOOKUP_UNAVAILABLE');
+    await plain.close();
+
+    const withLookup = await serve({ lookup: lookupAccount() });
+    const reply = await pythonNtlmGet(withLookup.url, 'EXAMPLE\\alice', 'Alice-Passw0rd!');
+    assert.equal(reply.status, 200, reply.body);
+    const who = JSON.parse(reply.body);
+    assert.deepEqual([who.username, who.domain, who.mail], ['alice', 'EXAMPLE', 'alice@example.test']);
+    assert.ok(who.groups.includes('Engineering'));
+    const wrong = await pythonNtlmGet(withLookup.url, 'EXAMPLE\\alice', 'wrong');
+    assert.equal(wrong.status, 401, 'the DC, not the lookup account, decides');
+    await withLookup.close();
   });
 
   it('a DC that accepts TCP and never answers: 503 within the timeout, no socket left open', async () => {
@@ -214,6 +248,12 @@ describe('domain controller verifier (Samba AD DC)', { skip }, () => {
       assert.equal(line.fields?.code, 'ERR_NTLM_DC_REQUIRES_SIGNING');
       assert.match(String(line.fields?.reason), /LDAP server signing requirements/);
       await t.close();
+      // A client that signs gets through a strict DC; its identity then comes from the lookup account.
+      const signed = await serve({ lookup: lookupAccount() });
+      const signedReply = await pythonNtlmGet(signed.url, 'EXAMPLE\\bob', 'Bob-Passw0rd!');
+      assert.equal(signedReply.status, 200, signedReply.body);
+      assert.equal(JSON.parse(signedReply.body).username, 'bob');
+      await signed.close();
     } finally {
       await startDc();
     }
