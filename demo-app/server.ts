@@ -1,18 +1,34 @@
 // The demo: `npm run demo`, then open http://127.0.0.1:3000 or
 //   curl --ntlm -u 'EXAMPLE\alice:Alice-Passw0rd!' http://127.0.0.1:3000/api/whoami
+// Users come from demo-app/users.json, or from a domain controller when NTLM_DC_URL is set.
 import { fileURLToPath } from 'node:url';
-import { localDirectoryFromFile, ntlm } from 'ntlm-sso';
+import { domainController, localDirectoryFromFile, ntlm, type Verifier } from 'ntlm-sso';
 import { createDemoApp } from './app.js';
 
 const host = process.env.HOST ?? '127.0.0.1';
 const port = Number(process.env.PORT ?? 3000);
-const usersFile = process.env.NTLM_USERS_FILE ?? fileURLToPath(new URL('./users.json', import.meta.url));
 const debug = Number(process.env.NTLM_DEBUG ?? 1) as 0 | 1 | 2;
 
-const auth = ntlm({ verifier: localDirectoryFromFile(usersFile), debug });
+function verifierFromEnvironment(): { verifier: Verifier; source: string } {
+  const dcUrls = process.env.NTLM_DC_URL?.split(',')
+    .map((url) => url.trim())
+    .filter(Boolean);
+  if (dcUrls?.length) {
+    const domain = process.env.NTLM_DOMAIN ?? 'EXAMPLE';
+    return {
+      verifier: domainController({ domains: { [domain]: dcUrls } }),
+      source: `${domain} via ${dcUrls.join(', ')}`,
+    };
+  }
+  const usersFile = process.env.NTLM_USERS_FILE ?? fileURLToPath(new URL('./users.json', import.meta.url));
+  return { verifier: localDirectoryFromFile(usersFile), source: usersFile };
+}
+
+const { verifier, source } = verifierFromEnvironment();
+const auth = ntlm({ verifier, debug });
 const app = createDemoApp(auth);
 const server = app.listen(port, host, () => {
-  console.log(`ntlm-sso demo on http://${host}:${port}/ (users from ${usersFile})`);
+  console.log(`ntlm-sso demo on http://${host}:${port}/ (users from ${source})`);
 });
 
 const shutdown = () => {

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { type DomainControllerOptions, domainController, ntlm } from '../../src/index.js';
 import { encodeAuthenticate } from '../../src/ntlm/authenticate.js';
 import { NegotiateFlags as F } from '../../src/ntlm/flags.js';
+import { startDemo } from '../helpers/demo-process.js';
 import { NtlmHttpClient } from '../helpers/http-client.js';
 import { type1 } from '../helpers/ntlm-client.js';
 import { pythonNtlmGet } from '../helpers/python.js';
@@ -118,6 +119,45 @@ describe('domain controller verifier (Samba AD DC)', { skip }, () => {
     assert.ok(who.groups.includes('Engineering'), `groups: ${who.groups}`);
     assert.match(who.sid, /^S-1-5-21-\d+-\d+-\d+-\d+$/);
     await t.close();
+  });
+
+  it('the demo app with NTLM_DC_URL: /api/whoami shows alice as the DC knows her', async () => {
+    const demo = await startDemo({ NTLM_DC_URL: DC_URL, NTLM_DOMAIN: 'EXAMPLE' });
+    try {
+      const reply = await curlNtlm(`${demo.url}/api/whoami`, 'example\\Alice:Alice-Passw0rd!');
+      assert.equal(reply.status, 200);
+      const who = JSON.parse(reply.body);
+      assert.deepEqual([who.username, who.domain, who.mail], ['alice', 'EXAMPLE', 'alice@example.test']);
+      assert.ok(who.groups.includes('Engineering'));
+      assert.match(demo.output(), /users from EXAMPLE via ldap:\/\/127\.0\.0\.1/);
+    } finally {
+      await demo.stop();
+    }
+  });
+
+  it('a challenge never answered closes its LDAP connection after handshakeTimeoutMs', async () => {
+    const logger = recordingLogger();
+    const auth = ntlm({
+      verifier: domainController({ domains: { EXAMPLE: [DC_URL] } }),
+      logger,
+      handshakeTimeoutMs: 300,
+    });
+    const server = http.createServer((req, res) => auth(req, res, () => res.end()));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = new NtlmHttpClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const baseline = await openLdapConnections();
+    const challenge = await client.request('/', { Authorization: `NTLM ${type1().toString('base64')}` });
+    assert.equal(challenge.status, 401);
+    assert.equal(
+      await openLdapConnections(),
+      baseline + 1,
+      'the relay connection is open while the challenge waits',
+    );
+    await sleep(600);
+    assert.equal(await openLdapConnections(), baseline, 'and closed once the handshake expired');
+    client.close();
+    server.closeAllConnections();
+    server.close();
   });
 
   it('refuses wrong password, unknown user, disabled carol, must-change dave, and anonymous', async () => {
