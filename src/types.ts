@@ -20,6 +20,8 @@ export interface NtlmIdentity {
   readonly sid?: string | undefined;
   /** Group names, nested groups included when the verifier can tell. */
   readonly groups?: readonly string[] | undefined;
+  /** Group SIDs (tokenGroups: nested groups included), when the verifier is a domain controller. */
+  readonly groupSids?: readonly string[] | undefined;
 }
 
 /** What the middleware puts on `req.ntlm`. */

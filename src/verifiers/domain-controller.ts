@@ -1,6 +1,7 @@
 import type tls from 'node:tls';
 import {
   type AccountEntry,
+  type DirectorySearch,
   groupNames,
   readAccountByName,
   readAccountBySid,
@@ -239,25 +240,12 @@ export class DomainControllerVerifier implements Verifier {
     const { result } = await connection.saslBind('GSS-SPNEGO', finish.authenticateToken);
     if (result.resultCode !== ResultCode.success) throw bindFailure(result, connection.url, claimedUser);
 
-    let account: AccountEntry;
-    let groups: string[];
-    if ((authenticate.flags & SIGNING) !== 0) {
-      // With SIGN or SEAL agreed, the DC expects every later message on this connection to be
-      // signed with a key only the client and the DC know: ask the service account instead.
-      ({ account, groups } = await this.#identifyByName(claimedUser));
-    } else {
-      const { sids, namingContext } = await whoIsBound(connection);
-      const [userSid] = sids;
-      if (!userSid || sids.includes(ANONYMOUS_SID)) {
-        throw new AuthenticationError(
-          'ERR_NTLM_ANONYMOUS_REFUSED',
-          'the DC authenticated an anonymous logon',
-          { claimedUser },
-        );
-      }
-      account = await readAccountBySid(connection, userSid);
-      groups = await groupNames(connection, sids.slice(1), namingContext);
-    }
+    // With SIGN or SEAL agreed, the DC expects every later message on this connection to be
+    // signed with a key only the client and the DC know: ask the lookup account instead.
+    const signed = (authenticate.flags & SIGNING) !== 0;
+    const { account, groupSids, directory, namingContext } = signed
+      ? await this.#identifyByName(claimedUser)
+      : await identifyBoundUser(connection, claimedUser);
     if (relativeId(account.sid) === GUEST_RID) {
       throw new AuthenticationError('ERR_NTLM_GUEST_REFUSED', 'the DC logged the user on as Guest', {
         claimedUser,
@@ -271,25 +259,27 @@ export class DomainControllerVerifier implements Verifier {
       mail: account.mail,
       userPrincipalName: account.userPrincipalName,
       sid: account.sid,
-      groups,
+      groups: await groupNames(directory, groupSids, namingContext),
+      groupSids,
     };
   }
 
-  /** The signed-bind case: the DC said yes to this name, the service account says who it is. */
-  async #identifyByName(claimedUser: string): Promise<{ account: AccountEntry; groups: string[] }> {
-    if (!this.#lookup) {
+  /** The signed-bind case: the DC said yes to this name, the lookup account says who it is. */
+  async #identifyByName(claimedUser: string): Promise<Identified> {
+    const lookup = this.#lookup;
+    if (!lookup) {
       throw new ServiceUnavailableError(
         'ERR_NTLM_LOOKUP_UNAVAILABLE',
         'the client negotiated LDAP signing, so its relayed connection cannot be asked who logged on; ' +
           'configure domainController({ lookup: { url, bindDN, password } }) with a read-only service account',
       );
     }
-    this.#namingContext ??= readNamingContext(this.#lookup);
-    const root = await this.#namingContext.catch((error) => {
+    this.#namingContext ??= readNamingContext(lookup);
+    const namingContext = await this.#namingContext.catch((error) => {
       this.#namingContext = undefined;
       throw error;
     });
-    const account = await readAccountByName(this.#lookup, claimedUser, root);
+    const account = await readAccountByName(lookup, claimedUser, namingContext);
     if (!account || account.disabled) {
       throw new AuthenticationError(
         'ERR_NTLM_LOGON_FAILED',
@@ -301,17 +291,36 @@ export class DomainControllerVerifier implements Verifier {
     }
     return {
       account,
-      groups: await groupNames(
-        this.#lookup,
-        account.groupSids.filter((sid) => sid !== account.sid),
-        root,
-      ),
+      groupSids: account.groupSids.filter((sid) => sid !== account.sid),
+      directory: lookup,
+      namingContext,
     };
   }
 
   async close(): Promise<void> {
     await this.#lookup?.close();
   }
+}
+
+interface Identified {
+  readonly account: AccountEntry;
+  readonly groupSids: string[];
+  /** Where the group names can be read: the relay connection or the lookup account. */
+  readonly directory: DirectorySearch;
+  readonly namingContext: string;
+}
+
+/** Asks the relay connection itself who it is bound as (the unsigned case). */
+async function identifyBoundUser(connection: LdapConnection, claimedUser: string): Promise<Identified> {
+  const { sids, namingContext } = await whoIsBound(connection);
+  const [userSid] = sids;
+  if (!userSid || sids.includes(ANONYMOUS_SID)) {
+    throw new AuthenticationError('ERR_NTLM_ANONYMOUS_REFUSED', 'the DC authenticated an anonymous logon', {
+      claimedUser,
+    });
+  }
+  const account = await readAccountBySid(connection, userSid);
+  return { account, groupSids: sids.slice(1), directory: connection, namingContext };
 }
 
 export function domainController(options: DomainControllerOptions): DomainControllerVerifier {

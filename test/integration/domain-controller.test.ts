@@ -118,6 +118,11 @@ describe('domain controller verifier (Samba AD DC)', { skip }, () => {
     assert.equal(who.mail, 'alice@example.test');
     assert.ok(who.groups.includes('Engineering'), `groups: ${who.groups}`);
     assert.match(who.sid, /^S-1-5-21-\d+-\d+-\d+-\d+$/);
+    assert.ok(
+      who.groupSids.length >= who.groups.length,
+      'tokenGroups SIDs, nested and well-known ones included',
+    );
+    assert.ok(who.groupSids.every((sid: string) => /^S-1-/.test(sid)) && !who.groupSids.includes(who.sid));
     await t.close();
   });
 
