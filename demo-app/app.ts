@@ -20,6 +20,7 @@ export function createDemoApp(auth: NtlmMiddleware): Express {
       mail: who.mail ?? null,
       groups: who.groups ?? [],
       scheme: who.scheme,
+      tokenId: who.tokenId ?? null,
       authenticatedAt: new Date(who.authenticatedAt).toISOString(),
       // What an application behind a proxy would read:
       headers: {
@@ -27,6 +28,11 @@ export function createDemoApp(auth: NtlmMiddleware): Express {
         'x-ntlm-domain': req.headers['x-ntlm-domain'],
       },
     });
+  });
+
+  app.post('/api/logout', async (req, res) => {
+    await auth.logout(req);
+    res.json({ loggedOut: req.ntlm!.username });
   });
 
   app.get('/', (req, res) => {

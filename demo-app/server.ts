@@ -1,6 +1,7 @@
 // The demo: `npm run demo`, then open http://127.0.0.1:3000 or
 //   curl --ntlm -u 'EXAMPLE\alice:Alice-Passw0rd!' http://127.0.0.1:3000/api/whoami
 // Users come from demo-app/users.json, or from a domain controller when NTLM_DC_URL is set.
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { domainController, localDirectoryFromFile, ntlm, type Verifier } from 'ntlm-sso';
 import { createDemoApp } from './app.js';
@@ -25,7 +26,10 @@ function verifierFromEnvironment(): { verifier: Verifier; source: string } {
 }
 
 const { verifier, source } = verifierFromEnvironment();
-const auth = ntlm({ verifier, debug });
+// Bearer tokens let later requests skip NTLM. Give every instance the same NTLM_JWT_SECRET
+// (32+ bytes) for them to accept each other's tokens; by default each start makes its own.
+const secret = process.env.NTLM_JWT_SECRET ?? randomBytes(32).toString('base64');
+const auth = ntlm({ verifier, debug, bearer: { secret } });
 const app = createDemoApp(auth);
 const server = app.listen(port, host, () => {
   console.log(`ntlm-sso demo on http://${host}:${port}/ (users from ${source})`);

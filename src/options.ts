@@ -1,5 +1,7 @@
 import { ConfigurationError } from './errors.js';
 import { consoleLogger, levelledLogger } from './logger.js';
+import { BearerTokens } from './session/bearer-tokens.js';
+import { MemoryStore } from './session/store.js';
 import type { Logger, NtlmOptions, UsernameFormat } from './types.js';
 
 export interface ResolvedOptions {
@@ -10,6 +12,8 @@ export interface ResolvedOptions {
   readonly handshakeTimeoutMs: number;
   readonly logger: Logger;
   readonly debug: 0 | 1 | 2;
+  /** Issues and checks Bearer tokens, when `bearer` is set. */
+  readonly tokens: BearerTokens | undefined;
 }
 
 function positiveInteger(value: unknown, name: string, fallback: number): number {
@@ -50,5 +54,6 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
     handshakeTimeoutMs: positiveInteger(options.handshakeTimeoutMs, 'handshakeTimeoutMs', 30_000),
     logger: levelledLogger(options.logger ?? consoleLogger, level),
     debug: level,
+    tokens: options.bearer ? new BearerTokens(options.bearer, options.store ?? new MemoryStore()) : undefined,
   };
 }

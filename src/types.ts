@@ -4,6 +4,8 @@
 import type { AuthenticateMessage } from './ntlm/authenticate.js';
 import type { NegotiateMessage } from './ntlm/negotiate.js';
 import type { NtlmV2Response } from './ntlm/ntlmv2-response.js';
+import type { BearerOptions } from './session/bearer-tokens.js';
+import type { Store } from './session/store.js';
 
 /** Who the user is, as the verifier (directory or domain controller) says, never as the client typed it. */
 export interface NtlmIdentity {
@@ -28,10 +30,14 @@ export interface NtlmIdentity {
 export interface NtlmRequestInfo extends NtlmIdentity {
   /** The user name as `usernameFormat` shows it: `alice` or `EXAMPLE\alice`. Sent as X-Ntlm-Username. */
   readonly remoteUser: string;
-  /** The HTTP scheme the client authenticated with. */
-  readonly scheme: 'NTLM' | 'Negotiate';
-  /** When this connection's handshake completed (ms since the epoch). */
+  /** How this request was authenticated: the connection's handshake, or a Bearer token. */
+  readonly scheme: 'NTLM' | 'Negotiate' | 'Bearer';
+  /** When the handshake behind this identity completed (ms since the epoch). */
   readonly authenticatedAt: number;
+  /** The id (`jti`) of the Bearer token issued or presented, when `bearer` is on. */
+  readonly tokenId?: string | undefined;
+  /** When that token expires (ms since the epoch). */
+  readonly tokenExpiresAt?: number | undefined;
 }
 
 /** The client's first message, handed to the verifier to start a handshake. */
@@ -124,6 +130,18 @@ export interface NtlmOptions {
    * @default console
    */
   logger?: Logger;
+  /**
+   * Issue a signed Bearer token (JWT, HS256) when a handshake completes, sent back in the
+   * response's `Authorization: Bearer ...` header; later requests that carry it skip NTLM, on
+   * any connection and any instance with the same secret. Off unless set.
+   */
+  bearer?: BearerOptions;
+  /**
+   * Where revoked token ids are kept until they expire. Share one Redis-backed store between
+   * instances so that a logout on one is seen by all.
+   * @default an in-process MemoryStore
+   */
+  store?: Store;
   /**
    * Like Apache::AuthenNTLM's ntlmdebug: 0 quiet, 1 each handshake step, 2 also the tokens (base64).
    * @default 0

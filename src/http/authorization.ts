@@ -3,7 +3,7 @@ import { MAX_TOKEN_BYTES, SIGNATURE } from '../ntlm/fields.js';
 
 export type ParsedAuthorization =
   | { readonly kind: 'ntlm'; readonly scheme: 'NTLM' | 'Negotiate'; readonly token: Buffer }
-  | { readonly kind: 'other'; readonly scheme: string }
+  | { readonly kind: 'other'; readonly scheme: string; readonly credentials: string }
   | { readonly kind: 'none' };
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -21,7 +21,7 @@ export function parseAuthorization(header: string | undefined): ParsedAuthorizat
     throw new InvalidTokenError('Authorization header is not "<scheme> <token>"', 'ERR_NTLM_INVALID_HEADER');
   const [, rawScheme = '', credentials = ''] = match;
   const scheme = rawScheme.toLowerCase();
-  if (scheme !== 'ntlm' && scheme !== 'negotiate') return { kind: 'other', scheme: rawScheme };
+  if (scheme !== 'ntlm' && scheme !== 'negotiate') return { kind: 'other', scheme: rawScheme, credentials };
   if (credentials === '') {
     throw new InvalidTokenError(`Authorization: ${rawScheme} carries no token`, 'ERR_NTLM_INVALID_HEADER');
   }
@@ -36,7 +36,8 @@ export function parseAuthorization(header: string | undefined): ParsedAuthorizat
   }
   const token = Buffer.from(credentials, 'base64');
   if (scheme === 'negotiate') {
-    if (!token.subarray(0, SIGNATURE.length).equals(SIGNATURE)) return { kind: 'other', scheme: rawScheme };
+    if (!token.subarray(0, SIGNATURE.length).equals(SIGNATURE))
+      return { kind: 'other', scheme: rawScheme, credentials };
     return { kind: 'ntlm', scheme: 'Negotiate', token };
   }
   return { kind: 'ntlm', scheme: 'NTLM', token };

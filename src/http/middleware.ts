@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { isNtlmError, type NtlmError } from '../errors.js';
+import { AuthenticationError, isNtlmError, type NtlmError } from '../errors.js';
 import { describeFlags } from '../ntlm/flags.js';
 import { type ResolvedOptions, resolveOptions } from '../options.js';
 import { NtlmAcceptor } from '../session/acceptor.js';
@@ -24,6 +24,11 @@ export interface NtlmMiddleware {
   (req: IncomingMessage, res: ServerResponse, next: NextFunction): void;
   /** Releases what the verifier pools (LDAP connections). Call on shutdown. */
   close(): Promise<void>;
+  /**
+   * Logs the request's user out: revokes its Bearer token (if any) until it expires, and forgets
+   * the identity of its connection, so that the next request must authenticate again.
+   */
+  logout(req: IncomingMessage): Promise<void>;
 }
 
 function remoteUser(identity: NtlmIdentity, options: ResolvedOptions): string {
@@ -48,17 +53,36 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
   const pass = (
     req: IncomingMessage,
     identity: NtlmIdentity,
-    scheme: 'NTLM' | 'Negotiate',
-    at: number,
+    details: Pick<NtlmRequestInfo, 'scheme' | 'authenticatedAt' | 'tokenId' | 'tokenExpiresAt'>,
     next: NextFunction,
   ) => {
-    attachIdentity(req, {
-      ...identity,
-      remoteUser: remoteUser(identity, options),
-      scheme,
-      authenticatedAt: at,
-    });
+    attachIdentity(req, { ...identity, ...details, remoteUser: remoteUser(identity, options) });
     next();
+  };
+
+  /** `Authorization: Bearer <jwt>`: valid → through with its identity; anything else → a fresh NTLM challenge. */
+  const bearer = (req: IncomingMessage, res: ServerResponse, token: string, next: NextFunction) => {
+    const tokens = options.tokens!;
+    tokens.verify(token, '').then(
+      (verified) => {
+        if (!verified) {
+          const error = new AuthenticationError(
+            'ERR_NTLM_INVALID_BEARER',
+            'Bearer token invalid, expired or revoked',
+          );
+          fail(res, error, req.socket, 'NTLM');
+          return;
+        }
+        const { identity, tokenId, issuedAt, expiresAt } = verified;
+        pass(
+          req,
+          identity,
+          { scheme: 'Bearer', authenticatedAt: issuedAt, tokenId, tokenExpiresAt: expiresAt },
+          next,
+        );
+      },
+      (error: unknown) => next(error),
+    );
   };
 
   const fail = (res: ServerResponse, error: NtlmError, socket: Socket, scheme: 'NTLM' | 'Negotiate') => {
@@ -86,10 +110,15 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
       return;
     }
 
+    if (authorization.kind === 'other' && options.tokens && authorization.scheme.toLowerCase() === 'bearer') {
+      bearer(req, res, authorization.credentials, next);
+      return;
+    }
     if (authorization.kind !== 'ntlm') {
       const known = registry.peek(socket);
       if (known?.identity) {
-        pass(req, known.identity, known.scheme, known.authenticatedAt, next);
+        const { scheme, authenticatedAt, tokenId, tokenExpiresAt } = known;
+        pass(req, known.identity, { scheme, authenticatedAt, tokenId, tokenExpiresAt }, next);
       } else if (authorization.kind === 'other' && options.otherSchemes === 'next') {
         next();
       } else {
@@ -120,7 +149,16 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
           workstation: result.identity.workstation,
           remote: socket.remoteAddress,
         });
-        pass(req, result.identity, scheme, state.authenticatedAt, next);
+        if (options.tokens) {
+          const issued = options.tokens.issue(result.identity);
+          state.tokenId = issued.tokenId;
+          state.tokenExpiresAt = issued.expiresAt;
+          // Only on the leg that completes the handshake; never on a 401.
+          res.setHeader('Authorization', `Bearer ${issued.token}`);
+          res.setHeader('Access-Control-Expose-Headers', 'Authorization');
+        }
+        const { authenticatedAt, tokenId, tokenExpiresAt } = state;
+        pass(req, result.identity, { scheme, authenticatedAt, tokenId, tokenExpiresAt }, next);
       },
       (error: unknown) => {
         if (isNtlmError(error)) fail(res, error, socket, scheme);
@@ -128,6 +166,18 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
       },
     );
   }) as NtlmMiddleware;
+
+  middleware.logout = async (req: IncomingMessage) => {
+    const info = req.ntlm;
+    if (info?.tokenId && info.tokenExpiresAt && options.tokens)
+      await options.tokens.revoke(info.tokenId, info.tokenExpiresAt);
+    const state = registry.peek(req.socket);
+    if (state) {
+      state.identity = undefined;
+      state.tokenId = undefined;
+    }
+    logger.info('logged out', { user: info?.username, tokenId: info?.tokenId });
+  };
 
   middleware.close = async () => {
     await options.verifier.close?.();

@@ -14,6 +14,9 @@ export interface ConnectionState {
   scheme: 'NTLM' | 'Negotiate';
   authenticatedAt: number;
   pending: PendingEntry | undefined;
+  /** The Bearer token issued when this connection's handshake completed, if any. */
+  tokenId?: string | undefined;
+  tokenExpiresAt?: number | undefined;
   /** Bumped by every new handshake, so that a slow verifier cannot overwrite a newer one. */
   generation: number;
 }

@@ -76,6 +76,43 @@ describe('demo app with real NTLM clients', () => {
     assert.deepEqual(who.headers, { 'x-ntlm-username': 'bob', 'x-ntlm-domain': 'EXAMPLE' });
   });
 
+  it('curl: the Bearer token from a handshake works alone on a new connection, until logout', async () => {
+    const { stderr } = await curl([
+      '--ntlm',
+      '-u',
+      'EXAMPLE\\alice:Alice-Passw0rd!',
+      '-o',
+      '/dev/null',
+      `${demo.url}/api/whoami`,
+    ]);
+    const token = /< Authorization: (Bearer \S+)/i.exec(stderr)?.[1];
+    assert.ok(token, 'the 200 carries Authorization: Bearer');
+    const withToken = await curl(['-H', `Authorization: ${token}`, `${demo.url}/api/whoami`]);
+    const who = JSON.parse(withToken.stdout);
+    assert.deepEqual([who.username, who.scheme], ['alice', 'Bearer']);
+    await curl(['-X', 'POST', '-H', `Authorization: ${token}`, `${demo.url}/api/logout`]);
+    const after = await curl([
+      '-H',
+      `Authorization: ${token}`,
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      `${demo.url}/api/whoami`,
+    ]);
+    assert.equal(after.stdout, '401');
+    const tampered = await curl([
+      '-H',
+      `Authorization: ${token.slice(0, -2)}xx`,
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      `${demo.url}/api/whoami`,
+    ]);
+    assert.equal(tampered.stdout, '401');
+  });
+
   it('python requests-ntlm: logs in as bob, and a wrong password gets 401', async () => {
     const ok = await python(`${demo.url}/api/whoami`, 'EXAMPLE\\bob', 'Bob-Passw0rd!');
     assert.equal(ok.status, 200);

@@ -1,9 +1,21 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import jwt from 'jsonwebtoken';
+import { ntlm } from '../../src/index.js';
 import { NtlmHttpClient } from '../helpers/http-client.js';
 import { type1, type3 } from '../helpers/ntlm-client.js';
-import { ALICE, BOB, FRAMEWORKS, startServer, type TestServer } from '../helpers/servers.js';
+import {
+  ALICE,
+  BOB,
+  FRAMEWORKS,
+  recordingLogger,
+  startServer,
+  type TestServer,
+  testDirectory,
+} from '../helpers/servers.js';
 
 const json = (body: string) => JSON.parse(body);
 const ntlmHeader = (token: Buffer) => ({ Authorization: `NTLM ${token.toString('base64')}` });
@@ -197,6 +209,89 @@ describe('Negotiate scheme carrying raw NTLMSSP', () => {
     assert.equal(json(reply.body).ntlm.scheme, 'Negotiate');
     client.close();
     await t.close();
+  });
+});
+
+describe('Bearer tokens', () => {
+  const bearer = { secret: 'a-test-secret-that-is-long-enough-32b' };
+
+  it('a completed handshake returns a token that works alone on a new connection', async () => {
+    const t = await startServer('express5', { bearer });
+    const client = new NtlmHttpClient(t.url);
+    const login = await client.login('/', ALICE);
+    assert.equal(login.status, 200);
+    const issued = String(login.headers.authorization);
+    assert.match(issued, /^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
+    assert.equal(login.headers['access-control-expose-headers'], 'Authorization');
+    const other = new NtlmHttpClient(t.url);
+    const reply = await other.request('/', { Authorization: issued });
+    assert.equal(reply.status, 200);
+    const seen = json(reply.body).ntlm;
+    assert.deepEqual([seen.username, seen.domain, seen.scheme], ['alice', 'EXAMPLE', 'Bearer']);
+    assert.deepEqual(seen.groups, ['Engineering']);
+    client.close();
+    other.close();
+    await t.close();
+  });
+
+  it('refuses tampered, unsigned (alg none), wrong-key and expired tokens with a fresh NTLM challenge', async () => {
+    const t = await startServer('express5', { bearer });
+    const client = new NtlmHttpClient(t.url);
+    const token = String((await client.login('/', ALICE)).headers.authorization).slice(7);
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+    const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const forged = [
+      `${header}.${b64({ ...claims, username: 'admin' })}.${signature}`,
+      `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ ...claims, username: 'admin' })}.`,
+      jwt.sign({ ...claims }, 'another-secret-that-is-long-enough-32b', { noTimestamp: true }),
+      jwt.sign({ ...claims, exp: Math.floor(Date.now() / 1000) - 10 }, bearer.secret, { noTimestamp: true }),
+    ];
+    for (const bad of forged) {
+      const reply = await new NtlmHttpClient(t.url).request('/', { Authorization: `Bearer ${bad}` });
+      assert.equal(reply.status, 401, bad);
+      assert.equal(reply.headers['www-authenticate'], 'NTLM');
+      assert.equal(t.logger.codes().at(-1), 'ERR_NTLM_INVALID_BEARER');
+    }
+    client.close();
+    await t.close();
+  });
+
+  it('logout revokes the token and forgets the connection; 401 legs carry no token or cookie', async () => {
+    const logger = recordingLogger();
+    const auth = ntlm({ verifier: testDirectory(), logger, bearer });
+    const server = http.createServer((req, res) =>
+      auth(req, res, async () => {
+        if (req.url === '/logout') await auth.logout(req);
+        res.end(req.ntlm?.username);
+      }),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const client = new NtlmHttpClient(url);
+    const negotiate = await client.request('/', { Authorization: `NTLM ${type1().toString('base64')}` });
+    assert.equal(negotiate.headers.authorization, undefined);
+    assert.equal(negotiate.headers['set-cookie'], undefined);
+    const login = await client.login('/', BOB);
+    const token = String(login.headers.authorization);
+    assert.equal((await new NtlmHttpClient(url).request('/', { Authorization: token })).status, 200);
+    assert.equal((await client.request('/logout')).status, 200);
+    assert.equal((await client.request('/')).status, 401, 'the connection must authenticate again');
+    assert.equal(
+      (await new NtlmHttpClient(url).request('/', { Authorization: token })).status,
+      401,
+      'the token is revoked',
+    );
+    client.close();
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it('refuses a short secret at start-up', () => {
+    assert.throws(
+      () => ntlm({ verifier: testDirectory(), bearer: { secret: 'short' } }),
+      /at least 32 bytes/,
+    );
   });
 });
 

@@ -198,7 +198,11 @@ describe('Authorization header', () => {
       token,
     });
     assert.equal(parseAuthorization('Negotiate YIIBBgYGKwYBBQUCoA==').kind, 'other');
-    assert.deepEqual(parseAuthorization('Basic YTpi'), { kind: 'other', scheme: 'Basic' });
+    assert.deepEqual(parseAuthorization('Basic YTpi'), {
+      kind: 'other',
+      scheme: 'Basic',
+      credentials: 'YTpi',
+    });
     assert.throws(() => parseAuthorization('NTLM a*b'), invalid('ERR_NTLM_INVALID_HEADER'));
     assert.throws(
       () => parseAuthorization(`NTLM ${'A'.repeat(30_000)}`),

@@ -1,0 +1,111 @@
+import { createSecretKey, type KeyObject, randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { ConfigurationError } from '../errors.js';
+import type { NtlmIdentity } from '../types.js';
+import type { Store } from './store.js';
+
+export interface BearerOptions {
+  /** HS256 secret, at least 32 bytes. Every instance that should accept the tokens needs it. */
+  secret: string | Buffer;
+  /** Token lifetime in seconds. @default 3600 */
+  expiresInSeconds?: number;
+  /** `iss` claim, checked on the way in. @default 'ntlm-sso' */
+  issuer?: string;
+  /** `aud` claim, checked on the way in. @default 'ntlm-sso' */
+  audience?: string;
+}
+
+export interface VerifiedToken {
+  readonly identity: NtlmIdentity;
+  readonly tokenId: string;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+}
+
+const REVOKED = 'ntlm-sso:revoked:';
+const MIN_SECRET_BYTES = 32;
+
+/**
+ * lua-resty-ntlm's idea: once a connection has done NTLM, the client gets a signed token and
+ * later requests, on any connection and any instance with the key, skip NTLM. JWT HS256 via
+ * jsonwebtoken, with the algorithm, issuer and audience pinned (it would otherwise accept any
+ * HS* algorithm, and `none` with an empty key), and the key as a KeyObject (25x faster than a
+ * string, which jsonwebtoken first tries to parse as PEM).
+ */
+export class BearerTokens {
+  readonly #key: KeyObject;
+  readonly #expiresIn: number;
+  readonly #issuer: string;
+  readonly #audience: string;
+
+  constructor(
+    options: BearerOptions,
+    private readonly store: Store,
+  ) {
+    const secret =
+      typeof options?.secret === 'string' ? Buffer.from(options.secret, 'utf8') : options?.secret;
+    if (!Buffer.isBuffer(secret) || secret.length < MIN_SECRET_BYTES) {
+      throw new ConfigurationError(
+        `bearer.secret must be at least ${MIN_SECRET_BYTES} bytes (e.g. crypto.randomBytes(32))`,
+      );
+    }
+    this.#key = createSecretKey(secret);
+    this.#expiresIn = options.expiresInSeconds ?? 3600;
+    this.#issuer = options.issuer ?? 'ntlm-sso';
+    this.#audience = options.audience ?? 'ntlm-sso';
+  }
+
+  issue(identity: NtlmIdentity): { token: string; tokenId: string; expiresAt: number } {
+    const { username, domain, groups, displayName, mail, sid } = identity;
+    const tokenId = randomUUID();
+    const token = jwt.sign({ username, domain, groups, displayName, mail, sid }, this.#key, {
+      algorithm: 'HS256',
+      expiresIn: this.#expiresIn,
+      issuer: this.#issuer,
+      audience: this.#audience,
+      subject: `${domain}\\${username}`,
+      jwtid: tokenId,
+    });
+    return { token, tokenId, expiresAt: Date.now() + this.#expiresIn * 1000 };
+  }
+
+  /** The token's identity, or undefined when it is invalid, expired, tampered with or revoked. */
+  async verify(token: string, workstation: string): Promise<VerifiedToken | undefined> {
+    let claims: jwt.JwtPayload;
+    try {
+      claims = jwt.verify(token, this.#key, {
+        algorithms: ['HS256'],
+        issuer: this.#issuer,
+        audience: this.#audience,
+      }) as jwt.JwtPayload;
+    } catch {
+      return undefined;
+    }
+    if (
+      typeof claims.jti !== 'string' ||
+      typeof claims.username !== 'string' ||
+      typeof claims.domain !== 'string'
+    )
+      return undefined;
+    if ((await this.store.get(REVOKED + claims.jti)) !== undefined) return undefined;
+    return {
+      tokenId: claims.jti,
+      issuedAt: (claims.iat ?? 0) * 1000,
+      expiresAt: (claims.exp ?? 0) * 1000,
+      identity: {
+        username: claims.username,
+        domain: claims.domain,
+        workstation,
+        groups: Array.isArray(claims.groups) ? claims.groups : undefined,
+        displayName: claims.displayName,
+        mail: claims.mail,
+        sid: claims.sid,
+      },
+    };
+  }
+
+  /** Revokes a token until it would have expired anyway. */
+  async revoke(tokenId: string, expiresAt: number): Promise<void> {
+    await this.store.set(REVOKED + tokenId, '1', Math.ceil((expiresAt - Date.now()) / 1000));
+  }
+}

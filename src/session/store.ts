@@ -1,0 +1,38 @@
+import { LRUCache } from 'lru-cache';
+
+/**
+ * The shared cache behind revoked token ids (and, later, cached identities): one small interface
+ * so that a Redis store can stand in for the in-process one when several processes share tokens.
+ */
+export interface Store {
+  get(key: string): Promise<string | undefined>;
+  /** Stores `value` for `ttlSeconds`; the store forgets it afterwards. */
+  set(key: string, value: string, ttlSeconds: number): Promise<void>;
+  delete(key: string): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/**
+ * In-process store. lru-cache rather than node-cache (the design's first pick): node-cache is
+ * unmaintained since 2020 and its `maxKeys` throws ECACHEFULL instead of evicting, which would
+ * turn a full cache into failed logons; lru-cache evicts the least recently used entry.
+ */
+export class MemoryStore implements Store {
+  readonly #cache: LRUCache<string, string>;
+
+  constructor(options: { maxEntries?: number } = {}) {
+    this.#cache = new LRUCache({ max: options.maxEntries ?? 100_000, ttlAutopurge: false });
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    return this.#cache.get(key);
+  }
+
+  async set(key: string, value: string, ttlSeconds: number): Promise<void> {
+    this.#cache.set(key, value, { ttl: Math.max(1, ttlSeconds) * 1000 });
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#cache.delete(key);
+  }
+}
