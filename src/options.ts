@@ -11,6 +11,12 @@ export interface ResolvedOptions {
   readonly maxPendingHandshakes: number;
   readonly handshakeTimeoutMs: number;
   readonly logger: Logger;
+  readonly maxConnections: number;
+  readonly connectionIdleTimeoutMs: number;
+  readonly maxConnectionAgeMs: number;
+  readonly maxRequestsPerConnection: number;
+  readonly allowUsers: readonly string[] | undefined;
+  readonly allowGroups: readonly string[] | undefined;
   readonly debug: 0 | 1 | 2;
   /** Issues and checks Bearer tokens, when `bearer` is set. */
   readonly tokens: BearerTokens | undefined;
@@ -22,6 +28,14 @@ function positiveInteger(value: unknown, name: string, fallback: number): number
     throw new ConfigurationError(`ntlm(): ${name} must be a positive integer, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+function stringList(value: unknown, name: string): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string' && item !== '')) {
+    throw new ConfigurationError(`ntlm(): ${name} must be an array of non-empty strings`);
+  }
+  return value.map((item) => item.toLowerCase());
 }
 
 function oneOf<T extends string>(value: unknown, name: string, allowed: readonly T[], fallback: T): T {
@@ -53,6 +67,20 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
     maxPendingHandshakes: positiveInteger(options.maxPendingHandshakes, 'maxPendingHandshakes', 1000),
     handshakeTimeoutMs: positiveInteger(options.handshakeTimeoutMs, 'handshakeTimeoutMs', 30_000),
     logger: levelledLogger(options.logger ?? consoleLogger, level),
+    maxConnections: positiveInteger(options.maxConnections, 'maxConnections', 10_000),
+    connectionIdleTimeoutMs: positiveInteger(
+      options.connectionIdleTimeoutMs,
+      'connectionIdleTimeoutMs',
+      60_000,
+    ),
+    maxConnectionAgeMs: positiveInteger(options.maxConnectionAgeMs, 'maxConnectionAgeMs', 3_600_000),
+    maxRequestsPerConnection: positiveInteger(
+      options.maxRequestsPerConnection,
+      'maxRequestsPerConnection',
+      1000,
+    ),
+    allowUsers: stringList(options.allowUsers, 'allowUsers'),
+    allowGroups: stringList(options.allowGroups, 'allowGroups'),
     debug: level,
     tokens: options.bearer ? new BearerTokens(options.bearer, options.store ?? new MemoryStore()) : undefined,
   };

@@ -125,6 +125,25 @@ export interface NtlmOptions {
    */
   handshakeTimeoutMs?: number;
   /**
+   * Authenticated connections tracked at once; beyond it the oldest loses its identity and must
+   * authenticate again (nginx-ntlm-module's `ntlm` connections).
+   * @default 10000
+   */
+  maxConnections?: number;
+  /** An authenticated connection idle longer than this authenticates again (ms; `ntlm_timeout`). @default 60000 */
+  connectionIdleTimeoutMs?: number;
+  /** A connection's identity lasts at most this long (ms; `ntlm_time`). @default 3600000 */
+  maxConnectionAgeMs?: number;
+  /** Requests served on one identity before the connection authenticates again (`ntlm_requests`). @default 1000 */
+  maxRequestsPerConnection?: number;
+  /**
+   * Apache's `require user`: only these users get through (`alice` or `EXAMPLE\alice`, any case).
+   * With `allowGroups` too, either one admits. Others get 403. @default everyone authenticated
+   */
+  allowUsers?: string[];
+  /** Only members of these groups (by name, any case) get through; others get 403. */
+  allowGroups?: string[];
+  /**
    * Where log lines go. Warnings and errors are always logged; info and debug lines only when
    * `debug` is 1 or more.
    * @default console

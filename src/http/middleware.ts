@@ -7,8 +7,9 @@ import { NtlmAcceptor } from '../session/acceptor.js';
 import { ConnectionRegistry } from '../session/connection-registry.js';
 import type { NtlmIdentity, NtlmOptions, NtlmRequestInfo } from '../types.js';
 import { parseAuthorization } from './authorization.js';
+import { isAllowed } from './authorization-rules.js';
 import { attachIdentity, stripClientIdentityHeaders } from './identity-headers.js';
-import { sendChallenge, sendNtlmError } from './responses.js';
+import { sendChallenge, sendForbidden, sendNtlmError } from './responses.js';
 
 declare module 'node:http' {
   interface IncomingMessage {
@@ -52,11 +53,18 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
 
   const pass = (
     req: IncomingMessage,
+    res: ServerResponse,
     identity: NtlmIdentity,
     details: Pick<NtlmRequestInfo, 'scheme' | 'authenticatedAt' | 'tokenId' | 'tokenExpiresAt'>,
     next: NextFunction,
   ) => {
-    attachIdentity(req, { ...identity, ...details, remoteUser: remoteUser(identity, options) });
+    const info = { ...identity, ...details, remoteUser: remoteUser(identity, options) };
+    if (!isAllowed(info, options)) {
+      logger.info('access denied by allowUsers/allowGroups', { user: info.username, domain: info.domain });
+      sendForbidden(res, `${info.domain}\\${info.username}`);
+      return;
+    }
+    attachIdentity(req, info);
     next();
   };
 
@@ -76,6 +84,7 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
         const { identity, tokenId, issuedAt, expiresAt } = verified;
         pass(
           req,
+          res,
           identity,
           { scheme: 'Bearer', authenticatedAt: issuedAt, tokenId, tokenExpiresAt: expiresAt },
           next,
@@ -116,9 +125,13 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
     }
     if (authorization.kind !== 'ntlm') {
       const known = registry.peek(socket);
-      if (known?.identity) {
+      const identity = known ? registry.use(known, options) : undefined;
+      if (known && typeof identity === 'object') {
         const { scheme, authenticatedAt, tokenId, tokenExpiresAt } = known;
-        pass(req, known.identity, { scheme, authenticatedAt, tokenId, tokenExpiresAt }, next);
+        pass(req, res, identity, { scheme, authenticatedAt, tokenId, tokenExpiresAt }, next);
+      } else if (typeof identity === 'string') {
+        logger.info('connection must authenticate again', { reason: identity, remote: socket.remoteAddress });
+        sendChallenge(res, 'NTLM');
       } else if (authorization.kind === 'other' && options.otherSchemes === 'next') {
         next();
       } else {
@@ -158,7 +171,8 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
           res.setHeader('Access-Control-Expose-Headers', 'Authorization');
         }
         const { authenticatedAt, tokenId, tokenExpiresAt } = state;
-        pass(req, result.identity, { scheme, authenticatedAt, tokenId, tokenExpiresAt }, next);
+        registry.use(state, options);
+        pass(req, res, result.identity, { scheme, authenticatedAt, tokenId, tokenExpiresAt }, next);
       },
       (error: unknown) => {
         if (isNtlmError(error)) fail(res, error, socket, scheme);
@@ -172,10 +186,7 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
     if (info?.tokenId && info.tokenExpiresAt && options.tokens)
       await options.tokens.revoke(info.tokenId, info.tokenExpiresAt);
     const state = registry.peek(req.socket);
-    if (state) {
-      state.identity = undefined;
-      state.tokenId = undefined;
-    }
+    if (state) registry.forget(state);
     logger.info('logged out', { user: info?.username, tokenId: info?.tokenId });
   };
 

@@ -32,6 +32,11 @@ export function sendChallenge(res: ServerResponse, scheme: 'NTLM' | 'Negotiate',
   );
 }
 
+/** 403: authenticated, but not among `allowUsers` / `allowGroups`. */
+export function sendForbidden(res: ServerResponse, account: string): void {
+  send(res, 403, {}, `Forbidden: ${account} is not allowed to use this site.\n`);
+}
+
 /** Answers a request that ends in an NtlmError: 400, 401 with a fresh challenge, or 503. */
 export function sendNtlmError(
   res: ServerResponse,

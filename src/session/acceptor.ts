@@ -14,6 +14,7 @@ export type StepResult =
 export interface AcceptorLimits {
   readonly maxPendingHandshakes: number;
   readonly handshakeTimeoutMs: number;
+  readonly maxConnections: number;
 }
 
 /**
@@ -33,7 +34,7 @@ export class NtlmAcceptor {
     const type = readMessageType(token);
     const state = this.registry.state(socket);
     // Any NTLM message on a connection ends what it was: the old identity is gone at once.
-    state.identity = undefined;
+    this.registry.forget(state);
     state.generation++;
     switch (type) {
       case MessageType.NEGOTIATE:
@@ -105,9 +106,7 @@ export class NtlmAcceptor {
           'a newer handshake started on this connection meanwhile',
         );
       }
-      state.identity = identity;
-      state.scheme = scheme;
-      state.authenticatedAt = Date.now();
+      this.registry.authenticate(state, identity, scheme, this.limits.maxConnections);
       return { done: true, identity };
     } catch (error) {
       pending?.controller.abort();

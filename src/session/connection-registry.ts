@@ -8,12 +8,22 @@ export interface PendingEntry {
   readonly timer: NodeJS.Timeout;
 }
 
+export interface ConnectionRules {
+  readonly maxConnections: number;
+  readonly connectionIdleTimeoutMs: number;
+  readonly maxConnectionAgeMs: number;
+  readonly maxRequestsPerConnection: number;
+}
+
 /** What we know about one TCP connection. */
 export interface ConnectionState {
   identity: NtlmIdentity | undefined;
   scheme: 'NTLM' | 'Negotiate';
   authenticatedAt: number;
   pending: PendingEntry | undefined;
+  /** Requests served on this identity, and when the last one came (nginx-ntlm-module's limits). */
+  requests: number;
+  lastSeenAt: number;
   /** The Bearer token issued when this connection's handshake completed, if any. */
   tokenId?: string | undefined;
   tokenExpiresAt?: number | undefined;
@@ -29,6 +39,8 @@ export interface ConnectionState {
 export class ConnectionRegistry {
   readonly #states = new WeakMap<Socket, ConnectionState>();
   #pendingCount = 0;
+  /** Authenticated connections, oldest first: the first to lose its identity when there are too many. */
+  readonly #authenticated = new Set<ConnectionState>();
 
   get pendingCount(): number {
     return this.#pendingCount;
@@ -47,12 +59,73 @@ export class ConnectionRegistry {
         authenticatedAt: 0,
         pending: undefined,
         generation: 0,
+        requests: 0,
+        lastSeenAt: 0,
       };
       state = created;
       this.#states.set(socket, created);
-      socket.once('close', () => this.dropPending(created));
+      socket.once('close', () => {
+        this.dropPending(created);
+        this.#authenticated.delete(created);
+      });
     }
     return state;
+  }
+
+  get authenticatedCount(): number {
+    return this.#authenticated.size;
+  }
+
+  /** Gives a connection its identity; beyond `maxConnections`, the oldest other one loses its own. */
+  authenticate(
+    state: ConnectionState,
+    identity: NtlmIdentity,
+    scheme: 'NTLM' | 'Negotiate',
+    maxConnections: number,
+  ): void {
+    const now = Date.now();
+    Object.assign(state, { identity, scheme, authenticatedAt: now, lastSeenAt: now, requests: 0 });
+    this.#authenticated.delete(state);
+    this.#authenticated.add(state);
+    for (const oldest of this.#authenticated) {
+      if (this.#authenticated.size <= maxConnections) break;
+      this.forget(oldest);
+    }
+  }
+
+  /** Drops a connection's identity (new handshake, logout, limits): it must authenticate again. */
+  forget(state: ConnectionState): void {
+    state.identity = undefined;
+    state.tokenId = undefined;
+    state.tokenExpiresAt = undefined;
+    this.#authenticated.delete(state);
+  }
+
+  /**
+   * The connection's identity for one more request, or why it has none any more: too old
+   * (ntlm_time), too many requests (ntlm_requests), or idle too long (ntlm_timeout).
+   */
+  use(
+    state: ConnectionState,
+    rules: ConnectionRules,
+    now = Date.now(),
+  ): NtlmIdentity | 'max-age' | 'max-requests' | 'idle' | undefined {
+    if (!state.identity) return undefined;
+    const expired =
+      now - state.authenticatedAt > rules.maxConnectionAgeMs
+        ? 'max-age'
+        : state.requests >= rules.maxRequestsPerConnection
+          ? 'max-requests'
+          : now - state.lastSeenAt > rules.connectionIdleTimeoutMs
+            ? 'idle'
+            : undefined;
+    if (expired) {
+      this.forget(state);
+      return expired;
+    }
+    state.requests++;
+    state.lastSeenAt = now;
+    return state.identity;
   }
 
   /** Records a handshake; the caller has checked the limit with `hasRoomForHandshake`. */

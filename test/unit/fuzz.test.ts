@@ -170,6 +170,7 @@ describe('fuzzing the wire layer', () => {
     const registry = new ConnectionRegistry();
     const acceptor = new NtlmAcceptor(testDirectory(), registry, {
       maxPendingHandshakes: 10,
+      maxConnections: 10,
       handshakeTimeoutMs: 10_000,
     });
     const socket = new Socket();

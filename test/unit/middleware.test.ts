@@ -295,6 +295,56 @@ describe('Bearer tokens', () => {
   });
 });
 
+describe('connection rules (nginx-ntlm-module) and access rules', () => {
+  it('a connection authenticates again after maxRequestsPerConnection, maxConnectionAgeMs or idleness', async () => {
+    const byRequests = await startServer('node:http', { maxRequestsPerConnection: 2 });
+    const a = new NtlmHttpClient(byRequests.url);
+    assert.equal((await a.login('/', ALICE)).status, 200);
+    assert.equal((await a.request('/')).status, 200);
+    assert.equal((await a.request('/')).status, 401, 'third request on a 2-request identity');
+    a.close();
+    await byRequests.close();
+
+    for (const options of [{ maxConnectionAgeMs: 100 }, { connectionIdleTimeoutMs: 100 }]) {
+      const t = await startServer('node:http', options);
+      const client = new NtlmHttpClient(t.url);
+      assert.equal((await client.login('/', ALICE)).status, 200);
+      await sleep(200);
+      assert.equal((await client.request('/')).status, 401, JSON.stringify(options));
+      assert.equal((await client.login('/', ALICE)).status, 200, 'and can log in again');
+      client.close();
+      await t.close();
+    }
+  });
+
+  it('beyond maxConnections, the oldest authenticated connection loses its identity', async () => {
+    const t = await startServer('node:http', { maxConnections: 1 });
+    const first = new NtlmHttpClient(t.url);
+    const second = new NtlmHttpClient(t.url);
+    assert.equal((await first.login('/', ALICE)).status, 200);
+    assert.equal((await second.login('/', BOB)).status, 200);
+    assert.equal((await first.request('/')).status, 401);
+    assert.equal(json((await second.request('/')).body).ntlm.username, 'bob');
+    first.close();
+    second.close();
+    await t.close();
+  });
+
+  it('allowGroups and allowUsers admit their members and answer 403 to the rest', async () => {
+    const t = await startServer('express5', { allowGroups: ['engineering'], allowUsers: ['EXAMPLE\\Carol'] });
+    const alice = new NtlmHttpClient(t.url);
+    assert.equal((await alice.login('/', ALICE)).status, 200);
+    const bob = new NtlmHttpClient(t.url);
+    const denied = await bob.login('/', BOB);
+    assert.equal(denied.status, 403);
+    assert.match(denied.body, /EXAMPLE\\bob is not allowed/);
+    alice.close();
+    bob.close();
+    await t.close();
+    assert.throws(() => ntlm({ verifier: testDirectory(), allowGroups: 'Engineering' as never }), /array/);
+  });
+});
+
 describe('middleware limits', () => {
   it('caps pending handshakes with 503 and frees a slot when its connection closes', async () => {
     const t = await startServer('node:http', { maxPendingHandshakes: 2 });
