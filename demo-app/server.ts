@@ -3,7 +3,7 @@
 // Users come from demo-app/users.json, or from a domain controller when NTLM_DC_URL is set.
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { domainController, localDirectoryFromFile, ntlm, type Verifier } from 'ntlm-sso';
+import { domainController, localDirectoryFromFile, ntlm, RedisStore, type Verifier } from 'ntlm-sso';
 import { createDemoApp } from './app.js';
 
 const host = process.env.HOST ?? '127.0.0.1';
@@ -29,7 +29,9 @@ const { verifier, source } = verifierFromEnvironment();
 // Bearer tokens let later requests skip NTLM. Give every instance the same NTLM_JWT_SECRET
 // (32+ bytes) for them to accept each other's tokens; by default each start makes its own.
 const secret = process.env.NTLM_JWT_SECRET ?? randomBytes(32).toString('base64');
-const auth = ntlm({ verifier, debug, bearer: { secret } });
+// NTLM_REDIS_URL shares revoked tokens (logouts) between instances.
+const store = process.env.NTLM_REDIS_URL ? new RedisStore({ redis: process.env.NTLM_REDIS_URL }) : undefined;
+const auth = ntlm({ verifier, debug, bearer: { secret }, store });
 const app = createDemoApp(auth);
 const server = app.listen(port, host, () => {
   console.log(`ntlm-sso demo on http://${host}:${port}/ (users from ${source})`);

@@ -35,7 +35,8 @@ export type ServiceUnavailableCode =
   | 'ERR_NTLM_DC_UNAVAILABLE'
   | 'ERR_NTLM_DC_REQUIRES_SIGNING'
   | 'ERR_NTLM_DC_ERROR'
-  | 'ERR_NTLM_LOOKUP_UNAVAILABLE';
+  | 'ERR_NTLM_LOOKUP_UNAVAILABLE'
+  | 'ERR_NTLM_STORE_UNAVAILABLE';
 
 export type ConfigurationCode = 'ERR_NTLM_CONFIG';
 

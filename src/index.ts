@@ -13,6 +13,7 @@ export { consoleLogger } from './logger.js';
 // The wire layer, for verifiers of your own and for tests.
 export * as wire from './ntlm/index.js';
 export type { BearerOptions } from './session/bearer-tokens.js';
+export { RedisStore, type RedisStoreOptions } from './session/redis-store.js';
 export { MemoryStore, type Store } from './session/store.js';
 export type {
   HandshakeFinish,

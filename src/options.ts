@@ -1,7 +1,7 @@
 import { ConfigurationError } from './errors.js';
 import { consoleLogger, levelledLogger } from './logger.js';
 import { BearerTokens } from './session/bearer-tokens.js';
-import { MemoryStore } from './session/store.js';
+import { MemoryStore, type Store } from './session/store.js';
 import type { Logger, NtlmOptions, UsernameFormat } from './types.js';
 
 export interface ResolvedOptions {
@@ -20,6 +20,7 @@ export interface ResolvedOptions {
   readonly debug: 0 | 1 | 2;
   /** Issues and checks Bearer tokens, when `bearer` is set. */
   readonly tokens: BearerTokens | undefined;
+  readonly store: Store | undefined;
 }
 
 function positiveInteger(value: unknown, name: string, fallback: number): number {
@@ -83,5 +84,6 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
     allowGroups: stringList(options.allowGroups, 'allowGroups'),
     debug: level,
     tokens: options.bearer ? new BearerTokens(options.bearer, options.store ?? new MemoryStore()) : undefined,
+    store: options.store,
   };
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { AuthenticationError, isNtlmError, type NtlmError } from '../errors.js';
+import { AuthenticationError, isNtlmError, type NtlmError, ServiceUnavailableError } from '../errors.js';
 import { describeFlags } from '../ntlm/flags.js';
 import { type ResolvedOptions, resolveOptions } from '../options.js';
 import { NtlmAcceptor } from '../session/acceptor.js';
@@ -90,7 +90,19 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
           next,
         );
       },
-      (error: unknown) => next(error),
+      (error: unknown) =>
+        fail(
+          res,
+          new ServiceUnavailableError(
+            'ERR_NTLM_STORE_UNAVAILABLE',
+            `the token store did not answer: ${(error as Error).message}`,
+            {
+              retryAfterSeconds: 1,
+            },
+          ),
+          req.socket,
+          'NTLM',
+        ),
     );
   };
 
@@ -192,6 +204,7 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
 
   middleware.close = async () => {
     await options.verifier.close?.();
+    await options.store?.close?.();
   };
   return middleware;
 }

@@ -1,0 +1,75 @@
+// Two demo processes sharing one real redis-server: a token issued by one is accepted by the
+// other, and a logout on one is seen by the other.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { RedisStore } from '../../src/index.js';
+import { type DemoProcess, startDemo } from '../helpers/demo-process.js';
+import { redisMissing, startRedis } from '../helpers/redis.js';
+
+const run = promisify(execFile);
+const missing = await redisMissing();
+if (missing && process.env.CI) throw new Error(`CI needs redis-server: ${missing}`);
+
+async function curl(args: string[]) {
+  return run('curl', ['-sS', '-v', '--max-time', '10', ...args]);
+}
+
+describe('RedisStore shared by two processes', { skip: missing ? `skipped: ${missing}` : false }, () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let a: DemoProcess;
+  let b: DemoProcess;
+  before(async () => {
+    redis = await startRedis();
+    const env = { NTLM_REDIS_URL: redis.url, NTLM_JWT_SECRET: randomBytes(32).toString('base64') };
+    [a, b] = await Promise.all([startDemo(env), startDemo(env)]);
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await redis?.stop();
+  });
+
+  it('a token from one instance works on the other, and a logout on either reaches both', async () => {
+    const { stderr } = await curl([
+      '--ntlm',
+      '-u',
+      'EXAMPLE\\alice:Alice-Passw0rd!',
+      '-o',
+      '/dev/null',
+      `${a.url}/api/whoami`,
+    ]);
+    const token = /< Authorization: (Bearer \S+)/i.exec(stderr)?.[1];
+    assert.ok(token);
+    const onB = await curl(['-H', `Authorization: ${token}`, `${b.url}/api/whoami`]);
+    assert.equal(JSON.parse(onB.stdout).username, 'alice');
+    await curl(['-X', 'POST', '-H', `Authorization: ${token}`, `${b.url}/api/logout`]);
+    for (const instance of [a, b]) {
+      const after = await curl([
+        '-H',
+        `Authorization: ${token}`,
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        `${instance.url}/api/whoami`,
+      ]);
+      assert.equal(after.stdout, '401');
+    }
+  });
+
+  it('keys expire in Redis, and a Redis that is gone fails fast instead of hanging', async () => {
+    const store = new RedisStore({ redis: redis.url, timeoutMs: 500 });
+    await store.set('probe', 'x', 1);
+    assert.equal(await store.get('probe'), 'x');
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    assert.equal(await store.get('probe'), undefined);
+    await store.close();
+    const dead = new RedisStore({ redis: 'redis://127.0.0.1:1', timeoutMs: 300 });
+    const started = Date.now();
+    await assert.rejects(dead.get('x'));
+    assert.ok(Date.now() - started < 3000, 'no hang');
+    await dead.close();
+  });
+});
