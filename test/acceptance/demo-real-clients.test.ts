@@ -2,19 +2,11 @@
 // python requests-ntlm (Debian's python3-requests-ntlm) and headless Chromium. These tools are
 // installed by .ci/run; a missing one fails the test, it is not skipped.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { launchChromium } from '../helpers/chromium.js';
+import { curl, curlBearerToken } from '../helpers/curl.js';
 import { type DemoProcess, startDemo } from '../helpers/demo-process.js';
 import { pythonNtlmGet as python } from '../helpers/python.js';
-
-const run = promisify(execFile);
-
-async function curl(args: string[]) {
-  const { stdout, stderr } = await run('curl', ['-sS', '-v', '--max-time', '10', ...args]);
-  return { stdout, stderr };
-}
 
 describe('demo app with real NTLM clients', () => {
   let demo: DemoProcess;
@@ -77,15 +69,7 @@ describe('demo app with real NTLM clients', () => {
   });
 
   it('curl: the Bearer token from a handshake works alone on a new connection, until logout', async () => {
-    const { stderr } = await curl([
-      '--ntlm',
-      '-u',
-      'EXAMPLE\\alice:Alice-Passw0rd!',
-      '-o',
-      '/dev/null',
-      `${demo.url}/api/whoami`,
-    ]);
-    const token = /< Authorization: (Bearer \S+)/i.exec(stderr)?.[1];
+    const token = await curlBearerToken(`${demo.url}/api/whoami`, 'EXAMPLE\\alice:Alice-Passw0rd!');
     assert.ok(token, 'the 200 carries Authorization: Bearer');
     const withToken = await curl(['-H', `Authorization: ${token}`, `${demo.url}/api/whoami`]);
     const who = JSON.parse(withToken.stdout);

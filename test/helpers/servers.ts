@@ -99,17 +99,23 @@ export async function startServer(
         });
       break;
   }
+  return { ...(await listen(handler, () => auth.close())), logger };
+}
+
+/** Serves `handler` on 127.0.0.1 and a free port; `close` drops every connection, then runs `onClose`. */
+export async function listen(
+  handler: http.RequestListener,
+  onClose: () => Promise<void> = async () => {},
+): Promise<{ server: http.Server; url: string; close(): Promise<void> }> {
   const server = http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     server,
-    url,
-    logger,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
-      await auth.close();
+      await onClose();
     },
   };
 }

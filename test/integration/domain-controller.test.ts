@@ -1,16 +1,15 @@
 // The domain-controller verifier against a real Samba AD DC on 127.0.0.1. Where CI is set, a DC
 // that cannot be started fails the run; elsewhere these tests report themselves skipped, with why.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { type DomainControllerOptions, domainController, ntlm } from '../../src/index.js';
 import { encodeAuthenticate } from '../../src/ntlm/authenticate.js';
 import { NegotiateFlags as F } from '../../src/ntlm/flags.js';
+import { curlNtlm } from '../helpers/curl.js';
 import { startDemo } from '../helpers/demo-process.js';
 import { NtlmHttpClient } from '../helpers/http-client.js';
 import { type1 } from '../helpers/ntlm-client.js';
@@ -26,9 +25,8 @@ import {
   startDc,
   stopDc,
 } from '../helpers/samba.js';
-import { recordingLogger } from '../helpers/servers.js';
+import { listen, recordingLogger } from '../helpers/servers.js';
 
-const run = promisify(execFile);
 const missing = await sambaMissing();
 if (missing && process.env.CI) throw new Error(`CI needs the Samba DC: ${missing}`);
 const skip = missing ? `skipped: ${missing}` : false;
@@ -36,39 +34,15 @@ const skip = missing ? `skipped: ${missing}` : false;
 async function serve(options: Partial<DomainControllerOptions> = {}) {
   const logger = recordingLogger();
   const auth = ntlm({ verifier: domainController({ domains: { EXAMPLE: [DC_URL] }, ...options }), logger });
-  const server = http.createServer((req, res) =>
-    auth(req, res, () => {
-      res.setHeader('Content-Type', 'application/json');
-      res.end(JSON.stringify(req.ntlm));
-    }),
+  const served = await listen(
+    (req, res) =>
+      auth(req, res, () => {
+        res.setHeader('Content-Type', 'application/json');
+        res.end(JSON.stringify(req.ntlm));
+      }),
+    () => auth.close(),
   );
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url,
-    logger,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-      await auth.close();
-    },
-  };
-}
-
-async function curlNtlm(url: string, credentials: string) {
-  const { stdout } = await run('curl', [
-    '-sS',
-    '--max-time',
-    '20',
-    '--ntlm',
-    '-u',
-    credentials,
-    '-w',
-    '\n%{http_code}',
-    url,
-  ]);
-  const lines = stdout.split('\n');
-  return { status: Number(lines.pop()), body: lines.join('\n') };
+  return { url: served.url, logger, close: served.close };
 }
 
 /** A TCP server that accepts connections and never says a word: the worst kind of DC. */

@@ -1,21 +1,15 @@
 // Two demo processes sharing one real redis-server: a token issued by one is accepted by the
 // other, and a logout on one is seen by the other.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { RedisStore } from '../../src/index.js';
+import { curl, curlBearerToken } from '../helpers/curl.js';
 import { type DemoProcess, startDemo } from '../helpers/demo-process.js';
 import { redisMissing, startRedis } from '../helpers/redis.js';
 
-const run = promisify(execFile);
 const missing = await redisMissing();
 if (missing && process.env.CI) throw new Error(`CI needs redis-server: ${missing}`);
-
-async function curl(args: string[]) {
-  return run('curl', ['-sS', '-v', '--max-time', '10', ...args]);
-}
 
 describe('RedisStore shared by two processes', { skip: missing ? `skipped: ${missing}` : false }, () => {
   let redis: Awaited<ReturnType<typeof startRedis>>;
@@ -32,15 +26,7 @@ describe('RedisStore shared by two processes', { skip: missing ? `skipped: ${mis
   });
 
   it('a token from one instance works on the other, and a logout on either reaches both', async () => {
-    const { stderr } = await curl([
-      '--ntlm',
-      '-u',
-      'EXAMPLE\\alice:Alice-Passw0rd!',
-      '-o',
-      '/dev/null',
-      `${a.url}/api/whoami`,
-    ]);
-    const token = /< Authorization: (Bearer \S+)/i.exec(stderr)?.[1];
+    const token = await curlBearerToken(`${a.url}/api/whoami`, 'EXAMPLE\\alice:Alice-Passw0rd!');
     assert.ok(token);
     const onB = await curl(['-H', `Authorization: ${token}`, `${b.url}/api/whoami`]);
     assert.equal(JSON.parse(onB.stdout).username, 'alice');
