@@ -31,7 +31,7 @@ export function createDemoApp(auth: NtlmMiddleware): Express {
   });
 
   app.post('/api/logout', async (req, res) => {
-    await auth.logout(req);
+    await auth.logout(req, res);
     res.json({ loggedOut: req.ntlm!.username });
   });
 

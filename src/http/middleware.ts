@@ -4,6 +4,7 @@ import { AuthenticationError, isNtlmError, type NtlmError, ServiceUnavailableErr
 import { describeFlags } from '../ntlm/flags.js';
 import { type ResolvedOptions, resolveOptions } from '../options.js';
 import { NtlmAcceptor } from '../session/acceptor.js';
+import { readCookie, tokenCookie } from '../session/bearer-tokens.js';
 import { ConnectionRegistry } from '../session/connection-registry.js';
 import type { NtlmIdentity, NtlmOptions, NtlmRequestInfo } from '../types.js';
 import { parseAuthorization } from './authorization.js';
@@ -27,9 +28,10 @@ export interface NtlmMiddleware {
   close(): Promise<void>;
   /**
    * Logs the request's user out: revokes its Bearer token (if any) until it expires, and forgets
-   * the identity of its connection, so that the next request must authenticate again.
+   * the identity of its connection, so that the next request must authenticate again. Pass `res`
+   * to clear the token cookie too.
    */
-  logout(req: IncomingMessage): Promise<void>;
+  logout(req: IncomingMessage, res?: ServerResponse): Promise<void>;
 }
 
 function remoteUser(identity: NtlmIdentity, options: ResolvedOptions): string {
@@ -119,6 +121,11 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
     sendNtlmError(res, error, scheme);
   };
 
+  const cookieToken = (req: IncomingMessage): string | undefined => {
+    const cookie = options.tokens?.cookie;
+    return cookie ? readCookie(req.headers.cookie, cookie.name ?? 'ntlm_sso_token') || undefined : undefined;
+  };
+
   const middleware = ((req: IncomingMessage, res: ServerResponse, next: NextFunction): void => {
     stripClientIdentityHeaders(req);
     const socket = req.socket;
@@ -144,6 +151,8 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
       } else if (typeof identity === 'string') {
         logger.info('connection must authenticate again', { reason: identity, remote: socket.remoteAddress });
         sendChallenge(res, 'NTLM');
+      } else if (cookieToken(req) !== undefined) {
+        bearer(req, res, cookieToken(req)!, next);
       } else if (authorization.kind === 'other' && options.otherSchemes === 'next') {
         next();
       } else {
@@ -181,6 +190,9 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
           // Only on the leg that completes the handshake; never on a 401.
           res.setHeader('Authorization', `Bearer ${issued.token}`);
           res.setHeader('Access-Control-Expose-Headers', 'Authorization');
+          const { cookie } = options.tokens;
+          if (cookie)
+            res.appendHeader('Set-Cookie', tokenCookie(cookie, issued.token, options.tokens.lifetimeSeconds));
         }
         const { authenticatedAt, tokenId, tokenExpiresAt } = state;
         registry.use(state, options);
@@ -193,7 +205,9 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
     );
   }) as NtlmMiddleware;
 
-  middleware.logout = async (req: IncomingMessage) => {
+  middleware.logout = async (req: IncomingMessage, res?: ServerResponse) => {
+    const cookie = options.tokens?.cookie;
+    if (cookie && res && !res.headersSent) res.appendHeader('Set-Cookie', tokenCookie(cookie, undefined, 0));
     const info = req.ntlm;
     if (info?.tokenId && info.tokenExpiresAt && options.tokens)
       await options.tokens.revoke(info.tokenId, info.tokenExpiresAt);

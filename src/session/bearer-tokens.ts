@@ -13,6 +13,46 @@ export interface BearerOptions {
   issuer?: string;
   /** `aud` claim, checked on the way in. @default 'ntlm-sso' */
   audience?: string;
+  /**
+   * Also hand the token out as an HttpOnly cookie (on the response that completes a handshake,
+   * never on a 401 leg) and accept it from that cookie. `true` means the defaults below.
+   */
+  cookie?: boolean | CookieOptions;
+}
+
+export interface CookieOptions {
+  /** @default 'ntlm_sso_token' */
+  name?: string;
+  /** Send it over HTTPS only. Turn off only for plain-HTTP development. @default true */
+  secure?: boolean;
+  /** @default 'Strict' */
+  sameSite?: 'Strict' | 'Lax' | 'None';
+}
+
+/** The Set-Cookie values for a token, and for clearing it at logout. */
+export function tokenCookie(
+  options: CookieOptions,
+  token: string | undefined,
+  maxAgeSeconds: number,
+): string {
+  const parts = [
+    `${options.name ?? 'ntlm_sso_token'}=${token ?? ''}`,
+    'Path=/',
+    'HttpOnly',
+    `SameSite=${options.sameSite ?? 'Strict'}`,
+    `Max-Age=${token ? maxAgeSeconds : 0}`,
+  ];
+  if (options.secure !== false) parts.push('Secure');
+  return parts.join('; ');
+}
+
+/** The value of one cookie from a Cookie header (names are compared exactly, as browsers send them). */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  for (const pair of header?.split(';') ?? []) {
+    const at = pair.indexOf('=');
+    if (at > 0 && pair.slice(0, at).trim() === name) return pair.slice(at + 1).trim();
+  }
+  return undefined;
 }
 
 export interface VerifiedToken {
@@ -37,6 +77,8 @@ export class BearerTokens {
   readonly #expiresIn: number;
   readonly #issuer: string;
   readonly #audience: string;
+  /** Cookie settings when `cookie` is on. */
+  readonly cookie: CookieOptions | undefined;
 
   constructor(
     options: BearerOptions,
@@ -53,6 +95,11 @@ export class BearerTokens {
     this.#expiresIn = options.expiresInSeconds ?? 3600;
     this.#issuer = options.issuer ?? 'ntlm-sso';
     this.#audience = options.audience ?? 'ntlm-sso';
+    this.cookie = options.cookie === true ? {} : options.cookie || undefined;
+  }
+
+  get lifetimeSeconds(): number {
+    return this.#expiresIn;
   }
 
   issue(identity: NtlmIdentity): { token: string; tokenId: string; expiresAt: number } {

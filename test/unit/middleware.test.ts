@@ -11,6 +11,7 @@ import {
   ALICE,
   BOB,
   FRAMEWORKS,
+  listen,
   recordingLogger,
   startServer,
   type TestServer,
@@ -285,6 +286,36 @@ describe('Bearer tokens', () => {
     client.close();
     server.closeAllConnections();
     server.close();
+  });
+
+  it('with cookie on: an HttpOnly Secure SameSite cookie on the completing response only, accepted alone', async () => {
+    const logger = recordingLogger();
+    const auth = ntlm({ verifier: testDirectory(), logger, bearer: { ...bearer, cookie: true } });
+    const served = await listen((req, res) =>
+      auth(req, res, async () => {
+        if (req.url === '/logout') await auth.logout(req, res);
+        res.end(req.ntlm?.username);
+      }),
+    );
+    const client = new NtlmHttpClient(served.url);
+    const challenge = await client.request('/', { Authorization: `NTLM ${type1().toString('base64')}` });
+    assert.equal(challenge.headers['set-cookie'], undefined, 'no cookie on a 401 leg');
+    const login = await client.login('/', ALICE);
+    const [cookie] = login.headers['set-cookie'] ?? [];
+    assert.match(
+      String(cookie),
+      /^ntlm_sso_token=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=3600; Secure$/,
+    );
+    const pair = String(cookie).split(';')[0]!;
+    const fresh = new NtlmHttpClient(served.url);
+    const reply = await fresh.request('/', { Cookie: `other=1; ${pair}` });
+    assert.deepEqual([reply.status, reply.body], [200, 'alice']);
+    const logout = await fresh.request('/logout', { Cookie: pair });
+    assert.match(String(logout.headers['set-cookie']), /ntlm_sso_token=; .*Max-Age=0/);
+    assert.equal((await new NtlmHttpClient(served.url).request('/', { Cookie: pair })).status, 401);
+    client.close();
+    fresh.close();
+    await served.close();
   });
 
   it('refuses a short secret at start-up', () => {
