@@ -12,8 +12,9 @@ export { type NextFunction, type NtlmMiddleware, ntlm } from './http/middleware.
 export { consoleLogger } from './logger.js';
 // The wire layer, for verifiers of your own and for tests.
 export * as wire from './ntlm/index.js';
-export type { BearerOptions } from './session/bearer-tokens.js';
+export type { BearerOptions, CookieOptions } from './session/bearer-tokens.js';
 export { RedisStore, type RedisStoreOptions } from './session/redis-store.js';
+export type { BearerKey, TokenAlgorithm } from './session/signing-keys.js';
 export { MemoryStore, type Store } from './session/store.js';
 export type {
   HandshakeFinish,

@@ -1,12 +1,17 @@
-import { createSecretKey, type KeyObject, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { ConfigurationError } from '../errors.js';
 import type { NtlmIdentity } from '../types.js';
+import { type BearerKey, type ResolvedKey, resolveKeys } from './signing-keys.js';
 import type { Store } from './store.js';
 
 export interface BearerOptions {
   /** HS256 secret, at least 32 bytes. Every instance that should accept the tokens needs it. */
-  secret: string | Buffer;
+  secret?: string | Buffer;
+  /**
+   * Instead of `secret`: keys by id, for RS256/ES256 and rotation. The first signs new tokens;
+   * tokens signed by any listed key are accepted, each checked with its own algorithm only.
+   */
+  keys?: BearerKey[];
   /** Token lifetime in seconds. @default 3600 */
   expiresInSeconds?: number;
   /** `iss` claim, checked on the way in. @default 'ntlm-sso' */
@@ -63,7 +68,6 @@ export interface VerifiedToken {
 }
 
 const REVOKED = 'ntlm-sso:revoked:';
-const MIN_SECRET_BYTES = 32;
 
 /**
  * lua-resty-ntlm's idea: once a connection has done NTLM, the client gets a signed token and
@@ -73,7 +77,8 @@ const MIN_SECRET_BYTES = 32;
  * string, which jsonwebtoken first tries to parse as PEM).
  */
 export class BearerTokens {
-  readonly #key: KeyObject;
+  readonly #signer: ResolvedKey;
+  readonly #keys: ReadonlyMap<string, ResolvedKey>;
   readonly #expiresIn: number;
   readonly #issuer: string;
   readonly #audience: string;
@@ -84,14 +89,7 @@ export class BearerTokens {
     options: BearerOptions,
     private readonly store: Store,
   ) {
-    const secret =
-      typeof options?.secret === 'string' ? Buffer.from(options.secret, 'utf8') : options?.secret;
-    if (!Buffer.isBuffer(secret) || secret.length < MIN_SECRET_BYTES) {
-      throw new ConfigurationError(
-        `bearer.secret must be at least ${MIN_SECRET_BYTES} bytes (e.g. crypto.randomBytes(32))`,
-      );
-    }
-    this.#key = createSecretKey(secret);
+    ({ signer: this.#signer, byKid: this.#keys } = resolveKeys(options ?? {}));
     this.#expiresIn = options.expiresInSeconds ?? 3600;
     this.#issuer = options.issuer ?? 'ntlm-sso';
     this.#audience = options.audience ?? 'ntlm-sso';
@@ -105,8 +103,9 @@ export class BearerTokens {
   issue(identity: NtlmIdentity): { token: string; tokenId: string; expiresAt: number } {
     const { username, domain, groups, displayName, mail, sid } = identity;
     const tokenId = randomUUID();
-    const token = jwt.sign({ username, domain, groups, displayName, mail, sid }, this.#key, {
-      algorithm: 'HS256',
+    const token = jwt.sign({ username, domain, groups, displayName, mail, sid }, this.#signer.signKey!, {
+      algorithm: this.#signer.algorithm,
+      keyid: this.#signer.kid,
       expiresIn: this.#expiresIn,
       issuer: this.#issuer,
       audience: this.#audience,
@@ -120,8 +119,13 @@ export class BearerTokens {
   async verify(token: string, workstation: string): Promise<VerifiedToken | undefined> {
     let claims: jwt.JwtPayload;
     try {
-      claims = jwt.verify(token, this.#key, {
-        algorithms: ['HS256'],
+      // The key is chosen by kid, and only that key's own algorithm is allowed: an RS256 public
+      // key can never be used as an HS256 secret (algorithm confusion), nor `none` accepted.
+      const kid = jwt.decode(token, { complete: true })?.header.kid;
+      const key = kid === undefined ? undefined : this.#keys.get(kid);
+      if (!key) return undefined;
+      claims = jwt.verify(token, key.verifyKey, {
+        algorithms: [key.algorithm],
         issuer: this.#issuer,
         audience: this.#audience,
       }) as jwt.JwtPayload;
