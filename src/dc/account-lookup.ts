@@ -55,29 +55,29 @@ async function searchOk(
 export async function whoIsBound(
   directory: DirectorySearch,
 ): Promise<{ sids: string[]; namingContext: string }> {
-  const [root] = await searchOk(directory, {
-    base: '',
-    scope: Scope.base,
-    filter: ANY,
-    attributes: ['tokenGroups', 'defaultNamingContext'],
-  });
-  const sids = (root?.attributes.get('tokengroups') ?? []).map(sidToString);
-  const namingContext = root ? text(root, 'defaultNamingContext') : undefined;
-  if (!namingContext) throw new Error('the rootDSE has no defaultNamingContext');
-  return { sids, namingContext };
+  const { root, namingContext } = await readRootDse(directory, ['tokenGroups']);
+  return { sids: (root.attributes.get('tokengroups') ?? []).map(sidToString), namingContext };
 }
 
 /** The domain's root DN, from the rootDSE. */
 export async function readNamingContext(directory: DirectorySearch): Promise<string> {
+  return (await readRootDse(directory, [])).namingContext;
+}
+
+/** A base search of the rootDSE for `attributes` and defaultNamingContext, which every caller needs. */
+async function readRootDse(
+  directory: DirectorySearch,
+  attributes: readonly string[],
+): Promise<{ root: SearchEntry; namingContext: string }> {
   const [root] = await searchOk(directory, {
     base: '',
     scope: Scope.base,
     filter: ANY,
-    attributes: ['defaultNamingContext'],
+    attributes: [...attributes, 'defaultNamingContext'],
   });
   const namingContext = root ? text(root, 'defaultNamingContext') : undefined;
-  if (!namingContext) throw new Error('the rootDSE has no defaultNamingContext');
-  return namingContext;
+  if (!root || !namingContext) throw new Error('the rootDSE has no defaultNamingContext');
+  return { root, namingContext };
 }
 
 function toAccount(entry: SearchEntry): AccountEntry {

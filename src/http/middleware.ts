@@ -73,7 +73,7 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
   /** `Authorization: Bearer <jwt>`: valid → through with its identity; anything else → a fresh NTLM challenge. */
   const bearer = (req: IncomingMessage, res: ServerResponse, token: string, next: NextFunction) => {
     const tokens = options.tokens!;
-    tokens.verify(token, '').then(
+    tokens.verify(token).then(
       (verified) => {
         if (!verified) {
           const error = new AuthenticationError(
@@ -148,16 +148,17 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
       if (known && typeof identity === 'object') {
         const { scheme, authenticatedAt, tokenId, tokenExpiresAt } = known;
         pass(req, res, identity, { scheme, authenticatedAt, tokenId, tokenExpiresAt }, next);
-      } else if (typeof identity === 'string') {
+        return;
+      }
+      if (typeof identity === 'string') {
         logger.info('connection must authenticate again', { reason: identity, remote: socket.remoteAddress });
         sendChallenge(res, 'NTLM');
-      } else if (cookieToken(req) !== undefined) {
-        bearer(req, res, cookieToken(req)!, next);
-      } else if (authorization.kind === 'other' && options.otherSchemes === 'next') {
-        next();
-      } else {
-        sendChallenge(res, 'NTLM');
+        return;
       }
+      const fromCookie = cookieToken(req);
+      if (fromCookie !== undefined) bearer(req, res, fromCookie, next);
+      else if (authorization.kind === 'other' && options.otherSchemes === 'next') next();
+      else sendChallenge(res, 'NTLM');
       return;
     }
 

@@ -116,7 +116,7 @@ export class BearerTokens {
   }
 
   /** The token's identity, or undefined when it is invalid, expired, tampered with or revoked. */
-  async verify(token: string, workstation: string): Promise<VerifiedToken | undefined> {
+  async verify(token: string): Promise<VerifiedToken | undefined> {
     let claims: jwt.JwtPayload;
     try {
       // The key is chosen by kid, and only that key's own algorithm is allowed: an RS256 public
@@ -146,7 +146,8 @@ export class BearerTokens {
       identity: {
         username: claims.username,
         domain: claims.domain,
-        workstation,
+        // A token travels without its connection: there is no workstation to report.
+        workstation: '',
         groups: Array.isArray(claims.groups) ? claims.groups : undefined,
         displayName: claims.displayName,
         mail: claims.mail,

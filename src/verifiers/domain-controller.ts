@@ -148,10 +148,11 @@ export class DomainControllerVerifier implements Verifier {
   ): Promise<{ connection: LdapConnection; challenge: Buffer }> {
     const candidates = this.#selector.candidates(domain);
     if (candidates.length === 0) {
+      const retryAfterSeconds = this.#selector.retryAfterSeconds(domain);
       throw new ServiceUnavailableError(
         'ERR_NTLM_DC_UNAVAILABLE',
-        `no domain controller of ${domain} is reachable (all failed recently; next try in ${this.#selector.retryAfterSeconds(domain)} s)`,
-        { retryAfterSeconds: this.#selector.retryAfterSeconds(domain) },
+        `no domain controller of ${domain} is reachable (all failed recently; next try in ${retryAfterSeconds} s)`,
+        { retryAfterSeconds },
       );
     }
     const failures: string[] = [];

@@ -28,7 +28,7 @@ describe('Bearer token keys', () => {
         ],
       });
       assert.equal(
-        (await checker.verify(token, ''))?.identity.username,
+        (await checker.verify(token))?.identity.username,
         'alice',
         `${algorithm}: a verify-only key accepts it`,
       );
@@ -39,8 +39,8 @@ describe('Bearer token keys', () => {
     const oldKey = { kid: '2026-10', algorithm: 'HS256' as const, key: randomBytes(32) };
     const newKey = { kid: '2026-11', algorithm: 'HS256' as const, key: randomBytes(32) };
     const { token } = tokens({ keys: [oldKey] }).issue(ALICE);
-    assert.ok(await tokens({ keys: [newKey, oldKey] }).verify(token, ''));
-    assert.equal(await tokens({ keys: [newKey] }).verify(token, ''), undefined);
+    assert.ok(await tokens({ keys: [newKey, oldKey] }).verify(token));
+    assert.equal(await tokens({ keys: [newKey] }).verify(token), undefined);
   });
 
   it('refuses algorithm confusion: an HS256 token keyed with the RSA public key', async () => {
@@ -52,7 +52,7 @@ describe('Bearer token keys', () => {
       issuer: 'ntlm-sso',
       audience: 'ntlm-sso',
     });
-    assert.equal(await checker.verify(forged, ''), undefined);
+    assert.equal(await checker.verify(forged), undefined);
   });
 
   it('refuses weak or mismatched keys at start-up', () => {
