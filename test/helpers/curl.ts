@@ -21,3 +21,17 @@ export async function curlBearerToken(url: string, credentials: string): Promise
   const { stderr } = await curl(['--ntlm', '-u', credentials, '-o', '/dev/null', url]);
   return /< Authorization: (Bearer \S+)/i.exec(stderr)?.[1];
 }
+
+/** The status of one plain request carrying `authorization` (e.g. a Bearer token). */
+export async function curlStatusWith(url: string, authorization: string): Promise<number> {
+  const { stdout } = await curl([
+    '-H',
+    `Authorization: ${authorization}`,
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}',
+    url,
+  ]);
+  return Number(stdout);
+}

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { RedisStore } from '../../src/index.js';
-import { curl, curlBearerToken } from '../helpers/curl.js';
+import { curl, curlBearerToken, curlStatusWith } from '../helpers/curl.js';
 import { type DemoProcess, startDemo } from '../helpers/demo-process.js';
 import { redisMissing, startRedis } from '../helpers/redis.js';
 
@@ -32,16 +32,7 @@ describe('RedisStore shared by two processes', { skip: missing ? `skipped: ${mis
     assert.equal(JSON.parse(onB.stdout).username, 'alice');
     await curl(['-X', 'POST', '-H', `Authorization: ${token}`, `${b.url}/api/logout`]);
     for (const instance of [a, b]) {
-      const after = await curl([
-        '-H',
-        `Authorization: ${token}`,
-        '-o',
-        '/dev/null',
-        '-w',
-        '%{http_code}',
-        `${instance.url}/api/whoami`,
-      ]);
-      assert.equal(after.stdout, '401');
+      assert.equal(await curlStatusWith(`${instance.url}/api/whoami`, token), 401);
     }
   });
 
