@@ -1,13 +1,25 @@
 import { defineConfig } from 'tsup';
 
-// One build, two module systems: Express users are split between ESM and CommonJS.
-export default defineConfig({
-  entry: { index: 'src/index.ts' },
-  format: ['esm', 'cjs'],
-  dts: { entry: { index: 'src/index.ts' } },
-  target: 'node20',
-  platform: 'node',
-  sourcemap: true,
-  clean: true,
-  splitting: false,
-});
+export default defineConfig([
+  // One library build, two module systems: Express users are split between ESM and CommonJS.
+  {
+    entry: { index: 'src/index.ts' },
+    format: ['esm', 'cjs'],
+    dts: { entry: { index: 'src/index.ts' } },
+    target: 'node20',
+    platform: 'node',
+    sourcemap: true,
+    clean: true,
+    splitting: false,
+  },
+  // The `ntlm-sso` command (bin), ESM only.
+  {
+    entry: { cli: 'src/cli.ts' },
+    format: ['esm'],
+    target: 'node20',
+    platform: 'node',
+    sourcemap: true,
+    clean: false,
+    splitting: false,
+  },
+]);

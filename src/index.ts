@@ -8,6 +8,8 @@ export {
   type NtlmErrorCode,
   ServiceUnavailableError,
 } from './errors.js';
+export { createGateway, type Gateway, type GatewayMode, type GatewayOptions } from './gateway/gateway.js';
+export type { PinningLimits } from './gateway/pinned-upstreams.js';
 export { type NextFunction, type NtlmMiddleware, ntlm } from './http/middleware.js';
 export { consoleLogger } from './logger.js';
 // The wire layer, for verifiers of your own and for tests.

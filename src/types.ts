@@ -38,6 +38,8 @@ export interface NtlmRequestInfo extends NtlmIdentity {
   readonly tokenId?: string | undefined;
   /** When that token expires (ms since the epoch). */
   readonly tokenExpiresAt?: number | undefined;
+  /** The Bearer token itself, for passing on to services that accept it (the gateway's X-Ntlm-Token). */
+  readonly token?: string | undefined;
 }
 
 /** The client's first message, handed to the verifier to start a handshake. */

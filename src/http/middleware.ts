@@ -57,7 +57,7 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
     req: IncomingMessage,
     res: ServerResponse,
     identity: NtlmIdentity,
-    details: Pick<NtlmRequestInfo, 'scheme' | 'authenticatedAt' | 'tokenId' | 'tokenExpiresAt'>,
+    details: Pick<NtlmRequestInfo, 'scheme' | 'authenticatedAt' | 'tokenId' | 'tokenExpiresAt' | 'token'>,
     next: NextFunction,
   ) => {
     const info = { ...identity, ...details, remoteUser: remoteUser(identity, options) };
@@ -88,7 +88,7 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
           req,
           res,
           identity,
-          { scheme: 'Bearer', authenticatedAt: issuedAt, tokenId, tokenExpiresAt: expiresAt },
+          { scheme: 'Bearer', authenticatedAt: issuedAt, tokenId, tokenExpiresAt: expiresAt, token },
           next,
         );
       },
@@ -146,8 +146,8 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
       const known = registry.peek(socket);
       const identity = known ? registry.use(known, options) : undefined;
       if (known && typeof identity === 'object') {
-        const { scheme, authenticatedAt, tokenId, tokenExpiresAt } = known;
-        pass(req, res, identity, { scheme, authenticatedAt, tokenId, tokenExpiresAt }, next);
+        const { scheme, authenticatedAt, tokenId, tokenExpiresAt, token } = known;
+        pass(req, res, identity, { scheme, authenticatedAt, tokenId, tokenExpiresAt, token }, next);
         return;
       }
       if (typeof identity === 'string') {
@@ -188,6 +188,7 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
           const issued = options.tokens.issue(result.identity);
           state.tokenId = issued.tokenId;
           state.tokenExpiresAt = issued.expiresAt;
+          state.token = issued.token;
           // Only on the leg that completes the handshake; never on a 401.
           res.setHeader('Authorization', `Bearer ${issued.token}`);
           res.setHeader('Access-Control-Expose-Headers', 'Authorization');
@@ -197,7 +198,8 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
         }
         const { authenticatedAt, tokenId, tokenExpiresAt } = state;
         registry.use(state, options);
-        pass(req, res, result.identity, { scheme, authenticatedAt, tokenId, tokenExpiresAt }, next);
+        const details = { scheme, authenticatedAt, tokenId, tokenExpiresAt, token: state.token };
+        pass(req, res, result.identity, details, next);
       },
       (error: unknown) => {
         if (isNtlmError(error)) fail(res, error, socket, scheme);

@@ -27,6 +27,7 @@ export interface ConnectionState {
   /** The Bearer token issued when this connection's handshake completed, if any. */
   tokenId?: string | undefined;
   tokenExpiresAt?: number | undefined;
+  token?: string | undefined;
   /** Bumped by every new handshake, so that a slow verifier cannot overwrite a newer one. */
   generation: number;
 }
@@ -98,6 +99,7 @@ export class ConnectionRegistry {
     state.identity = undefined;
     state.tokenId = undefined;
     state.tokenExpiresAt = undefined;
+    state.token = undefined;
     this.#authenticated.delete(state);
   }
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { launchChromium } from '../helpers/chromium.js';
 import { curl, curlBearerToken, curlStatusWith } from '../helpers/curl.js';
-import { type DemoProcess, startDemo } from '../helpers/demo-process.js';
+import { type DemoProcess, startDemo } from '../helpers/processes.js';
 import { pythonNtlmGet as python } from '../helpers/python.js';
 
 describe('demo app with real NTLM clients', () => {

@@ -1,7 +1,7 @@
 // A throwaway redis-server on 127.0.0.1 (Debian's redis-server package), no persistence.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { freePort } from './demo-process.js';
+import { freePort } from './processes.js';
 
 export async function redisMissing(): Promise<string | undefined> {
   try {

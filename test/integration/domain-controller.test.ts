@@ -10,7 +10,7 @@ import { type DomainControllerOptions, domainController, ntlm } from '../../src/
 import { encodeAuthenticate } from '../../src/ntlm/authenticate.js';
 import { NegotiateFlags as F } from '../../src/ntlm/flags.js';
 import { curlNtlm } from '../helpers/curl.js';
-import { startDemo } from '../helpers/demo-process.js';
+import { startDemo } from '../helpers/processes.js';
 import { NtlmHttpClient } from '../helpers/http-client.js';
 import { type1 } from '../helpers/ntlm-client.js';
 import { pythonNtlmGet } from '../helpers/python.js';

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { RedisStore } from '../../src/index.js';
 import { curl, curlBearerToken, curlStatusWith } from '../helpers/curl.js';
-import { type DemoProcess, startDemo } from '../helpers/demo-process.js';
+import { type DemoProcess, startDemo } from '../helpers/processes.js';
 import { redisMissing, startRedis } from '../helpers/redis.js';
 
 const missing = await redisMissing();

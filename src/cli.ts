@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// `ntlm-sso gateway ...`: the command-line front of createGateway(). Exit codes: 0 after a clean
+// shutdown, 1 when the gateway cannot start or stops on an error, 2 for a command-line mistake.
+import { readFileSync } from 'node:fs';
+import { isNtlmError } from './errors.js';
+import { helpText, readSettings, UsageError } from './gateway/cli-settings.js';
+import { createGateway } from './gateway/gateway.js';
+import { planGateway } from './gateway/settings-to-options.js';
+
+function packageVersion(): string {
+  try {
+    const url = new URL('../package.json', import.meta.url);
+    return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function gateway(argv: readonly string[]): Promise<void> {
+  const settings = readSettings(argv, process.env);
+  if (settings.help) {
+    process.stdout.write(helpText(packageVersion()));
+    return;
+  }
+  if (settings.version) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return;
+  }
+  const plan = planGateway(settings);
+  const instance = createGateway(plan.options);
+  const address = await instance.listen(plan.listen.port, plan.listen.host);
+  const scheme = plan.options.tls ? 'https' : 'http';
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  process.stdout.write(
+    `ntlm-sso gateway (${instance.mode} mode) listening on ${scheme}://${host}:${address.port}/ ` +
+      `→ ${new URL(plan.options.upstream).origin}; ${plan.source}\n`,
+  );
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.stderr.write(`ntlm-sso gateway: ${signal} again, exiting now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    process.stdout.write(`ntlm-sso gateway: ${signal}, finishing in-flight requests\n`);
+    instance.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`ntlm-sso gateway: shutdown failed: ${(error as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === 'gateway') return gateway(rest);
+  if (command === '--version' || command === '-v') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return;
+  }
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(helpText(packageVersion()));
+    return;
+  }
+  throw new UsageError(`unknown command ${JSON.stringify(command)}: the command is "gateway"`);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UsageError || (isNtlmError(error) && error.code === 'ERR_NTLM_CONFIG')) {
+    process.stderr.write(`ntlm-sso: ${(error as Error).message}\nRun "ntlm-sso gateway --help" for the options.\n`);
+    process.exit(2);
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  process.stderr.write(`ntlm-sso: cannot start: ${(error as Error).message}${code ? ` (${code})` : ''}\n`);
+  process.exit(1);
+});

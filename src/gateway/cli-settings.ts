@@ -1,0 +1,201 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+/** A command-line mistake: printed with a pointer to --help, exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+type Kind = 'string' | 'boolean' | 'list' | 'integer' | 'duration';
+
+export interface FlagSpec {
+  readonly name: string;
+  readonly kind: Kind;
+  readonly placeholder?: string;
+  readonly help: string;
+  readonly group: 'Gateway' | 'Header mode: who users are' | 'Header mode: tokens and headers' | 'Limits' | 'Other';
+}
+
+/** Every flag, once: parsing, the NTLM_SSO_* variables, the config file keys and --help come from here. */
+export const FLAGS: readonly FlagSpec[] = [
+  { group: 'Gateway', name: 'listen', kind: 'string', placeholder: 'HOST:PORT', help: 'where to listen (default 127.0.0.1:8080; [::1]:8080 for IPv6)' },
+  { group: 'Gateway', name: 'upstream', kind: 'string', placeholder: 'URL', help: 'the application behind the gateway, e.g. http://127.0.0.1:9000 (required)' },
+  { group: 'Gateway', name: 'mode', kind: 'string', placeholder: 'MODE', help: '"header" (default): authenticate here, send X-Ntlm-Username/-Domain upstream; "pass-through": the upstream speaks NTLM itself (IIS), each client connection keeps its own upstream connection' },
+  { group: 'Gateway', name: 'config', kind: 'string', placeholder: 'FILE', help: 'JSON file whose keys are these flag names, e.g. {"upstream": "http://127.0.0.1:9000", "dc": ["ldap://dc1"]}' },
+  { group: 'Gateway', name: 'tls-cert', kind: 'string', placeholder: 'FILE', help: 'listen with TLS: PEM certificate (chain)' },
+  { group: 'Gateway', name: 'tls-key', kind: 'string', placeholder: 'FILE', help: 'listen with TLS: PEM private key' },
+  { group: 'Header mode: who users are', name: 'users', kind: 'string', placeholder: 'FILE', help: 'local user directory (JSON, like demo-app/users.json)' },
+  { group: 'Header mode: who users are', name: 'dc', kind: 'list', placeholder: 'URLS', help: 'domain controllers, comma-separated, tried in order: ldap://dc1,ldap://dc2' },
+  { group: 'Header mode: who users are', name: 'domain', kind: 'string', placeholder: 'NAME', help: 'NetBIOS name of the domain the --dc controllers serve, e.g. EXAMPLE' },
+  { group: 'Header mode: who users are', name: 'dc-ca', kind: 'string', placeholder: 'FILE', help: 'CA certificate (PEM) for ldaps:// controllers and --lookup-url' },
+  { group: 'Header mode: who users are', name: 'lookup-url', kind: 'list', placeholder: 'URLS', help: 'ldaps:// URL of a read-only service account, for clients that negotiate LDAP signing' },
+  { group: 'Header mode: who users are', name: 'lookup-user', kind: 'string', placeholder: 'DN', help: 'bind DN or UPN of that account' },
+  { group: 'Header mode: who users are', name: 'lookup-password', kind: 'string', placeholder: 'SECRET', help: 'its password (prefer NTLM_SSO_LOOKUP_PASSWORD)' },
+  { group: 'Header mode: who users are', name: 'allow-users', kind: 'list', placeholder: 'NAMES', help: 'only these users (comma-separated); others get 403' },
+  { group: 'Header mode: who users are', name: 'allow-groups', kind: 'list', placeholder: 'NAMES', help: 'only members of these groups (comma-separated); others get 403' },
+  { group: 'Header mode: tokens and headers', name: 'jwt-secret', kind: 'string', placeholder: 'SECRET', help: 'HS256 key (32+ bytes) for Bearer tokens; give every instance the same one (prefer NTLM_SSO_JWT_SECRET; default: random per start)' },
+  { group: 'Header mode: tokens and headers', name: 'jwt-secret-file', kind: 'string', placeholder: 'FILE', help: 'read that key from a file instead' },
+  { group: 'Header mode: tokens and headers', name: 'token-ttl', kind: 'duration', placeholder: 'TIME', help: 'Bearer token lifetime (default 1h)' },
+  { group: 'Header mode: tokens and headers', name: 'token-cookie', kind: 'boolean', help: 'also hand the token out as an HttpOnly cookie (Secure when --tls-cert is set)' },
+  { group: 'Header mode: tokens and headers', name: 'redis', kind: 'string', placeholder: 'URL', help: 'share revoked tokens between instances: redis://127.0.0.1:6379' },
+  { group: 'Header mode: tokens and headers', name: 'username-format', kind: 'string', placeholder: 'FORMAT', help: 'X-Ntlm-Username as "user" (default) or "domain\\user"' },
+  { group: 'Header mode: tokens and headers', name: 'forward-groups', kind: 'boolean', help: 'also send X-Ntlm-Groups (comma-separated group names)' },
+  { group: 'Header mode: tokens and headers', name: 'forward-token', kind: 'boolean', help: 'also send X-Ntlm-Token (the Bearer token, for upstreams that check it)' },
+  { group: 'Limits', name: 'max-connections', kind: 'integer', placeholder: 'N', help: 'authenticated (header) or pinned (pass-through) connections kept at once (default 10000 / 1000)' },
+  { group: 'Limits', name: 'idle-timeout', kind: 'duration', placeholder: 'TIME', help: 'forget a connection idle this long (default 60s)' },
+  { group: 'Limits', name: 'max-age', kind: 'duration', placeholder: 'TIME', help: 'authenticate a connection again after this long (default 1h)' },
+  { group: 'Limits', name: 'max-requests', kind: 'integer', placeholder: 'N', help: 'authenticate a connection again after this many requests (default 1000)' },
+  { group: 'Limits', name: 'upstream-timeout', kind: 'duration', placeholder: 'TIME', help: 'longest wait for the upstream to answer, then 502 (default 60s)' },
+  { group: 'Limits', name: 'shutdown-timeout', kind: 'duration', placeholder: 'TIME', help: 'on SIGTERM, how long in-flight requests may finish (default 10s)' },
+  { group: 'Other', name: 'upstream-ca', kind: 'string', placeholder: 'FILE', help: 'CA certificate (PEM) for an https:// upstream' },
+  { group: 'Other', name: 'health-path', kind: 'string', placeholder: 'PATH', help: 'answered without authentication (default /.ntlm-sso/health; "off" to disable)' },
+  { group: 'Other', name: 'debug', kind: 'string', placeholder: 'LEVEL', help: '0: warnings and errors, 1: also logons (default), 2: also tokens' },
+  { group: 'Other', name: 'help', kind: 'boolean', help: 'show this help' },
+  { group: 'Other', name: 'version', kind: 'boolean', help: 'show the version' },
+];
+
+export type SettingValue = string | boolean | number | string[];
+export type Settings = Record<string, SettingValue>;
+
+export function environmentName(flag: string): string {
+  return `NTLM_SSO_${flag.toUpperCase().replaceAll('-', '_')}`;
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** nginx-style times: `500ms`, `30s`, `5m`, `1h`; a bare number means seconds. */
+export function parseDuration(text: string, flag: string): number {
+  const match = DURATION.exec(text.trim());
+  const ms = match ? Math.round(Number(match[1]) * UNIT_MS[match[2] ?? 's']!) : Number.NaN;
+  if (!Number.isSafeInteger(ms) || ms <= 0)
+    throw new UsageError(`--${flag} must be a time such as 30s, 5m or 1h, got ${JSON.stringify(text)}`);
+  return ms;
+}
+
+function normalize(spec: FlagSpec, raw: SettingValue, source: string): SettingValue {
+  const where = `${source === 'flag' ? '' : `${source}: `}--${spec.name}`;
+  switch (spec.kind) {
+    case 'boolean':
+      if (typeof raw === 'boolean') return raw;
+      if (/^(1|true|yes|on)$/i.test(String(raw))) return true;
+      if (/^(0|false|no|off|)$/i.test(String(raw))) return false;
+      throw new UsageError(`${where} is a switch: use true or false, got ${JSON.stringify(raw)}`);
+    case 'list': {
+      const items = Array.isArray(raw) ? raw : String(raw).split(',');
+      const list = items.map((item) => String(item).trim()).filter(Boolean);
+      if (list.length === 0) throw new UsageError(`${where} needs at least one value`);
+      return list;
+    }
+    case 'integer': {
+      const value = typeof raw === 'number' ? raw : Number(String(raw).trim());
+      if (!Number.isSafeInteger(value) || value <= 0)
+        throw new UsageError(`${where} must be a positive whole number, got ${JSON.stringify(raw)}`);
+      return value;
+    }
+    case 'duration':
+      return parseDuration(String(raw), spec.name);
+    default:
+      if (typeof raw !== 'string' || raw === '') throw new UsageError(`${where} needs a value`);
+      return raw;
+  }
+}
+
+function readConfigFile(path: string): Settings {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new UsageError(`cannot read config file ${path}: ${(cause as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new UsageError(`config file ${path} must hold a JSON object`);
+  return parsed as Settings;
+}
+
+/**
+ * The gateway's settings from, in order of precedence: command-line flags, NTLM_SSO_* variables,
+ * the --config file. Unknown flags, unknown config keys and malformed values are UsageErrors.
+ */
+export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings {
+  const byName = new Map(FLAGS.map((spec) => [spec.name, spec]));
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: Object.fromEntries(
+        FLAGS.map((spec) => [spec.name, { type: spec.kind === 'boolean' ? 'boolean' : 'string' }] as const),
+      ),
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+  }
+
+  const settings: Settings = {};
+  const configPath = (parsed.values.config as string | undefined) ?? env[environmentName('config')];
+  if (configPath) {
+    for (const [key, value] of Object.entries(readConfigFile(configPath))) {
+      const spec = byName.get(key);
+      if (!spec || key === 'config' || key === 'help' || key === 'version')
+        throw new UsageError(`config file ${configPath}: unknown key ${JSON.stringify(key)}`);
+      settings[key] = normalize(spec, value, `config file ${configPath}`);
+    }
+  }
+  for (const spec of FLAGS) {
+    const fromEnv = env[environmentName(spec.name)];
+    if (fromEnv !== undefined && spec.name !== 'config')
+      settings[spec.name] = normalize(spec, fromEnv, environmentName(spec.name));
+  }
+  for (const [name, value] of Object.entries(parsed.values)) {
+    if (value !== undefined) settings[name] = normalize(byName.get(name)!, value as SettingValue, 'flag');
+  }
+  return settings;
+}
+
+/** One option's help, wrapped to 100 columns under its description column. */
+function wrap(prefix: string, text: string): string[] {
+  const lines: string[] = [];
+  let line = prefix;
+  for (const word of text.split(' ')) {
+    if (line.length + word.length > 100 && line.trim() !== prefix.trim()) {
+      lines.push(line.trimEnd());
+      line = ' '.repeat(prefix.length);
+    }
+    line += `${word} `;
+  }
+  lines.push(line.trimEnd());
+  return lines;
+}
+
+export function helpText(version: string): string {
+  const lines = [
+    `ntlm-sso ${version}: Windows single sign-on (NTLM) in front of any HTTP application`,
+    '',
+    'Usage:',
+    '  ntlm-sso gateway --upstream URL (--users FILE | --dc URLS --domain NAME) [options]',
+    '  ntlm-sso gateway --upstream URL --mode pass-through [options]',
+    '',
+    'Example:',
+    '  npx ntlm-sso gateway --listen 127.0.0.1:8080 --upstream http://127.0.0.1:9000 --users demo-app/users.json',
+  ];
+  let group = '';
+  for (const spec of FLAGS) {
+    if (spec.group !== group) {
+      group = spec.group;
+      lines.push('', `${group}:`);
+    }
+    const flag = `--${spec.name}${spec.placeholder ? ` ${spec.placeholder}` : ''}`;
+    lines.push(...wrap(`  ${flag.padEnd(26)} `, spec.help));
+  }
+  lines.push(
+    '',
+    'Every flag can also be set as an environment variable: --jwt-secret is NTLM_SSO_JWT_SECRET,',
+    '--dc is NTLM_SSO_DC, a switch is NTLM_SSO_FORWARD_GROUPS=true. Flags win over variables,',
+    'variables over the --config file. Times: 500ms, 30s, 5m, 1h (a bare number is seconds).',
+    '',
+    'SIGTERM or SIGINT: stop accepting, finish in-flight requests (--shutdown-timeout), exit 0.',
+  );
+  return `${lines.join('\n')}\n`;
+}

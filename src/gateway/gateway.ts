@@ -1,0 +1,253 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
+import { createProxyServer, type ServerOptions } from 'http-proxy-3';
+import { ConfigurationError } from '../errors.js';
+import { stripClientIdentityHeaders } from '../http/identity-headers.js';
+import { type NtlmMiddleware, ntlm } from '../http/middleware.js';
+import { consoleLogger, levelledLogger } from '../logger.js';
+import type { Logger, NtlmOptions } from '../types.js';
+import { PinnedUpstreams, type PinningLimits } from './pinned-upstreams.js';
+import { prepareUpstreamRequest } from './upstream-headers.js';
+
+export type GatewayMode = 'header' | 'pass-through';
+
+export interface GatewayOptions {
+  /** Where requests go: `http://127.0.0.1:9000` or `https://app.internal`. */
+  upstream: string | URL;
+  /**
+   * `header` (default): the gateway authenticates users and tells the upstream who they are in
+   * X-Ntlm-* headers. `pass-through`: the upstream speaks NTLM itself (IIS); the gateway keeps
+   * each client connection on its own upstream connection.
+   */
+  mode?: GatewayMode;
+  /** Header mode: how users are authenticated; the options of `ntlm()` (a verifier at least). */
+  auth?: NtlmOptions;
+  /** Header mode: also send X-Ntlm-Groups (group names, comma-separated). @default false */
+  forwardGroups?: boolean;
+  /** Header mode: also send X-Ntlm-Token (the user's Bearer token). @default false */
+  forwardToken?: boolean;
+  /** Pass-through mode: nginx-ntlm-module's limits. Defaults: 1000 connections, 60 s idle, 1 h, 1000 requests. */
+  pinning?: Partial<PinningLimits>;
+  /** Longest wait for the upstream's answer (ms) before 502. @default 60000 */
+  upstreamTimeoutMs?: number;
+  /** TLS options for an https:// upstream (`ca`, `servername`...). */
+  upstreamTls?: https.AgentOptions;
+  /** Answered by the gateway itself, without authentication; `false` turns it off. @default '/.ntlm-sso/health' */
+  healthPath?: string | false;
+  /** Listen with TLS (PEM `cert` and `key`). */
+  tls?: SecureContextOptions;
+  /** On close(): how long in-flight requests may take before their connections are cut (ms). @default 10000 */
+  shutdownTimeoutMs?: number;
+  /** Where the gateway's own lines go (proxy errors, shutdown); header mode's `auth.logger` defaults to it. */
+  logger?: Logger;
+}
+
+export interface Gateway {
+  readonly server: http.Server;
+  readonly mode: GatewayMode;
+  /** Starts listening; resolves with the bound address. */
+  listen(port: number, host?: string): Promise<AddressInfo>;
+  /**
+   * Graceful shutdown: stops accepting connections, answers health checks with 503, lets
+   * in-flight requests finish (up to `shutdownTimeoutMs`), then closes everything it holds.
+   */
+  close(): Promise<void>;
+}
+
+const DEFAULT_PINNING: PinningLimits = {
+  maxConnections: 1000,
+  idleTimeoutMs: 60_000,
+  maxAgeMs: 3_600_000,
+  maxRequests: 1000,
+};
+
+function upstreamUrl(value: string | URL): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigurationError(`gateway: upstream ${JSON.stringify(String(value))} is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigurationError(`gateway: upstream must be http:// or https://, got ${url.protocol}`);
+  return url;
+}
+
+function pinningLimits(pinning: Partial<PinningLimits> = {}): PinningLimits {
+  const given = Object.entries(pinning).filter(([, value]) => value !== undefined);
+  const limits = { ...DEFAULT_PINNING, ...Object.fromEntries(given) };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isInteger(value) || value <= 0)
+      throw new ConfigurationError(`gateway: pinning.${name} must be a positive integer, got ${value}`);
+  }
+  return limits;
+}
+
+/** A reverse proxy that puts Windows single sign-on in front of any HTTP upstream. */
+export function createGateway(options: GatewayOptions): Gateway {
+  const mode = options.mode ?? 'header';
+  if (mode !== 'header' && mode !== 'pass-through')
+    throw new ConfigurationError(`gateway: mode must be "header" or "pass-through", got ${JSON.stringify(mode)}`);
+  const upstream = upstreamUrl(options.upstream);
+  const logger = options.logger ?? levelledLogger(consoleLogger, options.auth?.debug ?? 0);
+  const healthPath = options.healthPath === undefined ? '/.ntlm-sso/health' : options.healthPath;
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
+  const forward = { groups: options.forwardGroups ?? false, token: options.forwardToken ?? false };
+  const upstreamTls = options.upstreamTls ?? {};
+
+  let auth: NtlmMiddleware | undefined;
+  let pins: PinnedUpstreams | undefined;
+  if (mode === 'header') {
+    if (!options.auth) throw new ConfigurationError('gateway: header mode needs auth: { verifier, ... }');
+    auth = ntlm({ logger, ...options.auth });
+  } else {
+    if (options.auth)
+      throw new ConfigurationError('gateway: auth is for header mode; in pass-through mode the upstream authenticates');
+    pins = new PinnedUpstreams(pinningLimits(options.pinning), upstream, upstreamTls, logger);
+  }
+  // Header mode: one keep-alive pool for everyone. Safe because the upstream learns who is asking
+  // from each request's headers only; an upstream connection carries no identity of its own.
+  const sharedAgent =
+    mode === 'header'
+      ? new (upstream.protocol === 'https:' ? https.Agent : http.Agent)({
+          ...upstreamTls,
+          keepAlive: true,
+          maxFreeSockets: 64,
+        })
+      : undefined;
+
+  const proxyOptions: ServerOptions = {
+    target: upstream,
+    xfwd: true,
+    proxyTimeout: options.upstreamTimeoutMs ?? 60_000,
+  };
+  const proxy = createProxyServer(proxyOptions);
+  proxy.on('error', (error, req, target) => {
+    const code = (error as NodeJS.ErrnoException).code;
+    logger.error('upstream request failed', { code, reason: error.message, url: req.url, upstream: upstream.origin });
+    if (target instanceof http.ServerResponse) {
+      if (target.headersSent) target.destroy();
+      else {
+        target.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+        target.end(`Bad gateway: the upstream did not answer (${code ?? error.message}).\n`);
+      }
+    } else (target as Socket).destroy();
+  });
+  // A client that left mid-response: nothing to answer.
+  proxy.on('econnreset', () => {});
+
+  let draining = false;
+  const upgraded = new Set<Socket>();
+
+  const health = (res: http.ServerResponse) => {
+    const body = JSON.stringify({ status: draining ? 'draining' : 'ok', mode, pinned: pins?.pinnedCount });
+    res.writeHead(draining ? 503 : 200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+    res.end(body);
+  };
+
+  const isHealthCheck = (req: http.IncomingMessage) =>
+    healthPath !== false &&
+    (req.method === 'GET' || req.method === 'HEAD') &&
+    (req.url === healthPath || req.url?.startsWith(`${healthPath}?`));
+
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (isHealthCheck(req)) return health(res);
+    if (pins) {
+      stripClientIdentityHeaders(req);
+      proxy.web(req, res, { agent: pins.agentFor(req, res) });
+      return;
+    }
+    auth!(req, res, (error) => {
+      if (error) {
+        logger.error('gateway error', { reason: (error as Error).message });
+        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Internal gateway error\n');
+        return;
+      }
+      prepareUpstreamRequest(req, forward);
+      proxy.web(req, res, { agent: sharedAgent });
+    });
+  };
+
+  const tunnel = (req: http.IncomingMessage, socket: Socket, head: Buffer, agent: http.Agent | undefined) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    proxy.ws(req, socket, head, { agent });
+  };
+
+  const onUpgrade = (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => {});
+    if (pins) {
+      stripClientIdentityHeaders(req);
+      tunnel(req, socket, head, pins.upgradeAgent(req));
+      return;
+    }
+    // Run the middleware on the upgrade request with a response bound to its socket. If it lets
+    // the request through, the socket becomes the tunnel. If it answers (a 401 leg of the
+    // handshake, 403, 503), the socket goes back to the HTTP server, so that the next leg is
+    // read from the same connection and the handshake completes on it.
+    const res = new http.ServerResponse(req);
+    res.assignSocket(socket);
+    let tunnelled = false;
+    res.once('finish', () => {
+      if (tunnelled) return;
+      res.detachSocket(socket);
+      if (head.length > 0) socket.unshift(head);
+      if (draining || socket.destroyed) socket.destroy();
+      // (A TLS server's HTTP layer listens on 'secureConnection'; 'connection' would start TLS again.)
+      else server.emit(options.tls ? 'secureConnection' : 'connection', socket);
+    });
+    auth!(req, res, (error) => {
+      if (error) {
+        socket.destroy();
+        return;
+      }
+      tunnelled = true;
+      res.detachSocket(socket);
+      prepareUpstreamRequest(req, forward);
+      tunnel(req, socket, head, undefined);
+    });
+  };
+
+  const server = options.tls ? https.createServer(options.tls, onRequest) : http.createServer(onRequest);
+  server.on('upgrade', onUpgrade);
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  return {
+    server,
+    mode,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      }),
+    close: async () => {
+      if (draining) return;
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive connections that finish their request are closed at once; the rest get
+      // `shutdownTimeoutMs` before they are cut.
+      server.closeIdleConnections();
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      const deadline = setTimeout(() => {
+        logger.warn('shutdown: cutting connections still busy', { afterMs: shutdownTimeoutMs });
+        server.closeAllConnections();
+        for (const socket of upgraded) socket.destroy();
+      }, shutdownTimeoutMs);
+      await closed;
+      clearInterval(sweep);
+      clearTimeout(deadline);
+      pins?.close();
+      sharedAgent?.destroy();
+      proxy.close?.();
+      await auth?.close();
+    },
+  };
+}

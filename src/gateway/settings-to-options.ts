@@ -1,0 +1,175 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { consoleLogger, levelledLogger } from '../logger.js';
+import { RedisStore } from '../session/redis-store.js';
+import type { NtlmOptions, UsernameFormat, Verifier } from '../types.js';
+import { domainController } from '../verifiers/domain-controller.js';
+import { localDirectoryFromFile } from '../verifiers/local-directory.js';
+import { UsageError, type Settings } from './cli-settings.js';
+import type { GatewayMode, GatewayOptions } from './gateway.js';
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface GatewayPlan {
+  readonly listen: ListenAddress;
+  readonly options: GatewayOptions;
+  /** One line for the start-up message: where users come from. */
+  readonly source: string;
+}
+
+/** `127.0.0.1:8080`, `[::1]:8080` or `:8080` (all interfaces). */
+export function parseListen(text: string): ListenAddress {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
+  const port = Number(match?.[3]);
+  if (!match || port > 65535)
+    throw new UsageError(`--listen must be HOST:PORT such as 127.0.0.1:8080 or [::1]:8080, got ${JSON.stringify(text)}`);
+  return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
+}
+
+function readPem(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (cause) {
+    throw new UsageError(`--${flag}: cannot read ${path}: ${(cause as Error).message}`);
+  }
+}
+
+const str = (settings: Settings, name: string) => settings[name] as string | undefined;
+const list = (settings: Settings, name: string) => settings[name] as string[] | undefined;
+const num = (settings: Settings, name: string) => settings[name] as number | undefined;
+
+function verifierFrom(settings: Settings): { verifier: Verifier; source: string } {
+  const users = str(settings, 'users');
+  const dc = list(settings, 'dc');
+  if (users && dc) throw new UsageError('use either --users or --dc, not both');
+  if (users) return { verifier: localDirectoryFromFile(users), source: `users from ${users}` };
+  if (!dc) throw new UsageError('header mode needs --users FILE or --dc URLS --domain NAME');
+  const domain = str(settings, 'domain');
+  if (!domain) throw new UsageError('--dc needs --domain NAME (the NetBIOS name, e.g. EXAMPLE)');
+  const caFile = str(settings, 'dc-ca');
+  const tls = caFile ? { ca: readPem(caFile, 'dc-ca') } : undefined;
+  const lookupUrl = list(settings, 'lookup-url');
+  const lookupUser = str(settings, 'lookup-user');
+  const lookupPassword = str(settings, 'lookup-password');
+  if (lookupUrl && !(lookupUser && lookupPassword))
+    throw new UsageError('--lookup-url needs --lookup-user and --lookup-password');
+  return {
+    verifier: domainController({
+      domains: { [domain]: dc },
+      tls,
+      lookup: lookupUrl ? { url: lookupUrl, bindDN: lookupUser!, password: lookupPassword!, tls } : undefined,
+    }),
+    source: `${domain} via ${dc.join(', ')}`,
+  };
+}
+
+function jwtSecret(settings: Settings): string | Buffer {
+  const file = str(settings, 'jwt-secret-file');
+  if (file && settings['jwt-secret']) throw new UsageError('use either --jwt-secret or --jwt-secret-file, not both');
+  if (file) return readPem(file, 'jwt-secret-file').toString('utf8').trim();
+  return str(settings, 'jwt-secret') ?? randomBytes(32).toString('base64');
+}
+
+function authOptions(settings: Settings, debug: 0 | 1 | 2): { auth: NtlmOptions; source: string } {
+  const { verifier, source } = verifierFrom(settings);
+  const redis = str(settings, 'redis');
+  const cookie = settings['token-cookie'] === true ? { secure: Boolean(settings['tls-cert']) } : undefined;
+  const ttl = num(settings, 'token-ttl');
+  const format = str(settings, 'username-format');
+  if (format !== undefined && format !== 'user' && format !== 'domain\\user')
+    throw new UsageError(`--username-format must be "user" or "domain\\user", got ${JSON.stringify(format)}`);
+  const idle = num(settings, 'idle-timeout');
+  const age = num(settings, 'max-age');
+  return {
+    source,
+    auth: {
+      verifier,
+      debug,
+      usernameFormat: format as UsernameFormat | undefined,
+      allowUsers: list(settings, 'allow-users'),
+      allowGroups: list(settings, 'allow-groups'),
+      maxConnections: num(settings, 'max-connections'),
+      connectionIdleTimeoutMs: idle,
+      maxConnectionAgeMs: age,
+      maxRequestsPerConnection: num(settings, 'max-requests'),
+      bearer: {
+        secret: jwtSecret(settings),
+        expiresInSeconds: ttl === undefined ? undefined : Math.max(1, Math.round(ttl / 1000)),
+        cookie,
+      },
+      store: redis ? new RedisStore({ redis }) : undefined,
+    },
+  };
+}
+
+const HEADER_MODE_ONLY = [
+  'users', 'dc', 'domain', 'dc-ca', 'lookup-url', 'lookup-user', 'lookup-password', 'allow-users', 'allow-groups',
+  'jwt-secret', 'jwt-secret-file', 'token-ttl', 'token-cookie', 'redis', 'username-format', 'forward-groups', 'forward-token',
+];
+
+/** Turns checked settings into what createGateway() takes; every missing or conflicting setting is a UsageError. */
+export function planGateway(settings: Settings): GatewayPlan {
+  const upstream = str(settings, 'upstream');
+  if (!upstream) throw new UsageError('--upstream URL is required, e.g. --upstream http://127.0.0.1:9000');
+  const mode = (str(settings, 'mode') ?? 'header') as GatewayMode;
+  if (mode !== 'header' && mode !== 'pass-through')
+    throw new UsageError(`--mode must be "header" or "pass-through", got ${JSON.stringify(mode)}`);
+  const cert = str(settings, 'tls-cert');
+  const key = str(settings, 'tls-key');
+  if (Boolean(cert) !== Boolean(key)) throw new UsageError('--tls-cert and --tls-key go together');
+  const healthPath = str(settings, 'health-path') ?? '/.ntlm-sso/health';
+  if (healthPath !== 'off' && !healthPath.startsWith('/'))
+    throw new UsageError(`--health-path must start with "/" (or be "off"), got ${JSON.stringify(healthPath)}`);
+  const upstreamCa = str(settings, 'upstream-ca');
+  const debugText = str(settings, 'debug') ?? '1';
+  if (!['0', '1', '2'].includes(debugText))
+    throw new UsageError(`--debug must be 0, 1 or 2, got ${JSON.stringify(debugText)}`);
+  const debug = Number(debugText) as 0 | 1 | 2;
+
+  const common: GatewayOptions = {
+    upstream,
+    mode,
+    upstreamTimeoutMs: num(settings, 'upstream-timeout'),
+    upstreamTls: upstreamCa ? { ca: readPem(upstreamCa, 'upstream-ca') } : undefined,
+    healthPath: healthPath === 'off' ? false : healthPath,
+    tls: cert && key ? { cert: readPem(cert, 'tls-cert'), key: readPem(key, 'tls-key') } : undefined,
+    shutdownTimeoutMs: num(settings, 'shutdown-timeout'),
+    logger: levelledLogger(consoleLogger, debug),
+  };
+  const listen = parseListen(str(settings, 'listen') ?? '127.0.0.1:8080');
+
+  if (mode === 'pass-through') {
+    const misplaced = HEADER_MODE_ONLY.filter((name) => settings[name] !== undefined);
+    if (misplaced.length > 0)
+      throw new UsageError(
+        `${misplaced.map((name) => `--${name}`).join(', ')}: header mode only; in pass-through mode the upstream authenticates`,
+      );
+    return {
+      listen,
+      source: 'the upstream (pass-through)',
+      options: {
+        ...common,
+        pinning: {
+          maxConnections: num(settings, 'max-connections'),
+          idleTimeoutMs: num(settings, 'idle-timeout'),
+          maxAgeMs: num(settings, 'max-age'),
+          maxRequests: num(settings, 'max-requests'),
+        },
+      },
+    };
+  }
+  const { auth, source } = authOptions(settings, debug);
+  return {
+    listen,
+    source,
+    options: {
+      ...common,
+      auth,
+      forwardGroups: settings['forward-groups'] === true,
+      forwardToken: settings['forward-token'] === true,
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import type { IncomingMessage } from 'node:http';
+
+export const GROUPS_HEADER = 'x-ntlm-groups';
+export const TOKEN_HEADER = 'x-ntlm-token';
+
+/** Which optional identity headers the gateway adds besides X-Ntlm-Username / X-Ntlm-Domain. */
+export interface ForwardedIdentity {
+  /** X-Ntlm-Groups: the user's group names, comma-separated. */
+  readonly groups: boolean;
+  /** X-Ntlm-Token: the user's Bearer token, for an upstream that checks the signature itself. */
+  readonly token: boolean;
+}
+
+/**
+ * Header values must be Latin-1 (Node throws on anything else), and AD names need not be: every
+ * byte outside printable ASCII, `%` and `,` is percent-encoded as UTF-8. Plain ASCII names arrive
+ * unchanged; `decodeURIComponent()` gives back any name exactly.
+ */
+export function headerValue(name: string): string {
+  return name.replace(/[^\x20-\x7e]|[%,]/gu, (char) => encodeURIComponent(char));
+}
+
+/**
+ * Turns the request the ntlm() middleware let through into the one the upstream gets: the
+ * identity headers (encoded), and no credentials of ours (the gateway consumed them).
+ */
+export function prepareUpstreamRequest(req: IncomingMessage, forward: ForwardedIdentity): void {
+  const info = req.ntlm;
+  if (!info) throw new Error('prepareUpstreamRequest: the request has no verified identity');
+  const headers = req.headers;
+  // Client X-Ntlm-* headers are already gone (the middleware strips them).
+  delete headers.authorization;
+  headers['x-ntlm-username'] = headerValue(info.remoteUser);
+  headers['x-ntlm-domain'] = headerValue(info.domain);
+  if (forward.groups) headers[GROUPS_HEADER] = (info.groups ?? []).map(headerValue).join(',');
+  if (forward.token && info.token) headers[TOKEN_HEADER] = info.token;
+}

@@ -1,0 +1,105 @@
+// Runs the demo (`npm run demo`) and the gateway CLI (dist/cli.js, the installed `ntlm-sso` bin)
+// as their own processes on free ports, and waits until they say they are listening.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface RunningProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  output(): string;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Spawns `node args...` and resolves once its output contains `ready`; rejects if it exits first. */
+async function startUntilReady(
+  args: string[],
+  env: Record<string, string>,
+  ready: string,
+  url: string,
+): Promise<RunningProcess> {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output += chunk;
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start in 20 s:\n${output}`)), 20_000);
+    child.stdout.on('data', () => {
+      if (output.includes(ready)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${args.join(' ')} exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    url,
+    child,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+export type DemoProcess = RunningProcess;
+
+export async function startDemo(env: Record<string, string> = {}): Promise<DemoProcess> {
+  const port = await freePort();
+  return startUntilReady(
+    ['--import', 'tsx', 'demo-app/server.ts'],
+    { HOST: '127.0.0.1', PORT: String(port), ...env },
+    'ntlm-sso demo on',
+    `http://127.0.0.1:${port}`,
+  );
+}
+
+/** `ntlm-sso gateway --listen 127.0.0.1:<free port> ...args` from the built package (npm test builds first). */
+export async function startGateway(args: string[], env: Record<string, string> = {}): Promise<RunningProcess> {
+  const port = await freePort();
+  return startUntilReady(
+    ['dist/cli.js', 'gateway', '--listen', `127.0.0.1:${port}`, ...args],
+    env,
+    'ntlm-sso gateway (',
+    `http://127.0.0.1:${port}`,
+  );
+}
+
+/** Runs the CLI to completion: exit code and output (for --help and bad flags). */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['dist/cli.js', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}

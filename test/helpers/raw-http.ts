@@ -1,0 +1,77 @@
+// Requests written by hand on one socket, for what Node's http client cannot do: several
+// upgrade requests (each a leg of an NTLM handshake) on the same connection, then raw bytes.
+import net from 'node:net';
+
+export interface RawReply {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export class RawConnection {
+  readonly socket: net.Socket;
+  #buffer = Buffer.alloc(0);
+  #waiters: Array<() => void> = [];
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on('data', (chunk: Buffer) => {
+      this.#buffer = Buffer.concat([this.#buffer, chunk]);
+      for (const wake of this.#waiters.splice(0)) wake();
+    });
+    socket.on('close', () => {
+      for (const wake of this.#waiters.splice(0)) wake();
+    });
+  }
+
+  static open(url: string): Promise<RawConnection> {
+    const { hostname, port } = new URL(url);
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(Number(port), hostname, () => resolve(new RawConnection(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  async #waitFor(ready: () => boolean, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!ready()) {
+      if (this.socket.destroyed && !ready()) throw new Error('connection closed');
+      if (Date.now() > deadline) throw new Error('no answer in time');
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+  }
+
+  /** Sends a request head and reads one response (its body by Content-Length). */
+  async request(head: string[]): Promise<RawReply> {
+    this.socket.write(`${head.join('\r\n')}\r\n\r\n`);
+    await this.#waitFor(() => this.#buffer.includes('\r\n\r\n'));
+    const end = this.#buffer.indexOf('\r\n\r\n');
+    const lines = this.#buffer.subarray(0, end).toString('latin1').split('\r\n');
+    const headers: Record<string, string> = {};
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(':');
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    const length = Number(headers['content-length'] ?? 0);
+    await this.#waitFor(() => this.#buffer.length >= end + 4 + length);
+    const body = this.#buffer.subarray(end + 4, end + 4 + length).toString('utf8');
+    this.#buffer = this.#buffer.subarray(end + 4 + length);
+    return { status: Number(lines[0]!.split(' ')[1]), headers, body };
+  }
+
+  /** Writes bytes and reads back exactly as many (for an echoing tunnel). */
+  async echo(data: string): Promise<string> {
+    this.socket.write(data);
+    await this.#waitFor(() => this.#buffer.length >= Buffer.byteLength(data));
+    const reply = this.#buffer.subarray(0, Buffer.byteLength(data)).toString('utf8');
+    this.#buffer = this.#buffer.subarray(Buffer.byteLength(data));
+    return reply;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
