@@ -72,7 +72,9 @@ async function main(argv: readonly string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError || (isNtlmError(error) && error.code === 'ERR_NTLM_CONFIG')) {
-    process.stderr.write(`ntlm-sso: ${(error as Error).message}\nRun "ntlm-sso gateway --help" for the options.\n`);
+    process.stderr.write(
+      `ntlm-sso: ${(error as Error).message}\nRun "ntlm-sso gateway --help" for the options.\n`,
+    );
     process.exit(2);
   }
   const code = (error as NodeJS.ErrnoException).code;

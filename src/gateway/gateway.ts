@@ -89,7 +89,9 @@ function pinningLimits(pinning: Partial<PinningLimits> = {}): PinningLimits {
 export function createGateway(options: GatewayOptions): Gateway {
   const mode = options.mode ?? 'header';
   if (mode !== 'header' && mode !== 'pass-through')
-    throw new ConfigurationError(`gateway: mode must be "header" or "pass-through", got ${JSON.stringify(mode)}`);
+    throw new ConfigurationError(
+      `gateway: mode must be "header" or "pass-through", got ${JSON.stringify(mode)}`,
+    );
   const upstream = upstreamUrl(options.upstream);
   const logger = options.logger ?? levelledLogger(consoleLogger, options.auth?.debug ?? 0);
   const healthPath = options.healthPath === undefined ? '/.ntlm-sso/health' : options.healthPath;
@@ -104,7 +106,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     auth = ntlm({ logger, ...options.auth });
   } else {
     if (options.auth)
-      throw new ConfigurationError('gateway: auth is for header mode; in pass-through mode the upstream authenticates');
+      throw new ConfigurationError(
+        'gateway: auth is for header mode; in pass-through mode the upstream authenticates',
+      );
     pins = new PinnedUpstreams(pinningLimits(options.pinning), upstream, upstreamTls, logger);
   }
   // Header mode: one keep-alive pool for everyone. Safe because the upstream learns who is asking
@@ -126,7 +130,12 @@ export function createGateway(options: GatewayOptions): Gateway {
   const proxy = createProxyServer(proxyOptions);
   proxy.on('error', (error, req, target) => {
     const code = (error as NodeJS.ErrnoException).code;
-    logger.error('upstream request failed', { code, reason: error.message, url: req.url, upstream: upstream.origin });
+    logger.error('upstream request failed', {
+      code,
+      reason: error.message,
+      url: req.url,
+      upstream: upstream.origin,
+    });
     if (target instanceof http.ServerResponse) {
       if (target.headersSent) target.destroy();
       else {

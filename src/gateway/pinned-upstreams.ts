@@ -36,7 +36,9 @@ function connectionAuthToken(header: string | undefined): Buffer | undefined {
 }
 
 function isNtlmNegotiateMessage(token: Buffer): boolean {
-  return token.length >= 12 && token.subarray(0, 8).equals(SIGNATURE) && token.readUInt32LE(8) === NTLM_NEGOTIATE;
+  return (
+    token.length >= 12 && token.subarray(0, 8).equals(SIGNATURE) && token.readUInt32LE(8) === NTLM_NEGOTIATE
+  );
 }
 
 /**
@@ -125,7 +127,12 @@ export class PinnedUpstreams {
     const pin: Pin = {
       client,
       // One socket, never shared: the agent holds this client's upstream connection and no other.
-      agent: new this.#agentClass({ ...this.#agentOptions, keepAlive: true, maxSockets: 1, maxFreeSockets: 1 }),
+      agent: new this.#agentClass({
+        ...this.#agentOptions,
+        keepAlive: true,
+        maxSockets: 1,
+        maxFreeSockets: 1,
+      }),
       createdAt: Date.now(),
       requests: 0,
       inFlight: 0,

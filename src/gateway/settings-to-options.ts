@@ -5,7 +5,7 @@ import { RedisStore } from '../session/redis-store.js';
 import type { NtlmOptions, UsernameFormat, Verifier } from '../types.js';
 import { domainController } from '../verifiers/domain-controller.js';
 import { localDirectoryFromFile } from '../verifiers/local-directory.js';
-import { UsageError, type Settings } from './cli-settings.js';
+import { type Settings, UsageError } from './cli-settings.js';
 import type { GatewayMode, GatewayOptions } from './gateway.js';
 
 export interface ListenAddress {
@@ -25,7 +25,9 @@ export function parseListen(text: string): ListenAddress {
   const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
   const port = Number(match?.[3]);
   if (!match || port > 65535)
-    throw new UsageError(`--listen must be HOST:PORT such as 127.0.0.1:8080 or [::1]:8080, got ${JSON.stringify(text)}`);
+    throw new UsageError(
+      `--listen must be HOST:PORT such as 127.0.0.1:8080 or [::1]:8080, got ${JSON.stringify(text)}`,
+    );
   return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
 }
 
@@ -68,7 +70,8 @@ function verifierFrom(settings: Settings): { verifier: Verifier; source: string 
 
 function jwtSecret(settings: Settings): string | Buffer {
   const file = str(settings, 'jwt-secret-file');
-  if (file && settings['jwt-secret']) throw new UsageError('use either --jwt-secret or --jwt-secret-file, not both');
+  if (file && settings['jwt-secret'])
+    throw new UsageError('use either --jwt-secret or --jwt-secret-file, not both');
   if (file) return readPem(file, 'jwt-secret-file').toString('utf8').trim();
   return str(settings, 'jwt-secret') ?? randomBytes(32).toString('base64');
 }
@@ -106,8 +109,23 @@ function authOptions(settings: Settings, debug: 0 | 1 | 2): { auth: NtlmOptions;
 }
 
 const HEADER_MODE_ONLY = [
-  'users', 'dc', 'domain', 'dc-ca', 'lookup-url', 'lookup-user', 'lookup-password', 'allow-users', 'allow-groups',
-  'jwt-secret', 'jwt-secret-file', 'token-ttl', 'token-cookie', 'redis', 'username-format', 'forward-groups', 'forward-token',
+  'users',
+  'dc',
+  'domain',
+  'dc-ca',
+  'lookup-url',
+  'lookup-user',
+  'lookup-password',
+  'allow-users',
+  'allow-groups',
+  'jwt-secret',
+  'jwt-secret-file',
+  'token-ttl',
+  'token-cookie',
+  'redis',
+  'username-format',
+  'forward-groups',
+  'forward-token',
 ];
 
 /** Turns checked settings into what createGateway() takes; every missing or conflicting setting is a UsageError. */
@@ -122,7 +140,9 @@ export function planGateway(settings: Settings): GatewayPlan {
   if (Boolean(cert) !== Boolean(key)) throw new UsageError('--tls-cert and --tls-key go together');
   const healthPath = str(settings, 'health-path') ?? '/.ntlm-sso/health';
   if (healthPath !== 'off' && !healthPath.startsWith('/'))
-    throw new UsageError(`--health-path must start with "/" (or be "off"), got ${JSON.stringify(healthPath)}`);
+    throw new UsageError(
+      `--health-path must start with "/" (or be "off"), got ${JSON.stringify(healthPath)}`,
+    );
   const upstreamCa = str(settings, 'upstream-ca');
   const debugText = str(settings, 'debug') ?? '1';
   if (!['0', '1', '2'].includes(debugText))

@@ -5,8 +5,8 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { curl, curlNtlm } from '../helpers/curl.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { freePort, runCli, startGateway } from '../helpers/processes.js';
@@ -25,7 +25,16 @@ describe('ntlm-sso gateway command line', () => {
   test('--help lists every flag and exits 0', async () => {
     const { code, stdout } = await runCli(['gateway', '--help']);
     assert.equal(code, 0);
-    for (const flag of ['--listen', '--upstream', '--users', '--dc', '--domain', '--mode', '--tls-cert', '--config'])
+    for (const flag of [
+      '--listen',
+      '--upstream',
+      '--users',
+      '--dc',
+      '--domain',
+      '--mode',
+      '--tls-cert',
+      '--config',
+    ])
       assert.ok(stdout.includes(flag), `help mentions ${flag}`);
     assert.match(stdout, /NTLM_SSO_JWT_SECRET/);
   });
@@ -36,12 +45,27 @@ describe('ntlm-sso gateway command line', () => {
       [['gateway', '--users', USERS], /--upstream URL is required/],
       [['gateway', '--upstream', 'http://127.0.0.1:1'], /needs --users FILE or --dc URLS --domain NAME/],
       [['gateway', '--upstream', 'http://127.0.0.1:1', '--dc', 'ldap://127.0.0.1'], /--dc needs --domain/],
-      [['gateway', '--upstream', 'http://127.0.0.1:1', '--users', USERS, '--mode', 'proxy'], /--mode must be/],
-      [['gateway', '--upstream', 'http://127.0.0.1:1', '--users', USERS, '--idle-timeout', 'soon'], /--idle-timeout must be a time/],
-      [['gateway', '--upstream', 'http://127.0.0.1:1', '--users', USERS, '--listen', '8080'], /--listen must be HOST:PORT/],
+      [
+        ['gateway', '--upstream', 'http://127.0.0.1:1', '--users', USERS, '--mode', 'proxy'],
+        /--mode must be/,
+      ],
+      [
+        ['gateway', '--upstream', 'http://127.0.0.1:1', '--users', USERS, '--idle-timeout', 'soon'],
+        /--idle-timeout must be a time/,
+      ],
+      [
+        ['gateway', '--upstream', 'http://127.0.0.1:1', '--users', USERS, '--listen', '8080'],
+        /--listen must be HOST:PORT/,
+      ],
       [['gateway', '--upstream', 'ftp://x', '--users', USERS], /http:\/\/ or https:\/\//],
-      [['gateway', '--upstream', 'http://127.0.0.1:1', '--mode', 'pass-through', '--users', USERS], /--users: header mode only/],
-      [['gateway', '--upstream', 'http://127.0.0.1:1', '--users', 'missing.json'], /cannot read missing\.json/],
+      [
+        ['gateway', '--upstream', 'http://127.0.0.1:1', '--mode', 'pass-through', '--users', USERS],
+        /--users: header mode only/,
+      ],
+      [
+        ['gateway', '--upstream', 'http://127.0.0.1:1', '--users', 'missing.json'],
+        /cannot read missing\.json/,
+      ],
       [['frobnicate'], /unknown command "frobnicate"/],
     ];
     for (const [args, message] of cases) {
@@ -55,9 +79,15 @@ describe('ntlm-sso gateway command line', () => {
   test('NTLM_SSO_* variables and a JSON config file, flags winning over both', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-cli-'));
     const config = join(dir, 'gateway.json');
-    writeFileSync(config, JSON.stringify({ upstream: 'http://127.0.0.1:1', users: USERS, 'forward-groups': true }));
+    writeFileSync(
+      config,
+      JSON.stringify({ upstream: 'http://127.0.0.1:1', users: USERS, 'forward-groups': true }),
+    );
     // The config file's upstream is overridden by the variable; --forward-groups comes from the file.
-    const gateway = await startGateway(['--config', config], { NTLM_SSO_UPSTREAM: upstream.url, NTLM_SSO_DEBUG: '0' });
+    const gateway = await startGateway(['--config', config], {
+      NTLM_SSO_UPSTREAM: upstream.url,
+      NTLM_SSO_DEBUG: '0',
+    });
     try {
       const { status, body } = await curlNtlm(`${gateway.url}/`, ALICE_CREDENTIALS);
       assert.equal(status, 200, body);
@@ -76,7 +106,15 @@ describe('ntlm-sso gateway command line', () => {
     const gateway = await startGateway(['--upstream', upstream.url, '--users', USERS]);
     try {
       const taken = new URL(gateway.url).host;
-      const { code, stderr } = await runCli(['gateway', '--listen', taken, '--upstream', upstream.url, '--users', USERS]);
+      const { code, stderr } = await runCli([
+        'gateway',
+        '--listen',
+        taken,
+        '--upstream',
+        upstream.url,
+        '--users',
+        USERS,
+      ]);
       assert.equal(code, 1);
       assert.match(stderr, /EADDRINUSE/);
     } finally {
@@ -86,7 +124,14 @@ describe('ntlm-sso gateway command line', () => {
 
   test('an upstream that refuses connections: 502 with a reason, and the gateway keeps serving', async () => {
     const closedPort = await freePort();
-    const gateway = await startGateway(['--upstream', `http://127.0.0.1:${closedPort}`, '--users', USERS, '--debug', '0']);
+    const gateway = await startGateway([
+      '--upstream',
+      `http://127.0.0.1:${closedPort}`,
+      '--users',
+      USERS,
+      '--debug',
+      '0',
+    ]);
     try {
       for (let i = 0; i < 2; i++) {
         const { status, body } = await curlNtlm(`${gateway.url}/`, ALICE_CREDENTIALS);
@@ -100,7 +145,14 @@ describe('ntlm-sso gateway command line', () => {
   });
 
   test('an upstream that does not answer in --upstream-timeout: 502, no hang', async () => {
-    const gateway = await startGateway(['--upstream', upstream.url, '--users', USERS, '--upstream-timeout', '300ms']);
+    const gateway = await startGateway([
+      '--upstream',
+      upstream.url,
+      '--users',
+      USERS,
+      '--upstream-timeout',
+      '300ms',
+    ]);
     try {
       const started = Date.now();
       const { status } = await curlNtlm(`${gateway.url}/slow?ms=5000`, ALICE_CREDENTIALS);
@@ -112,7 +164,14 @@ describe('ntlm-sso gateway command line', () => {
   });
 
   test('SIGTERM: in-flight requests finish, new connections are refused, exit 0', async () => {
-    const gateway = await startGateway(['--upstream', upstream.url, '--users', USERS, '--shutdown-timeout', '5s']);
+    const gateway = await startGateway([
+      '--upstream',
+      upstream.url,
+      '--users',
+      USERS,
+      '--shutdown-timeout',
+      '5s',
+    ]);
     const slow = curlNtlm(`${gateway.url}/slow?ms=1000`, ALICE_CREDENTIALS);
     // Wait until the slow request has reached the upstream, then stop the gateway.
     const deadline = Date.now() + 5000;
@@ -124,17 +183,42 @@ describe('ntlm-sso gateway command line', () => {
     assert.equal(JSON.parse(body).headers['x-ntlm-username'], 'alice');
     assert.equal(await exit, 0);
     assert.match(gateway.output(), /SIGTERM, finishing in-flight requests/);
-    await assert.rejects(curl([`${gateway.url}/.ntlm-sso/health`]), /Couldn't connect|Connection refused|exit code 7/i);
+    await assert.rejects(
+      curl([`${gateway.url}/.ntlm-sso/health`]),
+      /Couldn't connect|Connection refused|exit code 7/i,
+    );
   });
 
   test('--tls-cert/--tls-key: curl --ntlm logs in over HTTPS', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-tls-'));
     const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
     await promisify(execFile)('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert,
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
     ]);
-    const gateway = await startGateway(['--upstream', upstream.url, '--users', USERS, '--tls-cert', cert, '--tls-key', key]);
+    const gateway = await startGateway([
+      '--upstream',
+      upstream.url,
+      '--users',
+      USERS,
+      '--tls-cert',
+      cert,
+      '--tls-key',
+      key,
+    ]);
     try {
       assert.match(gateway.output(), /listening on https:\/\//);
       const url = gateway.url.replace('http:', 'https:');

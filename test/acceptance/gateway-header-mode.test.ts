@@ -24,7 +24,11 @@ function writeUsersFile(): string {
   const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-gateway-'));
   const users = [
     { username: 'alice', password: ALICE.password, groups: ['Engineering', 'R&D, Paris'] },
-    ...Array.from({ length: CLIENTS }, (_, i) => ({ username: userName(i), password: PASSWORD, groups: [`team-${i}`] })),
+    ...Array.from({ length: CLIENTS }, (_, i) => ({
+      username: userName(i),
+      password: PASSWORD,
+      groups: [`team-${i}`],
+    })),
   ];
   const path = join(dir, 'users.json');
   writeFileSync(path, JSON.stringify({ domain: 'EXAMPLE', dnsDomain: 'example.test', users }));
@@ -82,7 +86,15 @@ describe('gateway, header mode', () => {
 
   test('without credentials: 401 with a fresh challenge, and the upstream is not asked', async () => {
     const before = upstream.seen.length;
-    const { stdout, stderr } = await curl(['-H', 'X-Ntlm-Username: alice', '-w', '%{http_code}', '-o', '/dev/null', `${gateway.url}/`]);
+    const { stdout, stderr } = await curl([
+      '-H',
+      'X-Ntlm-Username: alice',
+      '-w',
+      '%{http_code}',
+      '-o',
+      '/dev/null',
+      `${gateway.url}/`,
+    ]);
     assert.equal(stdout, '401');
     assert.match(stderr, /< WWW-Authenticate: NTLM/i);
     assert.equal(upstream.seen.length, before);
@@ -112,7 +124,11 @@ describe('gateway, header mode', () => {
         for (const reply of [first, second]) {
           assert.equal(reply.status, 200, `client ${i}: ${reply.body}`);
           const seen = upstreamView(reply.body);
-          assert.equal(seen.headers['x-ntlm-username'], userName(i), `client ${i} saw ${seen.headers['x-ntlm-username']}`);
+          assert.equal(
+            seen.headers['x-ntlm-username'],
+            userName(i),
+            `client ${i} saw ${seen.headers['x-ntlm-username']}`,
+          );
           assert.equal(seen.headers['x-ntlm-groups'], `team-${i}`);
           assert.match(String(seen.url), new RegExp(`client=${i}$`));
           upstreamConnections.add(seen.connection);
@@ -133,14 +149,25 @@ describe('gateway, header mode', () => {
     assert.equal(seen.headers['x-ntlm-username'], 'alice');
     assert.equal(seen.headers.authorization, undefined);
     const tampered = `${bearer.slice(0, -3)}${bearer.endsWith('A') ? 'B' : 'A'}xx`;
-    const { stdout: status } = await curl(['-H', `Authorization: ${tampered}`, '-o', '/dev/null', '-w', '%{http_code}', `${gateway.url}/`]);
+    const { stdout: status } = await curl([
+      '-H',
+      `Authorization: ${tampered}`,
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      `${gateway.url}/`,
+    ]);
     assert.equal(status, '401');
   });
 
   test('request and response bodies are streamed, not buffered', async () => {
     const client = new NtlmHttpClient(gateway.url);
     try {
-      assert.equal((await client.login('/', { user: 'alice', domain: 'EXAMPLE', password: ALICE.password })).status, 200);
+      assert.equal(
+        (await client.login('/', { user: 'alice', domain: 'EXAMPLE', password: ALICE.password })).status,
+        200,
+      );
       const first = randomBytes(64 * 1024);
       const rest = randomBytes(4 * 1024 * 1024);
       const echoed = await new Promise<Buffer>((resolve, reject) => {
@@ -202,7 +229,12 @@ describe('gateway, header mode', () => {
     const before = upstream.seen.length;
     const connection = await RawConnection.open(gateway.url);
     try {
-      const reply = await connection.request(['GET /socket HTTP/1.1', 'Host: x', 'Connection: Upgrade', 'Upgrade: websocket']);
+      const reply = await connection.request([
+        'GET /socket HTTP/1.1',
+        'Host: x',
+        'Connection: Upgrade',
+        'Upgrade: websocket',
+      ]);
       assert.equal(reply.status, 401);
       assert.equal(reply.headers['www-authenticate'], 'NTLM');
       assert.equal(upstream.seen.length, before);

@@ -1,7 +1,7 @@
 // A small upstream for gateway tests: it answers every request with what it received (headers,
 // the port of the connection it came on), streams POST bodies back on /echo, stays silent on
 // /slow for ?ms, and echoes bytes back on a WebSocket-style upgrade.
-import http from 'node:http';
+import type http from 'node:http';
 import type { Socket } from 'node:net';
 import { listen } from './servers.js';
 

@@ -42,7 +42,10 @@ async function startUntilReady(
   child.stderr.on('data', collect);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start in 20 s:\n${output}`)), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${args.join(' ')} did not start in 20 s:\n${output}`)),
+      20_000,
+    );
     child.stdout.on('data', () => {
       if (output.includes(ready)) {
         clearTimeout(timer);
@@ -78,7 +81,10 @@ export async function startDemo(env: Record<string, string> = {}): Promise<DemoP
 }
 
 /** `ntlm-sso gateway --listen 127.0.0.1:<free port> ...args` from the built package (npm test builds first). */
-export async function startGateway(args: string[], env: Record<string, string> = {}): Promise<RunningProcess> {
+export async function startGateway(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<RunningProcess> {
   const port = await freePort();
   return startUntilReady(
     ['dist/cli.js', 'gateway', '--listen', `127.0.0.1:${port}`, ...args],
@@ -89,9 +95,15 @@ export async function startGateway(args: string[], env: Record<string, string> =
 }
 
 /** Runs the CLI to completion: exit code and output (for --help and bad flags). */
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['dist/cli.js', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, ['dist/cli.js', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => {

@@ -10,9 +10,9 @@ import { type DomainControllerOptions, domainController, ntlm } from '../../src/
 import { encodeAuthenticate } from '../../src/ntlm/authenticate.js';
 import { NegotiateFlags as F } from '../../src/ntlm/flags.js';
 import { curlNtlm } from '../helpers/curl.js';
-import { startDemo } from '../helpers/processes.js';
 import { NtlmHttpClient } from '../helpers/http-client.js';
 import { type1 } from '../helpers/ntlm-client.js';
+import { startDemo } from '../helpers/processes.js';
 import { pythonNtlmGet } from '../helpers/python.js';
 import {
   ADMIN_PASSWORD,
