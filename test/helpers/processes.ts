@@ -80,6 +80,17 @@ export async function startDemo(env: Record<string, string> = {}): Promise<DemoP
   );
 }
 
+/** The demo app under node:cluster with 2 workers (test/helpers/cluster-demo.ts). */
+export async function startClusterDemo(env: Record<string, string>): Promise<RunningProcess> {
+  const port = await freePort();
+  return startUntilReady(
+    ['--import', 'tsx', 'test/helpers/cluster-demo.ts'],
+    { PORT: String(port), ...env },
+    'cluster of 2 workers on',
+    `http://127.0.0.1:${port}`,
+  );
+}
+
 /** `ntlm-sso gateway --listen 127.0.0.1:<free port> ...args` from the built package (npm test builds first). */
 export async function startGateway(
   args: string[],

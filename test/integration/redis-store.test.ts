@@ -1,11 +1,11 @@
-// Two demo processes sharing one real redis-server: a token issued by one is accepted by the
-// other, and a logout on one is seen by the other.
+// Two demo processes, then a node:cluster of 2 workers, sharing one real redis-server: a token
+// issued by one is accepted by the others, and a logout on one is seen by all.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { RedisStore } from '../../src/index.js';
 import { curl, curlBearerToken, curlStatusWith } from '../helpers/curl.js';
-import { type DemoProcess, startDemo } from '../helpers/processes.js';
+import { type DemoProcess, type RunningProcess, startClusterDemo, startDemo } from '../helpers/processes.js';
 import { redisMissing, startRedis } from '../helpers/redis.js';
 
 const missing = await redisMissing();
@@ -48,5 +48,71 @@ describe('RedisStore shared by two processes', { skip: missing ? `skipped: ${mis
     await assert.rejects(dead.get('x'));
     assert.ok(Date.now() - started < 3000, 'no hang');
     await dead.close();
+  });
+});
+
+describe('node:cluster with 2 workers sharing Redis', {
+  skip: missing ? `skipped: ${missing}` : false,
+}, () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let cluster: RunningProcess;
+  before(async () => {
+    redis = await startRedis();
+    cluster = await startClusterDemo({
+      NTLM_REDIS_URL: redis.url,
+      NTLM_JWT_SECRET: randomBytes(32).toString('base64'),
+    });
+  });
+  after(async () => {
+    await cluster?.stop();
+    await redis?.stop();
+  });
+
+  /** One request on a new connection: status, user and the worker that answered. */
+  const ask = async (authorization?: string, method = 'GET', path = '/api/whoami') => {
+    const headers = authorization ? ['-H', `Authorization: ${authorization}`] : [];
+    const { stdout, stderr } = await curl([
+      '-X',
+      method,
+      ...headers,
+      '-w',
+      '\n%{http_code}',
+      `${cluster.url}${path}`,
+    ]);
+    const lines = stdout.split('\n');
+    const status = Number(lines.pop());
+    const worker = /< X-Worker-Pid: (\d+)/i.exec(stderr)?.[1];
+    return { status, worker, body: lines.join('\n') };
+  };
+
+  it('handshakes complete on whichever worker holds the connection; tokens and logouts hold across workers', async () => {
+    // Every NTLM handshake runs on one connection, so on one worker, whichever it is.
+    const logons = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        curl([
+          '--ntlm',
+          '-u',
+          'EXAMPLE\\alice:Alice-Passw0rd!',
+          '-w',
+          '\n%{http_code}',
+          `${cluster.url}/api/whoami`,
+        ]),
+      ),
+    );
+    for (const { stdout } of logons) assert.match(stdout, /"username":"alice"[\s\S]*\n200$/);
+
+    const token = await curlBearerToken(`${cluster.url}/api/whoami`, 'EXAMPLE\\alice:Alice-Passw0rd!');
+    assert.ok(token);
+    const withToken = await Promise.all(Array.from({ length: 10 }, () => ask(token)));
+    for (const reply of withToken) {
+      assert.equal(reply.status, 200);
+      assert.equal(JSON.parse(reply.body).username, 'alice');
+    }
+    assert.equal(new Set(withToken.map((reply) => reply.worker)).size, 2, 'both workers accepted the token');
+
+    assert.equal((await ask(token, 'POST', '/api/logout')).status, 200);
+    const afterLogout = await Promise.all(Array.from({ length: 10 }, () => ask(token)));
+    for (const reply of afterLogout) assert.equal(reply.status, 401);
+    assert.equal(new Set(afterLogout.map((reply) => reply.worker)).size, 2, 'both workers refused it');
   });
 });
