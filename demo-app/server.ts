@@ -10,6 +10,9 @@ const host = process.env.HOST ?? '127.0.0.1';
 const port = Number(process.env.PORT ?? 3000);
 const debug = Number(process.env.NTLM_DEBUG ?? 1) as 0 | 1 | 2;
 
+// NTLM_REDIS_URL shares revoked tokens (logouts) and cached directory attributes between instances.
+const store = process.env.NTLM_REDIS_URL ? new RedisStore({ redis: process.env.NTLM_REDIS_URL }) : undefined;
+
 function verifierFromEnvironment(): { verifier: Verifier; source: string } {
   const dcUrls = process.env.NTLM_DC_URL?.split(',')
     .map((url) => url.trim())
@@ -17,7 +20,7 @@ function verifierFromEnvironment(): { verifier: Verifier; source: string } {
   if (dcUrls?.length) {
     const domain = process.env.NTLM_DOMAIN ?? 'EXAMPLE';
     return {
-      verifier: domainController({ domains: { [domain]: dcUrls } }),
+      verifier: domainController({ domains: { [domain]: dcUrls }, cache: store ? { store } : undefined }),
       source: `${domain} via ${dcUrls.join(', ')}`,
     };
   }
@@ -29,8 +32,6 @@ const { verifier, source } = verifierFromEnvironment();
 // Bearer tokens let later requests skip NTLM. Give every instance the same NTLM_JWT_SECRET
 // (32+ bytes) for them to accept each other's tokens; by default each start makes its own.
 const secret = process.env.NTLM_JWT_SECRET ?? randomBytes(32).toString('base64');
-// NTLM_REDIS_URL shares revoked tokens (logouts) between instances.
-const store = process.env.NTLM_REDIS_URL ? new RedisStore({ redis: process.env.NTLM_REDIS_URL }) : undefined;
 const auth = ntlm({ verifier, debug, bearer: { secret }, store });
 const app = createDemoApp(auth);
 const server = app.listen(port, host, () => {

@@ -1,3 +1,4 @@
+export type { DirectoryCacheOptions } from './dc/directory-cache.js';
 export type { ServiceAccountOptions } from './dc/service-account.js';
 export {
   AuthenticationError,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { consoleLogger, levelledLogger } from '../logger.js';
 import { RedisStore } from '../session/redis-store.js';
+import type { Store } from '../session/store.js';
 import type { NtlmOptions, UsernameFormat, Verifier } from '../types.js';
 import { domainController } from '../verifiers/domain-controller.js';
 import { localDirectoryFromFile } from '../verifiers/local-directory.js';
@@ -43,7 +44,7 @@ const str = (settings: Settings, name: string) => settings[name] as string | und
 const list = (settings: Settings, name: string) => settings[name] as string[] | undefined;
 const num = (settings: Settings, name: string) => settings[name] as number | undefined;
 
-function verifierFrom(settings: Settings): { verifier: Verifier; source: string } {
+function verifierFrom(settings: Settings, store: Store | undefined): { verifier: Verifier; source: string } {
   const users = str(settings, 'users');
   const dc = list(settings, 'dc');
   if (users && dc) throw new UsageError('use either --users or --dc, not both');
@@ -63,6 +64,8 @@ function verifierFrom(settings: Settings): { verifier: Verifier; source: string 
       domains: { [domain]: dc },
       tls,
       lookup: lookupUrl ? { url: lookupUrl, bindDN: lookupUser!, password: lookupPassword!, tls } : undefined,
+      // With --redis, what the directory says about users is shared by every instance too.
+      cache: store ? { store } : undefined,
     }),
     source: `${domain} via ${dc.join(', ')}`,
   };
@@ -77,8 +80,9 @@ function jwtSecret(settings: Settings): string | Buffer {
 }
 
 function authOptions(settings: Settings, debug: 0 | 1 | 2): { auth: NtlmOptions; source: string } {
-  const { verifier, source } = verifierFrom(settings);
   const redis = str(settings, 'redis');
+  const store = redis ? new RedisStore({ redis }) : undefined;
+  const { verifier, source } = verifierFrom(settings, store);
   const cookie = settings['token-cookie'] === true ? { secure: Boolean(settings['tls-cert']) } : undefined;
   const ttl = num(settings, 'token-ttl');
   const format = str(settings, 'username-format');
@@ -103,7 +107,7 @@ function authOptions(settings: Settings, debug: 0 | 1 | 2): { auth: NtlmOptions;
         expiresInSeconds: ttl === undefined ? undefined : Math.max(1, Math.round(ttl / 1000)),
         cookie,
       },
-      store: redis ? new RedisStore({ redis }) : undefined,
+      store,
     },
   };
 }

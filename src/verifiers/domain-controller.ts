@@ -1,7 +1,6 @@
 import type tls from 'node:tls';
 import {
   type AccountEntry,
-  type DirectorySearch,
   groupNames,
   readAccountByName,
   readAccountBySid,
@@ -10,6 +9,7 @@ import {
 } from '../dc/account-lookup.js';
 import { bindFailure, ResultCode } from '../dc/dc-errors.js';
 import { DcSelector } from '../dc/dc-selector.js';
+import { DirectoryCache, type DirectoryCacheOptions, sidSetDigest } from '../dc/directory-cache.js';
 import { LdapConnection, LdapTransportError, parseLdapUrl } from '../dc/ldap-connection.js';
 import { OperationLimiter } from '../dc/operation-limiter.js';
 import { ServiceAccountDirectory, type ServiceAccountOptions } from '../dc/service-account.js';
@@ -18,6 +18,7 @@ import { AuthenticationError, ConfigurationError, ServiceUnavailableError } from
 import { AvId, findAvPair } from '../ntlm/av-pairs.js';
 import { challengeAvPairs, decodeChallenge } from '../ntlm/challenge.js';
 import { NegotiateFlags } from '../ntlm/flags.js';
+import { MemoryStore } from '../session/store.js';
 import type { HandshakeFinish, HandshakeStart, NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
 
 export interface DomainControllerOptions {
@@ -48,6 +49,13 @@ export interface DomainControllerOptions {
    * LDAP signing (their relayed connection cannot be used after the bind). Off by default.
    */
   lookup?: ServiceAccountOptions;
+  /**
+   * Reuse what the directory said about a user (attributes, group names) for `ttlSeconds`, so
+   * repeated logons skip those searches; the DC still decides every logon, and group SIDs come
+   * fresh from each logon. Pass the middleware's RedisStore to share it; `false` turns it off.
+   * @default { ttlSeconds: 300 } in an in-process store
+   */
+  cache?: DirectoryCacheOptions | false;
 }
 
 /** Longest wait for a turn at a busy DC before answering 503. */
@@ -72,6 +80,7 @@ export class DomainControllerVerifier implements Verifier {
   readonly #limiters = new Map<string, OperationLimiter>();
   readonly #maxConcurrent: number;
   #namingContext: Promise<string> | undefined;
+  readonly #cache: DirectoryCache | undefined;
 
   constructor(options: DomainControllerOptions) {
     const entries = Object.entries(options?.domains ?? {}).map(
@@ -109,6 +118,7 @@ export class DomainControllerVerifier implements Verifier {
     this.#selector = new DcSelector(this.#domains, options.downtimeMs ?? 30_000);
     this.#maxConcurrent = options.maxConcurrentOperations ?? 16;
     this.#lookup = options.lookup ? new ServiceAccountDirectory(options.lookup, this.#timeouts) : undefined;
+    this.#cache = directoryCache(options.cache);
     this.name = `domain-controller(${entries.map(([d, urls]) => `${d}=${urls.join(',')}`).join(' ')})`;
   }
 
@@ -244,9 +254,11 @@ export class DomainControllerVerifier implements Verifier {
     // With SIGN or SEAL agreed, the DC expects every later message on this connection to be
     // signed with a key only the client and the DC know: ask the lookup account instead.
     const signed = (authenticate.flags & SIGNING) !== 0;
-    const { account, groupSids, directory, namingContext } = signed
-      ? await this.#identifyByName(claimedUser)
-      : await identifyBoundUser(connection, claimedUser);
+    const { account, groupSids, groups } = signed
+      ? await this.#cached(`name:${netbiosDomain}:${claimedUser.toLowerCase()}`, () =>
+          this.#describeByName(claimedUser),
+        )
+      : await this.#describeBoundUser(connection, netbiosDomain, claimedUser);
     if (relativeId(account.sid) === GUEST_RID) {
       throw new AuthenticationError('ERR_NTLM_GUEST_REFUSED', 'the DC logged the user on as Guest', {
         claimedUser,
@@ -260,13 +272,43 @@ export class DomainControllerVerifier implements Verifier {
       mail: account.mail,
       userPrincipalName: account.userPrincipalName,
       sid: account.sid,
-      groups: await groupNames(directory, groupSids, namingContext),
+      groups,
       groupSids,
     };
   }
 
+  #cached(key: string, read: () => Promise<Described>): Promise<Described> {
+    return this.#cache ? this.#cache.remember(key, read) : read();
+  }
+
+  /**
+   * The unsigned case: the relay connection itself says who it is bound as (always asked: this
+   * is the identity); the account's attributes and group names may come from the cache.
+   */
+  async #describeBoundUser(
+    connection: LdapConnection,
+    netbiosDomain: string,
+    claimedUser: string,
+  ): Promise<Described> {
+    const { sids, namingContext } = await whoIsBound(connection);
+    const [userSid] = sids;
+    if (!userSid || sids.includes(ANONYMOUS_SID)) {
+      throw new AuthenticationError('ERR_NTLM_ANONYMOUS_REFUSED', 'the DC authenticated an anonymous logon', {
+        claimedUser,
+      });
+    }
+    const groupSids = sids.slice(1);
+    // Keyed by the logon's group SIDs too: a change of membership is seen at the next logon.
+    const key = `sid:${netbiosDomain}:${userSid}:${sidSetDigest(groupSids)}`;
+    return this.#cached(key, async () => ({
+      account: summary(await readAccountBySid(connection, userSid)),
+      groupSids,
+      groups: await groupNames(connection, groupSids, namingContext),
+    }));
+  }
+
   /** The signed-bind case: the DC said yes to this name, the lookup account says who it is. */
-  async #identifyByName(claimedUser: string): Promise<Identified> {
+  async #describeByName(claimedUser: string): Promise<Described> {
     const lookup = this.#lookup;
     if (!lookup) {
       throw new ServiceUnavailableError(
@@ -290,11 +332,11 @@ export class DomainControllerVerifier implements Verifier {
         },
       );
     }
+    const groupSids = account.groupSids.filter((sid) => sid !== account.sid);
     return {
-      account,
-      groupSids: account.groupSids.filter((sid) => sid !== account.sid),
-      directory: lookup,
-      namingContext,
+      account: summary(account),
+      groupSids,
+      groups: await groupNames(lookup, groupSids, namingContext),
     };
   }
 
@@ -303,25 +345,24 @@ export class DomainControllerVerifier implements Verifier {
   }
 }
 
-interface Identified {
-  readonly account: AccountEntry;
+/** What one logon learns about its user: cached as JSON, so plain data only. */
+interface Described {
+  readonly account: Pick<AccountEntry, 'username' | 'sid' | 'displayName' | 'mail' | 'userPrincipalName'>;
   readonly groupSids: string[];
-  /** Where the group names can be read: the relay connection or the lookup account. */
-  readonly directory: DirectorySearch;
-  readonly namingContext: string;
+  readonly groups: string[];
 }
 
-/** Asks the relay connection itself who it is bound as (the unsigned case). */
-async function identifyBoundUser(connection: LdapConnection, claimedUser: string): Promise<Identified> {
-  const { sids, namingContext } = await whoIsBound(connection);
-  const [userSid] = sids;
-  if (!userSid || sids.includes(ANONYMOUS_SID)) {
-    throw new AuthenticationError('ERR_NTLM_ANONYMOUS_REFUSED', 'the DC authenticated an anonymous logon', {
-      claimedUser,
-    });
-  }
-  const account = await readAccountBySid(connection, userSid);
-  return { account, groupSids: sids.slice(1), directory: connection, namingContext };
+function summary(account: AccountEntry): Described['account'] {
+  const { username, sid, displayName, mail, userPrincipalName } = account;
+  return { username, sid, displayName, mail, userPrincipalName };
+}
+
+function directoryCache(options: DirectoryCacheOptions | false | undefined): DirectoryCache | undefined {
+  if (options === false) return undefined;
+  const ttlSeconds = options?.ttlSeconds ?? 300;
+  if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0)
+    throw new ConfigurationError(`domainController: cache.ttlSeconds must be positive, got ${ttlSeconds}`);
+  return new DirectoryCache(options?.store ?? new MemoryStore({ maxEntries: 10_000 }), ttlSeconds);
 }
 
 export function domainController(options: DomainControllerOptions): DomainControllerVerifier {

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Attribute, Client } from 'ldapts';
+import { Attribute, Change, Client } from 'ldapts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -86,6 +86,29 @@ export async function ensureLoadUsers(): Promise<void> {
           throw error;
       }
     }
+  } finally {
+    await client.unbind();
+  }
+}
+
+/** Sets one attribute of a user (found by sAMAccountName) over LDAPS as Administrator. */
+export async function setUserAttribute(user: string, attribute: string, value: string): Promise<void> {
+  const client = new Client({
+    url: 'ldaps://127.0.0.1',
+    tlsOptions: { rejectUnauthorized: false },
+    timeout: 10_000,
+  });
+  try {
+    await client.bind('Administrator@example.test', ADMIN_PASSWORD);
+    const { searchEntries } = await client.search('DC=example,DC=test', {
+      filter: `(sAMAccountName=${user})`,
+      attributes: ['dn'],
+    });
+    if (searchEntries.length !== 1) throw new Error(`setUserAttribute: no single account named ${user}`);
+    await client.modify(
+      searchEntries[0]!.dn,
+      new Change({ operation: 'replace', modification: new Attribute({ type: attribute, values: [value] }) }),
+    );
   } finally {
     await client.unbind();
   }

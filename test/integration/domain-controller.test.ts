@@ -10,9 +10,10 @@ import { type DomainControllerOptions, domainController, ntlm } from '../../src/
 import { encodeAuthenticate } from '../../src/ntlm/authenticate.js';
 import { NegotiateFlags as F } from '../../src/ntlm/flags.js';
 import { curlNtlm } from '../helpers/curl.js';
+import { startEchoUpstream } from '../helpers/echo-upstream.js';
 import { NtlmHttpClient } from '../helpers/http-client.js';
 import { type1 } from '../helpers/ntlm-client.js';
-import { startDemo } from '../helpers/processes.js';
+import { startDemo, startGateway } from '../helpers/processes.js';
 import { pythonNtlmGet } from '../helpers/python.js';
 import {
   ADMIN_PASSWORD,
@@ -22,6 +23,7 @@ import {
   LOAD_USERS,
   openLdapConnections,
   sambaMissing,
+  setUserAttribute,
   startDc,
   stopDc,
 } from '../helpers/samba.js';
@@ -111,6 +113,58 @@ describe('domain controller verifier (Samba AD DC)', { skip }, () => {
       assert.match(demo.output(), /users from EXAMPLE via ldap:\/\/127\.0\.0\.1/);
     } finally {
       await demo.stop();
+    }
+  });
+
+  it('directory attributes are reused for cache.ttlSeconds, while the DC still decides every logon', async () => {
+    const cached = await serve({ cache: { ttlSeconds: 2 } });
+    const uncached = await serve({ cache: false });
+    const mailVia = async (url: string) => {
+      const reply = await curlNtlm(`${url}/`, 'EXAMPLE\\alice:Alice-Passw0rd!');
+      assert.equal(reply.status, 200, reply.body);
+      return JSON.parse(reply.body).mail as string;
+    };
+    try {
+      assert.equal(await mailVia(cached.url), 'alice@example.test');
+      await setUserAttribute('alice', 'mail', 'alice.moved@example.test');
+      assert.equal(await mailVia(cached.url), 'alice@example.test', 'within the TTL: from the cache');
+      assert.equal(await mailVia(uncached.url), 'alice.moved@example.test', 'without a cache: from the DC');
+      // A cached user with a wrong password is still refused: the cache never decides a logon.
+      assert.equal((await curlNtlm(`${cached.url}/`, 'EXAMPLE\\alice:wrong')).status, 401);
+      await sleep(2100);
+      assert.equal(await mailVia(cached.url), 'alice.moved@example.test', 'after the TTL: from the DC again');
+    } finally {
+      await setUserAttribute('alice', 'mail', 'alice@example.test');
+      await cached.close();
+      await uncached.close();
+    }
+  });
+
+  it('the gateway with --dc (first DC down) --domain: the upstream sees the user and groups the DC reports', async () => {
+    const upstream = await startEchoUpstream();
+    const gateway = await startGateway([
+      '--upstream',
+      upstream.url,
+      '--dc',
+      `ldap://127.0.0.1:1,${DC_URL}`,
+      '--domain',
+      'EXAMPLE',
+      '--forward-groups',
+    ]);
+    try {
+      const reply = await curlNtlm(`${gateway.url}/`, 'EXAMPLE\\ALICE:Alice-Passw0rd!');
+      assert.equal(reply.status, 200, reply.body);
+      const { headers } = JSON.parse(reply.body);
+      assert.equal(headers['x-ntlm-username'], 'alice', 'typed ALICE, the DC says alice');
+      assert.equal(headers['x-ntlm-domain'], 'EXAMPLE');
+      assert.ok(
+        String(headers['x-ntlm-groups']).split(',').includes('Engineering'),
+        headers['x-ntlm-groups'],
+      );
+      assert.equal((await curlNtlm(`${gateway.url}/`, 'EXAMPLE\\alice:wrong')).status, 401);
+    } finally {
+      await gateway.stop();
+      await upstream.close();
     }
   });
 
