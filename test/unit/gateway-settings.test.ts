@@ -1,0 +1,130 @@
+// The gateway's settings (flags, NTLM_SSO_* variables, config file) and the identity headers it
+// sends upstream, without starting anything.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import {
+  environmentName,
+  FLAGS,
+  parseDuration,
+  readSettings,
+  UsageError,
+} from '../../src/gateway/cli-settings.js';
+import { parseListen, planGateway } from '../../src/gateway/settings-to-options.js';
+import { headerValue, prepareUpstreamRequest } from '../../src/gateway/upstream-headers.js';
+import type { NtlmRequestInfo } from '../../src/types.js';
+
+describe('gateway settings', () => {
+  test('times: ms, s, m, h; a bare number is seconds; nonsense is a UsageError', () => {
+    assert.equal(parseDuration('250ms', 'x'), 250);
+    assert.equal(parseDuration('30s', 'x'), 30_000);
+    assert.equal(parseDuration('5m', 'x'), 300_000);
+    assert.equal(parseDuration('1h', 'x'), 3_600_000);
+    assert.equal(parseDuration('90', 'x'), 90_000);
+    for (const bad of ['', '0', '-1s', '1d', 'soon', '1.5.2s'])
+      assert.throws(() => parseDuration(bad, 'x'), UsageError);
+  });
+
+  test('listen addresses: IPv4, [IPv6], all interfaces; anything else is a UsageError', () => {
+    assert.deepEqual(parseListen('127.0.0.1:8080'), { host: '127.0.0.1', port: 8080 });
+    assert.deepEqual(parseListen('[::1]:8443'), { host: '::1', port: 8443 });
+    assert.deepEqual(parseListen(':80'), { host: '0.0.0.0', port: 80 });
+    for (const bad of ['8080', 'host', '127.0.0.1:99999', '::1:80'])
+      assert.throws(() => parseListen(bad), UsageError);
+  });
+
+  test('every flag has its NTLM_SSO_* variable; flags win over variables, variables over the file', () => {
+    assert.equal(environmentName('jwt-secret-file'), 'NTLM_SSO_JWT_SECRET_FILE');
+    assert.equal(new Set(FLAGS.map((flag) => flag.name)).size, FLAGS.length, 'no flag twice');
+    const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-settings-'));
+    const file = join(dir, 'config.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        upstream: 'http://file',
+        'max-requests': 7,
+        dc: ['ldap://a', 'ldap://b'],
+        mode: 'header',
+      }),
+    );
+    const settings = readSettings(['--config', file, '--mode', 'pass-through'], {
+      NTLM_SSO_UPSTREAM: 'http://env',
+      NTLM_SSO_MODE: 'header',
+      NTLM_SSO_FORWARD_GROUPS: 'yes',
+      NTLM_SSO_IDLE_TIMEOUT: '2m',
+    });
+    assert.equal(settings.upstream, 'http://env');
+    assert.equal(settings.mode, 'pass-through');
+    assert.equal(settings['max-requests'], 7);
+    assert.deepEqual(settings.dc, ['ldap://a', 'ldap://b']);
+    assert.equal(settings['forward-groups'], true);
+    assert.equal(settings['idle-timeout'], 120_000);
+    assert.deepEqual(readSettings(['--dc', 'ldap://a, ldap://b,'], {}).dc, ['ldap://a', 'ldap://b']);
+  });
+
+  test('pass-through limits come from the same flags as header mode', () => {
+    const plan = planGateway(
+      readSettings(
+        [
+          '--upstream',
+          'http://127.0.0.1:9',
+          '--mode',
+          'pass-through',
+          '--max-connections',
+          '5',
+          '--max-age',
+          '10m',
+        ],
+        {},
+      ),
+    );
+    assert.deepEqual(plan.options.pinning, {
+      maxConnections: 5,
+      idleTimeoutMs: undefined,
+      maxAgeMs: 600_000,
+      maxRequests: undefined,
+    });
+    assert.deepEqual(plan.listen, { host: '127.0.0.1', port: 8080 });
+  });
+});
+
+describe('identity headers for the upstream', () => {
+  test('ASCII names pass unchanged; ",", "%" and non-ASCII are percent-encoded as UTF-8, and decode back', () => {
+    for (const name of ['alice', 'R&D Paris', 'Domain Users']) assert.equal(headerValue(name), name);
+    for (const name of ['Jürgen', '李雷', 'Sales, EMEA', '100% Team', 'tab\there']) {
+      const value = headerValue(name);
+      assert.match(value, /^[\x20-\x7e]*$/, `${name} → ${value}`);
+      assert.ok(!value.includes(','));
+      assert.equal(decodeURIComponent(value), name);
+    }
+  });
+
+  test('the upstream request gets encoded identity headers and loses the credentials', () => {
+    const info: NtlmRequestInfo = {
+      username: '李雷',
+      domain: 'EXAMPLE',
+      remoteUser: '李雷',
+      workstation: '',
+      groups: ['Ingeniería', 'Sales, EMEA'],
+      scheme: 'NTLM',
+      authenticatedAt: 0,
+      token: 'eyJ.x.y',
+    };
+    const req = {
+      ntlm: info,
+      headers: { authorization: 'NTLM abc', host: 'h' },
+    } as unknown as IncomingMessage;
+    prepareUpstreamRequest(req, { groups: true, token: true });
+    assert.equal(req.headers.authorization, undefined);
+    assert.equal(req.headers['x-ntlm-username'], '%E6%9D%8E%E9%9B%B7');
+    assert.deepEqual(String(req.headers['x-ntlm-groups']).split(',').map(decodeURIComponent), info.groups);
+    assert.equal(req.headers['x-ntlm-token'], 'eyJ.x.y');
+    const without = { ntlm: info, headers: {} } as unknown as IncomingMessage;
+    prepareUpstreamRequest(without, { groups: false, token: false });
+    assert.equal(without.headers['x-ntlm-groups'], undefined);
+    assert.equal(without.headers['x-ntlm-token'], undefined);
+  });
+});
