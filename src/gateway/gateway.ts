@@ -103,6 +103,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   let pins: PinnedUpstreams | undefined;
   if (mode === 'header') {
     if (!options.auth) throw new ConfigurationError('gateway: header mode needs auth: { verifier, ... }');
+    // Everything the gateway forwards must carry a verified identity.
+    if (options.auth.otherSchemes === 'next')
+      throw new ConfigurationError(
+        'gateway: auth.otherSchemes "next" would let unauthenticated requests through',
+      );
     auth = ntlm({ logger, ...options.auth });
   } else {
     if (options.auth)

@@ -225,6 +225,28 @@ describe('gateway, header mode', () => {
     }
   });
 
+  test('WebSocket upgrade with a Bearer token: the tunnel opens on a fresh connection', async () => {
+    const bearer = await curlBearerToken(`${gateway.url}/`, `EXAMPLE\\alice:${ALICE.password}`);
+    assert.ok(bearer);
+    const connection = await RawConnection.open(gateway.url);
+    try {
+      const reply = await connection.request([
+        'GET /socket-with-token HTTP/1.1',
+        'Host: x',
+        'Connection: Upgrade',
+        'Upgrade: websocket',
+        `Authorization: ${bearer}`,
+      ]);
+      assert.equal(reply.status, 101);
+      assert.equal(await connection.echo('ping'), 'ping');
+      const seen = upstream.seen.find((request) => request.url === '/socket-with-token');
+      assert.equal(seen?.headers['x-ntlm-username'], 'alice');
+      assert.equal(seen?.headers.authorization, undefined);
+    } finally {
+      connection.close();
+    }
+  });
+
   test('WebSocket upgrade without credentials: 401, nothing reaches the upstream', async () => {
     const before = upstream.seen.length;
     const connection = await RawConnection.open(gateway.url);

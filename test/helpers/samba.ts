@@ -62,8 +62,8 @@ export const LOAD_USERS = Array.from({ length: 20 }, (_, i) => {
   return { user: name, domain: 'EXAMPLE', password: `Load-Passw0rd-${i + 1}!` };
 });
 
-/** Creates the 20 load-test users over LDAPS as Administrator (a few ms each), if missing. */
-export async function ensureLoadUsers(): Promise<void> {
+/** Runs `work` as Administrator over LDAPS (AD changes passwords over TLS only). */
+async function asAdministrator(work: (client: Client) => Promise<void>): Promise<void> {
   const client = new Client({
     url: 'ldaps://127.0.0.1',
     tlsOptions: { rejectUnauthorized: false },
@@ -71,13 +71,22 @@ export async function ensureLoadUsers(): Promise<void> {
   });
   try {
     await client.bind('Administrator@example.test', ADMIN_PASSWORD);
+    await work(client);
+  } finally {
+    await client.unbind();
+  }
+}
+
+/** Creates the 20 load-test users (a few ms each), if missing. */
+export function ensureLoadUsers(): Promise<void> {
+  return asAdministrator(async (client) => {
     for (const { user, password } of LOAD_USERS) {
       try {
         await client.add(`CN=${user},CN=Users,DC=example,DC=test`, [
           new Attribute({ type: 'objectClass', values: ['top', 'person', 'organizationalPerson', 'user'] }),
           new Attribute({ type: 'sAMAccountName', values: [user] }),
           new Attribute({ type: 'userPrincipalName', values: [`${user}@example.test`] }),
-          // AD sets passwords over TLS only, as the quoted UTF-16LE string.
+          // Passwords are set as the quoted UTF-16LE string.
           new Attribute({ type: 'unicodePwd', values: [Buffer.from(`"${password}"`, 'utf16le')] }),
           new Attribute({ type: 'userAccountControl', values: ['512'] }),
         ]);
@@ -86,20 +95,12 @@ export async function ensureLoadUsers(): Promise<void> {
           throw error;
       }
     }
-  } finally {
-    await client.unbind();
-  }
+  });
 }
 
-/** Sets one attribute of a user (found by sAMAccountName) over LDAPS as Administrator. */
-export async function setUserAttribute(user: string, attribute: string, value: string): Promise<void> {
-  const client = new Client({
-    url: 'ldaps://127.0.0.1',
-    tlsOptions: { rejectUnauthorized: false },
-    timeout: 10_000,
-  });
-  try {
-    await client.bind('Administrator@example.test', ADMIN_PASSWORD);
+/** Sets one attribute of a user, found by sAMAccountName. */
+export function setUserAttribute(user: string, attribute: string, value: string): Promise<void> {
+  return asAdministrator(async (client) => {
     const { searchEntries } = await client.search('DC=example,DC=test', {
       filter: `(sAMAccountName=${user})`,
       attributes: ['dn'],
@@ -109,9 +110,7 @@ export async function setUserAttribute(user: string, attribute: string, value: s
       searchEntries[0]!.dn,
       new Change({ operation: 'replace', modification: new Attribute({ type: attribute, values: [value] }) }),
     );
-  } finally {
-    await client.unbind();
-  }
+  });
 }
 
 /** ESTABLISHED TCP connections from this machine to port 389, read from /proc/net/tcp{,6}. */
