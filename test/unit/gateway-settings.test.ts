@@ -15,7 +15,9 @@ import {
 } from '../../src/gateway/cli-settings.js';
 import { parseListen, planGateway } from '../../src/gateway/settings-to-options.js';
 import { headerValue, prepareUpstreamRequest } from '../../src/gateway/upstream-headers.js';
+import { ConfigurationError, createGateway, type GatewayOptions } from '../../src/index.js';
 import type { NtlmRequestInfo } from '../../src/types.js';
+import { testDirectory } from '../helpers/servers.js';
 
 describe('gateway settings', () => {
   test('times: ms, s, m, h; a bare number is seconds; nonsense is a UsageError', () => {
@@ -126,5 +128,38 @@ describe('identity headers for the upstream', () => {
     prepareUpstreamRequest(without, { groups: false, token: false });
     assert.equal(without.headers['x-ntlm-groups'], undefined);
     assert.equal(without.headers['x-ntlm-token'], undefined);
+  });
+});
+
+describe('createGateway() options', () => {
+  test('options that cannot work throw ConfigurationError at once', () => {
+    const verifier = testDirectory();
+    const cases: Array<[GatewayOptions, RegExp]> = [
+      [{ upstream: 'http://127.0.0.1:9' }, /header mode needs auth/],
+      [
+        { upstream: 'http://127.0.0.1:9', auth: { verifier, otherSchemes: 'next' } },
+        /unauthenticated requests/,
+      ],
+      [
+        { upstream: 'http://127.0.0.1:9', mode: 'pass-through', auth: { verifier } },
+        /auth is for header mode/,
+      ],
+      [{ upstream: 'not a url', auth: { verifier } }, /is not a URL/],
+      [
+        { upstream: 'http://127.0.0.1:9', mode: 'pass-through', pinning: { maxRequests: 0 } },
+        /pinning.maxRequests/,
+      ],
+      [{ upstream: 'http://127.0.0.1:9', mode: 'sideways' as 'header', auth: { verifier } }, /mode must be/],
+    ];
+    for (const [options, message] of cases) {
+      assert.throws(
+        () => createGateway(options),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigurationError);
+          assert.match(error.message, message);
+          return true;
+        },
+      );
+    }
   });
 });
