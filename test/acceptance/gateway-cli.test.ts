@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { curl, curlNtlm } from '../helpers/curl.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
-import { freePort, runCli, startGateway } from '../helpers/processes.js';
+import { freePort, ROOT, runCli, startGateway } from '../helpers/processes.js';
 import { ALICE } from '../helpers/servers.js';
 
 const ALICE_CREDENTIALS = `EXAMPLE\\alice:${ALICE.password}`;
@@ -37,6 +37,15 @@ describe('ntlm-sso gateway command line', () => {
     ])
       assert.ok(stdout.includes(flag), `help mentions ${flag}`);
     assert.match(stdout, /NTLM_SSO_JWT_SECRET/);
+    // The same through the package's bin, the way users type it.
+    const { stdout: viaNpx } = await promisify(execFile)(
+      'npx',
+      ['--no-install', 'ntlm-sso', 'gateway', '--help'],
+      {
+        cwd: ROOT,
+      },
+    );
+    assert.equal(viaNpx, stdout);
   });
 
   test('mistakes exit 2 with a message that says what is wrong', async () => {
