@@ -151,9 +151,35 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   // A client that left mid-response: nothing to answer.
   proxy.on('econnreset', () => {});
+  // Shutting down: the upstream's answer ends the client connection (it would keep it alive).
+  proxy.on('proxyRes', (proxyRes) => {
+    if (draining) proxyRes.headers.connection = 'close';
+  });
 
   let draining = false;
   const upgraded = new Set<Socket>();
+  /**
+   * Requests in flight per client connection, so that a shutdown can close every connection
+   * that is between requests at once (Node's closeIdleConnections() skips those that never
+   * sent one) and each busy one as soon as its response is done.
+   */
+  const inFlight = new Map<Socket, number>();
+  const track = (socket: Socket) => {
+    if (inFlight.has(socket)) return;
+    inFlight.set(socket, 0);
+    socket.once('close', () => inFlight.delete(socket));
+  };
+  const requestStarted = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket;
+    track(socket);
+    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
+    if (draining) res.setHeader('Connection', 'close');
+    res.once('close', () => {
+      const left = (inFlight.get(socket) ?? 1) - 1;
+      inFlight.set(socket, left);
+      if (draining && left === 0) socket.end();
+    });
+  };
 
   const health = (res: http.ServerResponse) => {
     const body = JSON.stringify({ status: draining ? 'draining' : 'ok', mode, pinned: pins?.pinnedCount });
@@ -167,6 +193,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     (req.url === healthPath || req.url?.startsWith(`${healthPath}?`));
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    requestStarted(req, res);
     if (isHealthCheck(req)) return health(res);
     if (pins) {
       stripClientIdentityHeaders(req);
@@ -226,6 +253,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const server = options.tls ? https.createServer(options.tls, onRequest) : http.createServer(onRequest);
   server.on('upgrade', onUpgrade);
+  server.on(options.tls ? 'secureConnection' : 'connection', track);
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
@@ -246,17 +274,15 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (draining) return;
       draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Keep-alive connections that finish their request are closed at once; the rest get
-      // `shutdownTimeoutMs` before they are cut.
-      server.closeIdleConnections();
-      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      // Connections between requests close now, busy ones when their response is done; what
+      // is still open after `shutdownTimeoutMs` (slow responses, WebSockets) is cut.
+      for (const [socket, requests] of inFlight) if (requests === 0 && !upgraded.has(socket)) socket.end();
       const deadline = setTimeout(() => {
         logger.warn('shutdown: cutting connections still busy', { afterMs: shutdownTimeoutMs });
         server.closeAllConnections();
         for (const socket of upgraded) socket.destroy();
       }, shutdownTimeoutMs);
       await closed;
-      clearInterval(sweep);
       clearTimeout(deadline);
       pins?.close();
       sharedAgent?.destroy();

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { curl, curlNtlm } from '../helpers/curl.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { freePort, ROOT, runCli, startGateway } from '../helpers/processes.js';
+import { RawConnection } from '../helpers/raw-http.js';
 import { ALICE } from '../helpers/servers.js';
 
 const ALICE_CREDENTIALS = `EXAMPLE\\alice:${ALICE.password}`;
@@ -172,7 +173,7 @@ describe('ntlm-sso gateway command line', () => {
     }
   });
 
-  test('SIGTERM: in-flight requests finish, new connections are refused, exit 0', async () => {
+  test('SIGTERM: in-flight requests finish, quiet connections close at once, new ones are refused, exit 0', async () => {
     const gateway = await startGateway([
       '--upstream',
       upstream.url,
@@ -181,16 +182,26 @@ describe('ntlm-sso gateway command line', () => {
       '--shutdown-timeout',
       '5s',
     ]);
+    // A connection that never sends a request (a browser's pre-connect) and an idle keep-alive one.
+    const quiet = await RawConnection.open(gateway.url);
+    const idle = await RawConnection.open(gateway.url);
+    assert.equal((await idle.request(['GET /.ntlm-sso/health HTTP/1.1', 'Host: x'])).status, 200);
     const slow = curlNtlm(`${gateway.url}/slow?ms=1000`, ALICE_CREDENTIALS);
     // Wait until the slow request has reached the upstream, then stop the gateway.
     const deadline = Date.now() + 5000;
     while (!upstream.seen.some((r) => r.url === '/slow?ms=1000') && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 20));
+    const stoppedAt = Date.now();
     const exit = gateway.stop();
     const { status, body } = await slow;
     assert.equal(status, 200, body);
     assert.equal(JSON.parse(body).headers['x-ntlm-username'], 'alice');
     assert.equal(await exit, 0);
+    // Not held up to --shutdown-timeout by the quiet connections.
+    assert.ok(Date.now() - stoppedAt < 3000, `exited ${Date.now() - stoppedAt} ms after SIGTERM`);
+    assert.ok(quiet.socket.destroyed || quiet.socket.readableEnded);
+    quiet.close();
+    idle.close();
     assert.match(gateway.output(), /SIGTERM, finishing in-flight requests/);
     await assert.rejects(
       curl([`${gateway.url}/.ntlm-sso/health`]),
