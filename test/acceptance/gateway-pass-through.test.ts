@@ -7,8 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import { createDemoApp } from '../../demo-app/app.js';
 import { ntlm } from '../../src/index.js';
 import { curl, curlNtlm } from '../helpers/curl.js';
+import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { NtlmHttpClient, type Reply } from '../helpers/http-client.js';
 import { type DemoProcess, type RunningProcess, startDemo, startGateway } from '../helpers/processes.js';
+import { RawConnection } from '../helpers/raw-http.js';
 import { ALICE, BOB, testDirectory } from '../helpers/servers.js';
 
 const CONNECTION_HEADER = 'x-upstream-connection';
@@ -251,4 +253,46 @@ describe('gateway, pass-through mode: nginx-ntlm-module limits', () => {
         for (const client of clients) client.close();
       }
     }));
+});
+
+describe('gateway, pass-through mode, in front of an echo upstream', () => {
+  let upstream: EchoUpstream;
+  let gateway: RunningProcess;
+  before(async () => {
+    upstream = await startEchoUpstream();
+    gateway = await startGateway(['--mode', 'pass-through', '--upstream', upstream.url, '--debug', '0']);
+  });
+  after(async () => {
+    await gateway?.stop();
+    await upstream?.close();
+  });
+
+  test('client X-Ntlm-* headers are removed; the Authorization header goes through untouched', async () => {
+    const { stdout } = await curl([
+      '-H',
+      'X-Ntlm-Username: mallory',
+      '-H',
+      'Authorization: NTLM TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAKAGFKAAAADw==',
+      `${gateway.url}/pass`,
+    ]);
+    const { headers } = JSON.parse(stdout);
+    assert.equal(headers['x-ntlm-username'], undefined);
+    assert.equal(headers.authorization, 'NTLM TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAKAGFKAAAADw==');
+  });
+
+  test('WebSocket upgrades are passed through', async () => {
+    const connection = await RawConnection.open(gateway.url);
+    try {
+      const reply = await connection.request([
+        'GET /ws HTTP/1.1',
+        'Host: x',
+        'Connection: Upgrade',
+        'Upgrade: websocket',
+      ]);
+      assert.equal(reply.status, 101);
+      assert.equal(await connection.echo('through'), 'through');
+    } finally {
+      connection.close();
+    }
+  });
 });
