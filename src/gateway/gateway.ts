@@ -8,6 +8,7 @@ import { stripClientIdentityHeaders } from '../http/identity-headers.js';
 import { type NtlmMiddleware, ntlm } from '../http/middleware.js';
 import { consoleLogger, levelledLogger } from '../logger.js';
 import type { Logger, NtlmOptions } from '../types.js';
+import { GracefulShutdown } from './graceful-shutdown.js';
 import { PinnedUpstreams, type PinningLimits } from './pinned-upstreams.js';
 import { prepareUpstreamRequest } from './upstream-headers.js';
 
@@ -127,6 +128,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         })
       : undefined;
 
+  let closing: Promise<void> | undefined;
+
   const proxyOptions: ServerOptions = {
     target: upstream,
     xfwd: true,
@@ -153,35 +156,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   proxy.on('econnreset', () => {});
   // Shutting down: the upstream's answer ends the client connection (it would keep it alive).
   proxy.on('proxyRes', (proxyRes) => {
-    if (draining) proxyRes.headers.connection = 'close';
+    if (shutdown.draining) proxyRes.headers.connection = 'close';
   });
 
-  let draining = false;
-  const upgraded = new Set<Socket>();
-  /**
-   * Requests in flight per client connection, so that a shutdown can close every connection
-   * that is between requests at once (Node's closeIdleConnections() skips those that never
-   * sent one) and each busy one as soon as its response is done.
-   */
-  const inFlight = new Map<Socket, number>();
-  const track = (socket: Socket) => {
-    if (inFlight.has(socket)) return;
-    inFlight.set(socket, 0);
-    socket.once('close', () => inFlight.delete(socket));
-  };
-  const requestStarted = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const socket = req.socket;
-    track(socket);
-    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
-    if (draining) res.setHeader('Connection', 'close');
-    res.once('close', () => {
-      const left = (inFlight.get(socket) ?? 1) - 1;
-      inFlight.set(socket, left);
-      if (draining && left === 0) socket.end();
-    });
-  };
-
   const health = (res: http.ServerResponse) => {
+    const { draining } = shutdown;
     const body = JSON.stringify({ status: draining ? 'draining' : 'ok', mode, pinned: pins?.pinnedCount });
     res.writeHead(draining ? 503 : 200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
     res.end(body);
@@ -193,7 +172,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     (req.url === healthPath || req.url?.startsWith(`${healthPath}?`));
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    requestStarted(req, res);
+    shutdown.requestStarted(req, res);
     if (isHealthCheck(req)) return health(res);
     if (pins) {
       stripClientIdentityHeaders(req);
@@ -212,8 +191,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 
   const tunnel = (req: http.IncomingMessage, socket: Socket, head: Buffer, agent: http.Agent | undefined) => {
-    upgraded.add(socket);
-    socket.once('close', () => upgraded.delete(socket));
+    shutdown.tunnelOpened(socket);
     proxy.ws(req, socket, head, { agent });
   };
 
@@ -235,7 +213,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (tunnelled) return;
       res.detachSocket(socket);
       if (head.length > 0) socket.unshift(head);
-      if (draining || socket.destroyed) socket.destroy();
+      if (shutdown.draining || socket.destroyed) socket.destroy();
       // (A TLS server's HTTP layer listens on 'secureConnection'; 'connection' would start TLS again.)
       else server.emit(options.tls ? 'secureConnection' : 'connection', socket);
     });
@@ -253,7 +231,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const server = options.tls ? https.createServer(options.tls, onRequest) : http.createServer(onRequest);
   server.on('upgrade', onUpgrade);
-  server.on(options.tls ? 'secureConnection' : 'connection', track);
+  const shutdown = new GracefulShutdown(server, options.tls ? 'secureConnection' : 'connection');
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
@@ -270,24 +248,17 @@ export function createGateway(options: GatewayOptions): Gateway {
           resolve(server.address() as AddressInfo);
         });
       }),
-    close: async () => {
-      if (draining) return;
-      draining = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Connections between requests close now, busy ones when their response is done; what
-      // is still open after `shutdownTimeoutMs` (slow responses, WebSockets) is cut.
-      for (const [socket, requests] of inFlight) if (requests === 0 && !upgraded.has(socket)) socket.end();
-      const deadline = setTimeout(() => {
-        logger.warn('shutdown: cutting connections still busy', { afterMs: shutdownTimeoutMs });
-        server.closeAllConnections();
-        for (const socket of upgraded) socket.destroy();
-      }, shutdownTimeoutMs);
-      await closed;
-      clearTimeout(deadline);
-      pins?.close();
-      sharedAgent?.destroy();
-      proxy.close?.();
-      await auth?.close();
+    close: () => {
+      closing ??= drain();
+      return closing;
     },
   };
+
+  async function drain(): Promise<void> {
+    await shutdown.drain(shutdownTimeoutMs, logger);
+    pins?.close();
+    sharedAgent?.destroy();
+    proxy.close?.();
+    await auth?.close();
+  }
 }
