@@ -29,10 +29,16 @@ interface Pin {
 
 const NTLM_NEGOTIATE = 1;
 
-/** The scheme and token of an `Authorization: NTLM|Negotiate <token>` header, or undefined. */
+/**
+ * The token of an `Authorization: NTLM|Negotiate ...` header (empty if it is not base64), or
+ * undefined for any other header. A malformed one still counts: whatever the upstream makes of
+ * it, it must not be on a shared connection.
+ */
 function connectionAuthToken(header: string | undefined): Buffer | undefined {
-  const match = /^\s*(?:NTLM|Negotiate)\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
-  return match ? Buffer.from(match[1]!, 'base64') : undefined;
+  const match = /^\s*(?:NTLM|Negotiate)(?:\s+|$)/i.exec(header ?? '');
+  if (!match) return undefined;
+  const token = header!.slice(match[0].length).trim();
+  return /^[A-Za-z0-9+/]*={0,2}$/.test(token) ? Buffer.from(token, 'base64') : Buffer.alloc(0);
 }
 
 function isNtlmNegotiateMessage(token: Buffer): boolean {
