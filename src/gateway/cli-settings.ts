@@ -239,6 +239,13 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   {
     group: 'Other',
+    name: 'logout-path',
+    kind: 'string',
+    placeholder: 'PATH',
+    help: 'header mode: POST here revokes the caller\'s token and forgets their connection (default /.ntlm-sso/logout; "off" to disable)',
+  },
+  {
+    group: 'Other',
     name: 'debug',
     kind: 'string',
     placeholder: 'LEVEL',

@@ -37,6 +37,12 @@ export interface GatewayOptions {
   upstreamTls?: https.AgentOptions;
   /** Answered by the gateway itself, without authentication; `false` turns it off. @default '/.ntlm-sso/health' */
   healthPath?: string | false;
+  /**
+   * Header mode: `POST` here logs the caller out (revokes their Bearer token, forgets the
+   * connection's identity, clears the token cookie) instead of going upstream; `false` turns it off.
+   * @default '/.ntlm-sso/logout'
+   */
+  logoutPath?: string | false;
   /** Listen with TLS (PEM `cert` and `key`). */
   tls?: SecureContextOptions;
   /** On close(): how long in-flight requests may take before their connections are cut (ms). @default 10000 */
@@ -96,6 +102,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const upstream = upstreamUrl(options.upstream);
   const logger = options.logger ?? levelledLogger(consoleLogger, options.auth?.debug ?? 0);
   const healthPath = options.healthPath === undefined ? '/.ntlm-sso/health' : options.healthPath;
+  const logoutPath = options.logoutPath === undefined ? '/.ntlm-sso/logout' : options.logoutPath;
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
   const forward = { groups: options.forwardGroups ?? false, token: options.forwardToken ?? false };
   const upstreamTls = options.upstreamTls ?? {};
@@ -166,14 +173,37 @@ export function createGateway(options: GatewayOptions): Gateway {
     res.end(body);
   };
 
-  const isHealthCheck = (req: http.IncomingMessage) =>
-    healthPath !== false &&
-    (req.method === 'GET' || req.method === 'HEAD') &&
-    (req.url === healthPath || req.url?.startsWith(`${healthPath}?`));
+  const isAt = (req: http.IncomingMessage, path: string | false) =>
+    path !== false && (req.url === path || req.url?.startsWith(`${path}?`) === true);
+
+  const logout = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (req.method !== 'POST') {
+      res
+        .writeHead(405, { Allow: 'POST', 'Content-Type': 'text/plain; charset=utf-8' })
+        .end('Use POST to log out\n');
+      return;
+    }
+    // Only who is logged in can log out; the middleware answers everyone else with a challenge.
+    auth!(req, res, () => {
+      auth!.logout(req, res).then(
+        () => {
+          res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+          res.end(JSON.stringify({ loggedOut: req.ntlm!.remoteUser }));
+        },
+        (error: unknown) => {
+          logger.error('logout failed', { reason: (error as Error).message });
+          res
+            .writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' })
+            .end('Logout failed: the token store did not answer\n');
+        },
+      );
+    });
+  };
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     shutdown.requestStarted(req, res);
-    if (isHealthCheck(req)) return health(res);
+    if (isAt(req, healthPath) && (req.method === 'GET' || req.method === 'HEAD')) return health(res);
+    if (auth && isAt(req, logoutPath)) return logout(req, res);
     if (pins) {
       stripClientIdentityHeaders(req);
       proxy.web(req, res, { agent: pins.agentFor(req, res) });

@@ -112,6 +112,15 @@ function authOptions(settings: Settings, debug: 0 | 1 | 2): { auth: NtlmOptions;
   };
 }
 
+/** A path the gateway answers itself: `/...`, or `off`. */
+function gatewayPath(settings: Settings, name: string, fallback: string): string | false {
+  const path = str(settings, name) ?? fallback;
+  if (path === 'off') return false;
+  if (!path.startsWith('/'))
+    throw new UsageError(`--${name} must start with "/" (or be "off"), got ${JSON.stringify(path)}`);
+  return path;
+}
+
 const HEADER_MODE_ONLY = [
   'users',
   'dc',
@@ -130,6 +139,7 @@ const HEADER_MODE_ONLY = [
   'username-format',
   'forward-groups',
   'forward-token',
+  'logout-path',
 ];
 
 /** Turns checked settings into what createGateway() takes; every missing or conflicting setting is a UsageError. */
@@ -142,11 +152,6 @@ export function planGateway(settings: Settings): GatewayPlan {
   const cert = str(settings, 'tls-cert');
   const key = str(settings, 'tls-key');
   if (Boolean(cert) !== Boolean(key)) throw new UsageError('--tls-cert and --tls-key go together');
-  const healthPath = str(settings, 'health-path') ?? '/.ntlm-sso/health';
-  if (healthPath !== 'off' && !healthPath.startsWith('/'))
-    throw new UsageError(
-      `--health-path must start with "/" (or be "off"), got ${JSON.stringify(healthPath)}`,
-    );
   const upstreamCa = str(settings, 'upstream-ca');
   const debugText = str(settings, 'debug') ?? '1';
   if (!['0', '1', '2'].includes(debugText))
@@ -158,7 +163,7 @@ export function planGateway(settings: Settings): GatewayPlan {
     mode,
     upstreamTimeoutMs: num(settings, 'upstream-timeout'),
     upstreamTls: upstreamCa ? { ca: readPem(upstreamCa, 'upstream-ca') } : undefined,
-    healthPath: healthPath === 'off' ? false : healthPath,
+    healthPath: gatewayPath(settings, 'health-path', '/.ntlm-sso/health'),
     tls: cert && key ? { cert: readPem(cert, 'tls-cert'), key: readPem(key, 'tls-key') } : undefined,
     shutdownTimeoutMs: num(settings, 'shutdown-timeout'),
     logger: levelledLogger(consoleLogger, debug),
@@ -194,6 +199,7 @@ export function planGateway(settings: Settings): GatewayPlan {
       auth,
       forwardGroups: settings['forward-groups'] === true,
       forwardToken: settings['forward-token'] === true,
+      logoutPath: gatewayPath(settings, 'logout-path', '/.ntlm-sso/logout'),
     },
   };
 }

@@ -161,6 +161,38 @@ describe('gateway, header mode', () => {
     assert.equal(status, '401');
   });
 
+  test('POST /.ntlm-sso/logout revokes the token and forgets the connection; it never goes upstream', async () => {
+    const before = upstream.seen.length;
+    const bearer = await curlBearerToken(`${gateway.url}/`, `EXAMPLE\\alice:${ALICE.password}`);
+    assert.ok(bearer);
+    const status = async (args: string[]) =>
+      (await curl(['-o', '/dev/null', '-w', '%{http_code}', ...args])).stdout;
+    assert.equal(await status([`${gateway.url}/.ntlm-sso/logout`]), '405');
+    assert.equal(await status(['-X', 'POST', `${gateway.url}/.ntlm-sso/logout`]), '401', 'nobody to log out');
+    const { stdout } = await curl([
+      '-X',
+      'POST',
+      '-H',
+      `Authorization: ${bearer}`,
+      `${gateway.url}/.ntlm-sso/logout`,
+    ]);
+    assert.deepEqual(JSON.parse(stdout), { loggedOut: 'alice' });
+    assert.equal(await status(['-H', `Authorization: ${bearer}`, `${gateway.url}/`]), '401');
+
+    const client = new NtlmHttpClient(gateway.url);
+    try {
+      assert.equal(
+        (await client.login('/', { user: 'alice', domain: 'EXAMPLE', password: ALICE.password })).status,
+        200,
+      );
+      assert.equal((await client.request('/.ntlm-sso/logout', {}, 'POST')).status, 200);
+      assert.equal((await client.request('/')).status, 401, 'the connection must authenticate again');
+    } finally {
+      client.close();
+    }
+    assert.ok(!upstream.seen.slice(before).some((request) => request.url.startsWith('/.ntlm-sso/')));
+  });
+
   test('request and response bodies are streamed, not buffered', async () => {
     const client = new NtlmHttpClient(gateway.url);
     try {
