@@ -161,6 +161,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   // A client that left mid-response: nothing to answer.
   proxy.on('econnreset', () => {});
+  proxy.on('proxyReqWs', (proxyReq, _req, socket) => {
+    proxyReq.once('upgrade', (_res, upstreamSocket: Socket) => {
+      socket.once('close', () => upstreamSocket.destroy());
+    });
+  });
   // Shutting down: the upstream's answer ends the client connection (it would keep it alive).
   proxy.on('proxyRes', (proxyRes) => {
     if (shutdown.draining) proxyRes.headers.connection = 'close';
@@ -168,7 +173,12 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const health = (res: http.ServerResponse) => {
     const { draining } = shutdown;
-    const body = JSON.stringify({ status: draining ? 'draining' : 'ok', mode, pinned: pins?.pinnedCount });
+    const body = JSON.stringify({
+      status: draining ? 'draining' : 'ok',
+      mode,
+      connections: shutdown.connectionCount,
+      pinned: pins?.pinnedCount,
+    });
     res.writeHead(draining ? 503 : 200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
     res.end(body);
   };
@@ -222,6 +232,9 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const tunnel = (req: http.IncomingMessage, socket: Socket, head: Buffer, agent: http.Agent | undefined) => {
     shutdown.tunnelOpened(socket);
+    // A WebSocket has no use for half-open TCP: when the client is done, so is the tunnel, both
+    // ways, whether or not the upstream closes its side.
+    socket.once('end', () => socket.end());
     proxy.ws(req, socket, head, { agent });
   };
 

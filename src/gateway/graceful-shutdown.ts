@@ -20,6 +20,11 @@ export class GracefulShutdown {
     server.on(connectionEvent, (socket: Socket) => this.#track(socket));
   }
 
+  /** Client connections open now (WebSocket tunnels included). */
+  get connectionCount(): number {
+    return this.#inFlight.size;
+  }
+
   get draining(): boolean {
     return this.#draining;
   }

@@ -7,8 +7,10 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { launchChromium } from '../helpers/chromium.js';
 import { curl, curlBearerToken, curlNtlm } from '../helpers/curl.js';
 import { type EchoUpstream, type SeenRequest, startEchoUpstream } from '../helpers/echo-upstream.js';
+import { eventually } from '../helpers/eventually.js';
 import { NtlmHttpClient } from '../helpers/http-client.js';
 import { type1, type3 } from '../helpers/ntlm-client.js';
 import { type RunningProcess, startGateway } from '../helpers/processes.js';
@@ -297,8 +299,42 @@ describe('gateway, header mode', () => {
     }
   });
 
+  test('headless Chromium: the page and a WebSocket both reach the upstream as alice', async () => {
+    const browser = await launchChromium();
+    try {
+      const context = await browser.newContext({
+        httpCredentials: { username: 'EXAMPLE\\alice', password: ALICE.password },
+      });
+      const page = await context.newPage();
+      const reply = await page.goto(`${gateway.url}/from-chromium`);
+      assert.equal(reply?.status(), 200);
+      assert.equal(JSON.parse(await reply!.text()).headers['x-ntlm-username'], 'alice');
+      // Chromium runs the NTLM handshake on the WebSocket's own upgrade requests.
+      const message = await page.evaluate(
+        (url) =>
+          new Promise<string>((resolve) => {
+            const socket = new WebSocket(url);
+            socket.onmessage = (event) => resolve(String(event.data));
+            socket.onerror = () => resolve('error');
+          }),
+        `${gateway.url.replace('http:', 'ws:')}/chromium-socket`,
+      );
+      assert.deepEqual(JSON.parse(message), { user: 'alice' });
+    } finally {
+      await browser.close();
+    }
+    // The browser is gone, and the gateway holds none of its connections, the tunnel included
+    // (the upstream here never closes a WebSocket on its own).
+    const openConnections = async () =>
+      JSON.parse((await curl([`${gateway.url}/.ntlm-sso/health`])).stdout).connections as number;
+    await eventually(async () => (await openConnections()) === 1, 'only the health check connection left');
+  });
+
   test('the health endpoint answers without authentication', async () => {
     const { stdout } = await curl([`${gateway.url}/.ntlm-sso/health`]);
-    assert.deepEqual(JSON.parse(stdout), { status: 'ok', mode: 'header' });
+    const health = JSON.parse(stdout);
+    assert.equal(health.status, 'ok');
+    assert.equal(health.mode, 'header');
+    assert.equal(typeof health.connections, 'number');
   });
 });

@@ -6,8 +6,10 @@ import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createDemoApp } from '../../demo-app/app.js';
 import { ntlm } from '../../src/index.js';
+import { launchChromium } from '../helpers/chromium.js';
 import { curl, curlNtlm } from '../helpers/curl.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
+import { eventually } from '../helpers/eventually.js';
 import { NtlmHttpClient, type Reply } from '../helpers/http-client.js';
 import { type DemoProcess, type RunningProcess, startDemo, startGateway } from '../helpers/processes.js';
 import { RawConnection } from '../helpers/raw-http.js';
@@ -48,14 +50,6 @@ class NtlmUpstream {
 const connectionOf = (reply: Reply) => Number(reply.headers[CONNECTION_HEADER]);
 const userOf = (reply: Reply) => (JSON.parse(reply.body) as { username: string }).username;
 
-async function eventually(check: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('gateway, pass-through mode, in front of the demo app process', () => {
   let demo: DemoProcess;
   let gateway: RunningProcess;
@@ -81,6 +75,21 @@ describe('gateway, pass-through mode, in front of the demo app process', () => {
     ]);
     assert.equal(stdout, '401');
     assert.match(stderr, /< WWW-Authenticate: NTLM/i);
+  });
+
+  test('headless Chromium logs in to the demo through the gateway', async () => {
+    const browser = await launchChromium();
+    try {
+      const context = await browser.newContext({
+        httpCredentials: { username: 'EXAMPLE\\alice', password: ALICE.password },
+      });
+      const page = await context.newPage();
+      const reply = await page.goto(`${gateway.url}/`);
+      assert.equal(reply?.status(), 200);
+      assert.equal(await page.textContent('#greeting'), 'Hello, Alice Example!');
+    } finally {
+      await browser.close();
+    }
   });
 });
 
