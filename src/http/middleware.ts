@@ -5,7 +5,7 @@ import { describeFlags } from '../ntlm/flags.js';
 import { type ResolvedOptions, resolveOptions } from '../options.js';
 import { NtlmAcceptor } from '../session/acceptor.js';
 import { readCookie, tokenCookie } from '../session/bearer-tokens.js';
-import { ConnectionRegistry } from '../session/connection-registry.js';
+import { ConnectionRegistry, type ConnectionState } from '../session/connection-registry.js';
 import type { NtlmIdentity, NtlmOptions, NtlmRequestInfo } from '../types.js';
 import { parseAuthorization } from './authorization.js';
 import { isAllowed } from './authorization-rules.js';
@@ -121,6 +121,15 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
     sendNtlmError(res, error, scheme);
   };
 
+  /** A new Bearer token for the connection's identity, remembered on the connection. */
+  const issueToken = (state: ConnectionState, identity: NtlmIdentity) => {
+    const issued = options.tokens!.issue(identity);
+    state.tokenId = issued.tokenId;
+    state.tokenExpiresAt = issued.expiresAt;
+    state.token = issued.token;
+    return issued;
+  };
+
   const cookieToken = (req: IncomingMessage): string | undefined => {
     const cookie = options.tokens?.cookie;
     return cookie ? readCookie(req.headers.cookie, cookie.name ?? 'ntlm_sso_token') || undefined : undefined;
@@ -146,6 +155,10 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
       const known = registry.peek(socket);
       const identity = known ? registry.use(known, options) : undefined;
       if (known && typeof identity === 'object') {
+        // A connection may outlive its token (maxConnectionAgeMs above the token lifetime): a
+        // fresh one keeps req.ntlm.token, which others may be handed, valid.
+        if (options.tokens && known.tokenExpiresAt !== undefined && known.tokenExpiresAt <= Date.now())
+          issueToken(known, identity);
         const { scheme, authenticatedAt, tokenId, tokenExpiresAt, token } = known;
         pass(req, res, identity, { scheme, authenticatedAt, tokenId, tokenExpiresAt, token }, next);
         return;
@@ -185,10 +198,7 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
           remote: socket.remoteAddress,
         });
         if (options.tokens) {
-          const issued = options.tokens.issue(result.identity);
-          state.tokenId = issued.tokenId;
-          state.tokenExpiresAt = issued.expiresAt;
-          state.token = issued.token;
+          const issued = issueToken(state, result.identity);
           // Only on the leg that completes the handshake; never on a 401.
           res.setHeader('Authorization', `Bearer ${issued.token}`);
           res.setHeader('Access-Control-Expose-Headers', 'Authorization');

@@ -235,6 +235,27 @@ describe('Bearer tokens', () => {
     await t.close();
   });
 
+  it('a connection that outlives its token gets a fresh one on req.ntlm.token', async () => {
+    const t = await startServer('express5', { bearer: { ...bearer, expiresInSeconds: 1 } });
+    const client = new NtlmHttpClient(t.url);
+    try {
+      assert.equal((await client.login('/', ALICE)).status, 200);
+      const first = json((await client.request('/')).body).ntlm;
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const later = json((await client.request('/')).body).ntlm;
+      assert.equal(later.scheme, 'NTLM', 'still the connection, not the token, that authenticates');
+      assert.notEqual(later.tokenId, first.tokenId);
+      assert.ok(later.tokenExpiresAt > Date.now());
+      const other = new NtlmHttpClient(t.url);
+      assert.equal((await other.request('/', { Authorization: `Bearer ${later.token}` })).status, 200);
+      assert.equal((await other.request('/', { Authorization: `Bearer ${first.token}` })).status, 401);
+      other.close();
+    } finally {
+      client.close();
+      await t.close();
+    }
+  });
+
   it('refuses tampered, unsigned (alg none), wrong-key and expired tokens with a fresh NTLM challenge', async () => {
     const t = await startServer('express5', { bearer });
     const client = new NtlmHttpClient(t.url);
