@@ -211,6 +211,13 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   {
     group: 'Limits',
+    name: 'max-client-connections',
+    kind: 'integer',
+    placeholder: 'N',
+    help: 'client connections open at once; more are closed as they arrive (default 10000)',
+  },
+  {
+    group: 'Limits',
     name: 'upstream-timeout',
     kind: 'duration',
     placeholder: 'TIME',

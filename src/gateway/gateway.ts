@@ -45,6 +45,8 @@ export interface GatewayOptions {
   logoutPath?: string | false;
   /** Listen with TLS (PEM `cert` and `key`). */
   tls?: SecureContextOptions;
+  /** Client connections open at once; more are closed as they arrive (Node's server.maxConnections). @default 10000 */
+  maxClientConnections?: number;
   /** On close(): how long in-flight requests may take before their connections are cut (ms). @default 10000 */
   shutdownTimeoutMs?: number;
   /** Where the gateway's own lines go (proxy errors, shutdown); header mode's `auth.logger` defaults to it. */
@@ -82,13 +84,16 @@ function upstreamUrl(value: string | URL): URL {
   return url;
 }
 
+function positive(value: number, name: string): number {
+  if (!Number.isInteger(value) || value <= 0)
+    throw new ConfigurationError(`gateway: ${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
 function pinningLimits(pinning: Partial<PinningLimits> = {}): PinningLimits {
   const given = Object.entries(pinning).filter(([, value]) => value !== undefined);
   const limits = { ...DEFAULT_PINNING, ...Object.fromEntries(given) };
-  for (const [name, value] of Object.entries(limits)) {
-    if (!Number.isInteger(value) || value <= 0)
-      throw new ConfigurationError(`gateway: pinning.${name} must be a positive integer, got ${value}`);
-  }
+  for (const [name, value] of Object.entries(limits)) positive(value, `pinning.${name}`);
   return limits;
 }
 
@@ -274,6 +279,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const server = options.tls ? https.createServer(options.tls, onRequest) : http.createServer(onRequest);
   server.on('upgrade', onUpgrade);
+  server.maxConnections = positive(options.maxClientConnections ?? 10_000, 'maxClientConnections');
   const shutdown = new GracefulShutdown(server, options.tls ? 'secureConnection' : 'connection');
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');

@@ -166,6 +166,7 @@ export function planGateway(settings: Settings): GatewayPlan {
     healthPath: gatewayPath(settings, 'health-path', '/.ntlm-sso/health'),
     tls: cert && key ? { cert: readPem(cert, 'tls-cert'), key: readPem(key, 'tls-key') } : undefined,
     shutdownTimeoutMs: num(settings, 'shutdown-timeout'),
+    maxClientConnections: num(settings, 'max-client-connections'),
     logger: levelledLogger(consoleLogger, debug),
   };
   const listen = parseListen(str(settings, 'listen') ?? '127.0.0.1:8080');

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { curl, curlNtlm } from '../helpers/curl.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
+import { eventually } from '../helpers/eventually.js';
 import { freePort, ROOT, runCli, startGateway } from '../helpers/processes.js';
 import { RawConnection } from '../helpers/raw-http.js';
 import { ALICE } from '../helpers/servers.js';
@@ -169,6 +170,31 @@ describe('ntlm-sso gateway command line', () => {
       assert.equal(status, 502);
       assert.ok(Date.now() - started < 3000, `answered after ${Date.now() - started} ms`);
     } finally {
+      await gateway.stop();
+    }
+  });
+
+  test('--max-client-connections: connections beyond it are closed as they arrive', async () => {
+    const gateway = await startGateway([
+      '--upstream',
+      upstream.url,
+      '--users',
+      USERS,
+      '--max-client-connections',
+      '2',
+    ]);
+    const open = [await RawConnection.open(gateway.url), await RawConnection.open(gateway.url)];
+    try {
+      const third = await RawConnection.open(gateway.url);
+      await eventually(
+        () => third.socket.destroyed || third.socket.readableEnded,
+        'the third connection closed',
+      );
+      for (const connection of open) {
+        assert.equal((await connection.request(['GET /.ntlm-sso/health HTTP/1.1', 'Host: x'])).status, 200);
+      }
+    } finally {
+      for (const connection of open) connection.close();
       await gateway.stop();
     }
   });
