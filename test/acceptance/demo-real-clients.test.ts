@@ -3,7 +3,7 @@
 // installed by .ci/run; a missing one fails the test, it is not skipped.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { launchChromium } from '../helpers/chromium.js';
+import { withChromiumPage } from '../helpers/chromium.js';
 import { curl, curlBearerToken, curlStatusWith } from '../helpers/curl.js';
 import { type DemoProcess, startDemo } from '../helpers/processes.js';
 import { pythonNtlmGet as python } from '../helpers/python.js';
@@ -89,12 +89,7 @@ describe('demo app with real NTLM clients', () => {
   });
 
   it('headless Chromium: the page greets alice and /api/whoami shows her', async () => {
-    const browser = await launchChromium();
-    try {
-      const context = await browser.newContext({
-        httpCredentials: { username: 'EXAMPLE\\alice', password: 'Alice-Passw0rd!' },
-      });
-      const page = await context.newPage();
+    await withChromiumPage({ username: 'EXAMPLE\\alice', password: 'Alice-Passw0rd!' }, async (page) => {
       const reply = await page.goto(`${demo.url}/`);
       assert.equal(reply?.status(), 200);
       assert.equal(await page.textContent('#greeting'), 'Hello, Alice Example!');
@@ -102,22 +97,14 @@ describe('demo app with real NTLM clients', () => {
       const api = await page.goto(`${demo.url}/api/whoami`);
       assert.equal(api?.status(), 200);
       assert.equal((await api!.json()).username, 'alice');
-    } finally {
-      await browser.close();
-    }
+    });
   });
 
   it('headless Chromium: wrong credentials end in 401', async () => {
-    const browser = await launchChromium();
-    try {
-      const context = await browser.newContext({
-        httpCredentials: { username: 'EXAMPLE\\alice', password: 'nope' },
-      });
-      const reply = await (await context.newPage()).goto(`${demo.url}/api/whoami`);
+    await withChromiumPage({ username: 'EXAMPLE\\alice', password: 'nope' }, async (page) => {
+      const reply = await page.goto(`${demo.url}/api/whoami`);
       assert.equal(reply?.status(), 401);
-    } finally {
-      await browser.close();
-    }
+    });
   });
 
   it('logged each accepted logon', () => {

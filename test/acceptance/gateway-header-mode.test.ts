@@ -7,7 +7,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { launchChromium } from '../helpers/chromium.js';
+import { withChromiumPage } from '../helpers/chromium.js';
 import { curl, curlBearerToken, curlNtlm } from '../helpers/curl.js';
 import { type EchoUpstream, type SeenRequest, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
@@ -300,12 +300,7 @@ describe('gateway, header mode', () => {
   });
 
   test('headless Chromium: the page and a WebSocket both reach the upstream as alice', async () => {
-    const browser = await launchChromium();
-    try {
-      const context = await browser.newContext({
-        httpCredentials: { username: 'EXAMPLE\\alice', password: ALICE.password },
-      });
-      const page = await context.newPage();
+    await withChromiumPage({ username: 'EXAMPLE\\alice', password: ALICE.password }, async (page) => {
       const reply = await page.goto(`${gateway.url}/from-chromium`);
       assert.equal(reply?.status(), 200);
       assert.equal(JSON.parse(await reply!.text()).headers['x-ntlm-username'], 'alice');
@@ -320,9 +315,7 @@ describe('gateway, header mode', () => {
         `${gateway.url.replace('http:', 'ws:')}/chromium-socket`,
       );
       assert.deepEqual(JSON.parse(message), { user: 'alice' });
-    } finally {
-      await browser.close();
-    }
+    });
     // The browser is gone, and the gateway holds none of its connections, the tunnel included
     // (the upstream here never closes a WebSocket on its own).
     const openConnections = async () =>

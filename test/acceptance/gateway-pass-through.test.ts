@@ -6,7 +6,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createDemoApp } from '../../demo-app/app.js';
 import { ntlm } from '../../src/index.js';
-import { launchChromium } from '../helpers/chromium.js';
+import { withChromiumPage } from '../helpers/chromium.js';
 import { curl, curlNtlm } from '../helpers/curl.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
@@ -78,18 +78,11 @@ describe('gateway, pass-through mode, in front of the demo app process', () => {
   });
 
   test('headless Chromium logs in to the demo through the gateway', async () => {
-    const browser = await launchChromium();
-    try {
-      const context = await browser.newContext({
-        httpCredentials: { username: 'EXAMPLE\\alice', password: ALICE.password },
-      });
-      const page = await context.newPage();
+    await withChromiumPage({ username: 'EXAMPLE\\alice', password: ALICE.password }, async (page) => {
       const reply = await page.goto(`${gateway.url}/`);
       assert.equal(reply?.status(), 200);
       assert.equal(await page.textContent('#greeting'), 'Hello, Alice Example!');
-    } finally {
-      await browser.close();
-    }
+    });
   });
 });
 

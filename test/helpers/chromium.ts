@@ -1,4 +1,4 @@
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 
 /** Debian's Chromium, headless, with the flags this sandboxed machine needs (no background network). */
 export function launchChromium(): Promise<Browser> {
@@ -14,4 +14,18 @@ export function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/** A page in a fresh headless Chromium that answers NTLM challenges as `username`; the browser is closed afterwards. */
+export async function withChromiumPage<T>(
+  credentials: { username: string; password: string },
+  use: (page: Page) => Promise<T>,
+): Promise<T> {
+  const browser = await launchChromium();
+  try {
+    const context = await browser.newContext({ httpCredentials: credentials });
+    return await use(await context.newPage());
+  } finally {
+    await browser.close();
+  }
 }
