@@ -25,7 +25,13 @@ export class DirectoryCache {
   async remember<T>(key: string, read: () => Promise<T>): Promise<T> {
     const fullKey = `directory:${key}`;
     const cached = await this.#store.get(fullKey).catch(() => undefined);
-    if (cached !== undefined) return JSON.parse(cached) as T;
+    if (cached !== undefined) {
+      try {
+        return JSON.parse(cached) as T;
+      } catch {
+        // Not ours after all (a shared store): read it again.
+      }
+    }
     const value = await read();
     await this.#store.set(fullKey, JSON.stringify(value), this.#ttlSeconds).catch(() => {});
     return value;
