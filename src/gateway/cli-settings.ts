@@ -221,7 +221,7 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'upstream-timeout',
     kind: 'duration',
     placeholder: 'TIME',
-    help: 'longest wait for the upstream to answer, then 502 (default 60s)',
+    help: 'longest silence from the upstream, then 504 (default 60s)',
   },
   {
     group: 'Limits',

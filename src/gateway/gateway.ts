@@ -31,7 +31,7 @@ export interface GatewayOptions {
   forwardToken?: boolean;
   /** Pass-through mode: nginx-ntlm-module's limits. Defaults: 1000 connections, 60 s idle, 1 h, 1000 requests. */
   pinning?: Partial<PinningLimits>;
-  /** Longest wait for the upstream's answer (ms) before 502. @default 60000 */
+  /** Longest silence from the upstream (ms), then 504 (or a cut response). @default 60000 */
   upstreamTimeoutMs?: number;
   /** TLS options for an https:// upstream (`ca`, `servername`...). */
   upstreamTls?: https.AgentOptions;
@@ -142,12 +142,17 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   let closing: Promise<void> | undefined;
 
-  const proxyOptions: ServerOptions = {
-    target: upstream,
-    xfwd: true,
-    proxyTimeout: options.upstreamTimeoutMs ?? 60_000,
-  };
-  const proxy = createProxyServer(proxyOptions);
+  const upstreamTimeoutMs = options.upstreamTimeoutMs ?? 60_000;
+  const proxy = createProxyServer({ target: upstream, xfwd: true } satisfies ServerOptions);
+  // Our own timeout rather than http-proxy's proxyTimeout, so that a silent upstream is told
+  // apart from a broken one (504, not 502).
+  proxy.on('proxyReq', (proxyReq) => {
+    proxyReq.setTimeout(upstreamTimeoutMs, () => {
+      const error = new Error(`no answer in ${upstreamTimeoutMs} ms`) as NodeJS.ErrnoException;
+      error.code = 'UPSTREAM_TIMEOUT';
+      proxyReq.destroy(error);
+    });
+  });
   proxy.on('error', (error, req, target) => {
     const code = (error as NodeJS.ErrnoException).code;
     logger.error('upstream request failed', {
@@ -158,7 +163,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     });
     if (target instanceof http.ServerResponse) {
       if (target.headersSent) target.destroy();
-      else {
+      else if (code === 'UPSTREAM_TIMEOUT') {
+        target.writeHead(504, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+        target.end(`Gateway timeout: the upstream did not answer in ${upstreamTimeoutMs} ms.\n`);
+      } else {
         target.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
         target.end(`Bad gateway: the upstream did not answer (${code ?? error.message}).\n`);
       }

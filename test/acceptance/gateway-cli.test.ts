@@ -155,7 +155,7 @@ describe('ntlm-sso gateway command line', () => {
     }
   });
 
-  test('an upstream that does not answer in --upstream-timeout: 502, no hang', async () => {
+  test('an upstream that does not answer in --upstream-timeout: 504, no hang', async () => {
     const gateway = await startGateway([
       '--upstream',
       upstream.url,
@@ -166,8 +166,9 @@ describe('ntlm-sso gateway command line', () => {
     ]);
     try {
       const started = Date.now();
-      const { status } = await curlNtlm(`${gateway.url}/slow?ms=5000`, ALICE_CREDENTIALS);
-      assert.equal(status, 502);
+      const { status, body } = await curlNtlm(`${gateway.url}/slow?ms=5000`, ALICE_CREDENTIALS);
+      assert.equal(status, 504);
+      assert.match(body, /did not answer in 300 ms/);
       assert.ok(Date.now() - started < 3000, `answered after ${Date.now() - started} ms`);
     } finally {
       await gateway.stop();
