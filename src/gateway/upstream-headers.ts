@@ -30,6 +30,10 @@ export function prepareUpstreamRequest(req: IncomingMessage, forward: ForwardedI
   const headers = req.headers;
   // Client X-Ntlm-* headers are already gone (the middleware strips them).
   delete headers.authorization;
+  // Headers named in Connection are hop-by-hop (RFC 9110 7.6.1): a client that names ours there
+  // could have a proxy in front of the upstream drop them. Only "upgrade" has to go on.
+  if (/\bupgrade\b/i.test(headers.connection ?? '')) headers.connection = 'upgrade';
+  else delete headers.connection;
   headers['x-ntlm-username'] = headerValue(info.remoteUser);
   headers['x-ntlm-domain'] = headerValue(info.domain);
   if (forward.groups) headers[GROUPS_HEADER] = (info.groups ?? []).map(headerValue).join(',');

@@ -69,6 +69,8 @@ describe('gateway, header mode', () => {
       'X-NTLM-Domain: EVIL',
       '-H',
       'X-Ntlm-Groups: Domain Admins',
+      '-H',
+      'Connection: keep-alive, X-Ntlm-Username, X-Ntlm-Domain',
       `${gateway.url}/hello`,
     ]);
     const seen = upstreamView(stdout);
@@ -78,6 +80,7 @@ describe('gateway, header mode', () => {
     assert.equal(seen.headers['x-ntlm-groups'], 'Engineering,R&D%2C Paris');
     assert.match(String(seen.headers['x-ntlm-token']), /^eyJ/);
     assert.equal(seen.headers.authorization, undefined, 'the NTLM credentials stay at the gateway');
+    assert.doesNotMatch(String(seen.headers.connection), /x-ntlm/i, 'our headers cannot be made hop-by-hop');
     // Only the completing leg reached the upstream, and nothing it saw came from the client's headers.
     const reached = upstream.seen.slice(before);
     assert.equal(reached.length, 1);

@@ -124,8 +124,12 @@ describe('identity headers for the upstream', () => {
     assert.equal(req.headers['x-ntlm-username'], '%E6%9D%8E%E9%9B%B7');
     assert.deepEqual(String(req.headers['x-ntlm-groups']).split(',').map(decodeURIComponent), info.groups);
     assert.equal(req.headers['x-ntlm-token'], 'eyJ.x.y');
-    const without = { ntlm: info, headers: {} } as unknown as IncomingMessage;
+    const without = {
+      ntlm: info,
+      headers: { connection: 'Upgrade, X-Ntlm-Domain' },
+    } as unknown as IncomingMessage;
     prepareUpstreamRequest(without, { groups: false, token: false });
+    assert.equal(without.headers.connection, 'upgrade');
     assert.equal(without.headers['x-ntlm-groups'], undefined);
     assert.equal(without.headers['x-ntlm-token'], undefined);
   });
