@@ -113,7 +113,6 @@ export function createGateway(options: GatewayOptions): Gateway {
   const upstreamTls = options.upstreamTls ?? {};
 
   let auth: NtlmMiddleware | undefined;
-  let pins: PinnedUpstreams | undefined;
   if (mode === 'header') {
     if (!options.auth) throw new ConfigurationError('gateway: header mode needs auth: { verifier, ... }');
     // Everything the gateway forwards must carry a verified identity.
@@ -127,17 +126,16 @@ export function createGateway(options: GatewayOptions): Gateway {
       throw new ConfigurationError(
         'gateway: auth is for header mode; in pass-through mode the upstream authenticates',
       );
-    pins = new PinnedUpstreams(pinningLimits(options.pinning), upstream, upstreamTls, logger);
   }
-  // Header mode: one keep-alive pool for everyone. Safe because the upstream learns who is asking
-  // from each request's headers only; an upstream connection carries no identity of its own.
-  const sharedAgent =
-    mode === 'header'
-      ? new (upstream.protocol === 'https:' ? https.Agent : http.Agent)({
-          ...upstreamTls,
-          keepAlive: true,
-          maxFreeSockets: 64,
-        })
+  const Agent = upstream.protocol === 'https:' ? https.Agent : http.Agent;
+  const newAgent = (extra: http.AgentOptions) => new Agent({ ...upstreamTls, keepAlive: true, ...extra });
+  // One keep-alive pool. In header mode it is everyone's: safe, because the upstream learns who
+  // is asking from each request's headers only. In pass-through mode it carries only requests
+  // from connections that never presented credentials.
+  const sharedAgent = newAgent({ maxFreeSockets: 64 });
+  const pins =
+    mode === 'pass-through'
+      ? new PinnedUpstreams(pinningLimits(options.pinning), sharedAgent, newAgent, logger)
       : undefined;
 
   let closing: Promise<void> | undefined;
@@ -314,7 +312,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   async function drain(): Promise<void> {
     await shutdown.drain(shutdownTimeoutMs, logger);
     pins?.close();
-    sharedAgent?.destroy();
+    sharedAgent.destroy();
     proxy.close?.();
     await auth?.close();
   }

@@ -1,7 +1,6 @@
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import type { Socket } from 'node:net';
-import { SIGNATURE } from '../ntlm/fields.js';
+import { MessageType, peekMessageType } from '../ntlm/fields.js';
 import type { Logger } from '../types.js';
 
 /** nginx-ntlm-module's `ntlm`, `ntlm_timeout`, `ntlm_time` and `ntlm_requests`. */
@@ -16,6 +15,9 @@ export interface PinningLimits {
   readonly maxRequests: number;
 }
 
+/** Makes a keep-alive agent for the upstream, with these extra settings. */
+export type AgentFactory = (options: http.AgentOptions) => http.Agent;
+
 /** One client connection's own upstream connection (an agent that holds at most one socket). */
 interface Pin {
   readonly client: Socket;
@@ -26,8 +28,6 @@ interface Pin {
   lastStatus: number;
   idleTimer: NodeJS.Timeout | undefined;
 }
-
-const NTLM_NEGOTIATE = 1;
 
 /**
  * The token of an `Authorization: NTLM|Negotiate ...` header (empty if it is not base64), or
@@ -41,12 +41,6 @@ function connectionAuthToken(header: string | undefined): Buffer | undefined {
   return /^[A-Za-z0-9+/]*={0,2}$/.test(token) ? Buffer.from(token, 'base64') : Buffer.alloc(0);
 }
 
-function isNtlmNegotiateMessage(token: Buffer): boolean {
-  return (
-    token.length >= 12 && token.subarray(0, 8).equals(SIGNATURE) && token.readUInt32LE(8) === NTLM_NEGOTIATE
-  );
-}
-
 /**
  * Pass-through mode's one job: an upstream that authenticates connections (IIS with Windows
  * authentication) must see every request of one client connection on one upstream connection,
@@ -57,20 +51,22 @@ function isNtlmNegotiateMessage(token: Buffer): boolean {
 export class PinnedUpstreams {
   readonly #limits: PinningLimits;
   readonly #logger: Logger;
-  readonly #agentClass: typeof http.Agent;
-  readonly #agentOptions: https.AgentOptions;
   readonly #shared: http.Agent;
+  readonly #newAgent: AgentFactory;
   /** Least recently used first. */
   readonly #pins = new Map<Socket, Pin>();
   /** Client connections whose 'close' we already listen to (one listener each, however often re-pinned). */
   readonly #watched = new WeakSet<Socket>();
 
-  constructor(limits: PinningLimits, upstream: URL, agentOptions: https.AgentOptions, logger: Logger) {
+  /**
+   * `shared` carries the requests that are not pinned; `newAgent` makes the keep-alive agents
+   * (for the upstream's protocol and TLS settings) that pinned connections get.
+   */
+  constructor(limits: PinningLimits, shared: http.Agent, newAgent: AgentFactory, logger: Logger) {
     this.#limits = limits;
     this.#logger = logger;
-    this.#agentClass = upstream.protocol === 'https:' ? https.Agent : http.Agent;
-    this.#agentOptions = agentOptions;
-    this.#shared = new this.#agentClass({ ...agentOptions, keepAlive: true, maxFreeSockets: 64 });
+    this.#shared = shared;
+    this.#newAgent = newAgent;
   }
 
   get pinnedCount(): number {
@@ -124,7 +120,8 @@ export class PinnedUpstreams {
     if (pin.requests >= this.#limits.maxRequests) return 'max requests';
     // New credentials on an authenticated connection start over on a fresh upstream connection,
     // so the old context can never answer for them (nginx-ntlm-module v2's stale-credential fix).
-    if (token && (isNtlmNegotiateMessage(token) || pin.lastStatus !== 401)) return 'new credentials';
+    if (token && (peekMessageType(token) === MessageType.NEGOTIATE || pin.lastStatus !== 401))
+      return 'new credentials';
     return undefined;
   }
 
@@ -133,12 +130,7 @@ export class PinnedUpstreams {
     const pin: Pin = {
       client,
       // One socket, never shared: the agent holds this client's upstream connection and no other.
-      agent: new this.#agentClass({
-        ...this.#agentOptions,
-        keepAlive: true,
-        maxSockets: 1,
-        maxFreeSockets: 1,
-      }),
+      agent: this.#newAgent({ maxSockets: 1, maxFreeSockets: 1 }),
       createdAt: Date.now(),
       requests: 0,
       inFlight: 0,
@@ -180,6 +172,5 @@ export class PinnedUpstreams {
 
   close(): void {
     for (const pin of [...this.#pins.values()]) this.release(pin, 'shutdown');
-    this.#shared.destroy();
   }
 }

@@ -26,6 +26,11 @@ export const MessageType = {
 
 export type MessageTypeNumber = (typeof MessageType)[keyof typeof MessageType];
 
+/** The MessageType field of anything that starts like an NTLMSSP message, else undefined. */
+export function peekMessageType(token: Buffer): number | undefined {
+  return token.length >= 12 && token.subarray(0, 8).equals(SIGNATURE) ? token.readUInt32LE(8) : undefined;
+}
+
 /** Checks the signature and size every message shares, and returns its MessageType field. */
 export function readMessageType(token: Buffer): number {
   if (token.length > MAX_TOKEN_BYTES) {
@@ -34,10 +39,9 @@ export function readMessageType(token: Buffer): number {
       'ERR_NTLM_TOKEN_TOO_LARGE',
     );
   }
-  if (token.length < 12 || !token.subarray(0, 8).equals(SIGNATURE)) {
-    throw new InvalidTokenError('not an NTLMSSP message (bad signature)');
-  }
-  return token.readUInt32LE(8);
+  const type = peekMessageType(token);
+  if (type === undefined) throw new InvalidTokenError('not an NTLMSSP message (bad signature)');
+  return type;
 }
 
 export function requireLength(token: Buffer, minimum: number, what: string): void {

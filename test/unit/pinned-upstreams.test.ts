@@ -1,7 +1,7 @@
 // Pass-through mode's pinning rules, decided without a network: which agent each request gets.
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import type http from 'node:http';
+import http from 'node:http';
 import type { Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { PinnedUpstreams, type PinningLimits } from '../../src/gateway/pinned-upstreams.js';
@@ -35,7 +35,8 @@ class Client {
 }
 
 function pinned(limits: Partial<PinningLimits> = {}) {
-  return new PinnedUpstreams({ ...LIMITS, ...limits }, new URL('http://127.0.0.1:9'), {}, silent);
+  const newAgent = (options: http.AgentOptions) => new http.Agent({ keepAlive: true, ...options });
+  return new PinnedUpstreams({ ...LIMITS, ...limits }, newAgent({}), newAgent, silent);
 }
 
 describe('pass-through pinning', () => {
