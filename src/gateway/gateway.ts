@@ -6,6 +6,7 @@ import { createProxyServer, type ServerOptions } from 'http-proxy-3';
 import { ConfigurationError } from '../errors.js';
 import { stripClientIdentityHeaders } from '../http/identity-headers.js';
 import { type NtlmMiddleware, ntlm } from '../http/middleware.js';
+import { sendText } from '../http/responses.js';
 import { consoleLogger, levelledLogger } from '../logger.js';
 import type { Logger, NtlmOptions } from '../types.js';
 import { GracefulShutdown } from './graceful-shutdown.js';
@@ -159,16 +160,21 @@ export function createGateway(options: GatewayOptions): Gateway {
       url: req.url,
       upstream: upstream.origin,
     });
-    if (target instanceof http.ServerResponse) {
-      if (target.headersSent) target.destroy();
-      else if (code === 'UPSTREAM_TIMEOUT') {
-        target.writeHead(504, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
-        target.end(`Gateway timeout: the upstream did not answer in ${upstreamTimeoutMs} ms.\n`);
-      } else {
-        target.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
-        target.end(`Bad gateway: the upstream did not answer (${code ?? error.message}).\n`);
-      }
-    } else (target as Socket).destroy();
+    if (!(target instanceof http.ServerResponse)) (target as Socket).destroy();
+    else if (code === 'UPSTREAM_TIMEOUT')
+      sendText(
+        target,
+        504,
+        { Connection: 'close' },
+        `Gateway timeout: the upstream did not answer in ${upstreamTimeoutMs} ms.\n`,
+      );
+    else
+      sendText(
+        target,
+        502,
+        { Connection: 'close' },
+        `Bad gateway: the upstream did not answer (${code ?? error.message}).\n`,
+      );
   });
   // A client that left mid-response: nothing to answer.
   proxy.on('econnreset', () => {});
@@ -199,9 +205,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const logout = (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (req.method !== 'POST') {
-      res
-        .writeHead(405, { Allow: 'POST', 'Content-Type': 'text/plain; charset=utf-8' })
-        .end('Use POST to log out\n');
+      sendText(res, 405, { Allow: 'POST' }, 'Use POST to log out\n');
       return;
     }
     // Only who is logged in can log out; the middleware answers everyone else with a challenge.
@@ -213,9 +217,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         },
         (error: unknown) => {
           logger.error('logout failed', { reason: (error as Error).message });
-          res
-            .writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' })
-            .end('Logout failed: the token store did not answer\n');
+          sendText(res, 503, {}, 'Logout failed: the token store did not answer\n');
         },
       );
     });
@@ -233,7 +235,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     auth!(req, res, (error) => {
       if (error) {
         logger.error('gateway error', { reason: (error as Error).message });
-        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Internal gateway error\n');
+        sendText(res, 500, {}, 'Internal gateway error\n');
         return;
       }
       prepareUpstreamRequest(req, forward);

@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { NtlmError } from '../errors.js';
 
-function send(
+/** A plain-text answer; on a response already under way, the connection is cut instead. */
+export function sendText(
   res: ServerResponse,
   status: number,
   headers: Record<string, string | string[]>,
@@ -24,7 +25,7 @@ function send(
  */
 export function sendChallenge(res: ServerResponse, scheme: 'NTLM' | 'Negotiate', token?: Buffer): void {
   const value = token ? `${scheme} ${token.toString('base64')}` : scheme;
-  send(
+  sendText(
     res,
     401,
     { 'WWW-Authenticate': value },
@@ -34,7 +35,7 @@ export function sendChallenge(res: ServerResponse, scheme: 'NTLM' | 'Negotiate',
 
 /** 403: authenticated, but not among `allowUsers` / `allowGroups`. */
 export function sendForbidden(res: ServerResponse, account: string): void {
-  send(res, 403, {}, `Forbidden: ${account} is not allowed to use this site.\n`);
+  sendText(res, 403, {}, `Forbidden: ${account} is not allowed to use this site.\n`);
 }
 
 /** Answers a request that ends in an NtlmError: 400, 401 with a fresh challenge, or 503. */
@@ -45,7 +46,7 @@ export function sendNtlmError(
 ): void {
   switch (error.statusCode) {
     case 400:
-      send(res, 400, {}, `Bad NTLM token: ${error.message}\n`);
+      sendText(res, 400, {}, `Bad NTLM token: ${error.message}\n`);
       return;
     case 401:
       // The reason stays in the log: a client is not told which part of its logon was wrong.
@@ -53,7 +54,7 @@ export function sendNtlmError(
       return;
     case 503: {
       const retryAfter = (error as { retryAfterSeconds?: number }).retryAfterSeconds;
-      send(
+      sendText(
         res,
         503,
         retryAfter ? { 'Retry-After': String(retryAfter) } : {},
@@ -62,6 +63,6 @@ export function sendNtlmError(
       return;
     }
     default:
-      send(res, 500, {}, 'Internal authentication error\n');
+      sendText(res, 500, {}, 'Internal authentication error\n');
   }
 }
