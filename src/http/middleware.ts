@@ -4,7 +4,7 @@ import { AuthenticationError, isNtlmError, type NtlmError, ServiceUnavailableErr
 import { describeFlags } from '../ntlm/flags.js';
 import { type ResolvedOptions, resolveOptions } from '../options.js';
 import { NtlmAcceptor } from '../session/acceptor.js';
-import { readCookie, tokenCookie } from '../session/bearer-tokens.js';
+import { DEFAULT_COOKIE_NAME, readCookie, tokenCookie } from '../session/bearer-tokens.js';
 import { ConnectionRegistry, type ConnectionState } from '../session/connection-registry.js';
 import type { NtlmIdentity, NtlmOptions, NtlmRequestInfo } from '../types.js';
 import { parseAuthorization } from './authorization.js';
@@ -132,7 +132,9 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
 
   const cookieToken = (req: IncomingMessage): string | undefined => {
     const cookie = options.tokens?.cookie;
-    return cookie ? readCookie(req.headers.cookie, cookie.name ?? 'ntlm_sso_token') || undefined : undefined;
+    return cookie
+      ? readCookie(req.headers.cookie, cookie.name ?? DEFAULT_COOKIE_NAME) || undefined
+      : undefined;
   };
 
   const middleware = ((req: IncomingMessage, res: ServerResponse, next: NextFunction): void => {

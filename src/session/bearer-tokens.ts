@@ -34,6 +34,8 @@ export interface CookieOptions {
   sameSite?: 'Strict' | 'Lax' | 'None';
 }
 
+export const DEFAULT_COOKIE_NAME = 'ntlm_sso_token';
+
 /** The Set-Cookie values for a token, and for clearing it at logout. */
 export function tokenCookie(
   options: CookieOptions,
@@ -41,7 +43,7 @@ export function tokenCookie(
   maxAgeSeconds: number,
 ): string {
   const parts = [
-    `${options.name ?? 'ntlm_sso_token'}=${token ?? ''}`,
+    `${options.name ?? DEFAULT_COOKIE_NAME}=${token ?? ''}`,
     'Path=/',
     'HttpOnly',
     `SameSite=${options.sameSite ?? 'Strict'}`,
