@@ -32,7 +32,7 @@ export function parseListen(text: string): ListenAddress {
   return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
 }
 
-function readPem(path: string, flag: string): Buffer {
+function readFileSetting(path: string, flag: string): Buffer {
   try {
     return readFileSync(path);
   } catch (cause) {
@@ -53,7 +53,7 @@ function verifierFrom(settings: Settings, store: Store | undefined): { verifier:
   const domain = str(settings, 'domain');
   if (!domain) throw new UsageError('--dc needs --domain NAME (the NetBIOS name, e.g. EXAMPLE)');
   const caFile = str(settings, 'dc-ca');
-  const tls = caFile ? { ca: readPem(caFile, 'dc-ca') } : undefined;
+  const tls = caFile ? { ca: readFileSetting(caFile, 'dc-ca') } : undefined;
   const lookupUrl = list(settings, 'lookup-url');
   const lookupUser = str(settings, 'lookup-user');
   const lookupPassword = str(settings, 'lookup-password');
@@ -75,7 +75,7 @@ function jwtSecret(settings: Settings): string | Buffer {
   const file = str(settings, 'jwt-secret-file');
   if (file && settings['jwt-secret'])
     throw new UsageError('use either --jwt-secret or --jwt-secret-file, not both');
-  if (file) return readPem(file, 'jwt-secret-file').toString('utf8').trim();
+  if (file) return readFileSetting(file, 'jwt-secret-file').toString('utf8').trim();
   return str(settings, 'jwt-secret') ?? randomBytes(32).toString('base64');
 }
 
@@ -112,9 +112,10 @@ function authOptions(settings: Settings, debug: 0 | 1 | 2): { auth: NtlmOptions;
   };
 }
 
-/** A path the gateway answers itself: `/...`, or `off`. */
-function gatewayPath(settings: Settings, name: string, fallback: string): string | false {
-  const path = str(settings, name) ?? fallback;
+/** A path the gateway answers itself: `/...`, `off`, or unset (the gateway's default). */
+function gatewayPath(settings: Settings, name: string): string | false | undefined {
+  const path = str(settings, name);
+  if (path === undefined) return undefined;
   if (path === 'off') return false;
   if (!path.startsWith('/'))
     throw new UsageError(`--${name} must start with "/" (or be "off"), got ${JSON.stringify(path)}`);
@@ -162,9 +163,12 @@ export function planGateway(settings: Settings): GatewayPlan {
     upstream,
     mode,
     upstreamTimeoutMs: num(settings, 'upstream-timeout'),
-    upstreamTls: upstreamCa ? { ca: readPem(upstreamCa, 'upstream-ca') } : undefined,
-    healthPath: gatewayPath(settings, 'health-path', '/.ntlm-sso/health'),
-    tls: cert && key ? { cert: readPem(cert, 'tls-cert'), key: readPem(key, 'tls-key') } : undefined,
+    upstreamTls: upstreamCa ? { ca: readFileSetting(upstreamCa, 'upstream-ca') } : undefined,
+    healthPath: gatewayPath(settings, 'health-path'),
+    tls:
+      cert && key
+        ? { cert: readFileSetting(cert, 'tls-cert'), key: readFileSetting(key, 'tls-key') }
+        : undefined,
     shutdownTimeoutMs: num(settings, 'shutdown-timeout'),
     maxClientConnections: num(settings, 'max-client-connections'),
     logger: levelledLogger(consoleLogger, debug),
@@ -200,7 +204,7 @@ export function planGateway(settings: Settings): GatewayPlan {
       auth,
       forwardGroups: settings['forward-groups'] === true,
       forwardToken: settings['forward-token'] === true,
-      logoutPath: gatewayPath(settings, 'logout-path', '/.ntlm-sso/logout'),
+      logoutPath: gatewayPath(settings, 'logout-path'),
     },
   };
 }
