@@ -105,7 +105,10 @@ export class BearerTokens {
   issue(identity: NtlmIdentity): { token: string; tokenId: string; expiresAt: number } {
     const { username, domain, groups, displayName, mail, sid } = identity;
     const tokenId = randomUUID();
-    const token = jwt.sign({ username, domain, groups, displayName, mail, sid }, this.#signer.signKey!, {
+    // iat chosen here, so that expiresAt is exactly the token's exp, as verify() reports it.
+    const iat = Math.floor(Date.now() / 1000);
+    const claims = { username, domain, groups, displayName, mail, sid, iat };
+    const token = jwt.sign(claims, this.#signer.signKey!, {
       algorithm: this.#signer.algorithm,
       keyid: this.#signer.kid,
       expiresIn: this.#expiresIn,
@@ -114,7 +117,7 @@ export class BearerTokens {
       subject: `${domain}\\${username}`,
       jwtid: tokenId,
     });
-    return { token, tokenId, expiresAt: Date.now() + this.#expiresIn * 1000 };
+    return { token, tokenId, expiresAt: (iat + this.#expiresIn) * 1000 };
   }
 
   /** The token's identity, or undefined when it is invalid, expired, tampered with or revoked. */

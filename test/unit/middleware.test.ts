@@ -246,6 +246,7 @@ describe('Bearer tokens', () => {
       assert.equal(later.scheme, 'NTLM', 'still the connection, not the token, that authenticates');
       assert.notEqual(later.tokenId, first.tokenId);
       assert.ok(later.tokenExpiresAt > Date.now());
+      assert.equal(later.tokenExpiresAt, (jwt.decode(later.token) as jwt.JwtPayload).exp! * 1000);
       const other = new NtlmHttpClient(t.url);
       assert.equal((await other.request('/', { Authorization: `Bearer ${later.token}` })).status, 200);
       assert.equal((await other.request('/', { Authorization: `Bearer ${first.token}` })).status, 401);
