@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { readJsonObject } from '../json-file.js';
 
 /** A command-line mistake: printed with a pointer to --help, exit code 2. */
 export class UsageError extends Error {
@@ -309,21 +309,10 @@ function normalize(spec: FlagSpec, raw: SettingValue, source: string): SettingVa
   }
 }
 
-function readConfigFile(path: string): Settings {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (cause) {
-    throw new UsageError(`cannot read config file ${path}: ${(cause as Error).message}`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw new UsageError(`config file ${path} must hold a JSON object`);
-  return parsed as Settings;
-}
-
 /**
  * The gateway's settings from, in order of precedence: command-line flags, NTLM_SSO_* variables,
- * the --config file. Unknown flags, unknown config keys and malformed values are UsageErrors.
+ * the --config file. Unknown flags, unknown config keys and malformed values are UsageErrors;
+ * a config file that cannot be read is a ConfigurationError.
  */
 export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings {
   const byName = new Map(FLAGS.map((spec) => [spec.name, spec]));
@@ -344,7 +333,7 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): S
   const settings: Settings = {};
   const configPath = (parsed.values.config as string | undefined) ?? env[environmentName('config')];
   if (configPath) {
-    for (const [key, value] of Object.entries(readConfigFile(configPath))) {
+    for (const [key, value] of Object.entries(readJsonObject(configPath, 'config file') as Settings)) {
       const spec = byName.get(key);
       if (!spec || key === 'config' || key === 'help' || key === 'version')
         throw new UsageError(`config file ${configPath}: unknown key ${JSON.stringify(key)}`);

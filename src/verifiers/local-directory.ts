@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { AuthenticationError, ConfigurationError } from '../errors.js';
+import { readJsonObject } from '../json-file.js';
 import { ntowfv1 } from '../ntlm/crypto.js';
 import { buildServerChallenge, type ServerNames } from '../ntlm/server-challenge.js';
 import { verifyNtlmV2 } from '../ntlm/verify-ntlmv2.js';
@@ -193,15 +193,6 @@ export function localDirectoryFromFile(
   path: string,
   overrides: Partial<LocalDirectoryOptions> = {},
 ): LocalDirectoryVerifier {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (cause) {
-    throw new ConfigurationError(`localDirectory: cannot read ${path}: ${(cause as Error).message}`, {
-      cause,
-    });
-  }
-  if (typeof parsed !== 'object' || parsed === null)
-    throw new ConfigurationError(`localDirectory: ${path} is not a JSON object`);
-  return new LocalDirectoryVerifier({ ...(parsed as LocalDirectoryOptions), ...overrides });
+  const parsed = readJsonObject(path, 'localDirectory') as Partial<LocalDirectoryOptions>;
+  return new LocalDirectoryVerifier({ ...parsed, ...overrides } as LocalDirectoryOptions);
 }

@@ -77,6 +77,7 @@ describe('ntlm-sso gateway command line', () => {
         ['gateway', '--upstream', 'http://127.0.0.1:1', '--users', 'missing.json'],
         /cannot read missing\.json/,
       ],
+      [['gateway', '--config', 'missing.json'], /config file: cannot read missing\.json/],
       [['frobnicate'], /unknown command "frobnicate"/],
     ];
     for (const [args, message] of cases) {
