@@ -23,10 +23,13 @@ export interface ResolvedOptions {
   readonly store: Store | undefined;
 }
 
-function positiveInteger(value: unknown, name: string, fallback: number): number {
+/** `value`, or `fallback` when unset; anything but a positive integer is a ConfigurationError of `owner`. */
+export function positiveInteger(value: unknown, name: string, fallback: number, owner = 'ntlm()'): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new ConfigurationError(`ntlm(): ${name} must be a positive integer, got ${JSON.stringify(value)}`);
+    throw new ConfigurationError(
+      `${owner}: ${name} must be a positive integer, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -39,11 +42,18 @@ function stringList(value: unknown, name: string): readonly string[] | undefined
   return value.map((item) => item.toLowerCase());
 }
 
-function oneOf<T extends string>(value: unknown, name: string, allowed: readonly T[], fallback: T): T {
+/** `value`, or `fallback` when unset; anything not `allowed` is a ConfigurationError of `owner`. */
+export function oneOf<T extends string>(
+  value: unknown,
+  name: string,
+  allowed: readonly T[],
+  fallback: T,
+  owner = 'ntlm()',
+): T {
   if (value === undefined) return fallback;
   if (!allowed.includes(value as T)) {
     throw new ConfigurationError(
-      `ntlm(): ${name} must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${JSON.stringify(value)}`,
+      `${owner}: ${name} must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${JSON.stringify(value)}`,
     );
   }
   return value as T;

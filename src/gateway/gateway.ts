@@ -8,6 +8,7 @@ import { stripClientIdentityHeaders } from '../http/identity-headers.js';
 import { type NtlmMiddleware, ntlm } from '../http/middleware.js';
 import { sendText } from '../http/responses.js';
 import { consoleLogger, levelledLogger } from '../logger.js';
+import { oneOf, positiveInteger } from '../options.js';
 import type { Logger, NtlmOptions } from '../types.js';
 import { GracefulShutdown } from './graceful-shutdown.js';
 import { PinnedUpstreams, type PinningLimits } from './pinned-upstreams.js';
@@ -66,13 +67,6 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-const DEFAULT_PINNING: PinningLimits = {
-  maxConnections: 1000,
-  idleTimeoutMs: 60_000,
-  maxAgeMs: 3_600_000,
-  maxRequests: 1000,
-};
-
 function upstreamUrl(value: string | URL): URL {
   let url: URL;
   try {
@@ -85,26 +79,21 @@ function upstreamUrl(value: string | URL): URL {
   return url;
 }
 
-function positive(value: number, name: string): number {
-  if (!Number.isInteger(value) || value <= 0)
-    throw new ConfigurationError(`gateway: ${name} must be a positive integer, got ${value}`);
-  return value;
-}
-
+/** nginx-ntlm-module's defaults, except 1000 connections rather than 100. */
 function pinningLimits(pinning: Partial<PinningLimits> = {}): PinningLimits {
-  const given = Object.entries(pinning).filter(([, value]) => value !== undefined);
-  const limits = { ...DEFAULT_PINNING, ...Object.fromEntries(given) };
-  for (const [name, value] of Object.entries(limits)) positive(value, `pinning.${name}`);
-  return limits;
+  const limit = (name: keyof PinningLimits, fallback: number) =>
+    positiveInteger(pinning[name], `pinning.${name}`, fallback, 'gateway');
+  return {
+    maxConnections: limit('maxConnections', 1000),
+    idleTimeoutMs: limit('idleTimeoutMs', 60_000),
+    maxAgeMs: limit('maxAgeMs', 3_600_000),
+    maxRequests: limit('maxRequests', 1000),
+  };
 }
 
 /** A reverse proxy that puts Windows single sign-on in front of any HTTP upstream. */
 export function createGateway(options: GatewayOptions): Gateway {
-  const mode = options.mode ?? 'header';
-  if (mode !== 'header' && mode !== 'pass-through')
-    throw new ConfigurationError(
-      `gateway: mode must be "header" or "pass-through", got ${JSON.stringify(mode)}`,
-    );
+  const mode = oneOf(options.mode, 'mode', ['header', 'pass-through'] as const, 'header', 'gateway');
   const upstream = upstreamUrl(options.upstream);
   const logger = options.logger ?? levelledLogger(consoleLogger, options.auth?.debug ?? 0);
   const healthPath = options.healthPath === undefined ? '/.ntlm-sso/health' : options.healthPath;
@@ -287,7 +276,12 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const server = options.tls ? https.createServer(options.tls, onRequest) : http.createServer(onRequest);
   server.on('upgrade', onUpgrade);
-  server.maxConnections = positive(options.maxClientConnections ?? 10_000, 'maxClientConnections');
+  server.maxConnections = positiveInteger(
+    options.maxClientConnections,
+    'maxClientConnections',
+    10_000,
+    'gateway',
+  );
   const shutdown = new GracefulShutdown(server, options.tls ? 'secureConnection' : 'connection');
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
