@@ -1,8 +1,9 @@
 // A throwaway Samba AD domain controller on 127.0.0.1 for the integration tests, from the
 // scripts in test/samba-dc (provisioned once into .tmp/samba-dc, then started and stopped).
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Attribute, Change, Client } from 'ldapts';
@@ -46,9 +47,56 @@ function setStrongAuth(value: 'yes' | 'no'): void {
   writeFileSync(path, conf);
 }
 
+/** Bumped when provision.sh changes what it provisions; an older DC_DIR is provisioned again. */
+const LAYOUT = '2';
+export const MACHINE_ACCOUNT = 'WEB01$';
+export const MACHINE_PASSWORD = 'Web01-Machine-Passw0rd-123!';
+/** The AES keytab of HTTP/localhost@EXAMPLE.TEST (service account httpsvc), made by accounts.sh. */
+export const KEYTAB = `${DC_DIR}/http.keytab`;
+export const KRB5_CONF = `${SCRIPTS}/krb5.conf`;
+
+function provisionedLayout(): string | undefined {
+  try {
+    return readFileSync(`${DC_DIR}/.provisioned`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether something answers on 127.0.0.1:port. */
+export function listening(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.setTimeout(1000);
+    socket.once('connect', () => resolve(true));
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => resolve(false));
+    socket.once('close', () => socket.destroy());
+  });
+}
+
+/**
+ * Refuses to test against a DC we did not start: `npm test` runs in a network namespace of its
+ * own (test/run.sh), so 127.0.0.1:389 is ours; outside it another LDAP server may be there.
+ */
+async function refuseForeignDc(): Promise<void> {
+  const ours = existsSync(`${DC_DIR}/run/samba.main.pid`);
+  if (!ours && (await listening(389))) {
+    throw new Error(
+      'another LDAP server already listens on 127.0.0.1:389; run the tests with `npm test`, which gives them a network namespace of their own',
+    );
+  }
+}
+
 export async function startDc(options: { strict?: boolean } = {}): Promise<void> {
-  if (!existsSync(`${DC_DIR}/.provisioned`)) await script('provision.sh');
+  const layout = provisionedLayout();
+  if (layout !== LAYOUT) {
+    if (layout !== undefined) await script('stop.sh');
+    rmSync(DC_DIR, { recursive: true, force: true });
+    await script('provision.sh', { LAYOUT });
+  }
   await script('stop.sh');
+  await refuseForeignDc();
   setStrongAuth(options.strict ? 'yes' : 'no');
   await script('start.sh');
 }
