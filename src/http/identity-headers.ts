@@ -3,16 +3,26 @@ import type { NtlmRequestInfo } from '../types.js';
 
 export const USERNAME_HEADER = 'x-ntlm-username';
 export const DOMAIN_HEADER = 'x-ntlm-domain';
-const PREFIX = 'x-ntlm-';
+/**
+ * Our header names in any spelling a server may treat as one of them: CGI, WSGI and PHP turn
+ * `-` and `_` alike into `HTTP_X_NTLM_...`, so `X_Ntlm_Username` is as good as `X-Ntlm-Username`
+ * to an upstream written in Python.
+ */
+const IDENTITY_HEADER = /^x[-_]ntlm[-_]/i;
+
+/** Whether a header name is, or could pass for, one of the X-Ntlm-* headers we set. */
+export function isIdentityHeaderName(name: string): boolean {
+  return IDENTITY_HEADER.test(name);
+}
 
 /**
- * Removes every X-Ntlm-* header the client sent, from both `headers` and `rawHeaders`, so that
- * neither the application nor an upstream can mistake them for ours.
+ * Removes every X-Ntlm-* header the client sent (and its `_` spellings), from both `headers` and
+ * `rawHeaders`, so that neither the application nor an upstream can mistake them for ours.
  */
 export function stripClientIdentityHeaders(req: IncomingMessage): void {
   let found = false;
   for (const name of Object.keys(req.headers)) {
-    if (name.startsWith(PREFIX)) {
+    if (IDENTITY_HEADER.test(name)) {
       delete req.headers[name];
       found = true;
     }
@@ -21,7 +31,7 @@ export function stripClientIdentityHeaders(req: IncomingMessage): void {
   const raw = req.rawHeaders;
   const kept: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (!raw[i]!.toLowerCase().startsWith(PREFIX)) kept.push(raw[i]!, raw[i + 1]!);
+    if (!IDENTITY_HEADER.test(raw[i]!)) kept.push(raw[i]!, raw[i + 1]!);
   }
   raw.splice(0, raw.length, ...kept);
 }

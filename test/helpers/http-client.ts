@@ -18,9 +18,15 @@ export function baseUrl(server: http.Server): string {
 
 /** A client that sends every request over the same single TCP connection. */
 export class NtlmHttpClient {
-  readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  readonly agent: http.Agent;
 
-  constructor(readonly url: string) {}
+  /** `localAddress`: the client's own address, e.g. 127.0.0.2 (all of 127/8 is loopback). */
+  constructor(
+    readonly url: string,
+    options: { localAddress?: string } = {},
+  ) {
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: 1, localAddress: options.localAddress });
+  }
 
   request(path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
     return new Promise((resolve, reject) => {

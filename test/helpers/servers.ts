@@ -52,15 +52,18 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** Any spelling of an X-Ntlm-* header, `_` for `-` included (as CGI/WSGI read them). */
+const NTLM_HEADER = /^x[-_]ntlm[-_]/i;
+
 /** What every test app answers: the identity it sees, and the X-Ntlm-* headers that reached it. */
 function whoami(req: http.IncomingMessage, res: http.ServerResponse): void {
   res.setHeader('Content-Type', 'application/json');
   res.end(
     JSON.stringify({
       ntlm: req.ntlm ?? null,
-      headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith('x-ntlm-'))),
+      headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => NTLM_HEADER.test(k))),
       rawHeaders: req.rawHeaders.filter(
-        (_, i, all) => i % 2 === 0 && all[i]!.toLowerCase().startsWith('x-ntlm-'),
+        (_, i, all) => i % 2 === 0 && NTLM_HEADER.test(all[i]!),
       ),
     }),
   );

@@ -74,6 +74,10 @@ for (const framework of FRAMEWORKS) {
         'X-Ntlm-Username': 'admin',
         'X-Ntlm-Domain': 'CORP',
         'X-Ntlm-Groups': 'Admins',
+        // CGI/WSGI upstreams read `_` as `-`: these would reach a Python app as HTTP_X_NTLM_*.
+        X_Ntlm_Username: 'Administrator',
+        'x_NTLM-Domain': 'CORP',
+        'X-ntlm_Groups': 'Admins',
       });
       const seen = json(reply.body);
       assert.equal(seen.ntlm.username, 'bob');
