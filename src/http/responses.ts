@@ -38,7 +38,11 @@ export function sendForbidden(res: ServerResponse, account: string): void {
   sendText(res, 403, {}, `Forbidden: ${account} is not allowed to use this site.\n`);
 }
 
-/** Answers a request that ends in an NtlmError: 400, 401 with a fresh challenge, or 503. */
+/**
+ * Answers a request that ends in an NtlmError: 400, 401 with a fresh challenge, or 503. Bodies
+ * carry the error's code and nothing else: DC addresses, timeouts, parser reasons and store
+ * messages are for the log line, not for whoever sent the request.
+ */
 export function sendNtlmError(
   res: ServerResponse,
   error: NtlmError,
@@ -46,7 +50,7 @@ export function sendNtlmError(
 ): void {
   switch (error.statusCode) {
     case 400:
-      sendText(res, 400, {}, `Bad NTLM token: ${error.message}\n`);
+      sendText(res, 400, {}, `Bad authentication token (${error.code})\n`);
       return;
     case 401:
       // The reason stays in the log: a client is not told which part of its logon was wrong.
@@ -58,7 +62,7 @@ export function sendNtlmError(
         res,
         503,
         retryAfter ? { 'Retry-After': String(retryAfter) } : {},
-        `Authentication unavailable: ${error.message}\n`,
+        `Authentication is unavailable; try again later (${error.code})\n`,
       );
       return;
     }

@@ -109,6 +109,8 @@ for (const framework of FRAMEWORKS) {
       ]) {
         const reply = await client.request('/', { Authorization: value });
         assert.equal(reply.status, 400, value);
+        // The code only: the parser's reason is for the log, not for the sender.
+        assert.match(reply.body, /^Bad authentication token \(ERR_NTLM_[A-Z_]+\)\n$/, value);
       }
       assert.equal((await client.login('/', ALICE)).status, 200);
       client.close();
