@@ -1,4 +1,5 @@
 import { ConfigurationError } from './errors.js';
+import { normalizeAddress } from './http/client-address.js';
 import { consoleLogger, levelledLogger } from './logger.js';
 import { BearerTokens } from './session/bearer-tokens.js';
 import { MemoryStore, type Store } from './session/store.js';
@@ -9,6 +10,8 @@ export interface ResolvedOptions {
   readonly usernameFormat: UsernameFormat;
   readonly otherSchemes: 'challenge' | 'next';
   readonly maxPendingHandshakes: number;
+  readonly maxPendingHandshakesPerClient: number;
+  readonly trustedProxies: ReadonlySet<string>;
   readonly handshakeTimeoutMs: number;
   readonly logger: Logger;
   readonly maxConnections: number;
@@ -34,12 +37,12 @@ export function positiveInteger(value: unknown, name: string, fallback: number, 
   return value;
 }
 
-function stringList(value: unknown, name: string): readonly string[] | undefined {
+function stringList(value: unknown, name: string, lowerCase = true): readonly string[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string' && item !== '')) {
     throw new ConfigurationError(`ntlm(): ${name} must be an array of non-empty strings`);
   }
-  return value.map((item) => item.toLowerCase());
+  return lowerCase ? value.map((item) => item.toLowerCase()) : value;
 }
 
 /** `value`, or `fallback` when unset; anything not `allowed` is a ConfigurationError of `owner`. */
@@ -71,11 +74,21 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
   }
   const debug = oneOf(String(options.debug ?? 0), 'debug', ['0', '1', '2'], '0');
   const level = Number(debug) as 0 | 1 | 2;
+  const maxPendingHandshakes = positiveInteger(options.maxPendingHandshakes, 'maxPendingHandshakes', 1000);
+  const maxPendingHandshakesPerClient = positiveInteger(
+    options.maxPendingHandshakesPerClient,
+    'maxPendingHandshakesPerClient',
+    Math.max(1, Math.floor(maxPendingHandshakes / 10)),
+  );
   return {
     verifier,
     usernameFormat: oneOf(options.usernameFormat, 'usernameFormat', ['user', 'domain\\user'], 'user'),
     otherSchemes: oneOf(options.otherSchemes, 'otherSchemes', ['challenge', 'next'], 'challenge'),
-    maxPendingHandshakes: positiveInteger(options.maxPendingHandshakes, 'maxPendingHandshakes', 1000),
+    maxPendingHandshakes,
+    maxPendingHandshakesPerClient,
+    trustedProxies: new Set(
+      (stringList(options.trustedProxies, 'trustedProxies', false) ?? []).map(normalizeAddress),
+    ),
     handshakeTimeoutMs: positiveInteger(options.handshakeTimeoutMs, 'handshakeTimeoutMs', 30_000),
     logger: levelledLogger(options.logger ?? consoleLogger, level),
     maxConnections: positiveInteger(options.maxConnections, 'maxConnections', 10_000),

@@ -122,6 +122,20 @@ export interface NtlmOptions {
    */
   maxPendingHandshakes?: number;
   /**
+   * Of `maxPendingHandshakes`, how many one client address may hold at once; beyond it that
+   * address gets 503 with Retry-After, and nobody else is affected. Behind a proxy, list it in
+   * `trustedProxies` so that the address is the one it forwards.
+   * @default a tenth of maxPendingHandshakes (100), at least 1
+   */
+  maxPendingHandshakesPerClient?: number;
+  /**
+   * Addresses of reverse proxies in front of this server. For a request from one of them, the
+   * client address used by per-client limits is taken from X-Forwarded-For (the right-most entry
+   * that is not a trusted proxy); from anyone else that header is ignored.
+   * @default [] (the TCP peer is the client)
+   */
+  trustedProxies?: string[];
+  /**
    * How long a CHALLENGE waits for its AUTHENTICATE before the handshake is dropped (ms).
    * @default 30000
    */

@@ -9,6 +9,7 @@ import { ConnectionRegistry, type ConnectionState } from '../session/connection-
 import type { NtlmIdentity, NtlmOptions, NtlmRequestInfo } from '../types.js';
 import { parseAuthorization } from './authorization.js';
 import { isAllowed } from './authorization-rules.js';
+import { clientAddress } from './client-address.js';
 import { attachIdentity, stripClientIdentityHeaders } from './identity-headers.js';
 import { sendChallenge, sendForbidden, sendNtlmError } from './responses.js';
 
@@ -180,7 +181,7 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
     const { scheme, token } = authorization;
     if (options.debug >= 2)
       logger.debug('NTLM token received', { remote: socket.remoteAddress, token: token.toString('base64') });
-    acceptor.step(socket, token, scheme).then(
+    acceptor.step(socket, token, scheme, clientAddress(req, options.trustedProxies)).then(
       (result) => {
         if (!result.done) {
           if (options.debug >= 1) {

@@ -4,15 +4,19 @@ import { decodeAuthenticate } from '../ntlm/authenticate.js';
 import { MessageType, readMessageType } from '../ntlm/fields.js';
 import { decodeNegotiate } from '../ntlm/negotiate.js';
 import { checkLogonPolicy } from '../ntlm/policy.js';
-import type { NtlmIdentity, Verifier } from '../types.js';
-import type { ConnectionRegistry, ConnectionState } from './connection-registry.js';
+import type { NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
+import type {
+  ConnectionRegistry,
+  ConnectionState,
+  HandshakeLimits,
+  HandshakeSlot,
+} from './connection-registry.js';
 
 export type StepResult =
   | { readonly done: false; readonly challengeToken: Buffer }
   | { readonly done: true; readonly identity: NtlmIdentity };
 
-export interface AcceptorLimits {
-  readonly maxPendingHandshakes: number;
+export interface AcceptorLimits extends HandshakeLimits {
   readonly handshakeTimeoutMs: number;
   readonly maxConnections: number;
 }
@@ -30,7 +34,13 @@ export class NtlmAcceptor {
     private readonly onHandshakeExpired: (socket: Socket) => void = () => {},
   ) {}
 
-  async step(socket: Socket, token: Buffer, scheme: 'NTLM' | 'Negotiate'): Promise<StepResult> {
+  /** One leg of the handshake on `socket`; `client` is the address per-client limits count against. */
+  async step(
+    socket: Socket,
+    token: Buffer,
+    scheme: 'NTLM' | 'Negotiate',
+    client: string,
+  ): Promise<StepResult> {
     const type = readMessageType(token);
     const state = this.registry.state(socket);
     // Any NTLM message on a connection ends what it was: the old identity is gone at once.
@@ -38,7 +48,7 @@ export class NtlmAcceptor {
     state.generation++;
     switch (type) {
       case MessageType.NEGOTIATE:
-        return this.#negotiate(socket, state, token);
+        return this.#negotiate(socket, state, token, client);
       case MessageType.AUTHENTICATE:
         return this.#authenticate(state, token, scheme);
       default:
@@ -50,25 +60,33 @@ export class NtlmAcceptor {
     }
   }
 
-  async #negotiate(socket: Socket, state: ConnectionState, token: Buffer): Promise<StepResult> {
+  async #negotiate(
+    socket: Socket,
+    state: ConnectionState,
+    token: Buffer,
+    client: string,
+  ): Promise<StepResult> {
     this.registry.dropPending(state);
     const negotiate = decodeNegotiate(token);
-    if (!this.registry.hasRoomForHandshake(this.limits.maxPendingHandshakes)) {
-      throw new ServiceUnavailableError(
-        'ERR_NTLM_TOO_MANY_HANDSHAKES',
-        `${this.limits.maxPendingHandshakes} handshakes are already waiting for their AUTHENTICATE`,
-        { retryAfterSeconds: 1 },
-      );
-    }
+    // The slot is taken before any await: a burst of NEGOTIATEs cannot all pass the check
+    // while the verifier is still opening DC connections for the first ones.
+    const slot = this.#reserve(client);
     const generation = state.generation;
     const controller = new AbortController();
-    const handshake = await this.verifier.startHandshake({
-      negotiate,
-      negotiateToken: token,
-      signal: controller.signal,
-    });
+    let handshake: PendingHandshake;
+    try {
+      handshake = await this.verifier.startHandshake({
+        negotiate,
+        negotiateToken: token,
+        signal: controller.signal,
+      });
+    } catch (error) {
+      this.registry.releaseHandshake(slot);
+      throw error;
+    }
     if (state.generation !== generation || socket.destroyed) {
       // The client moved on (new message or gone) while the verifier worked: this one is stale.
+      this.registry.releaseHandshake(slot);
       controller.abort();
       handshake.abort();
       throw new AuthenticationError(
@@ -76,10 +94,20 @@ export class NtlmAcceptor {
         'handshake superseded before its CHALLENGE was sent',
       );
     }
-    this.registry.setPending(state, { handshake, controller }, this.limits.handshakeTimeoutMs, () =>
+    this.registry.setPending(state, { handshake, controller, slot }, this.limits.handshakeTimeoutMs, () =>
       this.onHandshakeExpired(socket),
     );
     return { done: false, challengeToken: handshake.challengeToken };
+  }
+
+  #reserve(client: string): HandshakeSlot {
+    const slot = this.registry.reserveHandshake(client, this.limits);
+    if (typeof slot === 'object') return slot;
+    const message =
+      slot === 'full'
+        ? `${this.limits.maxPendingHandshakes} handshakes are already waiting for their AUTHENTICATE`
+        : `${client} already has ${this.limits.maxPendingHandshakesPerClient} handshakes waiting for their AUTHENTICATE`;
+    throw new ServiceUnavailableError('ERR_NTLM_TOO_MANY_HANDSHAKES', message, { retryAfterSeconds: 1 });
   }
 
   async #authenticate(

@@ -1,10 +1,27 @@
 import type { Socket } from 'node:net';
 import type { NtlmIdentity, PendingHandshake } from '../types.js';
 
+/**
+ * One of the `maxPendingHandshakes` places, taken when a NEGOTIATE arrives, before the verifier
+ * is asked for a CHALLENGE (which may open a DC connection): so the cap holds however many
+ * NEGOTIATEs arrive at once. Given back once, when the handshake ends in any way.
+ */
+export interface HandshakeSlot {
+  /** The client address it is counted against. */
+  readonly client: string;
+  released: boolean;
+}
+
+export interface HandshakeLimits {
+  readonly maxPendingHandshakes: number;
+  readonly maxPendingHandshakesPerClient: number;
+}
+
 /** A handshake waiting for its AUTHENTICATE on one connection. */
 export interface PendingEntry {
   readonly handshake: PendingHandshake;
   readonly controller: AbortController;
+  readonly slot: HandshakeSlot;
   readonly timer: NodeJS.Timeout;
 }
 
@@ -40,6 +57,8 @@ export interface ConnectionState {
 export class ConnectionRegistry {
   readonly #states = new WeakMap<Socket, ConnectionState>();
   #pendingCount = 0;
+  /** Slots held per client address; an address leaves the map with its last slot. */
+  readonly #pendingByClient = new Map<string, number>();
   /** Authenticated connections, oldest first: the first to lose its identity when there are too many. */
   readonly #authenticated = new Set<ConnectionState>();
 
@@ -130,7 +149,31 @@ export class ConnectionRegistry {
     return state.identity;
   }
 
-  /** Records a handshake; the caller has checked the limit with `hasRoomForHandshake`. */
+  /**
+   * Takes a handshake slot for `client`, or says which cap is full. One address gets at most
+   * `maxPendingHandshakesPerClient` of them, so that a client who sends NEGOTIATEs and never
+   * finishes cannot take every place and lock everyone else out.
+   */
+  reserveHandshake(client: string, limits: HandshakeLimits): HandshakeSlot | 'full' | 'client-full' {
+    if (this.#pendingCount >= limits.maxPendingHandshakes) return 'full';
+    const held = this.#pendingByClient.get(client) ?? 0;
+    if (held >= limits.maxPendingHandshakesPerClient) return 'client-full';
+    this.#pendingCount++;
+    this.#pendingByClient.set(client, held + 1);
+    return { client, released: false };
+  }
+
+  /** Gives a slot back; safe to call twice. */
+  releaseHandshake(slot: HandshakeSlot): void {
+    if (slot.released) return;
+    slot.released = true;
+    this.#pendingCount--;
+    const held = (this.#pendingByClient.get(slot.client) ?? 1) - 1;
+    if (held > 0) this.#pendingByClient.set(slot.client, held);
+    else this.#pendingByClient.delete(slot.client);
+  }
+
+  /** Records a handshake under the slot reserved for it; it ends by `takePending`, `dropPending` or the timer. */
   setPending(
     state: ConnectionState,
     entry: Omit<PendingEntry, 'timer'>,
@@ -146,11 +189,6 @@ export class ConnectionRegistry {
     }, timeoutMs);
     timer.unref();
     state.pending = { ...entry, timer };
-    this.#pendingCount++;
-  }
-
-  hasRoomForHandshake(limit: number): boolean {
-    return this.#pendingCount < limit;
   }
 
   /** Takes the pending handshake out of the state (single use) without aborting it. */
@@ -159,7 +197,7 @@ export class ConnectionRegistry {
     if (entry) {
       clearTimeout(entry.timer);
       state.pending = undefined;
-      this.#pendingCount--;
+      this.releaseHandshake(entry.slot);
     }
     return entry;
   }

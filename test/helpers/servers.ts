@@ -62,9 +62,7 @@ function whoami(req: http.IncomingMessage, res: http.ServerResponse): void {
     JSON.stringify({
       ntlm: req.ntlm ?? null,
       headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => NTLM_HEADER.test(k))),
-      rawHeaders: req.rawHeaders.filter(
-        (_, i, all) => i % 2 === 0 && NTLM_HEADER.test(all[i]!),
-      ),
+      rawHeaders: req.rawHeaders.filter((_, i, all) => i % 2 === 0 && NTLM_HEADER.test(all[i]!)),
     }),
   );
 }

@@ -232,7 +232,11 @@ describe('domain controller verifier (Samba AD DC)', { skip }, () => {
     assert.equal(refused.status, 503);
     assert.match(refused.body, /ERR_NTLM_LOOKUP_UNAVAILABLE/);
     assert.equal(plain.logger.codes().at(-1), 'ERR_NTLM_LOOKUP_UNAVAILABLE');
-    assert.match(String(plain.logger.records.at(-1)?.fields?.reason), /lookup/, 'the log says what to configure');
+    assert.match(
+      String(plain.logger.records.at(-1)?.fields?.reason),
+      /lookup/,
+      'the log says what to configure',
+    );
     await plain.close();
 
     const withLookup = await serve({ lookup: lookupAccount() });
@@ -261,7 +265,10 @@ describe('domain controller verifier (Samba AD DC)', { skip }, () => {
     assert.equal(reply.body, 'Authentication is unavailable; try again later (ERR_NTLM_DC_UNAVAILABLE)\n');
     assert.ok(elapsed < 5000, `answered after ${elapsed} ms`);
     assert.equal(t.logger.codes().at(-1), 'ERR_NTLM_DC_UNAVAILABLE');
-    assert.match(String(t.logger.records.at(-1)?.fields?.reason), /no domain controller of EXAMPLE answered: ldap:\/\/127\.0\.0\.1:\d+: no answer within 800 ms/);
+    assert.match(
+      String(t.logger.records.at(-1)?.fields?.reason),
+      /no domain controller of EXAMPLE answered: ldap:\/\/127\.0\.0\.1:\d+: no answer within 800 ms/,
+    );
     await sleep(100);
     assert.equal(silent.open(), 0, 'our side closed its connection to the silent DC');
     silent.close();

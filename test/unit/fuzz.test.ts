@@ -170,6 +170,7 @@ describe('fuzzing the wire layer', () => {
     const registry = new ConnectionRegistry();
     const acceptor = new NtlmAcceptor(testDirectory(), registry, {
       maxPendingHandshakes: 10,
+      maxPendingHandshakesPerClient: 10,
       maxConnections: 10,
       handshakeTimeoutMs: 10_000,
     });
@@ -178,12 +179,12 @@ describe('fuzzing the wire layer', () => {
     const edits = fc.sample(fc.array(mutation, { minLength: 1, maxLength: 3 }), { numRuns: 5_000, seed: 42 });
     let accepted = 0;
     for (const edit of edits) {
-      const step = await acceptor.step(socket, negotiate, 'NTLM');
+      const step = await acceptor.step(socket, negotiate, 'NTLM', '127.0.0.1');
       assert.equal(step.done, false);
       const challenge = step.done ? Buffer.alloc(0) : step.challengeToken;
       const token = mutate(await type3(negotiate, challenge, ALICE), edit);
       try {
-        const result = await acceptor.step(socket, token, 'NTLM');
+        const result = await acceptor.step(socket, token, 'NTLM', '127.0.0.1');
         if (result.done) accepted++;
       } catch (error) {
         if (!isNtlmError(error)) throw error;

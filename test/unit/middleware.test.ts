@@ -406,7 +406,7 @@ describe('connection rules (nginx-ntlm-module) and access rules', () => {
 
 describe('middleware limits', () => {
   it('caps pending handshakes with 503 and frees a slot when its connection closes', async () => {
-    const t = await startServer('node:http', { maxPendingHandshakes: 2 });
+    const t = await startServer('node:http', { maxPendingHandshakes: 2, maxPendingHandshakesPerClient: 2 });
     const clients = [0, 1, 2].map(() => new NtlmHttpClient(t.url));
     const replies = [];
     for (const client of clients) replies.push(await client.request('/', ntlmHeader(type1())));
