@@ -225,6 +225,7 @@ export class NdrReader {
    * to a conformant-varying WCHAR array. The referent is deferred like any embedded pointer.
    */
   unicodeString(what = 'RPC_UNICODE_STRING'): Deferred<string> {
+    this.align(4); // a structure is aligned to its largest member: the pointer
     const length = this.u16();
     const maximumLength = this.u16();
     if (length % 2 !== 0 || length > maximumLength) {
@@ -369,16 +370,25 @@ export class NdrWriter {
   /** RPC_UNICODE_STRING; null writes a NULL buffer (Length 0). */
   unicodeString(text: string | null): void {
     if (text === null) {
+      this.align(4);
       this.u16(0);
       this.u16(0);
       this.pointer(null);
       return;
     }
-    const bytes = Buffer.from(text, 'utf16le');
+    this.countedBytes(Buffer.from(text, 'utf16le'), 2);
+  }
+
+  /**
+   * A counted buffer of `unit`-byte elements (RPC_UNICODE_STRING with 2, STRING with 1):
+   * Length, MaximumLength, then a unique pointer to the conformant-varying array.
+   */
+  countedBytes(bytes: Buffer, unit: 1 | 2): void {
+    this.align(4);
     this.u16(bytes.length);
     this.u16(bytes.length);
     this.pointer(() => {
-      this.varyingCounts(bytes.length / 2, bytes.length / 2);
+      this.varyingCounts(bytes.length / unit, bytes.length / unit);
       this.bytes(bytes);
     });
   }
