@@ -1,12 +1,16 @@
-import type { SyntaxId } from '../rpc/pdu.js';
 import { dcAnswerError, NdrReader, NdrWriter } from '../rpc/ndr.js';
+import type { SyntaxId } from '../rpc/pdu.js';
 import { readSamInfo4, type SamInfo4 } from './validation-info.js';
 
 /**
  * The three MS-NRPC calls a pass-through logon needs, as NDR stubs (MS-NRPC 3.5.4.4.1,
  * 3.5.4.4.2, 3.5.4.5.1). Marshalling only: the caller owns the connection and the keys.
  */
-export const NETLOGON_INTERFACE: SyntaxId = { uuid: '12345678-1234-abcd-ef00-01234567cffb', major: 1, minor: 0 };
+export const NETLOGON_INTERFACE: SyntaxId = {
+  uuid: '12345678-1234-abcd-ef00-01234567cffb',
+  major: 1,
+  minor: 0,
+};
 
 export const Opnum = {
   NetrServerReqChallenge: 4,
@@ -103,8 +107,8 @@ export function encodeSamLogonEx(computerName: string, logon: NetworkLogon): Buf
   w.pointer(() => w.wideString(computerName));
   w.u16(NETWORK_INFORMATION); // LogonLevel
   w.construct(() => {
-    // PNETLOGON_LEVEL: a union of pointers, aligned to its arms (4), u16 discriminant.
-    w.align(4);
+    // PNETLOGON_LEVEL: a non-encapsulated union; its u16 discriminant is not aligned beyond 2 in
+    // NDR20 (Samba reads it at once after LogonLevel), the pointer arm aligns itself.
     w.u16(NETWORK_INFORMATION);
     w.pointer(() => {
       w.unicodeString(logon.logonDomainName);
@@ -123,10 +127,11 @@ export function encodeSamLogonEx(computerName: string, logon: NetworkLogon): Buf
   return w.toBuffer();
 }
 
-export function decodeSamLogonEx(stub: Buffer): NtStatusAnswer & { validation: SamInfo4 | null; authoritative: number } {
+export function decodeSamLogonEx(
+  stub: Buffer,
+): NtStatusAnswer & { validation: SamInfo4 | null; authoritative: number } {
   const r = new NdrReader(stub, dcAnswerError);
   const resolve = r.construct(() => {
-    r.align(4);
     const level = r.u16();
     const pointer = r.pointer(() => readSamInfo4(r));
     return () => {

@@ -71,7 +71,8 @@ export class ChannelPool {
       this.#release(channel);
       const result = decodeSamLogonEx(answer);
       if (result.status !== 0) throw logonFailure(result.status, this.name, logon.userName);
-      if (!result.validation) throw unavailable(this.name, 'NetrLogonSamLogonEx', 'success without validation');
+      if (!result.validation)
+        throw unavailable(this.name, 'NetrLogonSamLogonEx', 'success without validation');
       return result.validation;
     }
   }
@@ -170,7 +171,8 @@ export class ChannelPool {
     try {
       return await openSealedConnection(this.options, port, this.machine, await this.#key(port));
     } catch (error) {
-      if (error instanceof ServiceUnavailableError && error.code === 'ERR_NTLM_DC_MACHINE_ACCOUNT_REFUSED') throw error;
+      if (error instanceof ServiceUnavailableError && error.code === 'ERR_NTLM_DC_MACHINE_ACCOUNT_REFUSED')
+        throw error;
       this.#sessionKey = undefined;
       if (this.options.port === undefined) this.#port = undefined; // the DC may listen elsewhere after a restart
       if (!known) throw unavailable(this.name, 'secure channel', error);
@@ -190,7 +192,9 @@ export class ChannelPool {
   /** The session key, agreed once and shared by every channel to this DC. */
   #key(port: number): Promise<Buffer> {
     if (!this.#sessionKey) {
-      const pending = authenticateMachine(this.options, port, this.machine).then((result) => result.sessionKey);
+      const pending = authenticateMachine(this.options, port, this.machine).then(
+        (result) => result.sessionKey,
+      );
       this.#sessionKey = pending;
       pending.catch(() => {
         if (this.#sessionKey === pending) this.#sessionKey = undefined;
@@ -201,5 +205,7 @@ export class ChannelPool {
 }
 
 function busy(dc: string, why: string): ServiceUnavailableError {
-  return new ServiceUnavailableError('ERR_NTLM_TOO_MANY_HANDSHAKES', `${dc}: ${why}`, { retryAfterSeconds: 1 });
+  return new ServiceUnavailableError('ERR_NTLM_TOO_MANY_HANDSHAKES', `${dc}: ${why}`, {
+    retryAfterSeconds: 1,
+  });
 }

@@ -19,8 +19,16 @@ export function aesCfb8Decrypt(key: Buffer, iv: Buffer, data: Buffer): Buffer {
 }
 
 /** MS-NRPC 3.1.4.3.1: SessionKey = HMAC-SHA256(NT hash, ClientChallenge ‖ ServerChallenge), first 16 bytes. */
-export function computeSessionKeyAes(ntHash: Buffer, clientChallenge: Buffer, serverChallenge: Buffer): Buffer {
-  return createHmac('sha256', ntHash).update(clientChallenge).update(serverChallenge).digest().subarray(0, 16);
+export function computeSessionKeyAes(
+  ntHash: Buffer,
+  clientChallenge: Buffer,
+  serverChallenge: Buffer,
+): Buffer {
+  return createHmac('sha256', ntHash)
+    .update(clientChallenge)
+    .update(serverChallenge)
+    .digest()
+    .subarray(0, 16);
 }
 
 /** MS-NRPC 3.1.4.4.1: a Netlogon credential is AES-128-CFB8 of the 8-byte input, IV all zero. */
@@ -105,7 +113,8 @@ export function unsealAes(
   sealed: Buffer,
   verifier: Buffer,
 ): Buffer | undefined {
-  if (verifier.length < AES_VERIFIER_LENGTH || !verifier.subarray(0, 8).equals(SEALED_HEADER)) return undefined;
+  if (verifier.length < AES_VERIFIER_LENGTH || !verifier.subarray(0, 8).equals(SEALED_HEADER))
+    return undefined;
   const sequence = sequenceBytes(counter, false);
   const decrypted = aesCfb8Decrypt(
     sealingKey(sessionKey),

@@ -50,7 +50,8 @@ export class SchannelContext implements SecurityContext {
 
   unseal(sealed: Buffer, verifier: Buffer): Buffer {
     const plain = unsealAes(this.sessionKey, this.#counter, sealed, verifier);
-    if (!plain) throw new RpcProtocolError('the server verifier does not verify (checksum or sequence number)');
+    if (!plain)
+      throw new RpcProtocolError('the server verifier does not verify (checksum or sequence number)');
     this.#counter++;
     return plain;
   }

@@ -29,8 +29,8 @@ export interface MachineAccount {
   readonly domain: string;
   /** NetBIOS computer name without `$`, e.g. WEB01. */
   readonly computerName: string;
-  /** NT hash (MD4 of the UTF-16LE password) of the machine account. */
-  readonly ntHash: Buffer;
+  /** NT hash (MD4 of the UTF-16LE password) of the machine account; computed once, asynchronously. */
+  readonly ntHash: Buffer | Promise<Buffer>;
 }
 
 export interface Endpoint {
@@ -87,7 +87,7 @@ export async function authenticateMachine(
     if (challenge.status !== 0) {
       throw machineRefused(dc, `NetrServerReqChallenge answered ${statusText(challenge.status)}`);
     }
-    const sessionKey = computeSessionKeyAes(machine.ntHash, clientChallenge, challenge.serverChallenge);
+    const sessionKey = computeSessionKeyAes(await machine.ntHash, clientChallenge, challenge.serverChallenge);
     const answer = decodeAuthenticate3(
       await connection.call(
         Opnum.NetrServerAuthenticate3,

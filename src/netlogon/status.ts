@@ -6,21 +6,21 @@ import { type AuthenticationCode, AuthenticationError, ServiceUnavailableError }
  * exist; the log line keeps the DC's status.
  */
 const LOGON_STATUS: Record<number, [AuthenticationCode, string]> = {
-  0xc000006a: ['ERR_NTLM_LOGON_FAILED', 'wrong password'],
-  0xc0000064: ['ERR_NTLM_LOGON_FAILED', 'no such user'],
-  0xc000006d: ['ERR_NTLM_LOGON_FAILED', 'logon failure'],
-  0xc000006e: ['ERR_NTLM_LOGON_FAILED', 'account restriction'],
-  0xc000006f: ['ERR_NTLM_LOGON_FAILED', 'logon not permitted at this time'],
-  0xc0000070: ['ERR_NTLM_LOGON_FAILED', 'logon not permitted from this workstation'],
-  0xc000015b: ['ERR_NTLM_LOGON_FAILED', 'logon type not granted'],
-  0xc0000413: ['ERR_NTLM_LOGON_FAILED', 'authentication firewall'],
-  0xc0000071: ['ERR_NTLM_PASSWORD_EXPIRED', 'password expired'],
-  0xc0000224: ['ERR_NTLM_PASSWORD_EXPIRED', 'password must be changed'],
-  0xc0000072: ['ERR_NTLM_ACCOUNT_DISABLED', 'account disabled'],
-  0xc0000193: ['ERR_NTLM_ACCOUNT_DISABLED', 'account expired'],
-  0xc0000234: ['ERR_NTLM_ACCOUNT_LOCKED', 'account locked out'],
-  0xc000005e: ['ERR_NTLM_UNKNOWN_DOMAIN', 'no logon server for the domain'],
-  0xc00000df: ['ERR_NTLM_UNKNOWN_DOMAIN', 'no such domain'],
+  3221225578: ['ERR_NTLM_LOGON_FAILED', 'wrong password'],
+  3221225572: ['ERR_NTLM_LOGON_FAILED', 'no such user'],
+  3221225581: ['ERR_NTLM_LOGON_FAILED', 'logon failure'],
+  3221225582: ['ERR_NTLM_LOGON_FAILED', 'account restriction'],
+  3221225583: ['ERR_NTLM_LOGON_FAILED', 'logon not permitted at this time'],
+  3221225584: ['ERR_NTLM_LOGON_FAILED', 'logon not permitted from this workstation'],
+  3221225819: ['ERR_NTLM_LOGON_FAILED', 'logon type not granted'],
+  3221226515: ['ERR_NTLM_LOGON_FAILED', 'authentication firewall'],
+  3221225585: ['ERR_NTLM_PASSWORD_EXPIRED', 'password expired'],
+  3221226020: ['ERR_NTLM_PASSWORD_EXPIRED', 'password must be changed'],
+  3221225586: ['ERR_NTLM_ACCOUNT_DISABLED', 'account disabled'],
+  3221225875: ['ERR_NTLM_ACCOUNT_DISABLED', 'account expired'],
+  3221226036: ['ERR_NTLM_ACCOUNT_LOCKED', 'account locked out'],
+  3221225566: ['ERR_NTLM_UNKNOWN_DOMAIN', 'no logon server for the domain'],
+  3221225695: ['ERR_NTLM_UNKNOWN_DOMAIN', 'no such domain'],
 };
 
 export function statusText(status: number): string {

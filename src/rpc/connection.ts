@@ -12,8 +12,8 @@ import {
   encodeRequestHeader,
   NDR20,
   PacketType,
-  PfcFlags,
   type Pdu,
+  PfcFlags,
   REQUEST_HEADER_LENGTH,
   RpcFault,
   RpcProtocolError,
@@ -122,7 +122,9 @@ export class RpcConnection {
     }
     if (pdu.type !== PacketType.bindAck || pdu.callId !== callId) {
       this.close();
-      throw new RpcProtocolError(`expected bind_ack for call ${callId}, got type ${pdu.type} call ${pdu.callId}`);
+      throw new RpcProtocolError(
+        `expected bind_ack for call ${callId}, got type ${pdu.type} call ${pdu.callId}`,
+      );
     }
     const ack = decodeBindAck(pdu.body);
     if (ack.result !== 0 || ack.transferSyntax !== NDR20.uuid) {
@@ -150,11 +152,13 @@ export class RpcConnection {
       const limit = this.options.maxMessageBytes ?? 1024 * 1024;
       for (let first = true; ; first = false) {
         const pdu = await this.#receive(deadline);
-        if (pdu.callId !== callId) throw new RpcProtocolError(`answer for call ${pdu.callId}, expected ${callId}`);
+        if (pdu.callId !== callId)
+          throw new RpcProtocolError(`answer for call ${pdu.callId}, expected ${callId}`);
         if (pdu.type === PacketType.fault) {
           throw new RpcFault(`call ${opnum} failed`, decodeFaultStatus(pdu.body));
         }
-        if (pdu.type !== PacketType.response) throw new RpcProtocolError(`expected a response, got type ${pdu.type}`);
+        if (pdu.type !== PacketType.response)
+          throw new RpcProtocolError(`expected a response, got type ${pdu.type}`);
         if (first !== ((pdu.flags & PfcFlags.FIRST_FRAG) !== 0)) {
           throw new RpcProtocolError('response fragments out of order');
         }
@@ -190,7 +194,9 @@ export class RpcConnection {
   *#requestFragments(callId: number, opnum: number, stub: Buffer): Generator<Buffer> {
     const security = this.#security;
     const overhead =
-      COMMON_HEADER_LENGTH + REQUEST_HEADER_LENGTH + (security ? SEC_TRAILER_LENGTH + security.verifierLength + 15 : 0);
+      COMMON_HEADER_LENGTH +
+      REQUEST_HEADER_LENGTH +
+      (security ? SEC_TRAILER_LENGTH + security.verifierLength + 15 : 0);
     const room = Math.floor((this.#maxXmitFrag - overhead) / 16) * 16;
     for (let offset = 0; offset === 0 || offset < stub.length; offset += room) {
       const piece = stub.subarray(offset, offset + room);

@@ -53,7 +53,8 @@ export function towerTcpPort(tower: Buffer): number | undefined {
     const lhsLength = tower.readUInt16LE(offset);
     const lhs = tower.subarray(offset + 2, offset + 2 + lhsLength);
     offset += 2 + lhsLength;
-    if (lhs.length !== lhsLength || offset + 2 > tower.length) throw new RpcProtocolError('tower floor runs past the tower');
+    if (lhs.length !== lhsLength || offset + 2 > tower.length)
+      throw new RpcProtocolError('tower floor runs past the tower');
     const rhsLength = tower.readUInt16LE(offset);
     const rhs = tower.subarray(offset + 2, offset + 2 + rhsLength);
     offset += 2 + rhsLength;
@@ -101,7 +102,8 @@ export function decodeEptMapResponse(stub: Buffer): number[] {
   });
   const status = r.u32();
   r.end('ept_map');
-  if (status !== 0) throw new RpcProtocolError(`ept_map: status 0x${status.toString(16)} (interface not registered?)`);
+  if (status !== 0)
+    throw new RpcProtocolError(`ept_map: status 0x${status.toString(16)} (interface not registered?)`);
   const ports: number[] = [];
   for (const tower of towers) {
     const port = tower.value && towerTcpPort(tower.value);
@@ -115,6 +117,7 @@ export async function eptMap(connection: RpcConnection, iface: SyntaxId): Promis
   await connection.bind(EPM_INTERFACE);
   const ports = decodeEptMapResponse(await connection.call(OPNUM_EPT_MAP, encodeEptMapRequest(iface)));
   const port = ports[0];
-  if (port === undefined) throw new RpcProtocolError(`the endpoint mapper knows no TCP port for ${iface.uuid}`);
+  if (port === undefined)
+    throw new RpcProtocolError(`the endpoint mapper knows no TCP port for ${iface.uuid}`);
   return port;
 }

@@ -145,16 +145,20 @@ export function encodePdu(parts: {
 /** Parses one complete PDU (exactly frag_length bytes), strictly. */
 export function decodePdu(raw: Buffer): Pdu {
   if (raw.length < COMMON_HEADER_LENGTH) throw new RpcProtocolError(`PDU of ${raw.length} bytes`);
-  if (raw[0] !== 5 || raw[1] !== 0) throw new RpcProtocolError(`RPC version ${raw[0]}.${raw[1]}, expected 5.0`);
-  if (raw[4] !== 0x10) throw new RpcProtocolError(`data representation 0x${raw[4]!.toString(16)} is not little-endian ASCII`);
+  if (raw[0] !== 5 || raw[1] !== 0)
+    throw new RpcProtocolError(`RPC version ${raw[0]}.${raw[1]}, expected 5.0`);
+  if (raw[4] !== 0x10)
+    throw new RpcProtocolError(`data representation 0x${raw[4]!.toString(16)} is not little-endian ASCII`);
   const fragLength = raw.readUInt16LE(8);
   const authLength = raw.readUInt16LE(10);
-  if (fragLength !== raw.length) throw new RpcProtocolError(`frag_length ${fragLength}, got ${raw.length} bytes`);
+  if (fragLength !== raw.length)
+    throw new RpcProtocolError(`frag_length ${fragLength}, got ${raw.length} bytes`);
   let bodyEnd = raw.length;
   let auth: AuthVerifier | undefined;
   if (authLength > 0) {
     bodyEnd = raw.length - authLength - SEC_TRAILER_LENGTH;
-    if (bodyEnd < COMMON_HEADER_LENGTH) throw new RpcProtocolError(`auth_length ${authLength} exceeds the PDU`);
+    if (bodyEnd < COMMON_HEADER_LENGTH)
+      throw new RpcProtocolError(`auth_length ${authLength} exceeds the PDU`);
     const authPadLength = raw[bodyEnd + 2]!;
     auth = {
       authType: raw[bodyEnd]!,

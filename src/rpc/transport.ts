@@ -37,7 +37,11 @@ export class RpcTransport {
       const socket = connect({ host: options.host, port: options.port, noDelay: true });
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new TransportError(`no TCP connection to ${options.host}:${options.port} within ${options.connectTimeoutMs} ms`));
+        reject(
+          new TransportError(
+            `no TCP connection to ${options.host}:${options.port} within ${options.connectTimeoutMs} ms`,
+          ),
+        );
       }, options.connectTimeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
