@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'ldapts';
 import { type NetlogonOptions, netlogon, ntlm } from '../../src/index.js';
 import { decodeAuthenticate } from '../../src/ntlm/authenticate.js';
 import { decodeNegotiate } from '../../src/ntlm/negotiate.js';
@@ -14,7 +15,14 @@ import { withChromiumPage } from '../helpers/chromium.js';
 import { curlNtlm } from '../helpers/curl.js';
 import { type1, type3 } from '../helpers/ntlm-client.js';
 import { pythonNtlmGet } from '../helpers/python.js';
-import { MACHINE_ACCOUNT, MACHINE_PASSWORD, sambaMissing, startDc, stopDc } from '../helpers/samba.js';
+import {
+  ADMIN_PASSWORD,
+  MACHINE_ACCOUNT,
+  MACHINE_PASSWORD,
+  sambaMissing,
+  startDc,
+  stopDc,
+} from '../helpers/samba.js';
 import { listen, recordingLogger } from '../helpers/servers.js';
 
 const missing = await sambaMissing();
@@ -80,12 +88,39 @@ async function silentServer() {
   };
 }
 
+/** The SID of group Engineering, read over LDAPS as Administrator (the strict DC refuses plain simple binds). */
+async function engineeringSid(): Promise<string> {
+  const client = new Client({
+    url: 'ldaps://127.0.0.1',
+    tlsOptions: { rejectUnauthorized: false },
+    timeout: 10_000,
+  });
+  try {
+    await client.bind('Administrator@example.test', ADMIN_PASSWORD);
+    const { searchEntries } = await client.search('DC=example,DC=test', {
+      filter: '(sAMAccountName=Engineering)',
+      attributes: ['objectSid'],
+      explicitBufferAttributes: ['objectSid'],
+    });
+    const { sidToString } = await import('../../src/dc/sid.js');
+    return sidToString(searchEntries[0]!.objectSid as Buffer);
+  } finally {
+    await client.unbind();
+  }
+}
+
+type Served = Awaited<ReturnType<typeof serve>>;
+
 describe('netlogon verifier (strict Samba AD DC)', { skip }, () => {
+  let engineering: string;
+  let served: Served;
   before(async () => {
     await startDc({ strict: true });
+    engineering = await engineeringSid();
+    served = await serve(netlogon(options()));
   });
   after(async () => {
-    await stopDc();
+    await served?.close();
   });
 
   it('opens a secure channel and validates alice: identity and group SIDs from the DC', async () => {
@@ -102,6 +137,101 @@ describe('netlogon verifier (strict Samba AD DC)', { skip }, () => {
       assert.equal(identity.groupSids!.length >= 2, true);
     } finally {
       await verifier.close();
+    }
+  });
+
+  it('curl --ntlm logs in as alice, with the group SID of Engineering', async () => {
+    const reply = await curlNtlm(served.url, 'EXAMPLE\\alice:Alice-Passw0rd!');
+    assert.equal(reply.status, 200, reply.body);
+    const identity = JSON.parse(reply.body);
+    assert.equal(identity.username, 'alice');
+    assert.equal(identity.domain, 'EXAMPLE');
+    assert.ok(identity.groupSids.includes(engineering), `${engineering} in ${identity.groupSids}`);
+  });
+
+  it('python requests-ntlm (a signing client, no service account) logs in as alice', async () => {
+    const reply = await pythonNtlmGet(served.url, 'EXAMPLE\\alice', 'Alice-Passw0rd!');
+    assert.equal(reply.status, 200, reply.body);
+    const identity = JSON.parse(reply.body);
+    assert.equal(identity.username, 'alice');
+    assert.ok(identity.groupSids.includes(engineering));
+  });
+
+  it('Chromium logs in as alice', async () => {
+    const identity = await withChromiumPage(
+      { username: 'EXAMPLE\\alice', password: 'Alice-Passw0rd!' },
+      async (page) => {
+        const response = await page.goto(served.url);
+        assert.equal(response?.status(), 200);
+        return JSON.parse(await response!.text());
+      },
+    );
+    assert.equal(identity.username, 'alice');
+    assert.equal(identity.userPrincipalName, 'alice@example.test');
+    assert.ok(identity.groupSids.includes(engineering));
+  });
+
+  it('wrong password, unknown user, disabled and must-change users get 401 with their codes', async () => {
+    const cases = [
+      ['EXAMPLE\\alice:wrong-password', 'ERR_NTLM_LOGON_FAILED'],
+      ['EXAMPLE\\nobody:Whatever-1!', 'ERR_NTLM_LOGON_FAILED'],
+      ['EXAMPLE\\carol:Carol-Passw0rd!', 'ERR_NTLM_ACCOUNT_DISABLED'],
+      ['EXAMPLE\\dave:Dave-Passw0rd!', 'ERR_NTLM_PASSWORD_EXPIRED'],
+    ] as const;
+    for (const [credentials, code] of cases) {
+      const before = served.logger.codes().length;
+      const reply = await curlNtlm(served.url, credentials);
+      assert.equal(reply.status, 401, credentials);
+      assert.deepEqual(served.logger.codes().slice(before), [code], credentials);
+    }
+  });
+
+  it('a DC that does not answer is skipped for the next one, then by the breaker', async () => {
+    const silent = await silentServer();
+    const verifier = netlogon(
+      options({ dcs: [`127.0.0.1:${silent.port}`, '127.0.0.1'], callTimeoutMs: 1000 }),
+    );
+    try {
+      const first = await logon(verifier, ALICE);
+      assert.equal(first.username, 'alice');
+      const started = Date.now();
+      assert.equal((await logon(verifier, ALICE)).username, 'alice');
+      assert.ok(Date.now() - started < 1000, 'the silent DC is not waited for again');
+    } finally {
+      await verifier.close();
+      silent.close();
+    }
+  });
+
+  it('refuses a wrong machine password with its own code (503)', async () => {
+    const verifier = netlogon(options({ machinePassword: 'not-the-machine-password' }));
+    try {
+      await assert.rejects(logon(verifier, ALICE), {
+        code: 'ERR_NTLM_DC_MACHINE_ACCOUNT_REFUSED',
+        statusCode: 503,
+      });
+    } finally {
+      await verifier.close();
+    }
+  });
+
+  it('a stopped DC gives 503; after a restart the same verifier logs on again', async () => {
+    const verifier = netlogon(options({ downtimeMs: 500, callTimeoutMs: 2000 }));
+    const server = await serve(verifier);
+    try {
+      assert.equal((await curlNtlm(server.url, 'EXAMPLE\\alice:Alice-Passw0rd!')).status, 200);
+      await stopDc();
+      const down = await curlNtlm(server.url, 'EXAMPLE\\alice:Alice-Passw0rd!');
+      assert.equal(down.status, 503);
+      assert.ok(server.logger.codes().includes('ERR_NTLM_DC_UNAVAILABLE'), String(server.logger.codes()));
+      await startDc({ strict: true });
+      await sleep(600);
+      const again = await curlNtlm(server.url, 'EXAMPLE\\alice:Alice-Passw0rd!');
+      assert.equal(again.status, 200, again.body);
+      assert.ok(JSON.parse(again.body).groupSids.includes(engineering));
+    } finally {
+      await server.close();
+      await stopDc();
     }
   });
 });
