@@ -5,9 +5,10 @@ import { AuthenticationError, ConfigurationError, isNtlmError, ServiceUnavailabl
 import { ChannelPool } from '../netlogon/channel-pool.js';
 import { type SamInfo4, samInfoSids, UserFlags } from '../netlogon/validation-info.js';
 import { ntowfv1 } from '../ntlm/crypto.js';
-import { buildServerChallenge, type ServerNames } from '../ntlm/server-challenge.js';
+import type { ServerNames } from '../ntlm/server-challenge.js';
 import { checkMic, checkNtlmV2Timestamp } from '../ntlm/verify-ntlmv2.js';
-import type { HandshakeFinish, HandshakeStart, NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
+import type { HandshakeStart, NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
+import { ownChallengeHandshake } from './own-challenge.js';
 
 export interface NetlogonOptions {
   /** NetBIOS name of the domain, e.g. `EXAMPLE` (1-15 characters). */
@@ -152,20 +153,10 @@ export class NetlogonVerifier implements Verifier {
   }
 
   async startHandshake(start: HandshakeStart): Promise<PendingHandshake> {
-    const negotiateToken = start.negotiateToken;
-    const { token: challengeToken, serverChallenge } = buildServerChallenge(
-      start.negotiate.flags,
+    return ownChallengeHandshake(
+      start,
       this.#names,
-      Date.now(),
-    );
-    let used = false;
-    return {
-      challengeToken,
-      complete: async (finish: HandshakeFinish): Promise<NtlmIdentity> => {
-        // A server challenge answers one AUTHENTICATE only: a replayed Type 3 finds nothing.
-        if (used)
-          throw new AuthenticationError('ERR_NTLM_NO_PENDING_HANDSHAKE', 'server challenge already used');
-        used = true;
+      async (finish, { serverChallenge, negotiateToken, challengeToken }): Promise<NtlmIdentity> => {
         const { authenticate, ntlmV2 } = finish;
         const claimedUser = authenticate.user;
         const info = await this.#logon({
@@ -192,10 +183,7 @@ export class NetlogonVerifier implements Verifier {
         }
         return this.#identity(info, authenticate.workstation);
       },
-      abort: () => {
-        used = true;
-      },
-    };
+    );
   }
 
   async close(): Promise<void> {
