@@ -42,3 +42,5 @@ export {
   localDirectory,
   localDirectoryFromFile,
 } from './verifiers/local-directory.js';
+// Netlogon (MS-NRPC): NTLM validated by the DC over a machine account's secure channel.
+export { type NetlogonOptions, NetlogonVerifier, netlogon } from './verifiers/netlogon.js';

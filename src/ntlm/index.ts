@@ -2,6 +2,7 @@ export * from './authenticate.js';
 export * from './av-pairs.js';
 export * from './challenge.js';
 export * from './crypto.js';
+export * from './extended-protection.js';
 export * from './fields.js';
 export * from './flags.js';
 export * from './negotiate.js';

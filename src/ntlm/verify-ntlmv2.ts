@@ -45,18 +45,48 @@ export function verifyNtlmV2(evidence: NtlmV2Evidence): Buffer {
     });
   }
 
-  const skew = Math.abs(evidence.now - filetimeToMilliseconds(response.timestamp));
-  if (skew > evidence.maxClockSkewMs) {
+  checkNtlmV2Timestamp(response, evidence.now, evidence.maxClockSkewMs, claimedUser);
+  return checkMic({ ...evidence, sessionBaseKey: sessionBaseKeyV2(responseKeyNT, response.ntProofStr) });
+}
+
+/** MS-NLMP 3.3.2: the client's NTLMv2 timestamp must be near our clock (the response is not a replay). */
+export function checkNtlmV2Timestamp(
+  response: NtlmV2Response,
+  now: number,
+  maxClockSkewMs: number,
+  claimedUser: string,
+): void {
+  const skew = Math.abs(now - filetimeToMilliseconds(response.timestamp));
+  if (skew > maxClockSkewMs) {
     throw new AuthenticationError(
       'ERR_NTLM_CLOCK_SKEW',
-      `NTLMv2 timestamp is ${Math.round(skew / 1000)} s away from our clock (limit ${evidence.maxClockSkewMs / 1000} s)`,
+      `NTLMv2 timestamp is ${Math.round(skew / 1000)} s away from our clock (limit ${maxClockSkewMs / 1000} s)`,
       { claimedUser },
     );
   }
+}
 
-  const keyExchangeKey = sessionBaseKeyV2(responseKeyNT, response.ntProofStr);
+export interface MicEvidence {
+  /**
+   * SessionBaseKey of NTLMv2 (MS-NLMP 3.3.2), which is also its KeyExchangeKey: computed locally,
+   * or the UserSessionKey a domain controller returned.
+   */
+  readonly sessionBaseKey: Buffer;
+  readonly negotiateToken: Buffer;
+  readonly challengeToken: Buffer;
+  readonly authenticateToken: Buffer;
+  readonly authenticate: AuthenticateMessage;
+  readonly response: NtlmV2Response;
+}
+
+/**
+ * Checks the MIC when the client says it sent one (MsvAvFlags bit 0x2, MS-NLMP 3.2.5.1.2), with
+ * the ExportedSessionKey derived from the session base key. Returns the ExportedSessionKey.
+ */
+export function checkMic(evidence: MicEvidence): Buffer {
+  const { authenticate, response } = evidence;
   const sessionKey = exportedSessionKey(
-    keyExchangeKey,
+    evidence.sessionBaseKey,
     authenticate.encryptedRandomSessionKey,
     authenticate.flags,
   );
@@ -71,7 +101,7 @@ export function verifyNtlmV2(evidence: NtlmV2Evidence): Buffer {
     );
     if (!secretsEqual(expectedMic, authenticate.mic)) {
       throw new AuthenticationError('ERR_NTLM_BAD_MIC', 'MIC does not match: the messages were altered', {
-        claimedUser,
+        claimedUser: authenticate.user,
       });
     }
   }

@@ -2,9 +2,10 @@ import { hostname } from 'node:os';
 import { AuthenticationError, ConfigurationError } from '../errors.js';
 import { readJsonObject } from '../json-file.js';
 import { ntowfv1 } from '../ntlm/crypto.js';
-import { buildServerChallenge, type ServerNames } from '../ntlm/server-challenge.js';
+import type { ServerNames } from '../ntlm/server-challenge.js';
 import { verifyNtlmV2 } from '../ntlm/verify-ntlmv2.js';
-import type { HandshakeFinish, HandshakeStart, NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
+import type { HandshakeStart, NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
+import { ownChallengeHandshake } from './own-challenge.js';
 
 /** One account of a local directory. Give `password` or `ntHash`, not both. */
 export interface LocalUser {
@@ -125,20 +126,10 @@ export class LocalDirectoryVerifier implements Verifier {
   }
 
   async startHandshake(start: HandshakeStart): Promise<PendingHandshake> {
-    const negotiateToken = start.negotiateToken;
-    const { token: challengeToken, serverChallenge } = buildServerChallenge(
-      start.negotiate.flags,
+    return ownChallengeHandshake(
+      start,
       this.#names,
-      Date.now(),
-    );
-    let used = false;
-    return {
-      challengeToken,
-      complete: async (finish: HandshakeFinish): Promise<NtlmIdentity> => {
-        // A server challenge answers one AUTHENTICATE only: a replayed Type 3 finds nothing.
-        if (used)
-          throw new AuthenticationError('ERR_NTLM_NO_PENDING_HANDSHAKE', 'server challenge already used');
-        used = true;
+      async (finish, { serverChallenge, negotiateToken, challengeToken }): Promise<NtlmIdentity> => {
         const { authenticate } = finish;
         const account = this.#lookup(authenticate.user, authenticate.domain);
         // An unknown user still costs one hash, so that timing does not tell which names exist.
@@ -174,10 +165,7 @@ export class LocalDirectoryVerifier implements Verifier {
           groups,
         };
       },
-      abort: () => {
-        used = true;
-      },
-    };
+    );
   }
 }
 

@@ -1,0 +1,141 @@
+import { createHash } from 'node:crypto';
+import { AuthenticationError } from '../errors.js';
+import { AvId, type AvPair, findAvPair } from './av-pairs.js';
+import { secretsEqual } from './crypto.js';
+
+/**
+ * Extended Protection for Authentication (IIS's `extendedProtection`): an NTLMv2 response names
+ * the TLS channel it was made for (MsvAvChannelBindings, an MD5 of the GSS channel bindings with
+ * RFC 5929 `tls-server-end-point`) and the service it was made for (MsvAvTargetName, an SPN),
+ * both covered by the NTProofStr. Checking them stops a man in the middle from relaying a
+ * client's logon on another TLS connection or to another service. MS-NLMP 3.3.2 and 3.2.5.1.2.
+ *
+ * - `'off'`: nothing is checked (the default, as in IIS).
+ * - `'allow'`: what the client sends must match; a client that sends nothing gets in.
+ * - `'require'`: over TLS the channel binding must be present and match; over plain HTTP the
+ *   target name must be present and be one of our SPNs.
+ */
+export type ExtendedProtectionMode = 'off' | 'allow' | 'require';
+
+const PREFIX = Buffer.from('tls-server-end-point:', 'ascii');
+
+/** signatureAlgorithm OIDs whose hash RFC 5929 4.1 uses (MD5 and SHA-1 are replaced by SHA-256). */
+const SIGNATURE_HASH: Record<string, string> = {
+  '1.2.840.113549.1.1.12': 'sha384', // sha384WithRSAEncryption
+  '1.2.840.113549.1.1.13': 'sha512', // sha512WithRSAEncryption
+  '1.2.840.10045.4.3.3': 'sha384', // ecdsa-with-SHA384
+  '1.2.840.10045.4.3.4': 'sha512', // ecdsa-with-SHA512
+};
+
+/** Reads one DER TLV header at `offset`: tag, where the content starts, its length. */
+function derHeader(der: Buffer, offset: number): { tag: number; start: number; length: number } {
+  if (offset + 2 > der.length) throw new RangeError('truncated DER');
+  const tag = der[offset]!;
+  let length = der[offset + 1]!;
+  let start = offset + 2;
+  if (length & 0x80) {
+    const bytes = length & 0x7f;
+    if (bytes === 0 || bytes > 4 || start + bytes > der.length) throw new RangeError('bad DER length');
+    length = der.readUIntBE(start, bytes);
+    start += bytes;
+  }
+  if (start + length > der.length) throw new RangeError('DER element runs past the end');
+  return { tag, start, length };
+}
+
+function decodeOid(bytes: Buffer): string {
+  const parts = [Math.floor(bytes[0]! / 40), bytes[0]! % 40];
+  let value = 0;
+  for (const byte of bytes.subarray(1)) {
+    value = value * 128 + (byte & 0x7f);
+    if ((byte & 0x80) === 0) {
+      parts.push(value);
+      value = 0;
+    }
+  }
+  return parts.join('.');
+}
+
+/** The hash RFC 5929 4.1 prescribes for a certificate: its signature's hash, SHA-256 for MD5/SHA-1 and anything else. */
+export function endPointHashAlgorithm(certificateDer: Buffer): string {
+  const certificate = derHeader(certificateDer, 0); // Certificate ::= SEQUENCE
+  const tbs = derHeader(certificateDer, certificate.start); // tbsCertificate
+  const algorithm = derHeader(certificateDer, tbs.start + tbs.length); // signatureAlgorithm SEQUENCE
+  const oid = derHeader(certificateDer, algorithm.start);
+  if (certificate.tag !== 0x30 || algorithm.tag !== 0x30 || oid.tag !== 0x06)
+    throw new RangeError('not an X.509 certificate');
+  return SIGNATURE_HASH[decodeOid(certificateDer.subarray(oid.start, oid.start + oid.length))] ?? 'sha256';
+}
+
+/** `tls-server-end-point:` + the certificate's hash: the channel binding's application data (RFC 5929 4). */
+export function tlsServerEndPoint(certificateDer: Buffer): Buffer {
+  const hash = createHash(endPointHashAlgorithm(certificateDer)).update(certificateDer).digest();
+  return Buffer.concat([PREFIX, hash]);
+}
+
+/**
+ * What a client puts in MsvAvChannelBindings: MD5 of gss_channel_bindings_struct (RFC 2744 3.11)
+ * with no addresses and `applicationData` (MS-NLMP 3.1.5.1.2 "ClientChannelBindingsUnhashed").
+ */
+export function channelBindingsHash(applicationData: Buffer): Buffer {
+  const header = Buffer.alloc(20); // initiator_addrtype, initiator_address.length, acceptor_addrtype, acceptor_address.length: 0
+  header.writeUInt32LE(applicationData.length, 16);
+  return createHash('md5').update(header).update(applicationData).digest();
+}
+
+export interface ExtendedProtectionCheck {
+  readonly mode: ExtendedProtectionMode;
+  /** The NTLMv2 response's AV pairs (what the client signed). */
+  readonly avPairs: readonly AvPair[];
+  /** `channelBindingsHash(tlsServerEndPoint(ourCertificate))` when the request came over TLS, else undefined. */
+  readonly expectedChannelBindings: Buffer | undefined;
+  /** Our SPNs, e.g. `['HTTP/www.example.test', 'HTTP/www']`; compared without regard to case. */
+  readonly spns: readonly string[];
+  readonly claimedUser: string;
+}
+
+/** Checks an NTLMv2 response's channel binding and target name as `mode` asks; throws AuthenticationError. */
+export function checkExtendedProtection(check: ExtendedProtectionCheck): void {
+  if (check.mode === 'off') return;
+  const { claimedUser } = check;
+  const bindings = findAvPair(check.avPairs, AvId.MsvAvChannelBindings);
+  const sentBindings = bindings !== undefined && !bindings.equals(Buffer.alloc(bindings.length));
+  const target = findAvPair(check.avPairs, AvId.MsvAvTargetName)?.toString('utf16le') ?? '';
+
+  if (check.expectedChannelBindings) {
+    if (sentBindings) {
+      if (bindings.length !== 16 || !secretsEqual(bindings, check.expectedChannelBindings)) {
+        throw new AuthenticationError(
+          'ERR_NTLM_CHANNEL_BINDING_MISMATCH',
+          'the client’s channel binding names another TLS channel (a relay, or a TLS-terminating proxy in between)',
+          { claimedUser },
+        );
+      }
+    } else if (check.mode === 'require') {
+      throw new AuthenticationError(
+        'ERR_NTLM_CHANNEL_BINDING_MISMATCH',
+        'extended protection is required and the client sent no channel binding',
+        { claimedUser },
+      );
+    }
+  }
+
+  if (target !== '' && check.spns.length > 0) {
+    const wanted = target.toLowerCase();
+    if (!check.spns.some((spn) => spn.toLowerCase() === wanted)) {
+      throw new AuthenticationError(
+        'ERR_NTLM_TARGET_NAME_MISMATCH',
+        `the client’s response is for ${target}, not one of our SPNs`,
+        { claimedUser },
+      );
+    }
+  } else if (check.mode === 'require' && !check.expectedChannelBindings) {
+    throw new AuthenticationError(
+      'ERR_NTLM_TARGET_NAME_MISMATCH',
+      target === ''
+        ? 'extended protection is required and the client named no target SPN'
+        : 'extended protection is required over plain HTTP and no SPNs are configured to check the target against',
+      { claimedUser },
+    );
+  }
+}

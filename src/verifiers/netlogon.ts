@@ -1,0 +1,249 @@
+import { readFileSync } from 'node:fs';
+import { DcSelector } from '../dc/dc-selector.js';
+import { GUEST_RID } from '../dc/sid.js';
+import { AuthenticationError, ConfigurationError, isNtlmError, ServiceUnavailableError } from '../errors.js';
+import { ChannelPool } from '../netlogon/channel-pool.js';
+import { type SamInfo4, samInfoSids, UserFlags } from '../netlogon/validation-info.js';
+import { ntowfv1 } from '../ntlm/crypto.js';
+import type { ServerNames } from '../ntlm/server-challenge.js';
+import { checkMic, checkNtlmV2Timestamp } from '../ntlm/verify-ntlmv2.js';
+import type { HandshakeStart, NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
+import { ownChallengeHandshake } from './own-challenge.js';
+
+export interface NetlogonOptions {
+  /** NetBIOS name of the domain, e.g. `EXAMPLE` (1-15 characters). */
+  domain: string;
+  /** DNS name of the domain, sent in our CHALLENGE's TargetInfo. @default `<domain>.local`, lower case */
+  dnsDomain?: string;
+  /** Domain controllers, tried in order: `['dc1.example.test', 'dc2.example.test:49152']`. Without a port, the endpoint mapper (TCP 135) is asked. */
+  dcs: string[];
+  /** The computer account the secure channel is opened as, e.g. `WEB01$` (the `$` may be left out). */
+  machineAccount: string;
+  /** Its password. Prefer `machinePasswordFile`; never pass it on a command line. */
+  machinePassword?: string;
+  /** A file holding the machine password (one line; a trailing newline is ignored). */
+  machinePasswordFile?: string;
+  /** TCP connect timeout per DC (ms). @default 2000 */
+  connectTimeoutMs?: number;
+  /** Deadline of each RPC call, secure channel set-up included (ms). @default 5000 */
+  callTimeoutMs?: number;
+  /** Sealed connections per DC, each carrying one logon at a time. @default 4 */
+  maxChannelsPerDc?: number;
+  /** Logons waiting for a free channel per DC; beyond it, 503. @default 256 */
+  maxQueuedLogons?: number;
+  /** How long a logon waits for a free channel (ms). @default 5000 */
+  queueTimeoutMs?: number;
+  /** How long a DC that failed is skipped (ms). @default 30000 */
+  downtimeMs?: number;
+  /** Largest difference between the client's NTLMv2 timestamp and our clock (ms). @default 300000 */
+  maxClockSkewMs?: number;
+}
+
+const NETBIOS_NAME = /^[^\\/:*?"<>|\u0000-\u001f]{1,15}$/;
+const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/i;
+const SELECTOR_KEY = 'dcs';
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  const result = value ?? fallback;
+  if (!Number.isInteger(result) || result <= 0) {
+    throw new ConfigurationError(`netlogon: ${name} must be a positive integer (ms or count), got ${value}`);
+  }
+  return result;
+}
+
+function readMachinePassword(options: NetlogonOptions): string {
+  const { machinePassword, machinePasswordFile } = options;
+  if ((machinePassword === undefined) === (machinePasswordFile === undefined)) {
+    throw new ConfigurationError(
+      'netlogon: give exactly one of machinePassword or machinePasswordFile (the password of the computer account, e.g. from `samba-tool computer create` or `Set-ADAccountPassword`)',
+    );
+  }
+  if (machinePasswordFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(machinePasswordFile, 'utf8');
+    } catch (error) {
+      throw new ConfigurationError(
+        `netlogon: cannot read machinePasswordFile ${machinePasswordFile}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    const password = text.replace(/\r?\n$/, '');
+    if (password === '')
+      throw new ConfigurationError(`netlogon: machinePasswordFile ${machinePasswordFile} is empty`);
+    return password;
+  }
+  if (typeof machinePassword !== 'string' || machinePassword === '') {
+    throw new ConfigurationError('netlogon: machinePassword must be a non-empty string');
+  }
+  return machinePassword;
+}
+
+/**
+ * Validates NTLM logons as IIS does on a domain member: our own CHALLENGE for every client, then
+ * the DC's verdict over the Netlogon secure channel of a machine account (MS-NRPC
+ * NetrLogonSamLogonEx, sealed schannel). Works against DCs that require LDAP signing, and with
+ * clients that do not sign. The identity comes from the DC's answer only.
+ */
+export class NetlogonVerifier implements Verifier {
+  readonly name: string;
+  readonly #names: ServerNames;
+  readonly #computerName: string;
+  readonly #pools: ReadonlyMap<string, ChannelPool>;
+  readonly #selector: DcSelector;
+  readonly #maxClockSkewMs: number;
+
+  constructor(options: NetlogonOptions) {
+    const domain = options?.domain?.toUpperCase();
+    if (!domain || !NETBIOS_NAME.test(domain)) {
+      throw new ConfigurationError(
+        `netlogon: domain must be the NetBIOS domain name (1-15 characters, e.g. EXAMPLE), got ${JSON.stringify(options?.domain)}`,
+      );
+    }
+    const account = typeof options.machineAccount === 'string' ? options.machineAccount.toUpperCase() : '';
+    const computerName = account.endsWith('$') ? account.slice(0, -1) : account;
+    if (!NETBIOS_NAME.test(computerName) || computerName.includes('$')) {
+      throw new ConfigurationError(
+        `netlogon: machineAccount must be a computer account name such as WEB01$ (at most 15 characters before the $), got ${JSON.stringify(options.machineAccount)}`,
+      );
+    }
+    if (!Array.isArray(options.dcs) || options.dcs.length === 0) {
+      throw new ConfigurationError(
+        "netlogon: dcs must list at least one domain controller, e.g. ['dc1.example.test']",
+      );
+    }
+    const connectTimeoutMs = positive(options.connectTimeoutMs, 2000, 'connectTimeoutMs');
+    const callTimeoutMs = positive(options.callTimeoutMs, 5000, 'callTimeoutMs');
+    const maxChannels = positive(options.maxChannelsPerDc, 4, 'maxChannelsPerDc');
+    const maxQueue = positive(options.maxQueuedLogons, 256, 'maxQueuedLogons');
+    const queueTimeoutMs = positive(options.queueTimeoutMs, 5000, 'queueTimeoutMs');
+    const downtimeMs = positive(options.downtimeMs, 30_000, 'downtimeMs');
+    this.#maxClockSkewMs = positive(options.maxClockSkewMs, 5 * 60_000, 'maxClockSkewMs');
+    const password = readMachinePassword(options);
+    // The NT hash is all the secure channel needs; the password itself is not kept.
+    const ntHash = ntowfv1(password);
+    ntHash.catch(() => {});
+
+    const dnsDomain = (options.dnsDomain ?? `${domain}.local`).toLowerCase();
+    this.#computerName = computerName;
+    this.#names = {
+      netbiosDomain: domain,
+      netbiosComputer: computerName,
+      dnsDomain,
+      dnsComputer: `${computerName.toLowerCase()}.${dnsDomain}`,
+    };
+    const pools = new Map<string, ChannelPool>();
+    for (const dc of options.dcs) {
+      const match = typeof dc === 'string' ? HOST_PORT.exec(dc.trim()) : null;
+      const port = match?.[2] === undefined ? undefined : Number(match[2]);
+      if (!match || (port !== undefined && (port < 1 || port > 65535))) {
+        throw new ConfigurationError(`netlogon: DC ${JSON.stringify(dc)} is not host or host:port`);
+      }
+      const host = match[1]!.replace(/^\[|\]$/g, '');
+      const pool = new ChannelPool(
+        { host, port, connectTimeoutMs, callTimeoutMs, maxChannels, maxQueue, queueTimeoutMs },
+        { domain, computerName, ntHash },
+      );
+      if (pools.has(pool.name)) throw new ConfigurationError(`netlogon: DC ${dc} is listed twice`);
+      pools.set(pool.name, pool);
+    }
+    this.#pools = pools;
+    this.#selector = new DcSelector(new Map([[SELECTOR_KEY, [...pools.keys()]]]), downtimeMs);
+    this.name = `netlogon://${[...pools.keys()].join(',')}`;
+  }
+
+  async startHandshake(start: HandshakeStart): Promise<PendingHandshake> {
+    return ownChallengeHandshake(
+      start,
+      this.#names,
+      async (finish, { serverChallenge, negotiateToken, challengeToken }): Promise<NtlmIdentity> => {
+        const { authenticate, ntlmV2 } = finish;
+        const claimedUser = authenticate.user;
+        const info = await this.#logon({
+          logonDomainName: authenticate.domain,
+          userName: authenticate.user,
+          workstation: authenticate.workstation,
+          lmChallenge: serverChallenge,
+          ntChallengeResponse: authenticate.ntChallengeResponse,
+          lmChallengeResponse: authenticate.lmChallengeResponse,
+        });
+        checkNtlmV2Timestamp(ntlmV2, Date.now(), this.#maxClockSkewMs, claimedUser);
+        checkMic({
+          sessionBaseKey: info.userSessionKey,
+          negotiateToken,
+          challengeToken,
+          authenticateToken: finish.authenticateToken,
+          authenticate,
+          response: ntlmV2,
+        });
+        if ((info.userFlags & UserFlags.LOGON_GUEST) !== 0 || info.userId === GUEST_RID) {
+          throw new AuthenticationError('ERR_NTLM_GUEST_REFUSED', 'the DC logged the user on as Guest', {
+            claimedUser,
+          });
+        }
+        return this.#identity(info, authenticate.workstation);
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    for (const pool of this.#pools.values()) pool.close();
+  }
+
+  /** Asks the DCs in order, skipping those that failed recently; a verdict from any DC is final. */
+  async #logon(logon: Parameters<ChannelPool['samLogon']>[1]): Promise<SamInfo4> {
+    const candidates = this.#selector.candidates(SELECTOR_KEY);
+    if (candidates.length === 0) {
+      const retryAfterSeconds = this.#selector.retryAfterSeconds(SELECTOR_KEY);
+      throw new ServiceUnavailableError(
+        'ERR_NTLM_DC_UNAVAILABLE',
+        `no domain controller answered Netlogon recently (next try in ${retryAfterSeconds} s)`,
+        { retryAfterSeconds },
+      );
+    }
+    let last: unknown;
+    for (const dc of candidates) {
+      try {
+        const info = await this.#pools.get(dc)!.samLogon(this.#computerName, logon);
+        this.#selector.markUp(dc);
+        return info;
+      } catch (error) {
+        if (error instanceof AuthenticationError) {
+          this.#selector.markUp(dc);
+          throw error;
+        }
+        last = error;
+        // A full line of waiting logons is load, not an outage: do not trip the breaker for it.
+        if (!(isNtlmError(error) && error.code === 'ERR_NTLM_TOO_MANY_HANDSHAKES'))
+          this.#selector.markDown(dc);
+      }
+    }
+    if (last instanceof ServiceUnavailableError) throw last;
+    throw new ServiceUnavailableError('ERR_NTLM_DC_UNAVAILABLE', `Netlogon failed: ${String(last)}`, {
+      cause: last,
+    });
+  }
+
+  #identity(info: SamInfo4, workstation: string): NtlmIdentity {
+    if (!info.effectiveName || !info.logonDomainId) {
+      throw new ServiceUnavailableError(
+        'ERR_NTLM_DC_ERROR',
+        'the DC answered without account name or domain SID',
+      );
+    }
+    const { sid, groupSids } = samInfoSids(info);
+    return {
+      username: info.effectiveName,
+      domain: info.logonDomainName || this.#names.netbiosDomain,
+      workstation,
+      displayName: info.fullName || undefined,
+      userPrincipalName: info.upn || undefined,
+      sid,
+      groupSids,
+    };
+  }
+}
+
+export function netlogon(options: NetlogonOptions): NetlogonVerifier {
+  return new NetlogonVerifier(options);
+}

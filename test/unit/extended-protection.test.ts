@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { createHash, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { AuthenticationError } from '../../src/errors.js';
+import { AvId, type AvPair } from '../../src/ntlm/av-pairs.js';
+import {
+  channelBindingsHash,
+  checkExtendedProtection,
+  type ExtendedProtectionMode,
+  endPointHashAlgorithm,
+  tlsServerEndPoint,
+} from '../../src/ntlm/extended-protection.js';
+
+// Self-signed certificates made with `openssl req -x509` (one ECDSA P-384 signed with SHA-384,
+// one RSA signed with SHA-1); the expected hashes are `openssl x509 -outform der | openssl dgst`.
+const der = (name: string) =>
+  new X509Certificate(readFileSync(new URL(`../fixtures/${name}`, import.meta.url))).raw;
+const ECDSA_SHA384 = der('ep-ecdsa-sha384.pem');
+const RSA_SHA1 = der('ep-rsa-sha1.pem');
+
+describe('tls-server-end-point (RFC 5929)', () => {
+  it('hashes with the certificate’s signature hash, SHA-256 in place of SHA-1', () => {
+    assert.equal(endPointHashAlgorithm(ECDSA_SHA384), 'sha384');
+    assert.equal(endPointHashAlgorithm(RSA_SHA1), 'sha256');
+    assert.equal(
+      tlsServerEndPoint(ECDSA_SHA384).toString('hex'),
+      Buffer.from('tls-server-end-point:').toString('hex') +
+        'f31407ad8f789d070050b212ed8c96c8c85bd40a48bd66e4b0a18bde18bbafeea9b470b4153f4206eb81548010eaee42',
+    );
+    assert.equal(
+      tlsServerEndPoint(RSA_SHA1).subarray(21).toString('hex'),
+      '81dda065b4ab2404eef445ed37b97139bc8d422c95bac2d227554ce6bd320472',
+    );
+    assert.throws(() => endPointHashAlgorithm(Buffer.from('3003020100', 'hex')), RangeError);
+  });
+
+  it('MsvAvChannelBindings is MD5 of the GSS bindings with empty addresses', () => {
+    const data = tlsServerEndPoint(RSA_SHA1);
+    const struct = Buffer.concat([Buffer.alloc(16), Buffer.from([data.length, 0, 0, 0]), data]);
+    assert.deepEqual(channelBindingsHash(data), createHash('md5').update(struct).digest());
+  });
+});
+
+describe('checkExtendedProtection', () => {
+  const ours = channelBindingsHash(tlsServerEndPoint(ECDSA_SHA384));
+  const theirs = channelBindingsHash(tlsServerEndPoint(RSA_SHA1));
+  const pairs = (bindings?: Buffer, target?: string): AvPair[] => [
+    ...(bindings ? [{ id: AvId.MsvAvChannelBindings, value: bindings }] : []),
+    ...(target !== undefined ? [{ id: AvId.MsvAvTargetName, value: Buffer.from(target, 'utf16le') }] : []),
+  ];
+  const verdict = (
+    mode: ExtendedProtectionMode,
+    avPairs: AvPair[],
+    tls: boolean,
+    spns: string[] = ['HTTP/www.example.test'],
+  ): string => {
+    try {
+      checkExtendedProtection({
+        mode,
+        avPairs,
+        expectedChannelBindings: tls ? ours : undefined,
+        spns,
+        claimedUser: 'alice',
+      });
+      return 'ok';
+    } catch (error) {
+      assert.ok(error instanceof AuthenticationError);
+      return error.code;
+    }
+  };
+  const BAD_CB = 'ERR_NTLM_CHANNEL_BINDING_MISMATCH';
+  const BAD_SPN = 'ERR_NTLM_TARGET_NAME_MISMATCH';
+
+  it("'off' checks nothing", () => {
+    assert.equal(verdict('off', pairs(theirs, 'HTTP/evil'), true), 'ok');
+  });
+
+  it('over TLS: the right binding passes; a wrong one never does; none only under allow', () => {
+    for (const mode of ['allow', 'require'] as const) {
+      assert.equal(verdict(mode, pairs(ours), true), 'ok', mode);
+      assert.equal(verdict(mode, pairs(theirs), true), BAD_CB, mode);
+      assert.equal(verdict(mode, pairs(Buffer.alloc(8, 1)), true), BAD_CB, mode);
+    }
+    assert.equal(verdict('allow', pairs(), true), 'ok');
+    assert.equal(verdict('allow', pairs(Buffer.alloc(16)), true), 'ok', 'all-zero bindings are "none"');
+    assert.equal(verdict('require', pairs(), true), BAD_CB);
+    assert.equal(verdict('require', pairs(Buffer.alloc(16)), true), BAD_CB);
+  });
+
+  it('the target name must be one of our SPNs when the client names one (any case)', () => {
+    assert.equal(verdict('allow', pairs(ours, 'http/WWW.example.test'), true), 'ok');
+    assert.equal(verdict('allow', pairs(ours, 'HTTP/other.example.test'), true), BAD_SPN);
+    assert.equal(verdict('allow', pairs(undefined, 'HTTP/other.example.test'), false), BAD_SPN);
+    assert.equal(verdict('allow', pairs(undefined, 'HTTP/anything'), false, []), 'ok', 'no SPNs configured');
+  });
+
+  it("over plain HTTP, 'require' needs a target name that is one of our SPNs", () => {
+    assert.equal(verdict('require', pairs(undefined, 'HTTP/www.example.test'), false), 'ok');
+    assert.equal(verdict('require', pairs(), false), BAD_SPN);
+    assert.equal(verdict('require', pairs(undefined, 'HTTP/www.example.test'), false, []), BAD_SPN);
+    assert.equal(verdict('allow', pairs(), false), 'ok');
+  });
+});
