@@ -85,6 +85,7 @@ describe('gateway settings', () => {
     );
     assert.deepEqual(plan.options.pinning, {
       maxConnections: 5,
+      maxConnectionsPerClient: undefined,
       idleTimeoutMs: undefined,
       maxAgeMs: 600_000,
       maxRequests: undefined,
