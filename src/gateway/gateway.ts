@@ -161,12 +161,18 @@ export function createGateway(options: GatewayOptions): Gateway {
       );
   }
   const Agent = upstream.protocol === 'https:' ? https.Agent : http.Agent;
-  const newAgent = (extra: http.AgentOptions) => new Agent({ ...upstreamTls, keepAlive: true, ...extra });
+  const pinning = mode === 'pass-through' ? pinningLimits(options.pinning) : undefined;
+  // How long an idle connection is kept, client side and upstream side alike.
+  const idleTimeoutMs = pinning?.idleTimeoutMs ?? options.auth?.connectionIdleTimeoutMs ?? 60_000;
+  // `timeout` closes an idle upstream connection after idleTimeoutMs, or sooner when the upstream
+  // announced a shorter Keep-Alive (Node retires it a second early), so that a request is not
+  // sent on a connection the upstream is closing.
+  const newAgent = (extra: http.AgentOptions) =>
+    new Agent({ ...upstreamTls, keepAlive: true, timeout: idleTimeoutMs, ...extra });
   // One keep-alive pool. In header mode it is everyone's: safe, because the upstream learns who
   // is asking from each request's headers only. In pass-through mode it carries only requests
   // from connections that never presented credentials.
   const sharedAgent = newAgent({ maxFreeSockets: 64 });
-  const pinning = mode === 'pass-through' ? pinningLimits(options.pinning) : undefined;
   const pins = pinning
     ? new PinnedUpstreams(pinning, sharedAgent, newAgent, logger, (client) => shares.authenticated(client))
     : undefined;
@@ -216,9 +222,20 @@ export function createGateway(options: GatewayOptions): Gateway {
       socket.once('close', () => upstreamSocket.destroy());
     });
   });
-  // Shutting down: the upstream's answer ends the client connection (it would keep it alive).
   proxy.on('proxyRes', (proxyRes) => {
+    // Keep-Alive is hop-by-hop (RFC 9110 7.6.1): the client is told our timeout, not the
+    // upstream's (Node adds none itself once a response has a Connection header, as proxied
+    // ones do). The upstream's goes back once the body is read: the agent reads it then.
+    const upstreamHint = proxyRes.headers['keep-alive'];
+    delete proxyRes.headers['keep-alive'];
+    // Shutting down: the upstream's answer ends the client connection (it would keep it alive).
     if (shutdown.draining) proxyRes.headers.connection = 'close';
+    else if (!/\bclose\b/i.test(proxyRes.headers.connection ?? ''))
+      proxyRes.headers['keep-alive'] = `timeout=${Math.floor(idleTimeoutMs / 1000)}`;
+    proxyRes.once('end', () => {
+      if (upstreamHint === undefined) delete proxyRes.headers['keep-alive'];
+      else proxyRes.headers['keep-alive'] = upstreamHint;
+    });
   });
 
   const health = (res: http.ServerResponse) => {
@@ -350,7 +367,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const server = options.tls
     ? https.createServer({ ...options.tls, ...serverOptions, handshakeTimeout: headerTimeoutMs }, onRequest)
     : http.createServer(serverOptions, onRequest);
-  server.keepAliveTimeout = pinning?.idleTimeoutMs ?? options.auth?.connectionIdleTimeoutMs ?? 60_000;
+  server.keepAliveTimeout = idleTimeoutMs;
   server.on('upgrade', onUpgrade);
   server.maxConnections = maxClientConnections;
   const connectionEvent = options.tls ? 'secureConnection' : 'connection';
