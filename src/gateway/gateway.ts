@@ -373,8 +373,14 @@ export function createGateway(options: GatewayOptions): Gateway {
   const connectionEvent = options.tls ? 'secureConnection' : 'connection';
   const shares = new ConnectionShares(server, connectionEvent, maxUnauthenticated, logger);
   const shutdown = new GracefulShutdown(server, connectionEvent);
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    const status =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? '408 Request Timeout'
+        : error.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     else socket.destroy();
   });
 

@@ -255,7 +255,10 @@ describe('gateway, pass-through mode: nginx-ntlm-module limits', () => {
         assert.equal((await clients[0]!.request('/api/whoami')).status, 200);
         assert.equal((await clients[1]!.request('/api/whoami')).status, 200);
         clients[0]!.close();
-        await eventually(async () => (await clients[2]!.login('/api/whoami', ALICE)).status === 200, 'a slot');
+        await eventually(
+          async () => (await clients[2]!.login('/api/whoami', ALICE)).status === 200,
+          'a slot',
+        );
         assert.equal((await clients[1]!.request('/api/whoami')).status, 200);
       } finally {
         for (const client of clients) client.close();
