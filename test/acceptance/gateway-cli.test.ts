@@ -184,6 +184,9 @@ describe('ntlm-sso gateway command line', () => {
       USERS,
       '--max-client-connections',
       '2',
+      // (Both may be unauthenticated: the share of those is tested in gateway-slow-clients.)
+      '--max-unauthenticated-connections',
+      '2',
     ]);
     const open = [await RawConnection.open(gateway.url), await RawConnection.open(gateway.url)];
     try {

@@ -1,0 +1,114 @@
+import type { IncomingMessage } from 'node:http';
+import { BlockList, isIP } from 'node:net';
+import { ConfigurationError } from '../errors.js';
+
+/** `::ffff:10.0.0.1` (an IPv4 client on a dual-stack socket) is 10.0.0.1. */
+export function plainAddress(address: string | undefined): string {
+  return (address ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+}
+
+/** The proxies in front of the gateway whose X-Forwarded-* and Forwarded headers are believed. */
+export class TrustedProxies {
+  readonly #list = new BlockList();
+  readonly #empty: boolean;
+
+  /** Addresses (`10.0.0.5`, `::1`) or networks (`10.0.0.0/8`); anything else is a ConfigurationError. */
+  constructor(entries: readonly string[] = []) {
+    for (const entry of entries) {
+      const [address = '', prefix, extra] = entry.trim().split('/');
+      const family = isIP(address);
+      const bits = prefix === undefined ? undefined : Number(prefix);
+      const maxBits = family === 6 ? 128 : 32;
+      if (
+        family === 0 ||
+        extra !== undefined ||
+        (bits !== undefined && !(Number.isInteger(bits) && bits >= 0 && bits <= maxBits && prefix !== ''))
+      )
+        throw new ConfigurationError(
+          `gateway: trustedProxies: ${JSON.stringify(entry)} is not an IP address or network (10.0.0.5, 10.0.0.0/8, ::1)`,
+        );
+      const type = family === 6 ? 'ipv6' : 'ipv4';
+      if (bits === undefined) this.#list.addAddress(address, type);
+      else this.#list.addSubnet(address, bits, type);
+    }
+    this.#empty = entries.length === 0;
+  }
+
+  has(address: string | undefined): boolean {
+    if (this.#empty) return false;
+    const plain = plainAddress(address);
+    const family = isIP(plain);
+    return family !== 0 && this.#list.check(plain, family === 6 ? 'ipv6' : 'ipv4');
+  }
+}
+
+/** X-Forwarded-For's entries, left (the original client) to right (the last proxy's peer). */
+function forwardedFor(header: string | string[] | undefined): string[] {
+  const text = Array.isArray(header) ? header.join(',') : (header ?? '');
+  return text
+    .split(',')
+    .map((entry) => entry.trim().replace(/^\[([^\]]+)\](?::\d+)?$/, '$1'))
+    .filter(Boolean);
+}
+
+/**
+ * Who the request is from: the connection's peer, or, when the peer is a trusted proxy, the
+ * rightmost X-Forwarded-For entry that is not itself a trusted proxy (the entries left of it
+ * were written by someone we do not trust). Used to count a client's share.
+ */
+export function clientAddress(req: IncomingMessage, trusted: TrustedProxies): string {
+  const peer = plainAddress(req.socket.remoteAddress);
+  if (!trusted.has(peer)) return peer;
+  const chain = forwardedFor(req.headers['x-forwarded-for']);
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const entry = plainAddress(chain[i]);
+    if (isIP(entry) === 0) return peer;
+    if (!trusted.has(entry) || i === 0) return entry;
+  }
+  return peer;
+}
+
+/** RFC 7239 section 6: an IPv6 node is quoted and bracketed. */
+function forwardedNode(address: string): string {
+  return isIP(address) === 6 ? `"[${address}]"` : address;
+}
+
+/** RFC 7239 section 4: a value that is not a token is a quoted-string. */
+function forwardedValue(value: string): string {
+  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`;
+}
+
+const join = (earlier: string | string[] | undefined, ours: string) => {
+  const before = Array.isArray(earlier) ? earlier.join(', ') : earlier;
+  return before ? `${before}, ${ours}` : ours;
+};
+
+/**
+ * Sets what the upstream is told about the original request: X-Forwarded-For/-Host/-Proto/-Port
+ * and Forwarded (RFC 7239). A client could write those headers itself to pose as another
+ * address or site, so they are replaced with what the gateway saw, unless the client is a
+ * trusted proxy; then its values stay and the gateway appends its own hop to the chains.
+ */
+export function setForwardingHeaders(req: IncomingMessage, trusted: TrustedProxies, tls: boolean): void {
+  const headers = req.headers;
+  const peer = plainAddress(req.socket.remoteAddress);
+  const host = headers.host ?? '';
+  const proto = tls ? 'https' : 'http';
+  const port = /:(\d+)$/.exec(host)?.[1] ?? String(req.socket.localPort ?? (tls ? 443 : 80));
+  const hop = `for=${forwardedNode(peer)};host=${forwardedValue(host)};proto=${proto}`;
+  if (trusted.has(peer)) {
+    headers['x-forwarded-for'] = join(headers['x-forwarded-for'], peer);
+    headers['x-forwarded-host'] ??= host;
+    headers['x-forwarded-proto'] ??= proto;
+    headers['x-forwarded-port'] ??= port;
+    headers.forwarded = join(headers.forwarded, hop);
+    return;
+  }
+  headers['x-forwarded-for'] = peer;
+  headers['x-forwarded-host'] = host;
+  headers['x-forwarded-proto'] = proto;
+  headers['x-forwarded-port'] = port;
+  headers.forwarded = hop;
+  // Another header with the same meaning that some applications read.
+  delete headers['x-real-ip'];
+}
