@@ -1,5 +1,5 @@
 import { ConfigurationError } from './errors.js';
-import { normalizeAddress } from './http/client-address.js';
+import { TrustedProxies } from './http/client-address.js';
 import { consoleLogger, levelledLogger } from './logger.js';
 import { BearerTokens } from './session/bearer-tokens.js';
 import { MemoryStore, type Store } from './session/store.js';
@@ -11,7 +11,7 @@ export interface ResolvedOptions {
   readonly otherSchemes: 'challenge' | 'next';
   readonly maxPendingHandshakes: number;
   readonly maxPendingHandshakesPerClient: number;
-  readonly trustedProxies: ReadonlySet<string>;
+  readonly trustedProxies: TrustedProxies;
   readonly handshakeTimeoutMs: number;
   readonly logger: Logger;
   readonly maxConnections: number;
@@ -86,9 +86,7 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
     otherSchemes: oneOf(options.otherSchemes, 'otherSchemes', ['challenge', 'next'], 'challenge'),
     maxPendingHandshakes,
     maxPendingHandshakesPerClient,
-    trustedProxies: new Set(
-      (stringList(options.trustedProxies, 'trustedProxies', false) ?? []).map(normalizeAddress),
-    ),
+    trustedProxies: new TrustedProxies(stringList(options.trustedProxies, 'trustedProxies', false)),
     handshakeTimeoutMs: positiveInteger(options.handshakeTimeoutMs, 'handshakeTimeoutMs', 30_000),
     logger: levelledLogger(options.logger ?? consoleLogger, level),
     maxConnections: positiveInteger(options.maxConnections, 'maxConnections', 10_000),

@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import { createProxyServer, type ServerOptions } from 'http-proxy-3';
 import { ConfigurationError } from '../errors.js';
+import { clientAddress, TrustedProxies } from '../http/client-address.js';
 import { stripClientIdentityHeaders } from '../http/identity-headers.js';
 import { type NtlmMiddleware, ntlm } from '../http/middleware.js';
 import { sendText } from '../http/responses.js';
@@ -11,7 +12,7 @@ import { consoleLogger, levelledLogger } from '../logger.js';
 import { oneOf, positiveInteger } from '../options.js';
 import type { Logger, NtlmOptions } from '../types.js';
 import { ConnectionShares } from './connection-shares.js';
-import { clientAddress, setForwardingHeaders, TrustedProxies } from './forwarded-headers.js';
+import { setForwardingHeaders } from './forwarded-headers.js';
 import { GracefulShutdown } from './graceful-shutdown.js';
 import { PinnedUpstreams, type PinningLimits } from './pinned-upstreams.js';
 import { prepareUpstreamRequest } from './upstream-headers.js';
@@ -130,7 +131,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
   const forward = { groups: options.forwardGroups ?? false, token: options.forwardToken ?? false };
   const upstreamTls = options.upstreamTls ?? {};
-  const trusted = new TrustedProxies(options.trustedProxies);
+  const trusted = new TrustedProxies(options.trustedProxies, 'gateway');
   const maxClientConnections = positiveInteger(
     options.maxClientConnections,
     'maxClientConnections',

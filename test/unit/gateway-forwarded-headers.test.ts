@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { describe, test } from 'node:test';
-import { clientAddress, setForwardingHeaders, TrustedProxies } from '../../src/gateway/forwarded-headers.js';
+import { setForwardingHeaders } from '../../src/gateway/forwarded-headers.js';
+import { clientAddress, TrustedProxies } from '../../src/http/client-address.js';
 import { isNtlmError } from '../../src/index.js';
 
 function request(remoteAddress: string, headers: Record<string, string> = {}): IncomingMessage {
