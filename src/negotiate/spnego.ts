@@ -141,7 +141,7 @@ function readNegTokenResp(parent: DerReader, choice: DerNode): NegTokenResp {
 }
 
 /** The server's answer: [1] NegTokenResp, not GSS-framed (RFC 4178 4.2.2). */
-export function encodeNegTokenResp(resp: Omit<NegTokenResp, 'kind'>): Buffer {
+export function encodeNegTokenResp(resp: Partial<Omit<NegTokenResp, 'kind'>>): Buffer {
   return der.context(
     1,
     der.sequence(
