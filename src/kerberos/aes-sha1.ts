@@ -54,10 +54,15 @@ function hmacSha1(key: Buffer, data: Buffer): Buffer {
 export interface AesUsageKeys {
   ke: Buffer;
   ki: Buffer;
+  kc: Buffer;
 }
 
 export function usageKeys(key: Buffer, usage: number): AesUsageKeys {
-  return { ke: deriveKey(key, usageConstant(usage, 0xaa)), ki: deriveKey(key, usageConstant(usage, 0x55)) };
+  return {
+    ke: deriveKey(key, usageConstant(usage, 0xaa)),
+    ki: deriveKey(key, usageConstant(usage, 0x55)),
+    kc: deriveKey(key, usageConstant(usage, 0x99)),
+  };
 }
 
 export function aesEncrypt(keys: AesUsageKeys, plain: Buffer, confounder = randomBytes(BLOCK)): Buffer {
@@ -76,6 +81,6 @@ export function aesDecrypt(keys: AesUsageKeys, cipher: Buffer): Buffer | undefin
 }
 
 /** hmac-sha1-96-aes128 (15) / -aes256 (16), RFC 3962 7: HMAC-SHA1 under Kc, cut to 96 bits. */
-export function aesChecksum(key: Buffer, usage: number, data: Buffer): Buffer {
-  return hmacSha1(deriveKey(key, usageConstant(usage, 0x99)), data).subarray(0, MAC_BYTES);
+export function aesChecksum(keys: AesUsageKeys, data: Buffer): Buffer {
+  return hmacSha1(keys.kc, data).subarray(0, MAC_BYTES);
 }

@@ -106,6 +106,6 @@ export function verifyChecksum(
   const expected =
     cksumtype === ChecksumType.HMAC_MD5
       ? hmacMd5Checksum(key.value, usage, data)
-      : aesChecksum(key.value, usage, data);
+      : aesChecksum(aesKeys(key.value, usage), data);
   return expected.length === checksum.length && timingSafeEqual(expected, checksum);
 }
