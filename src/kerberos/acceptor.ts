@@ -251,7 +251,8 @@ export function kerberosAcceptor(options: KerberosAcceptorOptions): KerberosAcce
         client,
       );
     }
-    // RFC 4121 4.1.1: a GSS initiator always sends the 0x8003 checksum; its flags are informative.
+    // RFC 4121 4.1.1: a GSS initiator always sends the 0x8003 checksum. Its flags are informative
+    // here, and its channel bindings are not checked: HTTP clients without EPA send zeros.
     if (authenticator.cksum?.cksumtype !== ChecksumType.GSS_KRB5) {
       throw new InvalidTokenError('authenticator without the GSS 0x8003 checksum', 'ERR_KRB_INVALID_TOKEN');
     }
