@@ -42,6 +42,18 @@ export class RedisStore implements Store {
     await this.#client.set(this.#prefix + key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)));
   }
 
+  /** SET ... NX EX: Redis decides atomically, so two processes never both win the same key. */
+  async setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean> {
+    const reply = await this.#client.set(
+      this.#prefix + key,
+      value,
+      'EX',
+      Math.max(1, Math.ceil(ttlSeconds)),
+      'NX',
+    );
+    return reply === 'OK';
+  }
+
   async delete(key: string): Promise<void> {
     await this.#client.del(this.#prefix + key);
   }
