@@ -21,7 +21,7 @@ class NtlmUpstream {
   readonly server: http.Server;
   #open = 0;
   peakConnections = 0;
-  readonly #auth = ntlm({ verifier: testDirectory(), debug: 0 });
+  readonly #auth = ntlm({ verifier: testDirectory(), debug: 0, trustedProxies: ['127.0.0.1'] });
 
   constructor() {
     const app = createDemoApp(this.#auth);
