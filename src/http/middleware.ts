@@ -225,14 +225,26 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
     const cookie = options.tokens?.cookie;
     if (cookie && res && !res.headersSent) res.appendHeader('Set-Cookie', tokenCookie(cookie, undefined, 0));
     const info = req.ntlm;
-    if (info?.tokenId && info.tokenExpiresAt && options.tokens)
-      await options.tokens.revoke(info.tokenId, info.tokenExpiresAt);
+    // The connection is forgotten first: whatever the shared store says, this session ends here.
     const state = registry.peek(req.socket);
     if (state) registry.forget(state);
+    if (info?.tokenId && info.tokenExpiresAt && options.tokens) {
+      const shared = await options.tokens.revoke(info.tokenId, info.tokenExpiresAt);
+      if (!shared) {
+        logger.warn(
+          'logout: the shared store did not take the revocation; this process refuses the token and will write it when the store answers',
+          {
+            user: info.username,
+            tokenId: info.tokenId,
+          },
+        );
+      }
+    }
     logger.info('logged out', { user: info?.username, tokenId: info?.tokenId });
   };
 
   middleware.close = async () => {
+    options.tokens?.close();
     await options.verifier.close?.();
     await options.store?.close?.();
   };
