@@ -167,12 +167,17 @@ export async function startListening(
   return { child, port, output, stop: () => stopChild(child, exited, () => child.kill('SIGTERM')) };
 }
 
-/** `ntlm-sso gateway` in header mode from the built package (dist/cli.js), in front of `upstream`. */
-export async function startGateway(upstream: string, dcUrl: string): Promise<Child> {
+/**
+ * `ntlm-sso gateway` in header mode from the built package (dist/cli.js), in front of `upstream`;
+ * with `cpuProfileDir`, under --cpu-prof (written when SIGTERM makes it exit).
+ */
+export async function startGateway(upstream: string, dcUrl: string, cpuProfileDir?: string): Promise<Child> {
   const port = await freePort();
+  if (cpuProfileDir) mkdirSync(cpuProfileDir, { recursive: true });
   return startListening(
     process.execPath,
     [
+      ...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : []),
       'dist/cli.js',
       'gateway',
       '--listen',

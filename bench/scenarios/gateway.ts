@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { type Child, type ServerChild, startGateway, startNginx, startServer } from '../lib/children.js';
 import { CONNECTIONS, type Context } from '../lib/context.js';
 import { keepAliveLoad } from '../lib/ntlm-load.js';
+import { summariseProfile } from '../lib/profile.js';
 import type { Row } from '../lib/report.js';
 import { interleave, median, pairedRatio, round } from '../lib/stats.js';
 
@@ -55,6 +56,23 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
       ctx.log(`  7 ${variant}: ${Math.round(result.rate)} req/s`);
       return result.rate;
     })) as Record<string, number[]>;
+    // The gateway's profile, load and all (no IPC to mark a window: dist is one bundle, its start-up is small).
+    ctx.log('  profiling: 7 gateway');
+    const profileDir = `${ctx.tmp}/profile-7`;
+    const profiled = await startGateway(upstreamUrl, ctx.dcUrl, profileDir);
+    try {
+      await keepAliveLoad({
+        port: profiled.port,
+        connections: CONNECTIONS,
+        durationMs: ctx.sizes.profileMs,
+        users: ctx.users,
+      });
+    } finally {
+      await profiled.stop();
+    }
+    ctx.profiles.push(
+      summariseProfile(profileDir, '7 gateway, header mode (dist/cli.js), whole process lifetime'),
+    );
     const vsDirect = pairedRatio(samples.gateway!, samples.direct!);
     const perRound = Object.entries(samples)
       .map(([name, rates]) => `${name} ${rates.map(Math.round).join(', ')}`)
@@ -79,7 +97,8 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
         detail,
         bound: nginx
           ? `A proxy adds a second HTTP hop on the same 2 cores as the client and the upstream; nginx, which ` +
-            `authenticates nobody, gets ${pairedRatio(samples.nginx!, samples.direct!).toFixed(2)}× of direct in the same rounds (7c).`
+            `authenticates nobody, gets ${pairedRatio(samples.nginx!, samples.direct!).toFixed(2)}× of direct in the same rounds (7c). ` +
+            `The gateway's own costs are in its profile below.`
           : 'A proxy adds a second HTTP hop on the same 2 cores as the client and the upstream.',
         samples,
       },
