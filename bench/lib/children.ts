@@ -213,12 +213,14 @@ error_log ${dir}/error.log warn;
 events { worker_connections 4096; }
 http {
   access_log off;
+  # Node's servers never close a keep-alive connection after N requests; nor does nginx here.
+  keepalive_requests 1000000;
   client_body_temp_path ${dir}/body;
   proxy_temp_path ${dir}/proxy;
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 32; }
+  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 32; keepalive_requests 1000000; }
   server {
     listen 127.0.0.1:${port};
     location / {

@@ -21,9 +21,9 @@ export interface Sizes {
 }
 
 export const FULL: Sizes = {
-  rounds: 3,
-  requestRoundMs: 5000,
-  logonRoundMs: 6000,
+  rounds: 5,
+  requestRoundMs: 3000,
+  logonRoundMs: 4000,
   warmupMs: 1500,
   profileMs: 5000,
   idleConnections: [1000, 5000, 10_000],
