@@ -1,10 +1,10 @@
-// `npm run bench [-- --quick] [--only 1,3] [--note TEXT] [--out DIR] [--no-build]`: builds the
+// `npm run bench [-- --quick] [--only 1,3] [--note TEXT] [--out DIR] [--no-build] [--render]`: builds the
 // package, starts the Samba test DC (non-strict: browsers' relayed binds are unsigned), runs
 // every scenario with its servers in processes of their own, stops everything, and writes
 // <out>/results/latest.json and <out>/RESULTS.md (out: bench/). Run it through bench/run.sh
 // (npm run bench), which gives it a network namespace of its own.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,7 +20,7 @@ import { ROOT } from './lib/children.js';
 import { type Context, FULL, QUICK } from './lib/context.js';
 import { detectFeatures } from './lib/features.js';
 import type { ProfileSummary } from './lib/profile.js';
-import { notRun, type Row, writeReport } from './lib/report.js';
+import { notRun, type Report, type Row, writeReport } from './lib/report.js';
 import { bearerScenario } from './scenarios/bearer.js';
 import { cachesScenario } from './scenarios/caches.js';
 import { gatewayScenario } from './scenarios/gateway.js';
@@ -47,11 +47,19 @@ const { values } = parseArgs({
     note: { type: 'string' },
     out: { type: 'string' },
     'no-build': { type: 'boolean', default: false },
+    /** Rewrite RESULTS.md from results/latest.json (after editing bench/analysis.md), without measuring. */
+    render: { type: 'boolean', default: false },
   },
 });
 const sizes = values.quick ? QUICK : FULL;
 const only = values.only ? new Set(values.only.split(',').map(Number)) : undefined;
 const outDir = values.out ?? join(ROOT, 'bench');
+if (values.render) {
+  const report = JSON.parse(readFileSync(join(outDir, 'results', 'latest.json'), 'utf8')) as Report;
+  writeReport(report, outDir, join(ROOT, 'bench/analysis.md'));
+  console.log(`rewrote ${join(outDir, 'RESULTS.md')} from results/latest.json`);
+  process.exit(0);
+}
 const started = Date.now();
 const loadAverageStart = os.loadavg();
 const log = (message: string) =>
