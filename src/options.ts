@@ -1,7 +1,7 @@
 import { ConfigurationError } from './errors.js';
-import { TrustedProxies } from './http/client-address.js';
 import { consoleLogger, levelledLogger } from './logger.js';
 import { BearerTokens } from './session/bearer-tokens.js';
+import { TrustedProxies } from './session/client-address.js';
 import { MemoryStore, type Store } from './session/store.js';
 import type { Logger, NtlmOptions, UsernameFormat } from './types.js';
 import { oneOf, positiveInteger } from './validation.js';

@@ -1,0 +1,70 @@
+import { InvalidTokenError } from '../errors.js';
+import { decodeAuthenticate } from '../ntlm/authenticate.js';
+import { decodeChallenge } from '../ntlm/challenge.js';
+import { MessageType, peekMessageType, readMessageType } from '../ntlm/fields.js';
+import { describeFlags } from '../ntlm/flags.js';
+import { decodeNegotiate } from '../ntlm/negotiate.js';
+import { checkLogonPolicy } from '../ntlm/policy.js';
+import type { Verifier } from '../types.js';
+import type { Mechanism, MechanismContext, Step } from './mechanism.js';
+
+/**
+ * NTLM (MS-NLMP) as a mechanism, pyspnego's NTLM context on the server side: NEGOTIATE →
+ * CHALLENGE (pending) → AUTHENTICATE → identity. It parses through the wire layer, applies the
+ * logon policy, and leaves the verdict to the verifier (local directory, LDAP relay, Netlogon).
+ */
+export class NtlmMechanism implements Mechanism {
+  constructor(private readonly verifier: Verifier) {}
+
+  /** A NEGOTIATE begins a handshake; an AUTHENTICATE finishes the pending one; nothing else comes from a client. */
+  begins(token: Buffer): boolean {
+    const type = readMessageType(token);
+    if (type === MessageType.NEGOTIATE) return true;
+    if (type === MessageType.AUTHENTICATE) return false;
+    throw new InvalidTokenError(
+      `unexpected NTLM message type ${type} from a client`,
+      'ERR_NTLM_UNEXPECTED_MESSAGE',
+    );
+  }
+
+  async start(token: Buffer, context: MechanismContext): Promise<Step> {
+    const negotiate = decodeNegotiate(token);
+    const handshake = await this.verifier.startHandshake({
+      negotiate,
+      negotiateToken: token,
+      signal: context.signal,
+    });
+    return {
+      done: false,
+      responseToken: handshake.challengeToken,
+      pending: {
+        next: async (authenticateToken) => {
+          const authenticate = decodeAuthenticate(authenticateToken);
+          const ntlmV2 = checkLogonPolicy(authenticate);
+          const identity = await handshake.complete({ authenticate, authenticateToken, ntlmV2 });
+          return { done: true, identity };
+        },
+        abort: () => handshake.abort(),
+      },
+    };
+  }
+
+  describe(token: Buffer): Record<string, unknown> {
+    try {
+      switch (peekMessageType(token)) {
+        case MessageType.NEGOTIATE:
+          return { message: 'NEGOTIATE', flags: describeFlags(decodeNegotiate(token).flags) };
+        case MessageType.CHALLENGE:
+          return { message: 'CHALLENGE', flags: describeFlags(decodeChallenge(token).flags) };
+        case MessageType.AUTHENTICATE: {
+          const { user, domain, workstation, flags } = decodeAuthenticate(token);
+          return { message: 'AUTHENTICATE', user, domain, workstation, flags: describeFlags(flags) };
+        }
+        default:
+          return { message: 'not NTLMSSP' };
+      }
+    } catch {
+      return { message: 'malformed' };
+    }
+  }
+}
