@@ -1,5 +1,5 @@
 import { ConfigurationError } from './errors.js';
-import { consoleLogger, levelledLogger } from './logger.js';
+import { adaptLogger, consoleLogger, levelledLogger } from './logger.js';
 import { BearerTokens } from './session/bearer-tokens.js';
 import { TrustedProxies } from './session/client-address.js';
 import { MemoryStore, type Store } from './session/store.js';
@@ -64,7 +64,7 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
     maxPendingHandshakesPerClient,
     trustedProxies: new TrustedProxies(stringList(options.trustedProxies, 'trustedProxies', false)),
     handshakeTimeoutMs: positiveInteger(options.handshakeTimeoutMs, 'handshakeTimeoutMs', 30_000),
-    logger: levelledLogger(options.logger ?? consoleLogger, level),
+    logger: levelledLogger(adaptLogger(options.logger ?? consoleLogger), level),
     maxConnections: positiveInteger(options.maxConnections, 'maxConnections', 10_000),
     connectionIdleTimeoutMs: positiveInteger(
       options.connectionIdleTimeoutMs,
