@@ -17,6 +17,8 @@ export interface ResolvedOptions {
   readonly maxPendingHandshakesPerClient: number;
   readonly trustedProxies: TrustedProxies;
   readonly handshakeTimeoutMs: number;
+  readonly extendedProtection: 'off' | 'allow' | 'require';
+  readonly servicePrincipalNames: readonly string[];
   readonly logger: Logger;
   readonly maxConnections: number;
   readonly connectionIdleTimeoutMs: number;
@@ -64,6 +66,13 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
     maxPendingHandshakesPerClient,
     trustedProxies: new TrustedProxies(stringList(options.trustedProxies, 'trustedProxies', false)),
     handshakeTimeoutMs: positiveInteger(options.handshakeTimeoutMs, 'handshakeTimeoutMs', 30_000),
+    extendedProtection: oneOf(
+      options.extendedProtection,
+      'extendedProtection',
+      ['off', 'allow', 'require'],
+      'off',
+    ),
+    servicePrincipalNames: stringList(options.servicePrincipalNames, 'servicePrincipalNames', false) ?? [],
     logger: levelledLogger(adaptLogger(options.logger ?? consoleLogger), level),
     maxConnections: positiveInteger(options.maxConnections, 'maxConnections', 10_000),
     connectionIdleTimeoutMs: positiveInteger(
