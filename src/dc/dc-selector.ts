@@ -16,17 +16,24 @@ interface DownState {
   backoffMs: number;
   /** When the next trial may go (or, while a trial runs, when it is given up). */
   retryAt: number;
+  /** When the running trial was granted. */
+  trialStartedAt: number;
   /** A trial request is out: others keep skipping the DC until it reports or times out. */
   trial: boolean;
 }
+
+/** A failed trial that took less than this was refused at once: it cost its user no wait. */
+const FAST_FAILURE_MS = 250;
 
 /**
  * The domain controllers of each domain, in the order they are tried, with a circuit breaker
  * (Apache::AuthenNTLM's "domain pdc bdc", with memory): a DC that failed to connect or answer is
  * skipped, so that users do not each wait for its timeout. After a short back-off one request at
- * a time is let through as a trial; its success brings the DC back at once, its failure doubles
- * the back-off (capped at downtimeMs). So a DC that restarts in 2 s serves again within about
- * 1-2 s, and one that stays down costs one request per back-off, not every request.
+ * a time is let through as a trial; its success brings the DC back at once. A trial that failed
+ * only after a wait (a timeout: the DC or its host is gone) doubles the back-off, up to
+ * downtimeMs; one refused at once (the DC is restarting) cost nothing and keeps it short. So a
+ * DC that restarts serves again within about a second of answering, and one that stays silent
+ * costs one request per back-off, not every request.
  */
 export class DcSelector {
   readonly #down = new Map<string, DownState>();
@@ -53,21 +60,25 @@ export class DcSelector {
       if (!state) return true;
       if (state.retryAt > now) return false;
       state.trial = true;
+      state.trialStartedAt = now;
       state.retryAt = now + this.#trialTimeoutMs;
       return true;
     });
   }
 
   /**
-   * The DC failed to connect or answer. A failed trial doubles the back-off; the first failure
-   * starts it; failures of requests that were already under way when it went down change nothing.
+   * The DC failed to connect or answer. The first failure starts the back-off; a failed trial
+   * doubles it if it cost a wait; failures of requests that were already under way when the DC
+   * went down change nothing.
    */
   markDown(url: string, now = Date.now()): void {
     const state = this.#down.get(url);
     if (!state) {
-      this.#down.set(url, { backoffMs: this.#firstRetryMs, retryAt: now + this.#firstRetryMs, trial: false });
+      const retryAt = now + this.#firstRetryMs;
+      this.#down.set(url, { backoffMs: this.#firstRetryMs, retryAt, trial: false, trialStartedAt: 0 });
     } else if (state.trial) {
-      state.backoffMs = Math.min(state.backoffMs * 2, this.#downtimeMs);
+      const costly = now - state.trialStartedAt >= FAST_FAILURE_MS;
+      state.backoffMs = costly ? Math.min(state.backoffMs * 2, this.#downtimeMs) : this.#firstRetryMs;
       state.retryAt = now + state.backoffMs;
       state.trial = false;
     }
