@@ -72,7 +72,7 @@ function verifierFrom(settings: Settings, store: Store | undefined): { verifier:
   const dc = list(settings, 'dc');
   if (!dc)
     throw new UsageError(
-      'header mode needs --users FILE, --dc URLS --domain NAME, or --netlogon HOSTS --domain NAME --machine-account NAME$',
+      'header mode needs --users FILE or --dc URLS --domain NAME (or --netlogon HOSTS --domain NAME --machine-account NAME$)',
     );
   const domain = str(settings, 'domain');
   if (!domain) throw new UsageError('--dc needs --domain NAME (the NetBIOS name, e.g. EXAMPLE)');
