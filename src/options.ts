@@ -4,6 +4,10 @@ import { consoleLogger, levelledLogger } from './logger.js';
 import { BearerTokens } from './session/bearer-tokens.js';
 import { MemoryStore, type Store } from './session/store.js';
 import type { Logger, NtlmOptions, UsernameFormat } from './types.js';
+import { oneOf, positiveInteger } from './validation.js';
+
+// Also the option checks' home for a while: verifiers written before validation.ts import them here.
+export { oneOf, positiveInteger };
 
 export interface ResolvedOptions {
   readonly verifier: NtlmOptions['verifier'];
@@ -26,40 +30,12 @@ export interface ResolvedOptions {
   readonly store: Store | undefined;
 }
 
-/** `value`, or `fallback` when unset; anything but a positive integer is a ConfigurationError of `owner`. */
-export function positiveInteger(value: unknown, name: string, fallback: number, owner = 'ntlm()'): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new ConfigurationError(
-      `${owner}: ${name} must be a positive integer, got ${JSON.stringify(value)}`,
-    );
-  }
-  return value;
-}
-
 function stringList(value: unknown, name: string, lowerCase = true): readonly string[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string' && item !== '')) {
     throw new ConfigurationError(`ntlm(): ${name} must be an array of non-empty strings`);
   }
   return lowerCase ? value.map((item) => item.toLowerCase()) : value;
-}
-
-/** `value`, or `fallback` when unset; anything not `allowed` is a ConfigurationError of `owner`. */
-export function oneOf<T extends string>(
-  value: unknown,
-  name: string,
-  allowed: readonly T[],
-  fallback: T,
-  owner = 'ntlm()',
-): T {
-  if (value === undefined) return fallback;
-  if (!allowed.includes(value as T)) {
-    throw new ConfigurationError(
-      `${owner}: ${name} must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return value as T;
 }
 
 /** Validates options once, at start-up, and fills in the defaults documented in types.ts. */
@@ -104,7 +80,7 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
     allowUsers: stringList(options.allowUsers, 'allowUsers'),
     allowGroups: stringList(options.allowGroups, 'allowGroups'),
     debug: level,
-    tokens: options.bearer ? new BearerTokens(options.bearer, options.store ?? new MemoryStore()) : undefined,
+    tokens: options.bearer ? new BearerTokens(options.bearer, options.store) : undefined,
     store: options.store,
   };
 }

@@ -201,20 +201,15 @@ export function createGateway(options: GatewayOptions): Gateway {
       upstream: upstream.origin,
     });
     if (!(target instanceof http.ServerResponse)) (target as Socket).destroy();
+    // The cause and the upstream's address are in the log line above, not in the body.
     else if (code === 'UPSTREAM_TIMEOUT')
       sendText(
         target,
         504,
         { Connection: 'close' },
-        `Gateway timeout: the upstream did not answer in ${upstreamTimeoutMs} ms.\n`,
+        'Gateway timeout: the upstream did not answer in time.\n',
       );
-    else
-      sendText(
-        target,
-        502,
-        { Connection: 'close' },
-        `Bad gateway: the upstream did not answer (${code ?? error.message}).\n`,
-      );
+    else sendText(target, 502, { Connection: 'close' }, 'Bad gateway: the upstream could not be reached.\n');
   });
   // A client that left mid-response: nothing to answer.
   proxy.on('econnreset', () => {});
