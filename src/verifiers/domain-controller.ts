@@ -14,9 +14,9 @@ import {
 } from '../dc/index.js';
 import { AuthenticationError, ConfigurationError } from '../errors.js';
 import { NegotiateFlags } from '../ntlm/flags.js';
-import { positiveInteger } from '../options.js';
 import { MemoryStore } from '../session/store.js';
 import type { HandshakeFinish, HandshakeStart, NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
+import { positiveInteger } from '../validation.js';
 
 export interface DomainControllerOptions {
   /**

@@ -7,8 +7,8 @@ import { type SamInfo4, samInfoSids, UserFlags } from '../netlogon/validation-in
 import { ntowfv1 } from '../ntlm/crypto.js';
 import type { ServerNames } from '../ntlm/server-challenge.js';
 import { checkMic, checkNtlmV2Timestamp } from '../ntlm/verify-ntlmv2.js';
-import { positiveInteger } from '../options.js';
 import type { HandshakeStart, NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
+import { positiveInteger } from '../validation.js';
 import { ownChallengeHandshake } from './own-challenge.js';
 
 export interface NetlogonOptions {
