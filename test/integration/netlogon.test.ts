@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client } from 'ldapts';
 import { type NetlogonOptions, netlogon, ntlm } from '../../src/index.js';
 import { decodeAuthenticate } from '../../src/ntlm/authenticate.js';
 import { decodeNegotiate } from '../../src/ntlm/negotiate.js';
@@ -16,7 +15,7 @@ import { curlNtlm } from '../helpers/curl.js';
 import { type1, type3 } from '../helpers/ntlm-client.js';
 import { pythonNtlmGet } from '../helpers/python.js';
 import {
-  ADMIN_PASSWORD,
+  accountSid,
   MACHINE_ACCOUNT,
   MACHINE_PASSWORD,
   sambaMissing,
@@ -88,27 +87,6 @@ async function silentServer() {
   };
 }
 
-/** The SID of group Engineering, read over LDAPS as Administrator (the strict DC refuses plain simple binds). */
-async function engineeringSid(): Promise<string> {
-  const client = new Client({
-    url: 'ldaps://127.0.0.1',
-    tlsOptions: { rejectUnauthorized: false },
-    timeout: 10_000,
-  });
-  try {
-    await client.bind('Administrator@example.test', ADMIN_PASSWORD);
-    const { searchEntries } = await client.search('DC=example,DC=test', {
-      filter: '(sAMAccountName=Engineering)',
-      attributes: ['objectSid'],
-      explicitBufferAttributes: ['objectSid'],
-    });
-    const { sidToString } = await import('../../src/dc/sid.js');
-    return sidToString(searchEntries[0]!.objectSid as Buffer);
-  } finally {
-    await client.unbind();
-  }
-}
-
 type Served = Awaited<ReturnType<typeof serve>>;
 
 describe('netlogon verifier (strict Samba AD DC)', { skip }, () => {
@@ -116,7 +94,7 @@ describe('netlogon verifier (strict Samba AD DC)', { skip }, () => {
   let served: Served;
   before(async () => {
     await startDc({ strict: true });
-    engineering = await engineeringSid();
+    engineering = await accountSid('Engineering');
     served = await serve(netlogon(options()));
   });
   after(async () => {
