@@ -8,6 +8,9 @@ const CHECK = 'clock';
  */
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
+/** currentTime has whole seconds: a gap under that (plus rounding) is no gap. */
+const RESOLUTION_MS = 1500;
+
 const GENERALIZED_TIME = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:[.,](\d+))?Z$/;
 
 /** An LDAP GeneralizedTime in UTC (RFC 4517 3.3.13), as the rootDSE's currentTime carries it. */
@@ -46,8 +49,9 @@ export function checkClockSkew(
     );
   }
   const skew = dcTime - (sentAt + receivedAt) / 2;
-  const direction = skew > 0 ? 'behind' : 'ahead of';
-  const gap = `this host is ${formatMs(Math.abs(skew))} ${direction} the DC`;
+  if (Math.abs(skew) < RESOLUTION_MS)
+    return pass(CHECK, 'this host and the DC agree (to the second the DC reports)');
+  const gap = `this host is ${formatMs(Math.abs(skew))} ${skew > 0 ? 'behind' : 'ahead of'} the DC`;
   if (Math.abs(skew) <= MAX_CLOCK_SKEW_MS) return pass(CHECK, `${gap} (within ±5 min)`);
   return fail(
     CHECK,

@@ -90,6 +90,6 @@ function signingRequired(result: { resultCode: number; diagnosticMessage: string
   return fail(
     CHECK,
     'this DC requires LDAP signing',
-    `${SIGNING_REQUIRED_FIX} (the DC answered ${answer(result)})`,
+    `${SIGNING_REQUIRED_FIX}; the DC answered ${answer(result)}`,
   );
 }

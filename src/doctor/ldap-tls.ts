@@ -87,11 +87,15 @@ export function checkLdapTls(
         );
       } else if (UNTRUSTED.has(code)) {
         const issuer = certificate.issuer?.CN ?? 'an unknown issuer';
+        // OpenSSL reports the chain first; say now whether the name will be the next problem.
+        const nameToo = tls.checkServerIdentity(requested, certificate)
+          ? `; once trusted, the name will fail too: use a URL with ${names}, or set the TLS servername`
+          : '';
         done(
           fail(
             CHECK,
             `the certificate for ${names}, issued by ${issuer}, does not chain to a trusted CA (${code})`,
-            'give the CA that issued the DC certificates with --dc-ca FILE (PEM)',
+            `give the CA that issued the DC certificates with --dc-ca FILE (PEM)${nameToo}`,
           ),
         );
       } else if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
