@@ -4,6 +4,7 @@ import { parseLdapUrl } from '../dc/ldap-connection.js';
 import { type Settings, UsageError } from '../gateway/cli-settings.js';
 import type { Endpoint, MachineAccount } from '../netlogon/secure-channel.js';
 import { ntowfv1 } from '../ntlm/crypto.js';
+import { parseNetlogonDc } from '../verifiers/netlogon.js';
 import type { LookupAccountSettings } from './lookup-account.js';
 
 /** What the doctor will check, from the settings; every missing or conflicting setting is a UsageError. */
@@ -25,7 +26,6 @@ export interface DoctorPlan {
 }
 
 const DEFAULT_TIMEOUT_MS = 3000;
-const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/i;
 const NETBIOS_NAME = /^[^\\/:*?"<>|$\u0000-\u001f]{1,15}$/;
 
 const str = (settings: Settings, name: string) => settings[name] as string | undefined;
@@ -68,11 +68,11 @@ function netlogonPlan(settings: Settings, env: NodeJS.ProcessEnv): DoctorPlan['n
   const ntHash = ntowfv1(password);
   ntHash.catch(() => {});
   const endpoints = hosts.map((dc) => {
-    const match = HOST_PORT.exec(dc);
-    const port = match?.[2] === undefined ? undefined : Number(match[2]);
-    if (!match || (port !== undefined && (port < 1 || port > 65535)))
+    try {
+      return parseNetlogonDc(dc);
+    } catch {
       throw new UsageError(`--netlogon: ${JSON.stringify(dc)} is not HOST or HOST:PORT`);
-    return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+    }
   });
   return { endpoints, machine: { domain, computerName, ntHash } };
 }

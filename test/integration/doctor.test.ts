@@ -3,7 +3,6 @@
 // started fails the run; elsewhere those tests report themselves skipped, with why.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,6 +17,7 @@ import {
   startDc,
   stopDc,
 } from '../helpers/samba.js';
+import { silentTcpServer } from '../helpers/servers.js';
 
 const missingDc = await sambaMissing();
 const missingRedis = await redisMissing();
@@ -53,24 +53,6 @@ async function doctor(args: string[], env: Record<string, string> = {}) {
     return found;
   };
   return { code, stdout, stderr, lines, line, ms: Date.now() - started };
-}
-
-/** A TCP server that accepts connections and never says a word: a hung DC. */
-async function silentServer() {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.resume();
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    },
-  };
 }
 
 describe('ntlm-sso doctor against the Samba DC', {
@@ -238,7 +220,7 @@ describe('ntlm-sso doctor against the Samba DC', {
     });
 
     it('a DC that accepts and never answers costs one --timeout per step', async () => {
-      const silent = await silentServer();
+      const silent = await silentTcpServer();
       try {
         const run = await doctor(['--dc', `ldap://127.0.0.1:${silent.port}`, '--timeout', '500ms']);
         assert.equal(run.code, 1);

@@ -2,7 +2,6 @@
 // clients. Where CI is set, a DC that cannot be started fails the run; elsewhere these tests
 // report themselves skipped, with why.
 import assert from 'node:assert/strict';
-import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type NetlogonOptions, netlogon, ntlm } from '../../src/index.js';
@@ -22,7 +21,7 @@ import {
   startDc,
   stopDc,
 } from '../helpers/samba.js';
-import { listen, recordingLogger } from '../helpers/servers.js';
+import { listen, recordingLogger, silentTcpServer } from '../helpers/servers.js';
 
 const missing = await sambaMissing();
 if (missing && process.env.CI) throw new Error(`CI needs the Samba DC: ${missing}`);
@@ -67,24 +66,6 @@ async function serve(verifier: Verifier) {
     () => auth.close(),
   );
   return { url: served.url, logger, close: served.close };
-}
-
-/** A TCP server that accepts connections and never says a word: a hung DC. */
-async function silentServer() {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.resume();
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    },
-  };
 }
 
 type Served = Awaited<ReturnType<typeof serve>>;
@@ -165,7 +146,7 @@ describe('netlogon verifier (strict Samba AD DC)', { skip }, () => {
   });
 
   it('a DC that does not answer is skipped for the next one, then by the breaker', async () => {
-    const silent = await silentServer();
+    const silent = await silentTcpServer();
     const verifier = netlogon(
       options({ dcs: [`127.0.0.1:${silent.port}`, '127.0.0.1'], callTimeoutMs: 1000 }),
     );
