@@ -23,100 +23,74 @@ export async function runDoctor(plan: DoctorPlan, write: (line: string) => void)
   let passed = 0;
   let failed = 0;
   const wait = `each step waits at most ${formatMs(plan.timeoutMs)}`;
-  /** Runs one target's checks; an exception no check explained becomes a failed line too. */
-  const target = async (
-    name: string,
-    what: string,
-    checks: () => Promise<void>,
-    report: (r: CheckResult) => void,
-  ) => {
+  /** One target's checks under a progress line; an exception no check explained is a failed line too. */
+  const target = async (name: string, what: string, checks: (report: Report) => Promise<void>) => {
     write(`… ${name}: checking ${what} (${wait})`);
+    const report: Report = (result) => {
+      if (result.ok) passed++;
+      else failed++;
+      write(formatResult(name, result));
+    };
     try {
-      await checks();
+      await checks(report);
     } catch (error) {
       report(
         fail('check', `stopped: ${describeError(error)}`, 'this is a bug of the doctor; please report it'),
       );
     }
   };
-  const reporter = (name: string) => (result: CheckResult) => {
-    if (result.ok) passed++;
-    else failed++;
-    write(formatResult(name, result));
-  };
   const timeouts = { connectTimeoutMs: plan.timeoutMs, operationTimeoutMs: plan.timeoutMs };
 
   for (const url of plan.dcs) {
-    const report = reporter(url);
-    await target(
-      url,
-      'the LDAP relay',
-      async () => {
-        const { secure, host, port } = parseLdapUrl(url);
-        const tcp = await checkTcpConnect(host, port, plan.timeoutMs);
-        report(tcp);
-        if (!tcp.ok) return;
-        let tls = plan.tls;
-        if (secure) {
-          const certificate = await checkLdapTls(host, port, plan.tls, plan.timeoutMs);
-          report(certificate);
-          // The remaining checks still tell the admin something over an unverified connection;
-          // the failed certificate line already makes the run fail.
-          if (!certificate.ok) tls = { ...plan.tls, rejectUnauthorized: false };
-        }
-        for (const result of await checkRootDse(url, { ...timeouts, tls })) report(result);
-        report(await checkLdapSigning(url, { ...timeouts, tls }));
-      },
-      report,
-    );
+    await target(url, 'the LDAP relay', async (report) => {
+      const { secure, host, port } = parseLdapUrl(url);
+      const tcp = await checkTcpConnect(host, port, plan.timeoutMs);
+      report(tcp);
+      if (!tcp.ok) return;
+      let tls = plan.tls;
+      if (secure) {
+        const certificate = await checkLdapTls(host, port, plan.tls, plan.timeoutMs);
+        report(certificate);
+        // The remaining checks still tell the admin something over an unverified connection;
+        // the failed certificate line already makes the run fail.
+        if (!certificate.ok) tls = { ...plan.tls, rejectUnauthorized: false };
+      }
+      for (const result of await checkRootDse(url, { ...timeouts, tls })) report(result);
+      report(await checkLdapSigning(url, { ...timeouts, tls }));
+    });
   }
 
-  if (plan.lookup) {
-    for (const url of plan.lookup.urls) {
-      const report = reporter(url);
-      await target(
-        url,
-        `the lookup account ${plan.lookup.bindDN}`,
-        async () => {
-          report(await checkLookupAccount(url, plan.lookup!, timeouts));
-        },
-        report,
-      );
-    }
+  const lookup = plan.lookup;
+  for (const url of lookup?.urls ?? []) {
+    await target(url, `the lookup account ${lookup!.bindDN}`, async (report) => {
+      report(await checkLookupAccount(url, lookup!, timeouts));
+    });
   }
 
-  if (plan.netlogon) {
-    const { machine } = plan.netlogon;
-    for (const endpoint of plan.netlogon.endpoints) {
-      const name = `netlogon://${endpoint.port === undefined ? endpoint.host : `${endpoint.host}:${endpoint.port}`}`;
-      const report = reporter(name);
-      await target(
-        name,
-        `the Netlogon secure channel of ${machine.computerName}$`,
-        async () => {
-          const results = await checkNetlogon(
-            { ...endpoint, connectTimeoutMs: plan.timeoutMs, callTimeoutMs: plan.timeoutMs },
-            machine,
-          );
-          for (const result of results) report(result);
-        },
-        report,
-      );
-    }
+  for (const endpoint of plan.netlogon?.endpoints ?? []) {
+    const { machine } = plan.netlogon!;
+    const name = `netlogon://${endpoint.port === undefined ? endpoint.host : `${endpoint.host}:${endpoint.port}`}`;
+    await target(name, `the Netlogon secure channel of ${machine.computerName}$`, async (report) => {
+      const at = { ...endpoint, connectTimeoutMs: plan.timeoutMs, callTimeoutMs: plan.timeoutMs };
+      for (const result of await checkNetlogon(at, machine)) report(result);
+    });
   }
 
   // Keytab (SPNs, enctypes, kvno against the directory) comes with the Kerberos work: a
-  // check-keytab.ts of its own, run here for the gateway's keytab setting.
+  // keytab.ts of its own, run here for the gateway's keytab setting.
 
-  if (plan.redis) {
-    const name = redactedRedisUrl(plan.redis);
-    const report = reporter(name);
-    await target(name, 'Redis', async () => report(await checkRedis(plan.redis!, plan.timeoutMs)), report);
+  const redis = plan.redis;
+  if (redis) {
+    await target(redactedRedisUrl(redis), 'Redis', async (report) => {
+      report(await checkRedis(redis, plan.timeoutMs));
+    });
   }
 
   write(`${failed === 0 ? '✓' : '✗'} ${passed} passed, ${failed} failed`);
   return { passed, failed };
 }
+
+type Report = (result: CheckResult) => void;
 
 /** The Redis URL without its password, for the output. */
 function redactedRedisUrl(url: string): string {
