@@ -6,6 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { netlogon, ntlm } from '../../src/index.js';
+import { curlNtlm } from '../helpers/curl.js';
 import { runCli } from '../helpers/processes.js';
 import { redisMissing, startRedis } from '../helpers/redis.js';
 import {
@@ -17,7 +19,7 @@ import {
   startDc,
   stopDc,
 } from '../helpers/samba.js';
-import { silentTcpServer } from '../helpers/servers.js';
+import { listen, recordingLogger, silentTcpServer } from '../helpers/servers.js';
 
 const missingDc = await sambaMissing();
 const missingRedis = await redisMissing();
@@ -167,6 +169,38 @@ describe('ntlm-sso doctor against the Samba DC', {
       const run = await doctor(NETLOGON_FLAGS, { NTLM_SSO_MACHINE_PASSWORD: MACHINE_PASSWORD });
       assert.equal(run.code, 0, run.stdout);
       assert.equal(run.lines.length, 3, run.stdout);
+    });
+
+    it('a service logging users on with the same machine account keeps doing so after the doctor re-keys it', async () => {
+      const auth = ntlm({
+        verifier: netlogon({
+          domain: 'EXAMPLE',
+          dcs: ['127.0.0.1'],
+          machineAccount: MACHINE_ACCOUNT,
+          machinePassword: MACHINE_PASSWORD,
+        }),
+        logger: recordingLogger(),
+      });
+      const service = await listen(
+        (req, res) => auth(req, res, () => res.end(req.ntlm!.username)),
+        () => auth.close(),
+      );
+      try {
+        assert.deepEqual(await curlNtlm(service.url, 'EXAMPLE\\alice:Alice-Passw0rd!'), {
+          status: 200,
+          body: 'alice',
+        });
+        const run = await doctor(NETLOGON_FLAGS, { NTLM_SSO_MACHINE_PASSWORD: MACHINE_PASSWORD });
+        assert.equal(run.code, 0, run.stdout);
+        for (let i = 0; i < 3; i++) {
+          assert.deepEqual(await curlNtlm(service.url, 'EXAMPLE\\alice:Alice-Passw0rd!'), {
+            status: 200,
+            body: 'alice',
+          });
+        }
+      } finally {
+        await service.close();
+      }
     });
 
     it('a wrong machine password is told apart from an unreachable DC', async () => {
