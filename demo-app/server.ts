@@ -67,6 +67,9 @@ const app = createDemoApp(auth);
 const server = app.listen(port, host, () => {
   console.log(`ntlm-sso demo on http://${host}:${port}/ (users from ${source})`);
 });
+// NTLM authenticates the connection: keep idle ones as long as their identity lasts
+// (connectionIdleTimeoutMs, 60 s by default), not Node's 5 s, or every pause costs a handshake.
+server.keepAliveTimeout = 60_000;
 
 const shutdown = () => {
   server.close(() => auth.close().then(() => process.exit(0)));

@@ -3,7 +3,7 @@
  * Match on `code` (or `instanceof` one of the classes below), never on the message text.
  *
  * The classes follow what the HTTP layer answers:
- * - InvalidTokenError        → 400: the bytes are not a well-formed NTLM message.
+ * - InvalidTokenError        → 400: the bytes are not a well-formed NTLM, SPNEGO or Kerberos message.
  * - AuthenticationError      → 401 with a fresh challenge: a well-formed logon that is refused.
  * - ServiceUnavailableError  → 503: we could not decide (domain controller down, too busy).
  * - ConfigurationError       → thrown at start-up, never while serving.
@@ -13,7 +13,9 @@ export type InvalidTokenCode =
   | 'ERR_NTLM_INVALID_TOKEN'
   | 'ERR_NTLM_TOKEN_TOO_LARGE'
   | 'ERR_NTLM_UNEXPECTED_MESSAGE'
-  | 'ERR_NTLM_INVALID_HEADER';
+  | 'ERR_NTLM_INVALID_HEADER'
+  | 'ERR_KRB_INVALID_TOKEN'
+  | 'ERR_SPNEGO_INVALID_TOKEN';
 
 export type AuthenticationCode =
   | 'ERR_NTLM_LOGON_FAILED'
@@ -30,7 +32,17 @@ export type AuthenticationCode =
   | 'ERR_NTLM_PASSWORD_EXPIRED'
   | 'ERR_NTLM_NO_PENDING_HANDSHAKE'
   | 'ERR_NTLM_HANDSHAKE_EXPIRED'
-  | 'ERR_NTLM_INVALID_BEARER';
+  | 'ERR_NTLM_INVALID_BEARER'
+  | 'ERR_KRB_REPLAY'
+  | 'ERR_KRB_WRONG_SERVICE'
+  | 'ERR_KRB_NO_KEY'
+  | 'ERR_KRB_MODIFIED'
+  | 'ERR_KRB_TICKET_EXPIRED'
+  | 'ERR_KRB_TICKET_NOT_YET_VALID'
+  | 'ERR_KRB_BAD_PAC'
+  | 'ERR_KRB_CLOCK_SKEW'
+  | 'ERR_KRB_CLIENT_MISMATCH'
+  | 'ERR_KRB_ENCTYPE_REFUSED';
 
 export type ServiceUnavailableCode =
   | 'ERR_NTLM_TOO_MANY_HANDSHAKES'

@@ -12,7 +12,16 @@ export {
 export { createGateway, type Gateway, type GatewayMode, type GatewayOptions } from './gateway/gateway.js';
 export type { PinningLimits } from './gateway/pinned-upstreams.js';
 export { type NextFunction, type NtlmMiddleware, ntlm } from './http/middleware.js';
+// Kerberos from a keytab, and the SPNEGO wrapping of HTTP Negotiate (RFC 4559/4178).
+export {
+  type KerberosAcceptor,
+  type KerberosAcceptorOptions,
+  type KerberosAcceptResult,
+  type KerberosIdentity,
+  kerberosAcceptor,
+} from './kerberos/acceptor.js';
 export { consoleLogger } from './logger.js';
+export * as spnego from './negotiate/spnego.js';
 // The wire layer, for verifiers of your own and for tests.
 export * as wire from './ntlm/index.js';
 export type { BearerOptions, CookieOptions } from './session/bearer-tokens.js';

@@ -1,9 +1,13 @@
 import { ConfigurationError } from './errors.js';
-import { normalizeAddress } from './http/client-address.js';
+import { TrustedProxies } from './http/client-address.js';
 import { consoleLogger, levelledLogger } from './logger.js';
 import { BearerTokens } from './session/bearer-tokens.js';
 import { MemoryStore, type Store } from './session/store.js';
 import type { Logger, NtlmOptions, UsernameFormat } from './types.js';
+import { oneOf, positiveInteger } from './validation.js';
+
+// Also the option checks' home for a while: verifiers written before validation.ts import them here.
+export { oneOf, positiveInteger };
 
 export interface ResolvedOptions {
   readonly verifier: NtlmOptions['verifier'];
@@ -11,7 +15,7 @@ export interface ResolvedOptions {
   readonly otherSchemes: 'challenge' | 'next';
   readonly maxPendingHandshakes: number;
   readonly maxPendingHandshakesPerClient: number;
-  readonly trustedProxies: ReadonlySet<string>;
+  readonly trustedProxies: TrustedProxies;
   readonly handshakeTimeoutMs: number;
   readonly logger: Logger;
   readonly maxConnections: number;
@@ -26,40 +30,12 @@ export interface ResolvedOptions {
   readonly store: Store | undefined;
 }
 
-/** `value`, or `fallback` when unset; anything but a positive integer is a ConfigurationError of `owner`. */
-export function positiveInteger(value: unknown, name: string, fallback: number, owner = 'ntlm()'): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new ConfigurationError(
-      `${owner}: ${name} must be a positive integer, got ${JSON.stringify(value)}`,
-    );
-  }
-  return value;
-}
-
 function stringList(value: unknown, name: string, lowerCase = true): readonly string[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string' && item !== '')) {
     throw new ConfigurationError(`ntlm(): ${name} must be an array of non-empty strings`);
   }
   return lowerCase ? value.map((item) => item.toLowerCase()) : value;
-}
-
-/** `value`, or `fallback` when unset; anything not `allowed` is a ConfigurationError of `owner`. */
-export function oneOf<T extends string>(
-  value: unknown,
-  name: string,
-  allowed: readonly T[],
-  fallback: T,
-  owner = 'ntlm()',
-): T {
-  if (value === undefined) return fallback;
-  if (!allowed.includes(value as T)) {
-    throw new ConfigurationError(
-      `${owner}: ${name} must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return value as T;
 }
 
 /** Validates options once, at start-up, and fills in the defaults documented in types.ts. */
@@ -86,9 +62,7 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
     otherSchemes: oneOf(options.otherSchemes, 'otherSchemes', ['challenge', 'next'], 'challenge'),
     maxPendingHandshakes,
     maxPendingHandshakesPerClient,
-    trustedProxies: new Set(
-      (stringList(options.trustedProxies, 'trustedProxies', false) ?? []).map(normalizeAddress),
-    ),
+    trustedProxies: new TrustedProxies(stringList(options.trustedProxies, 'trustedProxies', false)),
     handshakeTimeoutMs: positiveInteger(options.handshakeTimeoutMs, 'handshakeTimeoutMs', 30_000),
     logger: levelledLogger(options.logger ?? consoleLogger, level),
     maxConnections: positiveInteger(options.maxConnections, 'maxConnections', 10_000),
@@ -106,7 +80,7 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
     allowUsers: stringList(options.allowUsers, 'allowUsers'),
     allowGroups: stringList(options.allowGroups, 'allowGroups'),
     debug: level,
-    tokens: options.bearer ? new BearerTokens(options.bearer, options.store ?? new MemoryStore()) : undefined,
+    tokens: options.bearer ? new BearerTokens(options.bearer, options.store) : undefined,
     store: options.store,
   };
 }

@@ -66,6 +66,13 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'listen with TLS: PEM private key',
   },
   {
+    group: 'Gateway',
+    name: 'trusted-proxy',
+    kind: 'list',
+    placeholder: 'ADDRS',
+    help: 'proxies in front of the gateway (addresses or networks, comma-separated: 10.0.0.5,10.1.0.0/16) whose X-Forwarded-*/Forwarded headers and client address are believed; from anyone else those headers are replaced (default: nobody)',
+  },
+  {
     group: 'Header mode: who users are',
     name: 'users',
     kind: 'string',
@@ -190,10 +197,17 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   {
     group: 'Limits',
+    name: 'max-connections-per-client',
+    kind: 'integer',
+    placeholder: 'N',
+    help: 'pass-through: pinned connections one client address (IPv6: one /64) may hold; beyond it, and when every pin is in use, logged in or mid-handshake, a new handshake gets 503 (default a tenth of --max-connections, at least 4)',
+  },
+  {
+    group: 'Limits',
     name: 'idle-timeout',
     kind: 'duration',
     placeholder: 'TIME',
-    help: 'forget a connection idle this long (default 60s)',
+    help: 'forget a connection idle this long; client connections are kept open as long (default 60s)',
   },
   {
     group: 'Limits',
@@ -215,6 +229,20 @@ export const FLAGS: readonly FlagSpec[] = [
     kind: 'integer',
     placeholder: 'N',
     help: 'client connections open at once; more are closed as they arrive (default 10000)',
+  },
+  {
+    group: 'Limits',
+    name: 'max-unauthenticated-connections',
+    kind: 'integer',
+    placeholder: 'N',
+    help: 'of those, connections not logged in (yet); beyond it a new connection gets 503 at once (default half of --max-client-connections)',
+  },
+  {
+    group: 'Limits',
+    name: 'header-timeout',
+    kind: 'duration',
+    placeholder: 'TIME',
+    help: "a request's headers must arrive within this long, else 408 and the connection is closed; also the TLS handshake's limit (default 10s)",
   },
   {
     group: 'Limits',

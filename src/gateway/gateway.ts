@@ -4,12 +4,15 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import { createProxyServer, type ServerOptions } from 'http-proxy-3';
 import { ConfigurationError } from '../errors.js';
+import { clientAddress, TrustedProxies } from '../http/client-address.js';
 import { stripClientIdentityHeaders } from '../http/identity-headers.js';
 import { type NtlmMiddleware, ntlm } from '../http/middleware.js';
 import { sendText } from '../http/responses.js';
 import { consoleLogger, levelledLogger } from '../logger.js';
 import { oneOf, positiveInteger } from '../options.js';
 import type { Logger, NtlmOptions } from '../types.js';
+import { ConnectionShares } from './connection-shares.js';
+import { setForwardingHeaders } from './forwarded-headers.js';
 import { GracefulShutdown } from './graceful-shutdown.js';
 import { PinnedUpstreams, type PinningLimits } from './pinned-upstreams.js';
 import { prepareUpstreamRequest } from './upstream-headers.js';
@@ -31,7 +34,10 @@ export interface GatewayOptions {
   forwardGroups?: boolean;
   /** Header mode: also send X-Ntlm-Token (the user's Bearer token). @default false */
   forwardToken?: boolean;
-  /** Pass-through mode: nginx-ntlm-module's limits. Defaults: 1000 connections, 60 s idle, 1 h, 1000 requests. */
+  /**
+   * Pass-through mode: nginx-ntlm-module's limits. Defaults: 1000 connections, 60 s idle, 1 h,
+   * 1000 requests; per client address a tenth of the connections (at least 4).
+   */
   pinning?: Partial<PinningLimits>;
   /** Longest silence from the upstream (ms), then 504 (or a cut response). @default 60000 */
   upstreamTimeoutMs?: number;
@@ -49,6 +55,25 @@ export interface GatewayOptions {
   tls?: SecureContextOptions;
   /** Client connections open at once; more are closed as they arrive (Node's server.maxConnections). @default 10000 */
   maxClientConnections?: number;
+  /**
+   * Of those, connections that have not authenticated (yet): beyond it a new connection is
+   * answered 503 at once, so that silent or slow clients cannot take every slot.
+   * @default half of maxClientConnections
+   */
+  maxUnauthenticatedConnections?: number;
+  /**
+   * A request's headers must arrive within this long (ms) of the connection opening (or of the
+   * request's first byte on a kept-alive connection), else 408 and the connection is closed.
+   * Also the TLS handshake's limit. @default 10000
+   */
+  headerTimeoutMs?: number;
+  /**
+   * Proxies in front of the gateway (addresses or networks: `10.0.0.5`, `10.0.0.0/8`). Their
+   * X-Forwarded-* and Forwarded headers are kept and appended to, and the client address they
+   * forward counts for per-client shares; everyone else's are replaced with what the gateway saw.
+   * @default [] (nobody)
+   */
+  trustedProxies?: string[];
   /** On close(): how long in-flight requests may take before their connections are cut (ms). @default 10000 */
   shutdownTimeoutMs?: number;
   /** Where the gateway's own lines go (proxy errors, shutdown); header mode's `auth.logger` defaults to it. */
@@ -79,12 +104,17 @@ function upstreamUrl(value: string | URL): URL {
   return url;
 }
 
-/** nginx-ntlm-module's defaults, except 1000 connections rather than 100. */
+/** nginx-ntlm-module's defaults, except 1000 connections rather than 100; a client's share is a tenth. */
 function pinningLimits(pinning: Partial<PinningLimits> = {}): PinningLimits {
   const limit = (name: keyof PinningLimits, fallback: number) =>
     positiveInteger(pinning[name], `pinning.${name}`, fallback, 'gateway');
+  const maxConnections = limit('maxConnections', 1000);
   return {
-    maxConnections: limit('maxConnections', 1000),
+    maxConnections,
+    maxConnectionsPerClient: limit(
+      'maxConnectionsPerClient',
+      Math.min(maxConnections, Math.max(4, Math.ceil(maxConnections / 10))),
+    ),
     idleTimeoutMs: limit('idleTimeoutMs', 60_000),
     maxAgeMs: limit('maxAgeMs', 3_600_000),
     maxRequests: limit('maxRequests', 1000),
@@ -101,6 +131,20 @@ export function createGateway(options: GatewayOptions): Gateway {
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
   const forward = { groups: options.forwardGroups ?? false, token: options.forwardToken ?? false };
   const upstreamTls = options.upstreamTls ?? {};
+  const trusted = new TrustedProxies(options.trustedProxies, 'gateway');
+  const maxClientConnections = positiveInteger(
+    options.maxClientConnections,
+    'maxClientConnections',
+    10_000,
+    'gateway',
+  );
+  const maxUnauthenticated = positiveInteger(
+    options.maxUnauthenticatedConnections,
+    'maxUnauthenticatedConnections',
+    Math.ceil(maxClientConnections / 2),
+    'gateway',
+  );
+  const headerTimeoutMs = positiveInteger(options.headerTimeoutMs, 'headerTimeoutMs', 10_000, 'gateway');
 
   let auth: NtlmMiddleware | undefined;
   if (mode === 'header') {
@@ -118,20 +162,27 @@ export function createGateway(options: GatewayOptions): Gateway {
       );
   }
   const Agent = upstream.protocol === 'https:' ? https.Agent : http.Agent;
-  const newAgent = (extra: http.AgentOptions) => new Agent({ ...upstreamTls, keepAlive: true, ...extra });
+  const pinning = mode === 'pass-through' ? pinningLimits(options.pinning) : undefined;
+  // How long an idle connection is kept, client side and upstream side alike.
+  const idleTimeoutMs = pinning?.idleTimeoutMs ?? options.auth?.connectionIdleTimeoutMs ?? 60_000;
+  // `timeout` closes an idle upstream connection after idleTimeoutMs, or sooner when the upstream
+  // announced a shorter Keep-Alive (Node retires it a second early), so that a request is not
+  // sent on a connection the upstream is closing.
+  const newAgent = (extra: http.AgentOptions) =>
+    new Agent({ ...upstreamTls, keepAlive: true, timeout: idleTimeoutMs, ...extra });
   // One keep-alive pool. In header mode it is everyone's: safe, because the upstream learns who
   // is asking from each request's headers only. In pass-through mode it carries only requests
   // from connections that never presented credentials.
   const sharedAgent = newAgent({ maxFreeSockets: 64 });
-  const pins =
-    mode === 'pass-through'
-      ? new PinnedUpstreams(pinningLimits(options.pinning), sharedAgent, newAgent, logger)
-      : undefined;
+  const pins = pinning
+    ? new PinnedUpstreams(pinning, sharedAgent, newAgent, logger, (client) => shares.authenticated(client))
+    : undefined;
 
   let closing: Promise<void> | undefined;
 
   const upstreamTimeoutMs = options.upstreamTimeoutMs ?? 60_000;
-  const proxy = createProxyServer({ target: upstream, xfwd: true } satisfies ServerOptions);
+  // X-Forwarded-* are ours to write (setForwardingHeaders), not http-proxy's: it appends to the client's.
+  const proxy = createProxyServer({ target: upstream, xfwd: false } satisfies ServerOptions);
   // Our own timeout rather than http-proxy's proxyTimeout, so that a silent upstream is told
   // apart from a broken one (504, not 502).
   proxy.on('proxyReq', (proxyReq) => {
@@ -150,20 +201,15 @@ export function createGateway(options: GatewayOptions): Gateway {
       upstream: upstream.origin,
     });
     if (!(target instanceof http.ServerResponse)) (target as Socket).destroy();
+    // The cause and the upstream's address are in the log line above, not in the body.
     else if (code === 'UPSTREAM_TIMEOUT')
       sendText(
         target,
         504,
         { Connection: 'close' },
-        `Gateway timeout: the upstream did not answer in ${upstreamTimeoutMs} ms.\n`,
+        'Gateway timeout: the upstream did not answer in time.\n',
       );
-    else
-      sendText(
-        target,
-        502,
-        { Connection: 'close' },
-        `Bad gateway: the upstream did not answer (${code ?? error.message}).\n`,
-      );
+    else sendText(target, 502, { Connection: 'close' }, 'Bad gateway: the upstream could not be reached.\n');
   });
   // A client that left mid-response: nothing to answer.
   proxy.on('econnreset', () => {});
@@ -172,9 +218,20 @@ export function createGateway(options: GatewayOptions): Gateway {
       socket.once('close', () => upstreamSocket.destroy());
     });
   });
-  // Shutting down: the upstream's answer ends the client connection (it would keep it alive).
   proxy.on('proxyRes', (proxyRes) => {
+    // Keep-Alive is hop-by-hop (RFC 9110 7.6.1): the client is told our timeout, not the
+    // upstream's (Node adds none itself once a response has a Connection header, as proxied
+    // ones do). The upstream's goes back once the body is read: the agent reads it then.
+    const upstreamHint = proxyRes.headers['keep-alive'];
+    delete proxyRes.headers['keep-alive'];
+    // Shutting down: the upstream's answer ends the client connection (it would keep it alive).
     if (shutdown.draining) proxyRes.headers.connection = 'close';
+    else if (!/\bclose\b/i.test(proxyRes.headers.connection ?? ''))
+      proxyRes.headers['keep-alive'] = `timeout=${Math.floor(idleTimeoutMs / 1000)}`;
+    proxyRes.once('end', () => {
+      if (upstreamHint === undefined) delete proxyRes.headers['keep-alive'];
+      else proxyRes.headers['keep-alive'] = upstreamHint;
+    });
   });
 
   const health = (res: http.ServerResponse) => {
@@ -183,6 +240,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       status: draining ? 'draining' : 'ok',
       mode,
       connections: shutdown.connectionCount,
+      unauthenticated: shares.unauthenticatedCount,
       pinned: pins?.pinnedCount,
     });
     res.writeHead(draining ? 503 : 200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
@@ -213,12 +271,25 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    // Answered 503 on arrival (ConnectionShares): nothing it sends is served.
+    if (shares.refused(req.socket)) return void req.resume();
     shutdown.requestStarted(req, res);
     if (isAt(req, healthPath) && (req.method === 'GET' || req.method === 'HEAD')) return health(res);
     if (auth && isAt(req, logoutPath)) return logout(req, res);
     if (pins) {
       stripClientIdentityHeaders(req);
-      proxy.web(req, res, { agent: pins.agentFor(req, res) });
+      const agent = pins.agentFor(req, res, clientAddress(req, trusted));
+      if (!agent) {
+        sendText(
+          res,
+          503,
+          { 'Retry-After': '5', Connection: 'close' },
+          'Too many logons in progress; try again shortly.\n',
+        );
+        return;
+      }
+      setForwardingHeaders(req, trusted, Boolean(options.tls));
+      proxy.web(req, res, { agent });
       return;
     }
     auth!(req, res, (error) => {
@@ -227,7 +298,9 @@ export function createGateway(options: GatewayOptions): Gateway {
         sendText(res, 500, {}, 'Internal gateway error\n');
         return;
       }
+      shares.authenticated(req.socket);
       prepareUpstreamRequest(req, forward);
+      setForwardingHeaders(req, trusted, Boolean(options.tls));
       proxy.web(req, res, { agent: sharedAgent });
     });
   };
@@ -242,8 +315,10 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const onUpgrade = (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => {});
+    if (shares.refused(socket)) return;
     if (pins) {
       stripClientIdentityHeaders(req);
+      setForwardingHeaders(req, trusted, Boolean(options.tls));
       tunnel(req, socket, head, pins.upgradeAgent(req));
       return;
     }
@@ -269,22 +344,39 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
       tunnelled = true;
       res.detachSocket(socket);
+      shares.authenticated(socket);
       prepareUpstreamRequest(req, forward);
+      setForwardingHeaders(req, trusted, Boolean(options.tls));
       tunnel(req, socket, head, undefined);
     });
   };
 
-  const server = options.tls ? https.createServer(options.tls, onRequest) : http.createServer(onRequest);
+  // A request's headers get headerTimeoutMs (checked every second or so, not Node's 30 s); the
+  // whole request, body included, Node's 5 minutes. Between requests a connection stays open as
+  // long as the gateway remembers it (the idle timeout), not Node's 5 s keep-alive default:
+  // every reconnect would cost an NTLM handshake.
+  const serverOptions: http.ServerOptions = {
+    headersTimeout: headerTimeoutMs,
+    requestTimeout: Math.max(300_000, headerTimeoutMs),
+    connectionsCheckingInterval: Math.min(1000, headerTimeoutMs),
+  };
+  const server = options.tls
+    ? https.createServer({ ...options.tls, ...serverOptions, handshakeTimeout: headerTimeoutMs }, onRequest)
+    : http.createServer(serverOptions, onRequest);
+  server.keepAliveTimeout = idleTimeoutMs;
   server.on('upgrade', onUpgrade);
-  server.maxConnections = positiveInteger(
-    options.maxClientConnections,
-    'maxClientConnections',
-    10_000,
-    'gateway',
-  );
-  const shutdown = new GracefulShutdown(server, options.tls ? 'secureConnection' : 'connection');
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  server.maxConnections = maxClientConnections;
+  const connectionEvent = options.tls ? 'secureConnection' : 'connection';
+  const shares = new ConnectionShares(server, connectionEvent, maxUnauthenticated, logger);
+  const shutdown = new GracefulShutdown(server, connectionEvent);
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    const status =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? '408 Request Timeout'
+        : error.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     else socket.destroy();
   });
 

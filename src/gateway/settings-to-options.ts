@@ -171,6 +171,9 @@ export function planGateway(settings: Settings): GatewayPlan {
         : undefined,
     shutdownTimeoutMs: num(settings, 'shutdown-timeout'),
     maxClientConnections: num(settings, 'max-client-connections'),
+    maxUnauthenticatedConnections: num(settings, 'max-unauthenticated-connections'),
+    headerTimeoutMs: num(settings, 'header-timeout'),
+    trustedProxies: list(settings, 'trusted-proxy'),
     logger: levelledLogger(consoleLogger, debug),
   };
   const listen = parseListen(str(settings, 'listen') ?? '127.0.0.1:8080');
@@ -188,6 +191,7 @@ export function planGateway(settings: Settings): GatewayPlan {
         ...common,
         pinning: {
           maxConnections: num(settings, 'max-connections'),
+          maxConnectionsPerClient: num(settings, 'max-connections-per-client'),
           idleTimeoutMs: num(settings, 'idle-timeout'),
           maxAgeMs: num(settings, 'max-age'),
           maxRequests: num(settings, 'max-requests'),
@@ -195,6 +199,10 @@ export function planGateway(settings: Settings): GatewayPlan {
       },
     };
   }
+  if (settings['max-connections-per-client'] !== undefined)
+    throw new UsageError(
+      '--max-connections-per-client: pass-through mode only (it limits pinned upstream connections)',
+    );
   const { auth, source } = authOptions(settings, debug);
   return {
     listen,

@@ -1,24 +1,69 @@
 import type { IncomingMessage } from 'node:http';
+import { BlockList, isIP } from 'node:net';
+import { ConfigurationError } from '../errors.js';
 
-/** `::ffff:192.0.2.1` and `192.0.2.1` are one client. */
-export function normalizeAddress(address: string): string {
-  const trimmed = address.trim();
-  return trimmed.startsWith('::ffff:') && trimmed.includes('.') ? trimmed.slice(7) : trimmed;
+/** `::ffff:10.0.0.1` (an IPv4 client on a dual-stack socket) is 10.0.0.1. */
+export function plainAddress(address: string | undefined): string {
+  return (address ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+}
+
+/** The proxies in front of the gateway whose X-Forwarded-* and Forwarded headers are believed. */
+export class TrustedProxies {
+  readonly #list = new BlockList();
+  readonly #empty: boolean;
+
+  /** Addresses (`10.0.0.5`, `::1`) or networks (`10.0.0.0/8`); anything else is a ConfigurationError. */
+  constructor(entries: readonly string[] = [], owner = 'ntlm()') {
+    for (const entry of entries) {
+      const [address = '', prefix, extra] = entry.trim().split('/');
+      const family = isIP(address);
+      const bits = prefix === undefined ? undefined : Number(prefix);
+      const maxBits = family === 6 ? 128 : 32;
+      if (
+        family === 0 ||
+        extra !== undefined ||
+        (bits !== undefined && !(Number.isInteger(bits) && bits >= 0 && bits <= maxBits && prefix !== ''))
+      )
+        throw new ConfigurationError(
+          `${owner}: trustedProxies: ${JSON.stringify(entry)} is not an IP address or network (10.0.0.5, 10.0.0.0/8, ::1)`,
+        );
+      const type = family === 6 ? 'ipv6' : 'ipv4';
+      if (bits === undefined) this.#list.addAddress(address, type);
+      else this.#list.addSubnet(address, bits, type);
+    }
+    this.#empty = entries.length === 0;
+  }
+
+  has(address: string | undefined): boolean {
+    if (this.#empty) return false;
+    const plain = plainAddress(address);
+    const family = isIP(plain);
+    return family !== 0 && this.#list.check(plain, family === 6 ? 'ipv6' : 'ipv4');
+  }
+}
+
+/** X-Forwarded-For's entries, left (the original client) to right (the last proxy's peer). */
+function forwardedFor(header: string | string[] | undefined): string[] {
+  const text = Array.isArray(header) ? header.join(',') : (header ?? '');
+  return text
+    .split(',')
+    .map((entry) => entry.trim().replace(/^\[([^\]]+)\](?::\d+)?$/, '$1'))
+    .filter(Boolean);
 }
 
 /**
- * The address a request comes from, for per-client limits. The peer of the TCP connection,
- * unless that peer is one of `trustedProxies`: then the right-most X-Forwarded-For entry that is
- * not itself a trusted proxy (entries further left were written by the client and prove nothing).
+ * Who the request is from: the connection's peer, or, when the peer is a trusted proxy, the
+ * rightmost X-Forwarded-For entry that is not itself a trusted proxy (the entries left of it
+ * were written by someone we do not trust). Used to count a client's share.
  */
-export function clientAddress(req: IncomingMessage, trustedProxies: ReadonlySet<string>): string {
-  const peer = normalizeAddress(req.socket.remoteAddress ?? '');
-  if (trustedProxies.size === 0 || !trustedProxies.has(peer)) return peer;
-  const header = req.headers['x-forwarded-for'];
-  const hops = (Array.isArray(header) ? header.join(',') : (header ?? ''))
-    .split(',')
-    .map(normalizeAddress)
-    .filter((hop) => hop !== '');
-  for (let i = hops.length - 1; i >= 0; i--) if (!trustedProxies.has(hops[i]!)) return hops[i]!;
-  return hops[0] ?? peer;
+export function clientAddress(req: IncomingMessage, trusted: TrustedProxies): string {
+  const peer = plainAddress(req.socket.remoteAddress);
+  if (!trusted.has(peer)) return peer;
+  const chain = forwardedFor(req.headers['x-forwarded-for']);
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const entry = plainAddress(chain[i]);
+    if (isIP(entry) === 0) return peer;
+    if (!trusted.has(entry) || i === 0) return entry;
+  }
+  return peer;
 }

@@ -138,7 +138,26 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
       : undefined;
   };
 
+  let keepAliveChecked = false;
+  /**
+   * NTLM authenticates a connection: if Node closes idle connections sooner than we would keep
+   * their identity (its default keepAliveTimeout is 5 s), every pause costs a new handshake and
+   * a DC round trip. Said once, at the first request, where the server is first seen.
+   */
+  const checkKeepAlive = (socket: Socket) => {
+    keepAliveChecked = true;
+    const server = (socket as Socket & { server?: { keepAliveTimeout?: number } }).server;
+    const keepAliveTimeout = server?.keepAliveTimeout;
+    if (typeof keepAliveTimeout === 'number' && keepAliveTimeout < options.connectionIdleTimeoutMs) {
+      logger.warn(
+        'the HTTP server closes idle connections before their NTLM identity expires: set server.keepAliveTimeout to connectionIdleTimeoutMs, or every pause costs a new handshake',
+        { keepAliveTimeout, connectionIdleTimeoutMs: options.connectionIdleTimeoutMs },
+      );
+    }
+  };
+
   const middleware = ((req: IncomingMessage, res: ServerResponse, next: NextFunction): void => {
+    if (!keepAliveChecked) checkKeepAlive(req.socket);
     stripClientIdentityHeaders(req);
     const socket = req.socket;
     let authorization: ReturnType<typeof parseAuthorization>;
@@ -225,14 +244,26 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
     const cookie = options.tokens?.cookie;
     if (cookie && res && !res.headersSent) res.appendHeader('Set-Cookie', tokenCookie(cookie, undefined, 0));
     const info = req.ntlm;
-    if (info?.tokenId && info.tokenExpiresAt && options.tokens)
-      await options.tokens.revoke(info.tokenId, info.tokenExpiresAt);
+    // The connection is forgotten first: whatever the shared store says, this session ends here.
     const state = registry.peek(req.socket);
     if (state) registry.forget(state);
+    if (info?.tokenId && info.tokenExpiresAt && options.tokens) {
+      const shared = await options.tokens.revoke(info.tokenId, info.tokenExpiresAt);
+      if (!shared) {
+        logger.warn(
+          'logout: the shared store did not take the revocation; this process refuses the token and will write it when the store answers',
+          {
+            user: info.username,
+            tokenId: info.tokenId,
+          },
+        );
+      }
+    }
     logger.info('logged out', { user: info?.username, tokenId: info?.tokenId });
   };
 
   middleware.close = async () => {
+    options.tokens?.close();
     await options.verifier.close?.();
     await options.store?.close?.();
   };

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import { LRUCache } from 'lru-cache';
 import type { NtlmIdentity } from '../types.js';
+import { positiveInteger } from '../validation.js';
+import { RevocationList } from './revocation-list.js';
 import { type BearerKey, type ResolvedKey, resolveKeys } from './signing-keys.js';
 import type { Store } from './store.js';
 
@@ -18,6 +21,17 @@ export interface BearerOptions {
   issuer?: string;
   /** `aud` claim, checked on the way in. @default 'ntlm-sso' */
   audience?: string;
+  /**
+   * Revocations (logouts) this process remembers until their tokens expire. Beyond it the oldest
+   * makes room and every token that expires no later than it is refused too, so that a revoked
+   * token never comes back (holders of the others authenticate again). @default 100000
+   */
+  maxRevocations?: number;
+  /**
+   * Verified tokens remembered (by their text, until they expire), so that a token sent with
+   * every request is checked once, not once per request; revocation is still honoured. @default 10000
+   */
+  verifiedCacheSize?: number;
   /**
    * Also hand the token out as an HttpOnly cookie (on the response that completes a handshake,
    * never on a 401 leg) and accept it from that cookie. `true` means the defaults below.
@@ -70,6 +84,8 @@ export interface VerifiedToken {
 }
 
 const REVOKED = 'ntlm-sso:revoked:';
+/** How often revocations the shared store could not take are offered to it again. */
+const RESYNC_MS = 2000;
 
 /**
  * lua-resty-ntlm's idea: once a connection has done NTLM, the client gets a signed token and
@@ -77,6 +93,10 @@ const REVOKED = 'ntlm-sso:revoked:';
  * jsonwebtoken, with the algorithm, issuer and audience pinned (it would otherwise accept any
  * HS* algorithm, and `none` with an empty key), and the key as a KeyObject (25x faster than a
  * string, which jsonwebtoken first tries to parse as PEM).
+ *
+ * Revocations live in this process (a bounded RevocationList that never forgets one early) and,
+ * when a store is shared with other instances, in that store too. A revocation the store cannot
+ * take (Redis down) holds here at once and is written to the store when it answers again.
  */
 export class BearerTokens {
   readonly #signer: ResolvedKey;
@@ -84,17 +104,29 @@ export class BearerTokens {
   readonly #expiresIn: number;
   readonly #issuer: string;
   readonly #audience: string;
+  readonly #revoked: RevocationList;
+  readonly #verified: LRUCache<string, VerifiedToken>;
+  /** Revocations the shared store has not taken yet: token id → expiry (ms). */
+  readonly #unsynced = new Map<string, number>();
+  #resync: NodeJS.Timeout | undefined;
   /** Cookie settings when `cookie` is on. */
   readonly cookie: CookieOptions | undefined;
 
+  /** `shared`: the store other instances read revocations from; none when this process is alone. */
   constructor(
     options: BearerOptions,
-    private readonly store: Store,
+    private readonly shared: Store | undefined,
   ) {
     ({ signer: this.#signer, byKid: this.#keys } = resolveKeys(options ?? {}));
-    this.#expiresIn = options.expiresInSeconds ?? 3600;
+    this.#expiresIn = positiveInteger(options.expiresInSeconds, 'bearer.expiresInSeconds', 3600);
     this.#issuer = options.issuer ?? 'ntlm-sso';
     this.#audience = options.audience ?? 'ntlm-sso';
+    this.#revoked = new RevocationList(
+      positiveInteger(options.maxRevocations, 'bearer.maxRevocations', 100_000),
+    );
+    this.#verified = new LRUCache({
+      max: positiveInteger(options.verifiedCacheSize, 'bearer.verifiedCacheSize', 10_000),
+    });
     this.cookie = options.cookie === true ? {} : options.cookie || undefined;
   }
 
@@ -120,8 +152,19 @@ export class BearerTokens {
     return { token, tokenId, expiresAt: (iat + this.#expiresIn) * 1000 };
   }
 
-  /** The token's identity, or undefined when it is invalid, expired, tampered with or revoked. */
+  /**
+   * The token's identity, or undefined when it is invalid, expired, tampered with or revoked.
+   * Rejects only when the shared store cannot say whether another instance revoked it.
+   */
   async verify(token: string): Promise<VerifiedToken | undefined> {
+    const verified = this.#verified.get(token) ?? this.#check(token);
+    if (!verified || this.#revoked.isRevoked(verified.tokenId, verified.expiresAt)) return undefined;
+    if (this.shared && (await this.shared.get(REVOKED + verified.tokenId)) !== undefined) return undefined;
+    return verified;
+  }
+
+  /** Signature, algorithm, issuer, audience, expiry and claims; remembered until the token expires. */
+  #check(token: string): VerifiedToken | undefined {
     let claims: jwt.JwtPayload;
     try {
       // The key is chosen by kid, and only that key's own algorithm is allowed: an RS256 public
@@ -140,14 +183,14 @@ export class BearerTokens {
     if (
       typeof claims.jti !== 'string' ||
       typeof claims.username !== 'string' ||
-      typeof claims.domain !== 'string'
+      typeof claims.domain !== 'string' ||
+      typeof claims.exp !== 'number'
     )
       return undefined;
-    if ((await this.store.get(REVOKED + claims.jti)) !== undefined) return undefined;
-    return {
+    const verified: VerifiedToken = {
       tokenId: claims.jti,
       issuedAt: (claims.iat ?? 0) * 1000,
-      expiresAt: (claims.exp ?? 0) * 1000,
+      expiresAt: claims.exp * 1000,
       identity: {
         username: claims.username,
         domain: claims.domain,
@@ -159,10 +202,65 @@ export class BearerTokens {
         sid: claims.sid,
       },
     };
+    const ttl = verified.expiresAt - Date.now();
+    if (ttl > 0) this.#verified.set(token, verified, { ttl });
+    return verified;
   }
 
-  /** Revokes a token until it would have expired anyway. */
-  async revoke(tokenId: string, expiresAt: number): Promise<void> {
-    await this.store.set(REVOKED + tokenId, '1', Math.ceil((expiresAt - Date.now()) / 1000));
+  /**
+   * Revokes a token until it would have expired anyway: in this process at once, and in the
+   * shared store. Resolves `false` when the store did not take it yet (it is offered again every
+   * few seconds); this process refuses the token either way.
+   */
+  async revoke(tokenId: string, expiresAt: number): Promise<boolean> {
+    this.#revoked.add(tokenId, expiresAt);
+    if (!this.shared) return true;
+    try {
+      await this.#share(tokenId, expiresAt);
+      return true;
+    } catch {
+      this.#unsynced.set(tokenId, expiresAt);
+      this.#scheduleResync();
+      return false;
+    }
+  }
+
+  #share(tokenId: string, expiresAt: number): Promise<void> {
+    return this.shared!.set(REVOKED + tokenId, '1', Math.ceil((expiresAt - Date.now()) / 1000));
+  }
+
+  #scheduleResync(): void {
+    if (this.#resync) return;
+    this.#resync = setTimeout(() => {
+      this.#resync = undefined;
+      void this.#resyncNow();
+    }, RESYNC_MS);
+    this.#resync.unref();
+  }
+
+  /** Offers the store what it missed, oldest first; what has expired meanwhile is dropped. */
+  async #resyncNow(): Promise<void> {
+    for (const [tokenId, expiresAt] of this.#unsynced) {
+      if (expiresAt > Date.now()) {
+        try {
+          await this.#share(tokenId, expiresAt);
+        } catch {
+          this.#scheduleResync();
+          return;
+        }
+      }
+      this.#unsynced.delete(tokenId);
+    }
+  }
+
+  /** Revocations the shared store has not taken yet. */
+  get unsyncedRevocations(): number {
+    return this.#unsynced.size;
+  }
+
+  /** Stops retrying (the application is shutting down). */
+  close(): void {
+    clearTimeout(this.#resync);
+    this.#resync = undefined;
   }
 }

@@ -1,4 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { ConfigurationError } from '../errors.js';
+import { positiveInteger } from '../validation.js';
 import type { Store } from './store.js';
 
 export interface RedisStoreOptions {
@@ -8,6 +10,12 @@ export interface RedisStoreOptions {
   prefix?: string;
   /** Longest wait for a connection or a command (ms): a silent Redis must not hang a request. @default 1000 */
   timeoutMs?: number;
+  /**
+   * After a command failed or timed out, how long later commands fail at once instead of each
+   * waiting `timeoutMs` (ms). While disconnected after having been up, commands fail at once too.
+   * @default 2000
+   */
+  unavailablePauseMs?: number;
 }
 
 /**
@@ -18,9 +26,18 @@ export class RedisStore implements Store {
   readonly #client: Redis;
   readonly #owned: boolean;
   readonly #prefix: string;
+  readonly #pauseMs: number;
+  /** Until when commands fail at once: Redis is down or silent, and each wait would add a timeout. */
+  #unavailableUntil = 0;
+  #everReady = false;
 
   constructor(options: RedisStoreOptions) {
-    const timeoutMs = options.timeoutMs ?? 1000;
+    if (typeof options?.redis !== 'string' && typeof options?.redis?.get !== 'function') {
+      throw new ConfigurationError(
+        'RedisStore: redis must be a URL (redis://127.0.0.1:6379/0) or an ioredis client',
+      );
+    }
+    const timeoutMs = positiveInteger(options.timeoutMs, 'timeoutMs', 1000, 'RedisStore');
     const settings: RedisOptions = {
       connectTimeout: timeoutMs,
       commandTimeout: timeoutMs,
@@ -32,18 +49,51 @@ export class RedisStore implements Store {
     // Errors surface on the commands that fail; the connection's own events only go to the log.
     if (this.#owned) this.#client.on('error', () => {});
     this.#prefix = options.prefix ?? 'ntlm-sso:';
+    this.#pauseMs = positiveInteger(options.unavailablePauseMs, 'unavailablePauseMs', 2000, 'RedisStore');
+    this.#client.on('ready', () => {
+      this.#everReady = true;
+      this.#unavailableUntil = 0;
+    });
+  }
+
+  /**
+   * Runs a command, or fails at once while Redis is known to be away: disconnected after having
+   * been up, or silent on a recent command. A logon that reads around the store (the directory
+   * cache) then costs nothing extra, instead of a timeout per command.
+   */
+  async #command<T>(run: () => Promise<T>): Promise<T> {
+    const reconnecting = this.#everReady && this.#client.status !== 'ready';
+    if (reconnecting || Date.now() < this.#unavailableUntil) {
+      throw new Error(`Redis is unavailable (${this.#client.status}); not waiting for it`);
+    }
+    try {
+      return await run();
+    } catch (error) {
+      this.#unavailableUntil = Date.now() + this.#pauseMs;
+      throw error;
+    }
   }
 
   async get(key: string): Promise<string | undefined> {
-    return (await this.#client.get(this.#prefix + key)) ?? undefined;
+    return (await this.#command(() => this.#client.get(this.#prefix + key))) ?? undefined;
   }
 
   async set(key: string, value: string, ttlSeconds: number): Promise<void> {
-    await this.#client.set(this.#prefix + key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)));
+    await this.#command(() =>
+      this.#client.set(this.#prefix + key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds))),
+    );
+  }
+
+  /** SET ... NX EX: Redis decides atomically, so two processes never both win the same key. */
+  async setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean> {
+    const reply = await this.#command(() =>
+      this.#client.set(this.#prefix + key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX'),
+    );
+    return reply === 'OK';
   }
 
   async delete(key: string): Promise<void> {
-    await this.#client.del(this.#prefix + key);
+    await this.#command(() => this.#client.del(this.#prefix + key));
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,12 @@ export interface Store {
   /** Stores `value` for `ttlSeconds`; the store forgets it afterwards. */
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
   delete(key: string): Promise<void>;
+  /**
+   * Stores `value` for `ttlSeconds` only if `key` is absent (or expired), in one atomic step:
+   * true when this call stored it, false when the key was already there. A replay cache needs
+   * this: a get-then-set would let two instances both accept the same token.
+   */
+  setIfAbsent?(key: string, value: string, ttlSeconds: number): Promise<boolean>;
   close?(): Promise<void>;
 }
 
@@ -34,5 +40,12 @@ export class MemoryStore implements Store {
 
   async delete(key: string): Promise<void> {
     this.#cache.delete(key);
+  }
+
+  // Atomic because nothing awaits between the check and the write (one event-loop turn).
+  async setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean> {
+    if (this.#cache.has(key)) return false;
+    this.#cache.set(key, value, { ttl: Math.max(1, ttlSeconds) * 1000 });
+    return true;
   }
 }

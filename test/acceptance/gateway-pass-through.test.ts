@@ -243,13 +243,22 @@ describe('gateway, pass-through mode: nginx-ntlm-module limits', () => {
       }
     }));
 
-  test('--max-connections: the least recently used pinned connection is released first', () =>
+  test('--max-connections: logged-in pins are kept; a newcomer gets 503 until one is released', () =>
     withGateway(['--max-connections', '2'], async (gateway) => {
       const clients = [0, 1, 2].map(() => new NtlmHttpClient(gateway.url));
       try {
-        for (const client of clients) assert.equal((await client.login('/api/whoami', ALICE)).status, 200);
-        assert.equal((await clients[0]!.request('/api/whoami')).status, 401);
-        assert.equal((await clients[2]!.request('/api/whoami')).status, 200);
+        for (const client of clients.slice(0, 2))
+          assert.equal((await client.login('/api/whoami', ALICE)).status, 200);
+        const refused = await clients[2]!.login('/api/whoami', ALICE);
+        assert.equal(refused.status, 503);
+        assert.equal(refused.headers['retry-after'], '5');
+        assert.equal((await clients[0]!.request('/api/whoami')).status, 200);
+        assert.equal((await clients[1]!.request('/api/whoami')).status, 200);
+        clients[0]!.close();
+        await eventually(
+          async () => (await clients[2]!.login('/api/whoami', ALICE)).status === 200,
+          'a slot',
+        );
         assert.equal((await clients[1]!.request('/api/whoami')).status, 200);
       } finally {
         for (const client of clients) client.close();

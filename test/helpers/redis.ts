@@ -12,8 +12,11 @@ export async function redisMissing(): Promise<string | undefined> {
   }
 }
 
-export async function startRedis(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const port = await freePort();
+/** `port`: start it again where an earlier one ran (a Redis restart); a free port by default. */
+export async function startRedis(
+  port?: number,
+): Promise<{ url: string; port: number; stop: (signal?: NodeJS.Signals) => Promise<void>; pid: number }> {
+  port ??= await freePort();
   const child: ChildProcess = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
@@ -33,9 +36,12 @@ export async function startRedis(): Promise<{ url: string; stop: () => Promise<v
   });
   return {
     url: `redis://127.0.0.1:${port}`,
-    stop: async () => {
+    port,
+    pid: child.pid!,
+    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
+      child.kill(signal);
       await exited;
     },
   };

@@ -109,6 +109,8 @@ export async function listen(
   onClose: () => Promise<void> = async () => {},
 ): Promise<{ server: http.Server; url: string; close(): Promise<void> }> {
   const server = http.createServer(handler);
+  // As the README advises: idle connections live as long as their NTLM identity (60 s).
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     server,

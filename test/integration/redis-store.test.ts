@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { RedisStore } from '../../src/index.js';
+import { MemoryStore, RedisStore } from '../../src/index.js';
 import { curl, curlBearerToken, curlStatusWith } from '../helpers/curl.js';
 import { type DemoProcess, type RunningProcess, startClusterDemo, startDemo } from '../helpers/processes.js';
 import { redisMissing, startRedis } from '../helpers/redis.js';
@@ -114,5 +114,39 @@ describe('node:cluster with 2 workers sharing Redis', {
     const afterLogout = await Promise.all(Array.from({ length: 10 }, () => ask(token)));
     for (const reply of afterLogout) assert.equal(reply.status, 401);
     assert.equal(new Set(afterLogout.map((reply) => reply.worker)).size, 2, 'both workers refused it');
+  });
+});
+
+describe('Store.setIfAbsent (the replay cache primitive)', {
+  skip: missing ? `skipped: ${missing}` : false,
+}, () => {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  it('only one of many concurrent callers on two clients wins a key, and it is free again after its TTL', async () => {
+    const [one, two] = [new RedisStore({ redis: redis.url }), new RedisStore({ redis: redis.url })];
+    const wins = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? one : two).setIfAbsent('replay:x', String(i), 1)),
+    );
+    assert.equal(wins.filter(Boolean).length, 1);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    assert.equal(await one.setIfAbsent('replay:x', 'again', 1), true);
+    await Promise.all([one.close(), two.close()]);
+  });
+});
+
+describe('MemoryStore.setIfAbsent', () => {
+  it('wins once per key until the TTL ends', async () => {
+    const store = new MemoryStore();
+    const wins = await Promise.all(Array.from({ length: 10 }, () => store.setIfAbsent('k', 'v', 1)));
+    assert.equal(wins.filter(Boolean).length, 1);
+    assert.equal(await store.setIfAbsent('other', 'v', 1), true);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    assert.equal(await store.setIfAbsent('k', 'v', 1), true);
   });
 });

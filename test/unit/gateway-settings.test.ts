@@ -85,11 +85,46 @@ describe('gateway settings', () => {
     );
     assert.deepEqual(plan.options.pinning, {
       maxConnections: 5,
+      maxConnectionsPerClient: undefined,
       idleTimeoutMs: undefined,
       maxAgeMs: 600_000,
       maxRequests: undefined,
     });
     assert.deepEqual(plan.listen, { host: '127.0.0.1', port: 8080 });
+  });
+
+  test('slow clients, forwarding and per-client limits: --header-timeout, --max-unauthenticated-connections, --trusted-proxy, --max-connections-per-client', () => {
+    const plan = planGateway(
+      readSettings(
+        [
+          '--upstream',
+          'http://127.0.0.1:9',
+          '--mode',
+          'pass-through',
+          '--header-timeout',
+          '5s',
+          '--max-unauthenticated-connections',
+          '300',
+          '--max-connections-per-client',
+          '7',
+        ],
+        { NTLM_SSO_TRUSTED_PROXY: '10.0.0.1, 10.2.0.0/16' },
+      ),
+    );
+    assert.equal(plan.options.headerTimeoutMs, 5000);
+    assert.equal(plan.options.maxUnauthenticatedConnections, 300);
+    assert.deepEqual(plan.options.trustedProxies, ['10.0.0.1', '10.2.0.0/16']);
+    assert.equal(plan.options.pinning?.maxConnectionsPerClient, 7);
+    assert.throws(
+      () =>
+        planGateway(
+          readSettings(
+            ['--upstream', 'http://x', '--users', 'u.json', '--max-connections-per-client', '3'],
+            {},
+          ),
+        ),
+      (error: unknown) => error instanceof UsageError && /pass-through mode only/.test(error.message),
+    );
   });
 });
 
@@ -154,6 +189,19 @@ describe('createGateway() options', () => {
         /pinning.maxRequests/,
       ],
       [{ upstream: 'http://127.0.0.1:9', mode: 'sideways' as 'header', auth: { verifier } }, /mode must be/],
+      [
+        { upstream: 'http://127.0.0.1:9', mode: 'pass-through', pinning: { maxConnectionsPerClient: -1 } },
+        /pinning.maxConnectionsPerClient/,
+      ],
+      [{ upstream: 'http://127.0.0.1:9', auth: { verifier }, headerTimeoutMs: 0 }, /headerTimeoutMs/],
+      [
+        { upstream: 'http://127.0.0.1:9', auth: { verifier }, maxUnauthenticatedConnections: 1.5 },
+        /maxUnauthenticatedConnections/,
+      ],
+      [
+        { upstream: 'http://127.0.0.1:9', auth: { verifier }, trustedProxies: ['proxy.lan'] },
+        /trustedProxies/,
+      ],
     ];
     for (const [options, message] of cases) {
       assert.throws(

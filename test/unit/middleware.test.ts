@@ -404,6 +404,29 @@ describe('connection rules (nginx-ntlm-module) and access rules', () => {
   });
 });
 
+describe('keep-alive', () => {
+  it("warns once when the server's keepAliveTimeout would close connections before their identity expires", async () => {
+    const t = await startServer('node:http');
+    const client = new NtlmHttpClient(t.url);
+    await client.login('/', ALICE);
+    assert.equal(t.logger.records.filter((r) => /keepAliveTimeout/.test(r.message)).length, 0);
+    client.close();
+    await t.close();
+
+    const short = await startServer('node:http');
+    short.server.keepAliveTimeout = 5000; // Node's default
+    const again = new NtlmHttpClient(short.url);
+    await again.login('/', ALICE);
+    await again.request('/');
+    const warnings = short.logger.records.filter((r) => /keepAliveTimeout/.test(r.message));
+    assert.equal(warnings.length, 1, 'said once, not per request');
+    assert.equal(warnings[0]!.level, 'warn');
+    assert.deepEqual(warnings[0]!.fields, { keepAliveTimeout: 5000, connectionIdleTimeoutMs: 60_000 });
+    again.close();
+    await short.close();
+  });
+});
+
 describe('middleware limits', () => {
   it('caps pending handshakes with 503 and frees a slot when its connection closes', async () => {
     const t = await startServer('node:http', { maxPendingHandshakes: 2, maxPendingHandshakesPerClient: 2 });

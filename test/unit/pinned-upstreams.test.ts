@@ -4,11 +4,17 @@ import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { describe, test } from 'node:test';
-import { PinnedUpstreams, type PinningLimits } from '../../src/gateway/pinned-upstreams.js';
+import {
+  HANDSHAKE_WINDOW_MS,
+  PinnedUpstreams,
+  type PinningLimits,
+  shareKey,
+} from '../../src/gateway/pinned-upstreams.js';
 import { type1 } from '../helpers/ntlm-client.js';
 
 const LIMITS: PinningLimits = {
   maxConnections: 100,
+  maxConnectionsPerClient: 100,
   idleTimeoutMs: 60_000,
   maxAgeMs: 3_600_000,
   maxRequests: 1000,
@@ -20,17 +26,37 @@ const AUTHENTICATE = 'NTLM TlRMTVNTUAADAAAAGAAYAEAAAAA=';
 class Client {
   readonly socket = new EventEmitter() as unknown as Socket;
 
-  /** One request: the agent it went out on, answered with `status`. */
-  send(pins: PinnedUpstreams, authorization: string | undefined, status = 200): http.Agent {
+  constructor(readonly address = '192.0.2.1') {}
+
+  /** One request: the agent it went out on (undefined: refused), answered with `status`. */
+  send(pins: PinnedUpstreams, authorization: string | undefined, status = 200): http.Agent | undefined {
+    const { res, done } = this.start(pins, authorization, status);
+    done();
+    return res;
+  }
+
+  /**
+   * A request left in flight until done() is called. A 401 to a NEGOTIATE carries a CHALLENGE
+   * token, as the upstream's would.
+   */
+  start(pins: PinnedUpstreams, authorization: string | undefined, status = 200) {
     const req = {
       socket: this.socket,
       headers: authorization ? { authorization } : {},
     } as http.IncomingMessage;
-    const res = Object.assign(new EventEmitter(), { statusCode: status }) as unknown as http.ServerResponse;
-    const agent = pins.agentFor(req, res);
-    res.emit('finish');
-    res.emit('close');
-    return agent;
+    const challenge = status === 401 && authorization === NEGOTIATE ? 'NTLM TlRMTVNTUAACAAAA' : 'NTLM';
+    const res = Object.assign(new EventEmitter(), {
+      statusCode: status,
+      getHeader: (name: string) => (name === 'www-authenticate' ? challenge : undefined),
+    }) as unknown as http.ServerResponse;
+    const agent = pins.agentFor(req, res, this.address);
+    return {
+      res: agent,
+      done: () => {
+        res.emit('finish');
+        res.emit('close');
+      },
+    };
   }
 }
 
@@ -99,13 +125,14 @@ describe('pass-through pinning', () => {
     young.close();
   });
 
-  test('maxConnections releases the least recently used connection, and a closed client releases its own', () => {
+  test('maxConnections: a newcomer takes the oldest idle pin that never completed a handshake, and a closed client releases its own', () => {
     const pins = pinned({ maxConnections: 2 });
-    const [a, b, c] = [new Client(), new Client(), new Client()];
+    const [a, b, c] = [new Client('192.0.2.1'), new Client('192.0.2.2'), new Client('192.0.2.3')];
     const ownA = a.send(pins, NEGOTIATE, 401);
-    const ownB = b.send(pins, NEGOTIATE, 401);
-    assert.equal(a.send(pins, AUTHENTICATE), ownA, 'a is now the most recently used');
-    c.send(pins, NEGOTIATE, 401);
+    // b's token was malformed (400): nobody's, nothing pending.
+    const ownB = b.send(pins, 'NTLM TlRMTVNTUAABAAAA', 400);
+    assert.equal(a.send(pins, AUTHENTICATE), ownA, 'a is now authenticated');
+    assert.ok(c.send(pins, NEGOTIATE, 401), 'c takes the slot of b');
     assert.equal(pins.pinnedCount, 2);
     assert.equal(a.send(pins, undefined), ownA);
     assert.notEqual(b.send(pins, undefined), ownB, 'b was released');
@@ -113,5 +140,60 @@ describe('pass-through pinning', () => {
     assert.equal(pins.pinnedCount, 1);
     pins.close();
     assert.equal(pins.pinnedCount, 0);
+  });
+
+  test('authenticated pins, handshakes in progress and requests in flight are never taken: the newcomer is refused', () => {
+    const pins = pinned({ maxConnections: 3 });
+    const [done, midway, busy] = [new Client('192.0.2.1'), new Client('192.0.2.2'), new Client('192.0.2.3')];
+    done.send(pins, NEGOTIATE, 401);
+    const ownDone = done.send(pins, AUTHENTICATE, 200);
+    const ownMidway = midway.send(pins, NEGOTIATE, 401);
+    const inFlight = busy.start(pins, 'Negotiate YIIBhw==', 200);
+    for (let i = 0; i < 50; i++) {
+      assert.equal(new Client(`198.51.100.${i}`).send(pins, NEGOTIATE, 401), undefined, `newcomer ${i}`);
+    }
+    assert.equal(pins.pinnedCount, 3);
+    assert.equal(done.send(pins, undefined), ownDone);
+    assert.equal(midway.send(pins, AUTHENTICATE, 200), ownMidway, 'the handshake completes on its pin');
+    inFlight.done();
+    pins.close();
+  });
+
+  test('a handshake abandoned for HANDSHAKE_WINDOW_MS may be taken', (t) => {
+    t.mock.timers.enable({ apis: ['Date', 'setTimeout'] });
+    const pins = pinned({ maxConnections: 1 });
+    const abandoned = new Client('192.0.2.1');
+    abandoned.send(pins, NEGOTIATE, 401);
+    assert.equal(new Client('192.0.2.2').send(pins, NEGOTIATE, 401), undefined);
+    t.mock.timers.tick(HANDSHAKE_WINDOW_MS - 1);
+    assert.equal(new Client('192.0.2.2').send(pins, NEGOTIATE, 401), undefined);
+    t.mock.timers.tick(1);
+    assert.ok(new Client('192.0.2.2').send(pins, NEGOTIATE, 401));
+    pins.close();
+  });
+
+  test('one client address holds at most maxConnectionsPerClient pins (an IPv6 client: its /64)', () => {
+    const pins = pinned({ maxConnections: 100, maxConnectionsPerClient: 5 });
+    const flood = Array.from({ length: 40 }, () => new Client('192.0.2.66'));
+    const pinnedFlood = flood.filter((client) => client.send(pins, NEGOTIATE, 401) !== undefined);
+    assert.equal(pinnedFlood.length, 5);
+    const v6 = Array.from({ length: 10 }, (_, i) => new Client(`2001:db8:1:2::${i + 1}`));
+    assert.equal(v6.filter((client) => client.send(pins, NEGOTIATE, 401) !== undefined).length, 5);
+    assert.ok(new Client('2001:db8:1:3::1').send(pins, NEGOTIATE, 401), 'another /64');
+    const other = new Client('192.0.2.7');
+    assert.ok(other.send(pins, NEGOTIATE, 401), 'other addresses are not affected');
+    assert.equal(pins.pinnedCount, 12);
+    // A released pin gives the address its slot back.
+    pinnedFlood[0]!.socket.emit('close');
+    assert.ok(new Client('192.0.2.66').send(pins, NEGOTIATE, 401));
+    pins.close();
+  });
+
+  test('shareKey: IPv4 as is (also when IPv4-mapped), IPv6 by its /64', () => {
+    assert.equal(shareKey('10.1.2.3'), '10.1.2.3');
+    assert.equal(shareKey('::ffff:10.1.2.3'), '10.1.2.3');
+    assert.equal(shareKey('2001:db8::1'), '2001:db8:0:0::/64');
+    assert.equal(shareKey('2001:DB8:0:0:ffff::1'), '2001:db8:0:0::/64');
+    assert.equal(shareKey('::1'), '0:0:0:0::/64');
   });
 });

@@ -1,0 +1,103 @@
+// Scenario 2: requests carrying a Bearer token (issued by our server after one NTLM handshake)
+// against bare Express receiving the same header. autocannon for both, 8 connections.
+import { randomBytes } from 'node:crypto';
+import autocannon from 'autocannon';
+import { type ServerChild, startServer } from '../lib/children.js';
+import { CONNECTIONS, type Context } from '../lib/context.js';
+import { processCpuMs } from '../lib/cpu.js';
+import { HttpConnection } from '../lib/http-conn.js';
+import { handshake } from '../lib/ntlm-load.js';
+import { profileServer } from '../lib/profile.js';
+import type { Row } from '../lib/report.js';
+import { interleave, median, pairedRatio, round } from '../lib/stats.js';
+
+const VARIANTS = ['bare', 'ours-bearer'] as const;
+type Variant = (typeof VARIANTS)[number];
+
+async function issueToken(port: number, ctx: Context): Promise<string> {
+  const connection = await HttpConnection.open(port);
+  try {
+    const reply = await handshake(connection, ctx.users[0]!);
+    if (reply.status !== 200 || !reply.authorization?.startsWith('Bearer '))
+      throw new Error(`the handshake gave no Bearer token (status ${reply.status})`);
+    return reply.authorization.slice('Bearer '.length);
+  } finally {
+    connection.close();
+  }
+}
+
+export async function bearerScenario(ctx: Context): Promise<Row[]> {
+  const env = { BENCH_DC_URL: ctx.dcUrl, BENCH_JWT_SECRET: randomBytes(48).toString('base64') };
+  const servers = {} as Record<Variant, ServerChild>;
+  try {
+    for (const variant of VARIANTS) servers[variant] = await startServer({ mode: variant, env });
+    const token = await issueToken(servers['ours-bearer'].port, ctx);
+    let failures = 0;
+    /** Server CPU-µs per answered request, per round (from /proc). */
+    const cpuUs: Record<Variant, number[]> = { bare: [], 'ours-bearer': [] };
+    const load = async (variant: Variant, durationMs: number) => {
+      const before = processCpuMs(servers[variant].child.pid!);
+      const result = await autocannon({
+        url: `http://127.0.0.1:${servers[variant].port}/`,
+        connections: CONNECTIONS,
+        duration: durationMs / 1000,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      failures += result.non2xx + result.errors + result.timeouts;
+      cpuUs[variant].push(
+        ((processCpuMs(servers[variant].child.pid!) - before) * 1000) / Math.max(1, result['2xx']),
+      );
+      return result['2xx'] / result.duration;
+    };
+    for (const variant of VARIANTS) await load(variant, ctx.sizes.warmupMs);
+    failures = 0;
+    for (const variant of VARIANTS) cpuUs[variant].length = 0;
+    const samples = await interleave(VARIANTS, ctx.sizes.rounds, async (variant) => {
+      const rate = await load(variant, ctx.sizes.requestRoundMs);
+      ctx.log(`  2 ${variant}: ${Math.round(rate)} req/s`);
+      return rate;
+    });
+    await profileServer(
+      ctx,
+      '2 Bearer requests (ours, Express 4)',
+      { mode: 'ours-bearer', env },
+      async (port) => {
+        const fresh = await issueToken(port, ctx);
+        await autocannon({
+          url: `http://127.0.0.1:${port}/`,
+          connections: CONNECTIONS,
+          duration: ctx.sizes.profileMs / 1000,
+          headers: { authorization: `Bearer ${fresh}` },
+        });
+      },
+    );
+    const ratio = pairedRatio(samples['ours-bearer'], samples.bare);
+    return [
+      {
+        id: '2',
+        scenario: 'Bearer requests vs bare Express',
+        unit: 'req/s',
+        ours: median(samples['ours-bearer']),
+        baselineName: 'bare Express 4',
+        baseline: median(samples.bare),
+        ratio: round(ratio, 3),
+        compare: `${ratio.toFixed(2)}×`,
+        goal: '≥ 0.90',
+        met: ratio >= 0.9 && failures === 0,
+        status: 'measured',
+        detail:
+          `autocannon, ${CONNECTIONS} connections, ${ctx.sizes.rounds} interleaved rounds of ${ctx.sizes.requestRoundMs / 1000} s; ` +
+          `req/s per round: bare ${samples.bare.map(Math.round).join(', ')}; ours ${samples['ours-bearer'].map(Math.round).join(', ')}; ` +
+          `non-2xx, errors and timeouts: ${failures}. Server CPU-µs per request (median of rounds): ` +
+          `bare ${median(cpuUs.bare).toFixed(1)}, ours ${median(cpuUs['ours-bearer']).toFixed(1)}.`,
+        bound:
+          `The server process is CPU-bound: ours used ${median(cpuUs['ours-bearer']).toFixed(1)} µs of server CPU per ` +
+          `request against ${median(cpuUs.bare).toFixed(1)} µs for bare Express. The profile below shows what ` +
+          `checking the token costs per request.`,
+        samples,
+      },
+    ];
+  } finally {
+    for (const server of Object.values(servers)) await server.stop();
+  }
+}

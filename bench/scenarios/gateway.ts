@@ -1,0 +1,160 @@
+// Scenario 7: the gateway in header mode (`node dist/cli.js gateway`, with the LDAP relay) in
+// front of a bare Express upstream, vs the same upstream direct, vs nginx as a plain reverse
+// proxy (no authentication) in front of it. The same keep-alive client for all three; through
+// the gateway each connection is authenticated once, as a browser would.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { type Child, type ServerChild, startGateway, startNginx, startServer } from '../lib/children.js';
+import { CONNECTIONS, type Context } from '../lib/context.js';
+import { keepAliveLoad } from '../lib/ntlm-load.js';
+import { summariseProfile } from '../lib/profile.js';
+import type { Row } from '../lib/report.js';
+import { interleave, median, pairedRatio, round } from '../lib/stats.js';
+
+function nginxMissing(): string | undefined {
+  const probe = spawnSync('nginx', ['-v']);
+  return probe.error ? 'nginx is not installed (apt-get install nginx-light, as .ci/run does)' : undefined;
+}
+
+export async function gatewayScenario(ctx: Context): Promise<Row[]> {
+  const children: Child[] = [];
+  let upstream: ServerChild | undefined;
+  try {
+    upstream = await startServer({ mode: 'bare', env: {} });
+    const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
+    const gateway = await startGateway(upstreamUrl, ctx.dcUrl);
+    children.push(gateway);
+    const missing = nginxMissing();
+    let nginx: Child | undefined;
+    if (!missing) {
+      mkdirSync(`${ctx.tmp}/nginx`, { recursive: true });
+      nginx = await startNginx(upstream.port, `${ctx.tmp}/nginx`);
+      children.push(nginx);
+    }
+    const variants = nginx ? (['direct', 'gateway', 'nginx'] as const) : (['direct', 'gateway'] as const);
+    const ports: Record<string, number> = {
+      direct: upstream.port,
+      gateway: gateway.port,
+      nginx: nginx?.port ?? 0,
+    };
+    let gatewayErrors = 0;
+    let reauth = 0;
+    const load = (variant: string, durationMs: number) =>
+      keepAliveLoad({
+        port: ports[variant]!,
+        connections: CONNECTIONS,
+        durationMs,
+        users: variant === 'gateway' ? ctx.users : undefined,
+      });
+    for (const variant of variants) await load(variant, ctx.sizes.warmupMs);
+    const samples = (await interleave<string>(variants, ctx.sizes.rounds, async (variant) => {
+      const result = await load(variant, ctx.sizes.requestRoundMs);
+      if (variant === 'gateway') {
+        gatewayErrors += result.errors;
+        reauth += result.reauthentications;
+      }
+      ctx.log(`  7 ${variant}: ${Math.round(result.rate)} req/s`);
+      return result.rate;
+    })) as Record<string, number[]>;
+    // The gateway's profile, load and all (no IPC to mark a window: dist is one bundle, its start-up is small).
+    ctx.log('  profiling: 7 gateway');
+    const profileDir = `${ctx.tmp}/profile-7`;
+    const profiled = await startGateway(upstreamUrl, ctx.dcUrl, profileDir);
+    try {
+      await keepAliveLoad({
+        port: profiled.port,
+        connections: CONNECTIONS,
+        durationMs: ctx.sizes.profileMs,
+        users: ctx.users,
+      });
+    } finally {
+      await profiled.stop();
+    }
+    ctx.profiles.push(
+      summariseProfile(profileDir, '7 gateway, header mode (dist/cli.js), whole process lifetime'),
+    );
+    const vsDirect = pairedRatio(samples.gateway!, samples.direct!);
+    const perRound = Object.entries(samples)
+      .map(([name, rates]) => `${name} ${rates.map(Math.round).join(', ')}`)
+      .join('; ');
+    const detail =
+      `${ctx.sizes.rounds} interleaved rounds of ${ctx.sizes.requestRoundMs / 1000} s, ${CONNECTIONS} client connections; ` +
+      `req/s per round: ${perRound}. Gateway: ${reauth} re-authentications, ${gatewayErrors} errors. ` +
+      `nginx: 1 worker, keepalive 32 to the upstream, keepalive_requests raised to 1,000,000 on both sides, access log off.`;
+    const rows: Row[] = [
+      {
+        id: '7',
+        scenario: 'gateway (header mode, LDAP relay) vs the upstream direct',
+        unit: 'req/s',
+        ours: median(samples.gateway!),
+        baselineName: 'bare Express 4 direct',
+        baseline: median(samples.direct!),
+        ratio: round(vsDirect, 3),
+        compare: `${vsDirect.toFixed(2)}×`,
+        goal: '≥ 0.80',
+        met: vsDirect >= 0.8 && gatewayErrors === 0,
+        status: 'measured',
+        detail,
+        bound: nginx
+          ? `A proxy adds a second HTTP hop on the same 2 cores as the client and the upstream; nginx, which ` +
+            `authenticates nobody, gets ${pairedRatio(samples.nginx!, samples.direct!).toFixed(2)}× of direct in the same rounds (7c). ` +
+            `The gateway's own costs are in its profile below.`
+          : 'A proxy adds a second HTTP hop on the same 2 cores as the client and the upstream.',
+        samples,
+      },
+    ];
+    if (nginx) {
+      const vsNginx = pairedRatio(samples.gateway!, samples.nginx!);
+      const nginxVsDirect = pairedRatio(samples.nginx!, samples.direct!);
+      rows.push(
+        {
+          id: '7b',
+          scenario: 'gateway vs nginx as a plain reverse proxy',
+          unit: 'req/s',
+          ours: median(samples.gateway!),
+          baselineName: 'nginx 1 worker, no auth',
+          baseline: median(samples.nginx!),
+          ratio: round(vsNginx, 3),
+          compare: `${vsNginx.toFixed(2)}×`,
+          goal: 'report',
+          met: null,
+          status: 'measured',
+          detail: 'same rounds as 7.',
+        },
+        {
+          id: '7c',
+          scenario: 'nginx (plain reverse proxy) vs the upstream direct, for reference',
+          unit: 'req/s',
+          ours: median(samples.nginx!),
+          baselineName: 'bare Express 4 direct',
+          baseline: median(samples.direct!),
+          ratio: round(nginxVsDirect, 3),
+          compare: `${nginxVsDirect.toFixed(2)}×`,
+          goal: 'report',
+          met: null,
+          status: 'measured',
+          detail: 'same rounds as 7; what any proxy costs on this machine.',
+        },
+      );
+    } else {
+      rows.push({
+        id: '7b',
+        scenario: 'gateway vs nginx as a plain reverse proxy',
+        unit: '',
+        ours: null,
+        baselineName: 'nginx',
+        baseline: null,
+        ratio: null,
+        compare: '–',
+        goal: 'report',
+        met: null,
+        status: 'unavailable',
+        detail: missing,
+      });
+    }
+    return rows;
+  } finally {
+    for (const child of children) await child.stop();
+    await upstream?.stop();
+  }
+}

@@ -1,0 +1,63 @@
+import {
+  encodeEncryptedData,
+  encodeEncryptionKey,
+  readEncryptedData,
+  readEncryptionKey,
+} from './asn1-types.js';
+import { der, readFields, readInteger, readKerberosTime, readOne, TagClass } from './der.js';
+import { decrypt, type EncryptionKey, encrypt, KeyUsage } from './enctypes.js';
+
+/**
+ * KRB_AP_REP (RFC 4120 5.5.2) for mutual authentication: EncAPRepPart echoes the client's ctime
+ * and cusec (proof that we could read its authenticator), sealed with the ticket session key
+ * (usage 12). As MIT's krb5_mk_rep does without an acceptor subkey, it carries the
+ * authenticator's subkey back and our own sequence number.
+ */
+export function encodeApRep(
+  sessionKey: EncryptionKey,
+  part: { ctime: Date; cusec: number; subkey: EncryptionKey | undefined; seqNumber: number },
+): Buffer {
+  const encApRepPart = der.application(
+    27,
+    der.sequence(
+      der.context(0, der.kerberosTime(part.ctime)),
+      der.context(1, der.integer(part.cusec)),
+      ...(part.subkey ? [der.context(2, encodeEncryptionKey(part.subkey))] : []),
+      der.context(3, der.integer(part.seqNumber >>> 0)),
+    ),
+  );
+  const cipher = encrypt(sessionKey, KeyUsage.AP_REP_ENC_PART, encApRepPart);
+  return der.application(
+    15,
+    der.sequence(
+      der.context(0, der.integer(5)),
+      der.context(1, der.integer(15)),
+      der.context(2, encodeEncryptedData({ etype: sessionKey.etype, kvno: undefined, cipher })),
+    ),
+  );
+}
+
+/** Reads an AP-REP and its EncAPRepPart (what a client does; for tests and clients of our own). */
+export function decodeApRep(
+  bytes: Buffer,
+  sessionKey: EncryptionKey,
+): { ctime: Date; cusec: number; subkey: EncryptionKey | undefined; seqNumber: number | undefined } {
+  const { reader: outer } = readOne(bytes, 'AP-REP', TagClass.APPLICATION, 15);
+  const fields = readFields(outer, outer.next('AP-REP'), 'AP-REP', [0, 1, 2], [0, 1, 2]);
+  outer.end('AP-REP');
+  if (readInteger(fields.get(1)!, 'AP-REP msg-type') !== 15) throw outer.fail('AP-REP: wrong msg-type');
+  const encPart = readEncryptedData(outer, fields.get(2)!, 'AP-REP enc-part');
+  const plain = decrypt(sessionKey, KeyUsage.AP_REP_ENC_PART, encPart.cipher);
+  if (!plain) throw outer.fail('AP-REP: enc-part does not decrypt with the session key');
+  const { reader } = readOne(plain, 'EncAPRepPart', TagClass.APPLICATION, 27);
+  const f = readFields(reader, reader.next('EncAPRepPart'), 'EncAPRepPart', [0, 1, 2, 3], [0, 1]);
+  reader.end('EncAPRepPart');
+  const subkey = f.get(2);
+  const seq = f.get(3);
+  return {
+    ctime: readKerberosTime(f.get(0)!, 'EncAPRepPart ctime'),
+    cusec: readInteger(f.get(1)!, 'EncAPRepPart cusec'),
+    subkey: subkey ? readEncryptionKey(reader, subkey, 'EncAPRepPart subkey') : undefined,
+    seqNumber: seq ? readInteger(seq, 'EncAPRepPart seq-number') >>> 0 : undefined,
+  };
+}

@@ -1,0 +1,374 @@
+import { type InvalidTokenCode, InvalidTokenError } from '../errors.js';
+
+/**
+ * A small strict DER reader and writer (X.690) for the Kerberos (RFC 4120) and SPNEGO (RFC 4178)
+ * messages, and nothing more.
+ *
+ * Why our own rather than asn1js or @peculiar/asn1-schema (both maintained): those accept BER
+ * (indefinite lengths, non-minimal lengths and integers) and build generic object trees we would
+ * then walk and check again; the acceptor needs a dozen types, every length checked against its
+ * parent before anything is read, a depth limit, and our own typed errors with stable codes. That
+ * is ~200 lines here and no dependency on the path that decides who a user is.
+ */
+
+export const TagClass = { UNIVERSAL: 0, APPLICATION: 1, CONTEXT: 2, PRIVATE: 3 } as const;
+
+export const Tag = {
+  BOOLEAN: 1,
+  INTEGER: 2,
+  BIT_STRING: 3,
+  OCTET_STRING: 4,
+  OID: 6,
+  ENUMERATED: 10,
+  SEQUENCE: 16,
+  GENERALIZED_TIME: 24,
+  GENERAL_STRING: 27,
+} as const;
+
+/** Deeper than any Kerberos or SPNEGO message nests; a bound against stack exhaustion. */
+const MAX_DEPTH = 32;
+
+export interface DerNode {
+  readonly tagClass: number;
+  readonly constructed: boolean;
+  readonly tag: number;
+  /** The contents octets (a view into the input, not a copy). */
+  readonly body: Buffer;
+  /** The whole element, header included. */
+  readonly raw: Buffer;
+  readonly depth: number;
+}
+
+/** A DER decoding error, with the code of the layer that reads (Kerberos or SPNEGO). */
+export type DerErrorFactory = (message: string) => InvalidTokenError;
+
+export function derError(code: InvalidTokenCode): DerErrorFactory {
+  return (message) => new InvalidTokenError(message, code);
+}
+
+const kerberosError = derError('ERR_KRB_INVALID_TOKEN');
+
+/** Reads consecutive elements of one buffer (a message, or the body of a constructed element). */
+export class DerReader {
+  #pos = 0;
+  readonly #buf: Buffer;
+  readonly #depth: number;
+  readonly #fail: DerErrorFactory;
+
+  constructor(buf: Buffer, options: { depth?: number; fail?: DerErrorFactory } = {}) {
+    this.#buf = buf;
+    this.#depth = options.depth ?? 0;
+    this.#fail = options.fail ?? kerberosError;
+    if (this.#depth > MAX_DEPTH) throw this.#fail(`DER nesting deeper than ${MAX_DEPTH}`);
+  }
+
+  get done(): boolean {
+    return this.#pos >= this.#buf.length;
+  }
+
+  get fail(): DerErrorFactory {
+    return this.#fail;
+  }
+
+  /** The next element; throws when the input ends early or uses a form DER forbids. */
+  next(what: string): DerNode {
+    const buf = this.#buf;
+    const start = this.#pos;
+    if (start + 2 > buf.length) throw this.#fail(`${what}: truncated DER header`);
+    const first = buf[start]!;
+    const tag = first & 0x1f;
+    // Every tag in RFC 4120 and RFC 4178 is below 31: the multi-byte tag form never appears.
+    if (tag === 0x1f) throw this.#fail(`${what}: high tag numbers are not used by this protocol`);
+    let pos = start + 1;
+    const lengthByte = buf[pos++]!;
+    let length: number;
+    if (lengthByte < 0x80) {
+      length = lengthByte;
+    } else {
+      const count = lengthByte & 0x7f;
+      // 0x80 is BER's indefinite length; more than 4 length bytes is larger than any buffer here.
+      if (count === 0 || count > 4) throw this.#fail(`${what}: unsupported DER length form`);
+      if (pos + count > buf.length) throw this.#fail(`${what}: truncated DER length`);
+      length = buf.readUIntBE(pos, count);
+      pos += count;
+      // DER: the shortest length encoding, always.
+      if (length < 0x80 || buf[pos - count] === 0) throw this.#fail(`${what}: non-minimal DER length`);
+    }
+    if (length > buf.length - pos) {
+      throw this.#fail(
+        `${what}: element of ${length} bytes runs past its ${buf.length - pos}-byte container`,
+      );
+    }
+    this.#pos = pos + length;
+    return {
+      tagClass: first >> 6,
+      constructed: (first & 0x20) !== 0,
+      tag,
+      body: buf.subarray(pos, pos + length),
+      raw: buf.subarray(start, pos + length),
+      depth: this.#depth,
+    };
+  }
+
+  /** Reads the next element and checks its class, tag and form. */
+  expect(what: string, tagClass: number, tag: number, constructed: boolean): DerNode {
+    const node = this.next(what);
+    if (node.tagClass !== tagClass || node.tag !== tag || node.constructed !== constructed) {
+      throw this.#fail(
+        `${what}: expected tag class ${tagClass} number ${tag}, found class ${node.tagClass} number ${node.tag}`,
+      );
+    }
+    return node;
+  }
+
+  /** Nothing may follow the last element (no trailing bytes smuggled past the parser). */
+  end(what: string): void {
+    if (!this.done) throw this.#fail(`${what}: ${this.#buf.length - this.#pos} unexpected trailing bytes`);
+  }
+
+  /** A reader over the body of a constructed element found by this reader. */
+  inside(node: DerNode, what: string): DerReader {
+    if (!node.constructed) throw this.#fail(`${what}: expected a constructed element`);
+    return new DerReader(node.body, { depth: node.depth + 1, fail: this.#fail });
+  }
+}
+
+/** Reads a whole buffer as exactly one element. */
+export function readOne(
+  buf: Buffer,
+  what: string,
+  tagClass: number,
+  tag: number,
+  fail: DerErrorFactory = kerberosError,
+): { node: DerNode; reader: DerReader } {
+  const reader = new DerReader(buf, { fail });
+  const node = reader.expect(what, tagClass, tag, true);
+  reader.end(what);
+  return { node, reader: reader.inside(node, what) };
+}
+
+/**
+ * The fields of a SEQUENCE whose members are all EXPLICIT context tags (the RFC 4120 and 4178
+ * style): tags strictly increasing, each known, each wrapping exactly one element.
+ */
+export function contextFields(
+  parent: DerReader,
+  sequence: DerNode,
+  what: string,
+  known: readonly number[],
+): Map<number, DerNode> {
+  const reader = parent.inside(sequence, what);
+  const fields = new Map<number, DerNode>();
+  let last = -1;
+  while (!reader.done) {
+    const wrapper = reader.next(what);
+    if (wrapper.tagClass !== TagClass.CONTEXT || !wrapper.constructed) {
+      throw reader.fail(`${what}: expected an explicit context tag`);
+    }
+    if (!known.includes(wrapper.tag)) throw reader.fail(`${what}: unknown field [${wrapper.tag}]`);
+    if (wrapper.tag <= last) throw reader.fail(`${what}: field [${wrapper.tag}] out of order or repeated`);
+    last = wrapper.tag;
+    const inner = reader.inside(wrapper, `${what} [${wrapper.tag}]`);
+    const value = inner.next(`${what} [${wrapper.tag}]`);
+    inner.end(`${what} [${wrapper.tag}]`);
+    fields.set(wrapper.tag, value);
+  }
+  return fields;
+}
+
+/** Reads a SEQUENCE with explicit context fields and requires the ones named in `required`. */
+export function readFields(
+  reader: DerReader,
+  node: DerNode,
+  what: string,
+  known: readonly number[],
+  required: readonly number[],
+): Map<number, DerNode> {
+  if (node.tagClass !== TagClass.UNIVERSAL || node.tag !== Tag.SEQUENCE || !node.constructed) {
+    throw reader.fail(`${what}: expected a SEQUENCE`);
+  }
+  const fields = contextFields(reader, node, what, known);
+  for (const tag of required) {
+    if (!fields.has(tag)) throw reader.fail(`${what}: missing field [${tag}]`);
+  }
+  return fields;
+}
+
+function requireUniversal(node: DerNode, tag: number, what: string, fail: DerErrorFactory): Buffer {
+  if (node.tagClass !== TagClass.UNIVERSAL || node.tag !== tag || node.constructed) {
+    throw fail(`${what}: expected universal tag ${tag}, found class ${node.tagClass} number ${node.tag}`);
+  }
+  return node.body;
+}
+
+/**
+ * INTEGER as a JavaScript number, within -2^31 .. 2^32-1: Int32 and UInt32 in RFC 4120 (some
+ * Windows versions send seq-number as a negative Int32, so the caller decides the range).
+ */
+export function readInteger(node: DerNode, what: string, fail: DerErrorFactory = kerberosError): number {
+  const body = requireUniversal(node, Tag.INTEGER, what, fail);
+  if (body.length === 0 || body.length > 5) throw fail(`${what}: INTEGER of ${body.length} bytes`);
+  if (body.length > 1 && ((body[0] === 0 && body[1]! < 0x80) || (body[0] === 0xff && body[1]! >= 0x80))) {
+    throw fail(`${what}: non-minimal INTEGER`);
+  }
+  const value = body.readIntBE(0, body.length);
+  if (value < -0x80000000 || value > 0xffffffff) throw fail(`${what}: INTEGER out of range`);
+  return value;
+}
+
+export function readEnumerated(node: DerNode, what: string, fail: DerErrorFactory = kerberosError): number {
+  const body = requireUniversal(node, Tag.ENUMERATED, what, fail);
+  if (body.length !== 1) throw fail(`${what}: ENUMERATED of ${body.length} bytes`);
+  return body[0]!;
+}
+
+export function readOctetString(node: DerNode, what: string, fail: DerErrorFactory = kerberosError): Buffer {
+  return requireUniversal(node, Tag.OCTET_STRING, what, fail);
+}
+
+/** KerberosString (RFC 4120 5.2.1): GeneralString restricted to IA5 characters. */
+export function readKerberosString(
+  node: DerNode,
+  what: string,
+  fail: DerErrorFactory = kerberosError,
+): string {
+  const body = requireUniversal(node, Tag.GENERAL_STRING, what, fail);
+  // Windows sends UTF-8 names here despite the IA5 rule; reject only control characters.
+  const text = body.toString('utf8');
+  if (/[\x00-\x1f\x7f]/.test(text) || !Buffer.from(text, 'utf8').equals(body)) {
+    throw fail(`${what}: not a valid KerberosString`);
+  }
+  return text;
+}
+
+/** KerberosTime (RFC 4120 5.2.3): GeneralizedTime "YYYYMMDDHHMMSSZ", no fractions. */
+export function readKerberosTime(node: DerNode, what: string, fail: DerErrorFactory = kerberosError): Date {
+  const text = requireUniversal(node, Tag.GENERALIZED_TIME, what, fail).toString('latin1');
+  const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text);
+  if (!match) throw fail(`${what}: not a KerberosTime`);
+  const [, y, mo, d, h, mi, s] = match.map(Number) as number[];
+  const date = new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, s!));
+  if (Number.isNaN(date.getTime()) || date.getUTCMonth() !== mo! - 1 || date.getUTCDate() !== d!) {
+    throw fail(`${what}: invalid date`);
+  }
+  return date;
+}
+
+/** BIT STRING as its bytes (KerberosFlags, SPNEGO ContextFlags), first bit = MSB of byte 0. */
+export function readBitString(node: DerNode, what: string, fail: DerErrorFactory = kerberosError): Buffer {
+  const body = requireUniversal(node, Tag.BIT_STRING, what, fail);
+  if (body.length === 0 || body[0]! > 7 || (body.length === 1 && body[0] !== 0)) {
+    throw fail(`${what}: malformed BIT STRING`);
+  }
+  return body.subarray(1);
+}
+
+/** OBJECT IDENTIFIER in dotted form. */
+export function readOid(node: DerNode, what: string, fail: DerErrorFactory = kerberosError): string {
+  return oidToString(requireUniversal(node, Tag.OID, what, fail), what, fail);
+}
+
+export function oidToString(body: Buffer, what: string, fail: DerErrorFactory = kerberosError): string {
+  if (body.length === 0 || body.length > 64 || (body[body.length - 1]! & 0x80) !== 0) {
+    throw fail(`${what}: malformed OBJECT IDENTIFIER`);
+  }
+  const arcs: number[] = [];
+  let value = 0;
+  let started = false;
+  for (const byte of body) {
+    if (!started && byte === 0x80) throw fail(`${what}: non-minimal OID arc`);
+    started = true;
+    value = value * 128 + (byte & 0x7f);
+    if (value > Number.MAX_SAFE_INTEGER / 128) throw fail(`${what}: OID arc too large`);
+    if ((byte & 0x80) === 0) {
+      arcs.push(value);
+      value = 0;
+      started = false;
+    }
+  }
+  const first = arcs.shift()!;
+  const head = first < 40 ? [0, first] : first < 80 ? [1, first - 40] : [2, first - 80];
+  return [...head, ...arcs].join('.');
+}
+
+/** A SEQUENCE OF: reads every element of a constructed SEQUENCE with `read`, at most `max`. */
+export function readSequenceOf<T>(
+  reader: DerReader,
+  node: DerNode,
+  what: string,
+  max: number,
+  read: (element: DerNode, inner: DerReader) => T,
+): T[] {
+  if (node.tagClass !== TagClass.UNIVERSAL || node.tag !== Tag.SEQUENCE || !node.constructed) {
+    throw reader.fail(`${what}: expected a SEQUENCE OF`);
+  }
+  const inner = reader.inside(node, what);
+  const out: T[] = [];
+  while (!inner.done) {
+    if (out.length >= max) throw reader.fail(`${what}: more than ${max} elements`);
+    out.push(read(inner.next(what), inner));
+  }
+  return out;
+}
+
+// ---- writer -------------------------------------------------------------------------------
+
+function header(first: number, length: number): Buffer {
+  if (length < 0x80) return Buffer.from([first, length]);
+  const bytes: number[] = [];
+  for (let n = length; n > 0; n = Math.floor(n / 256)) bytes.unshift(n & 0xff);
+  return Buffer.from([first, 0x80 | bytes.length, ...bytes]);
+}
+
+export function element(tagClass: number, constructed: boolean, tag: number, body: Buffer): Buffer {
+  return Buffer.concat([header((tagClass << 6) | (constructed ? 0x20 : 0) | tag, body.length), body]);
+}
+
+export const der = {
+  sequence: (...items: Buffer[]): Buffer =>
+    element(TagClass.UNIVERSAL, true, Tag.SEQUENCE, Buffer.concat(items)),
+  /** `[n] EXPLICIT` */
+  context: (n: number, inner: Buffer): Buffer => element(TagClass.CONTEXT, true, n, inner),
+  application: (n: number, inner: Buffer): Buffer => element(TagClass.APPLICATION, true, n, inner),
+  integer(value: number): Buffer {
+    if (!Number.isInteger(value) || value < -0x80000000 || value > 0xffffffff) {
+      throw new RangeError(`INTEGER ${value} out of range`);
+    }
+    let bytes = Buffer.alloc(5);
+    bytes.writeIntBE(value, 0, 5);
+    let start = 0;
+    while (
+      start < 4 &&
+      ((bytes[start] === 0 && bytes[start + 1]! < 0x80) ||
+        (bytes[start] === 0xff && bytes[start + 1]! >= 0x80))
+    ) {
+      start++;
+    }
+    bytes = bytes.subarray(start);
+    return element(TagClass.UNIVERSAL, false, Tag.INTEGER, bytes);
+  },
+  enumerated: (value: number): Buffer =>
+    element(TagClass.UNIVERSAL, false, Tag.ENUMERATED, Buffer.from([value])),
+  octetString: (bytes: Buffer): Buffer => element(TagClass.UNIVERSAL, false, Tag.OCTET_STRING, bytes),
+  kerberosString: (text: string): Buffer =>
+    element(TagClass.UNIVERSAL, false, Tag.GENERAL_STRING, Buffer.from(text, 'utf8')),
+  kerberosTime(date: Date): Buffer {
+    const text = `${date.toISOString().slice(0, 19).replace(/[-T:]/g, '')}Z`;
+    return element(TagClass.UNIVERSAL, false, Tag.GENERALIZED_TIME, Buffer.from(text, 'latin1'));
+  },
+  bitString: (bytes: Buffer): Buffer =>
+    element(TagClass.UNIVERSAL, false, Tag.BIT_STRING, Buffer.concat([Buffer.from([0]), bytes])),
+  oid: (dotted: string): Buffer => element(TagClass.UNIVERSAL, false, Tag.OID, oidBody(dotted)),
+};
+
+export function oidBody(dotted: string): Buffer {
+  const arcs = dotted.split('.').map(Number);
+  const bytes: number[] = [];
+  const values = [arcs[0]! * 40 + arcs[1]!, ...arcs.slice(2)];
+  for (const value of values) {
+    const chunk = [value & 0x7f];
+    for (let n = Math.floor(value / 128); n > 0; n = Math.floor(n / 128)) chunk.unshift(0x80 | (n & 0x7f));
+    bytes.push(...chunk);
+  }
+  return Buffer.from(bytes);
+}

@@ -1,0 +1,285 @@
+// kerberosAcceptor() on a real token from curl --negotiate and its keytab, with the clock set to
+// the capture time; tampered copies of it for each refusal.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { AuthenticationError, ConfigurationError, InvalidTokenError } from '../../src/errors.js';
+import { kerberosAcceptor } from '../../src/kerberos/acceptor.js';
+import { decodeApRep } from '../../src/kerberos/ap-rep.js';
+import { decodeApReq } from '../../src/kerberos/ap-req.js';
+import { decodeEncTicketPart } from '../../src/kerberos/enc-ticket-part.js';
+import { decrypt, EncType, encrypt, KeyUsage } from '../../src/kerberos/enctypes.js';
+import { TokId, unwrapGssToken } from '../../src/kerberos/gss-token.js';
+import { parseKeytab } from '../../src/kerberos/keytab.js';
+import { decodeSpnego } from '../../src/negotiate/spnego.js';
+import { MemoryStore } from '../../src/session/store.js';
+
+const FIXTURES = new URL('../fixtures/kerberos/', import.meta.url);
+const KEYTAB = readFileSync(new URL('http.keytab', FIXTURES));
+const SPNEGO = Buffer.from(
+  readFileSync(new URL('curl-negotiate-token.b64', FIXTURES), 'utf8').trim(),
+  'base64',
+);
+const spnego = decodeSpnego(SPNEGO);
+assert.equal(spnego.kind, 'init');
+const TOKEN = spnego.mechToken!;
+const CAPTURED = Date.parse('2026-11-23T13:11:00Z');
+const DOMAIN = 'S-1-5-21-4260647339-1141557991-2007939543';
+const SERVICE_KEY = parseKeytab(KEYTAB).find((e) => e.key.etype === EncType.AES256_CTS_HMAC_SHA1_96)!.key;
+
+const acceptor = (options: Partial<Parameters<typeof kerberosAcceptor>[0]> = {}) =>
+  kerberosAcceptor({ keytab: KEYTAB, now: () => CAPTURED, ...options });
+
+const refused = (code: string) => (error: unknown) =>
+  error instanceof AuthenticationError && error.code === code && error.statusCode === 401;
+const invalid = (error: unknown) =>
+  error instanceof InvalidTokenError && error.code === 'ERR_KRB_INVALID_TOKEN' && error.statusCode === 400;
+
+/** An MIT keytab (0x0502) with the given entries. */
+function keytab(entries: { components: string[]; kvno: number; etype: number; key: Buffer }[]): Buffer {
+  const parts: Buffer[] = [Buffer.from([5, 2])];
+  const counted = (b: Buffer) => Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+  for (const e of entries) {
+    const head = Buffer.alloc(2);
+    head.writeUInt16BE(e.components.length);
+    const tail = Buffer.alloc(4 + 4 + 1 + 2);
+    tail.writeUInt32BE(1, 0);
+    tail.writeUInt32BE(0, 4);
+    tail[8] = e.kvno & 0xff;
+    tail.writeUInt16BE(e.etype, 9);
+    const kvno = Buffer.alloc(4);
+    kvno.writeUInt32BE(e.kvno);
+    const record = Buffer.concat([
+      head,
+      counted(Buffer.from('EXAMPLE.TEST')),
+      ...e.components.map((c) => counted(Buffer.from(c))),
+      tail,
+      counted(e.key),
+      kvno,
+    ]);
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(record.length);
+    parts.push(size, record);
+  }
+  return Buffer.concat(parts);
+}
+
+/** The token with the ticket's plaintext edited (same length) and sealed again with the service key. */
+function withTicketEdited(edit: (plain: Buffer) => void): Buffer {
+  const cipher = decodeApReq(unwrapGssToken(TOKEN).body).ticket.encPart.cipher;
+  const plain = Buffer.from(decrypt(SERVICE_KEY, KeyUsage.TICKET, cipher)!);
+  edit(plain);
+  return replaceBytes(TOKEN, cipher, encrypt(SERVICE_KEY, KeyUsage.TICKET, plain));
+}
+
+/** The token with the authenticator's plaintext edited and sealed again with the session key. */
+function withAuthenticatorEdited(edit: (plain: Buffer) => void): Buffer {
+  const apReq = decodeApReq(unwrapGssToken(TOKEN).body);
+  const sessionKey = decodeEncTicketPart(
+    decrypt(SERVICE_KEY, KeyUsage.TICKET, apReq.ticket.encPart.cipher)!,
+  ).key;
+  const plain = Buffer.from(decrypt(sessionKey, KeyUsage.AP_REQ_AUTHENTICATOR, apReq.authenticator.cipher)!);
+  edit(plain);
+  return replaceBytes(
+    TOKEN,
+    apReq.authenticator.cipher,
+    encrypt(sessionKey, KeyUsage.AP_REQ_AUTHENTICATOR, plain),
+  );
+}
+
+function replaceBytes(token: Buffer, old: Buffer, replacement: Buffer): Buffer {
+  assert.equal(replacement.length, old.length);
+  const at = token.indexOf(old);
+  assert.ok(at > 0);
+  const copy = Buffer.from(token);
+  replacement.copy(copy, at);
+  return copy;
+}
+
+function replaceFirst(plain: Buffer, from: Buffer, to: Buffer): void {
+  const at = plain.indexOf(from);
+  assert.ok(at >= 0, `pattern ${from.toString('hex')} not found`);
+  to.copy(plain, at);
+}
+
+describe('kerberosAcceptor on the saved curl token', () => {
+  it('accepts it as alice with the SID and groups from the PAC, and answers an AP-REP', async () => {
+    const result = await acceptor().accept(TOKEN);
+    assert.deepEqual(result.identity, {
+      username: 'alice',
+      domain: 'EXAMPLE',
+      realm: 'EXAMPLE.TEST',
+      userPrincipalName: 'alice@example.test',
+      sid: `${DOMAIN}-1102`,
+      groupSids: [`${DOMAIN}-513`, `${DOMAIN}-1106`, 'S-1-18-1'],
+      displayName: 'Alice',
+    });
+    assert.equal(result.clientPrincipal, 'alice@EXAMPLE.TEST');
+    // Mutual authentication: the AP-REP echoes the authenticator's time under the session key.
+    const gss = unwrapGssToken(result.responseToken!);
+    assert.equal(gss.tokId, TokId.AP_REP);
+    const apReq = decodeApReq(unwrapGssToken(TOKEN).body);
+    const part = decodeEncTicketPart(decrypt(SERVICE_KEY, KeyUsage.TICKET, apReq.ticket.encPart.cipher)!);
+    const rep = decodeApRep(gss.body, part.key);
+    assert.equal(rep.ctime.toISOString(), '2026-11-23T13:10:59.000Z');
+    assert.equal(rep.cusec, 763836);
+    assert.equal(rep.subkey?.etype, EncType.AES256_CTS_HMAC_SHA1_96);
+  });
+
+  it('accepts the bare AP-REQ too, and with servicePrincipal set with or without realm', async () => {
+    await acceptor({ servicePrincipal: 'HTTP/localhost@EXAMPLE.TEST' }).accept(unwrapGssToken(TOKEN).body);
+    await acceptor({ servicePrincipal: 'http/LOCALHOST' }).accept(TOKEN);
+  });
+
+  it('refuses a replay, also on another instance sharing the store', async () => {
+    const store = new MemoryStore();
+    await acceptor({ replayStore: store }).accept(TOKEN);
+    await assert.rejects(acceptor({ replayStore: store }).accept(TOKEN), refused('ERR_KRB_REPLAY'));
+    // A replay that fails another check first is refused for that (the cache holds only good ones).
+    await assert.rejects(
+      acceptor({ replayStore: store, now: () => CAPTURED + 3_600_000 }).accept(TOKEN),
+      refused('ERR_KRB_CLOCK_SKEW'),
+    );
+  });
+
+  it('refuses a skewed authenticator, an expired and a not-yet-valid ticket', async () => {
+    const skewed = CAPTURED + 6 * 60_000;
+    await assert.rejects(acceptor({ now: () => skewed }).accept(TOKEN), refused('ERR_KRB_CLOCK_SKEW'));
+    await acceptor({ now: () => skewed, maxClockSkewMs: 10 * 60_000 }).accept(TOKEN);
+    const expired = Date.parse('2026-11-23T23:16:00Z');
+    await assert.rejects(acceptor({ now: () => expired }).accept(TOKEN), refused('ERR_KRB_TICKET_EXPIRED'));
+    const early = Date.parse('2026-11-23T13:04:00Z');
+    await assert.rejects(
+      acceptor({ now: () => early }).accept(TOKEN),
+      refused('ERR_KRB_TICKET_NOT_YET_VALID'),
+    );
+  });
+
+  it('refuses a ticket for another SPN, a wrong key, and an unknown kvno; picks the key by kvno', async () => {
+    const both = keytab([
+      { components: ['HTTP', 'localhost'], kvno: 2, etype: 18, key: SERVICE_KEY.value },
+      { components: ['HTTP', 'other'], kvno: 2, etype: 18, key: SERVICE_KEY.value },
+    ]);
+    await assert.rejects(
+      acceptor({ keytab: both, servicePrincipal: 'HTTP/other' }).accept(TOKEN),
+      refused('ERR_KRB_WRONG_SERVICE'),
+    );
+    const otherOnly = keytab([{ components: ['HTTP', 'other'], kvno: 2, etype: 18, key: SERVICE_KEY.value }]);
+    await assert.rejects(acceptor({ keytab: otherOnly }).accept(TOKEN), refused('ERR_KRB_WRONG_SERVICE'));
+    const wrongKey = keytab([
+      { components: ['HTTP', 'localhost'], kvno: 2, etype: 18, key: randomBytes(32) },
+    ]);
+    await assert.rejects(acceptor({ keytab: wrongKey }).accept(TOKEN), refused('ERR_KRB_MODIFIED'));
+    const rotated = keytab([
+      { components: ['HTTP', 'localhost'], kvno: 3, etype: 18, key: SERVICE_KEY.value },
+    ]);
+    await assert.rejects(acceptor({ keytab: rotated }).accept(TOKEN), refused('ERR_KRB_NO_KEY'));
+    const aes128Only = keytab([
+      { components: ['HTTP', 'localhost'], kvno: 2, etype: 17, key: randomBytes(16) },
+    ]);
+    await assert.rejects(acceptor({ keytab: aes128Only }).accept(TOKEN), refused('ERR_KRB_NO_KEY'));
+    // Rotation: the old kvno 1 (another key) and the current kvno 2 side by side.
+    const rotation = keytab([
+      { components: ['HTTP', 'localhost'], kvno: 1, etype: 18, key: randomBytes(32) },
+      { components: ['HTTP', 'localhost'], kvno: 2, etype: 18, key: SERVICE_KEY.value },
+      { components: ['HTTP', 'localhost'], kvno: 3, etype: 18, key: randomBytes(32) },
+    ]);
+    assert.equal((await acceptor({ keytab: rotation }).accept(TOKEN)).identity.username, 'alice');
+  });
+
+  it('refuses an rc4-hmac ticket unless allowRc4', async () => {
+    // The ticket's enc-part etype 18 (a0 03 02 01 12) rewritten to 23.
+    const rc4 = Buffer.from(TOKEN);
+    const at = rc4.indexOf(Buffer.from('a003020112a103020102', 'hex'));
+    assert.ok(at > 0);
+    rc4[at + 4] = 23;
+    await assert.rejects(acceptor().accept(rc4), refused('ERR_KRB_ENCTYPE_REFUSED'));
+    const withRc4 = keytab([{ components: ['HTTP', 'localhost'], kvno: 2, etype: 23, key: randomBytes(16) }]);
+    await assert.rejects(
+      acceptor({ keytab: withRc4, allowRc4: true }).accept(rc4),
+      refused('ERR_KRB_MODIFIED'),
+    );
+  });
+
+  it('refuses a tampered PAC, a ticket without PAC, and a PAC or authenticator for another client', async () => {
+    const tamperedName = withTicketEdited((plain) =>
+      replaceFirst(plain, Buffer.from('Alice', 'utf16le'), Buffer.from('Mallo', 'utf16le')),
+    );
+    await assert.rejects(acceptor().accept(tamperedName), refused('ERR_KRB_BAD_PAC'));
+    // GroupIds: RID 1106 (0x452) with attributes 7 → 512 (Domain Admins).
+    const tamperedGroup = withTicketEdited((plain) =>
+      replaceFirst(plain, Buffer.from('5204000007000000', 'hex'), Buffer.from('0002000007000000', 'hex')),
+    );
+    await assert.rejects(acceptor().accept(tamperedGroup), refused('ERR_KRB_BAD_PAC'));
+    // ad-type 128 (AD-WIN2K-PAC) → 129: the ticket has no PAC any more.
+    const noPac = withTicketEdited((plain) =>
+      replaceFirst(plain, Buffer.from('a00402020080', 'hex'), Buffer.from('a00402020081', 'hex')),
+    );
+    await assert.rejects(acceptor().accept(noPac), refused('ERR_KRB_BAD_PAC'));
+    // The ticket's cname alice → alicf: the PAC's CLIENT_INFO (signed) no longer names it.
+    const otherClient = withTicketEdited((plain) =>
+      replaceFirst(plain, Buffer.from('1b05616c696365', 'hex'), Buffer.from('1b05616c696366', 'hex')),
+    );
+    await assert.rejects(acceptor().accept(otherClient), refused('ERR_KRB_CLIENT_MISMATCH'));
+    const otherAuthenticator = withAuthenticatorEdited((plain) =>
+      replaceFirst(plain, Buffer.from('1b05616c696365', 'hex'), Buffer.from('1b05616c696366', 'hex')),
+    );
+    await assert.rejects(acceptor().accept(otherAuthenticator), refused('ERR_KRB_CLIENT_MISMATCH'));
+  });
+
+  it('answers a broken token with InvalidTokenError (400), never a RangeError', async () => {
+    const a = acceptor();
+    await assert.rejects(a.accept(Buffer.alloc(0)), invalid);
+    await assert.rejects(a.accept(TOKEN.subarray(0, TOKEN.length - 1)), invalid);
+    await assert.rejects(a.accept(Buffer.concat([TOKEN, Buffer.from([0])])), invalid);
+    await assert.rejects(a.accept(Buffer.from('not kerberos')), invalid);
+    const apReq = unwrapGssToken(TOKEN).body;
+    for (let cut = 1; cut < apReq.length; cut += 7) {
+      await assert.rejects(a.accept(apReq.subarray(0, cut)), invalid);
+    }
+    // A flipped bit in the ticket's ciphertext is an integrity failure, not a parse error.
+    const flipped = Buffer.from(TOKEN);
+    flipped[300]! ^= 1;
+    await assert.rejects(a.accept(flipped), refused('ERR_KRB_MODIFIED'));
+  });
+
+  it('checks its options at construction', () => {
+    const config = (options: object) => () => kerberosAcceptor({ keytab: KEYTAB, ...options } as never);
+    assert.throws(() => kerberosAcceptor({ keytab: '/nonexistent/http.keytab' }), ConfigurationError);
+    assert.throws(() => kerberosAcceptor({ keytab: Buffer.from([5, 1]) }), ConfigurationError);
+    assert.throws(config({ maxClockSkewMs: -1 }), ConfigurationError);
+    assert.throws(config({ allowRc4: 'yes' }), ConfigurationError);
+    assert.throws(config({ servicePrincipal: 'HTTP/elsewhere' }), ConfigurationError);
+    assert.throws(config({ replayStore: { get() {}, set() {}, delete() {} } }), ConfigurationError);
+    const rc4Only = keytab([{ components: ['HTTP', 'localhost'], kvno: 2, etype: 23, key: randomBytes(16) }]);
+    assert.throws(() => kerberosAcceptor({ keytab: rc4Only }), ConfigurationError);
+  });
+});
+
+describe('MIT keytab', () => {
+  it('reads several principals and kvnos, skips holes, and uses the 32-bit kvno', () => {
+    const file = keytab([
+      { components: ['HTTP', 'a'], kvno: 300, etype: 18, key: Buffer.alloc(32, 1) },
+      { components: ['HTTP', 'b'], kvno: 2, etype: 17, key: Buffer.alloc(16, 2) },
+    ]);
+    const hole = Buffer.alloc(8);
+    hole.writeInt32BE(-4);
+    const entries = parseKeytab(Buffer.concat([file.subarray(0, 2), hole, file.subarray(2)]));
+    assert.deepEqual(
+      entries.map((e) => [e.components.join('/'), e.realm, e.kvno, e.key.etype, e.key.value.length]),
+      [
+        ['HTTP/a', 'EXAMPLE.TEST', 300, 18, 32],
+        ['HTTP/b', 'EXAMPLE.TEST', 2, 17, 16],
+      ],
+    );
+    assert.deepEqual(
+      parseKeytab(KEYTAB).map((e) => [e.components.join('/'), e.kvno, e.key.etype]),
+      [
+        ['HTTP/localhost', 2, 18],
+        ['HTTP/localhost', 2, 17],
+      ],
+    );
+    assert.throws(() => parseKeytab(file.subarray(0, file.length - 3)), ConfigurationError);
+  });
+});
