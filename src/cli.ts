@@ -89,6 +89,9 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(helpText(packageVersion()));
+    process.stdout.write(
+      '\nntlm-sso doctor [the same settings]: checks them before users do (ntlm-sso doctor --help).\n',
+    );
     return;
   }
   throw new UsageError(`unknown command ${JSON.stringify(command)}: the commands are "gateway" and "doctor"`);
