@@ -16,5 +16,6 @@ if [ -z "${NTLM_SSO_TEST_NETNS:-}" ]; then
 else
   ip link set lo up
 fi
-# Every test has a deadline: a hung test fails instead of hanging the run.
-exec node --import tsx --test --test-concurrency=1 --test-timeout=180000 "$@"
+# Every test (and every file, which the runner counts as one) has a deadline: a hung test
+# fails instead of hanging the run.
+exec node --import tsx --test --test-concurrency=1 --test-timeout=600000 "$@"

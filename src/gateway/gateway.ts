@@ -4,12 +4,12 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import { createProxyServer, type ServerOptions } from 'http-proxy-3';
 import { ConfigurationError } from '../errors.js';
-import { clientAddress, TrustedProxies } from '../http/client-address.js';
 import { stripClientIdentityHeaders } from '../http/identity-headers.js';
 import { type NtlmMiddleware, ntlm } from '../http/middleware.js';
 import { sendText } from '../http/responses.js';
-import { consoleLogger, levelledLogger } from '../logger.js';
+import { adaptLogger, consoleLogger, levelledLogger } from '../logger.js';
 import { oneOf, positiveInteger } from '../options.js';
+import { clientAddress, TrustedProxies } from '../session/client-address.js';
 import type { Logger, NtlmOptions } from '../types.js';
 import { ConnectionShares } from './connection-shares.js';
 import { setForwardingHeaders } from './forwarded-headers.js';
@@ -125,7 +125,9 @@ function pinningLimits(pinning: Partial<PinningLimits> = {}): PinningLimits {
 export function createGateway(options: GatewayOptions): Gateway {
   const mode = oneOf(options.mode, 'mode', ['header', 'pass-through'] as const, 'header', 'gateway');
   const upstream = upstreamUrl(options.upstream);
-  const logger = options.logger ?? levelledLogger(consoleLogger, options.auth?.debug ?? 0);
+  const logger = options.logger
+    ? adaptLogger(options.logger)
+    : levelledLogger(consoleLogger, options.auth?.debug ?? 0);
   const healthPath = options.healthPath === undefined ? '/.ntlm-sso/health' : options.healthPath;
   const logoutPath = options.logoutPath === undefined ? '/.ntlm-sso/logout' : options.logoutPath;
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;

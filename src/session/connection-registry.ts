@@ -1,10 +1,11 @@
 import type { Socket } from 'node:net';
-import type { NtlmIdentity, PendingHandshake } from '../types.js';
+import type { PendingExchange } from '../mechanisms/mechanism.js';
+import type { NtlmRequestInfo } from '../types.js';
 
 /**
- * One of the `maxPendingHandshakes` places, taken when a NEGOTIATE arrives, before the verifier
- * is asked for a CHALLENGE (which may open a DC connection): so the cap holds however many
- * NEGOTIATEs arrive at once. Given back once, when the handshake ends in any way.
+ * One of the `maxPendingHandshakes` places, taken when a handshake begins, before the mechanism
+ * is asked for its answer (which may open a DC connection): so the cap holds however many first
+ * legs arrive at once. Given back once, when the handshake ends in any way.
  */
 export interface HandshakeSlot {
   /** The client address it is counted against. */
@@ -17,9 +18,9 @@ export interface HandshakeLimits {
   readonly maxPendingHandshakesPerClient: number;
 }
 
-/** A handshake waiting for its AUTHENTICATE on one connection. */
+/** A handshake waiting for the client's next leg on one connection. */
 export interface PendingEntry {
-  readonly handshake: PendingHandshake;
+  readonly exchange: PendingExchange;
   readonly controller: AbortController;
   readonly slot: HandshakeSlot;
   readonly timer: NodeJS.Timeout;
@@ -34,25 +35,24 @@ export interface ConnectionRules {
 
 /** What we know about one TCP connection. */
 export interface ConnectionState {
-  identity: NtlmIdentity | undefined;
-  scheme: 'NTLM' | 'Negotiate';
-  authenticatedAt: number;
+  /** `req.ntlm` for every request on this connection, built once when its handshake completed. */
+  info: NtlmRequestInfo | undefined;
+  /** Whether `info` passes allowUsers/allowGroups, decided once with it. */
+  allowed: boolean;
   pending: PendingEntry | undefined;
   /** Requests served on this identity, and when the last one came (nginx-ntlm-module's limits). */
   requests: number;
   lastSeenAt: number;
-  /** The Bearer token issued when this connection's handshake completed, if any. */
-  tokenId?: string | undefined;
-  tokenExpiresAt?: number | undefined;
-  token?: string | undefined;
-  /** Bumped by every new handshake, so that a slow verifier cannot overwrite a newer one. */
+  /** Bumped by every new handshake, so that a slow mechanism cannot overwrite a newer one. */
   generation: number;
 }
 
+export type ExpiredReason = 'max-age' | 'max-requests' | 'idle';
+
 /**
- * Per-connection NTLM state, keyed by the socket object itself: never by an address, port or
- * header a client could choose. Entries die with the socket (WeakMap), and a pending handshake
- * is aborted when its socket closes or its timer fires.
+ * Per-connection state, keyed by the socket object itself: never by an address, port or header
+ * a client could choose. Entries die with the socket (WeakMap), and a pending handshake is
+ * aborted when its socket closes or its timer fires. Only the Authenticator uses it.
  */
 export class ConnectionRegistry {
   readonly #states = new WeakMap<Socket, ConnectionState>();
@@ -66,6 +66,10 @@ export class ConnectionRegistry {
     return this.#pendingCount;
   }
 
+  get authenticatedCount(): number {
+    return this.#authenticated.size;
+  }
+
   peek(socket: Socket): ConnectionState | undefined {
     return this.#states.get(socket);
   }
@@ -74,9 +78,8 @@ export class ConnectionRegistry {
     let state = this.#states.get(socket);
     if (!state) {
       const created: ConnectionState = {
-        identity: undefined,
-        scheme: 'NTLM',
-        authenticatedAt: 0,
+        info: undefined,
+        allowed: false,
         pending: undefined,
         generation: 0,
         requests: 0,
@@ -92,19 +95,14 @@ export class ConnectionRegistry {
     return state;
   }
 
-  get authenticatedCount(): number {
-    return this.#authenticated.size;
-  }
-
   /** Gives a connection its identity; beyond `maxConnections`, the oldest other one loses its own. */
   authenticate(
     state: ConnectionState,
-    identity: NtlmIdentity,
-    scheme: 'NTLM' | 'Negotiate',
+    info: NtlmRequestInfo,
+    allowed: boolean,
     maxConnections: number,
   ): void {
-    const now = Date.now();
-    Object.assign(state, { identity, scheme, authenticatedAt: now, lastSeenAt: now, requests: 0 });
+    Object.assign(state, { info, allowed, lastSeenAt: info.authenticatedAt, requests: 0 });
     this.#authenticated.delete(state);
     this.#authenticated.add(state);
     for (const oldest of this.#authenticated) {
@@ -115,10 +113,7 @@ export class ConnectionRegistry {
 
   /** Drops a connection's identity (new handshake, logout, limits): it must authenticate again. */
   forget(state: ConnectionState): void {
-    state.identity = undefined;
-    state.tokenId = undefined;
-    state.tokenExpiresAt = undefined;
-    state.token = undefined;
+    state.info = undefined;
     this.#authenticated.delete(state);
   }
 
@@ -130,10 +125,11 @@ export class ConnectionRegistry {
     state: ConnectionState,
     rules: ConnectionRules,
     now = Date.now(),
-  ): NtlmIdentity | 'max-age' | 'max-requests' | 'idle' | undefined {
-    if (!state.identity) return undefined;
+  ): NtlmRequestInfo | ExpiredReason | undefined {
+    const info = state.info;
+    if (!info) return undefined;
     const expired =
-      now - state.authenticatedAt > rules.maxConnectionAgeMs
+      now - info.authenticatedAt > rules.maxConnectionAgeMs
         ? 'max-age'
         : state.requests >= rules.maxRequestsPerConnection
           ? 'max-requests'
@@ -146,12 +142,12 @@ export class ConnectionRegistry {
     }
     state.requests++;
     state.lastSeenAt = now;
-    return state.identity;
+    return info;
   }
 
   /**
    * Takes a handshake slot for `client`, or says which cap is full. One address gets at most
-   * `maxPendingHandshakesPerClient` of them, so that a client who sends NEGOTIATEs and never
+   * `maxPendingHandshakesPerClient` of them, so that a client who starts handshakes and never
    * finishes cannot take every place and lock everyone else out.
    */
   reserveHandshake(client: string, limits: HandshakeLimits): HandshakeSlot | 'full' | 'client-full' {
@@ -182,7 +178,7 @@ export class ConnectionRegistry {
   ): void {
     this.dropPending(state);
     const timer = setTimeout(() => {
-      if (state.pending?.handshake === entry.handshake) {
+      if (state.pending?.exchange === entry.exchange) {
         this.dropPending(state);
         onTimeout();
       }
@@ -191,7 +187,7 @@ export class ConnectionRegistry {
     state.pending = { ...entry, timer };
   }
 
-  /** Takes the pending handshake out of the state (single use) without aborting it. */
+  /** Takes the pending handshake out of the state (single use) and frees its slot, without aborting it. */
   takePending(state: ConnectionState): PendingEntry | undefined {
     const entry = state.pending;
     if (entry) {
@@ -202,12 +198,12 @@ export class ConnectionRegistry {
     return entry;
   }
 
-  /** Abandons the pending handshake, if any, and releases what its verifier holds. */
+  /** Abandons the pending handshake, if any, and releases what its mechanism holds. */
   dropPending(state: ConnectionState): void {
     const entry = this.takePending(state);
     if (entry) {
       entry.controller.abort();
-      entry.handshake.abort();
+      entry.exchange.abort();
     }
   }
 }

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { describe, test } from 'node:test';
 import { setForwardingHeaders } from '../../src/gateway/forwarded-headers.js';
-import { clientAddress, TrustedProxies } from '../../src/http/client-address.js';
 import { isNtlmError } from '../../src/index.js';
+import { clientAddress, TrustedProxies } from '../../src/session/client-address.js';
 
 function request(remoteAddress: string, headers: Record<string, string> = {}): IncomingMessage {
   return {

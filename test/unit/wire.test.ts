@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidTokenError } from '../../src/errors.js';
-import { parseAuthorization } from '../../src/http/authorization.js';
 import { decodeAuthenticate, encodeAuthenticate } from '../../src/ntlm/authenticate.js';
 import { AvId, decodeAvPairs, encodeAvPairs } from '../../src/ntlm/av-pairs.js';
 import { decodeChallenge, encodeChallenge } from '../../src/ntlm/challenge.js';
@@ -9,6 +8,7 @@ import { NegotiateFlags as F } from '../../src/ntlm/flags.js';
 import { decodeNegotiate, encodeNegotiate } from '../../src/ntlm/negotiate.js';
 import { checkLogonPolicy } from '../../src/ntlm/policy.js';
 import { challengeFlags } from '../../src/ntlm/server-challenge.js';
+import { parseAuthorization } from '../../src/session/authorization.js';
 
 const invalid =
   (code = 'ERR_NTLM_INVALID_TOKEN') =>
@@ -184,20 +184,25 @@ describe('logon policy', () => {
 });
 
 describe('Authorization header', () => {
-  it('tells NTLM, raw-NTLMSSP Negotiate, SPNEGO and other schemes apart', () => {
+  it('tells handshake legs (NTLM, Negotiate with any token) from other schemes', () => {
     const token = encodeNegotiate({ flags: F.NEGOTIATE_NTLM });
     assert.equal(parseAuthorization(undefined).kind, 'none');
     assert.deepEqual(parseAuthorization(`NTLM ${token.toString('base64')}`), {
-      kind: 'ntlm',
+      kind: 'token',
       scheme: 'NTLM',
       token,
     });
     assert.deepEqual(parseAuthorization(`negotiate ${token.toString('base64')}`), {
-      kind: 'ntlm',
+      kind: 'token',
       scheme: 'Negotiate',
       token,
     });
-    assert.equal(parseAuthorization('Negotiate YIIBBgYGKwYBBQUCoA==').kind, 'other');
+    // SPNEGO is a leg too: whether a mechanism accepts it is the authenticator's call.
+    assert.deepEqual(parseAuthorization('Negotiate YIIBBgYGKwYBBQUCoA=='), {
+      kind: 'token',
+      scheme: 'Negotiate',
+      token: Buffer.from('YIIBBgYGKwYBBQUCoA==', 'base64'),
+    });
     assert.deepEqual(parseAuthorization('Basic YTpi'), {
       kind: 'other',
       scheme: 'Basic',

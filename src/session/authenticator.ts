@@ -1,0 +1,382 @@
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { AuthenticationError, isNtlmError, type NtlmError, ServiceUnavailableError } from '../errors.js';
+import type { Mechanism, Step } from '../mechanisms/mechanism.js';
+import { channelBindingsHash, tlsServerEndPoint } from '../ntlm/extended-protection.js';
+import type { ResolvedOptions } from '../options.js';
+import type { NtlmIdentity, NtlmRequestInfo } from '../types.js';
+import { isAllowed } from './access-rules.js';
+import { type ConnectionScheme, parseAuthorization } from './authorization.js';
+import { DEFAULT_COOKIE_NAME, readCookie } from './bearer-tokens.js';
+import { ConnectionRegistry, type ConnectionState, type HandshakeSlot } from './connection-registry.js';
+
+/**
+ * The GSS channel bindings of a TLS connection (our certificate's `tls-server-end-point`), or
+ * undefined over plain TCP. Read from the socket, so every framework gets it alike.
+ */
+function channelBindingsOf(socket: Socket): Buffer | undefined {
+  if (!(socket as TLSSocket).encrypted) return undefined;
+  const certificate = (socket as TLSSocket).getCertificate();
+  const der = certificate && 'raw' in certificate ? certificate.raw : undefined;
+  return der ? channelBindingsHash(tlsServerEndPoint(der)) : undefined;
+}
+
+/** What the authenticator needs of a request, whatever the framework. */
+export interface AuthRequest {
+  /** The TCP connection: NTLM and Negotiate authenticate it, so its state is keyed by it. */
+  readonly socket: Socket;
+  readonly authorization: string | undefined;
+  /** The Cookie header, for a Bearer token kept in a cookie. */
+  readonly cookie: string | undefined;
+  /** Who per-client limits count the request against (the peer, or what a trusted proxy forwards). */
+  readonly clientAddress: string;
+}
+
+/** A Bearer token issued on the response that completes a handshake. */
+export interface IssuedToken {
+  readonly token: string;
+  readonly tokenId: string;
+  readonly expiresAt: number;
+}
+
+/**
+ * The verdict on one request; each framework adapter only translates it into a response.
+ * - `pass`: through to the application as `info`; `issued` and `mutual` go on the response.
+ * - `challenge`: 401 with these `WWW-Authenticate` offers (a fresh start, or the next leg).
+ * - `fail`: 400, 401 (with fresh offers) or 503, by `error.statusCode`.
+ * - `forbidden`: authenticated, but not among allowUsers/allowGroups: 403.
+ * - `next`: another scheme the application handles itself (`otherSchemes: 'next'`).
+ */
+export type Decision =
+  | {
+      readonly kind: 'pass';
+      readonly info: NtlmRequestInfo;
+      readonly issued?: IssuedToken | undefined;
+      /** `WWW-Authenticate` for the final leg (Negotiate's mutual authentication), if any. */
+      readonly mutual?: string | undefined;
+    }
+  | { readonly kind: 'challenge'; readonly offers: readonly string[] }
+  | { readonly kind: 'fail'; readonly error: NtlmError; readonly offers: readonly string[] }
+  | { readonly kind: 'forbidden'; readonly info: NtlmRequestInfo }
+  | { readonly kind: 'next' };
+
+/**
+ * Decides every request: the connection's identity, a Bearer token, or a handshake leg of one of
+ * the mechanisms (NTLM; Negotiate). It alone owns the per-connection registry, logs the outcome,
+ * and knows nothing of HTTP responses or of what is inside a token.
+ */
+export class Authenticator {
+  readonly #registry = new ConnectionRegistry();
+  readonly #options: ResolvedOptions;
+  readonly #mechanisms: ReadonlyMap<ConnectionScheme, Mechanism>;
+  /** The `WWW-Authenticate` values of a fresh start, e.g. `['Negotiate', 'NTLM']`. */
+  readonly #offers: readonly string[];
+
+  /**
+   * `mechanisms`: what each scheme is accepted with; `offers`: the schemes a fresh 401 proposes,
+   * in order (a scheme may be accepted without being offered: raw NTLMSSP under Negotiate).
+   */
+  constructor(
+    options: ResolvedOptions,
+    mechanisms: ReadonlyMap<ConnectionScheme, Mechanism>,
+    offers: readonly ConnectionScheme[],
+  ) {
+    this.#options = options;
+    this.#mechanisms = mechanisms;
+    this.#offers = offers;
+  }
+
+  /** Authenticated connections and pending handshakes, for health and metrics. */
+  get counts(): { authenticated: number; pending: number } {
+    return { authenticated: this.#registry.authenticatedCount, pending: this.#registry.pendingCount };
+  }
+
+  authenticate(request: AuthRequest): Decision | Promise<Decision> {
+    let authorization: ReturnType<typeof parseAuthorization>;
+    try {
+      authorization = parseAuthorization(request.authorization);
+    } catch (error) {
+      return this.#fail(error, request, 'NTLM');
+    }
+    const { tokens, otherSchemes } = this.#options;
+    if (authorization.kind === 'other' && tokens && authorization.scheme.toLowerCase() === 'bearer') {
+      return this.#bearer(authorization.credentials, request);
+    }
+    if (authorization.kind === 'token') {
+      const mechanism = this.#mechanisms.get(authorization.scheme);
+      if (mechanism) return this.#leg(request, authorization.scheme, mechanism, authorization.token);
+      this.#options.logger.info('authorization scheme not offered here', {
+        scheme: authorization.scheme,
+        remote: request.clientAddress,
+      });
+    }
+
+    const known = this.#registry.peek(request.socket);
+    const used = known ? this.#registry.use(known, this.#options) : undefined;
+    if (typeof used === 'object') return this.#passConnection(known!, used);
+    if (used !== undefined) {
+      this.#options.logger.info('connection must authenticate again', {
+        reason: used,
+        remote: request.clientAddress,
+      });
+      return { kind: 'challenge', offers: this.#offers };
+    }
+    const fromCookie = this.#cookieToken(request.cookie);
+    if (fromCookie !== undefined) return this.#bearer(fromCookie, request);
+    if (authorization.kind === 'other' && otherSchemes === 'next') return { kind: 'next' };
+    return { kind: 'challenge', offers: this.#offers };
+  }
+
+  /**
+   * Ends the session of `socket` (and of the Bearer token `info` carries): the connection is
+   * forgotten at once; the token is revoked here at once and in the shared store when it answers.
+   * Resolves false when the shared store did not take the revocation yet.
+   */
+  async logout(socket: Socket, info: NtlmRequestInfo | undefined): Promise<boolean> {
+    const state = this.#registry.peek(socket);
+    if (state) this.#registry.forget(state);
+    const { tokens, logger } = this.#options;
+    let shared = true;
+    if (info?.tokenId && info.tokenExpiresAt && tokens) {
+      shared = await tokens.revoke(info.tokenId, info.tokenExpiresAt);
+      if (!shared) {
+        logger.warn(
+          'logout: the shared store did not take the revocation; this process refuses the token and will write it when the store answers',
+          { user: info.username, tokenId: info.tokenId },
+        );
+      }
+    }
+    logger.info('logged out', { user: info?.username, tokenId: info?.tokenId });
+    return shared;
+  }
+
+  /** A request on an authenticated connection: its identity, with a fresh token when it outlived the last. */
+  #passConnection(state: ConnectionState, info: NtlmRequestInfo): Decision {
+    if (!state.allowed) return this.#forbidden(info);
+    const { tokens } = this.#options;
+    // A connection may outlive its token (maxConnectionAgeMs above the token lifetime): a fresh
+    // one keeps req.ntlm.token, which others may be handed, valid.
+    if (tokens && info.tokenExpiresAt !== undefined && info.tokenExpiresAt <= Date.now()) {
+      const issued = tokens.issue(info);
+      state.info = {
+        ...info,
+        token: issued.token,
+        tokenId: issued.tokenId,
+        tokenExpiresAt: issued.expiresAt,
+      };
+      return { kind: 'pass', info: state.info };
+    }
+    return { kind: 'pass', info };
+  }
+
+  /** `Authorization: Bearer <jwt>` (or the cookie): valid → through with its identity; anything else → a fresh challenge. */
+  async #bearer(token: string, request: AuthRequest): Promise<Decision> {
+    let verified: Awaited<ReturnType<NonNullable<ResolvedOptions['tokens']>['verify']>>;
+    try {
+      verified = await this.#options.tokens!.verify(token);
+    } catch (error) {
+      const unavailable = new ServiceUnavailableError(
+        'ERR_NTLM_STORE_UNAVAILABLE',
+        `the token store did not answer: ${(error as Error).message}`,
+        { retryAfterSeconds: 1, cause: error },
+      );
+      return this.#fail(unavailable, request, 'NTLM');
+    }
+    if (!verified) {
+      const invalid = new AuthenticationError(
+        'ERR_NTLM_INVALID_BEARER',
+        'Bearer token invalid, expired or revoked',
+      );
+      return this.#fail(invalid, request, 'NTLM');
+    }
+    const { identity, tokenId, issuedAt, expiresAt } = verified;
+    const info = this.#info(identity, 'Bearer', issuedAt, { tokenId, tokenExpiresAt: expiresAt, token });
+    return isAllowed(info, this.#options) ? { kind: 'pass', info } : this.#forbidden(info);
+  }
+
+  /** One leg of a connection handshake; any leg ends the identity the connection had. */
+  async #leg(
+    request: AuthRequest,
+    scheme: ConnectionScheme,
+    mechanism: Mechanism,
+    token: Buffer,
+  ): Promise<Decision> {
+    const { logger, debug } = this.#options;
+    if (debug >= 2)
+      logger.debug('token received', {
+        scheme,
+        remote: request.clientAddress,
+        token: token.toString('base64'),
+      });
+    const state = this.#registry.state(request.socket);
+    this.#registry.forget(state);
+    state.generation++;
+    const generation = state.generation;
+    try {
+      const begins = mechanism.begins(token);
+      let step: Step;
+      let slot: HandshakeSlot;
+      let controller: AbortController;
+      if (begins) {
+        this.#registry.dropPending(state);
+        // The slot is taken before any await: a burst of first legs cannot all pass the check
+        // while the mechanism is still opening DC connections for the earlier ones.
+        slot = this.#reserve(request.clientAddress);
+        controller = new AbortController();
+        try {
+          step = await mechanism.start(token, {
+            signal: controller.signal,
+            channelBindings: channelBindingsOf(request.socket),
+          });
+        } catch (error) {
+          this.#registry.releaseHandshake(slot);
+          throw error;
+        }
+      } else {
+        const entry = this.#registry.takePending(state);
+        if (!entry) {
+          throw new AuthenticationError(
+            'ERR_NTLM_NO_PENDING_HANDSHAKE',
+            'a handshake leg on a connection with none pending (the client or a proxy did not keep the connection alive)',
+            { claimedUser: mechanism.describe(token).user as string | undefined },
+          );
+        }
+        ({ controller } = entry);
+        try {
+          step = await entry.exchange.next(token);
+        } catch (error) {
+          controller.abort();
+          entry.exchange.abort();
+          throw error;
+        }
+        // A further leg, if the mechanism needs one, counts as a handshake again.
+        slot = step.done ? entry.slot : this.#reserve(request.clientAddress);
+      }
+      if (state.generation !== generation || request.socket.destroyed) {
+        // The client moved on (new leg or gone) while the mechanism worked: this one is stale.
+        this.#registry.releaseHandshake(slot);
+        controller.abort();
+        if (!step.done) step.pending.abort();
+        throw new AuthenticationError(
+          'ERR_NTLM_HANDSHAKE_EXPIRED',
+          'a newer handshake started on this connection meanwhile',
+        );
+      }
+      if (!step.done) {
+        this.#registry.setPending(
+          state,
+          { exchange: step.pending, controller, slot },
+          this.#options.handshakeTimeoutMs,
+          () =>
+            logger.info('handshake expired: the next leg did not arrive in time', {
+              remote: request.clientAddress,
+              timeoutMs: this.#options.handshakeTimeoutMs,
+            }),
+        );
+        if (debug >= 1)
+          logger.debug('challenge sent', {
+            scheme,
+            remote: request.clientAddress,
+            ...mechanism.describe(step.responseToken),
+          });
+        return { kind: 'challenge', offers: [`${scheme} ${step.responseToken.toString('base64')}`] };
+      }
+      this.#registry.releaseHandshake(slot);
+      return this.#completed(state, request, scheme, step);
+    } catch (error) {
+      return this.#fail(error, request, scheme);
+    }
+  }
+
+  /** The handshake is done: the connection has its identity, and the client maybe a Bearer token. */
+  #completed(
+    state: ConnectionState,
+    request: AuthRequest,
+    scheme: ConnectionScheme,
+    step: Extract<Step, { done: true }>,
+  ): Decision {
+    const { identity, responseToken } = step;
+    const { tokens, logger } = this.#options;
+    logger.info('logon accepted', {
+      user: identity.username,
+      domain: identity.domain,
+      workstation: identity.workstation,
+      scheme,
+      remote: request.clientAddress,
+    });
+    const issued = tokens?.issue(identity);
+    const info = this.#info(identity, scheme, Date.now(), {
+      tokenId: issued?.tokenId,
+      tokenExpiresAt: issued?.expiresAt,
+      token: issued?.token,
+    });
+    const allowed = isAllowed(info, this.#options);
+    this.#registry.authenticate(state, info, allowed, this.#options.maxConnections);
+    this.#registry.use(state, this.#options);
+    if (!allowed) return this.#forbidden(info);
+    const mutual = responseToken ? `${scheme} ${responseToken.toString('base64')}` : undefined;
+    return { kind: 'pass', info, issued, mutual };
+  }
+
+  #info(
+    identity: NtlmIdentity,
+    scheme: NtlmRequestInfo['scheme'],
+    authenticatedAt: number,
+    token: Pick<NtlmRequestInfo, 'tokenId' | 'tokenExpiresAt' | 'token'>,
+  ): NtlmRequestInfo {
+    const remoteUser =
+      this.#options.usernameFormat === 'user'
+        ? identity.username
+        : `${identity.domain}\\${identity.username}`;
+    return { ...identity, remoteUser, scheme, authenticatedAt, ...token };
+  }
+
+  #reserve(client: string): HandshakeSlot {
+    const slot = this.#registry.reserveHandshake(client, this.#options);
+    if (typeof slot === 'object') return slot;
+    const { maxPendingHandshakes, maxPendingHandshakesPerClient } = this.#options;
+    const message =
+      slot === 'full'
+        ? `${maxPendingHandshakes} handshakes are already waiting for their next leg`
+        : `${client} already has ${maxPendingHandshakesPerClient} handshakes waiting for their next leg`;
+    throw new ServiceUnavailableError('ERR_NTLM_TOO_MANY_HANDSHAKES', message, { retryAfterSeconds: 1 });
+  }
+
+  #forbidden(info: NtlmRequestInfo): Decision {
+    this.#options.logger.info('access denied by allowUsers/allowGroups', {
+      user: info.username,
+      domain: info.domain,
+    });
+    return { kind: 'forbidden', info };
+  }
+
+  /** A typed error becomes a decision and a log line; anything else is a bug, and is thrown on. */
+  #fail(error: unknown, request: AuthRequest, scheme: ConnectionScheme): Decision {
+    if (!isNtlmError(error)) throw error;
+    const fields = {
+      code: error.code,
+      reason: error.message,
+      remote: request.clientAddress,
+      user: (error as { claimedUser?: string }).claimedUser,
+    };
+    const { logger } = this.#options;
+    if (error.statusCode === 503) logger.error('authentication unavailable', fields);
+    else if (error.statusCode === 400) logger.warn('bad authentication token', fields);
+    else logger.warn('logon refused', fields);
+    // A refusal re-offers what we accept; a client that used a scheme we do not offer first
+    // (raw NTLMSSP under Negotiate) hears its own scheme back.
+    const offers = this.#offers.includes(scheme) ? this.#offers : [scheme];
+    return { kind: 'fail', error, offers };
+  }
+
+  #cookieToken(header: string | undefined): string | undefined {
+    const cookie = this.#options.tokens?.cookie;
+    return cookie ? readCookie(header, cookie.name ?? DEFAULT_COOKIE_NAME) || undefined : undefined;
+  }
+
+  async close(): Promise<void> {
+    this.#options.tokens?.close();
+    await this.#options.verifier.close?.();
+    await this.#options.store?.close?.();
+  }
+}
