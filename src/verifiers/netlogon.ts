@@ -44,6 +44,16 @@ const NETBIOS_NAME = /^[^\\/:*?"<>|\u0000-\u001f]{1,15}$/;
 const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/i;
 const SELECTOR_KEY = 'dcs';
 
+/** A DC as `host`, `host:port` or `[v6]:port`; without a port, the endpoint mapper is asked. */
+export function parseNetlogonDc(dc: unknown): { host: string; port: number | undefined } {
+  const match = typeof dc === 'string' ? HOST_PORT.exec(dc.trim()) : null;
+  const port = match?.[2] === undefined ? undefined : Number(match[2]);
+  if (!match || (port !== undefined && (port < 1 || port > 65535))) {
+    throw new ConfigurationError(`netlogon: DC ${JSON.stringify(dc)} is not host or host:port`);
+  }
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
 /** A count or a time in milliseconds: a positive whole number, e.g. 30000 (not '30s'). */
 function positive(value: unknown, fallback: number, name: string): number {
   return positiveInteger(value, name, fallback, 'netlogon()');
@@ -132,12 +142,7 @@ export class NetlogonVerifier implements Verifier {
     };
     const pools = new Map<string, ChannelPool>();
     for (const dc of options.dcs) {
-      const match = typeof dc === 'string' ? HOST_PORT.exec(dc.trim()) : null;
-      const port = match?.[2] === undefined ? undefined : Number(match[2]);
-      if (!match || (port !== undefined && (port < 1 || port > 65535))) {
-        throw new ConfigurationError(`netlogon: DC ${JSON.stringify(dc)} is not host or host:port`);
-      }
-      const host = match[1]!.replace(/^\[|\]$/g, '');
+      const { host, port } = parseNetlogonDc(dc);
       const pool = new ChannelPool(
         { host, port, connectTimeoutMs, callTimeoutMs, maxChannels, maxQueue, queueTimeoutMs },
         { domain, computerName, ntHash },

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { type AddressInfo, createServer, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type DomainControllerOptions, domainController, ntlm } from '../../src/index.js';
@@ -27,7 +27,7 @@ import {
   startDc,
   stopDc,
 } from '../helpers/samba.js';
-import { listen, recordingLogger } from '../helpers/servers.js';
+import { listen, recordingLogger, silentTcpServer } from '../helpers/servers.js';
 
 const missing = await sambaMissing();
 if (missing && process.env.CI) throw new Error(`CI needs the Samba DC: ${missing}`);
@@ -52,25 +52,6 @@ async function serve(
     () => auth.close(),
   );
   return { url: served.url, logger, close: served.close };
-}
-
-/** A TCP server that accepts connections and never says a word: the worst kind of DC. */
-async function silentServer() {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.resume(); // read (and drop) what arrives, so that the peer's FIN is seen
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `ldap://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    open: () => sockets.size,
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    },
-  };
 }
 
 /** A read-only lookup account (Administrator here) over LDAPS, checked against the DC's own CA. */
@@ -258,9 +239,9 @@ describe('domain controller verifier (Samba AD DC)', { skip }, () => {
   });
 
   it('a DC that accepts TCP and never answers: 503 within the timeout, no socket left open', async () => {
-    const silent = await silentServer();
+    const silent = await silentTcpServer();
     const t = await serve({
-      domains: { EXAMPLE: [silent.url] },
+      domains: { EXAMPLE: [`ldap://127.0.0.1:${silent.port}`] },
       connectTimeoutMs: 500,
       operationTimeoutMs: 800,
     });
@@ -283,9 +264,9 @@ describe('domain controller verifier (Samba AD DC)', { skip }, () => {
   });
 
   it('two DCs, the first silent: 200 via the second, and later logons skip the dead one', async () => {
-    const silent = await silentServer();
+    const silent = await silentTcpServer();
     const t = await serve({
-      domains: { EXAMPLE: [silent.url, DC_URL] },
+      domains: { EXAMPLE: [`ldap://127.0.0.1:${silent.port}`, DC_URL] },
       connectTimeoutMs: 500,
       operationTimeoutMs: 1000,
     });
