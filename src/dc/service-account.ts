@@ -79,7 +79,7 @@ export class ServiceAccountDirectory implements DirectorySearch {
   }
 
   async #connect(): Promise<Client> {
-    const failures: string[] = [];
+    const failures: unknown[] = [];
     for (const url of this.#urls) {
       const client = new Client({
         url,
@@ -92,11 +92,19 @@ export class ServiceAccountDirectory implements DirectorySearch {
         await client.bind(this.#options.bindDN, this.#options.password);
         return client;
       } catch (error) {
-        failures.push(`${url}: ${(error as Error)?.message ?? String(error)}`);
+        failures.push(error);
         await client.unbind().catch(() => {});
       }
     }
-    throw lookupUnavailable(`cannot connect and bind (${failures.join('; ')})`);
+    // The LDAP errors stay reachable as the cause (their result codes tell a wrong password apart).
+    const cause =
+      failures.length === 1
+        ? failures[0]
+        : new AggregateError(
+            failures,
+            failures.map((error) => (error as Error)?.message ?? String(error)).join('; '),
+          );
+    throw lookupUnavailable(`cannot connect and bind to ${this.#urls.join(', ')}`, cause);
   }
 
   /** An idle connection, a new one while fewer than poolSize are open, or a place in line. */

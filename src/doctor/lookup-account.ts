@@ -34,7 +34,10 @@ export async function checkLookupAccount(
       `${account.bindDN} bound and read ${namingContext} in ${formatMs(performance.now() - started)}`,
     );
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
+    // The directory wraps the bind's failure in a typed 503; the LDAP result code is its cause's.
+    const cause = (error as { cause?: unknown }).cause ?? error;
+    const first = cause instanceof AggregateError ? cause.errors[0] : cause;
+    const code = (first as { code?: unknown }).code;
     if (code === ResultCode.invalidCredentials) {
       return fail(
         CHECK,
