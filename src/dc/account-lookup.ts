@@ -1,5 +1,6 @@
-import { EqualityFilter, type Filter, FilterParser, OrFilter } from 'ldapts';
+import type { Filter } from 'ldapts';
 import { type LdapResult, Scope, type SearchEntry } from './ldap-messages.js';
+import { ldapts } from './ldapts.js';
 import { sidToBuffer, sidToString } from './sid.js';
 
 /** Anything that can run an LDAP search: the relay connection, or the service account's pool. */
@@ -30,7 +31,12 @@ export class DirectoryError extends Error {
   override name = 'DirectoryError';
 }
 
-const ANY = FilterParser.parseString('(objectClass=*)');
+/** `(objectClass=*)`, made once, when the first search needs it. */
+let any: Filter | undefined;
+const ANY = (): Filter => {
+  any ??= ldapts().FilterParser.parseString('(objectClass=*)');
+  return any;
+};
 const ACCOUNT_ATTRIBUTES = [
   'sAMAccountName',
   'displayName',
@@ -82,7 +88,7 @@ async function readRootDse(
   const [root] = await searchOk(directory, {
     base: '',
     scope: Scope.base,
-    filter: ANY,
+    filter: ANY(),
     attributes: [...attributes, 'defaultNamingContext'],
   });
   const namingContext = root ? text(root, 'defaultNamingContext') : undefined;
@@ -111,7 +117,7 @@ export async function readAccountBySid(directory: DirectorySearch, sid: string):
   const [entry] = await searchOk(directory, {
     base: `<SID=${sid}>`,
     scope: Scope.base,
-    filter: ANY,
+    filter: ANY(),
     attributes: ACCOUNT_ATTRIBUTES,
   });
   if (!entry) throw new DirectoryError(`no account has SID ${sid}`);
@@ -128,6 +134,7 @@ export async function readAccountByName(
   name: string,
   namingContext: string,
 ): Promise<AccountEntry | undefined> {
+  const { EqualityFilter, OrFilter } = ldapts();
   const filter = new OrFilter({
     filters: [
       new EqualityFilter({ attribute: 'sAMAccountName', value: name }),
@@ -144,7 +151,7 @@ export async function readAccountByName(
   const [entry] = await searchOk(directory, {
     base: found[0]!.dn,
     scope: Scope.base,
-    filter: ANY,
+    filter: ANY(),
     attributes: [...ACCOUNT_ATTRIBUTES, 'tokenGroups'],
   });
   return entry ? toAccount(entry) : undefined;
@@ -157,6 +164,7 @@ export async function groupNames(
   namingContext: string,
 ): Promise<string[]> {
   if (sids.length === 0) return [];
+  const { EqualityFilter, OrFilter } = ldapts();
   const filter = new OrFilter({
     filters: sids.map((sid) => new EqualityFilter({ attribute: 'objectSid', value: sidToBuffer(sid) })),
   });

@@ -1,4 +1,5 @@
-import { BerReader, BerWriter, type Filter } from 'ldapts';
+import type { BerReader, BerWriter, Filter } from 'ldapts';
+import { ldapts } from './ldapts.js';
 
 /**
  * The few LDAP messages (RFC 4511) the relay connection needs, encoded with ldapts's BER
@@ -53,7 +54,7 @@ export interface SearchEntry {
 }
 
 function envelope(messageId: number, writeOp: (writer: BerWriter) => void): Buffer {
-  const writer = new BerWriter();
+  const writer = new (ldapts().BerWriter)();
   writer.startSequence();
   writer.writeInt(messageId);
   writeOp(writer);
@@ -173,7 +174,7 @@ function readEntry(reader: BerReader, end: number): SearchEntry {
 
 /** Decodes one whole LDAPMessage (a frame from `takeFrames`). Unknown operations return undefined. */
 export function decodeMessage(frame: Buffer): LdapResponse | undefined {
-  const reader = new BerReader(frame);
+  const reader = new (ldapts().BerReader)(frame);
   enter(reader, SEQUENCE, 'LDAPMessage');
   const messageId = required(reader.readInt(), 'messageID');
   const op = required(reader.peek(), 'protocolOp');

@@ -1,8 +1,9 @@
 import type tls from 'node:tls';
-import { Client } from 'ldapts';
+import type { Client } from 'ldapts';
 import { ServiceUnavailableError } from '../errors.js';
 import type { DirectorySearch } from './account-lookup.js';
 import type { SearchEntry } from './ldap-messages.js';
+import { ldapts } from './ldapts.js';
 
 export interface ServiceAccountOptions {
   /** `ldaps://dc1.example.test` (recommended) or `ldap://...`; the first that answers is used. */
@@ -81,7 +82,7 @@ export class ServiceAccountDirectory implements DirectorySearch {
   async #connect(): Promise<Client> {
     const failures: unknown[] = [];
     for (const url of this.#urls) {
-      const client = new Client({
+      const client = new (ldapts().Client)({
         url,
         connectTimeout: this.#timeouts.connectTimeoutMs,
         timeout: this.#timeouts.operationTimeoutMs,

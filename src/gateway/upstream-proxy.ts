@@ -1,8 +1,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import { createProxyServer, type ProxyServer, type ServerOptions } from 'http-proxy-3';
+import type { ProxyServer, ServerOptions } from 'http-proxy-3';
 import { sendText } from '../http/responses.js';
+import { lazyRequire } from '../lazy-require.js';
 import type { Logger } from '../types.js';
 
 export interface UpstreamSettings {
@@ -15,6 +16,8 @@ export interface UpstreamSettings {
   /** Whether the gateway is shutting down (its answers then close their client connections). */
   readonly draining: () => boolean;
 }
+
+const httpProxy = lazyRequire<typeof import('http-proxy-3')>('http-proxy-3');
 
 /** A keep-alive agent for the upstream, with `extra` settings (a pin has exactly one socket). */
 export type AgentFactory = (extra: http.AgentOptions) => http.Agent;
@@ -36,7 +39,7 @@ export function createUpstreamProxy(
   const newAgent: AgentFactory = (extra) =>
     new Agent({ ...settings.tls, keepAlive: true, timeout: idleTimeoutMs, ...extra });
   // X-Forwarded-* are ours to write (setForwardingHeaders), not http-proxy's: it appends to the client's.
-  const proxy = createProxyServer({ target: upstream, xfwd: false } satisfies ServerOptions);
+  const proxy = httpProxy().createProxyServer({ target: upstream, xfwd: false } satisfies ServerOptions);
   proxy.on('proxyReq', (proxyReq) => {
     proxyReq.setTimeout(timeoutMs, () => {
       const error = new Error(`no answer in ${timeoutMs} ms`) as NodeJS.ErrnoException;

@@ -1,4 +1,8 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { lazyRequire } from '../lazy-require.js';
+
+const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
+
 import { ConfigurationError } from '../errors.js';
 import { positiveInteger } from '../validation.js';
 import type { Store } from './store.js';
@@ -45,7 +49,8 @@ export class RedisStore implements Store {
       enableOfflineQueue: true,
     };
     this.#owned = typeof options.redis === 'string';
-    this.#client = typeof options.redis === 'string' ? new Redis(options.redis, settings) : options.redis;
+    this.#client =
+      typeof options.redis === 'string' ? new (ioredis().Redis)(options.redis, settings) : options.redis;
     // Errors surface on the commands that fail; the connection's own events only go to the log.
     if (this.#owned) this.#client.on('error', () => {});
     this.#prefix = options.prefix ?? 'ntlm-sso:';
