@@ -19,6 +19,8 @@ export function createDemoApp(auth: NtlmMiddleware): Express {
       displayName: who.displayName ?? null,
       mail: who.mail ?? null,
       groups: who.groups ?? [],
+      sid: who.sid ?? null,
+      groupSids: who.groupSids ?? [],
       scheme: who.scheme,
       tokenId: who.tokenId ?? null,
       authenticatedAt: new Date(who.authenticatedAt).toISOString(),

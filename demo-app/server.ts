@@ -1,9 +1,21 @@
 // The demo: `npm run demo`, then open http://127.0.0.1:3000 or
 //   curl --ntlm -u 'EXAMPLE\alice:Alice-Passw0rd!' http://127.0.0.1:3000/api/whoami
-// Users come from demo-app/users.json, or from a domain controller when NTLM_DC_URL is set.
+// Users come from demo-app/users.json, or from a domain (NTLM_NETLOGON wins over NTLM_DC_URL):
+//   NTLM_NETLOGON=dc1,dc2:49152 NTLM_MACHINE_ACCOUNT='WEB01$' NTLM_MACHINE_PASSWORD_FILE=FILE
+//     NTLM_DOMAIN=EXAMPLE NTLM_DNS_DOMAIN=example.test: the Netlogon secure channel of a computer
+//     account, which works on DCs that require LDAP signing (NTLM_MACHINE_PASSWORD instead of
+//     the file works too; a port after a DC skips the endpoint mapper);
+//   NTLM_DC_URL=ldap://dc1,ldap://dc2 NTLM_DOMAIN=EXAMPLE: the LDAP relay.
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { domainController, localDirectoryFromFile, ntlm, RedisStore, type Verifier } from 'ntlm-sso';
+import {
+  domainController,
+  localDirectoryFromFile,
+  netlogon,
+  ntlm,
+  RedisStore,
+  type Verifier,
+} from 'ntlm-sso';
 import { createDemoApp } from './app.js';
 
 const host = process.env.HOST ?? '127.0.0.1';
@@ -13,12 +25,30 @@ const debug = Number(process.env.NTLM_DEBUG ?? 1) as 0 | 1 | 2;
 // NTLM_REDIS_URL shares revoked tokens (logouts) and cached directory attributes between instances.
 const store = process.env.NTLM_REDIS_URL ? new RedisStore({ redis: process.env.NTLM_REDIS_URL }) : undefined;
 
+const list = (value: string | undefined) =>
+  value
+    ?.split(',')
+    .map((item) => item.trim())
+    .filter(Boolean) ?? [];
+
 function verifierFromEnvironment(): { verifier: Verifier; source: string } {
-  const dcUrls = process.env.NTLM_DC_URL?.split(',')
-    .map((url) => url.trim())
-    .filter(Boolean);
-  if (dcUrls?.length) {
-    const domain = process.env.NTLM_DOMAIN ?? 'EXAMPLE';
+  const domain = process.env.NTLM_DOMAIN ?? 'EXAMPLE';
+  const netlogonDcs = list(process.env.NTLM_NETLOGON);
+  if (netlogonDcs.length) {
+    return {
+      verifier: netlogon({
+        domain,
+        dnsDomain: process.env.NTLM_DNS_DOMAIN,
+        dcs: netlogonDcs,
+        machineAccount: process.env.NTLM_MACHINE_ACCOUNT ?? '',
+        machinePasswordFile: process.env.NTLM_MACHINE_PASSWORD_FILE,
+        machinePassword: process.env.NTLM_MACHINE_PASSWORD,
+      }),
+      source: `${domain} via Netlogon to ${netlogonDcs.join(', ')}`,
+    };
+  }
+  const dcUrls = list(process.env.NTLM_DC_URL);
+  if (dcUrls.length) {
     return {
       verifier: domainController({ domains: { [domain]: dcUrls }, cache: store ? { store } : undefined }),
       source: `${domain} via ${dcUrls.join(', ')}`,

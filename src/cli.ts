@@ -1,7 +1,12 @@
 #!/usr/bin/env node
 // `ntlm-sso gateway ...`: the command-line front of createGateway(). Exit codes: 0 after a clean
 // shutdown, 1 when the gateway cannot start or stops on an error, 2 for a command-line mistake.
+// `ntlm-sso doctor ...`: the same settings, checked (src/doctor/). Exit codes: 0 when every check
+// passes, 1 when one fails, 2 for a command-line mistake.
 import { readFileSync } from 'node:fs';
+import { planDoctor } from './doctor/plan.js';
+import { runDoctor } from './doctor/run-doctor.js';
+import { doctorHelp, readDoctorSettings } from './doctor/settings.js';
 import { isNtlmError } from './errors.js';
 import { helpText, readSettings, UsageError } from './gateway/cli-settings.js';
 import { createGateway } from './gateway/gateway.js';
@@ -56,24 +61,46 @@ async function gateway(argv: readonly string[]): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+/** Runs the checks and resolves with the exit code. */
+async function doctor(argv: readonly string[]): Promise<number> {
+  const settings = readDoctorSettings(argv, process.env);
+  if (settings.help) {
+    process.stdout.write(doctorHelp(packageVersion()));
+    return 0;
+  }
+  const plan = planDoctor(settings, process.env);
+  const { failed } = await runDoctor(plan, (line) => process.stdout.write(`${line}\n`));
+  return failed === 0 ? 0 : 1;
+}
+
+let command: string | undefined;
+
 async function main(argv: readonly string[]): Promise<void> {
-  const [command, ...rest] = argv;
+  const rest = argv.slice(1);
+  command = argv[0];
   if (command === 'gateway') return gateway(rest);
+  if (command === 'doctor') {
+    // Exit at once: a check's half-closed socket must not keep the process (or the shell) waiting.
+    process.exit(await doctor(rest));
+  }
   if (command === '--version' || command === '-v') {
     process.stdout.write(`${packageVersion()}\n`);
     return;
   }
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(helpText(packageVersion()));
+    process.stdout.write(
+      '\nntlm-sso doctor [the same settings]: checks them before users do (ntlm-sso doctor --help).\n',
+    );
     return;
   }
-  throw new UsageError(`unknown command ${JSON.stringify(command)}: the command is "gateway"`);
+  throw new UsageError(`unknown command ${JSON.stringify(command)}: the commands are "gateway" and "doctor"`);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError || (isNtlmError(error) && error.code === 'ERR_NTLM_CONFIG')) {
     process.stderr.write(
-      `ntlm-sso: ${(error as Error).message}\nRun "ntlm-sso gateway --help" for the options.\n`,
+      `ntlm-sso: ${(error as Error).message}\nRun "ntlm-sso ${command === 'doctor' ? 'doctor' : 'gateway'} --help" for the options.\n`,
     );
     process.exit(2);
   }

@@ -1,3 +1,4 @@
+import { ConfigurationError } from './errors.js';
 import type { Logger } from './types.js';
 
 const PREFIX = '[ntlm-sso]';
@@ -9,6 +10,42 @@ export const consoleLogger: Logger = {
   warn: (message, fields) => console.warn(PREFIX, message, fields ? JSON.stringify(fields) : ''),
   error: (message, fields) => console.error(PREFIX, message, fields ? JSON.stringify(fields) : ''),
 };
+
+type Level = keyof Logger;
+const LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error'];
+
+/** A logger whose methods take the fields first: pino's and bunyan's `log.info(fields, message)`. */
+function takesFieldsFirst(logger: object): boolean {
+  const candidate = logger as { child?: unknown; bindings?: unknown; fields?: unknown };
+  return (
+    typeof candidate.child === 'function' &&
+    (typeof candidate.bindings === 'function' ||
+      (typeof candidate.fields === 'object' && candidate.fields !== null))
+  );
+}
+
+/**
+ * The logger users pass, as they have it: `console`, a winston logger (`message, meta`) or a
+ * `{ debug, info, warn, error }` of their own are called as they are; pino and bunyan take the
+ * fields first, so they are called that way, and keep every field. Methods are bound, so that a
+ * logger whose methods use `this` (pino's do) works when handed over as an object.
+ */
+export function adaptLogger(logger: Logger): Logger {
+  const fieldsFirst = takesFieldsFirst(logger);
+  const adapted = {} as Record<Level, Logger[Level]>;
+  for (const level of LEVELS) {
+    const method = (logger as unknown as Record<Level, (...args: unknown[]) => void>)[level];
+    if (typeof method !== 'function') {
+      throw new ConfigurationError(
+        `ntlm(): logger.${level} must be a function (console, pino and winston loggers fit)`,
+      );
+    }
+    adapted[level] = fieldsFirst
+      ? (message, fields) => method.call(logger, fields ?? {}, message)
+      : (message, fields) => (fields ? method.call(logger, message, fields) : method.call(logger, message));
+  }
+  return adapted;
+}
 
 /** Applies the `debug` level: below 1, info and debug lines are dropped before they are built. */
 export function levelledLogger(logger: Logger, debug: number): Logger {

@@ -1,8 +1,8 @@
 import { ConfigurationError } from './errors.js';
-import { consoleLogger, levelledLogger } from './logger.js';
+import { adaptLogger, consoleLogger, levelledLogger } from './logger.js';
 import { BearerTokens } from './session/bearer-tokens.js';
 import { TrustedProxies } from './session/client-address.js';
-import { MemoryStore, type Store } from './session/store.js';
+import type { Store } from './session/store.js';
 import type { Logger, NtlmOptions, UsernameFormat } from './types.js';
 import { oneOf, positiveInteger } from './validation.js';
 
@@ -17,6 +17,8 @@ export interface ResolvedOptions {
   readonly maxPendingHandshakesPerClient: number;
   readonly trustedProxies: TrustedProxies;
   readonly handshakeTimeoutMs: number;
+  readonly extendedProtection: 'off' | 'allow' | 'require';
+  readonly servicePrincipalNames: readonly string[];
   readonly logger: Logger;
   readonly maxConnections: number;
   readonly connectionIdleTimeoutMs: number;
@@ -64,7 +66,14 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
     maxPendingHandshakesPerClient,
     trustedProxies: new TrustedProxies(stringList(options.trustedProxies, 'trustedProxies', false)),
     handshakeTimeoutMs: positiveInteger(options.handshakeTimeoutMs, 'handshakeTimeoutMs', 30_000),
-    logger: levelledLogger(options.logger ?? consoleLogger, level),
+    extendedProtection: oneOf(
+      options.extendedProtection,
+      'extendedProtection',
+      ['off', 'allow', 'require'],
+      'off',
+    ),
+    servicePrincipalNames: stringList(options.servicePrincipalNames, 'servicePrincipalNames', false) ?? [],
+    logger: levelledLogger(adaptLogger(options.logger ?? consoleLogger), level),
     maxConnections: positiveInteger(options.maxConnections, 'maxConnections', 10_000),
     connectionIdleTimeoutMs: positiveInteger(
       options.connectionIdleTimeoutMs,

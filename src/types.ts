@@ -136,6 +136,19 @@ export interface NtlmOptions {
    */
   trustedProxies?: string[];
   /**
+   * Extended Protection (IIS's `extendedProtection`): an NTLMv2 client signs the TLS channel it
+   * logs on over (MsvAvChannelBindings, RFC 5929 `tls-server-end-point`) and the service it logs
+   * on to (MsvAvTargetName). `'allow'` refuses a binding or target that does not match ours;
+   * `'require'` also refuses a client that sends none (over HTTPS the binding, over plain HTTP a
+   * target among `servicePrincipalNames`). Stops a logon from being relayed to us from another
+   * site. A TLS-terminating proxy in front changes the channel: use it only where ntlm-sso holds
+   * the certificate.
+   * @default 'off'
+   */
+  extendedProtection?: 'off' | 'allow' | 'require';
+  /** Our SPNs (`HTTP/www.example.test`), for the target-name check of `extendedProtection`. @default [] */
+  servicePrincipalNames?: string[];
+  /**
    * How long a CHALLENGE waits for its AUTHENTICATE before the handshake is dropped (ms).
    * @default 30000
    */

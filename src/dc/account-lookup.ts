@@ -22,6 +22,14 @@ export interface AccountEntry {
   readonly groupSids: string[];
 }
 
+/**
+ * The directory answered, but not as an AD directory should (a failed search, an entry without
+ * its SID). The layer above turns it into a 503 of the directory it asked (the DC or the lookup).
+ */
+export class DirectoryError extends Error {
+  override name = 'DirectoryError';
+}
+
 const ANY = FilterParser.parseString('(objectClass=*)');
 const ACCOUNT_ATTRIBUTES = [
   'sAMAccountName',
@@ -42,7 +50,9 @@ async function searchOk(
 ): Promise<SearchEntry[]> {
   const { result, entries } = await directory.search(request);
   if (result.resultCode !== 0) {
-    throw new Error(`search of "${request.base}" failed: ${result.resultCode} ${result.diagnosticMessage}`);
+    throw new DirectoryError(
+      `search of "${request.base}" failed: ${result.resultCode} ${result.diagnosticMessage}`,
+    );
   }
   return entries;
 }
@@ -76,14 +86,14 @@ async function readRootDse(
     attributes: [...attributes, 'defaultNamingContext'],
   });
   const namingContext = root ? text(root, 'defaultNamingContext') : undefined;
-  if (!root || !namingContext) throw new Error('the rootDSE has no defaultNamingContext');
+  if (!root || !namingContext) throw new DirectoryError('the rootDSE has no defaultNamingContext');
   return { root, namingContext };
 }
 
 function toAccount(entry: SearchEntry): AccountEntry {
   const username = text(entry, 'sAMAccountName');
   const sid = entry.attributes.get('objectsid')?.[0];
-  if (!username || !sid) throw new Error(`${entry.dn} has no sAMAccountName or objectSid`);
+  if (!username || !sid) throw new DirectoryError(`${entry.dn} has no sAMAccountName or objectSid`);
   return {
     dn: entry.dn,
     username,
@@ -104,7 +114,7 @@ export async function readAccountBySid(directory: DirectorySearch, sid: string):
     filter: ANY,
     attributes: ACCOUNT_ATTRIBUTES,
   });
-  if (!entry) throw new Error(`no account has SID ${sid}`);
+  if (!entry) throw new DirectoryError(`no account has SID ${sid}`);
   return toAccount(entry);
 }
 

@@ -1,32 +1,97 @@
+export interface DcSelectorOptions {
+  /** Longest back-off of a DC that keeps failing (ms): the old fixed downtime, now the cap. */
+  readonly downtimeMs: number;
+  /** Back-off after the first failure (ms); doubles at each failed trial. @default 1000 */
+  readonly firstRetryMs?: number;
+  /**
+   * How long a granted trial may run without a verdict (ms) before another request may try the
+   * DC: covers a trial whose request was abandoned, or answered by an earlier DC.
+   */
+  readonly trialTimeoutMs: number;
+}
+
+/** What the breaker knows about one DC that failed; a healthy DC has no entry. */
+interface DownState {
+  /** Current back-off (ms), doubled at each failed trial up to downtimeMs. */
+  backoffMs: number;
+  /** When the next trial may go (or, while a trial runs, when it is given up). */
+  retryAt: number;
+  /** When the running trial was granted. */
+  trialStartedAt: number;
+  /** A trial request is out: others keep skipping the DC until it reports or times out. */
+  trial: boolean;
+}
+
+/** A failed trial that took less than this was refused at once: it cost its user no wait. */
+const FAST_FAILURE_MS = 250;
+
 /**
- * The domain controllers of each domain, in the order they are tried, with a circuit breaker:
- * a DC that failed to connect or answer is skipped for `downtimeMs`, so that users do not each
- * wait for its timeout (Apache::AuthenNTLM's "domain pdc bdc", with memory).
+ * The domain controllers of each domain, in the order they are tried, with a circuit breaker
+ * (Apache::AuthenNTLM's "domain pdc bdc", with memory): a DC that failed to connect or answer is
+ * skipped, so that users do not each wait for its timeout. After a short back-off one request at
+ * a time is let through as a trial; its success brings the DC back at once. A trial that failed
+ * only after a wait (a timeout: the DC or its host is gone) doubles the back-off, up to
+ * downtimeMs; one refused at once (the DC is restarting) cost nothing and keeps it short. So a
+ * DC that restarts serves again within about a second of answering, and one that stays silent
+ * costs one request per back-off, not every request.
  */
 export class DcSelector {
-  readonly #downUntil = new Map<string, number>();
+  readonly #down = new Map<string, DownState>();
+  readonly #downtimeMs: number;
+  readonly #firstRetryMs: number;
+  readonly #trialTimeoutMs: number;
 
   constructor(
     private readonly domains: ReadonlyMap<string, readonly string[]>,
-    private readonly downtimeMs: number,
-  ) {}
+    options: DcSelectorOptions,
+  ) {
+    this.#downtimeMs = options.downtimeMs;
+    this.#firstRetryMs = Math.min(options.firstRetryMs ?? 1000, options.downtimeMs);
+    this.#trialTimeoutMs = options.trialTimeoutMs;
+  }
 
-  /** The DCs worth trying now, healthy ones first in configured order; none if all are down. */
+  /**
+   * The DCs worth trying now, in configured order: healthy ones, and a DC whose back-off has
+   * run out, which this call grants its one trial. None if all are down.
+   */
   candidates(domain: string, now = Date.now()): string[] {
-    return (this.domains.get(domain) ?? []).filter((url) => (this.#downUntil.get(url) ?? 0) <= now);
+    return (this.domains.get(domain) ?? []).filter((url) => {
+      const state = this.#down.get(url);
+      if (!state) return true;
+      if (state.retryAt > now) return false;
+      state.trial = true;
+      state.trialStartedAt = now;
+      state.retryAt = now + this.#trialTimeoutMs;
+      return true;
+    });
   }
 
+  /**
+   * The DC failed to connect or answer. The first failure starts the back-off; a failed trial
+   * doubles it if it cost a wait; failures of requests that were already under way when the DC
+   * went down change nothing.
+   */
   markDown(url: string, now = Date.now()): void {
-    this.#downUntil.set(url, now + this.downtimeMs);
+    const state = this.#down.get(url);
+    if (!state) {
+      const retryAt = now + this.#firstRetryMs;
+      this.#down.set(url, { backoffMs: this.#firstRetryMs, retryAt, trial: false, trialStartedAt: 0 });
+    } else if (state.trial) {
+      const costly = now - state.trialStartedAt >= FAST_FAILURE_MS;
+      state.backoffMs = costly ? Math.min(state.backoffMs * 2, this.#downtimeMs) : this.#firstRetryMs;
+      state.retryAt = now + state.backoffMs;
+      state.trial = false;
+    }
   }
 
+  /** The DC answered (whatever its verdict on the logon): it serves again. */
   markUp(url: string): void {
-    this.#downUntil.delete(url);
+    this.#down.delete(url);
   }
 
-  /** Seconds until the first DC of `domain` may be tried again. */
+  /** Seconds until a DC of `domain` may be tried again. */
   retryAfterSeconds(domain: string, now = Date.now()): number {
-    const times = (this.domains.get(domain) ?? []).map((url) => this.#downUntil.get(url) ?? now);
+    const times = (this.domains.get(domain) ?? []).map((url) => this.#down.get(url)?.retryAt ?? now);
     return Math.max(1, Math.ceil((Math.min(...times) - now) / 1000));
   }
 }

@@ -13,6 +13,8 @@ export interface FlagSpec {
   readonly kind: Kind;
   readonly placeholder?: string;
   readonly help: string;
+  /** A secret: only its NTLM_SSO_* variable sets it, never a command-line argument (visible in `ps`) or the config file. */
+  readonly environmentOnly?: true;
   readonly group:
     | 'Gateway'
     | 'Header mode: who users are'
@@ -91,7 +93,14 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'domain',
     kind: 'string',
     placeholder: 'NAME',
-    help: 'NetBIOS name of the domain the --dc controllers serve, e.g. EXAMPLE',
+    help: 'NetBIOS name of the domain the --dc or --netlogon controllers serve, e.g. EXAMPLE',
+  },
+  {
+    group: 'Header mode: who users are',
+    name: 'dc-servername',
+    kind: 'string',
+    placeholder: 'NAME',
+    help: 'for ldaps:// controllers and --lookup-url reached by address: the host name their certificate names, e.g. dc1.example.test',
   },
   {
     group: 'Header mode: who users are',
@@ -120,6 +129,34 @@ export const FLAGS: readonly FlagSpec[] = [
     kind: 'string',
     placeholder: 'SECRET',
     help: 'its password (prefer NTLM_SSO_LOOKUP_PASSWORD)',
+  },
+  {
+    group: 'Header mode: who users are',
+    name: 'netlogon',
+    kind: 'list',
+    placeholder: 'HOSTS',
+    help: 'instead of --dc: validate logons over the Netlogon secure channel of a computer account, as IIS does (works when the DC requires LDAP signing); DCs as HOST[:PORT], comma-separated, tried in order; with --domain, --machine-account and --machine-password-file',
+  },
+  {
+    group: 'Header mode: who users are',
+    name: 'machine-account',
+    kind: 'string',
+    placeholder: 'NAME',
+    help: 'the computer account of --netlogon, e.g. WEB01$',
+  },
+  {
+    group: 'Header mode: who users are',
+    name: 'machine-password-file',
+    kind: 'string',
+    placeholder: 'FILE',
+    help: 'a file holding its password (or set NTLM_SSO_MACHINE_PASSWORD; never a command-line argument)',
+  },
+  {
+    group: 'Header mode: who users are',
+    name: 'machine-password',
+    kind: 'string',
+    environmentOnly: true,
+    help: 'the password of --machine-account, from the environment only',
   },
   {
     group: 'Header mode: who users are',
@@ -344,6 +381,15 @@ function normalize(spec: FlagSpec, raw: SettingValue, source: string): SettingVa
  */
 export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings {
   const byName = new Map(FLAGS.map((spec) => [spec.name, spec]));
+  for (const spec of FLAGS) {
+    if (
+      spec.environmentOnly &&
+      argv.some((arg) => arg === `--${spec.name}` || arg.startsWith(`--${spec.name}=`))
+    )
+      throw new UsageError(
+        `--${spec.name} is never a command-line argument (every user can read it in ps): set ${environmentName(spec.name)}${byName.has(`${spec.name}-file`) ? ` or use --${spec.name}-file FILE` : ''}`,
+      );
+  }
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
@@ -351,7 +397,9 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): S
       strict: true,
       allowPositionals: false,
       options: Object.fromEntries(
-        FLAGS.map((spec) => [spec.name, { type: spec.kind === 'boolean' ? 'boolean' : 'string' }] as const),
+        FLAGS.filter((spec) => !spec.environmentOnly).map(
+          (spec) => [spec.name, { type: spec.kind === 'boolean' ? 'boolean' : 'string' }] as const,
+        ),
       ),
     });
   } catch (error) {
@@ -365,6 +413,10 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): S
       const spec = byName.get(key);
       if (!spec || key === 'config' || key === 'help' || key === 'version')
         throw new UsageError(`config file ${configPath}: unknown key ${JSON.stringify(key)}`);
+      if (spec.environmentOnly)
+        throw new UsageError(
+          `config file ${configPath}: "${key}" is a secret: set ${environmentName(key)}${byName.has(`${key}-file`) ? ` or "${key}-file"` : ''} instead`,
+        );
       settings[key] = normalize(spec, value, `config file ${configPath}`);
     }
   }
@@ -400,6 +452,7 @@ export function helpText(version: string): string {
     '',
     'Usage:',
     '  ntlm-sso gateway --upstream URL (--users FILE | --dc URLS --domain NAME) [options]',
+    '  ntlm-sso gateway --upstream URL --netlogon HOSTS --domain NAME --machine-account NAME$ --machine-password-file FILE [options]',
     '  ntlm-sso gateway --upstream URL --mode pass-through [options]',
     '',
     'Example:',
@@ -411,7 +464,9 @@ export function helpText(version: string): string {
       group = spec.group;
       lines.push('', `${group}:`);
     }
-    const flag = `--${spec.name}${spec.placeholder ? ` ${spec.placeholder}` : ''}`;
+    const flag = spec.environmentOnly
+      ? environmentName(spec.name)
+      : `--${spec.name}${spec.placeholder ? ` ${spec.placeholder}` : ''}`;
     lines.push(...wrap(`  ${flag.padEnd(26)} `, spec.help));
   }
   lines.push(

@@ -6,6 +6,7 @@ import type { Store } from '../session/store.js';
 import type { NtlmOptions, UsernameFormat, Verifier } from '../types.js';
 import { domainController } from '../verifiers/domain-controller.js';
 import { localDirectoryFromFile } from '../verifiers/local-directory.js';
+import { netlogon } from '../verifiers/netlogon.js';
 import { type Settings, UsageError } from './cli-settings.js';
 import type { GatewayMode, GatewayOptions } from './gateway.js';
 
@@ -44,16 +45,43 @@ const str = (settings: Settings, name: string) => settings[name] as string | und
 const list = (settings: Settings, name: string) => settings[name] as string[] | undefined;
 const num = (settings: Settings, name: string) => settings[name] as number | undefined;
 
+/** The settings that choose where users come from; exactly one of the first three. */
+const SOURCES = ['users', 'dc', 'netlogon'] as const;
+const DC_ONLY = ['dc-ca', 'dc-servername', 'lookup-url', 'lookup-user', 'lookup-password'];
+const NETLOGON_ONLY = ['machine-account', 'machine-password-file', 'machine-password'];
+
 function verifierFrom(settings: Settings, store: Store | undefined): { verifier: Verifier; source: string } {
+  const given = SOURCES.filter((name) => settings[name] !== undefined);
+  if (given.length > 1)
+    throw new UsageError(
+      `use one of --users, --dc or --netlogon, not ${given.map((name) => `--${name}`).join(' and ')}`,
+    );
+  const [source] = given;
+  const misplaced = [
+    ...(source === 'dc' ? [] : DC_ONLY),
+    ...(source === 'netlogon' ? [] : NETLOGON_ONLY),
+  ].filter((name) => settings[name] !== undefined);
+  if (misplaced.length > 0)
+    throw new UsageError(
+      `${misplaced.map((name) => (name === 'machine-password' ? 'NTLM_SSO_MACHINE_PASSWORD' : `--${name}`)).join(', ')}: ` +
+        `only with --${DC_ONLY.includes(misplaced[0]!) ? 'dc' : 'netlogon'}`,
+    );
   const users = str(settings, 'users');
-  const dc = list(settings, 'dc');
-  if (users && dc) throw new UsageError('use either --users or --dc, not both');
   if (users) return { verifier: localDirectoryFromFile(users), source: `users from ${users}` };
-  if (!dc) throw new UsageError('header mode needs --users FILE or --dc URLS --domain NAME');
+  if (source === 'netlogon') return netlogonFrom(settings);
+  const dc = list(settings, 'dc');
+  if (!dc)
+    throw new UsageError(
+      'header mode needs --users FILE or --dc URLS --domain NAME (or --netlogon HOSTS --domain NAME --machine-account NAME$)',
+    );
   const domain = str(settings, 'domain');
   if (!domain) throw new UsageError('--dc needs --domain NAME (the NetBIOS name, e.g. EXAMPLE)');
   const caFile = str(settings, 'dc-ca');
-  const tls = caFile ? { ca: readFileSetting(caFile, 'dc-ca') } : undefined;
+  const servername = str(settings, 'dc-servername');
+  const tls =
+    caFile || servername
+      ? { ca: caFile ? readFileSetting(caFile, 'dc-ca') : undefined, servername }
+      : undefined;
   const lookupUrl = list(settings, 'lookup-url');
   const lookupUser = str(settings, 'lookup-user');
   const lookupPassword = str(settings, 'lookup-password');
@@ -68,6 +96,26 @@ function verifierFrom(settings: Settings, store: Store | undefined): { verifier:
       cache: store ? { store } : undefined,
     }),
     source: `${domain} via ${dc.join(', ')}`,
+  };
+}
+
+/** --netlogon: the DC validates each logon over the machine account's secure channel (MS-NRPC). */
+function netlogonFrom(settings: Settings): { verifier: Verifier; source: string } {
+  const dcs = list(settings, 'netlogon')!;
+  const domain = str(settings, 'domain');
+  if (!domain) throw new UsageError('--netlogon needs --domain NAME (the NetBIOS name, e.g. EXAMPLE)');
+  const machineAccount = str(settings, 'machine-account');
+  if (!machineAccount)
+    throw new UsageError('--netlogon needs --machine-account NAME (a computer account, e.g. WEB01$)');
+  const machinePasswordFile = str(settings, 'machine-password-file');
+  const machinePassword = str(settings, 'machine-password');
+  if ((machinePasswordFile === undefined) === (machinePassword === undefined))
+    throw new UsageError(
+      '--netlogon needs the machine password in exactly one of --machine-password-file FILE or NTLM_SSO_MACHINE_PASSWORD',
+    );
+  return {
+    verifier: netlogon({ domain, dcs, machineAccount, machinePassword, machinePasswordFile }),
+    source: `${domain.toUpperCase()} via Netlogon (${dcs.join(', ')}) as ${machineAccount}`,
   };
 }
 
@@ -127,6 +175,11 @@ const HEADER_MODE_ONLY = [
   'dc',
   'domain',
   'dc-ca',
+  'dc-servername',
+  'netlogon',
+  'machine-account',
+  'machine-password-file',
+  'machine-password',
   'lookup-url',
   'lookup-user',
   'lookup-password',

@@ -41,7 +41,7 @@ export interface HttpAuthentication {
 
 /** The authenticator for `ntlm()`'s options: NTLM, and raw NTLMSSP under Negotiate. */
 export function createAuthenticator(options: ResolvedOptions): Authenticator {
-  const ntlmMechanism = new NtlmMechanism(options.verifier);
+  const ntlmMechanism = new NtlmMechanism(options.verifier, options);
   const mechanisms = new Map<ConnectionScheme, Mechanism>([
     ['NTLM', ntlmMechanism],
     ['Negotiate', new NegotiateMechanism(ntlmMechanism)],

@@ -4,6 +4,12 @@ import type { NtlmIdentity } from '../types.js';
 export interface MechanismContext {
   /** Aborted when the exchange is abandoned: timeout, client gone, or a new handshake. */
   readonly signal: AbortSignal;
+  /**
+   * Over TLS, the MD5 of the GSS channel bindings for our certificate (RFC 5929
+   * `tls-server-end-point`, RFC 2744 3.11): what a client that binds its logon to this TLS
+   * channel signs. Undefined over plain HTTP.
+   */
+  readonly channelBindings: Buffer | undefined;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { InvalidTokenError } from '../errors.js';
 import { decodeAuthenticate } from '../ntlm/authenticate.js';
 import { decodeChallenge } from '../ntlm/challenge.js';
+import { checkExtendedProtection, type ExtendedProtectionMode } from '../ntlm/extended-protection.js';
 import { MessageType, peekMessageType, readMessageType } from '../ntlm/fields.js';
 import { describeFlags } from '../ntlm/flags.js';
 import { decodeNegotiate } from '../ntlm/negotiate.js';
@@ -13,8 +14,18 @@ import type { Mechanism, MechanismContext, Step } from './mechanism.js';
  * CHALLENGE (pending) → AUTHENTICATE → identity. It parses through the wire layer, applies the
  * logon policy, and leaves the verdict to the verifier (local directory, LDAP relay, Netlogon).
  */
+export interface NtlmMechanismOptions {
+  /** IIS's `extendedProtection`: check the channel binding and target name the client signed. @default 'off' */
+  readonly extendedProtection: ExtendedProtectionMode;
+  /** Our SPNs, for the target-name check. */
+  readonly servicePrincipalNames: readonly string[];
+}
+
 export class NtlmMechanism implements Mechanism {
-  constructor(private readonly verifier: Verifier) {}
+  constructor(
+    private readonly verifier: Verifier,
+    private readonly options: NtlmMechanismOptions = { extendedProtection: 'off', servicePrincipalNames: [] },
+  ) {}
 
   /** A NEGOTIATE begins a handshake; an AUTHENTICATE finishes the pending one; nothing else comes from a client. */
   begins(token: Buffer): boolean {
@@ -41,6 +52,15 @@ export class NtlmMechanism implements Mechanism {
         next: async (authenticateToken) => {
           const authenticate = decodeAuthenticate(authenticateToken);
           const ntlmV2 = checkLogonPolicy(authenticate);
+          // The bindings are inside the NTLMv2 blob, which the verifier (or the DC) proves
+          // authentic with the password: so this check holds for every verifier, relay included.
+          checkExtendedProtection({
+            mode: this.options.extendedProtection,
+            avPairs: ntlmV2.avPairs,
+            expectedChannelBindings: context.channelBindings,
+            spns: this.options.servicePrincipalNames,
+            claimedUser: authenticate.user,
+          });
           const identity = await handshake.complete({ authenticate, authenticateToken, ntlmV2 });
           return { done: true, identity };
         },

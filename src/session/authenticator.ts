@@ -1,12 +1,25 @@
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { AuthenticationError, isNtlmError, type NtlmError, ServiceUnavailableError } from '../errors.js';
 import type { Mechanism, Step } from '../mechanisms/mechanism.js';
+import { channelBindingsHash, tlsServerEndPoint } from '../ntlm/extended-protection.js';
 import type { ResolvedOptions } from '../options.js';
 import type { NtlmIdentity, NtlmRequestInfo } from '../types.js';
 import { isAllowed } from './access-rules.js';
 import { type ConnectionScheme, parseAuthorization } from './authorization.js';
 import { DEFAULT_COOKIE_NAME, readCookie } from './bearer-tokens.js';
 import { ConnectionRegistry, type ConnectionState, type HandshakeSlot } from './connection-registry.js';
+
+/**
+ * The GSS channel bindings of a TLS connection (our certificate's `tls-server-end-point`), or
+ * undefined over plain TCP. Read from the socket, so every framework gets it alike.
+ */
+function channelBindingsOf(socket: Socket): Buffer | undefined {
+  if (!(socket as TLSSocket).encrypted) return undefined;
+  const certificate = (socket as TLSSocket).getCertificate();
+  const der = certificate && 'raw' in certificate ? certificate.raw : undefined;
+  return der ? channelBindingsHash(tlsServerEndPoint(der)) : undefined;
+}
 
 /** What the authenticator needs of a request, whatever the framework. */
 export interface AuthRequest {
@@ -211,7 +224,10 @@ export class Authenticator {
         slot = this.#reserve(request.clientAddress);
         controller = new AbortController();
         try {
-          step = await mechanism.start(token, { signal: controller.signal });
+          step = await mechanism.start(token, {
+            signal: controller.signal,
+            channelBindings: channelBindingsOf(request.socket),
+          });
         } catch (error) {
           this.#registry.releaseHandshake(slot);
           throw error;

@@ -1,25 +1,22 @@
 import type tls from 'node:tls';
 import {
-  type AccountEntry,
-  groupNames,
-  readAccountByName,
-  readAccountBySid,
-  readNamingContext,
-  whoIsBound,
-} from '../dc/account-lookup.js';
-import { bindFailure, ResultCode } from '../dc/dc-errors.js';
-import { DcSelector } from '../dc/dc-selector.js';
-import { DirectoryCache, type DirectoryCacheOptions, sidSetDigest } from '../dc/directory-cache.js';
-import { LdapConnection, LdapTransportError, parseLdapUrl } from '../dc/ldap-connection.js';
-import { OperationLimiter } from '../dc/operation-limiter.js';
-import { ServiceAccountDirectory, type ServiceAccountOptions } from '../dc/service-account.js';
-import { ANONYMOUS_SID, GUEST_RID, relativeId } from '../dc/sid.js';
-import { AuthenticationError, ConfigurationError, ServiceUnavailableError } from '../errors.js';
-import { AvId, findAvPair } from '../ntlm/av-pairs.js';
-import { challengeAvPairs, decodeChallenge } from '../ntlm/challenge.js';
+  type Described,
+  DirectoryCache,
+  type DirectoryCacheOptions,
+  DirectoryIdentity,
+  GUEST_RID,
+  LdapRelay,
+  type OpenRelay,
+  parseLdapUrl,
+  relativeId,
+  ServiceAccountDirectory,
+  type ServiceAccountOptions,
+} from '../dc/index.js';
+import { AuthenticationError, ConfigurationError } from '../errors.js';
 import { NegotiateFlags } from '../ntlm/flags.js';
 import { MemoryStore } from '../session/store.js';
 import type { HandshakeFinish, HandshakeStart, NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
+import { positiveInteger } from '../validation.js';
 
 export interface DomainControllerOptions {
   /**
@@ -42,11 +39,16 @@ export interface DomainControllerOptions {
    * of flooding it. @default 16
    */
   maxConcurrentOperations?: number;
-  /** TLS options for ldaps:// DCs: `ca`, `servername`... `rejectUnauthorized` stays true unless you set it. */
+  /**
+   * TLS options for ldaps:// DCs: `ca`, `servername`... `rejectUnauthorized` stays true unless
+   * you set it. A DC reached by address (`ldaps://10.0.0.5`) is checked against `servername`,
+   * the host name its certificate was issued to (e.g. `dc1.example.test`).
+   */
   tls?: tls.ConnectionOptions;
   /**
    * A read-only service account, used only to read the attributes of clients that negotiated
-   * LDAP signing (their relayed connection cannot be used after the bind). Off by default.
+   * LDAP signing (their relayed connection cannot be used after the bind). Its `tls` defaults to
+   * the `tls` above. Off by default.
    */
   lookup?: ServiceAccountOptions;
   /**
@@ -58,9 +60,7 @@ export interface DomainControllerOptions {
   cache?: DirectoryCacheOptions | false;
 }
 
-/** Longest wait for a turn at a busy DC before answering 503. */
-const QUEUE_WAIT_MS = 10_000;
-
+const OWNER = 'domainController()';
 const SIGNING = NegotiateFlags.NEGOTIATE_SIGN | NegotiateFlags.NEGOTIATE_SEAL;
 
 /**
@@ -70,56 +70,41 @@ const SIGNING = NegotiateFlags.NEGOTIATE_SIGN | NegotiateFlags.NEGOTIATE_SEAL;
  */
 export class DomainControllerVerifier implements Verifier {
   readonly name: string;
-  readonly #selector: DcSelector;
+  readonly #relay: LdapRelay;
+  readonly #identity: DirectoryIdentity;
   readonly #domains: ReadonlyMap<string, readonly string[]>;
   readonly #defaultDomain: string;
   readonly #fallbackDomain: string | undefined;
-  readonly #timeouts: { connectTimeoutMs: number; operationTimeoutMs: number };
-  readonly #tls: tls.ConnectionOptions | undefined;
-  readonly #lookup: ServiceAccountDirectory | undefined;
-  readonly #limiters = new Map<string, OperationLimiter>();
-  readonly #maxConcurrent: number;
-  #namingContext: Promise<string> | undefined;
-  readonly #cache: DirectoryCache | undefined;
 
   constructor(options: DomainControllerOptions) {
-    const entries = Object.entries(options?.domains ?? {}).map(
-      ([domain, urls]) => [domain.toUpperCase(), typeof urls === 'string' ? [urls] : [...urls]] as const,
-    );
-    if (entries.length === 0 || entries.some(([, urls]) => urls.length === 0)) {
-      throw new ConfigurationError(
-        'domainController: domains must map each domain to at least one ldap:// or ldaps:// URL',
-      );
-    }
-    for (const [, urls] of entries) {
-      for (const url of urls) {
-        try {
-          parseLdapUrl(url);
-        } catch (error) {
-          throw new ConfigurationError(`domainController: ${(error as Error).message}`);
-        }
-      }
-    }
-    this.#domains = new Map(entries);
-    this.#defaultDomain = (options.defaultDomain ?? entries[0]![0]).toUpperCase();
-    this.#fallbackDomain = options.fallbackDomain?.toUpperCase();
-    for (const domain of [this.#defaultDomain, this.#fallbackDomain]) {
-      if (domain !== undefined && !this.#domains.has(domain)) {
-        throw new ConfigurationError(
-          `domainController: ${domain} is used as a default or fallback but has no DCs in domains`,
-        );
-      }
-    }
-    this.#timeouts = {
-      connectTimeoutMs: options.connectTimeoutMs ?? 2000,
-      operationTimeoutMs: options.operationTimeoutMs ?? 3000,
+    const domains = checkDomains(options?.domains);
+    this.#domains = domains;
+    this.#defaultDomain =
+      checkDomainName(options.defaultDomain, 'defaultDomain', domains) ?? [...domains.keys()][0]!;
+    this.#fallbackDomain = checkDomainName(options.fallbackDomain, 'fallbackDomain', domains);
+    const timeouts = {
+      connectTimeoutMs: milliseconds(options.connectTimeoutMs, 'connectTimeoutMs', 2000),
+      operationTimeoutMs: milliseconds(options.operationTimeoutMs, 'operationTimeoutMs', 3000),
     };
-    this.#tls = options.tls;
-    this.#selector = new DcSelector(this.#domains, options.downtimeMs ?? 30_000);
-    this.#maxConcurrent = options.maxConcurrentOperations ?? 16;
-    this.#lookup = options.lookup ? new ServiceAccountDirectory(options.lookup, this.#timeouts) : undefined;
-    this.#cache = directoryCache(options.cache);
-    this.name = `domain-controller(${entries.map(([d, urls]) => `${d}=${urls.join(',')}`).join(' ')})`;
+    const tlsOptions = checkTls(options.tls, 'tls');
+    this.#relay = new LdapRelay({
+      domains,
+      ...timeouts,
+      downtimeMs: milliseconds(options.downtimeMs, 'downtimeMs', 30_000),
+      maxConcurrentOperations: positiveInteger(
+        options.maxConcurrentOperations,
+        'maxConcurrentOperations (LDAP operations in flight per DC, e.g. 16)',
+        16,
+        OWNER,
+      ),
+      tls: tlsOptions,
+    });
+    const lookup = checkLookup(options.lookup, tlsOptions);
+    this.#identity = new DirectoryIdentity(
+      lookup && new ServiceAccountDirectory(lookup, { ...timeouts, queueTimeoutMs: 10_000 }),
+      directoryCache(options.cache),
+    );
+    this.name = `domain-controller(${[...domains].map(([d, urls]) => `${d}=${urls.join(',')}`).join(' ')})`;
   }
 
   #domainFor(requested: string): string {
@@ -133,132 +118,40 @@ export class DomainControllerVerifier implements Verifier {
     );
   }
 
-  /** Runs `operation` in the DC's line of at most `maxConcurrentOperations`. */
-  #limited<T>(url: string, operation: () => Promise<T>): Promise<T> {
-    let limiter = this.#limiters.get(url);
-    if (!limiter) {
-      limiter = new OperationLimiter(this.#maxConcurrent, QUEUE_WAIT_MS);
-      this.#limiters.set(url, limiter);
-    }
-    return limiter.run(operation, () => {
-      return new ServiceUnavailableError(
-        'ERR_NTLM_DC_UNAVAILABLE',
-        `${url} is busy: too many logons waiting for it`,
-        {
-          retryAfterSeconds: 1,
-        },
-      );
-    });
-  }
-
-  /** Connects to the first DC of the domain that answers, and sends it the client's NEGOTIATE. */
-  async #openRelay(
-    domain: string,
-    negotiateToken: Buffer,
-  ): Promise<{ connection: LdapConnection; challenge: Buffer }> {
-    const candidates = this.#selector.candidates(domain);
-    if (candidates.length === 0) {
-      const retryAfterSeconds = this.#selector.retryAfterSeconds(domain);
-      throw new ServiceUnavailableError(
-        'ERR_NTLM_DC_UNAVAILABLE',
-        `no domain controller of ${domain} is reachable (all failed recently; next try in ${retryAfterSeconds} s)`,
-        { retryAfterSeconds },
-      );
-    }
-    const failures: string[] = [];
-    for (const url of candidates) {
-      let connection: LdapConnection | undefined;
-      try {
-        return await this.#limited(url, async () => {
-          connection = await LdapConnection.connect({ url, ...this.#timeouts, tls: this.#tls });
-          const { result, serverSaslCreds } = await connection.saslBind('GSS-SPNEGO', negotiateToken);
-          if (result.resultCode !== ResultCode.saslBindInProgress || !serverSaslCreds) {
-            throw bindFailure(result, url, '');
-          }
-          this.#selector.markUp(url);
-          return { connection, challenge: serverSaslCreds };
-        });
-      } catch (error) {
-        connection?.close();
-        if (!(error instanceof LdapTransportError)) throw error;
-        if (error.reason !== 'protocol') this.#selector.markDown(url);
-        failures.push(error.message);
-      }
-    }
-    throw new ServiceUnavailableError(
-      'ERR_NTLM_DC_UNAVAILABLE',
-      `no domain controller of ${domain} answered: ${failures.join('; ')}`,
-      {
-        retryAfterSeconds: this.#selector.retryAfterSeconds(domain),
-      },
-    );
-  }
-
   async startHandshake(start: HandshakeStart): Promise<PendingHandshake> {
-    const domain = this.#domainFor(start.negotiate.domain);
-    const { connection, challenge } = await this.#openRelay(domain, start.negotiateToken);
+    const relay = await this.#relay.open(this.#domainFor(start.negotiate.domain), start.negotiateToken);
+    const { connection } = relay;
     const onAbort = () => connection.close();
     start.signal.addEventListener('abort', onAbort, { once: true });
-    let netbiosDomain: string;
-    try {
-      const decoded = decodeChallenge(challenge);
-      // The DC names its domain in the CHALLENGE; a client that asked for no target info gets
-      // none, and then the domain we chose this DC for is the answer.
-      netbiosDomain =
-        findAvPair(challengeAvPairs(decoded), AvId.MsvAvNbDomainName)?.toString('utf16le') ||
-        decoded.targetName ||
-        domain;
-    } catch (error) {
-      connection.close();
-      throw new ServiceUnavailableError(
-        'ERR_NTLM_DC_ERROR',
-        `${connection.url} sent a CHALLENGE we cannot read: ${(error as Error).message}`,
-      );
-    }
     return {
-      challengeToken: challenge,
+      challengeToken: relay.challenge,
       abort: () => connection.close(),
       complete: async (finish) => {
         try {
-          return await this.#limited(connection.url, () => this.#complete(connection, netbiosDomain, finish));
-        } catch (error) {
-          if (error instanceof LdapTransportError) {
-            if (error.reason !== 'protocol') this.#selector.markDown(connection.url);
-            throw new ServiceUnavailableError(
-              'ERR_NTLM_DC_UNAVAILABLE',
-              `domain controller failed during the logon: ${error.message}`,
-              {
-                cause: error,
-              },
-            );
-          }
-          throw error;
+          return await this.#complete(relay, finish);
         } finally {
           start.signal.removeEventListener('abort', onAbort);
-          connection.close();
         }
       },
     };
   }
 
-  async #complete(
-    connection: LdapConnection,
-    netbiosDomain: string,
-    finish: HandshakeFinish,
-  ): Promise<NtlmIdentity> {
+  async #complete(relay: OpenRelay, finish: HandshakeFinish): Promise<NtlmIdentity> {
     const { authenticate } = finish;
     const claimedUser = authenticate.user;
-    const { result } = await connection.saslBind('GSS-SPNEGO', finish.authenticateToken);
-    if (result.resultCode !== ResultCode.success) throw bindFailure(result, connection.url, claimedUser);
-
     // With SIGN or SEAL agreed, the DC expects every later message on this connection to be
     // signed with a key only the client and the DC know: ask the lookup account instead.
     const signed = (authenticate.flags & SIGNING) !== 0;
-    const { account, groupSids, groups } = signed
-      ? await this.#cached(`name:${netbiosDomain}:${claimedUser.toLowerCase()}`, () =>
-          this.#describeByName(claimedUser),
-        )
-      : await this.#describeBoundUser(connection, netbiosDomain, claimedUser);
+    const described: Described = await this.#relay.complete(
+      relay,
+      finish.authenticateToken,
+      claimedUser,
+      (connection) =>
+        signed
+          ? this.#identity.byName(claimedUser, authenticate.domain, relay)
+          : this.#identity.boundUser(connection, relay.netbiosDomain, claimedUser),
+    );
+    const { account, groupSids, groups } = described;
     if (relativeId(account.sid) === GUEST_RID) {
       throw new AuthenticationError('ERR_NTLM_GUEST_REFUSED', 'the DC logged the user on as Guest', {
         claimedUser,
@@ -266,7 +159,7 @@ export class DomainControllerVerifier implements Verifier {
     }
     return {
       username: account.username,
-      domain: netbiosDomain,
+      domain: relay.netbiosDomain,
       workstation: authenticate.workstation,
       displayName: account.displayName,
       mail: account.mail,
@@ -277,91 +170,104 @@ export class DomainControllerVerifier implements Verifier {
     };
   }
 
-  #cached(key: string, read: () => Promise<Described>): Promise<Described> {
-    return this.#cache ? this.#cache.remember(key, read) : read();
-  }
-
-  /**
-   * The unsigned case: the relay connection itself says who it is bound as (always asked: this
-   * is the identity); the account's attributes and group names may come from the cache.
-   */
-  async #describeBoundUser(
-    connection: LdapConnection,
-    netbiosDomain: string,
-    claimedUser: string,
-  ): Promise<Described> {
-    const { sids, namingContext } = await whoIsBound(connection);
-    const [userSid] = sids;
-    if (!userSid || sids.includes(ANONYMOUS_SID)) {
-      throw new AuthenticationError('ERR_NTLM_ANONYMOUS_REFUSED', 'the DC authenticated an anonymous logon', {
-        claimedUser,
-      });
-    }
-    const groupSids = sids.slice(1);
-    // Keyed by the logon's group SIDs too: a change of membership is seen at the next logon.
-    const key = `sid:${netbiosDomain}:${userSid}:${sidSetDigest(groupSids)}`;
-    return this.#cached(key, async () => ({
-      account: summary(await readAccountBySid(connection, userSid)),
-      groupSids,
-      groups: await groupNames(connection, groupSids, namingContext),
-    }));
-  }
-
-  /** The signed-bind case: the DC said yes to this name, the lookup account says who it is. */
-  async #describeByName(claimedUser: string): Promise<Described> {
-    const lookup = this.#lookup;
-    if (!lookup) {
-      throw new ServiceUnavailableError(
-        'ERR_NTLM_LOOKUP_UNAVAILABLE',
-        'the client negotiated LDAP signing, so its relayed connection cannot be asked who logged on; ' +
-          'configure domainController({ lookup: { url, bindDN, password } }) with a read-only service account',
-      );
-    }
-    this.#namingContext ??= readNamingContext(lookup);
-    const namingContext = await this.#namingContext.catch((error) => {
-      this.#namingContext = undefined;
-      throw error;
-    });
-    const account = await readAccountByName(lookup, claimedUser, namingContext);
-    if (!account || account.disabled) {
-      throw new AuthenticationError(
-        'ERR_NTLM_LOGON_FAILED',
-        `the DC accepted ${claimedUser}, but no single enabled account has that name`,
-        {
-          claimedUser,
-        },
-      );
-    }
-    const groupSids = account.groupSids.filter((sid) => sid !== account.sid);
-    return {
-      account: summary(account),
-      groupSids,
-      groups: await groupNames(lookup, groupSids, namingContext),
-    };
-  }
-
   async close(): Promise<void> {
-    await this.#lookup?.close();
+    await this.#identity.close();
   }
 }
 
-/** What one logon learns about its user: cached as JSON, so plain data only. */
-interface Described {
-  readonly account: Pick<AccountEntry, 'username' | 'sid' | 'displayName' | 'mail' | 'userPrincipalName'>;
-  readonly groupSids: string[];
-  readonly groups: string[];
+/** A timeout or duration: a positive whole number of milliseconds. */
+function milliseconds(value: unknown, name: string, fallback: number): number {
+  return positiveInteger(value, `${name} (milliseconds, e.g. ${fallback})`, fallback, OWNER);
 }
 
-function summary(account: AccountEntry): Described['account'] {
-  const { username, sid, displayName, mail, userPrincipalName } = account;
-  return { username, sid, displayName, mail, userPrincipalName };
+function checkDomains(domains: unknown): Map<string, readonly string[]> {
+  const entries =
+    domains !== null && typeof domains === 'object' && !Array.isArray(domains)
+      ? Object.entries(domains).map(
+          ([domain, urls]) => [domain.toUpperCase(), typeof urls === 'string' ? [urls] : urls] as const,
+        )
+      : [];
+  if (entries.length === 0 || entries.some(([, urls]) => !Array.isArray(urls) || urls.length === 0)) {
+    throw new ConfigurationError(
+      `${OWNER}: domains must map each NetBIOS domain to at least one ldap:// or ldaps:// URL, e.g. { EXAMPLE: ['ldap://dc1.example.test'] }`,
+    );
+  }
+  for (const [, urls] of entries) {
+    for (const url of urls as unknown[]) {
+      try {
+        parseLdapUrl(String(url));
+      } catch (error) {
+        throw new ConfigurationError(
+          `${OWNER}: ${(error as Error).message} (use ldap://host or ldaps://host)`,
+        );
+      }
+    }
+  }
+  return new Map(entries as [string, string[]][]);
+}
+
+function checkDomainName(
+  value: unknown,
+  name: string,
+  domains: ReadonlyMap<string, readonly string[]>,
+): string | undefined {
+  if (value === undefined) return undefined;
+  const domain = typeof value === 'string' ? value.toUpperCase() : '';
+  if (!domains.has(domain)) {
+    throw new ConfigurationError(
+      `${OWNER}: ${name} ${JSON.stringify(value)} must be one of the domains in domains (${[...domains.keys()].join(', ')})`,
+    );
+  }
+  return domain;
+}
+
+function checkTls(value: unknown, name: string): tls.ConnectionOptions | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigurationError(
+      `${OWNER}: ${name} must be an object of Node TLS options, e.g. { ca, servername: 'dc1.example.test' }`,
+    );
+  }
+  const { servername } = value as tls.ConnectionOptions;
+  if (servername !== undefined && (typeof servername !== 'string' || servername === '')) {
+    throw new ConfigurationError(
+      `${OWNER}: ${name}.servername must be the DC's host name as its certificate names it, e.g. 'dc1.example.test'`,
+    );
+  }
+  return value as tls.ConnectionOptions;
+}
+
+function checkLookup(
+  value: ServiceAccountOptions | undefined,
+  defaultTls: tls.ConnectionOptions | undefined,
+): ServiceAccountOptions | undefined {
+  if (value === undefined) return undefined;
+  const where = `${OWNER}: lookup`;
+  if (value === null || typeof value !== 'object')
+    throw new ConfigurationError(`${where} must be { url, bindDN, password } of a read-only service account`);
+  const urls = typeof value.url === 'string' ? [value.url] : value.url;
+  if (!Array.isArray(urls) || urls.length === 0)
+    throw new ConfigurationError(`${where}.url must be an ldaps:// URL (or a list of them)`);
+  for (const url of urls) {
+    try {
+      parseLdapUrl(String(url));
+    } catch (error) {
+      throw new ConfigurationError(`${where}.url: ${(error as Error).message} (use ldaps://host)`);
+    }
+  }
+  for (const key of ['bindDN', 'password'] as const) {
+    if (typeof value[key] !== 'string' || value[key] === '')
+      throw new ConfigurationError(
+        `${where}.${key} must be a non-empty string (the service account's ${key === 'bindDN' ? 'DN or UPN' : 'password'})`,
+      );
+  }
+  positiveInteger(value.poolSize, 'lookup.poolSize (connections, e.g. 2)', 2, OWNER);
+  return { ...value, tls: checkTls(value.tls, 'lookup.tls') ?? defaultTls };
 }
 
 function directoryCache(options: DirectoryCacheOptions | false | undefined): DirectoryCache | undefined {
   if (options === false) return undefined;
-  const ttlSeconds = options?.ttlSeconds ?? 300;
-  if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0)
-    throw new ConfigurationError(`domainController: cache.ttlSeconds must be positive, got ${ttlSeconds}`);
+  const ttlSeconds = positiveInteger(options?.ttlSeconds, 'cache.ttlSeconds (seconds, e.g. 300)', 300, OWNER);
   return new DirectoryCache(options?.store ?? new MemoryStore({ maxEntries: 10_000 }), ttlSeconds);
 }
 

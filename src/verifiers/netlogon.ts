@@ -8,6 +8,7 @@ import { ntowfv1 } from '../ntlm/crypto.js';
 import type { ServerNames } from '../ntlm/server-challenge.js';
 import { checkMic, checkNtlmV2Timestamp } from '../ntlm/verify-ntlmv2.js';
 import type { HandshakeStart, NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
+import { positiveInteger } from '../validation.js';
 import { ownChallengeHandshake } from './own-challenge.js';
 
 export interface NetlogonOptions {
@@ -43,12 +44,19 @@ const NETBIOS_NAME = /^[^\\/:*?"<>|\u0000-\u001f]{1,15}$/;
 const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/i;
 const SELECTOR_KEY = 'dcs';
 
-function positive(value: number | undefined, fallback: number, name: string): number {
-  const result = value ?? fallback;
-  if (!Number.isInteger(result) || result <= 0) {
-    throw new ConfigurationError(`netlogon: ${name} must be a positive integer (ms or count), got ${value}`);
+/** A DC as `host`, `host:port` or `[v6]:port`; without a port, the endpoint mapper is asked. */
+export function parseNetlogonDc(dc: unknown): { host: string; port: number | undefined } {
+  const match = typeof dc === 'string' ? HOST_PORT.exec(dc.trim()) : null;
+  const port = match?.[2] === undefined ? undefined : Number(match[2]);
+  if (!match || (port !== undefined && (port < 1 || port > 65535))) {
+    throw new ConfigurationError(`netlogon: DC ${JSON.stringify(dc)} is not host or host:port`);
   }
-  return result;
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+/** A count or a time in milliseconds: a positive whole number, e.g. 30000 (not '30s'). */
+function positive(value: unknown, fallback: number, name: string): number {
+  return positiveInteger(value, name, fallback, 'netlogon()');
 }
 
 function readMachinePassword(options: NetlogonOptions): string {
@@ -134,12 +142,7 @@ export class NetlogonVerifier implements Verifier {
     };
     const pools = new Map<string, ChannelPool>();
     for (const dc of options.dcs) {
-      const match = typeof dc === 'string' ? HOST_PORT.exec(dc.trim()) : null;
-      const port = match?.[2] === undefined ? undefined : Number(match[2]);
-      if (!match || (port !== undefined && (port < 1 || port > 65535))) {
-        throw new ConfigurationError(`netlogon: DC ${JSON.stringify(dc)} is not host or host:port`);
-      }
-      const host = match[1]!.replace(/^\[|\]$/g, '');
+      const { host, port } = parseNetlogonDc(dc);
       const pool = new ChannelPool(
         { host, port, connectTimeoutMs, callTimeoutMs, maxChannels, maxQueue, queueTimeoutMs },
         { domain, computerName, ntHash },
@@ -148,7 +151,11 @@ export class NetlogonVerifier implements Verifier {
       pools.set(pool.name, pool);
     }
     this.#pools = pools;
-    this.#selector = new DcSelector(new Map([[SELECTOR_KEY, [...pools.keys()]]]), downtimeMs);
+    this.#selector = new DcSelector(new Map([[SELECTOR_KEY, [...pools.keys()]]]), {
+      downtimeMs,
+      // A trial logon may wait in line, then open a channel (endpoint mapper, authenticate, bind).
+      trialTimeoutMs: queueTimeoutMs + 3 * (connectTimeoutMs + callTimeoutMs),
+    });
     this.name = `netlogon://${[...pools.keys()].join(',')}`;
   }
 

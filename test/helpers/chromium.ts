@@ -23,7 +23,8 @@ export async function withChromiumPage<T>(
 ): Promise<T> {
   const browser = await launchChromium();
   try {
-    const context = await browser.newContext({ httpCredentials: credentials });
+    // Test servers over HTTPS use self-signed certificates.
+    const context = await browser.newContext({ httpCredentials: credentials, ignoreHTTPSErrors: true });
     return await use(await context.newPage());
   } finally {
     await browser.close();

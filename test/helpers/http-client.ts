@@ -1,5 +1,6 @@
 // HTTP helpers for tests: one keep-alive connection per NtlmHttpClient, as NTLM requires.
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type ClientCredentials, type ClientOptions, type1, type3 } from './ntlm-client.js';
 
@@ -25,12 +26,17 @@ export class NtlmHttpClient {
     readonly url: string,
     options: { localAddress?: string } = {},
   ) {
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: 1, localAddress: options.localAddress });
+    const settings = { keepAlive: true, maxSockets: 1, localAddress: options.localAddress };
+    // Test servers over HTTPS use self-signed certificates.
+    this.agent = url.startsWith('https:')
+      ? new https.Agent({ ...settings, rejectUnauthorized: false })
+      : new http.Agent(settings);
   }
 
   request(path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
     return new Promise((resolve, reject) => {
-      const req = http.request(`${this.url}${path}`, { agent: this.agent, headers, method }, (res) => {
+      const request = this.url.startsWith('https:') ? https.request : http.request;
+      const req = request(`${this.url}${path}`, { agent: this.agent, headers, method }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () =>

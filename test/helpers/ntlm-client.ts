@@ -43,6 +43,10 @@ export interface ClientOptions {
   mic?: boolean;
   /** Override the timestamp in the client blob (ms since epoch). */
   timestampMs?: number;
+  /** MsvAvChannelBindings to sign (16 bytes: the MD5 of the GSS channel bindings), as an EPA client does. */
+  channelBindings?: Buffer;
+  /** MsvAvTargetName to sign, e.g. `HTTP/localhost`. */
+  targetName?: string;
 }
 
 export function type1(flags = CLIENT_FLAGS): Buffer {
@@ -69,6 +73,9 @@ export async function type3(
         ? serverTime.readBigUInt64LE(0)
         : filetimeFromDate(Date.now());
   const pairs = serverPairs.filter((p) => p.id !== AvId.MsvAvFlags);
+  if (options.channelBindings) pairs.push({ id: AvId.MsvAvChannelBindings, value: options.channelBindings });
+  if (options.targetName)
+    pairs.push({ id: AvId.MsvAvTargetName, value: Buffer.from(options.targetName, 'utf16le') });
   if (withMic) {
     const micFlag = Buffer.alloc(4);
     micFlag.writeUInt32LE(AvFlags.MIC_PRESENT);

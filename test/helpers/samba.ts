@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Attribute, Change, Client } from 'ldapts';
+import { sidToString } from '../../src/dc/sid.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -144,6 +145,21 @@ export function ensureLoadUsers(): Promise<void> {
       }
     }
   });
+}
+
+/** The SID of an account or group (e.g. Engineering), read over LDAPS as Administrator (a strict DC refuses plain simple binds). */
+export async function accountSid(name: string): Promise<string> {
+  let sid = '';
+  await asAdministrator(async (client) => {
+    const { searchEntries } = await client.search('DC=example,DC=test', {
+      filter: `(sAMAccountName=${name})`,
+      attributes: ['objectSid'],
+      explicitBufferAttributes: ['objectSid'],
+    });
+    if (searchEntries.length !== 1) throw new Error(`accountSid: no single account named ${name}`);
+    sid = sidToString(searchEntries[0]!.objectSid as Buffer);
+  });
+  return sid;
 }
 
 /** Sets one attribute of a user, found by sAMAccountName. */

@@ -1,6 +1,6 @@
 // Starts the middleware inside each framework we support, on 127.0.0.1 and a free port.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import connect from 'connect';
 import express5 from 'express';
 import express4 from 'express4';
@@ -119,6 +119,30 @@ export async function listen(
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       await onClose();
+    },
+  };
+}
+
+/** A TCP server on 127.0.0.1 that accepts connections and never says a word: the worst kind of DC. */
+export async function silentTcpServer(): Promise<{
+  port: number;
+  /** Connections still open from the peer's side. */
+  open(): number;
+  close(): void;
+}> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.resume(); // read (and drop) what arrives, so that the peer's FIN is seen
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    open: () => sockets.size,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
     },
   };
 }

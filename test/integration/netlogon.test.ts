@@ -2,10 +2,8 @@
 // clients. Where CI is set, a DC that cannot be started fails the run; elsewhere these tests
 // report themselves skipped, with why.
 import assert from 'node:assert/strict';
-import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client } from 'ldapts';
 import { type NetlogonOptions, netlogon, ntlm } from '../../src/index.js';
 import { decodeAuthenticate } from '../../src/ntlm/authenticate.js';
 import { decodeNegotiate } from '../../src/ntlm/negotiate.js';
@@ -16,14 +14,14 @@ import { curlNtlm } from '../helpers/curl.js';
 import { type1, type3 } from '../helpers/ntlm-client.js';
 import { pythonNtlmGet } from '../helpers/python.js';
 import {
-  ADMIN_PASSWORD,
+  accountSid,
   MACHINE_ACCOUNT,
   MACHINE_PASSWORD,
   sambaMissing,
   startDc,
   stopDc,
 } from '../helpers/samba.js';
-import { listen, recordingLogger } from '../helpers/servers.js';
+import { listen, recordingLogger, silentTcpServer } from '../helpers/servers.js';
 
 const missing = await sambaMissing();
 if (missing && process.env.CI) throw new Error(`CI needs the Samba DC: ${missing}`);
@@ -70,45 +68,6 @@ async function serve(verifier: Verifier) {
   return { url: served.url, logger, close: served.close };
 }
 
-/** A TCP server that accepts connections and never says a word: a hung DC. */
-async function silentServer() {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.resume();
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    },
-  };
-}
-
-/** The SID of group Engineering, read over LDAPS as Administrator (the strict DC refuses plain simple binds). */
-async function engineeringSid(): Promise<string> {
-  const client = new Client({
-    url: 'ldaps://127.0.0.1',
-    tlsOptions: { rejectUnauthorized: false },
-    timeout: 10_000,
-  });
-  try {
-    await client.bind('Administrator@example.test', ADMIN_PASSWORD);
-    const { searchEntries } = await client.search('DC=example,DC=test', {
-      filter: '(sAMAccountName=Engineering)',
-      attributes: ['objectSid'],
-      explicitBufferAttributes: ['objectSid'],
-    });
-    const { sidToString } = await import('../../src/dc/sid.js');
-    return sidToString(searchEntries[0]!.objectSid as Buffer);
-  } finally {
-    await client.unbind();
-  }
-}
-
 type Served = Awaited<ReturnType<typeof serve>>;
 
 describe('netlogon verifier (strict Samba AD DC)', { skip }, () => {
@@ -116,7 +75,7 @@ describe('netlogon verifier (strict Samba AD DC)', { skip }, () => {
   let served: Served;
   before(async () => {
     await startDc({ strict: true });
-    engineering = await engineeringSid();
+    engineering = await accountSid('Engineering');
     served = await serve(netlogon(options()));
   });
   after(async () => {
@@ -187,7 +146,7 @@ describe('netlogon verifier (strict Samba AD DC)', { skip }, () => {
   });
 
   it('a DC that does not answer is skipped for the next one, then by the breaker', async () => {
-    const silent = await silentServer();
+    const silent = await silentTcpServer();
     const verifier = netlogon(
       options({ dcs: [`127.0.0.1:${silent.port}`, '127.0.0.1'], callTimeoutMs: 1000 }),
     );

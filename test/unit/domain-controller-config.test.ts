@@ -38,6 +38,71 @@ describe('domainController options', () => {
     }
   });
 
+  it('each mistake is a ConfigurationError that says what to do (issue 10)', () => {
+    const base = { domains: { EXAMPLE: 'ldap://dc1' } };
+    const lookup = { url: 'ldaps://dc1', bindDN: 'svc@example.test', password: 'secret' };
+    const mistakes: Array<[Record<string, unknown>, RegExp]> = [
+      [
+        { maxConcurrentOperations: 0 },
+        /maxConcurrentOperations \(LDAP operations in flight per DC, e\.g\. 16\) must be a positive integer, got 0/,
+      ],
+      [{ maxConcurrentOperations: 2.5 }, /maxConcurrentOperations .* got 2\.5/],
+      [
+        { connectTimeoutMs: -1 },
+        /connectTimeoutMs \(milliseconds, e\.g\. 2000\) must be a positive integer, got -1/,
+      ],
+      [
+        { operationTimeoutMs: '3000' },
+        /operationTimeoutMs \(milliseconds, e\.g\. 3000\) must be a positive integer, got "3000"/,
+      ],
+      [{ operationTimeoutMs: Number.NaN }, /operationTimeoutMs/],
+      [
+        { downtimeMs: '30s' },
+        /downtimeMs \(milliseconds, e\.g\. 30000\) must be a positive integer, got "30s"/,
+      ],
+      [{ downtimeMs: 0 }, /downtimeMs/],
+      [{ tls: 'yes' }, /tls must be an object of Node TLS options/],
+      [{ tls: { servername: '' } }, /tls\.servername must be the DC's host name/],
+      [{ cache: { ttlSeconds: -1 } }, /cache\.ttlSeconds \(seconds, e\.g\. 300\) must be a positive integer/],
+      [
+        { lookup: { ...lookup, url: 'https://dc1' } },
+        /lookup\.url: not an LDAP URL: https:\/\/dc1 \(use ldaps:\/\/host\)/,
+      ],
+      [{ lookup: { ...lookup, url: [] } }, /lookup\.url must be an ldaps:\/\/ URL/],
+      [{ lookup: { ...lookup, bindDN: '' } }, /lookup\.bindDN must be a non-empty string/],
+      [{ lookup: { ...lookup, password: undefined } }, /lookup\.password must be a non-empty string/],
+      [{ lookup: { ...lookup, poolSize: 0 } }, /lookup\.poolSize/],
+      [{ lookup: { ...lookup, tls: { servername: 7 } } }, /lookup\.tls\.servername/],
+      [
+        { domains: { EXAMPLE: 'ldap://dc1' }, defaultDomain: 'OTHER' },
+        /defaultDomain "OTHER" must be one of the domains in domains \(EXAMPLE\)/,
+      ],
+      [
+        { domains: { EXAMPLE: 'http://dc1' } },
+        /not an LDAP URL: http:\/\/dc1 \(use ldap:\/\/host or ldaps:\/\/host\)/,
+      ],
+      [{ domains: ['ldap://dc1'] }, /domains must map each NetBIOS domain/],
+    ];
+    for (const [mistake, message] of mistakes) {
+      assert.throws(
+        () => domainController({ ...base, ...mistake } as never),
+        (error: unknown) =>
+          error instanceof ConfigurationError &&
+          error.code === 'ERR_NTLM_CONFIG' &&
+          message.test(error.message),
+        JSON.stringify(mistake),
+      );
+    }
+    // And the right values pass.
+    domainController({
+      ...base,
+      maxConcurrentOperations: 4,
+      downtimeMs: 5000,
+      tls: { servername: 'dc1.example.test' },
+      lookup,
+    });
+  });
+
   it('sends a NEGOTIATE to its domain, the default when none is named, the fallback when unknown', async () => {
     const [example, corp] = [await closedPortUrl(), await closedPortUrl()];
     const verifier = domainController({ domains: { EXAMPLE: example, CORP: corp }, fallbackDomain: 'CORP' });

@@ -128,6 +128,137 @@ describe('gateway settings', () => {
   });
 });
 
+describe('gateway settings for Netlogon (--netlogon) and LDAPS by address (--dc-servername)', () => {
+  const upstream = ['--upstream', 'http://127.0.0.1:9'];
+  const netlogonFlags = [
+    '--netlogon',
+    'dc1.example.test,dc2.example.test:49152',
+    '--domain',
+    'EXAMPLE',
+    '--machine-account',
+    'WEB01$',
+  ];
+  const usage = (argv: string[], env: NodeJS.ProcessEnv, message: RegExp) =>
+    assert.throws(
+      () => planGateway(readSettings(argv, env)),
+      (error: unknown) => error instanceof UsageError && message.test(error.message),
+      argv.join(' '),
+    );
+
+  test('--netlogon maps to netlogon(), the password from NTLM_SSO_MACHINE_PASSWORD or --machine-password-file', async () => {
+    const plan = planGateway(
+      readSettings([...upstream, ...netlogonFlags], { NTLM_SSO_MACHINE_PASSWORD: 'secret' }),
+    );
+    assert.equal(plan.options.auth?.verifier.name, 'netlogon://dc1.example.test,dc2.example.test:49152');
+    assert.equal(plan.source, 'EXAMPLE via Netlogon (dc1.example.test, dc2.example.test:49152) as WEB01$');
+    await plan.options.auth?.verifier.close?.();
+
+    const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-netlogon-'));
+    writeFileSync(join(dir, 'password'), 'secret\n');
+    const fromFile = planGateway(
+      readSettings([...upstream, ...netlogonFlags, '--machine-password-file', join(dir, 'password')], {}),
+    );
+    assert.match(fromFile.options.auth!.verifier.name, /^netlogon:\/\//);
+    await fromFile.options.auth?.verifier.close?.();
+    // Every flag has its variable, as always.
+    const viaEnv = readSettings([], {
+      NTLM_SSO_NETLOGON: 'dc1,dc2:1234',
+      NTLM_SSO_MACHINE_ACCOUNT: 'WEB01$',
+      NTLM_SSO_MACHINE_PASSWORD_FILE: '/run/secrets/pw',
+      NTLM_SSO_DC_SERVERNAME: 'dc1.example.test',
+    });
+    assert.deepEqual(viaEnv.netlogon, ['dc1', 'dc2:1234']);
+    assert.equal(viaEnv['machine-account'], 'WEB01$');
+    assert.equal(viaEnv['machine-password-file'], '/run/secrets/pw');
+    assert.equal(viaEnv['dc-servername'], 'dc1.example.test');
+  });
+
+  test('the machine password is never a command-line argument nor a config-file key', () => {
+    for (const argv of [['--machine-password', 'secret'], ['--machine-password=secret']]) {
+      assert.throws(
+        () => readSettings(argv, {}),
+        (error: unknown) =>
+          error instanceof UsageError &&
+          /never a command-line argument .*NTLM_SSO_MACHINE_PASSWORD or use --machine-password-file FILE/.test(
+            error.message,
+          ),
+      );
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-netlogon-'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ 'machine-password': 'secret' }));
+    assert.throws(
+      () => readSettings(['--config', join(dir, 'config.json')], {}),
+      (error: unknown) =>
+        error instanceof UsageError && /is a secret: set NTLM_SSO_MACHINE_PASSWORD/.test(error.message),
+    );
+  });
+
+  test('mistakes are usage errors that say what to do', () => {
+    const pw = { NTLM_SSO_MACHINE_PASSWORD: 'secret' };
+    usage(
+      [...upstream, ...netlogonFlags, '--dc', 'ldap://dc1'],
+      pw,
+      /use one of --users, --dc or --netlogon, not --dc and --netlogon/,
+    );
+    usage([...upstream, ...netlogonFlags, '--users', 'u.json'], pw, /not --users and --netlogon/);
+    usage(
+      [...upstream, '--netlogon', 'dc1', '--machine-account', 'WEB01$'],
+      pw,
+      /--netlogon needs --domain NAME/,
+    );
+    usage(
+      [...upstream, '--netlogon', 'dc1', '--domain', 'EXAMPLE'],
+      pw,
+      /--netlogon needs --machine-account/,
+    );
+    usage(
+      [...upstream, ...netlogonFlags],
+      {},
+      /exactly one of --machine-password-file FILE or NTLM_SSO_MACHINE_PASSWORD/,
+    );
+    usage([...upstream, ...netlogonFlags, '--machine-password-file', '/x'], pw, /exactly one of/);
+    usage(
+      [...upstream, ...netlogonFlags, '--dc-servername', 'dc1.example.test'],
+      pw,
+      /--dc-servername: only with --dc/,
+    );
+    usage([...upstream, ...netlogonFlags, '--lookup-url', 'ldaps://dc1'], pw, /--lookup-url: only with --dc/);
+    usage(
+      [...upstream, '--dc', 'ldap://dc1', '--domain', 'EXAMPLE', '--machine-account', 'WEB01$'],
+      {},
+      /--machine-account: only with --netlogon/,
+    );
+    usage([...upstream, '--users', 'u.json'], pw, /NTLM_SSO_MACHINE_PASSWORD: only with --netlogon/);
+    usage([...upstream, '--mode', 'pass-through', '--netlogon', 'dc1'], {}, /--netlogon: header mode only/);
+    usage([...upstream], {}, /--netlogon HOSTS --domain NAME --machine-account/);
+  });
+
+  test('--dc-servername and --dc-ca go to the relay and the lookup account', async () => {
+    const plan = planGateway(
+      readSettings(
+        [
+          ...upstream,
+          '--dc',
+          'ldaps://10.0.0.5',
+          '--domain',
+          'EXAMPLE',
+          '--dc-servername',
+          'dc1.example.test',
+          '--lookup-url',
+          'ldaps://10.0.0.5',
+          '--lookup-user',
+          'svc',
+          '--lookup-password',
+          'pw',
+        ],
+        {},
+      ),
+    );
+    assert.equal(plan.options.auth?.verifier.name, 'domain-controller(EXAMPLE=ldaps://10.0.0.5)');
+    await plan.options.auth?.verifier.close?.();
+  });
+});
+
 describe('identity headers for the upstream', () => {
   test('ASCII names pass unchanged; ",", "%" and non-ASCII are percent-encoded as UTF-8, and decode back', () => {
     for (const name of ['alice', 'R&D Paris', 'Domain Users']) assert.equal(headerValue(name), name);

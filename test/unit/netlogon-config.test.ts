@@ -41,6 +41,11 @@ describe('netlogon() options', () => {
     refused({ machinePassword: undefined, machinePasswordFile: '/nonexistent/file' }, /cannot read/);
     refused({ callTimeoutMs: 0 }, /callTimeoutMs must be a positive integer/);
     refused({ maxChannelsPerDc: 1.5 }, /maxChannelsPerDc/);
+    refused({ downtimeMs: '30s' }, /netlogon\(\): downtimeMs must be a positive integer, got "30s"/);
+    refused({ connectTimeoutMs: -5 }, /connectTimeoutMs must be a positive integer, got -5/);
+    refused({ queueTimeoutMs: Number.NaN }, /queueTimeoutMs must be a positive integer/);
+    refused({ maxQueuedLogons: 0 }, /maxQueuedLogons must be a positive integer, got 0/);
+    refused({ maxClockSkewMs: '5m' }, /maxClockSkewMs must be a positive integer, got "5m"/);
   });
 
   it('reads the machine password from a file, without its trailing newline', async () => {

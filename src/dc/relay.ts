@@ -1,0 +1,178 @@
+import type tls from 'node:tls';
+import { isNtlmError, ServiceUnavailableError } from '../errors.js';
+import { AvId, findAvPair } from '../ntlm/av-pairs.js';
+import { challengeAvPairs, decodeChallenge } from '../ntlm/challenge.js';
+import { bindFailure, ResultCode } from './dc-errors.js';
+import { DcSelector } from './dc-selector.js';
+import { LdapConnection, LdapTransportError } from './ldap-connection.js';
+import { OperationLimiter } from './operation-limiter.js';
+
+export interface RelaySettings {
+  /** Upper-case NetBIOS domain → its DC URLs, in the order they are tried. */
+  readonly domains: ReadonlyMap<string, readonly string[]>;
+  readonly connectTimeoutMs: number;
+  readonly operationTimeoutMs: number;
+  readonly downtimeMs: number;
+  readonly maxConcurrentOperations: number;
+  readonly tls: tls.ConnectionOptions | undefined;
+}
+
+/** A relay connection whose DC has sent its CHALLENGE, waiting for the client's AUTHENTICATE. */
+export interface OpenRelay {
+  readonly connection: LdapConnection;
+  readonly challenge: Buffer;
+  /** The domain the DC names in its CHALLENGE (MS-NLMP 2.2.1.2 TargetInfo), or the one we chose it for. */
+  readonly netbiosDomain: string;
+  /** The DNS domain the DC names in its CHALLENGE, when it sent TargetInfo. */
+  readonly dnsDomain: string | undefined;
+}
+
+/** Longest wait for a turn at a busy DC before answering 503. */
+const QUEUE_WAIT_MS = 10_000;
+
+/**
+ * The LDAP relay to the domain controllers: picks a DC (failover and circuit breaker), relays the
+ * client's NEGOTIATE and AUTHENTICATE in a SASL GSS-SPNEGO bind, and keeps each DC's line of
+ * operations short. Whatever goes wrong below leaves here as a typed error: 401 for the DC's
+ * refusal of the logon, 503 (`ERR_NTLM_DC_*`) for everything else, never a plain Error.
+ */
+export class LdapRelay {
+  readonly #settings: RelaySettings;
+  readonly #selector: DcSelector;
+  readonly #limiters = new Map<string, OperationLimiter>();
+
+  constructor(settings: RelaySettings) {
+    this.#settings = settings;
+    this.#selector = new DcSelector(settings.domains, {
+      downtimeMs: settings.downtimeMs,
+      // A trial is one connect and one bind; past that it was abandoned.
+      trialTimeoutMs: settings.connectTimeoutMs + settings.operationTimeoutMs + QUEUE_WAIT_MS,
+    });
+  }
+
+  /** Connects to the first DC of `domain` that answers, and sends it the client's NEGOTIATE. */
+  async open(domain: string, negotiateToken: Buffer): Promise<OpenRelay> {
+    const candidates = this.#selector.candidates(domain);
+    if (candidates.length === 0) {
+      const retryAfterSeconds = this.#selector.retryAfterSeconds(domain);
+      throw new ServiceUnavailableError(
+        'ERR_NTLM_DC_UNAVAILABLE',
+        `no domain controller of ${domain} is reachable (all failed recently; next try in ${retryAfterSeconds} s)`,
+        { retryAfterSeconds },
+      );
+    }
+    const failures: string[] = [];
+    for (const url of candidates) {
+      let connection: LdapConnection | undefined;
+      try {
+        const challenge = await this.#limited(url, async () => {
+          connection = await LdapConnection.connect({ url, ...this.#settings, tls: this.#settings.tls });
+          const { result, serverSaslCreds } = await connection.saslBind('GSS-SPNEGO', negotiateToken);
+          this.#selector.markUp(url); // it answered, whatever it said
+          if (result.resultCode !== ResultCode.saslBindInProgress || !serverSaslCreds) {
+            throw bindFailure(result, url, '');
+          }
+          return serverSaslCreds;
+        });
+        return { connection: connection!, challenge, ...challengeDomains(challenge, url, domain) };
+      } catch (error) {
+        connection?.close();
+        if (!(error instanceof LdapTransportError)) throw dcError(error, url);
+        if (error.reason !== 'protocol') this.#selector.markDown(url);
+        failures.push(error.message);
+      }
+    }
+    throw new ServiceUnavailableError(
+      'ERR_NTLM_DC_UNAVAILABLE',
+      `no domain controller of ${domain} answered: ${failures.join('; ')}`,
+      { retryAfterSeconds: this.#selector.retryAfterSeconds(domain) },
+    );
+  }
+
+  /**
+   * Relays the client's AUTHENTICATE; once the DC has said yes, `then` may use the connection
+   * (to ask who is bound). Both run in the DC's line; the connection is closed afterwards.
+   */
+  async complete<T>(
+    relay: OpenRelay,
+    authenticateToken: Buffer,
+    claimedUser: string,
+    then: (connection: LdapConnection) => Promise<T>,
+  ): Promise<T> {
+    const { connection } = relay;
+    try {
+      return await this.#limited(connection.url, async () => {
+        const { result } = await connection.saslBind('GSS-SPNEGO', authenticateToken);
+        if (result.resultCode !== ResultCode.success) throw bindFailure(result, connection.url, claimedUser);
+        return then(connection);
+      });
+    } catch (error) {
+      if (error instanceof LdapTransportError) {
+        if (error.reason !== 'protocol') this.#selector.markDown(connection.url);
+        throw new ServiceUnavailableError(
+          'ERR_NTLM_DC_UNAVAILABLE',
+          `domain controller failed during the logon: ${error.message}`,
+          { cause: error },
+        );
+      }
+      throw dcError(error, connection.url);
+    } finally {
+      connection.close();
+    }
+  }
+
+  /** Runs `operation` in the DC's line of at most `maxConcurrentOperations`. */
+  #limited<T>(url: string, operation: () => Promise<T>): Promise<T> {
+    let limiter = this.#limiters.get(url);
+    if (!limiter) {
+      limiter = new OperationLimiter(this.#settings.maxConcurrentOperations, QUEUE_WAIT_MS);
+      this.#limiters.set(url, limiter);
+    }
+    return limiter.run(
+      operation,
+      () =>
+        new ServiceUnavailableError(
+          'ERR_NTLM_DC_UNAVAILABLE',
+          `${url} is busy: too many logons waiting for it`,
+          {
+            retryAfterSeconds: 1,
+          },
+        ),
+    );
+  }
+}
+
+/** Any error that is not already one of ours: the DC answered in a way we cannot use (503). */
+function dcError(error: unknown, url: string): Error {
+  if (isNtlmError(error)) return error;
+  return new ServiceUnavailableError(
+    'ERR_NTLM_DC_ERROR',
+    `${url}: ${error instanceof Error ? error.message : String(error)}`,
+    { cause: error },
+  );
+}
+
+/**
+ * The DC names its domain in the CHALLENGE; a client that asked for no target info gets none,
+ * and then the domain we chose this DC for is the answer.
+ */
+function challengeDomains(
+  challenge: Buffer,
+  url: string,
+  chosen: string,
+): Pick<OpenRelay, 'netbiosDomain' | 'dnsDomain'> {
+  try {
+    const decoded = decodeChallenge(challenge);
+    const pairs = challengeAvPairs(decoded);
+    return {
+      netbiosDomain:
+        findAvPair(pairs, AvId.MsvAvNbDomainName)?.toString('utf16le') || decoded.targetName || chosen,
+      dnsDomain: findAvPair(pairs, AvId.MsvAvDnsDomainName)?.toString('utf16le') || undefined,
+    };
+  } catch (error) {
+    throw new ServiceUnavailableError(
+      'ERR_NTLM_DC_ERROR',
+      `${url} sent a CHALLENGE we cannot read: ${(error as Error).message}`,
+    );
+  }
+}

@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import type tls from 'node:tls';
+import { parseLdapUrl } from '../dc/ldap-connection.js';
+import { type Settings, UsageError } from '../gateway/cli-settings.js';
+import type { Endpoint, MachineAccount } from '../netlogon/secure-channel.js';
+import { ntowfv1 } from '../ntlm/crypto.js';
+import { parseNetlogonDc } from '../verifiers/netlogon.js';
+import type { LookupAccountSettings } from './lookup-account.js';
+
+/** What the doctor will check, from the settings; every missing or conflicting setting is a UsageError. */
+export interface DoctorPlan {
+  /** Longest wait of each step (connect, each answer, PING), in ms. */
+  readonly timeoutMs: number;
+  /** The relay's domain controllers (--dc). */
+  readonly dcs: readonly string[];
+  /** TLS options for ldaps:// (--dc-ca). */
+  readonly tls: tls.ConnectionOptions | undefined;
+  readonly lookup: (LookupAccountSettings & { readonly urls: readonly string[] }) | undefined;
+  readonly netlogon:
+    | {
+        readonly endpoints: readonly Omit<Endpoint, 'connectTimeoutMs' | 'callTimeoutMs'>[];
+        readonly machine: MachineAccount;
+      }
+    | undefined;
+  readonly redis: string | undefined;
+}
+
+const DEFAULT_TIMEOUT_MS = 3000;
+const NETBIOS_NAME = /^[^\\/:*?"<>|$\u0000-\u001f]{1,15}$/;
+
+const str = (settings: Settings, name: string) => settings[name] as string | undefined;
+/** A list setting; a string too, in case the gateway's table gives the name another kind one day. */
+const list = (settings: Settings, name: string): string[] | undefined => {
+  const value = settings[name];
+  if (value === undefined) return undefined;
+  return (Array.isArray(value) ? value : String(value).split(',')).map((item) => item.trim()).filter(Boolean);
+};
+
+function readSecretFile(path: string, flag: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new UsageError(`--${flag}: cannot read ${path}: ${(cause as Error).message}`);
+  }
+  const secret = text.replace(/\r?\n$/, '');
+  if (secret === '') throw new UsageError(`--${flag}: ${path} is empty`);
+  return secret;
+}
+
+function netlogonPlan(settings: Settings, env: NodeJS.ProcessEnv): DoctorPlan['netlogon'] {
+  const hosts = list(settings, 'netlogon');
+  if (!hosts) return undefined;
+  const domain = str(settings, 'domain')?.toUpperCase();
+  if (!domain || !NETBIOS_NAME.test(domain))
+    throw new UsageError('--netlogon needs --domain NAME (the NetBIOS name, e.g. EXAMPLE)');
+  const account = str(settings, 'machine-account')?.toUpperCase();
+  const computerName = account?.replace(/\$$/, '');
+  if (!computerName || !NETBIOS_NAME.test(computerName))
+    throw new UsageError('--netlogon needs --machine-account NAME, a computer account such as WEB01$');
+  const file = str(settings, 'machine-password-file');
+  const variable = env.NTLM_SSO_MACHINE_PASSWORD;
+  if (Boolean(file) === Boolean(variable))
+    throw new UsageError(
+      '--netlogon needs the machine password: --machine-password-file FILE or the variable NTLM_SSO_MACHINE_PASSWORD (one of them)',
+    );
+  const password = file ? readSecretFile(file, 'machine-password-file') : variable!;
+  const ntHash = ntowfv1(password);
+  ntHash.catch(() => {});
+  const endpoints = hosts.map((dc) => {
+    try {
+      return parseNetlogonDc(dc);
+    } catch {
+      throw new UsageError(`--netlogon: ${JSON.stringify(dc)} is not HOST or HOST:PORT`);
+    }
+  });
+  return { endpoints, machine: { domain, computerName, ntHash } };
+}
+
+function ldapUrls(settings: Settings, name: string): string[] {
+  const urls = list(settings, name) ?? [];
+  for (const url of urls) {
+    try {
+      parseLdapUrl(url);
+    } catch {
+      throw new UsageError(`--${name}: ${JSON.stringify(url)} is not an ldap:// or ldaps:// URL`);
+    }
+  }
+  return urls;
+}
+
+export function planDoctor(settings: Settings, env: NodeJS.ProcessEnv): DoctorPlan {
+  const dcs = ldapUrls(settings, 'dc');
+  const caFile = str(settings, 'dc-ca');
+  let tlsOptions: tls.ConnectionOptions | undefined;
+  if (caFile) {
+    try {
+      tlsOptions = { ca: readFileSync(caFile) };
+    } catch (cause) {
+      throw new UsageError(`--dc-ca: cannot read ${caFile}: ${(cause as Error).message}`);
+    }
+  }
+  const lookupUrls = ldapUrls(settings, 'lookup-url');
+  const bindDN = str(settings, 'lookup-user');
+  const password = str(settings, 'lookup-password');
+  if (lookupUrls.length > 0 && !(bindDN && password))
+    throw new UsageError('--lookup-url needs --lookup-user and --lookup-password');
+  const plan: DoctorPlan = {
+    timeoutMs: (settings.timeout as number | undefined) ?? DEFAULT_TIMEOUT_MS,
+    dcs,
+    tls: tlsOptions,
+    lookup:
+      lookupUrls.length > 0
+        ? { urls: lookupUrls, bindDN: bindDN!, password: password!, tls: tlsOptions }
+        : undefined,
+    netlogon: netlogonPlan(settings, env),
+    redis: str(settings, 'redis'),
+  };
+  if (plan.dcs.length === 0 && !plan.lookup && !plan.netlogon && !plan.redis)
+    throw new UsageError(
+      'nothing to check: give --dc URLS, --netlogon HOSTS or --redis URL (or a --config file with them); a --users directory needs no network',
+    );
+  return plan;
+}

@@ -1,0 +1,104 @@
+import { parseLdapUrl } from '../dc/ldap-connection.js';
+import { type CheckResult, describeError, fail, formatMs, formatResult } from './check.js';
+import { checkRootDse } from './ldap-root-dse.js';
+import { checkLdapSigning } from './ldap-signing.js';
+import { checkLdapTls } from './ldap-tls.js';
+import { checkLookupAccount } from './lookup-account.js';
+import { checkNetlogon } from './netlogon-channel.js';
+import type { DoctorPlan } from './plan.js';
+import { checkRedis } from './redis-ping.js';
+import { checkTcpConnect } from './tcp-connect.js';
+
+export interface DoctorSummary {
+  readonly passed: number;
+  readonly failed: number;
+}
+
+/**
+ * Runs every check the plan calls for, one target at a time, and writes one line per check
+ * (plus a progress line before each target, since a silent DC takes a timeout to be sure of).
+ * Every step has its own deadline (`plan.timeoutMs`), so the whole run is bounded.
+ */
+export async function runDoctor(plan: DoctorPlan, write: (line: string) => void): Promise<DoctorSummary> {
+  let passed = 0;
+  let failed = 0;
+  const wait = `each step waits at most ${formatMs(plan.timeoutMs)}`;
+  /** One target's checks under a progress line; an exception no check explained is a failed line too. */
+  const target = async (name: string, what: string, checks: (report: Report) => Promise<void>) => {
+    write(`… ${name}: checking ${what} (${wait})`);
+    const report: Report = (result) => {
+      if (result.ok) passed++;
+      else failed++;
+      write(formatResult(name, result));
+    };
+    try {
+      await checks(report);
+    } catch (error) {
+      report(
+        fail('check', `stopped: ${describeError(error)}`, 'this is a bug of the doctor; please report it'),
+      );
+    }
+  };
+  const timeouts = { connectTimeoutMs: plan.timeoutMs, operationTimeoutMs: plan.timeoutMs };
+
+  for (const url of plan.dcs) {
+    await target(url, 'the LDAP relay', async (report) => {
+      const { secure, host, port } = parseLdapUrl(url);
+      const tcp = await checkTcpConnect(host, port, plan.timeoutMs);
+      report(tcp);
+      if (!tcp.ok) return;
+      let tls = plan.tls;
+      if (secure) {
+        const certificate = await checkLdapTls(host, port, plan.tls, plan.timeoutMs);
+        report(certificate);
+        // The remaining checks still tell the admin something over an unverified connection;
+        // the failed certificate line already makes the run fail.
+        if (!certificate.ok) tls = { ...plan.tls, rejectUnauthorized: false };
+      }
+      for (const result of await checkRootDse(url, { ...timeouts, tls })) report(result);
+      report(await checkLdapSigning(url, { ...timeouts, tls }));
+    });
+  }
+
+  const lookup = plan.lookup;
+  for (const url of lookup?.urls ?? []) {
+    await target(url, `the lookup account ${lookup!.bindDN}`, async (report) => {
+      report(await checkLookupAccount(url, lookup!, timeouts));
+    });
+  }
+
+  for (const endpoint of plan.netlogon?.endpoints ?? []) {
+    const { machine } = plan.netlogon!;
+    const name = `netlogon://${endpoint.port === undefined ? endpoint.host : `${endpoint.host}:${endpoint.port}`}`;
+    await target(name, `the Netlogon secure channel of ${machine.computerName}$`, async (report) => {
+      const at = { ...endpoint, connectTimeoutMs: plan.timeoutMs, callTimeoutMs: plan.timeoutMs };
+      for (const result of await checkNetlogon(at, machine)) report(result);
+    });
+  }
+
+  // Keytab (SPNs, enctypes, kvno against the directory) comes with the Kerberos work: a
+  // keytab.ts of its own, run here for the gateway's keytab setting.
+
+  const redis = plan.redis;
+  if (redis) {
+    await target(redactedRedisUrl(redis), 'Redis', async (report) => {
+      report(await checkRedis(redis, plan.timeoutMs));
+    });
+  }
+
+  write(`${failed === 0 ? '✓' : '✗'} ${passed} passed, ${failed} failed`);
+  return { passed, failed };
+}
+
+type Report = (result: CheckResult) => void;
+
+/** The Redis URL without its password, for the output. */
+function redactedRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return 'redis';
+  }
+}

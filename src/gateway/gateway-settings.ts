@@ -1,0 +1,94 @@
+import { ConfigurationError } from '../errors.js';
+import { adaptLogger, consoleLogger, levelledLogger } from '../logger.js';
+import { TrustedProxies } from '../session/client-address.js';
+import type { Logger } from '../types.js';
+import { oneOf, positiveInteger } from '../validation.js';
+import type { GatewayMode, GatewayOptions } from './gateway.js';
+import type { PinningLimits } from './pinned-upstreams.js';
+
+/** GatewayOptions checked once, with every default filled in. */
+export interface GatewaySettings {
+  readonly mode: GatewayMode;
+  readonly upstream: URL;
+  readonly logger: Logger;
+  readonly healthPath: string | false;
+  readonly logoutPath: string | false;
+  readonly shutdownTimeoutMs: number;
+  readonly upstreamTimeoutMs: number;
+  readonly forward: { readonly groups: boolean; readonly token: boolean };
+  readonly trusted: TrustedProxies;
+  readonly maxClientConnections: number;
+  readonly maxUnauthenticated: number;
+  readonly headerTimeoutMs: number;
+  /** Pass-through mode's limits; undefined in header mode. */
+  readonly pinning: PinningLimits | undefined;
+  /** How long an idle connection is kept, client side and upstream side alike (ms). */
+  readonly idleTimeoutMs: number;
+}
+
+function upstreamUrl(value: string | URL): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigurationError(`gateway: upstream ${JSON.stringify(String(value))} is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigurationError(`gateway: upstream must be http:// or https://, got ${url.protocol}`);
+  return url;
+}
+
+/** nginx-ntlm-module's defaults, except 1000 connections rather than 100; a client's share is a tenth. */
+function pinningLimits(pinning: Partial<PinningLimits> = {}): PinningLimits {
+  const limit = (name: keyof PinningLimits, fallback: number) =>
+    positiveInteger(pinning[name], `pinning.${name}`, fallback, 'gateway');
+  const maxConnections = limit('maxConnections', 1000);
+  return {
+    maxConnections,
+    maxConnectionsPerClient: limit(
+      'maxConnectionsPerClient',
+      Math.min(maxConnections, Math.max(4, Math.ceil(maxConnections / 10))),
+    ),
+    idleTimeoutMs: limit('idleTimeoutMs', 60_000),
+    maxAgeMs: limit('maxAgeMs', 3_600_000),
+    maxRequests: limit('maxRequests', 1000),
+  };
+}
+
+export function resolveGatewayOptions(options: GatewayOptions): GatewaySettings {
+  const mode = oneOf(options.mode, 'mode', ['header', 'pass-through'] as const, 'header', 'gateway');
+  const count = (name: keyof GatewayOptions, fallback: number) =>
+    positiveInteger(options[name], name, fallback, 'gateway');
+  if (mode === 'header') {
+    if (!options.auth) throw new ConfigurationError('gateway: header mode needs auth: { verifier, ... }');
+    // Everything the gateway forwards must carry a verified identity.
+    if (options.auth.otherSchemes === 'next')
+      throw new ConfigurationError(
+        'gateway: auth.otherSchemes "next" would let unauthenticated requests through',
+      );
+  } else if (options.auth) {
+    throw new ConfigurationError(
+      'gateway: auth is for header mode; in pass-through mode the upstream authenticates',
+    );
+  }
+  const pinning = mode === 'pass-through' ? pinningLimits(options.pinning) : undefined;
+  const maxClientConnections = count('maxClientConnections', 10_000);
+  return {
+    mode,
+    upstream: upstreamUrl(options.upstream),
+    logger: options.logger
+      ? adaptLogger(options.logger)
+      : levelledLogger(consoleLogger, options.auth?.debug ?? 0),
+    healthPath: options.healthPath === undefined ? '/.ntlm-sso/health' : options.healthPath,
+    logoutPath: options.logoutPath === undefined ? '/.ntlm-sso/logout' : options.logoutPath,
+    shutdownTimeoutMs: count('shutdownTimeoutMs', 10_000),
+    upstreamTimeoutMs: count('upstreamTimeoutMs', 60_000),
+    forward: { groups: options.forwardGroups ?? false, token: options.forwardToken ?? false },
+    trusted: new TrustedProxies(options.trustedProxies, 'gateway'),
+    maxClientConnections,
+    maxUnauthenticated: count('maxUnauthenticatedConnections', Math.ceil(maxClientConnections / 2)),
+    headerTimeoutMs: count('headerTimeoutMs', 10_000),
+    pinning,
+    idleTimeoutMs: pinning?.idleTimeoutMs ?? options.auth?.connectionIdleTimeoutMs ?? 60_000,
+  };
+}

@@ -1,0 +1,177 @@
+// The doctor's pure parts: settings from flags, variables and a config file (with doctor-only
+// keys the gateway's reader would refuse), the plan's checks, the clock and certificate helpers.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { PeerCertificate } from 'node:tls';
+import { fail, formatResult, pass } from '../../src/doctor/check.js';
+import { checkClockSkew, parseGeneralizedTime } from '../../src/doctor/clock-skew.js';
+import { certificateNames } from '../../src/doctor/ldap-tls.js';
+import { planDoctor } from '../../src/doctor/plan.js';
+import { readDoctorSettings } from '../../src/doctor/settings.js';
+import { UsageError } from '../../src/gateway/cli-settings.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-doctor-unit-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+function file(name: string, content: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+describe('doctor settings', () => {
+  it('reads the gateway keys and the doctor-only keys of one config file; flags over variables over the file', () => {
+    const config = file(
+      'all.json',
+      JSON.stringify({
+        upstream: 'http://127.0.0.1:9000',
+        dc: ['ldap://dc1', 'ldap://dc2'],
+        domain: 'EXAMPLE',
+        'forward-groups': true,
+        netlogon: ['dc1', 'dc2:49152'],
+        'machine-account': 'WEB01$',
+        timeout: '2s',
+      }),
+    );
+    const settings = readDoctorSettings(['--config', config, '--timeout', '750ms'], {
+      NTLM_SSO_MACHINE_ACCOUNT: 'WEB02$',
+      NTLM_SSO_REDIS: 'redis://127.0.0.1:6379',
+    });
+    assert.deepEqual(settings.dc, ['ldap://dc1', 'ldap://dc2']);
+    assert.equal(settings['forward-groups'], true);
+    assert.deepEqual(settings.netlogon, ['dc1', 'dc2:49152']);
+    assert.equal(settings['machine-account'], 'WEB02$', 'the variable wins over the file');
+    assert.equal(settings.timeout, 750, 'the flag wins over the file');
+    assert.equal(settings.redis, 'redis://127.0.0.1:6379');
+    assert.equal(settings.upstream, 'http://127.0.0.1:9000');
+  });
+
+  it('a bad or unknown config key names the file', () => {
+    const bad = file('bad.json', JSON.stringify({ 'max-requests': 'many' }));
+    assert.throws(
+      () => readDoctorSettings(['--config', bad], {}),
+      (error: Error) => {
+        assert.ok(error instanceof UsageError);
+        assert.match(
+          error.message,
+          new RegExp(`^config file ${bad}: --max-requests must be a positive whole number`),
+        );
+        return true;
+      },
+    );
+    const unknown = file('unknown.json', JSON.stringify({ nonsense: 1 }));
+    assert.throws(() => readDoctorSettings(['--config', unknown], {}), /unknown key "nonsense"/);
+  });
+
+  it('the plan: Netlogon endpoints, the machine password from a file, the lookup account', () => {
+    const password = file('machine', 'Secret-1!\n');
+    const plan = planDoctor(
+      readDoctorSettings(
+        [
+          '--netlogon',
+          'dc1.example.test,[::1]:49152',
+          '--domain',
+          'example',
+          '--machine-account',
+          'web01',
+          '--machine-password-file',
+          password,
+          '--lookup-url',
+          'ldaps://dc1',
+          '--lookup-user',
+          'svc@example.test',
+          '--lookup-password',
+          'x',
+        ],
+        {},
+      ),
+      {},
+    );
+    assert.deepEqual(plan.netlogon?.endpoints, [
+      { host: 'dc1.example.test', port: undefined },
+      { host: '::1', port: 49152 },
+    ]);
+    assert.equal(plan.netlogon?.machine.computerName, 'WEB01');
+    assert.equal(plan.netlogon?.machine.domain, 'EXAMPLE');
+    assert.deepEqual(plan.lookup?.urls, ['ldaps://dc1']);
+    assert.equal(plan.timeoutMs, 3000);
+  });
+
+  it('mistakes are UsageErrors', () => {
+    const plan =
+      (argv: string[], env: NodeJS.ProcessEnv = {}) =>
+      () =>
+        planDoctor(readDoctorSettings(argv, env), env);
+    assert.throws(plan(['--upstream', 'http://x', '--users', 'demo-app/users.json']), /nothing to check/);
+    assert.throws(
+      plan(['--netlogon', 'dc1:99999', '--domain', 'EXAMPLE', '--machine-account', 'W$'], {
+        NTLM_SSO_MACHINE_PASSWORD: 'x',
+      }),
+      /not HOST or HOST:PORT/,
+    );
+    assert.throws(
+      plan(
+        [
+          '--netlogon',
+          'dc1',
+          '--domain',
+          'EXAMPLE',
+          '--machine-account',
+          'W$',
+          '--machine-password-file',
+          file('m', 'x'),
+        ],
+        {
+          NTLM_SSO_MACHINE_PASSWORD: 'x',
+        },
+      ),
+      /one of them/,
+    );
+    assert.throws(plan(['--lookup-url', 'ldaps://dc1']), /--lookup-url needs --lookup-user/);
+    assert.throws(plan(['--dc', 'ldap://dc1', '--dc-ca', join(dir, 'missing.pem')]), /--dc-ca: cannot read/);
+  });
+});
+
+describe('doctor helpers', () => {
+  it('parseGeneralizedTime reads the rootDSE currentTime, and nothing else', () => {
+    assert.equal(parseGeneralizedTime('20261130022114.0Z'), Date.UTC(2026, 10, 30, 2, 21, 14));
+    assert.equal(parseGeneralizedTime('20261130022114Z'), Date.UTC(2026, 10, 30, 2, 21, 14));
+    assert.equal(parseGeneralizedTime('2026-11-30T02:21:14Z'), undefined);
+    assert.equal(parseGeneralizedTime('20261130022114.0+0100'), undefined);
+  });
+
+  it('checkClockSkew: within the DC’s second, within 5 minutes, beyond', () => {
+    const dc = '20261130120000.0Z';
+    const at = Date.UTC(2026, 10, 30, 12, 0, 0);
+    assert.match(checkClockSkew(dc, at + 400, at + 600).detail, /agree/);
+    const behind = checkClockSkew(dc, at - 120_000, at - 120_000);
+    assert.equal(behind.ok, true);
+    assert.match(behind.detail, /this host is 120 s behind the DC/);
+    const far = checkClockSkew(dc, at + 600_000, at + 600_000);
+    assert.equal(far.ok, false);
+    assert.match(far.detail, /600 s ahead of the DC, more than the 5 minutes/);
+    assert.match(far.fix!, /NTP/);
+    assert.equal(checkClockSkew(undefined, at, at).ok, false);
+  });
+
+  it('certificateNames: subjectAltNames first, else the subject CN', () => {
+    const withSan = { subjectaltname: 'DNS:dc1.example.test, IP Address:10.0.0.1', subject: { CN: 'x' } };
+    assert.deepEqual(certificateNames(withSan as unknown as PeerCertificate), [
+      'dc1.example.test',
+      '10.0.0.1',
+    ]);
+    assert.deepEqual(certificateNames({ subject: { CN: 'VM.example.test' } } as unknown as PeerCertificate), [
+      'VM.example.test',
+    ]);
+  });
+
+  it('formatResult: one line, ✓ or ✗, the cause and the fix', () => {
+    assert.equal(formatResult('ldap://dc1', pass('TCP connect', 'ok')), '✓ ldap://dc1 TCP connect: ok');
+    assert.equal(
+      formatResult('ldap://dc1', fail('LDAP signing', 'this DC requires LDAP signing', 'use Netlogon')),
+      '✗ ldap://dc1 LDAP signing: this DC requires LDAP signing: use Netlogon',
+    );
+  });
+});
