@@ -50,7 +50,11 @@ for (const [name, start] of Object.entries(ADAPTERS)) {
         closed = true;
         await close?.();
       };
-      running = await start({ verifier, logger, bearer: { secret: 'x'.repeat(32) } });
+      running = await start({
+        verifier,
+        logger,
+        bearer: { secret: 'x'.repeat(32), cookie: { secure: false } },
+      });
     });
     after(async () => {
       await running.close();
@@ -135,6 +139,27 @@ for (const [name, start] of Object.entries(ADAPTERS)) {
       const logout = await curl(['-X', 'POST', '-H', `Authorization: ${token}`, `${running.url}/logout`]);
       assert.equal(logout.stdout, 'Logged out\n');
       assert.equal(await curlStatusWith(`${running.url}/whoami`, token), 401);
+    });
+
+    it('curl: the token cookie set on the completing response works, and logout clears and revokes it', async () => {
+      const { stderr } = await curl(['--ntlm', '-u', ALICE, '-o', '/dev/null', `${running.url}/whoami`]);
+      const cookie = /< Set-Cookie: (ntlm_sso_token=[^;]+)/i.exec(stderr)?.[1];
+      assert.ok(cookie, 'the 200 sets the token cookie');
+      assert.equal(stderr.match(/< Set-Cookie:/gi)?.length, 1, 'on the completing 200 only, not on the 401');
+      const seen = JSON.parse((await curl(['-b', cookie, `${running.url}/whoami`])).stdout);
+      assert.deepEqual([seen.ntlm.username, seen.ntlm.scheme], ['alice', 'Bearer']);
+      const logout = await curl(['-X', 'POST', '-b', cookie, `${running.url}/logout`]);
+      assert.match(logout.stderr, /< Set-Cookie: ntlm_sso_token=;.*Max-Age=0/i);
+      const afterLogout = await curl([
+        '-b',
+        cookie,
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        `${running.url}/whoami`,
+      ]);
+      assert.equal(afterLogout.stdout, '401');
     });
 
     it('curl: a malformed token gets 400 with its code only', async () => {
