@@ -1,16 +1,21 @@
 import { defineConfig } from 'tsup';
 
+const LIBRARY = { index: 'src/index.ts', fastify: 'src/fastify/index.ts', koa: 'src/koa/index.ts' };
+
 export default defineConfig([
   // One library build, two module systems: Express users are split between ESM and CommonJS.
+  // The framework adapters are entries of the same build, split so that the code they share
+  // with `ntlm-sso` is one chunk: a verifier from 'ntlm-sso' throws the same error classes the
+  // adapter's authenticator checks with instanceof. fastify and koa stay external (peers).
   {
-    entry: { index: 'src/index.ts' },
+    entry: LIBRARY,
     format: ['esm', 'cjs'],
-    dts: { entry: { index: 'src/index.ts' } },
+    dts: { entry: LIBRARY },
     target: 'node20',
     platform: 'node',
     sourcemap: true,
     clean: true,
-    splitting: false,
+    splitting: true,
   },
   // The `ntlm-sso` command (bin), ESM only.
   {

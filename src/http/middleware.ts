@@ -1,17 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-import type { Mechanism } from '../mechanisms/mechanism.js';
-import { NegotiateMechanism } from '../mechanisms/negotiate.js';
-import { NtlmMechanism } from '../mechanisms/ntlm.js';
-import { type ResolvedOptions, resolveOptions } from '../options.js';
-import { Authenticator, type Decision } from '../session/authenticator.js';
-import type { ConnectionScheme } from '../session/authorization.js';
-import { tokenCookie } from '../session/bearer-tokens.js';
-import { clientAddress } from '../session/client-address.js';
+import type { Authenticator, Decision } from '../session/authenticator.js';
 import type { NtlmOptions, NtlmRequestInfo } from '../types.js';
-import { passHeaders, refusalResponse } from './decision-response.js';
-import { attachIdentity, stripClientIdentityHeaders } from './identity-headers.js';
-import { exposeHeader, sendPlain } from './responses.js';
+import { httpAuthentication } from './adapter.js';
+import { refusalResponse } from './decision-response.js';
+import { sendPlain } from './responses.js';
+
+export { createAuthenticator } from './adapter.js';
 
 declare module 'node:http' {
   interface IncomingMessage {
@@ -38,32 +32,6 @@ export interface NtlmMiddleware {
   readonly authenticator: Authenticator;
 }
 
-/** The authenticator for `ntlm()`'s options: NTLM, and raw NTLMSSP under Negotiate. */
-export function createAuthenticator(options: ResolvedOptions): Authenticator {
-  const ntlmMechanism = new NtlmMechanism(options.verifier, options);
-  const mechanisms = new Map<ConnectionScheme, Mechanism>([
-    ['NTLM', ntlmMechanism],
-    ['Negotiate', new NegotiateMechanism(ntlmMechanism)],
-  ]);
-  return new Authenticator(options, mechanisms, ['NTLM']);
-}
-
-/**
- * NTLM authenticates a connection: if Node closes idle connections sooner than we would keep
- * their identity (its default keepAliveTimeout is 5 s), every pause costs a new handshake and a
- * DC round trip. Said once, at the first request, where the server is first seen.
- */
-function warnOnShortKeepAlive(socket: Socket, options: ResolvedOptions): void {
-  const server = (socket as Socket & { server?: { keepAliveTimeout?: number } }).server;
-  const keepAliveTimeout = server?.keepAliveTimeout;
-  if (typeof keepAliveTimeout === 'number' && keepAliveTimeout < options.connectionIdleTimeoutMs) {
-    options.logger.warn(
-      'the HTTP server closes idle connections before their NTLM identity expires: set server.keepAliveTimeout to connectionIdleTimeoutMs, or every pause costs a new handshake',
-      { keepAliveTimeout, connectionIdleTimeoutMs: options.connectionIdleTimeoutMs },
-    );
-  }
-}
-
 /**
  * Windows single sign-on for one HTTP server (Express 4/5, Connect, node:http): runs the
  * handshake once per TCP connection, then lets every request on that connection through with
@@ -71,24 +39,18 @@ function warnOnShortKeepAlive(socket: Socket, options: ResolvedOptions): void {
  * translates them into node:http responses.
  */
 export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
-  const options = resolveOptions(userOptions);
-  const authenticator = createAuthenticator(options);
-  const { tokens } = options;
-  let firstRequest = true;
+  const auth = httpAuthentication(userOptions);
 
   const apply = (decision: Decision, req: IncomingMessage, res: ServerResponse, next: NextFunction) => {
     switch (decision.kind) {
-      case 'pass': {
-        const headers = passHeaders(decision, tokens?.cookie, tokens?.lifetimeSeconds ?? 0);
-        for (const [name, value] of Object.entries(headers)) {
-          if (name === 'Set-Cookie') res.appendHeader(name, value);
-          else res.setHeader(name, value);
-        }
-        if (headers.Authorization) exposeHeader(res, 'Authorization');
-        attachIdentity(req, decision.info);
+      case 'pass':
+        auth.pass(decision, req, {
+          get: (name) => res.getHeader(name),
+          set: (name, value) => res.setHeader(name, value),
+          append: (name, value) => res.appendHeader(name, value),
+        });
         next();
         return;
-      }
       case 'next':
         next();
         return;
@@ -98,19 +60,9 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
   };
 
   const middleware = ((req: IncomingMessage, res: ServerResponse, next: NextFunction): void => {
-    if (firstRequest) {
-      firstRequest = false;
-      warnOnShortKeepAlive(req.socket, options);
-    }
-    stripClientIdentityHeaders(req);
     let decision: Decision | Promise<Decision>;
     try {
-      decision = authenticator.authenticate({
-        socket: req.socket,
-        authorization: req.headers.authorization,
-        cookie: req.headers.cookie,
-        clientAddress: clientAddress(req, options.trustedProxies),
-      });
+      decision = auth.decide(req);
     } catch (error) {
       next(error);
       return;
@@ -120,11 +72,10 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
   }) as NtlmMiddleware;
 
   middleware.logout = async (req: IncomingMessage, res?: ServerResponse) => {
-    const cookie = tokens?.cookie;
-    if (cookie && res && !res.headersSent) res.appendHeader('Set-Cookie', tokenCookie(cookie, undefined, 0));
-    return authenticator.logout(req.socket, req.ntlm);
+    if (auth.logoutCookie && res && !res.headersSent) res.appendHeader('Set-Cookie', auth.logoutCookie);
+    return auth.logout(req, req.ntlm);
   };
-  middleware.close = () => authenticator.close();
-  Object.defineProperty(middleware, 'authenticator', { value: authenticator });
+  middleware.close = () => auth.close();
+  Object.defineProperty(middleware, 'authenticator', { value: auth.authenticator });
   return middleware;
 }

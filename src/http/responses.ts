@@ -1,6 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { PlainResponse } from './decision-response.js';
 
+/** The Content-Type of every answer the adapters write themselves. */
+export const PLAIN_TEXT = 'text/plain; charset=utf-8';
+
 /** A plain-text answer; on a response already under way, the connection is cut instead. */
 export function sendText(
   res: ServerResponse,
@@ -14,7 +17,7 @@ export function sendText(
   }
   res.statusCode = status;
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value as string | string[]);
-  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.setHeader('Content-Type', PLAIN_TEXT);
   res.setHeader('Content-Length', Buffer.byteLength(body));
   res.end(body);
 }
@@ -24,15 +27,14 @@ export function sendPlain(res: ServerResponse, response: PlainResponse): void {
 }
 
 /**
- * Adds a name to Access-Control-Expose-Headers, keeping what another middleware (cors()) set:
+ * Access-Control-Expose-Headers with `name` added to what another middleware (cors()) set:
  * replacing it would hide that middleware's headers from scripts.
  */
-export function exposeHeader(res: ServerResponse, name: string): void {
-  const current = res.getHeader('Access-Control-Expose-Headers');
+export function exposedHeaders(current: unknown, name: string): string {
   const names = (Array.isArray(current) ? current.join(',') : String(current ?? ''))
     .split(',')
     .map((entry) => entry.trim())
     .filter(Boolean);
   if (!names.some((entry) => entry.toLowerCase() === name.toLowerCase() || entry === '*')) names.push(name);
-  res.setHeader('Access-Control-Expose-Headers', names.join(', '));
+  return names.join(', ');
 }

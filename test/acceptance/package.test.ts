@@ -29,6 +29,45 @@ async function runScript(type: 'commonjs' | 'module', source: string) {
 
 const expected = { status: 401, challenge: 'NTLM', errors: 'function', wire: 'function' };
 
+// Each adapter subpath, loaded by name beside 'ntlm-sso': a first request gets the NTLM challenge,
+// and a bad option throws the very ConfigurationError class 'ntlm-sso' exports (one copy of the
+// shared code, so errors thrown by a verifier from 'ntlm-sso' are recognised by the adapter).
+const ADAPTER = (load: string) => `
+${load}
+const verifier = localDirectory({ domain: 'EXAMPLE', users: [{ username: 'alice', password: 'pw' }] });
+const challenge = async (port) => {
+  const reply = await fetch('http://127.0.0.1:' + port + '/');
+  return { status: reply.status, challenge: reply.headers.get('www-authenticate') };
+};
+const shared = async (attempt) => {
+  try { await attempt(); return 'accepted'; } catch (error) { return error instanceof ConfigurationError; }
+};
+(async () => {
+  const app = Fastify();
+  await app.register(ntlmPlugin, { verifier });
+  app.get('/', async () => 'hi');
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const fastify = await challenge(app.server.address().port);
+  await app.close();
+  const koaApp = new Koa();
+  koaApp.use(ntlm({ verifier }));
+  const server = koaApp.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const koa = await challenge(server.address().port);
+  server.close();
+  console.log(JSON.stringify({
+    fastify,
+    koa,
+    sharedErrors: [await shared(() => Fastify().register(ntlmPlugin, {})), await shared(() => ntlm({}))],
+  }));
+})();`;
+
+const adaptersExpected = {
+  fastify: { status: 401, challenge: 'NTLM' },
+  koa: { status: 401, challenge: 'NTLM' },
+  sharedErrors: [true, true],
+};
+
 describe('the built package', () => {
   it('works from CommonJS: require("ntlm-sso")', async () => {
     const result = await runScript(
@@ -43,5 +82,32 @@ describe('the built package', () => {
       "import { ntlm, localDirectory, ConfigurationError, wire } from 'ntlm-sso';\nimport { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);",
     );
     assert.deepEqual(await runScript('module', source), expected);
+  });
+
+  it('require("ntlm-sso") loads neither fastify nor koa', async () => {
+    const loaded = await runScript(
+      'commonjs',
+      `require('ntlm-sso');
+      console.log(JSON.stringify(Object.keys(require.cache).filter((file) => /node_modules[\\\\/](fastify|koa)/.test(file))));`,
+    );
+    assert.deepEqual(loaded, []);
+  });
+
+  it('works from CommonJS: require("ntlm-sso/fastify") and require("ntlm-sso/koa")', async () => {
+    const source = ADAPTER(`const { localDirectory, ConfigurationError } = require('ntlm-sso');
+const { ntlmPlugin } = require('ntlm-sso/fastify');
+const { ntlm } = require('ntlm-sso/koa');
+const Fastify = require('fastify');
+const Koa = require('koa');`);
+    assert.deepEqual(await runScript('commonjs', source), adaptersExpected);
+  });
+
+  it('works from ESM: import "ntlm-sso/fastify" and "ntlm-sso/koa"', async () => {
+    const source = ADAPTER(`import { localDirectory, ConfigurationError } from 'ntlm-sso';
+import { ntlmPlugin } from 'ntlm-sso/fastify';
+import { ntlm } from 'ntlm-sso/koa';
+import Fastify from 'fastify';
+import Koa from 'koa';`);
+    assert.deepEqual(await runScript('module', source), adaptersExpected);
   });
 });

@@ -1,0 +1,104 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Mechanism } from '../mechanisms/mechanism.js';
+import { NegotiateMechanism } from '../mechanisms/negotiate.js';
+import { NtlmMechanism } from '../mechanisms/ntlm.js';
+import { type ResolvedOptions, resolveOptions } from '../options.js';
+import { Authenticator, type Decision } from '../session/authenticator.js';
+import type { ConnectionScheme } from '../session/authorization.js';
+import { tokenCookie } from '../session/bearer-tokens.js';
+import { clientAddress } from '../session/client-address.js';
+import type { NtlmOptions, NtlmRequestInfo } from '../types.js';
+import { passHeaders } from './decision-response.js';
+import { attachIdentity, stripClientIdentityHeaders } from './identity-headers.js';
+import { exposedHeaders } from './responses.js';
+
+/** The response headers as each framework reaches them (ServerResponse, Fastify's reply, Koa's ctx). */
+export interface ResponseHeaders {
+  get(name: string): unknown;
+  set(name: string, value: string): void;
+  /** Adds a value without replacing the others (Set-Cookie). */
+  append(name: string, value: string): void;
+}
+
+/**
+ * What every adapter (Express/Connect/node:http, Fastify, Koa) shares: one authenticator per
+ * options, and the node:http side of a request. Each adapter adds only its framework's way of
+ * writing a response and of handing the identity to the application.
+ */
+export interface HttpAuthentication {
+  readonly authenticator: Authenticator;
+  /** Removes the client's X-Ntlm-* headers, then decides the request (a promise when a mechanism or a store must answer). */
+  decide(req: IncomingMessage): Decision | Promise<Decision>;
+  /** A request that passed: sets the token headers on the response and the identity on `req` (`req.ntlm`, X-Ntlm-*). */
+  pass(decision: Extract<Decision, { kind: 'pass' }>, req: IncomingMessage, res: ResponseHeaders): void;
+  /** The Set-Cookie value that clears the token cookie at logout, when tokens go in a cookie. */
+  readonly logoutCookie: string | undefined;
+  /** Ends the session of `req`'s connection and of the token in `info` (see NtlmMiddleware.logout). */
+  logout(req: IncomingMessage, info: NtlmRequestInfo | undefined): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** The authenticator for `ntlm()`'s options: NTLM, and raw NTLMSSP under Negotiate. */
+export function createAuthenticator(options: ResolvedOptions): Authenticator {
+  const ntlmMechanism = new NtlmMechanism(options.verifier, options);
+  const mechanisms = new Map<ConnectionScheme, Mechanism>([
+    ['NTLM', ntlmMechanism],
+    ['Negotiate', new NegotiateMechanism(ntlmMechanism)],
+  ]);
+  return new Authenticator(options, mechanisms, ['NTLM']);
+}
+
+/**
+ * NTLM authenticates a connection: if Node closes idle connections sooner than we would keep
+ * their identity (its default keepAliveTimeout is 5 s), every pause costs a new handshake and a
+ * DC round trip. Said once, at the first request, where the server is first seen.
+ */
+function warnOnShortKeepAlive(socket: Socket, options: ResolvedOptions): void {
+  const server = (socket as Socket & { server?: { keepAliveTimeout?: number } }).server;
+  const keepAliveTimeout = server?.keepAliveTimeout;
+  if (typeof keepAliveTimeout === 'number' && keepAliveTimeout < options.connectionIdleTimeoutMs) {
+    options.logger.warn(
+      'the HTTP server closes idle connections before their NTLM identity expires: set server.keepAliveTimeout to connectionIdleTimeoutMs, or every pause costs a new handshake',
+      { keepAliveTimeout, connectionIdleTimeoutMs: options.connectionIdleTimeoutMs },
+    );
+  }
+}
+
+export function httpAuthentication(userOptions: NtlmOptions): HttpAuthentication {
+  const options = resolveOptions(userOptions);
+  const authenticator = createAuthenticator(options);
+  const { tokens } = options;
+  let firstRequest = true;
+  return {
+    authenticator,
+    decide(req) {
+      if (firstRequest) {
+        firstRequest = false;
+        warnOnShortKeepAlive(req.socket, options);
+      }
+      stripClientIdentityHeaders(req);
+      return authenticator.authenticate({
+        socket: req.socket,
+        authorization: req.headers.authorization,
+        cookie: req.headers.cookie,
+        clientAddress: clientAddress(req, options.trustedProxies),
+      });
+    },
+    pass(decision, req, res) {
+      const headers = passHeaders(decision, tokens?.cookie, tokens?.lifetimeSeconds ?? 0);
+      for (const [name, value] of Object.entries(headers)) {
+        if (name === 'Set-Cookie') res.append(name, value);
+        else res.set(name, value);
+      }
+      if (headers.Authorization) {
+        const exposed = exposedHeaders(res.get('Access-Control-Expose-Headers'), 'Authorization');
+        res.set('Access-Control-Expose-Headers', exposed);
+      }
+      attachIdentity(req, decision.info);
+    },
+    logoutCookie: tokens?.cookie ? tokenCookie(tokens.cookie, undefined, 0) : undefined,
+    logout: (req, info) => authenticator.logout(req.socket, info),
+    close: () => authenticator.close(),
+  };
+}
