@@ -16,6 +16,8 @@ export default defineConfig([
     sourcemap: true,
     clean: true,
     splitting: true,
+    // import.meta.url in the CommonJS build (lazy-require.ts loads optional dependencies with it).
+    shims: true,
   },
   // The `ntlm-sso` command (bin), ESM only.
   {

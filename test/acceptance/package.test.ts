@@ -84,13 +84,19 @@ describe('the built package', () => {
     assert.deepEqual(await runScript('module', source), expected);
   });
 
-  it('require("ntlm-sso") loads neither fastify nor koa', async () => {
+  it('require("ntlm-sso") loads no framework, and no ioredis, http-proxy-3 or ldapts until they are used', async () => {
     const loaded = await runScript(
       'commonjs',
-      `require('ntlm-sso');
-      console.log(JSON.stringify(Object.keys(require.cache).filter((file) => /node_modules[\\\\/](fastify|koa)/.test(file))));`,
+      `const { RedisStore } = require('ntlm-sso');
+      const heavy = () => Object.keys(require.cache)
+        .filter((file) => /node_modules[\\\\/](fastify|koa|ioredis|http-proxy-3|ldapts)[\\\\/]/.test(file))
+        .map((file) => file.split(/node_modules[\\\\/]/)[1].split(/[\\\\/]/)[0]);
+      const atLoad = heavy();
+      const store = new RedisStore({ redis: 'redis://127.0.0.1:1', timeoutMs: 100 });
+      const onUse = [...new Set(heavy())];
+      store.close().finally(() => console.log(JSON.stringify({ atLoad, onUse })));`,
     );
-    assert.deepEqual(loaded, []);
+    assert.deepEqual(loaded, { atLoad: [], onUse: ['ioredis'] });
   });
 
   it('works from CommonJS: require("ntlm-sso/fastify") and require("ntlm-sso/koa")', async () => {
