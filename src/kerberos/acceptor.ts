@@ -7,8 +7,8 @@ import {
   InvalidTokenError,
 } from '../errors.js';
 import { samInfoSids } from '../netlogon/validation-info.js';
-import { positiveInteger } from '../options.js';
 import type { Store } from '../session/store.js';
+import { positiveInteger } from '../validation.js';
 import { encodeApRep } from './ap-rep.js';
 import { type ApReq, decodeApReq } from './ap-req.js';
 import { decodeAuthenticator } from './authenticator.js';
