@@ -120,7 +120,8 @@ export function kerberosAcceptor(options: KerberosAcceptorOptions): KerberosAcce
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw new ConfigurationError('kerberosAcceptor(): now must be a function returning ms since the epoch');
   }
-  const now = options.now ?? Date.now;
+  // Read at each call, not captured: a test may replace Date.
+  const now = options.now ?? (() => Date.now());
   const entries = loadKeytab(options.keytab).filter(
     (e) =>
       keyLengthOk(e.key) &&

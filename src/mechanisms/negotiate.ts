@@ -57,6 +57,8 @@ export class NegotiateMechanism implements Mechanism {
       case 'krb5':
         return true;
       case 'spnego-resp':
+        // Read now, so that broken DER is a 400 even when no exchange is pending.
+        readResp(token);
         return false;
       default:
         throw new InvalidTokenError(

@@ -43,6 +43,8 @@ export interface ClientOptions {
   mic?: boolean;
   /** Override the timestamp in the client blob (ms since epoch). */
   timestampMs?: number;
+  /** Receives the ExportedSessionKey (for a SPNEGO mechListMIC). */
+  onExportedKey?: (key: Buffer) => void;
 }
 
 export function type1(flags = CLIENT_FLAGS): Buffer {
@@ -81,6 +83,7 @@ export async function type3(
   const randomSessionKey = randomBytes(16);
   const keyExchange = (flags & F.NEGOTIATE_KEY_EXCH) !== 0;
   const exportedKey = keyExchange ? randomSessionKey : sessionBaseKey;
+  options.onExportedKey?.(exportedKey);
   const token = encodeAuthenticate({
     flags,
     lmChallengeResponse: withMic
