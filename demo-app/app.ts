@@ -20,6 +20,7 @@ export function createDemoApp(auth: NtlmMiddleware): Express {
       mail: who.mail ?? null,
       groups: who.groups ?? [],
       scheme: who.scheme,
+      mechanism: who.mechanism ?? null,
       tokenId: who.tokenId ?? null,
       authenticatedAt: new Date(who.authenticatedAt).toISOString(),
       // What an application behind a proxy would read:

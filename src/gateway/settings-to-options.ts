@@ -71,6 +71,14 @@ function verifierFrom(settings: Settings, store: Store | undefined): { verifier:
   };
 }
 
+/** --keytab [--spn]: Kerberos beside NTLM. */
+function kerberosFrom(settings: Settings): NtlmOptions['kerberos'] {
+  const keytab = str(settings, 'keytab');
+  const spn = str(settings, 'spn');
+  if (spn && !keytab) throw new UsageError('--spn needs --keytab FILE');
+  return keytab ? { keytab: readFileSetting(keytab, 'keytab'), servicePrincipal: spn } : undefined;
+}
+
 function jwtSecret(settings: Settings): string | Buffer {
   const file = str(settings, 'jwt-secret-file');
   if (file && settings['jwt-secret'])
@@ -94,6 +102,7 @@ function authOptions(settings: Settings, debug: 0 | 1 | 2): { auth: NtlmOptions;
     source,
     auth: {
       verifier,
+      kerberos: kerberosFrom(settings),
       debug,
       usernameFormat: format as UsernameFormat | undefined,
       allowUsers: list(settings, 'allow-users'),
@@ -127,6 +136,8 @@ const HEADER_MODE_ONLY = [
   'dc',
   'domain',
   'dc-ca',
+  'keytab',
+  'spn',
   'lookup-url',
   'lookup-user',
   'lookup-password',

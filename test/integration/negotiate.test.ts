@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import { type DomainControllerOptions, domainController, type NtlmOptions, ntlm } from '../../src/index.js';
 import { curlNegotiate, firefoxLoad, KerberosClientEnv } from '../helpers/kerberos.js';
+import { startDemo } from '../helpers/processes.js';
 import {
   ADMIN_PASSWORD,
   DC_DIR,
@@ -213,6 +214,25 @@ describe('Negotiate through ntlm() against the Samba KDC', {
       );
     } finally {
       await served.close();
+    }
+  });
+
+  it('the demo with NTLM_KEYTAB: curl --negotiate logs in by Kerberos', async () => {
+    const demo = await startDemo({
+      NTLM_KEYTAB: KEYTAB,
+      NTLM_SPN: 'HTTP/localhost',
+      KRB5_CONFIG: env.KRB5_CONFIG!,
+    });
+    try {
+      const result = await curlNegotiate(`${local(demo.url)}/api/whoami`, env);
+      assert.equal(result.status, 200, result.stderr);
+      const who = JSON.parse(result.body);
+      assert.equal(who.username, 'alice');
+      assert.equal(who.scheme, 'Negotiate');
+      assert.equal(who.mechanism, 'Kerberos');
+      assert.match(result.stderr, /< WWW-Authenticate: Negotiate oY/);
+    } finally {
+      await demo.stop();
     }
   });
 
