@@ -1,9 +1,10 @@
 import { ConfigurationError } from './errors.js';
+import { type KerberosAcceptor, kerberosAcceptor } from './kerberos/acceptor.js';
 import { adaptLogger, consoleLogger, levelledLogger } from './logger.js';
 import { BearerTokens } from './session/bearer-tokens.js';
 import { TrustedProxies } from './session/client-address.js';
 import type { Store } from './session/store.js';
-import type { Logger, NtlmOptions, UsernameFormat } from './types.js';
+import type { KerberosOptions, Logger, NtlmOptions, UsernameFormat } from './types.js';
 import { oneOf, positiveInteger } from './validation.js';
 
 // Also the option checks' home for a while: verifiers written before validation.ts import them here.
@@ -30,6 +31,35 @@ export interface ResolvedOptions {
   /** Issues and checks Bearer tokens, when `bearer` is set. */
   readonly tokens: BearerTokens | undefined;
   readonly store: Store | undefined;
+  /** The Kerberos acceptor, when `kerberos` is set. */
+  readonly kerberos: KerberosAcceptor | undefined;
+  /** The schemes a 401 offers, in order. */
+  readonly schemes: readonly ('Negotiate' | 'NTLM')[];
+}
+
+/** `kerberos` → an acceptor whose replay cache lives in the middleware's store (shared across instances). */
+function kerberosFrom(kerberos: KerberosOptions | undefined, store: Store | undefined) {
+  if (kerberos === undefined) return undefined;
+  if (typeof kerberos !== 'object' || kerberos === null) {
+    throw new ConfigurationError('ntlm(): kerberos must be { keytab, servicePrincipal?, ... }');
+  }
+  const { keytab, servicePrincipal, maxClockSkewMs, allowRc4 } = kerberos;
+  return kerberosAcceptor({ keytab, servicePrincipal, maxClockSkewMs, allowRc4, replayStore: store });
+}
+
+function schemeList(value: unknown, kerberos: boolean): readonly ('Negotiate' | 'NTLM')[] {
+  if (value === undefined) return kerberos ? ['Negotiate', 'NTLM'] : ['NTLM'];
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    new Set(value).size !== value.length ||
+    !value.every((scheme) => scheme === 'Negotiate' || scheme === 'NTLM')
+  ) {
+    throw new ConfigurationError(
+      `ntlm(): schemes must list 'Negotiate' and/or 'NTLM' once each, in the order offered, got ${JSON.stringify(value)}`,
+    );
+  }
+  return [...value];
 }
 
 function stringList(value: unknown, name: string, lowerCase = true): readonly string[] | undefined {
@@ -91,5 +121,7 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
     debug: level,
     tokens: options.bearer ? new BearerTokens(options.bearer, options.store) : undefined,
     store: options.store,
+    kerberos: kerberosFrom(options.kerberos, options.store),
+    schemes: schemeList(options.schemes, options.kerberos !== undefined),
   };
 }

@@ -24,6 +24,10 @@ export interface NtlmIdentity {
   readonly groups?: readonly string[] | undefined;
   /** Group SIDs (tokenGroups: nested groups included), when the verifier is a domain controller. */
   readonly groupSids?: readonly string[] | undefined;
+  /** The client's Kerberos realm (`EXAMPLE.TEST`), when it logged on with Kerberos. */
+  readonly realm?: string | undefined;
+  /** How the user proved who they are: NTLM (alone, or inside SPNEGO) or Kerberos. */
+  readonly mechanism?: 'NTLM' | 'Kerberos' | undefined;
 }
 
 /** What the middleware puts on `req.ntlm`. */
@@ -72,6 +76,13 @@ export interface PendingHandshake {
    * or ServiceUnavailableError (503). Called at most once.
    */
   complete(finish: HandshakeFinish): Promise<NtlmIdentity>;
+  /**
+   * The NTLM ExportedSessionKey (MS-NLMP 3.2.5.1.2) once `complete` has resolved: SPNEGO computes
+   * its mechListMIC with it (RFC 4178 5, MS-SPNG 3.3.5.1). Optional: only a verifier that derives
+   * the key itself has it (local directory, Netlogon); the LDAP relay never sees it. The key
+   * stays with the mechanism and never reaches `req.ntlm` or a Bearer token.
+   */
+  exportedSessionKey?(): Buffer | undefined;
   /** Releases what the handshake holds. Called when it is abandoned; safe to call twice. */
   abort(): void;
 }
@@ -191,8 +202,36 @@ export interface NtlmOptions {
    */
   store?: Store;
   /**
+   * Accept Kerberos (inside SPNEGO, under `Negotiate`) with the service's keys from a keytab: the
+   * ticket is opened locally and the PAC gives the SID and group SIDs, with no domain controller
+   * round trip. Authenticators already seen are kept in `store` (shared across instances with a
+   * RedisStore), else in memory. Off unless set.
+   */
+  kerberos?: KerberosOptions;
+  /**
+   * The schemes a 401 offers, in this order. Raw NTLMSSP and SPNEGO under `Negotiate` are
+   * accepted whether it is offered or not; offering it makes domain browsers try Kerberos first.
+   * @default ['Negotiate', 'NTLM'] with `kerberos`, else ['NTLM']
+   */
+  schemes?: ('Negotiate' | 'NTLM')[];
+  /**
    * Like Apache::AuthenNTLM's ntlmdebug: 0 quiet, 1 each handshake step, 2 also the tokens (base64).
    * @default 0
    */
   debug?: 0 | 1 | 2;
+}
+
+/** The Kerberos acceptor of `ntlm({ kerberos })`. */
+export interface KerberosOptions {
+  /** Path of the service's MIT keytab (`ktpass` / `samba-tool domain exportkeytab`), or its bytes. */
+  keytab: string | Buffer;
+  /**
+   * Accept only tickets for this principal, `HTTP/web.example.com` (optionally `@REALM`).
+   * @default any principal with a key in the keytab
+   */
+  servicePrincipal?: string;
+  /** How far the client's clock and the ticket times may be from ours (ms). @default 300000 */
+  maxClockSkewMs?: number;
+  /** Accept rc4-hmac tickets (accounts without AES keys). @default false */
+  allowRc4?: boolean;
 }

@@ -39,14 +39,17 @@ export interface HttpAuthentication {
   close(): Promise<void>;
 }
 
-/** The authenticator for `ntlm()`'s options: NTLM, and raw NTLMSSP under Negotiate. */
+/**
+ * The authenticator for `ntlm()`'s options: NTLM, and Negotiate (SPNEGO with Kerberos from the
+ * keytab or NTLM inside; raw NTLMSSP), accepted whether offered or not; 401s offer `schemes`.
+ */
 export function createAuthenticator(options: ResolvedOptions): Authenticator {
   const ntlmMechanism = new NtlmMechanism(options.verifier, options);
   const mechanisms = new Map<ConnectionScheme, Mechanism>([
     ['NTLM', ntlmMechanism],
-    ['Negotiate', new NegotiateMechanism(ntlmMechanism)],
+    ['Negotiate', new NegotiateMechanism(ntlmMechanism, options.kerberos)],
   ]);
-  return new Authenticator(options, mechanisms, ['NTLM']);
+  return new Authenticator(options, mechanisms, options.schemes);
 }
 
 /**
