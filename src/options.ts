@@ -2,7 +2,7 @@ import { ConfigurationError } from './errors.js';
 import { adaptLogger, consoleLogger, levelledLogger } from './logger.js';
 import { BearerTokens } from './session/bearer-tokens.js';
 import { TrustedProxies } from './session/client-address.js';
-import type { Store } from './session/store.js';
+import type { Store } from './store/store.js';
 import type { Logger, NtlmOptions, UsernameFormat } from './types.js';
 import { oneOf, positiveInteger } from './validation.js';
 

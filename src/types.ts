@@ -5,7 +5,7 @@ import type { AuthenticateMessage } from './ntlm/authenticate.js';
 import type { NegotiateMessage } from './ntlm/negotiate.js';
 import type { NtlmV2Response } from './ntlm/ntlmv2-response.js';
 import type { BearerOptions } from './session/bearer-tokens.js';
-import type { Store } from './session/store.js';
+import type { Store } from './store/store.js';
 
 /** Who the user is, as the verifier (directory or domain controller) says, never as the client typed it. */
 export interface NtlmIdentity {

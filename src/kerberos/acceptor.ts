@@ -8,7 +8,7 @@ import {
 } from '../errors.js';
 import { samInfoSids } from '../netlogon/validation-info.js';
 import { positiveInteger } from '../options.js';
-import type { Store } from '../session/store.js';
+import type { Store } from '../store/store.js';
 import { encodeApRep } from './ap-rep.js';
 import { type ApReq, decodeApReq } from './ap-req.js';
 import { decodeAuthenticator } from './authenticator.js';
