@@ -1,9 +1,10 @@
+import type { IncomingMessage } from 'node:http';
 import { ConfigurationError } from './errors.js';
 import { adaptLogger, consoleLogger, levelledLogger } from './logger.js';
 import { BearerTokens } from './session/bearer-tokens.js';
 import { TrustedProxies } from './session/client-address.js';
 import type { Store } from './store/store.js';
-import type { Logger, NtlmOptions, UsernameFormat } from './types.js';
+import type { Logger, NtlmOptions, RefusalHandler, UsernameFormat } from './types.js';
 import { oneOf, positiveInteger } from './validation.js';
 
 // Also the option checks' home for a while: verifiers written before validation.ts import them here.
@@ -30,6 +31,13 @@ export interface ResolvedOptions {
   /** Issues and checks Bearer tokens, when `bearer` is set. */
   readonly tokens: BearerTokens | undefined;
   readonly store: Store | undefined;
+  readonly skip: ((req: IncomingMessage) => boolean) | undefined;
+  readonly handlers: {
+    readonly 401?: RefusalHandler;
+    readonly 403?: RefusalHandler;
+    readonly 503?: RefusalHandler;
+  };
+  readonly setUser: boolean;
 }
 
 function stringList(value: unknown, name: string, lowerCase = true): readonly string[] | undefined {
@@ -38,6 +46,12 @@ function stringList(value: unknown, name: string, lowerCase = true): readonly st
     throw new ConfigurationError(`ntlm(): ${name} must be an array of non-empty strings`);
   }
   return lowerCase ? value.map((item) => item.toLowerCase()) : value;
+}
+
+function optionalFunction<T>(value: T | undefined, name: string): T | undefined {
+  if (value !== undefined && typeof value !== 'function')
+    throw new ConfigurationError(`ntlm(): ${name} must be a function, got ${typeof value}`);
+  return value;
 }
 
 /** Validates options once, at start-up, and fills in the defaults documented in types.ts. */
@@ -91,5 +105,12 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
     debug: level,
     tokens: options.bearer ? new BearerTokens(options.bearer, options.store) : undefined,
     store: options.store,
+    skip: optionalFunction(options.skip, 'skip'),
+    handlers: {
+      401: optionalFunction(options.onUnauthorized, 'onUnauthorized'),
+      403: optionalFunction(options.onForbidden, 'onForbidden'),
+      503: optionalFunction(options.onUnavailable, 'onUnavailable'),
+    },
+    setUser: oneOf(options.setUser === undefined ? undefined : String(options.setUser), 'setUser', ['true', 'false'], 'false') === 'true',
   };
 }
