@@ -1,11 +1,12 @@
 /**
  * The public types of ntlm-sso in one place. Every option documents its default.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthenticateMessage } from './ntlm/authenticate.js';
 import type { NegotiateMessage } from './ntlm/negotiate.js';
 import type { NtlmV2Response } from './ntlm/ntlmv2-response.js';
 import type { BearerOptions } from './session/bearer-tokens.js';
-import type { Store } from './session/store.js';
+import type { Store } from './store/store.js';
 
 /** Who the user is, as the verifier (directory or domain controller) says, never as the client typed it. */
 export interface NtlmIdentity {
@@ -219,6 +220,24 @@ export interface NtlmOptions {
    * @default 0
    */
   debug?: 0 | 1 | 2;
+  /**
+   * Requests for which no authentication runs (health checks, public assets): they go to `next()`
+   * without `req.ntlm`. Client X-Ntlm-* headers are removed from them all the same.
+   * @default none skipped
+   */
+  skip?: (req: IncomingMessage) => boolean;
+  /**
+   * Your own page for a 401 (Express, Connect, node:http): called with the status and
+   * WWW-Authenticate already set, to write the body (`res.end(html)`, `res.render(...)`). If it
+   * throws, our plain-text body is sent instead.
+   */
+  onUnauthorized?: RefusalHandler;
+  /** Your own page for a 403 (not among allowUsers/allowGroups); as `onUnauthorized`. */
+  onForbidden?: RefusalHandler;
+  /** Your own page for a 503 (no DC answered, too many handshakes...); as `onUnauthorized`. */
+  onUnavailable?: RefusalHandler;
+  /** Also set `req.user` to the identity, for passport-style code that reads it there. @default false */
+  setUser?: boolean;
 }
 
 /** The Kerberos acceptor of `ntlm({ kerberos })`. */
@@ -235,3 +254,13 @@ export interface KerberosOptions {
   /** Accept rc4-hmac tickets (accounts without AES keys). @default false */
   allowRc4?: boolean;
 }
+
+/**
+ * Writes the body of a refusal (401, 403 or 503) whose status and headers ntlm-sso has set.
+ * `code` is the error's code, when there is one (never the reason: that is for the log).
+ */
+export type RefusalHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  refusal: { readonly status: number; readonly code?: string | undefined },
+) => void;

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { consoleLogger, levelledLogger } from '../logger.js';
-import { RedisStore } from '../session/redis-store.js';
-import type { Store } from '../session/store.js';
+import { RedisStore } from '../store/redis-store.js';
+import type { Store } from '../store/store.js';
 import type { NtlmOptions, UsernameFormat, Verifier } from '../types.js';
 import { domainController } from '../verifiers/domain-controller.js';
 import { localDirectoryFromFile } from '../verifiers/local-directory.js';

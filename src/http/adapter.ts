@@ -28,7 +28,11 @@ export interface ResponseHeaders {
  */
 export interface HttpAuthentication {
   readonly authenticator: Authenticator;
-  /** Removes the client's X-Ntlm-* headers, then decides the request (a promise when a mechanism or a store must answer). */
+  readonly options: ResolvedOptions;
+  /**
+   * Removes the client's X-Ntlm-* headers, then decides the request (a promise when a mechanism
+   * or a store must answer); a request `skip` names is `next` at once.
+   */
   decide(req: IncomingMessage): Decision | Promise<Decision>;
   /** A request that passed: sets the token headers on the response and the identity on `req` (`req.ntlm`, X-Ntlm-*). */
   pass(decision: Extract<Decision, { kind: 'pass' }>, req: IncomingMessage, res: ResponseHeaders): void;
@@ -75,12 +79,14 @@ export function httpAuthentication(userOptions: NtlmOptions): HttpAuthentication
   let firstRequest = true;
   return {
     authenticator,
+    options,
     decide(req) {
       if (firstRequest) {
         firstRequest = false;
         warnOnShortKeepAlive(req.socket, options);
       }
       stripClientIdentityHeaders(req);
+      if (options.skip?.(req)) return { kind: 'next' };
       return authenticator.authenticate({
         socket: req.socket,
         authorization: req.headers.authorization,
@@ -99,6 +105,7 @@ export function httpAuthentication(userOptions: NtlmOptions): HttpAuthentication
         res.set('Access-Control-Expose-Headers', exposed);
       }
       attachIdentity(req, decision.info);
+      if (options.setUser) (req as IncomingMessage & { user?: NtlmRequestInfo }).user = decision.info;
     },
     logoutCookie: tokens?.cookie ? tokenCookie(tokens.cookie, undefined, 0) : undefined,
     logout: (req, info) => authenticator.logout(req.socket, info),

@@ -7,7 +7,7 @@ import {
   InvalidTokenError,
 } from '../errors.js';
 import { samInfoSids } from '../netlogon/validation-info.js';
-import type { Store } from '../session/store.js';
+import type { Store } from '../store/store.js';
 import { positiveInteger } from '../validation.js';
 import { encodeApRep } from './ap-rep.js';
 import { type ApReq, decodeApReq } from './ap-req.js';
