@@ -1,5 +1,3 @@
-export type { DirectoryCacheOptions } from './dc/directory-cache.js';
-export type { ServiceAccountOptions } from './dc/service-account.js';
 export {
   AuthenticationError,
   ConfigurationError,
@@ -9,8 +7,7 @@ export {
   type NtlmErrorCode,
   ServiceUnavailableError,
 } from './errors.js';
-export { createGateway, type Gateway, type GatewayMode, type GatewayOptions } from './gateway/gateway.js';
-export type { PinningLimits } from './gateway/pinned-upstreams.js';
+export { createGateway } from './gateway/gateway.js';
 export { type NextFunction, type NtlmMiddleware, ntlm } from './http/middleware.js';
 // Kerberos from a keytab, and the SPNEGO wrapping of HTTP Negotiate (RFC 4559/4178).
 export {
@@ -24,32 +21,42 @@ export { consoleLogger } from './logger.js';
 export * as spnego from './negotiate/spnego.js';
 // The wire layer, for verifiers of your own and for tests.
 export * as wire from './ntlm/index.js';
-export type { BearerOptions, CookieOptions } from './session/bearer-tokens.js';
-export type { BearerKey, TokenAlgorithm } from './session/signing-keys.js';
-export { RedisStore, type RedisStoreOptions } from './store/redis-store.js';
+export { RedisStore } from './store/redis-store.js';
 export { MemoryStore, type Store } from './store/store.js';
+// Every public type, options first: the one place they are documented.
 export type {
+  BearerKey,
+  BearerOptions,
+  CookieOptions,
+  DirectoryCacheOptions,
+  DomainControllerOptions,
+  Gateway,
+  GatewayMode,
+  GatewayOptions,
   HandshakeFinish,
   HandshakeStart,
+  KerberosOptions,
+  LocalDirectoryOptions,
+  LocalUser,
   Logger,
+  NetlogonOptions,
   NtlmIdentity,
   NtlmOptions,
   NtlmRequestInfo,
   PendingHandshake,
+  PinningLimits,
+  RedisStoreOptions,
+  RefusalHandler,
+  ServiceAccountOptions,
+  TokenAlgorithm,
   UsernameFormat,
   Verifier,
 } from './types.js';
+export { DomainControllerVerifier, domainController } from './verifiers/domain-controller.js';
 export {
-  type DomainControllerOptions,
-  DomainControllerVerifier,
-  domainController,
-} from './verifiers/domain-controller.js';
-export {
-  type LocalDirectoryOptions,
   LocalDirectoryVerifier,
-  type LocalUser,
   localDirectory,
   localDirectoryFromFile,
 } from './verifiers/local-directory.js';
 // Netlogon (MS-NRPC): NTLM validated by the DC over a machine account's secure channel.
-export { type NetlogonOptions, NetlogonVerifier, netlogon } from './verifiers/netlogon.js';
+export { NetlogonVerifier, netlogon } from './verifiers/netlogon.js';

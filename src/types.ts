@@ -1,11 +1,18 @@
 /**
  * The public types of ntlm-sso in one place. Every option documents its default.
  */
+
+import type { KeyObject } from 'node:crypto';
+import type http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type tls from 'node:tls';
+import type { SecureContextOptions } from 'node:tls';
+import type { Redis } from 'ioredis';
 import type { AuthenticateMessage } from './ntlm/authenticate.js';
 import type { NegotiateMessage } from './ntlm/negotiate.js';
 import type { NtlmV2Response } from './ntlm/ntlmv2-response.js';
-import type { BearerOptions } from './session/bearer-tokens.js';
 import type { Store } from './store/store.js';
 
 /** Who the user is, as the verifier (directory or domain controller) says, never as the client typed it. */
@@ -264,3 +271,296 @@ export type RefusalHandler = (
   res: ServerResponse,
   refusal: { readonly status: number; readonly code?: string | undefined },
 ) => void;
+
+// ---------------------------------------------------------------------------------------------
+// Bearer tokens
+
+export interface BearerOptions {
+  /** HS256 secret, at least 32 bytes. Every instance that should accept the tokens needs it. */
+  secret?: string | Buffer;
+  /**
+   * Instead of `secret`: keys by id, for RS256/ES256 and rotation. The first signs new tokens;
+   * tokens signed by any listed key are accepted, each checked with its own algorithm only.
+   */
+  keys?: BearerKey[];
+  /** Token lifetime in seconds. @default 3600 */
+  expiresInSeconds?: number;
+  /** `iss` claim, checked on the way in. @default 'ntlm-sso' */
+  issuer?: string;
+  /** `aud` claim, checked on the way in. @default 'ntlm-sso' */
+  audience?: string;
+  /**
+   * Revocations (logouts) this process remembers until their tokens expire. Beyond it the oldest
+   * makes room and every token that expires no later than it is refused too, so that a revoked
+   * token never comes back (holders of the others authenticate again). @default 100000
+   */
+  maxRevocations?: number;
+  /**
+   * Verified tokens remembered (by their text, until they expire), so that a token sent with
+   * every request is checked once, not once per request; revocation is still honoured. @default 10000
+   */
+  verifiedCacheSize?: number;
+  /**
+   * Also hand the token out as an HttpOnly cookie (on the response that completes a handshake,
+   * never on a 401 leg) and accept it from that cookie. `true` means the defaults below.
+   */
+  cookie?: boolean | CookieOptions;
+}
+
+export interface CookieOptions {
+  /** @default 'ntlm_sso_token' */
+  name?: string;
+  /** Send it over HTTPS only. Turn off only for plain-HTTP development. @default true */
+  secure?: boolean;
+  /** @default 'Strict' */
+  sameSite?: 'Strict' | 'Lax' | 'None';
+}
+
+export type TokenAlgorithm = 'HS256' | 'RS256' | 'ES256';
+
+/** One token key. The first key of `bearer.keys` signs; every key listed is accepted (rotation by `kid`). */
+export interface BearerKey {
+  /** Key id, written in each token's header and used to pick the key that checks it. */
+  kid: string;
+  algorithm: TokenAlgorithm;
+  /** HS256: the secret (32+ bytes). RS256/ES256: the private key (PEM or KeyObject), to sign. */
+  key?: string | Buffer | KeyObject;
+  /** RS256/ES256 only: the public key, for an instance that checks tokens but never signs them. */
+  publicKey?: string | Buffer | KeyObject;
+}
+
+/** One account of a local directory. Give `password` or `ntHash`, not both. */
+// ---------------------------------------------------------------------------------------------
+// Verifiers and the directory
+
+export interface LocalUser {
+  username: string;
+  password?: string;
+  /** The NT hash (NTOWFv1, MD4 of the UTF-16LE password) as 32 hex digits. */
+  ntHash?: string;
+  displayName?: string;
+  mail?: string;
+  groups?: string[];
+  /** A disabled account is refused as a domain controller would refuse it. @default false */
+  disabled?: boolean;
+}
+
+export interface LocalDirectoryOptions {
+  /** NetBIOS domain name the users belong to, e.g. `EXAMPLE` (at most 15 characters). */
+  domain: string;
+  /** DNS domain name, sent in the CHALLENGE and accepted in `user@dnsDomain`. @default `<domain>.local`, lower case */
+  dnsDomain?: string;
+  /** NetBIOS name of this server in the CHALLENGE. @default the host name, upper case, 15 characters */
+  computerName?: string;
+  users: LocalUser[];
+  /** Largest difference between the client's NTLMv2 timestamp and our clock (ms). @default 300000 */
+  maxClockSkewMs?: number;
+}
+
+export interface DomainControllerOptions {
+  /**
+   * NetBIOS domain name → its domain controllers, tried in order:
+   * `{ EXAMPLE: ['ldap://dc1.example.test', 'ldap://dc2.example.test'] }`.
+   */
+  domains: Record<string, string | string[]>;
+  /** Domain used when the client names none in its NEGOTIATE. @default the first of `domains` */
+  defaultDomain?: string;
+  /** Domain used when the client names one that is not configured (trusts do the rest). @default none: refused */
+  fallbackDomain?: string;
+  /** TCP (and TLS) connect timeout per DC (ms). @default 2000 */
+  connectTimeoutMs?: number;
+  /** Wait for each LDAP answer (ms). @default 3000 */
+  operationTimeoutMs?: number;
+  /** How long a DC that failed is skipped (ms). @default 30000 */
+  downtimeMs?: number;
+  /**
+   * LDAP operations in flight at once per DC; more wait in line (up to 10 s, then 503) instead
+   * of flooding it. @default 16
+   */
+  maxConcurrentOperations?: number;
+  /**
+   * TLS options for ldaps:// DCs: `ca`, `servername`... `rejectUnauthorized` stays true unless
+   * you set it. A DC reached by address (`ldaps://10.0.0.5`) is checked against `servername`,
+   * the host name its certificate was issued to (e.g. `dc1.example.test`).
+   */
+  tls?: tls.ConnectionOptions;
+  /**
+   * A read-only service account, used only to read the attributes of clients that negotiated
+   * LDAP signing (their relayed connection cannot be used after the bind). Its `tls` defaults to
+   * the `tls` above. Off by default.
+   */
+  lookup?: ServiceAccountOptions;
+  /**
+   * Reuse what the directory said about a user (attributes, group names) for `ttlSeconds`, so
+   * repeated logons skip those searches; the DC still decides every logon, and group SIDs come
+   * fresh from each logon. Pass the middleware's RedisStore to share it; `false` turns it off.
+   * @default { ttlSeconds: 300 } in an in-process store
+   */
+  cache?: DirectoryCacheOptions | false;
+}
+
+export interface ServiceAccountOptions {
+  /** `ldaps://dc1.example.test` (recommended) or `ldap://...`; the first that answers is used. */
+  readonly url: string | readonly string[];
+  /** Bind DN or UPN of a read-only account, e.g. `svc-ntlm@example.test`. */
+  readonly bindDN: string;
+  readonly password: string;
+  /** Connections kept open for lookups. @default 2 */
+  readonly poolSize?: number;
+  /**
+   * TLS options for ldaps:// (`ca`, ...). A DC reached by address (`ldaps://10.0.0.5`) must
+   * name the host its certificate was issued to in `servername` (e.g. `dc1.example.test`).
+   * @default the domainController's `tls`
+   */
+  readonly tls?: tls.ConnectionOptions;
+}
+
+export interface DirectoryCacheOptions {
+  /** Where entries live: the middleware's shared store (e.g. a RedisStore) or one of its own. @default an in-process MemoryStore */
+  store?: Store;
+  /** How long what the directory said about a user is reused. @default 300 */
+  ttlSeconds?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stores
+
+export interface RedisStoreOptions {
+  /** `redis://127.0.0.1:6379/0`, or an ioredis client you already have (it is not closed by us). */
+  redis: string | Redis;
+  /** Prefix of every key we write. @default 'ntlm-sso:' */
+  prefix?: string;
+  /** Longest wait for a connection or a command (ms): a silent Redis must not hang a request. @default 1000 */
+  timeoutMs?: number;
+  /**
+   * After a command failed or timed out, how long later commands fail at once instead of each
+   * waiting `timeoutMs` (ms). While disconnected after having been up, commands fail at once too.
+   * @default 2000
+   */
+  unavailablePauseMs?: number;
+}
+
+export interface NetlogonOptions {
+  /** NetBIOS name of the domain, e.g. `EXAMPLE` (1-15 characters). */
+  domain: string;
+  /** DNS name of the domain, sent in our CHALLENGE's TargetInfo. @default `<domain>.local`, lower case */
+  dnsDomain?: string;
+  /** Domain controllers, tried in order: `['dc1.example.test', 'dc2.example.test:49152']`. Without a port, the endpoint mapper (TCP 135) is asked. */
+  dcs: string[];
+  /** The computer account the secure channel is opened as, e.g. `WEB01$` (the `$` may be left out). */
+  machineAccount: string;
+  /** Its password. Prefer `machinePasswordFile`; never pass it on a command line. */
+  machinePassword?: string;
+  /** A file holding the machine password (one line; a trailing newline is ignored). */
+  machinePasswordFile?: string;
+  /** TCP connect timeout per DC (ms). @default 2000 */
+  connectTimeoutMs?: number;
+  /** Deadline of each RPC call, secure channel set-up included (ms). @default 5000 */
+  callTimeoutMs?: number;
+  /** Sealed connections per DC, each carrying one logon at a time. @default 4 */
+  maxChannelsPerDc?: number;
+  /** Logons waiting for a free channel per DC; beyond it, 503. @default 256 */
+  maxQueuedLogons?: number;
+  /** How long a logon waits for a free channel (ms). @default 5000 */
+  queueTimeoutMs?: number;
+  /** How long a DC that failed is skipped (ms). @default 30000 */
+  downtimeMs?: number;
+  /** Largest difference between the client's NTLMv2 timestamp and our clock (ms). @default 300000 */
+  maxClockSkewMs?: number;
+}
+
+/** nginx-ntlm-module's `ntlm`, `ntlm_timeout`, `ntlm_time` and `ntlm_requests`, and a per-client share. */
+// ---------------------------------------------------------------------------------------------
+// The gateway
+
+export interface PinningLimits {
+  /**
+   * Client connections pinned to an upstream connection at once. A newcomer may take the slot of
+   * the least recently used pin that never completed a handshake and is idle; when there is none
+   * it is refused (503), never put on someone else's connection or cut in flight.
+   */
+  readonly maxConnections: number;
+  /** Pins one client address (an IPv6 /64) may hold at once; beyond it its newcomers are refused. */
+  readonly maxConnectionsPerClient: number;
+  /** A pinned upstream connection idle this long (ms) is closed. */
+  readonly idleTimeoutMs: number;
+  /** A pinned upstream connection older than this (ms) is not reused: the client authenticates again. */
+  readonly maxAgeMs: number;
+  /** Requests over one pinned upstream connection before it is replaced. */
+  readonly maxRequests: number;
+}
+
+export type GatewayMode = 'header' | 'pass-through';
+
+export interface GatewayOptions {
+  /** Where requests go: `http://127.0.0.1:9000` or `https://app.internal`. */
+  upstream: string | URL;
+  /**
+   * `header` (default): the gateway authenticates users and tells the upstream who they are in
+   * X-Ntlm-* headers. `pass-through`: the upstream speaks NTLM itself (IIS); the gateway keeps
+   * each client connection on its own upstream connection.
+   */
+  mode?: GatewayMode;
+  /** Header mode: how users are authenticated; the options of `ntlm()` (a verifier at least). */
+  auth?: NtlmOptions;
+  /** Header mode: also send X-Ntlm-Groups (group names, comma-separated). @default false */
+  forwardGroups?: boolean;
+  /** Header mode: also send X-Ntlm-Token (the user's Bearer token). @default false */
+  forwardToken?: boolean;
+  /**
+   * Pass-through mode: nginx-ntlm-module's limits. Defaults: 1000 connections, 60 s idle, 1 h,
+   * 1000 requests; per client address a tenth of the connections (at least 4).
+   */
+  pinning?: Partial<PinningLimits>;
+  /** Longest silence from the upstream (ms), then 504 (or a cut response). @default 60000 */
+  upstreamTimeoutMs?: number;
+  /** TLS options for an https:// upstream (`ca`, `servername`...). */
+  upstreamTls?: https.AgentOptions;
+  /** Answered by the gateway itself, without authentication; `false` turns it off. @default '/.ntlm-sso/health' */
+  healthPath?: string | false;
+  /**
+   * Header mode: `POST` here logs the caller out (revokes their Bearer token, forgets the
+   * connection's identity, clears the token cookie) instead of going upstream; `false` turns it off.
+   * @default '/.ntlm-sso/logout'
+   */
+  logoutPath?: string | false;
+  /** Listen with TLS (PEM `cert` and `key`). */
+  tls?: SecureContextOptions;
+  /** Client connections open at once; more are closed as they arrive (Node's server.maxConnections). @default 10000 */
+  maxClientConnections?: number;
+  /**
+   * Of those, connections that have not authenticated (yet): beyond it a new connection is
+   * answered 503 at once, so that silent or slow clients cannot take every slot.
+   * @default half of maxClientConnections
+   */
+  maxUnauthenticatedConnections?: number;
+  /**
+   * A request's headers must arrive within this long (ms) of the connection opening (or of the
+   * request's first byte on a kept-alive connection), else 408 and the connection is closed.
+   * Also the TLS handshake's limit. @default 10000
+   */
+  headerTimeoutMs?: number;
+  /**
+   * Proxies in front of the gateway (addresses or networks: `10.0.0.5`, `10.0.0.0/8`). Their
+   * X-Forwarded-* and Forwarded headers are kept and appended to, and the client address they
+   * forward counts for per-client shares; everyone else's are replaced with what the gateway saw.
+   * @default [] (nobody)
+   */
+  trustedProxies?: string[];
+  /** On close(): how long in-flight requests may take before their connections are cut (ms). @default 10000 */
+  shutdownTimeoutMs?: number;
+  /** Where the gateway's own lines go (proxy errors, shutdown); header mode's `auth.logger` defaults to it. */
+  logger?: Logger;
+}
+
+export interface Gateway {
+  readonly server: http.Server;
+  readonly mode: GatewayMode;
+  /** Starts listening; resolves with the bound address. */
+  listen(port: number, host?: string): Promise<AddressInfo>;
+  /**
+   * Graceful shutdown: stops accepting connections, answers health checks with 503, lets
+   * in-flight requests finish (up to `shutdownTimeoutMs`), then closes everything it holds.
+   */
+  close(): Promise<void>;
+}

@@ -1,13 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Store } from '../store/store.js';
 
-export interface DirectoryCacheOptions {
-  /** Where entries live: the middleware's shared store (e.g. a RedisStore) or one of its own. @default an in-process MemoryStore */
-  store?: Store;
-  /** How long what the directory said about a user is reused. @default 300 */
-  ttlSeconds?: number;
-}
-
 /**
  * Remembers what the directory said about a user (attributes, group names) for a while, so that
  * repeated logons skip those searches. Never whether a logon is valid: the DC decides every one.

@@ -1,25 +1,10 @@
 import type tls from 'node:tls';
 import type { Client } from 'ldapts';
 import { ServiceUnavailableError } from '../errors.js';
+import type { ServiceAccountOptions } from '../types.js';
 import type { DirectorySearch } from './account-lookup.js';
 import type { SearchEntry } from './ldap-messages.js';
 import { ldapts } from './ldapts.js';
-
-export interface ServiceAccountOptions {
-  /** `ldaps://dc1.example.test` (recommended) or `ldap://...`; the first that answers is used. */
-  readonly url: string | readonly string[];
-  /** Bind DN or UPN of a read-only account, e.g. `svc-ntlm@example.test`. */
-  readonly bindDN: string;
-  readonly password: string;
-  /** Connections kept open for lookups. @default 2 */
-  readonly poolSize?: number;
-  /**
-   * TLS options for ldaps:// (`ca`, ...). A DC reached by address (`ldaps://10.0.0.5`) must
-   * name the host its certificate was issued to in `servername` (e.g. `dc1.example.test`).
-   * @default the domainController's `tls`
-   */
-  readonly tls?: tls.ConnectionOptions;
-}
 
 export interface ServiceAccountTimeouts {
   readonly connectTimeoutMs: number;

@@ -1,10 +1,8 @@
 import { ConfigurationError } from '../errors.js';
 import { adaptLogger, consoleLogger, levelledLogger } from '../logger.js';
 import { TrustedProxies } from '../session/client-address.js';
-import type { Logger } from '../types.js';
+import type { GatewayMode, GatewayOptions, Logger, PinningLimits } from '../types.js';
 import { oneOf, positiveInteger } from '../validation.js';
-import type { GatewayMode, GatewayOptions } from './gateway.js';
-import type { PinningLimits } from './pinned-upstreams.js';
 
 /** GatewayOptions checked once, with every default filled in. */
 export interface GatewaySettings {

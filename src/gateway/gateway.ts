@@ -1,96 +1,19 @@
 import type http from 'node:http';
-import type https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import type { SecureContextOptions } from 'node:tls';
 import { stripClientIdentityHeaders } from '../http/identity-headers.js';
 import { ntlm } from '../http/middleware.js';
 import { sendText } from '../http/responses.js';
 import { clientAddress } from '../session/client-address.js';
-import type { Logger, NtlmOptions } from '../types.js';
+import type { Gateway, GatewayOptions } from '../types.js';
 import { createClientServer } from './client-server.js';
 import { ConnectionShares } from './connection-shares.js';
 import { setForwardingHeaders } from './forwarded-headers.js';
 import { resolveGatewayOptions } from './gateway-settings.js';
 import { GracefulShutdown } from './graceful-shutdown.js';
-import { PinnedUpstreams, type PinningLimits } from './pinned-upstreams.js';
+import { PinnedUpstreams } from './pinned-upstreams.js';
 import { prepareUpstreamRequest } from './upstream-headers.js';
 import { createUpstreamProxy } from './upstream-proxy.js';
 import { websocketUpgrades } from './websocket-upgrades.js';
-
-export type GatewayMode = 'header' | 'pass-through';
-
-export interface GatewayOptions {
-  /** Where requests go: `http://127.0.0.1:9000` or `https://app.internal`. */
-  upstream: string | URL;
-  /**
-   * `header` (default): the gateway authenticates users and tells the upstream who they are in
-   * X-Ntlm-* headers. `pass-through`: the upstream speaks NTLM itself (IIS); the gateway keeps
-   * each client connection on its own upstream connection.
-   */
-  mode?: GatewayMode;
-  /** Header mode: how users are authenticated; the options of `ntlm()` (a verifier at least). */
-  auth?: NtlmOptions;
-  /** Header mode: also send X-Ntlm-Groups (group names, comma-separated). @default false */
-  forwardGroups?: boolean;
-  /** Header mode: also send X-Ntlm-Token (the user's Bearer token). @default false */
-  forwardToken?: boolean;
-  /**
-   * Pass-through mode: nginx-ntlm-module's limits. Defaults: 1000 connections, 60 s idle, 1 h,
-   * 1000 requests; per client address a tenth of the connections (at least 4).
-   */
-  pinning?: Partial<PinningLimits>;
-  /** Longest silence from the upstream (ms), then 504 (or a cut response). @default 60000 */
-  upstreamTimeoutMs?: number;
-  /** TLS options for an https:// upstream (`ca`, `servername`...). */
-  upstreamTls?: https.AgentOptions;
-  /** Answered by the gateway itself, without authentication; `false` turns it off. @default '/.ntlm-sso/health' */
-  healthPath?: string | false;
-  /**
-   * Header mode: `POST` here logs the caller out (revokes their Bearer token, forgets the
-   * connection's identity, clears the token cookie) instead of going upstream; `false` turns it off.
-   * @default '/.ntlm-sso/logout'
-   */
-  logoutPath?: string | false;
-  /** Listen with TLS (PEM `cert` and `key`). */
-  tls?: SecureContextOptions;
-  /** Client connections open at once; more are closed as they arrive (Node's server.maxConnections). @default 10000 */
-  maxClientConnections?: number;
-  /**
-   * Of those, connections that have not authenticated (yet): beyond it a new connection is
-   * answered 503 at once, so that silent or slow clients cannot take every slot.
-   * @default half of maxClientConnections
-   */
-  maxUnauthenticatedConnections?: number;
-  /**
-   * A request's headers must arrive within this long (ms) of the connection opening (or of the
-   * request's first byte on a kept-alive connection), else 408 and the connection is closed.
-   * Also the TLS handshake's limit. @default 10000
-   */
-  headerTimeoutMs?: number;
-  /**
-   * Proxies in front of the gateway (addresses or networks: `10.0.0.5`, `10.0.0.0/8`). Their
-   * X-Forwarded-* and Forwarded headers are kept and appended to, and the client address they
-   * forward counts for per-client shares; everyone else's are replaced with what the gateway saw.
-   * @default [] (nobody)
-   */
-  trustedProxies?: string[];
-  /** On close(): how long in-flight requests may take before their connections are cut (ms). @default 10000 */
-  shutdownTimeoutMs?: number;
-  /** Where the gateway's own lines go (proxy errors, shutdown); header mode's `auth.logger` defaults to it. */
-  logger?: Logger;
-}
-
-export interface Gateway {
-  readonly server: http.Server;
-  readonly mode: GatewayMode;
-  /** Starts listening; resolves with the bound address. */
-  listen(port: number, host?: string): Promise<AddressInfo>;
-  /**
-   * Graceful shutdown: stops accepting connections, answers health checks with 503, lets
-   * in-flight requests finish (up to `shutdownTimeoutMs`), then closes everything it holds.
-   */
-  close(): Promise<void>;
-}
 
 /** A reverse proxy that puts Windows single sign-on in front of any HTTP upstream. */
 export function createGateway(options: GatewayOptions): Gateway {

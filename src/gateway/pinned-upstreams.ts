@@ -1,25 +1,7 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import { MessageType, peekMessageType } from '../ntlm/fields.js';
-import type { Logger } from '../types.js';
-
-/** nginx-ntlm-module's `ntlm`, `ntlm_timeout`, `ntlm_time` and `ntlm_requests`, and a per-client share. */
-export interface PinningLimits {
-  /**
-   * Client connections pinned to an upstream connection at once. A newcomer may take the slot of
-   * the least recently used pin that never completed a handshake and is idle; when there is none
-   * it is refused (503), never put on someone else's connection or cut in flight.
-   */
-  readonly maxConnections: number;
-  /** Pins one client address (an IPv6 /64) may hold at once; beyond it its newcomers are refused. */
-  readonly maxConnectionsPerClient: number;
-  /** A pinned upstream connection idle this long (ms) is closed. */
-  readonly idleTimeoutMs: number;
-  /** A pinned upstream connection older than this (ms) is not reused: the client authenticates again. */
-  readonly maxAgeMs: number;
-  /** Requests over one pinned upstream connection before it is replaced. */
-  readonly maxRequests: number;
-}
+import type { Logger, PinningLimits } from '../types.js';
 
 /** Makes a keep-alive agent for the upstream, with these extra settings. */
 export type AgentFactory = (options: http.AgentOptions) => http.Agent;

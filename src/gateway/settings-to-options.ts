@@ -3,12 +3,11 @@ import { readFileSync } from 'node:fs';
 import { consoleLogger, levelledLogger } from '../logger.js';
 import { RedisStore } from '../store/redis-store.js';
 import type { Store } from '../store/store.js';
-import type { NtlmOptions, UsernameFormat, Verifier } from '../types.js';
+import type { GatewayMode, GatewayOptions, NtlmOptions, UsernameFormat, Verifier } from '../types.js';
 import { domainController } from '../verifiers/domain-controller.js';
 import { localDirectoryFromFile } from '../verifiers/local-directory.js';
 import { netlogon } from '../verifiers/netlogon.js';
 import { type Settings, UsageError } from './cli-settings.js';
-import type { GatewayMode, GatewayOptions } from './gateway.js';
 
 export interface ListenAddress {
   readonly host: string;

@@ -1,5 +1,6 @@
 import type { Decision, IssuedToken } from '../session/authenticator.js';
-import { type CookieOptions, tokenCookie } from '../session/bearer-tokens.js';
+import { tokenCookie } from '../session/bearer-tokens.js';
+import type { CookieOptions } from '../types.js';
 
 /** A response in plain terms, for any framework to write. */
 export interface PlainResponse {

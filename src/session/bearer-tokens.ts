@@ -2,51 +2,10 @@ import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { LRUCache } from 'lru-cache';
 import type { Store } from '../store/store.js';
-import type { NtlmIdentity } from '../types.js';
+import type { BearerOptions, CookieOptions, NtlmIdentity } from '../types.js';
 import { positiveInteger } from '../validation.js';
 import { RevocationList } from './revocation-list.js';
-import { type BearerKey, type ResolvedKey, resolveKeys } from './signing-keys.js';
-
-export interface BearerOptions {
-  /** HS256 secret, at least 32 bytes. Every instance that should accept the tokens needs it. */
-  secret?: string | Buffer;
-  /**
-   * Instead of `secret`: keys by id, for RS256/ES256 and rotation. The first signs new tokens;
-   * tokens signed by any listed key are accepted, each checked with its own algorithm only.
-   */
-  keys?: BearerKey[];
-  /** Token lifetime in seconds. @default 3600 */
-  expiresInSeconds?: number;
-  /** `iss` claim, checked on the way in. @default 'ntlm-sso' */
-  issuer?: string;
-  /** `aud` claim, checked on the way in. @default 'ntlm-sso' */
-  audience?: string;
-  /**
-   * Revocations (logouts) this process remembers until their tokens expire. Beyond it the oldest
-   * makes room and every token that expires no later than it is refused too, so that a revoked
-   * token never comes back (holders of the others authenticate again). @default 100000
-   */
-  maxRevocations?: number;
-  /**
-   * Verified tokens remembered (by their text, until they expire), so that a token sent with
-   * every request is checked once, not once per request; revocation is still honoured. @default 10000
-   */
-  verifiedCacheSize?: number;
-  /**
-   * Also hand the token out as an HttpOnly cookie (on the response that completes a handshake,
-   * never on a 401 leg) and accept it from that cookie. `true` means the defaults below.
-   */
-  cookie?: boolean | CookieOptions;
-}
-
-export interface CookieOptions {
-  /** @default 'ntlm_sso_token' */
-  name?: string;
-  /** Send it over HTTPS only. Turn off only for plain-HTTP development. @default true */
-  secure?: boolean;
-  /** @default 'Strict' */
-  sameSite?: 'Strict' | 'Lax' | 'None';
-}
+import { type ResolvedKey, resolveKeys } from './signing-keys.js';
 
 export const DEFAULT_COOKIE_NAME = 'ntlm_sso_token';
 

@@ -1,18 +1,6 @@
 import { createPrivateKey, createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { ConfigurationError } from '../errors.js';
-
-export type TokenAlgorithm = 'HS256' | 'RS256' | 'ES256';
-
-/** One token key. The first key of `bearer.keys` signs; every key listed is accepted (rotation by `kid`). */
-export interface BearerKey {
-  /** Key id, written in each token's header and used to pick the key that checks it. */
-  kid: string;
-  algorithm: TokenAlgorithm;
-  /** HS256: the secret (32+ bytes). RS256/ES256: the private key (PEM or KeyObject), to sign. */
-  key?: string | Buffer | KeyObject;
-  /** RS256/ES256 only: the public key, for an instance that checks tokens but never signs them. */
-  publicKey?: string | Buffer | KeyObject;
-}
+import type { BearerKey, TokenAlgorithm } from '../types.js';
 
 export interface ResolvedKey {
   readonly kid: string;

@@ -4,23 +4,9 @@ import { lazyRequire } from '../lazy-require.js';
 const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
 
 import { ConfigurationError } from '../errors.js';
+import type { RedisStoreOptions } from '../types.js';
 import { positiveInteger } from '../validation.js';
 import type { Store } from './store.js';
-
-export interface RedisStoreOptions {
-  /** `redis://127.0.0.1:6379/0`, or an ioredis client you already have (it is not closed by us). */
-  redis: string | Redis;
-  /** Prefix of every key we write. @default 'ntlm-sso:' */
-  prefix?: string;
-  /** Longest wait for a connection or a command (ms): a silent Redis must not hang a request. @default 1000 */
-  timeoutMs?: number;
-  /**
-   * After a command failed or timed out, how long later commands fail at once instead of each
-   * waiting `timeoutMs` (ms). While disconnected after having been up, commands fail at once too.
-   * @default 2000
-   */
-  unavailablePauseMs?: number;
-}
 
 /**
  * The shared store for several processes or machines (ioredis, maintained). Keys expire in Redis

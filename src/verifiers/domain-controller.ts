@@ -2,7 +2,6 @@ import type tls from 'node:tls';
 import {
   type Described,
   DirectoryCache,
-  type DirectoryCacheOptions,
   DirectoryIdentity,
   GUEST_RID,
   LdapRelay,
@@ -10,55 +9,21 @@ import {
   parseLdapUrl,
   relativeId,
   ServiceAccountDirectory,
-  type ServiceAccountOptions,
 } from '../dc/index.js';
 import { AuthenticationError, ConfigurationError } from '../errors.js';
 import { NegotiateFlags } from '../ntlm/flags.js';
 import { MemoryStore } from '../store/store.js';
-import type { HandshakeFinish, HandshakeStart, NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
+import type {
+  DirectoryCacheOptions,
+  DomainControllerOptions,
+  HandshakeFinish,
+  HandshakeStart,
+  NtlmIdentity,
+  PendingHandshake,
+  ServiceAccountOptions,
+  Verifier,
+} from '../types.js';
 import { positiveInteger } from '../validation.js';
-
-export interface DomainControllerOptions {
-  /**
-   * NetBIOS domain name → its domain controllers, tried in order:
-   * `{ EXAMPLE: ['ldap://dc1.example.test', 'ldap://dc2.example.test'] }`.
-   */
-  domains: Record<string, string | string[]>;
-  /** Domain used when the client names none in its NEGOTIATE. @default the first of `domains` */
-  defaultDomain?: string;
-  /** Domain used when the client names one that is not configured (trusts do the rest). @default none: refused */
-  fallbackDomain?: string;
-  /** TCP (and TLS) connect timeout per DC (ms). @default 2000 */
-  connectTimeoutMs?: number;
-  /** Wait for each LDAP answer (ms). @default 3000 */
-  operationTimeoutMs?: number;
-  /** How long a DC that failed is skipped (ms). @default 30000 */
-  downtimeMs?: number;
-  /**
-   * LDAP operations in flight at once per DC; more wait in line (up to 10 s, then 503) instead
-   * of flooding it. @default 16
-   */
-  maxConcurrentOperations?: number;
-  /**
-   * TLS options for ldaps:// DCs: `ca`, `servername`... `rejectUnauthorized` stays true unless
-   * you set it. A DC reached by address (`ldaps://10.0.0.5`) is checked against `servername`,
-   * the host name its certificate was issued to (e.g. `dc1.example.test`).
-   */
-  tls?: tls.ConnectionOptions;
-  /**
-   * A read-only service account, used only to read the attributes of clients that negotiated
-   * LDAP signing (their relayed connection cannot be used after the bind). Its `tls` defaults to
-   * the `tls` above. Off by default.
-   */
-  lookup?: ServiceAccountOptions;
-  /**
-   * Reuse what the directory said about a user (attributes, group names) for `ttlSeconds`, so
-   * repeated logons skip those searches; the DC still decides every logon, and group SIDs come
-   * fresh from each logon. Pass the middleware's RedisStore to share it; `false` turns it off.
-   * @default { ttlSeconds: 300 } in an in-process store
-   */
-  cache?: DirectoryCacheOptions | false;
-}
 
 const OWNER = 'domainController()';
 const SIGNING = NegotiateFlags.NEGOTIATE_SIGN | NegotiateFlags.NEGOTIATE_SEAL;

@@ -4,33 +4,14 @@ import { readJsonObject } from '../json-file.js';
 import { ntowfv1 } from '../ntlm/crypto.js';
 import type { ServerNames } from '../ntlm/server-challenge.js';
 import { verifyNtlmV2 } from '../ntlm/verify-ntlmv2.js';
-import type { HandshakeStart, PendingHandshake, Verifier } from '../types.js';
+import type {
+  HandshakeStart,
+  LocalDirectoryOptions,
+  LocalUser,
+  PendingHandshake,
+  Verifier,
+} from '../types.js';
 import { ownChallengeHandshake, type VerifiedLogon } from './own-challenge.js';
-
-/** One account of a local directory. Give `password` or `ntHash`, not both. */
-export interface LocalUser {
-  username: string;
-  password?: string;
-  /** The NT hash (NTOWFv1, MD4 of the UTF-16LE password) as 32 hex digits. */
-  ntHash?: string;
-  displayName?: string;
-  mail?: string;
-  groups?: string[];
-  /** A disabled account is refused as a domain controller would refuse it. @default false */
-  disabled?: boolean;
-}
-
-export interface LocalDirectoryOptions {
-  /** NetBIOS domain name the users belong to, e.g. `EXAMPLE` (at most 15 characters). */
-  domain: string;
-  /** DNS domain name, sent in the CHALLENGE and accepted in `user@dnsDomain`. @default `<domain>.local`, lower case */
-  dnsDomain?: string;
-  /** NetBIOS name of this server in the CHALLENGE. @default the host name, upper case, 15 characters */
-  computerName?: string;
-  users: LocalUser[];
-  /** Largest difference between the client's NTLMv2 timestamp and our clock (ms). @default 300000 */
-  maxClockSkewMs?: number;
-}
 
 interface Account {
   readonly user: LocalUser;

@@ -7,38 +7,9 @@ import { type SamInfo4, samInfoSids, UserFlags } from '../netlogon/validation-in
 import { ntowfv1 } from '../ntlm/crypto.js';
 import type { ServerNames } from '../ntlm/server-challenge.js';
 import { checkMic, checkNtlmV2Timestamp } from '../ntlm/verify-ntlmv2.js';
-import type { HandshakeStart, NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
+import type { HandshakeStart, NetlogonOptions, NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
 import { positiveInteger } from '../validation.js';
 import { ownChallengeHandshake, type VerifiedLogon } from './own-challenge.js';
-
-export interface NetlogonOptions {
-  /** NetBIOS name of the domain, e.g. `EXAMPLE` (1-15 characters). */
-  domain: string;
-  /** DNS name of the domain, sent in our CHALLENGE's TargetInfo. @default `<domain>.local`, lower case */
-  dnsDomain?: string;
-  /** Domain controllers, tried in order: `['dc1.example.test', 'dc2.example.test:49152']`. Without a port, the endpoint mapper (TCP 135) is asked. */
-  dcs: string[];
-  /** The computer account the secure channel is opened as, e.g. `WEB01$` (the `$` may be left out). */
-  machineAccount: string;
-  /** Its password. Prefer `machinePasswordFile`; never pass it on a command line. */
-  machinePassword?: string;
-  /** A file holding the machine password (one line; a trailing newline is ignored). */
-  machinePasswordFile?: string;
-  /** TCP connect timeout per DC (ms). @default 2000 */
-  connectTimeoutMs?: number;
-  /** Deadline of each RPC call, secure channel set-up included (ms). @default 5000 */
-  callTimeoutMs?: number;
-  /** Sealed connections per DC, each carrying one logon at a time. @default 4 */
-  maxChannelsPerDc?: number;
-  /** Logons waiting for a free channel per DC; beyond it, 503. @default 256 */
-  maxQueuedLogons?: number;
-  /** How long a logon waits for a free channel (ms). @default 5000 */
-  queueTimeoutMs?: number;
-  /** How long a DC that failed is skipped (ms). @default 30000 */
-  downtimeMs?: number;
-  /** Largest difference between the client's NTLMv2 timestamp and our clock (ms). @default 300000 */
-  maxClockSkewMs?: number;
-}
 
 const NETBIOS_NAME = /^[^\\/:*?"<>|\u0000-\u001f]{1,15}$/;
 const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/i;

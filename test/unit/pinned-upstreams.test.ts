@@ -4,12 +4,8 @@ import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { describe, test } from 'node:test';
-import {
-  HANDSHAKE_WINDOW_MS,
-  PinnedUpstreams,
-  type PinningLimits,
-  shareKey,
-} from '../../src/gateway/pinned-upstreams.js';
+import { HANDSHAKE_WINDOW_MS, PinnedUpstreams, shareKey } from '../../src/gateway/pinned-upstreams.js';
+import type { PinningLimits } from '../../src/types.js';
 import { type1 } from '../helpers/ntlm-client.js';
 
 const LIMITS: PinningLimits = {
