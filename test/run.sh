@@ -15,6 +15,9 @@ if [ -z "${NTLM_SSO_TEST_NETNS:-}" ]; then
   echo "test/run.sh: no network namespace available; running in the host's network" >&2
 else
   ip link set lo up
+  # Client sockets take local ports below 49152: Samba's RPC endpoints (netlogon, samr...) listen
+  # on 49152 and up, and a restarted DC could not bind a port a test client holds (TIME_WAIT).
+  echo 20000 48999 >/proc/sys/net/ipv4/ip_local_port_range || echo 'test/run.sh: could not move the local port range' >&2
 fi
 # Every test (and every file, which the runner counts as one) has a deadline: a hung test
 # fails instead of hanging the run.
