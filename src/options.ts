@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { DEFAULTS } from './defaults.js';
 import { ConfigurationError } from './errors.js';
 import { type KerberosAcceptor, kerberosAcceptor } from './kerberos/acceptor.js';
 import { adaptLogger, consoleLogger, levelledLogger } from './logger.js';
@@ -94,41 +95,63 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
       'ntlm(): a verifier is required, e.g. ntlm({ verifier: localDirectory({ domain, users }) })',
     );
   }
-  const debug = oneOf(String(options.debug ?? 0), 'debug', ['0', '1', '2'], '0');
+  const debug = oneOf(String(options.debug ?? DEFAULTS.ntlm.debug), 'debug', ['0', '1', '2'], '0');
   const level = Number(debug) as 0 | 1 | 2;
-  const maxPendingHandshakes = positiveInteger(options.maxPendingHandshakes, 'maxPendingHandshakes', 1000);
+  const maxPendingHandshakes = positiveInteger(
+    options.maxPendingHandshakes,
+    'maxPendingHandshakes',
+    DEFAULTS.ntlm.maxPendingHandshakes,
+  );
   const maxPendingHandshakesPerClient = positiveInteger(
     options.maxPendingHandshakesPerClient,
     'maxPendingHandshakesPerClient',
-    Math.max(1, Math.floor(maxPendingHandshakes / 10)),
+    Math.max(1, Math.floor(maxPendingHandshakes * DEFAULTS.ntlm.pendingHandshakesPerClientShare)),
   );
   return {
     verifier,
-    usernameFormat: oneOf(options.usernameFormat, 'usernameFormat', ['user', 'domain\\user'], 'user'),
-    otherSchemes: oneOf(options.otherSchemes, 'otherSchemes', ['challenge', 'next'], 'challenge'),
+    usernameFormat: oneOf(
+      options.usernameFormat,
+      'usernameFormat',
+      ['user', 'domain\\user'],
+      DEFAULTS.ntlm.usernameFormat,
+    ),
+    otherSchemes: oneOf(
+      options.otherSchemes,
+      'otherSchemes',
+      ['challenge', 'next'],
+      DEFAULTS.ntlm.otherSchemes,
+    ),
     maxPendingHandshakes,
     maxPendingHandshakesPerClient,
     trustedProxies: new TrustedProxies(stringList(options.trustedProxies, 'trustedProxies', false)),
-    handshakeTimeoutMs: positiveInteger(options.handshakeTimeoutMs, 'handshakeTimeoutMs', 30_000),
+    handshakeTimeoutMs: positiveInteger(
+      options.handshakeTimeoutMs,
+      'handshakeTimeoutMs',
+      DEFAULTS.ntlm.handshakeTimeoutMs,
+    ),
     extendedProtection: oneOf(
       options.extendedProtection,
       'extendedProtection',
       ['off', 'allow', 'require'],
-      'off',
+      DEFAULTS.ntlm.extendedProtection,
     ),
     servicePrincipalNames: stringList(options.servicePrincipalNames, 'servicePrincipalNames', false) ?? [],
     logger: levelledLogger(adaptLogger(options.logger ?? consoleLogger), level),
-    maxConnections: positiveInteger(options.maxConnections, 'maxConnections', 10_000),
+    maxConnections: positiveInteger(options.maxConnections, 'maxConnections', DEFAULTS.ntlm.maxConnections),
     connectionIdleTimeoutMs: positiveInteger(
       options.connectionIdleTimeoutMs,
       'connectionIdleTimeoutMs',
-      60_000,
+      DEFAULTS.ntlm.connectionIdleTimeoutMs,
     ),
-    maxConnectionAgeMs: positiveInteger(options.maxConnectionAgeMs, 'maxConnectionAgeMs', 3_600_000),
+    maxConnectionAgeMs: positiveInteger(
+      options.maxConnectionAgeMs,
+      'maxConnectionAgeMs',
+      DEFAULTS.ntlm.maxConnectionAgeMs,
+    ),
     maxRequestsPerConnection: positiveInteger(
       options.maxRequestsPerConnection,
       'maxRequestsPerConnection',
-      1000,
+      DEFAULTS.ntlm.maxRequestsPerConnection,
     ),
     allowUsers: stringList(options.allowUsers, 'allowUsers'),
     allowGroups: stringList(options.allowGroups, 'allowGroups'),

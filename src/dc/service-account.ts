@@ -1,5 +1,6 @@
 import type tls from 'node:tls';
 import type { Client } from 'ldapts';
+import { DEFAULTS } from '../defaults.js';
 import { ServiceUnavailableError } from '../errors.js';
 import type { ServiceAccountOptions } from '../types.js';
 import type { DirectorySearch } from './account-lookup.js';
@@ -60,7 +61,7 @@ export class ServiceAccountDirectory implements DirectorySearch {
   constructor(options: ServiceAccountOptions, timeouts: ServiceAccountTimeouts) {
     this.#options = options;
     this.#urls = typeof options.url === 'string' ? [options.url] : options.url;
-    this.#poolSize = options.poolSize ?? 2;
+    this.#poolSize = options.poolSize ?? DEFAULTS.domainController.lookupPoolSize;
     this.#timeouts = timeouts;
   }
 

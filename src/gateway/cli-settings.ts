@@ -1,5 +1,18 @@
 import { parseArgs } from 'node:util';
+import { DEFAULTS } from '../defaults.js';
 import { readJsonObject } from '../json-file.js';
+
+const G = DEFAULTS.gateway;
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A time as `--help` shows it: the largest unit that divides it (`1h`, `60s`, `500ms`). */
+function duration(ms: number): string {
+  for (const unit of ['h', 'm', 's'] as const)
+    if (ms % UNIT_MS[unit]! === 0) return `${ms / UNIT_MS[unit]!}${unit}`;
+  return `${ms}ms`;
+}
 
 /** A command-line mistake: printed with a pointer to --help, exit code 2. */
 export class UsageError extends Error {
@@ -30,7 +43,7 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'listen',
     kind: 'string',
     placeholder: 'HOST:PORT',
-    help: 'where to listen (default 127.0.0.1:8080; [::1]:8080 for IPv6)',
+    help: `where to listen (default ${G.listen}; [::1]:8080 for IPv6)`,
   },
   {
     group: 'Gateway',
@@ -205,7 +218,7 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'token-ttl',
     kind: 'duration',
     placeholder: 'TIME',
-    help: 'Bearer token lifetime (default 1h)',
+    help: `Bearer token lifetime (default ${duration(DEFAULTS.bearer.expiresInSeconds * 1000)})`,
   },
   {
     group: 'Header mode: tokens and headers',
@@ -244,7 +257,7 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'max-connections',
     kind: 'integer',
     placeholder: 'N',
-    help: 'authenticated (header) or pinned (pass-through) connections kept at once (default 10000 / 1000)',
+    help: `authenticated (header) or pinned (pass-through) connections kept at once (default ${DEFAULTS.ntlm.maxConnections} / ${G.pinnedConnections})`,
   },
   {
     group: 'Limits',
@@ -258,28 +271,28 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'idle-timeout',
     kind: 'duration',
     placeholder: 'TIME',
-    help: 'forget a connection idle this long; client connections are kept open as long (default 60s)',
+    help: `forget a connection idle this long; client connections are kept open as long (default ${duration(DEFAULTS.ntlm.connectionIdleTimeoutMs)})`,
   },
   {
     group: 'Limits',
     name: 'max-age',
     kind: 'duration',
     placeholder: 'TIME',
-    help: 'authenticate a connection again after this long (default 1h)',
+    help: `authenticate a connection again after this long (default ${duration(DEFAULTS.ntlm.maxConnectionAgeMs)})`,
   },
   {
     group: 'Limits',
     name: 'max-requests',
     kind: 'integer',
     placeholder: 'N',
-    help: 'authenticate a connection again after this many requests (default 1000)',
+    help: `authenticate a connection again after this many requests (default ${DEFAULTS.ntlm.maxRequestsPerConnection})`,
   },
   {
     group: 'Limits',
     name: 'max-client-connections',
     kind: 'integer',
     placeholder: 'N',
-    help: 'client connections open at once; more are closed as they arrive (default 10000)',
+    help: `client connections open at once; more are closed as they arrive (default ${G.maxClientConnections})`,
   },
   {
     group: 'Limits',
@@ -293,21 +306,21 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'header-timeout',
     kind: 'duration',
     placeholder: 'TIME',
-    help: "a request's headers must arrive within this long, else 408 and the connection is closed; also the TLS handshake's limit (default 10s)",
+    help: `a request's headers must arrive within this long, else 408 and the connection is closed; also the TLS handshake's limit (default ${duration(G.headerTimeoutMs)})`,
   },
   {
     group: 'Limits',
     name: 'upstream-timeout',
     kind: 'duration',
     placeholder: 'TIME',
-    help: 'longest silence from the upstream, then 504 (default 60s)',
+    help: `longest silence from the upstream, then 504 (default ${duration(G.upstreamTimeoutMs)})`,
   },
   {
     group: 'Limits',
     name: 'shutdown-timeout',
     kind: 'duration',
     placeholder: 'TIME',
-    help: 'on SIGTERM, how long in-flight requests may finish (default 10s)',
+    help: `on SIGTERM, how long in-flight requests may finish (default ${duration(G.shutdownTimeoutMs)})`,
   },
   {
     group: 'Other',
@@ -321,14 +334,14 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'health-path',
     kind: 'string',
     placeholder: 'PATH',
-    help: 'answered without authentication (default /.ntlm-sso/health; "off" to disable)',
+    help: `answered without authentication (default ${G.healthPath}; "off" to disable)`,
   },
   {
     group: 'Other',
     name: 'logout-path',
     kind: 'string',
     placeholder: 'PATH',
-    help: 'header mode: POST here revokes the caller\'s token and forgets their connection (default /.ntlm-sso/logout; "off" to disable)',
+    help: `header mode: POST here revokes the caller's token and forgets their connection (default ${G.logoutPath}; "off" to disable)`,
   },
   {
     group: 'Other',
@@ -347,9 +360,6 @@ export type Settings = Record<string, SettingValue>;
 export function environmentName(flag: string): string {
   return `NTLM_SSO_${flag.toUpperCase().replaceAll('-', '_')}`;
 }
-
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** nginx-style times: `500ms`, `30s`, `5m`, `1h`; a bare number means seconds. */
 export function parseDuration(text: string, flag: string): number {

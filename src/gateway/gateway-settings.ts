@@ -1,4 +1,8 @@
+import { DEFAULTS } from '../defaults.js';
 import { ConfigurationError } from '../errors.js';
+
+const G = DEFAULTS.gateway;
+
 import { adaptLogger, consoleLogger, levelledLogger } from '../logger.js';
 import { TrustedProxies } from '../session/client-address.js';
 import type { GatewayMode, GatewayOptions, Logger, PinningLimits } from '../types.js';
@@ -40,21 +44,21 @@ function upstreamUrl(value: string | URL): URL {
 function pinningLimits(pinning: Partial<PinningLimits> = {}): PinningLimits {
   const limit = (name: keyof PinningLimits, fallback: number) =>
     positiveInteger(pinning[name], `pinning.${name}`, fallback, 'gateway');
-  const maxConnections = limit('maxConnections', 1000);
+  const maxConnections = limit('maxConnections', G.pinnedConnections);
   return {
     maxConnections,
     maxConnectionsPerClient: limit(
       'maxConnectionsPerClient',
       Math.min(maxConnections, Math.max(4, Math.ceil(maxConnections / 10))),
     ),
-    idleTimeoutMs: limit('idleTimeoutMs', 60_000),
-    maxAgeMs: limit('maxAgeMs', 3_600_000),
-    maxRequests: limit('maxRequests', 1000),
+    idleTimeoutMs: limit('idleTimeoutMs', G.pinnedIdleTimeoutMs),
+    maxAgeMs: limit('maxAgeMs', G.pinnedMaxAgeMs),
+    maxRequests: limit('maxRequests', G.pinnedMaxRequests),
   };
 }
 
 export function resolveGatewayOptions(options: GatewayOptions): GatewaySettings {
-  const mode = oneOf(options.mode, 'mode', ['header', 'pass-through'] as const, 'header', 'gateway');
+  const mode = oneOf(options.mode, 'mode', ['header', 'pass-through'] as const, G.mode, 'gateway');
   const count = (name: keyof GatewayOptions, fallback: number) =>
     positiveInteger(options[name], name, fallback, 'gateway');
   if (mode === 'header') {
@@ -70,23 +74,26 @@ export function resolveGatewayOptions(options: GatewayOptions): GatewaySettings 
     );
   }
   const pinning = mode === 'pass-through' ? pinningLimits(options.pinning) : undefined;
-  const maxClientConnections = count('maxClientConnections', 10_000);
+  const maxClientConnections = count('maxClientConnections', G.maxClientConnections);
   return {
     mode,
     upstream: upstreamUrl(options.upstream),
     logger: options.logger
       ? adaptLogger(options.logger)
       : levelledLogger(consoleLogger, options.auth?.debug ?? 0),
-    healthPath: options.healthPath === undefined ? '/.ntlm-sso/health' : options.healthPath,
-    logoutPath: options.logoutPath === undefined ? '/.ntlm-sso/logout' : options.logoutPath,
-    shutdownTimeoutMs: count('shutdownTimeoutMs', 10_000),
-    upstreamTimeoutMs: count('upstreamTimeoutMs', 60_000),
+    healthPath: options.healthPath === undefined ? G.healthPath : options.healthPath,
+    logoutPath: options.logoutPath === undefined ? G.logoutPath : options.logoutPath,
+    shutdownTimeoutMs: count('shutdownTimeoutMs', G.shutdownTimeoutMs),
+    upstreamTimeoutMs: count('upstreamTimeoutMs', G.upstreamTimeoutMs),
     forward: { groups: options.forwardGroups ?? false, token: options.forwardToken ?? false },
     trusted: new TrustedProxies(options.trustedProxies, 'gateway'),
     maxClientConnections,
     maxUnauthenticated: count('maxUnauthenticatedConnections', Math.ceil(maxClientConnections / 2)),
-    headerTimeoutMs: count('headerTimeoutMs', 10_000),
+    headerTimeoutMs: count('headerTimeoutMs', G.headerTimeoutMs),
     pinning,
-    idleTimeoutMs: pinning?.idleTimeoutMs ?? options.auth?.connectionIdleTimeoutMs ?? 60_000,
+    idleTimeoutMs:
+      pinning?.idleTimeoutMs ??
+      options.auth?.connectionIdleTimeoutMs ??
+      DEFAULTS.ntlm.connectionIdleTimeoutMs,
   };
 }

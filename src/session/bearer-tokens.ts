@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { LRUCache } from 'lru-cache';
+import { DEFAULTS } from '../defaults.js';
 import type { Store } from '../store/store.js';
 import type { BearerOptions, CookieOptions, NtlmIdentity } from '../types.js';
 import { positiveInteger } from '../validation.js';
 import { RevocationList } from './revocation-list.js';
 import { type ResolvedKey, resolveKeys } from './signing-keys.js';
 
-export const DEFAULT_COOKIE_NAME = 'ntlm_sso_token';
+export const DEFAULT_COOKIE_NAME = DEFAULTS.bearer.cookieName;
 
 /** The Set-Cookie values for a token, and for clearing it at logout. */
 export function tokenCookie(
@@ -19,7 +20,7 @@ export function tokenCookie(
     `${options.name ?? DEFAULT_COOKIE_NAME}=${token ?? ''}`,
     'Path=/',
     'HttpOnly',
-    `SameSite=${options.sameSite ?? 'Strict'}`,
+    `SameSite=${options.sameSite ?? DEFAULTS.bearer.cookieSameSite}`,
     `Max-Age=${token ? maxAgeSeconds : 0}`,
   ];
   if (options.secure !== false) parts.push('Secure');
@@ -77,14 +78,22 @@ export class BearerTokens {
     private readonly shared: Store | undefined,
   ) {
     ({ signer: this.#signer, byKid: this.#keys } = resolveKeys(options ?? {}));
-    this.#expiresIn = positiveInteger(options.expiresInSeconds, 'bearer.expiresInSeconds', 3600);
-    this.#issuer = options.issuer ?? 'ntlm-sso';
-    this.#audience = options.audience ?? 'ntlm-sso';
+    this.#expiresIn = positiveInteger(
+      options.expiresInSeconds,
+      'bearer.expiresInSeconds',
+      DEFAULTS.bearer.expiresInSeconds,
+    );
+    this.#issuer = options.issuer ?? DEFAULTS.bearer.issuer;
+    this.#audience = options.audience ?? DEFAULTS.bearer.audience;
     this.#revoked = new RevocationList(
-      positiveInteger(options.maxRevocations, 'bearer.maxRevocations', 100_000),
+      positiveInteger(options.maxRevocations, 'bearer.maxRevocations', DEFAULTS.bearer.maxRevocations),
     );
     this.#verified = new LRUCache({
-      max: positiveInteger(options.verifiedCacheSize, 'bearer.verifiedCacheSize', 10_000),
+      max: positiveInteger(
+        options.verifiedCacheSize,
+        'bearer.verifiedCacheSize',
+        DEFAULTS.bearer.verifiedCacheSize,
+      ),
     });
     this.cookie = options.cookie === true ? {} : options.cookie || undefined;
   }

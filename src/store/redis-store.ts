@@ -1,4 +1,5 @@
 import type { Redis, RedisOptions } from 'ioredis';
+import { DEFAULTS } from '../defaults.js';
 import { lazyRequire } from '../lazy-require.js';
 
 const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
@@ -27,7 +28,12 @@ export class RedisStore implements Store {
         'RedisStore: redis must be a URL (redis://127.0.0.1:6379/0) or an ioredis client',
       );
     }
-    const timeoutMs = positiveInteger(options.timeoutMs, 'timeoutMs', 1000, 'RedisStore');
+    const timeoutMs = positiveInteger(
+      options.timeoutMs,
+      'timeoutMs',
+      DEFAULTS.redisStore.timeoutMs,
+      'RedisStore',
+    );
     const settings: RedisOptions = {
       connectTimeout: timeoutMs,
       commandTimeout: timeoutMs,
@@ -39,8 +45,13 @@ export class RedisStore implements Store {
       typeof options.redis === 'string' ? new (ioredis().Redis)(options.redis, settings) : options.redis;
     // Errors surface on the commands that fail; the connection's own events only go to the log.
     if (this.#owned) this.#client.on('error', () => {});
-    this.#prefix = options.prefix ?? 'ntlm-sso:';
-    this.#pauseMs = positiveInteger(options.unavailablePauseMs, 'unavailablePauseMs', 2000, 'RedisStore');
+    this.#prefix = options.prefix ?? DEFAULTS.redisStore.prefix;
+    this.#pauseMs = positiveInteger(
+      options.unavailablePauseMs,
+      'unavailablePauseMs',
+      DEFAULTS.redisStore.unavailablePauseMs,
+      'RedisStore',
+    );
     this.#client.on('ready', () => {
       this.#everReady = true;
       this.#unavailableUntil = 0;

@@ -10,6 +10,7 @@ import {
   relativeId,
   ServiceAccountDirectory,
 } from '../dc/index.js';
+import { DEFAULTS } from '../defaults.js';
 import { AuthenticationError, ConfigurationError } from '../errors.js';
 import { NegotiateFlags } from '../ntlm/flags.js';
 import { MemoryStore } from '../store/store.js';
@@ -25,6 +26,7 @@ import type {
 } from '../types.js';
 import { positiveInteger } from '../validation.js';
 
+const DC = DEFAULTS.domainController;
 const OWNER = 'domainController()';
 const SIGNING = NegotiateFlags.NEGOTIATE_SIGN | NegotiateFlags.NEGOTIATE_SEAL;
 
@@ -48,18 +50,22 @@ export class DomainControllerVerifier implements Verifier {
       checkDomainName(options.defaultDomain, 'defaultDomain', domains) ?? [...domains.keys()][0]!;
     this.#fallbackDomain = checkDomainName(options.fallbackDomain, 'fallbackDomain', domains);
     const timeouts = {
-      connectTimeoutMs: milliseconds(options.connectTimeoutMs, 'connectTimeoutMs', 2000),
-      operationTimeoutMs: milliseconds(options.operationTimeoutMs, 'operationTimeoutMs', 3000),
+      connectTimeoutMs: milliseconds(options.connectTimeoutMs, 'connectTimeoutMs', DC.connectTimeoutMs),
+      operationTimeoutMs: milliseconds(
+        options.operationTimeoutMs,
+        'operationTimeoutMs',
+        DC.operationTimeoutMs,
+      ),
     };
     const tlsOptions = checkTls(options.tls, 'tls');
     this.#relay = new LdapRelay({
       domains,
       ...timeouts,
-      downtimeMs: milliseconds(options.downtimeMs, 'downtimeMs', 30_000),
+      downtimeMs: milliseconds(options.downtimeMs, 'downtimeMs', DC.downtimeMs),
       maxConcurrentOperations: positiveInteger(
         options.maxConcurrentOperations,
-        'maxConcurrentOperations (LDAP operations in flight per DC, e.g. 16)',
-        16,
+        `maxConcurrentOperations (LDAP operations in flight per DC, e.g. ${DC.maxConcurrentOperations})`,
+        DC.maxConcurrentOperations,
         OWNER,
       ),
       tls: tlsOptions,
@@ -226,13 +232,23 @@ function checkLookup(
         `${where}.${key} must be a non-empty string (the service account's ${key === 'bindDN' ? 'DN or UPN' : 'password'})`,
       );
   }
-  positiveInteger(value.poolSize, 'lookup.poolSize (connections, e.g. 2)', 2, OWNER);
+  positiveInteger(
+    value.poolSize,
+    `lookup.poolSize (connections, e.g. ${DC.lookupPoolSize})`,
+    DC.lookupPoolSize,
+    OWNER,
+  );
   return { ...value, tls: checkTls(value.tls, 'lookup.tls') ?? defaultTls };
 }
 
 function directoryCache(options: DirectoryCacheOptions | false | undefined): DirectoryCache | undefined {
   if (options === false) return undefined;
-  const ttlSeconds = positiveInteger(options?.ttlSeconds, 'cache.ttlSeconds (seconds, e.g. 300)', 300, OWNER);
+  const ttlSeconds = positiveInteger(
+    options?.ttlSeconds,
+    `cache.ttlSeconds (seconds, e.g. ${DC.cacheTtlSeconds})`,
+    DC.cacheTtlSeconds,
+    OWNER,
+  );
   return new DirectoryCache(options?.store ?? new MemoryStore({ maxEntries: 10_000 }), ttlSeconds);
 }
 

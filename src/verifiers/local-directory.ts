@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { DEFAULTS } from '../defaults.js';
 import { AuthenticationError, ConfigurationError } from '../errors.js';
 import { readJsonObject } from '../json-file.js';
 import { ntowfv1 } from '../ntlm/crypto.js';
@@ -47,7 +48,7 @@ export class LocalDirectoryVerifier implements Verifier {
       dnsDomain,
       dnsComputer: `${computer.toLowerCase()}.${dnsDomain}`,
     };
-    this.#maxClockSkewMs = options.maxClockSkewMs ?? 5 * 60_000;
+    this.#maxClockSkewMs = options.maxClockSkewMs ?? DEFAULTS.localDirectory.maxClockSkewMs;
     if (!Array.isArray(options.users)) throw new ConfigurationError('localDirectory: users must be an array');
     for (const user of options.users) this.#add(user);
   }

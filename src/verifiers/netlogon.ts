@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { DcSelector } from '../dc/dc-selector.js';
 import { GUEST_RID } from '../dc/sid.js';
+import { DEFAULTS } from '../defaults.js';
 import { AuthenticationError, ConfigurationError, isNtlmError, ServiceUnavailableError } from '../errors.js';
 import { ChannelPool } from '../netlogon/channel-pool.js';
 import { type SamInfo4, samInfoSids, UserFlags } from '../netlogon/validation-info.js';
@@ -91,13 +92,29 @@ export class NetlogonVerifier implements Verifier {
         "netlogon: dcs must list at least one domain controller, e.g. ['dc1.example.test']",
       );
     }
-    const connectTimeoutMs = positive(options.connectTimeoutMs, 2000, 'connectTimeoutMs');
-    const callTimeoutMs = positive(options.callTimeoutMs, 5000, 'callTimeoutMs');
-    const maxChannels = positive(options.maxChannelsPerDc, 4, 'maxChannelsPerDc');
-    const maxQueue = positive(options.maxQueuedLogons, 256, 'maxQueuedLogons');
-    const queueTimeoutMs = positive(options.queueTimeoutMs, 5000, 'queueTimeoutMs');
-    const downtimeMs = positive(options.downtimeMs, 30_000, 'downtimeMs');
-    this.#maxClockSkewMs = positive(options.maxClockSkewMs, 5 * 60_000, 'maxClockSkewMs');
+    const connectTimeoutMs = positive(
+      options.connectTimeoutMs,
+      DEFAULTS.netlogon.connectTimeoutMs,
+      'connectTimeoutMs',
+    );
+    const callTimeoutMs = positive(options.callTimeoutMs, DEFAULTS.netlogon.callTimeoutMs, 'callTimeoutMs');
+    const maxChannels = positive(
+      options.maxChannelsPerDc,
+      DEFAULTS.netlogon.maxChannelsPerDc,
+      'maxChannelsPerDc',
+    );
+    const maxQueue = positive(options.maxQueuedLogons, DEFAULTS.netlogon.maxQueuedLogons, 'maxQueuedLogons');
+    const queueTimeoutMs = positive(
+      options.queueTimeoutMs,
+      DEFAULTS.netlogon.queueTimeoutMs,
+      'queueTimeoutMs',
+    );
+    const downtimeMs = positive(options.downtimeMs, DEFAULTS.netlogon.downtimeMs, 'downtimeMs');
+    this.#maxClockSkewMs = positive(
+      options.maxClockSkewMs,
+      DEFAULTS.netlogon.maxClockSkewMs,
+      'maxClockSkewMs',
+    );
     const password = readMachinePassword(options);
     // The NT hash is all the secure channel needs; the password itself is not kept.
     const ntHash = ntowfv1(password);

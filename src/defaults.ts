@@ -1,0 +1,69 @@
+/**
+ * Every default of every public option, in one place: the code reads them here, `--help` prints
+ * them from here, and a test checks the README's option tables against them.
+ */
+export const DEFAULTS = {
+  ntlm: {
+    usernameFormat: 'user',
+    otherSchemes: 'challenge',
+    maxPendingHandshakes: 1000,
+    /** Of maxPendingHandshakes, what one client address may hold. */
+    pendingHandshakesPerClientShare: 0.1,
+    handshakeTimeoutMs: 30_000,
+    maxConnections: 10_000,
+    connectionIdleTimeoutMs: 60_000,
+    maxConnectionAgeMs: 3_600_000,
+    maxRequestsPerConnection: 1000,
+    extendedProtection: 'off',
+    debug: 0,
+  },
+  bearer: {
+    expiresInSeconds: 3600,
+    issuer: 'ntlm-sso',
+    audience: 'ntlm-sso',
+    maxRevocations: 100_000,
+    verifiedCacheSize: 10_000,
+    cookieName: 'ntlm_sso_token',
+    cookieSameSite: 'Strict',
+  },
+  domainController: {
+    connectTimeoutMs: 2000,
+    operationTimeoutMs: 3000,
+    downtimeMs: 30_000,
+    maxConcurrentOperations: 16,
+    cacheTtlSeconds: 300,
+    lookupPoolSize: 2,
+  },
+  netlogon: {
+    connectTimeoutMs: 2000,
+    callTimeoutMs: 5000,
+    maxChannelsPerDc: 4,
+    maxQueuedLogons: 256,
+    queueTimeoutMs: 5000,
+    downtimeMs: 30_000,
+    maxClockSkewMs: 300_000,
+  },
+  localDirectory: {
+    maxClockSkewMs: 300_000,
+  },
+  redisStore: {
+    timeoutMs: 1000,
+    unavailablePauseMs: 2000,
+    prefix: 'ntlm-sso:',
+  },
+  gateway: {
+    listen: '127.0.0.1:8080',
+    mode: 'header',
+    healthPath: '/.ntlm-sso/health',
+    logoutPath: '/.ntlm-sso/logout',
+    shutdownTimeoutMs: 10_000,
+    upstreamTimeoutMs: 60_000,
+    maxClientConnections: 10_000,
+    headerTimeoutMs: 10_000,
+    /** Pass-through pins: nginx-ntlm-module's limits, except 1000 connections rather than 100. */
+    pinnedConnections: 1000,
+    pinnedIdleTimeoutMs: 60_000,
+    pinnedMaxAgeMs: 3_600_000,
+    pinnedMaxRequests: 1000,
+  },
+} as const;
