@@ -11,6 +11,8 @@ export default defineConfig([
     sourcemap: true,
     clean: true,
     splitting: false,
+    // import.meta.url in the CommonJS build too: prom-client is required lazily from our own location.
+    shims: true,
   },
   // The `ntlm-sso` command (bin), ESM only.
   {

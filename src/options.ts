@@ -1,5 +1,6 @@
 import { ConfigurationError } from './errors.js';
 import { adaptLogger, consoleLogger, levelledLogger } from './logger.js';
+import { type MetricsOptions, resolveMetricsOption } from './metrics/prometheus.js';
 import { BearerTokens } from './session/bearer-tokens.js';
 import { TrustedProxies } from './session/client-address.js';
 import type { Store } from './session/store.js';
@@ -30,6 +31,8 @@ export interface ResolvedOptions {
   /** Issues and checks Bearer tokens, when `bearer` is set. */
   readonly tokens: BearerTokens | undefined;
   readonly store: Store | undefined;
+  /** Prometheus metrics, when `metrics` is on (prom-client is loaded only then). */
+  readonly metrics: MetricsOptions | undefined;
 }
 
 function stringList(value: unknown, name: string, lowerCase = true): readonly string[] | undefined {
@@ -91,5 +94,6 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
     debug: level,
     tokens: options.bearer ? new BearerTokens(options.bearer, options.store) : undefined,
     store: options.store,
+    metrics: resolveMetricsOption(options.metrics),
   };
 }

@@ -1,6 +1,7 @@
 /**
  * The public types of ntlm-sso in one place. Every option documents its default.
  */
+import type { MetricsOptions } from './metrics/prometheus.js';
 import type { AuthenticateMessage } from './ntlm/authenticate.js';
 import type { NegotiateMessage } from './ntlm/negotiate.js';
 import type { NtlmV2Response } from './ntlm/ntlmv2-response.js';
@@ -173,8 +174,9 @@ export interface NtlmOptions {
   /** Only members of these groups (by name, any case) get through; others get 403. */
   allowGroups?: string[];
   /**
-   * Where log lines go. Warnings and errors are always logged; info and debug lines only when
-   * `debug` is 1 or more.
+   * Where log lines go. Errors, warnings (refused logons with their code, a DC going down) and
+   * info lines (each logon accepted, with user, domain, mechanism, address and duration) are
+   * always logged; debug lines only when `debug` is 1 or more.
    * @default console
    */
   logger?: Logger;
@@ -191,8 +193,17 @@ export interface NtlmOptions {
    */
   store?: Store;
   /**
-   * Like Apache::AuthenNTLM's ntlmdebug: 0 quiet, 1 each handshake step, 2 also the tokens (base64).
+   * Like Apache::AuthenNTLM's ntlmdebug: 0 no debug lines (info and above only), 1 also each
+   * handshake step, 2 also the tokens (base64).
    * @default 0
    */
   debug?: 0 | 1 | 2;
+  /**
+   * Prometheus metrics (logons by mechanism and result, handshake and DC latency, DC up/down,
+   * pending handshakes, authenticated connections, Bearer and directory-cache hits), read from
+   * `auth.metrics` (`auth.metrics.handler` serves them). Needs prom-client (an optional peer
+   * dependency), loaded only when this is set. `{ registry }` adds them to a Registry of yours.
+   * @default off
+   */
+  metrics?: boolean | MetricsOptions;
 }

@@ -3,6 +3,8 @@ import type { Socket } from 'node:net';
 import type { Mechanism } from '../mechanisms/mechanism.js';
 import { NegotiateMechanism } from '../mechanisms/negotiate.js';
 import { NtlmMechanism } from '../mechanisms/ntlm.js';
+import type { NtlmMetrics } from '../metrics/prometheus.js';
+import type { ReadinessReport } from '../metrics/readiness.js';
 import { type ResolvedOptions, resolveOptions } from '../options.js';
 import { Authenticator, type Decision } from '../session/authenticator.js';
 import type { ConnectionScheme } from '../session/authorization.js';
@@ -36,6 +38,10 @@ export interface NtlmMiddleware {
   logout(req: IncomingMessage, res?: ServerResponse): Promise<boolean>;
   /** The authenticator behind it, shared with other adapters (the gateway). */
   readonly authenticator: Authenticator;
+  /** With `metrics` on: the registry, its text, and a handler serving it (`app.get('/metrics', auth.metrics.handler)`). */
+  readonly metrics: NtlmMetrics | undefined;
+  /** Readiness: whether a DC (or the Netlogon channel), and the store when it is Redis, answer now. */
+  ready(): Promise<ReadinessReport>;
 }
 
 /** The authenticator for `ntlm()`'s options: NTLM, and raw NTLMSSP under Negotiate. */
@@ -126,5 +132,7 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
   };
   middleware.close = () => authenticator.close();
   Object.defineProperty(middleware, 'authenticator', { value: authenticator });
+  Object.defineProperty(middleware, 'metrics', { value: authenticator.metrics });
+  middleware.ready = () => authenticator.ready();
   return middleware;
 }

@@ -45,7 +45,10 @@ const PROBE_DEADLINE_MS = 5000;
 function deadline<T>(promise: Promise<T>, name: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${name}: no answer in ${PROBE_DEADLINE_MS} ms`)), PROBE_DEADLINE_MS);
+    timer = setTimeout(
+      () => reject(new Error(`${name}: no answer in ${PROBE_DEADLINE_MS} ms`)),
+      PROBE_DEADLINE_MS,
+    );
   });
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
