@@ -12,6 +12,8 @@ export interface GatewaySettings {
   readonly upstream: URL;
   readonly logger: Logger;
   readonly healthPath: string | false;
+  readonly readyPath: string | false;
+  readonly metricsPath: string | false;
   readonly logoutPath: string | false;
   readonly shutdownTimeoutMs: number;
   readonly upstreamTimeoutMs: number;
@@ -80,6 +82,8 @@ export function resolveGatewayOptions(options: GatewayOptions): GatewaySettings 
       ? adaptLogger(options.logger)
       : levelledLogger(consoleLogger, options.auth?.debug ?? 0),
     healthPath: options.healthPath === undefined ? '/.ntlm-sso/health' : options.healthPath,
+    readyPath: options.readyPath === undefined ? '/.ntlm-sso/ready' : options.readyPath,
+    metricsPath: options.metricsPath === undefined ? '/.ntlm-sso/metrics' : options.metricsPath,
     logoutPath: options.logoutPath === undefined ? '/.ntlm-sso/logout' : options.logoutPath,
     shutdownTimeoutMs: count('shutdownTimeoutMs', 10_000),
     upstreamTimeoutMs: count('upstreamTimeoutMs', 60_000),
