@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type * as PromClient from 'prom-client';
-import { loadPromClient, type MetricsRegistry } from '../metrics/prometheus.js';
+import { loadPromClient, type MetricsRegistry, serveMetrics } from '../metrics/prometheus.js';
 
 /** The gateway's own counter, next to the authentication metrics of header mode. */
 export class GatewayMetrics {
@@ -29,15 +29,6 @@ export class GatewayMetrics {
   }
 
   serve(res: ServerResponse): void {
-    this.registry.metrics().then(
-      (text) => {
-        res.writeHead(200, { 'Content-Type': this.registry.contentType, 'Cache-Control': 'no-store' });
-        res.end(text);
-      },
-      (error: Error) => {
-        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
-        res.end(`metrics failed: ${error.message}\n`);
-      },
-    );
+    serveMetrics(this.registry, res);
   }
 }

@@ -73,6 +73,20 @@ export function promClientAvailable(): boolean {
   }
 }
 
+/** Answers a scrape with `registry`'s text. */
+export function serveMetrics(registry: MetricsRegistry, res: ServerResponse): void {
+  registry.metrics().then(
+    (text) => {
+      res.writeHead(200, { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' });
+      res.end(text);
+    },
+    (error: Error) => {
+      res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end(`metrics failed: ${error.message}\n`);
+    },
+  );
+}
+
 // Logons take a client round trip and a DC's answer: milliseconds to seconds.
 const HANDSHAKE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 // A DC on the same network answers in a millisecond or so; a busy or distant one in hundreds.
@@ -199,15 +213,6 @@ export class PrometheusMetrics implements AuthenticatorObserver, VerifierObserve
   }
 
   handler(_req: IncomingMessage, res: ServerResponse): void {
-    this.text().then(
-      (text) => {
-        res.writeHead(200, { 'Content-Type': this.registry.contentType, 'Cache-Control': 'no-store' });
-        res.end(text);
-      },
-      (error: Error) => {
-        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
-        res.end(`metrics failed: ${error.message}\n`);
-      },
-    );
+    serveMetrics(this.registry, res);
   }
 }
