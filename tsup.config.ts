@@ -16,7 +16,8 @@ export default defineConfig([
     sourcemap: true,
     clean: true,
     splitting: true,
-    // import.meta.url in the CommonJS build (lazy-require.ts loads optional dependencies with it).
+    // import.meta.url in the CommonJS build too: lazy-require.ts and the metrics load optional
+    // dependencies (ioredis, ldapts, http-proxy-3, prom-client) from our own location.
     shims: true,
   },
   // The `ntlm-sso` command (bin), ESM only.

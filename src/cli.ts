@@ -36,9 +36,11 @@ async function gateway(argv: readonly string[]): Promise<void> {
   const address = await instance.listen(plan.listen.port, plan.listen.host);
   const scheme = plan.options.tls ? 'https' : 'http';
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  process.stdout.write(
+  // Through the gateway's logger, so that a JSON log stays JSON from its first line.
+  const logger = plan.options.logger!;
+  logger.info(
     `ntlm-sso gateway (${instance.mode} mode) listening on ${scheme}://${host}:${address.port}/ ` +
-      `→ ${new URL(plan.options.upstream).origin}; ${plan.source}\n`,
+      `→ ${new URL(plan.options.upstream).origin}; ${plan.source}`,
   );
 
   let stopping = false;
@@ -48,7 +50,7 @@ async function gateway(argv: readonly string[]): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    process.stdout.write(`ntlm-sso gateway: ${signal}, finishing in-flight requests\n`);
+    logger.info(`ntlm-sso gateway: ${signal}, finishing in-flight requests`);
     instance.close().then(
       () => process.exit(0),
       (error: unknown) => {

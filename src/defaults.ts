@@ -55,6 +55,8 @@ export const DEFAULTS = {
     listen: '127.0.0.1:8080',
     mode: 'header',
     healthPath: '/.ntlm-sso/health',
+    readyPath: '/.ntlm-sso/ready',
+    metricsPath: '/.ntlm-sso/metrics',
     logoutPath: '/.ntlm-sso/logout',
     shutdownTimeoutMs: 10_000,
     upstreamTimeoutMs: 60_000,

@@ -18,6 +18,8 @@ export {
   kerberosAcceptor,
 } from './kerberos/acceptor.js';
 export { consoleLogger } from './logger.js';
+export type { MetricsOptions, MetricsRegistry, NtlmMetrics } from './metrics/prometheus.js';
+export type { DependencyCheck, ReadinessReport } from './metrics/readiness.js';
 export * as spnego from './negotiate/spnego.js';
 // The wire layer, for verifiers of your own and for tests.
 export * as wire from './ntlm/index.js';

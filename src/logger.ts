@@ -3,7 +3,7 @@ import type { Logger } from './types.js';
 
 const PREFIX = '[ntlm-sso]';
 
-/** The default: warnings and errors on stderr, one line each, fields as JSON. */
+/** The default: info on stdout, warnings and errors on stderr, one line each, fields as JSON. */
 export const consoleLogger: Logger = {
   debug: (message, fields) => console.debug(PREFIX, message, fields ? JSON.stringify(fields) : ''),
   info: (message, fields) => console.info(PREFIX, message, fields ? JSON.stringify(fields) : ''),
@@ -47,9 +47,12 @@ export function adaptLogger(logger: Logger): Logger {
   return adapted;
 }
 
-/** Applies the `debug` level: below 1, info and debug lines are dropped before they are built. */
+/**
+ * Applies the `debug` level: below 1, debug lines are dropped before they are built; info and
+ * above always go through (a logon accepted is an audit line, not a debug one). A logger of the
+ * user's own (pino, winston) filters further by its own level.
+ */
 export function levelledLogger(logger: Logger, debug: number): Logger {
   if (debug >= 1) return logger;
-  const silent = () => {};
-  return { debug: silent, info: silent, warn: logger.warn.bind(logger), error: logger.error.bind(logger) };
+  return { ...logger, debug: () => {} };
 }

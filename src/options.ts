@@ -3,6 +3,7 @@ import { DEFAULTS } from './defaults.js';
 import { ConfigurationError } from './errors.js';
 import { type KerberosAcceptor, kerberosAcceptor } from './kerberos/acceptor.js';
 import { adaptLogger, consoleLogger, levelledLogger } from './logger.js';
+import { type MetricsOptions, resolveMetricsOption } from './metrics/prometheus.js';
 import { BearerTokens } from './session/bearer-tokens.js';
 import { TrustedProxies } from './session/client-address.js';
 import type { Store } from './store/store.js';
@@ -44,6 +45,8 @@ export interface ResolvedOptions {
     readonly 503?: RefusalHandler;
   };
   readonly setUser: boolean;
+  /** Prometheus metrics, when `metrics` is on (prom-client is loaded only then). */
+  readonly metrics: MetricsOptions | undefined;
 }
 
 /** `kerberos` → an acceptor whose replay cache lives in the middleware's store (shared across instances). */
@@ -173,5 +176,6 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
         ['true', 'false'],
         'false',
       ) === 'true',
+    metrics: resolveMetricsOption(options.metrics),
   };
 }

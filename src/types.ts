@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type tls from 'node:tls';
 import type { SecureContextOptions } from 'node:tls';
 import type { Redis } from 'ioredis';
+import type { MetricsOptions } from './metrics/prometheus.js';
 import type { AuthenticateMessage } from './ntlm/authenticate.js';
 import type { NegotiateMessage } from './ntlm/negotiate.js';
 import type { NtlmV2Response } from './ntlm/ntlmv2-response.js';
@@ -192,8 +193,9 @@ export interface NtlmOptions {
   /** Only members of these groups (by name, any case) get through; others get 403. */
   allowGroups?: string[];
   /**
-   * Where log lines go. Warnings and errors are always logged; info and debug lines only when
-   * `debug` is 1 or more.
+   * Where log lines go. Errors, warnings (refused logons with their code, a DC going down) and
+   * info lines (each logon accepted, with user, domain, mechanism, address and duration) are
+   * always logged; debug lines only when `debug` is 1 or more.
    * @default console
    */
   logger?: Logger;
@@ -223,7 +225,8 @@ export interface NtlmOptions {
    */
   schemes?: ('Negotiate' | 'NTLM')[];
   /**
-   * Like Apache::AuthenNTLM's ntlmdebug: 0 quiet, 1 each handshake step, 2 also the tokens (base64).
+   * Like Apache::AuthenNTLM's ntlmdebug: 0 no debug lines (info and above only), 1 also each
+   * handshake step, 2 also the tokens (base64).
    * @default 0
    */
   debug?: 0 | 1 | 2;
@@ -245,6 +248,14 @@ export interface NtlmOptions {
   onUnavailable?: RefusalHandler;
   /** Also set `req.user` to the identity, for passport-style code that reads it there. @default false */
   setUser?: boolean;
+  /**
+   * Prometheus metrics (logons by mechanism and result, handshake and DC latency, DC up/down,
+   * pending handshakes, authenticated connections, Bearer and directory-cache hits), read from
+   * `auth.metrics` (`auth.metrics.handler` serves them). Needs prom-client (an optional peer
+   * dependency), loaded only when this is set. `{ registry }` adds them to a Registry of yours.
+   * @default off
+   */
+  metrics?: boolean | MetricsOptions;
 }
 
 /** The Kerberos acceptor of `ntlm({ kerberos })`. */
@@ -518,6 +529,19 @@ export interface GatewayOptions {
   upstreamTls?: https.AgentOptions;
   /** Answered by the gateway itself, without authentication; `false` turns it off. @default '/.ntlm-sso/health' */
   healthPath?: string | false;
+  /**
+   * Readiness, answered without authentication: 200 while logons can be decided (a DC, the
+   * Netlogon channel, and Redis when configured, answer), 503 otherwise and while shutting down.
+   * `false` turns it off. @default '/.ntlm-sso/ready'
+   */
+  readyPath?: string | false;
+  /**
+   * Prometheus metrics, answered without authentication (listen where only your scraper can
+   * reach it, or turn it off): header mode's authentication metrics, the gateway's requests and
+   * Node's process metrics. Needs prom-client; without it the path answers 404 and the start-up
+   * log says why. `false` turns it off. @default '/.ntlm-sso/metrics'
+   */
+  metricsPath?: string | false;
   /**
    * Header mode: `POST` here logs the caller out (revokes their Bearer token, forgets the
    * connection's identity, clears the token cookie) instead of going upstream; `false` turns it off.

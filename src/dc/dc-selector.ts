@@ -1,3 +1,5 @@
+import { type DcObserver, type DcOperation, Observers } from '../metrics/observer.js';
+
 export interface DcSelectorOptions {
   /** Longest back-off of a DC that keeps failing (ms): the old fixed downtime, now the cap. */
   readonly downtimeMs: number;
@@ -20,6 +22,8 @@ interface DownState {
   trialStartedAt: number;
   /** A trial request is out: others keep skipping the DC until it reports or times out. */
   trial: boolean;
+  /** When it went down, for the log line that says it is back. */
+  downSince: number;
 }
 
 /** A failed trial that took less than this was refused at once: it cost its user no wait. */
@@ -34,12 +38,16 @@ const FAST_FAILURE_MS = 250;
  * downtimeMs; one refused at once (the DC is restarting) cost nothing and keeps it short. So a
  * DC that restarts serves again within about a second of answering, and one that stays silent
  * costs one request per back-off, not every request.
+ *
+ * Observers hear of the transitions only (up → down, down → up), never of each failing request,
+ * so that an outage is one log line, and the latency of each timed answer.
  */
 export class DcSelector {
   readonly #down = new Map<string, DownState>();
   readonly #downtimeMs: number;
   readonly #firstRetryMs: number;
   readonly #trialTimeoutMs: number;
+  readonly #observers = new Observers<DcObserver>();
 
   constructor(
     private readonly domains: ReadonlyMap<string, readonly string[]>,
@@ -48,6 +56,23 @@ export class DcSelector {
     this.#downtimeMs = options.downtimeMs;
     this.#firstRetryMs = Math.min(options.firstRetryMs ?? 1000, options.downtimeMs);
     this.#trialTimeoutMs = options.trialTimeoutMs;
+  }
+
+  /** Reports to `observer` from now on; every configured DC is announced to it first. */
+  observe(observer: DcObserver): () => void {
+    for (const urls of this.domains.values()) {
+      for (const url of urls) {
+        observer.dcKnown(url);
+        const state = this.#down.get(url);
+        if (state) observer.dcDown(url, 'down when observing began');
+      }
+    }
+    return this.#observers.add(observer);
+  }
+
+  /** A DC answered `operation` in `seconds` (the caller timed it). */
+  answered(url: string, operation: DcOperation, seconds: number): void {
+    this.#observers.each((observer) => observer.dcLatency(url, operation, seconds));
   }
 
   /**
@@ -69,13 +94,20 @@ export class DcSelector {
   /**
    * The DC failed to connect or answer. The first failure starts the back-off; a failed trial
    * doubles it if it cost a wait; failures of requests that were already under way when the DC
-   * went down change nothing.
+   * went down change nothing. `reason` goes to the observers on the first failure only.
    */
-  markDown(url: string, now = Date.now()): void {
+  markDown(url: string, now = Date.now(), reason = 'no answer'): void {
     const state = this.#down.get(url);
     if (!state) {
       const retryAt = now + this.#firstRetryMs;
-      this.#down.set(url, { backoffMs: this.#firstRetryMs, retryAt, trial: false, trialStartedAt: 0 });
+      this.#down.set(url, {
+        backoffMs: this.#firstRetryMs,
+        retryAt,
+        trial: false,
+        trialStartedAt: 0,
+        downSince: now,
+      });
+      this.#observers.each((observer) => observer.dcDown(url, reason));
     } else if (state.trial) {
       const costly = now - state.trialStartedAt >= FAST_FAILURE_MS;
       state.backoffMs = costly ? Math.min(state.backoffMs * 2, this.#downtimeMs) : this.#firstRetryMs;
@@ -85,8 +117,11 @@ export class DcSelector {
   }
 
   /** The DC answered (whatever its verdict on the logon): it serves again. */
-  markUp(url: string): void {
+  markUp(url: string, now = Date.now()): void {
+    const state = this.#down.get(url);
+    if (!state) return;
     this.#down.delete(url);
+    this.#observers.each((observer) => observer.dcUp(url, now - state.downSince));
   }
 
   /** Seconds until a DC of `domain` may be tried again. */

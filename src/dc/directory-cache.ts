@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { type CacheObserver, Observers } from '../metrics/observer.js';
 import type { Store } from '../store/store.js';
 
 /**
@@ -9,10 +10,16 @@ import type { Store } from '../store/store.js';
 export class DirectoryCache {
   readonly #store: Store;
   readonly #ttlSeconds: number;
+  readonly #observers = new Observers<CacheObserver>();
 
   constructor(store: Store, ttlSeconds: number) {
     this.#store = store;
     this.#ttlSeconds = ttlSeconds;
+  }
+
+  /** Hears of each hit and miss. */
+  observe(observer: CacheObserver): () => void {
+    return this.#observers.add(observer);
   }
 
   async remember<T>(key: string, read: () => Promise<T>): Promise<T> {
@@ -20,11 +27,14 @@ export class DirectoryCache {
     const cached = await this.#store.get(fullKey).catch(() => undefined);
     if (cached !== undefined) {
       try {
-        return JSON.parse(cached) as T;
+        const value = JSON.parse(cached) as T;
+        this.#observers.each((observer) => observer.directoryCache(true));
+        return value;
       } catch {
         // Not ours after all (a shared store): read it again.
       }
     }
+    this.#observers.each((observer) => observer.directoryCache(false));
     const value = await read();
     await this.#store.set(fullKey, JSON.stringify(value), this.#ttlSeconds).catch(() => {});
     return value;

@@ -1,7 +1,9 @@
 import type tls from 'node:tls';
 import { isNtlmError, ServiceUnavailableError } from '../errors.js';
+import type { DcObserver } from '../metrics/observer.js';
 import { AvId, findAvPair } from '../ntlm/av-pairs.js';
 import { challengeAvPairs, decodeChallenge } from '../ntlm/challenge.js';
+import { readNamingContext } from './account-lookup.js';
 import { bindFailure, ResultCode } from './dc-errors.js';
 import { DcSelector } from './dc-selector.js';
 import { LdapConnection, LdapTransportError } from './ldap-connection.js';
@@ -66,8 +68,10 @@ export class LdapRelay {
       let connection: LdapConnection | undefined;
       try {
         const challenge = await this.#limited(url, async () => {
+          const started = performance.now();
           connection = await LdapConnection.connect({ url, ...this.#settings, tls: this.#settings.tls });
           const { result, serverSaslCreds } = await connection.saslBind('GSS-SPNEGO', negotiateToken);
+          this.#selector.answered(url, 'negotiate', (performance.now() - started) / 1000);
           this.#selector.markUp(url); // it answered, whatever it said
           if (result.resultCode !== ResultCode.saslBindInProgress || !serverSaslCreds) {
             throw bindFailure(result, url, '');
@@ -78,7 +82,7 @@ export class LdapRelay {
       } catch (error) {
         connection?.close();
         if (!(error instanceof LdapTransportError)) throw dcError(error, url);
-        if (error.reason !== 'protocol') this.#selector.markDown(url);
+        if (error.reason !== 'protocol') this.#selector.markDown(url, Date.now(), error.message);
         failures.push(error.message);
       }
     }
@@ -102,13 +106,15 @@ export class LdapRelay {
     const { connection } = relay;
     try {
       return await this.#limited(connection.url, async () => {
+        const started = performance.now();
         const { result } = await connection.saslBind('GSS-SPNEGO', authenticateToken);
+        this.#selector.answered(connection.url, 'authenticate', (performance.now() - started) / 1000);
         if (result.resultCode !== ResultCode.success) throw bindFailure(result, connection.url, claimedUser);
         return then(connection);
       });
     } catch (error) {
       if (error instanceof LdapTransportError) {
-        if (error.reason !== 'protocol') this.#selector.markDown(connection.url);
+        if (error.reason !== 'protocol') this.#selector.markDown(connection.url, Date.now(), error.message);
         throw new ServiceUnavailableError(
           'ERR_NTLM_DC_UNAVAILABLE',
           `domain controller failed during the logon: ${error.message}`,
@@ -119,6 +125,34 @@ export class LdapRelay {
     } finally {
       connection.close();
     }
+  }
+
+  /** Reports DC transitions and latency to `observer` (see DcSelector.observe). */
+  observe(observer: DcObserver): () => void {
+    return this.#selector.observe(observer);
+  }
+
+  /**
+   * Readiness: which DCs answer now, by domain. A DC answers when it takes a connection and
+   * reads its rootDSE (anonymous, allowed even where LDAP signing is required) within the
+   * timeouts; nothing is relayed and the breaker is left alone.
+   */
+  async probe(): Promise<{ domain: string; dc: string; error: string | undefined }[]> {
+    const probes = [...this.#settings.domains].flatMap(([domain, urls]) =>
+      urls.map(async (url) => {
+        let connection: LdapConnection | undefined;
+        try {
+          connection = await LdapConnection.connect({ url, ...this.#settings, tls: this.#settings.tls });
+          await readNamingContext(connection);
+          return { domain, dc: url, error: undefined };
+        } catch (error) {
+          return { domain, dc: url, error: (error as Error).message };
+        } finally {
+          connection?.close();
+        }
+      }),
+    );
+    return Promise.all(probes);
   }
 
   /** Runs `operation` in the DC's line of at most `maxConcurrentOperations`. */

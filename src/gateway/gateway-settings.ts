@@ -14,6 +14,8 @@ export interface GatewaySettings {
   readonly upstream: URL;
   readonly logger: Logger;
   readonly healthPath: string | false;
+  readonly readyPath: string | false;
+  readonly metricsPath: string | false;
   readonly logoutPath: string | false;
   readonly shutdownTimeoutMs: number;
   readonly upstreamTimeoutMs: number;
@@ -82,6 +84,8 @@ export function resolveGatewayOptions(options: GatewayOptions): GatewaySettings 
       ? adaptLogger(options.logger)
       : levelledLogger(consoleLogger, options.auth?.debug ?? 0),
     healthPath: options.healthPath === undefined ? G.healthPath : options.healthPath,
+    readyPath: options.readyPath === undefined ? G.readyPath : options.readyPath,
+    metricsPath: options.metricsPath === undefined ? G.metricsPath : options.metricsPath,
     logoutPath: options.logoutPath === undefined ? G.logoutPath : options.logoutPath,
     shutdownTimeoutMs: count('shutdownTimeoutMs', G.shutdownTimeoutMs),
     upstreamTimeoutMs: count('upstreamTimeoutMs', G.upstreamTimeoutMs),

@@ -3,11 +3,14 @@ import type { AddressInfo, Socket } from 'node:net';
 import { stripClientIdentityHeaders } from '../http/identity-headers.js';
 import { ntlm } from '../http/middleware.js';
 import { sendText } from '../http/responses.js';
+import { promClientAvailable } from '../metrics/prometheus.js';
 import { clientAddress } from '../session/client-address.js';
 import type { Gateway, GatewayOptions } from '../types.js';
+import { assignRequestId, logAccess } from './access-log.js';
 import { createClientServer } from './client-server.js';
 import { ConnectionShares } from './connection-shares.js';
 import { setForwardingHeaders } from './forwarded-headers.js';
+import { GatewayMetrics } from './gateway-metrics.js';
 import { resolveGatewayOptions } from './gateway-settings.js';
 import { GracefulShutdown } from './graceful-shutdown.js';
 import { PinnedUpstreams } from './pinned-upstreams.js';
@@ -20,7 +23,16 @@ export function createGateway(options: GatewayOptions): Gateway {
   const settings = resolveGatewayOptions(options);
   const { mode, logger, trusted, forward, pinning } = settings;
   const tls = Boolean(options.tls);
-  const auth = mode === 'header' ? ntlm({ logger, ...options.auth! }) : undefined;
+  const metricsOn = settings.metricsPath !== false && promClientAvailable();
+  if (settings.metricsPath !== false && !metricsOn)
+    logger.warn(
+      `metrics off: prom-client is not installed (npm install prom-client); ${settings.metricsPath} answers 404`,
+    );
+  const auth =
+    mode === 'header'
+      ? ntlm({ logger, ...(metricsOn ? { metrics: { defaultMetrics: true } } : {}), ...options.auth! })
+      : undefined;
+  const metrics = metricsOn ? new GatewayMetrics(auth?.metrics?.registry) : undefined;
   const { proxy, newAgent } = createUpstreamProxy(
     {
       upstream: settings.upstream,
@@ -56,6 +68,32 @@ export function createGateway(options: GatewayOptions): Gateway {
     );
   };
 
+  /** Readiness: the authenticator's probe in header mode (pass-through has nothing of its own to wait for). */
+  const ready = (res: http.ServerResponse) => {
+    const answer = (status: number, body: unknown) => {
+      res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+      res.end(JSON.stringify(body));
+    };
+    if (shutdown.draining) return answer(503, { status: 'draining' });
+    if (!auth) return answer(200, { status: 'ready', checks: [] });
+    auth.ready().then(
+      (report) =>
+        // Names and verdicts only: why a DC failed is in the log, not in an unauthenticated answer.
+        answer(report.ready ? 200 : 503, {
+          status: report.ready ? 'ready' : 'unavailable',
+          checks: report.checks.map(({ name, ok }) => ({ name, ok })),
+        }),
+      (error: Error) => {
+        logger.error('readiness check failed', { reason: error.message });
+        answer(503, { status: 'unavailable', checks: [] });
+      },
+    );
+  };
+
+  const isOperatorPath = (req: http.IncomingMessage) =>
+    (req.method === 'GET' || req.method === 'HEAD') &&
+    (isAt(req, settings.healthPath) || isAt(req, settings.readyPath) || isAt(req, settings.metricsPath));
+
   const logout = (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (req.method !== 'POST') return sendText(res, 405, { Allow: 'POST' }, 'Use POST to log out\n');
     // Only who is logged in can log out; the middleware answers everyone else with a challenge.
@@ -78,8 +116,18 @@ export function createGateway(options: GatewayOptions): Gateway {
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     // Answered 503 on arrival (ConnectionShares): nothing it sends is served.
     if (shares.refused(req.socket)) return void req.resume();
+    const requestId = assignRequestId(req, trusted);
+    res.setHeader('X-Request-Id', requestId);
+    const operatorPath = isOperatorPath(req);
+    logAccess(req, res, { logger, requestId, client: clientAddress(req, trusted), quiet: operatorPath });
+    if (metrics) res.once('close', () => metrics.request(res.statusCode));
     shutdown.requestStarted(req, res);
-    if (isAt(req, settings.healthPath) && (req.method === 'GET' || req.method === 'HEAD')) return health(res);
+    if (operatorPath) {
+      if (isAt(req, settings.healthPath)) return health(res);
+      if (isAt(req, settings.readyPath)) return ready(res);
+      if (metrics) return metrics.serve(res);
+      return sendText(res, 404, {}, 'Metrics are off: prom-client is not installed.\n');
+    }
     if (auth && isAt(req, settings.logoutPath)) return logout(req, res);
     if (pins) {
       stripClientIdentityHeaders(req);

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { consoleLogger, levelledLogger } from '../logger.js';
 import { RedisStore } from '../store/redis-store.js';
 import type { Store } from '../store/store.js';
 import type { GatewayMode, GatewayOptions, NtlmOptions, UsernameFormat, Verifier } from '../types.js';
@@ -8,6 +7,7 @@ import { domainController } from '../verifiers/domain-controller.js';
 import { localDirectoryFromFile } from '../verifiers/local-directory.js';
 import { netlogon } from '../verifiers/netlogon.js';
 import { type Settings, UsageError } from './cli-settings.js';
+import { gatewayLogger } from './gateway-logger.js';
 
 export interface ListenAddress {
   readonly host: string;
@@ -217,10 +217,13 @@ export function planGateway(settings: Settings): GatewayPlan {
   const key = str(settings, 'tls-key');
   if (Boolean(cert) !== Boolean(key)) throw new UsageError('--tls-cert and --tls-key go together');
   const upstreamCa = str(settings, 'upstream-ca');
-  const debugText = str(settings, 'debug') ?? '1';
+  const debugText = str(settings, 'debug') ?? '0';
   if (!['0', '1', '2'].includes(debugText))
     throw new UsageError(`--debug must be 0, 1 or 2, got ${JSON.stringify(debugText)}`);
   const debug = Number(debugText) as 0 | 1 | 2;
+  const logFormat = str(settings, 'log-format') ?? 'auto';
+  if (logFormat !== 'auto' && logFormat !== 'json' && logFormat !== 'pretty')
+    throw new UsageError(`--log-format must be "auto", "json" or "pretty", got ${JSON.stringify(logFormat)}`);
 
   const common: GatewayOptions = {
     upstream,
@@ -228,6 +231,8 @@ export function planGateway(settings: Settings): GatewayPlan {
     upstreamTimeoutMs: num(settings, 'upstream-timeout'),
     upstreamTls: upstreamCa ? { ca: readFileSetting(upstreamCa, 'upstream-ca') } : undefined,
     healthPath: gatewayPath(settings, 'health-path'),
+    readyPath: gatewayPath(settings, 'ready-path'),
+    metricsPath: gatewayPath(settings, 'metrics-path'),
     tls:
       cert && key
         ? { cert: readFileSetting(cert, 'tls-cert'), key: readFileSetting(key, 'tls-key') }
@@ -237,7 +242,7 @@ export function planGateway(settings: Settings): GatewayPlan {
     maxUnauthenticatedConnections: num(settings, 'max-unauthenticated-connections'),
     headerTimeoutMs: num(settings, 'header-timeout'),
     trustedProxies: list(settings, 'trusted-proxy'),
-    logger: levelledLogger(consoleLogger, debug),
+    logger: gatewayLogger(logFormat, debug),
   };
   const listen = parseListen(str(settings, 'listen') ?? '127.0.0.1:8080');
 

@@ -4,6 +4,7 @@ import type { ProxyServer } from 'http-proxy-3';
 import { stripClientIdentityHeaders } from '../http/identity-headers.js';
 import type { NtlmMiddleware } from '../http/middleware.js';
 import type { TrustedProxies } from '../session/client-address.js';
+import { assignRequestId } from './access-log.js';
 import type { ConnectionShares } from './connection-shares.js';
 import { setForwardingHeaders } from './forwarded-headers.js';
 import type { GracefulShutdown } from './graceful-shutdown.js';
@@ -44,6 +45,7 @@ export function websocketUpgrades(context: UpgradeContext) {
   return (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => {});
     if (shares.refused(socket)) return;
+    assignRequestId(req, trusted);
     if (pins) {
       stripClientIdentityHeaders(req);
       setForwardingHeaders(req, trusted, tls);

@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { NtlmMetrics } from '../metrics/prometheus.js';
+import type { ReadinessReport } from '../metrics/readiness.js';
 import type { Authenticator, Decision } from '../session/authenticator.js';
 import type { NtlmOptions, NtlmRequestInfo } from '../types.js';
 import { httpAuthentication } from './adapter.js';
@@ -30,6 +32,10 @@ export interface NtlmMiddleware {
   logout(req: IncomingMessage, res?: ServerResponse): Promise<boolean>;
   /** The authenticator behind it, shared with other adapters (the gateway). */
   readonly authenticator: Authenticator;
+  /** With `metrics` on: the registry, its text, and a handler serving it (`app.get('/metrics', auth.metrics.handler)`). */
+  readonly metrics: NtlmMetrics | undefined;
+  /** Readiness: whether a DC (or the Netlogon channel), and the store when it is Redis, answer now. */
+  ready(): Promise<ReadinessReport>;
 }
 
 /**
@@ -102,5 +108,7 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
   };
   middleware.close = () => auth.close();
   Object.defineProperty(middleware, 'authenticator', { value: auth.authenticator });
+  Object.defineProperty(middleware, 'metrics', { value: auth.authenticator.metrics });
+  middleware.ready = () => auth.authenticator.ready();
   return middleware;
 }

@@ -7,6 +7,7 @@ import {
   type Endpoint,
   type MachineAccount,
   openSealedConnection,
+  probeNetlogon,
   resolvePort,
   unavailable,
 } from './secure-channel.js';
@@ -75,6 +76,11 @@ export class ChannelPool {
         throw unavailable(this.name, 'NetrLogonSamLogonEx', 'success without validation');
       return result.validation;
     }
+  }
+
+  /** Readiness: whether this DC's netlogon answers now (see probeNetlogon). Throws if not. */
+  async probe(): Promise<void> {
+    await probeNetlogon(this.options);
   }
 
   close(): void {

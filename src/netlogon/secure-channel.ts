@@ -58,6 +58,22 @@ export async function resolvePort(endpoint: Endpoint): Promise<number> {
   }
 }
 
+/**
+ * Readiness: netlogon's port (from the endpoint mapper, unless pinned) takes a connection and
+ * an unauthenticated bind to the Netlogon interface. No challenge is asked for, so the machine
+ * account's session key is left alone.
+ */
+export async function probeNetlogon(endpoint: Endpoint): Promise<number> {
+  const port = await resolvePort(endpoint);
+  const connection = await RpcConnection.open({ ...endpoint, port });
+  try {
+    await connection.bind(NETLOGON_INTERFACE);
+    return port;
+  } finally {
+    connection.close();
+  }
+}
+
 export interface SessionKeyResult {
   readonly sessionKey: Buffer;
   readonly negotiateFlags: number;

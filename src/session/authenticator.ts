@@ -2,6 +2,10 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { AuthenticationError, isNtlmError, type NtlmError, ServiceUnavailableError } from '../errors.js';
 import type { Mechanism, Step } from '../mechanisms/mechanism.js';
+import { type AuthenticatorObserver, type LogonOutcome, Observers } from '../metrics/observer.js';
+import { Operations } from '../metrics/operations.js';
+import type { NtlmMetrics } from '../metrics/prometheus.js';
+import type { ReadinessReport } from '../metrics/readiness.js';
 import { channelBindingsHash, tlsServerEndPoint } from '../ntlm/extended-protection.js';
 import type { ResolvedOptions } from '../options.js';
 import type { NtlmIdentity, NtlmRequestInfo } from '../types.js';
@@ -60,6 +64,12 @@ export type Decision =
   | { readonly kind: 'forbidden'; readonly info: NtlmRequestInfo }
   | { readonly kind: 'next' };
 
+/** What a failed request was, for its observers: a logon attempt (timed from its first leg), or a Bearer token. */
+type Attempt =
+  | { readonly kind: 'logon'; readonly durationMs: number | undefined }
+  | { readonly kind: 'bearer' };
+const UNTIMED_LOGON: Attempt = { kind: 'logon', durationMs: undefined };
+
 /**
  * Decides every request: the connection's identity, a Bearer token, or a handshake leg of one of
  * the mechanisms (NTLM; Negotiate). It alone owns the per-connection registry, logs the outcome,
@@ -71,6 +81,11 @@ export class Authenticator {
   readonly #mechanisms: ReadonlyMap<ConnectionScheme, Mechanism>;
   /** The `WWW-Authenticate` values of a fresh start, e.g. `['Negotiate', 'NTLM']`. */
   readonly #offers: readonly string[];
+  /** Who hears of each outcome (metrics); they never change a decision. */
+  readonly #observers = new Observers<AuthenticatorObserver>();
+  /** When each connection's current handshake began (performance.now()), for its duration. */
+  readonly #handshakeStarts = new WeakMap<ConnectionState, number>();
+  readonly #operations: Operations;
 
   /**
    * `mechanisms`: what each scheme is accepted with; `offers`: the schemes a fresh 401 proposes,
@@ -84,6 +99,22 @@ export class Authenticator {
     this.#options = options;
     this.#mechanisms = mechanisms;
     this.#offers = offers;
+    this.#operations = new Operations(options, this);
+  }
+
+  /** Hears of every logon outcome and Bearer token from now on; returns the function that stops it. */
+  observe(observer: AuthenticatorObserver): () => void {
+    return this.#observers.add(observer);
+  }
+
+  /** The Prometheus metrics, when `metrics` is on. */
+  get metrics(): NtlmMetrics | undefined {
+    return this.#operations.metrics;
+  }
+
+  /** Whether logons can be decided now: a DC (or the Netlogon channel) and the store answer. */
+  ready(): Promise<ReadinessReport> {
+    return this.#operations.ready();
   }
 
   /** Authenticated connections and pending handshakes, for health and metrics. */
@@ -96,7 +127,7 @@ export class Authenticator {
     try {
       authorization = parseAuthorization(request.authorization);
     } catch (error) {
-      return this.#fail(error, request, 'NTLM');
+      return this.#fail(error, request, 'NTLM', UNTIMED_LOGON);
     }
     const { tokens, otherSchemes } = this.#options;
     if (authorization.kind === 'other' && tokens && authorization.scheme.toLowerCase() === 'bearer') {
@@ -105,7 +136,7 @@ export class Authenticator {
     if (authorization.kind === 'token') {
       const mechanism = this.#mechanisms.get(authorization.scheme);
       if (mechanism) return this.#leg(request, authorization.scheme, mechanism, authorization.token);
-      this.#options.logger.info('authorization scheme not offered here', {
+      this.#options.logger.debug('authorization scheme not offered here', {
         scheme: authorization.scheme,
         remote: request.clientAddress,
       });
@@ -115,7 +146,7 @@ export class Authenticator {
     const used = known ? this.#registry.use(known, this.#options) : undefined;
     if (typeof used === 'object') return this.#passConnection(known!, used);
     if (used !== undefined) {
-      this.#options.logger.info('connection must authenticate again', {
+      this.#options.logger.debug('connection must authenticate again', {
         reason: used,
         remote: request.clientAddress,
       });
@@ -180,14 +211,15 @@ export class Authenticator {
         `the token store did not answer: ${(error as Error).message}`,
         { retryAfterSeconds: 1, cause: error },
       );
-      return this.#fail(unavailable, request, 'NTLM');
+      return this.#fail(unavailable, request, 'NTLM', { kind: 'bearer' });
     }
+    this.#observers.each((observer) => observer.bearer(verified !== undefined));
     if (!verified) {
       const invalid = new AuthenticationError(
         'ERR_NTLM_INVALID_BEARER',
         'Bearer token invalid, expired or revoked',
       );
-      return this.#fail(invalid, request, 'NTLM');
+      return this.#fail(invalid, request, 'NTLM', { kind: 'bearer' });
     }
     const { identity, tokenId, issuedAt, expiresAt } = verified;
     const info = this.#info(identity, 'Bearer', issuedAt, { tokenId, tokenExpiresAt: expiresAt, token });
@@ -218,6 +250,7 @@ export class Authenticator {
       let slot: HandshakeSlot;
       let controller: AbortController;
       if (begins) {
+        this.#handshakeStarts.set(state, performance.now());
         this.#registry.dropPending(state);
         // The slot is taken before any await: a burst of first legs cannot all pass the check
         // while the mechanism is still opening DC connections for the earlier ones.
@@ -284,7 +317,7 @@ export class Authenticator {
       this.#registry.releaseHandshake(slot);
       return this.#completed(state, request, scheme, step);
     } catch (error) {
-      return this.#fail(error, request, scheme);
+      return this.#fail(error, request, scheme, { kind: 'logon', durationMs: this.#handshakeTime(state) });
     }
   }
 
@@ -297,12 +330,14 @@ export class Authenticator {
   ): Decision {
     const { identity, responseToken } = step;
     const { tokens, logger } = this.#options;
+    const durationMs = this.#handshakeTime(state);
     logger.info('logon accepted', {
       user: identity.username,
       domain: identity.domain,
       workstation: identity.workstation,
-      scheme,
+      mechanism: scheme,
       remote: request.clientAddress,
+      durationMs: durationMs === undefined ? undefined : Math.round(durationMs),
     });
     const issued = tokens?.issue(identity);
     const info = this.#info(identity, scheme, Date.now(), {
@@ -311,6 +346,7 @@ export class Authenticator {
       token: issued?.token,
     });
     const allowed = isAllowed(info, this.#options);
+    this.#report({ mechanism: scheme, result: allowed ? 'success' : 'forbidden', durationMs });
     this.#registry.authenticate(state, info, allowed, this.#options.maxConnections);
     this.#registry.use(state, this.#options);
     if (!allowed) return this.#forbidden(info);
@@ -331,6 +367,17 @@ export class Authenticator {
     return { ...identity, remoteUser, scheme, authenticatedAt, ...token };
   }
 
+  /** How long the connection's handshake has taken (ms), once: the entry goes with the verdict. */
+  #handshakeTime(state: ConnectionState): number | undefined {
+    const started = this.#handshakeStarts.get(state);
+    this.#handshakeStarts.delete(state);
+    return started === undefined ? undefined : performance.now() - started;
+  }
+
+  #report(outcome: LogonOutcome): void {
+    this.#observers.each((observer) => observer.logon(outcome));
+  }
+
   #reserve(client: string): HandshakeSlot {
     const slot = this.#registry.reserveHandshake(client, this.#options);
     if (typeof slot === 'object') return slot;
@@ -343,7 +390,7 @@ export class Authenticator {
   }
 
   #forbidden(info: NtlmRequestInfo): Decision {
-    this.#options.logger.info('access denied by allowUsers/allowGroups', {
+    this.#options.logger.warn('access denied by allowUsers/allowGroups', {
       user: info.username,
       domain: info.domain,
     });
@@ -351,8 +398,10 @@ export class Authenticator {
   }
 
   /** A typed error becomes a decision and a log line; anything else is a bug, and is thrown on. */
-  #fail(error: unknown, request: AuthRequest, scheme: ConnectionScheme): Decision {
+  #fail(error: unknown, request: AuthRequest, scheme: ConnectionScheme, attempt: Attempt): Decision {
     if (!isNtlmError(error)) throw error;
+    if (attempt.kind === 'logon')
+      this.#report({ mechanism: scheme, result: error.code, durationMs: attempt.durationMs });
     const fields = {
       code: error.code,
       reason: error.message,
@@ -375,6 +424,7 @@ export class Authenticator {
   }
 
   async close(): Promise<void> {
+    this.#operations.close();
     this.#options.tokens?.close();
     await this.#options.verifier.close?.();
     await this.#options.store?.close?.();

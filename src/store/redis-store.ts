@@ -98,6 +98,11 @@ export class RedisStore implements Store {
     await this.#command(() => this.#client.del(this.#prefix + key));
   }
 
+  /** Readiness: PING, failing at once while Redis is known to be away (see #command). */
+  async ping(): Promise<void> {
+    await this.#command(() => this.#client.ping());
+  }
+
   async close(): Promise<void> {
     if (this.#owned) await this.#client.quit().catch(() => this.#client.disconnect());
   }

@@ -12,6 +12,8 @@ import {
 } from '../dc/index.js';
 import { DEFAULTS } from '../defaults.js';
 import { AuthenticationError, ConfigurationError } from '../errors.js';
+import type { ObservableVerifier, VerifierObserver } from '../metrics/observer.js';
+import type { ProbedVerifier, ReadinessReport } from '../metrics/readiness.js';
 import { NegotiateFlags } from '../ntlm/flags.js';
 import { MemoryStore } from '../store/store.js';
 import type {
@@ -35,9 +37,10 @@ const SIGNING = NegotiateFlags.NEGOTIATE_SIGN | NegotiateFlags.NEGOTIATE_SEAL;
  * tokens are relayed in an LDAP SASL bind (GSS-SPNEGO, empty DN) and the DC answers. Who the
  * user is comes from the DC (the SIDs of the bound connection), never from the AUTHENTICATE.
  */
-export class DomainControllerVerifier implements Verifier {
+export class DomainControllerVerifier implements Verifier, ObservableVerifier, ProbedVerifier {
   readonly name: string;
   readonly #relay: LdapRelay;
+  readonly #cache: DirectoryCache | undefined;
   readonly #identity: DirectoryIdentity;
   readonly #domains: ReadonlyMap<string, readonly string[]>;
   readonly #defaultDomain: string;
@@ -71,9 +74,10 @@ export class DomainControllerVerifier implements Verifier {
       tls: tlsOptions,
     });
     const lookup = checkLookup(options.lookup, tlsOptions);
+    this.#cache = directoryCache(options.cache);
     this.#identity = new DirectoryIdentity(
       lookup && new ServiceAccountDirectory(lookup, { ...timeouts, queueTimeoutMs: 10_000 }),
-      directoryCache(options.cache),
+      this.#cache,
     );
     this.name = `domain-controller(${[...domains].map(([d, urls]) => `${d}=${urls.join(',')}`).join(' ')})`;
   }
@@ -138,6 +142,25 @@ export class DomainControllerVerifier implements Verifier {
       sid: account.sid,
       groups,
       groupSids,
+    };
+  }
+
+  /** DC transitions and latency (the relay's selector) and directory-cache hits, to `observer`. */
+  observe(observer: VerifierObserver): () => void {
+    const stops = [this.#relay.observe(observer), this.#cache?.observe(observer)];
+    return () => {
+      for (const stop of stops) stop?.();
+    };
+  }
+
+  /** Ready when every configured domain has a DC that answers (see LdapRelay.probe). */
+  async probe(): Promise<ReadinessReport> {
+    const answers = await this.#relay.probe();
+    return {
+      ready: [...this.#domains.keys()].every((domain) =>
+        answers.some((answer) => answer.domain === domain && answer.error === undefined),
+      ),
+      checks: answers.map(({ dc, error }) => ({ name: dc, ok: error === undefined, detail: error })),
     };
   }
 

@@ -3,6 +3,8 @@ import { DcSelector } from '../dc/dc-selector.js';
 import { GUEST_RID } from '../dc/sid.js';
 import { DEFAULTS } from '../defaults.js';
 import { AuthenticationError, ConfigurationError, isNtlmError, ServiceUnavailableError } from '../errors.js';
+import type { ObservableVerifier, VerifierObserver } from '../metrics/observer.js';
+import type { ProbedVerifier, ReadinessReport } from '../metrics/readiness.js';
 import { ChannelPool } from '../netlogon/channel-pool.js';
 import { type SamInfo4, samInfoSids, UserFlags } from '../netlogon/validation-info.js';
 import { ntowfv1 } from '../ntlm/crypto.js';
@@ -65,7 +67,7 @@ function readMachinePassword(options: NetlogonOptions): string {
  * NetrLogonSamLogonEx, sealed schannel). Works against DCs that require LDAP signing, and with
  * clients that do not sign. The identity comes from the DC's answer only.
  */
-export class NetlogonVerifier implements Verifier {
+export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVerifier {
   readonly name: string;
   readonly #names: ServerNames;
   readonly #computerName: string;
@@ -185,6 +187,31 @@ export class NetlogonVerifier implements Verifier {
     for (const pool of this.#pools.values()) pool.close();
   }
 
+  /** DC transitions and NetrLogonSamLogonEx latency, to `observer`. */
+  observe(observer: VerifierObserver): () => void {
+    // Named as in this.name and the probe, so that an LDAP and a Netlogon DC are told apart.
+    const named = (dc: string) => `netlogon://${dc}`;
+    return this.#selector.observe({
+      dcKnown: (dc) => observer.dcKnown(named(dc)),
+      dcDown: (dc, reason) => observer.dcDown(named(dc), reason),
+      dcUp: (dc, downForMs) => observer.dcUp(named(dc), downForMs),
+      dcLatency: (dc, operation, seconds) => observer.dcLatency(named(dc), operation, seconds),
+    });
+  }
+
+  /** Ready when one DC's netlogon answers (endpoint mapper and an unauthenticated bind). */
+  async probe(): Promise<ReadinessReport> {
+    const checks = await Promise.all(
+      [...this.#pools.values()].map((pool) =>
+        pool.probe().then(
+          () => ({ name: `netlogon://${pool.name}`, ok: true }),
+          (error: Error) => ({ name: `netlogon://${pool.name}`, ok: false, detail: error.message }),
+        ),
+      ),
+    );
+    return { ready: checks.some((check) => check.ok), checks };
+  }
+
   /** Asks the DCs in order, skipping those that failed recently; a verdict from any DC is final. */
   async #logon(logon: Parameters<ChannelPool['samLogon']>[1]): Promise<SamInfo4> {
     const candidates = this.#selector.candidates(SELECTOR_KEY);
@@ -198,19 +225,24 @@ export class NetlogonVerifier implements Verifier {
     }
     let last: unknown;
     for (const dc of candidates) {
+      // Timed as the logon sees it: a wait for a free channel, or a channel's set-up, included.
+      const started = performance.now();
+      const answered = () => this.#selector.answered(dc, 'samlogon', (performance.now() - started) / 1000);
       try {
         const info = await this.#pools.get(dc)!.samLogon(this.#computerName, logon);
+        answered();
         this.#selector.markUp(dc);
         return info;
       } catch (error) {
         if (error instanceof AuthenticationError) {
+          answered();
           this.#selector.markUp(dc);
           throw error;
         }
         last = error;
         // A full line of waiting logons is load, not an outage: do not trip the breaker for it.
         if (!(isNtlmError(error) && error.code === 'ERR_NTLM_TOO_MANY_HANDSHAKES'))
-          this.#selector.markDown(dc);
+          this.#selector.markDown(dc, Date.now(), (error as Error).message);
       }
     }
     if (last instanceof ServiceUnavailableError) throw last;

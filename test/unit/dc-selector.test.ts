@@ -55,3 +55,45 @@ describe('DcSelector', () => {
     assert.ok(s.candidates('EXAMPLE', 6000).includes(DC), 'no verdict within trialTimeoutMs: another trial');
   });
 });
+
+describe('DcSelector observers (issue 13)', () => {
+  it('hear each DC once at first, then transitions only: one down for many failures, one up', () => {
+    const s = selector();
+    const heard: string[] = [];
+    s.observe({
+      dcKnown: (dc) => heard.push(`known ${dc}`),
+      dcDown: (dc, reason) => heard.push(`down ${dc} ${reason}`),
+      dcUp: (dc, downForMs) => heard.push(`up ${dc} ${downForMs}`),
+      dcLatency: (dc, operation, seconds) => heard.push(`latency ${dc} ${operation} ${seconds}`),
+    });
+    s.markUp(DC, 0); // up already: nothing to say
+    for (let now = 0; now < 10_000; now += 500) {
+      s.candidates('EXAMPLE', now);
+      s.markDown(DC, now, 'connect ECONNREFUSED');
+    }
+    s.answered('ldap://dc2', 'negotiate', 0.004);
+    s.markUp(DC, 12_000);
+    s.markUp(DC, 12_001);
+    assert.deepEqual(heard, [
+      `known ${DC}`,
+      'known ldap://dc2',
+      `down ${DC} connect ECONNREFUSED`,
+      'latency ldap://dc2 negotiate 0.004',
+      `up ${DC} 12000`,
+    ]);
+  });
+
+  it('an observer that throws changes nothing', () => {
+    const s = selector();
+    s.observe({
+      dcKnown: () => {},
+      dcDown: () => {
+        throw new Error('a bug in metrics');
+      },
+      dcUp: () => {},
+      dcLatency: () => {},
+    });
+    s.markDown(DC, 0);
+    assert.deepEqual(s.candidates('EXAMPLE', 10), ['ldap://dc2']);
+  });
+});

@@ -1,0 +1,78 @@
+import type { Logger } from '../types.js';
+import { type AuthenticatorObserver, isObservable, type VerifierObserver } from './observer.js';
+import { type MetricsOptions, type NtlmMetrics, PrometheusMetrics } from './prometheus.js';
+import { Readiness, type ReadinessReport } from './readiness.js';
+
+/**
+ * DC transitions as operators want them: one line when a DC that served fails (also when the
+ * next DC answered and no user noticed), one when it answers again; never one per request.
+ */
+function transitionLog(logger: Logger): VerifierObserver {
+  return {
+    dcKnown: () => {},
+    dcDown: (dc, reason) =>
+      logger.warn('domain controller down: skipped until it answers again; the next one, if any, is tried', {
+        dc,
+        reason,
+      }),
+    dcUp: (dc, downForMs) =>
+      logger.info('domain controller answers again', { dc, downForSeconds: Math.round(downForMs / 1000) }),
+    dcLatency: () => {},
+    directoryCache: () => {},
+  };
+}
+
+export interface OperationsSettings {
+  readonly logger: Logger;
+  /** The verifier: observed when it reports, probed when it can be. */
+  readonly verifier: object;
+  /** The shared store, pinged for readiness when it can be (RedisStore). */
+  readonly store: object | undefined;
+  readonly metrics: MetricsOptions | undefined;
+}
+
+/** Where the Authenticator's observers come from. */
+export interface ObservedAuthenticator {
+  observe(observer: AuthenticatorObserver): () => void;
+  readonly counts: { authenticated: number; pending: number };
+}
+
+/**
+ * What one ntlm() instance offers operators, wired once: the transition log, Prometheus metrics
+ * when asked for, readiness. Each hears of outcomes from the Authenticator and the verifier
+ * (the parts that decide), never by reading requests itself.
+ */
+export class Operations {
+  readonly metrics: NtlmMetrics | undefined;
+  readonly #readiness: Readiness;
+  readonly #stops: (() => void)[] = [];
+
+  constructor(settings: OperationsSettings, authenticator: ObservedAuthenticator) {
+    const { logger, verifier } = settings;
+    const observable = isObservable(verifier) ? verifier : undefined;
+    if (observable) this.#stops.push(observable.observe(transitionLog(logger)));
+    if (settings.metrics) {
+      const metrics = new PrometheusMetrics(settings.metrics, () => authenticator.counts);
+      this.#stops.push(authenticator.observe(metrics));
+      if (observable) this.#stops.push(observable.observe(metrics));
+      this.metrics = metrics;
+    }
+    this.#readiness = new Readiness(verifier, settings.store, (report) => {
+      const failing = report.checks.filter((check) => !check.ok);
+      if (report.ready) logger.info('ready: the domain controllers (and store) answer', {});
+      else
+        logger.warn('not ready: no domain controller (or the store) answers', {
+          failing: failing.map((check) => `${check.name}: ${check.detail ?? 'no answer'}`),
+        });
+    });
+  }
+
+  /** Whether logons can be decided now; see Readiness. */
+  ready(): Promise<ReadinessReport> {
+    return this.#readiness.check();
+  }
+
+  close(): void {
+    for (const stop of this.#stops.splice(0)) stop();
+  }
+}
