@@ -67,48 +67,59 @@ export function checkLdapTls(
       ),
     );
     socket.once('secureConnect', () => {
-      const certificate = socket.getPeerCertificate();
-      const names = certificateNames(certificate).join(', ') || '(no names)';
-      const expires = certificate.valid_to ? `, valid until ${certificate.valid_to}` : '';
-      if (socket.authorized) {
-        done(pass(CHECK, `verified for ${names}${expires} (${formatMs(performance.now() - started)})`));
-        return;
-      }
-      const code = String(socket.authorizationError);
       const requested = (options?.servername as string | undefined) ?? host;
-      if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-        done(
-          fail(
-            CHECK,
-            `the certificate is for ${names}, not ${requested}`,
-            `use a URL with one of those names (ldaps://${certificateNames(certificate)[0] ?? 'dc.example.test'}), ` +
-              'or set the TLS servername to one of them (domainController({ tls: { servername } }))',
-          ),
-        );
-      } else if (UNTRUSTED.has(code)) {
-        const issuer = certificate.issuer?.CN ?? 'an unknown issuer';
-        // OpenSSL reports the chain first; say now whether the name will be the next problem.
-        const nameToo = tls.checkServerIdentity(requested, certificate)
-          ? `; once trusted, the name will fail too: use a URL with ${names}, or set the TLS servername`
-          : '';
-        done(
-          fail(
-            CHECK,
-            `the certificate for ${names}, issued by ${issuer}, does not chain to a trusted CA (${code})`,
-            `give the CA that issued the DC certificates with --dc-ca FILE (PEM)${nameToo}`,
-          ),
-        );
-      } else if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
-        done(
-          fail(
-            CHECK,
-            `the certificate for ${names} is outside its dates (${code}${expires})`,
-            'renew the DC certificate, and check this host’s clock',
-          ),
-        );
-      } else {
-        done(fail(CHECK, `the certificate for ${names} does not verify (${code})`, 'renew or reissue it'));
-      }
+      done(verifiedCertificate(socket, requested, started));
     });
   });
+}
+
+/** The verdict on the certificate of a completed handshake, as `rejectUnauthorized` would give it. */
+function verifiedCertificate(socket: tls.TLSSocket, requested: string, started: number): CheckResult {
+  const certificate = socket.getPeerCertificate();
+  if (socket.authorized) {
+    const { names, expires } = described(certificate);
+    return pass(CHECK, `verified for ${names}${expires} (${formatMs(performance.now() - started)})`);
+  }
+  return certificateRefused(certificate, String(socket.authorizationError), requested);
+}
+
+/** Why OpenSSL (or Node's name check) refused the certificate, and what to change. */
+function certificateRefused(certificate: tls.PeerCertificate, code: string, requested: string): CheckResult {
+  const { names, expires } = described(certificate);
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return fail(
+      CHECK,
+      `the certificate is for ${names}, not ${requested}`,
+      `use a URL with one of those names (ldaps://${certificateNames(certificate)[0] ?? 'dc.example.test'}), ` +
+        'or set the TLS servername to one of them (domainController({ tls: { servername } }))',
+    );
+  }
+  if (UNTRUSTED.has(code)) {
+    const issuer = certificate.issuer?.CN ?? 'an unknown issuer';
+    // OpenSSL reports the chain first; say now whether the name will be the next problem.
+    const nameToo = tls.checkServerIdentity(requested, certificate)
+      ? `; once trusted, the name will fail too: use a URL with ${names}, or set the TLS servername`
+      : '';
+    return fail(
+      CHECK,
+      `the certificate for ${names}, issued by ${issuer}, does not chain to a trusted CA (${code})`,
+      `give the CA that issued the DC certificates with --dc-ca FILE (PEM)${nameToo}`,
+    );
+  }
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+    return fail(
+      CHECK,
+      `the certificate for ${names} is outside its dates (${code}${expires})`,
+      'renew the DC certificate, and check this host’s clock',
+    );
+  }
+  return fail(CHECK, `the certificate for ${names} does not verify (${code})`, 'renew or reissue it');
+}
+
+/** How the report names a certificate: its names, and its end date when it has one. */
+function described(certificate: tls.PeerCertificate): { names: string; expires: string } {
+  return {
+    names: certificateNames(certificate).join(', ') || '(no names)',
+    expires: certificate.valid_to ? `, valid until ${certificate.valid_to}` : '',
+  };
 }

@@ -39,8 +39,11 @@ export interface DerNode {
   readonly depth: number;
 }
 
-/** A DER decoding error, with the code of the layer that reads (Kerberos or SPNEGO). */
-export type DerErrorFactory = (message: string) => InvalidTokenError;
+/**
+ * A DER decoding error, with the code of the layer that reads (Kerberos or SPNEGO), or another
+ * error class where the bytes are not a client's token (our own certificate: a RangeError).
+ */
+export type DerErrorFactory = (message: string) => Error;
 
 export function derError(code: InvalidTokenCode): DerErrorFactory {
   return (message) => new InvalidTokenError(message, code);

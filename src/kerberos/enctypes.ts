@@ -30,14 +30,12 @@ export interface EncryptionKey {
   readonly value: Buffer;
 }
 
-const KEY_BYTES: Record<number, number> = { 17: 16, 18: 32, 23: 16 };
-
 export function isKnownEncType(etype: number): boolean {
-  return etype in KEY_BYTES;
+  return PROFILES.has(etype);
 }
 
 export function keyLengthOk(key: EncryptionKey): boolean {
-  return KEY_BYTES[key.etype] === key.value.length;
+  return PROFILES.get(key.etype)?.keyBytes === key.value.length;
 }
 
 // Derived keys per (base key, usage): the service key's few usages are derived once; session
@@ -58,40 +56,61 @@ function aesKeys(key: Buffer, usage: number): AesUsageKeys {
   return keys;
 }
 
+/**
+ * An encryption type's profile (RFC 3961 3): its key size, encryption, and the keyed checksum
+ * that goes with it (RFC 3961 4, "required checksum mechanism").
+ */
+interface EncryptionProfile {
+  readonly keyBytes: number;
+  readonly checksumType: number;
+  encrypt(key: Buffer, usage: number, plain: Buffer): Buffer;
+  decrypt(key: Buffer, usage: number, cipher: Buffer): Buffer | undefined;
+  checksum(key: Buffer, usage: number, data: Buffer): Buffer;
+}
+
+function aesProfile(keyBytes: number, checksumType: number): EncryptionProfile {
+  return {
+    keyBytes,
+    checksumType,
+    encrypt: (key, usage, plain) => aesEncrypt(aesKeys(key, usage), plain),
+    decrypt: (key, usage, cipher) => aesDecrypt(aesKeys(key, usage), cipher),
+    checksum: (key, usage, data) => aesChecksum(aesKeys(key, usage), data),
+  };
+}
+
+const PROFILES = new Map<number, EncryptionProfile>([
+  [EncType.AES128_CTS_HMAC_SHA1_96, aesProfile(16, ChecksumType.HMAC_SHA1_96_AES128)],
+  [EncType.AES256_CTS_HMAC_SHA1_96, aesProfile(32, ChecksumType.HMAC_SHA1_96_AES256)],
+  [
+    EncType.RC4_HMAC,
+    {
+      keyBytes: 16,
+      checksumType: ChecksumType.HMAC_MD5,
+      encrypt: (key, usage, plain) => rc4HmacEncrypt(key, usage, plain),
+      decrypt: rc4HmacDecrypt,
+      checksum: hmacMd5Checksum,
+    },
+  ],
+]);
+
+function profileOf(key: EncryptionKey): EncryptionProfile {
+  const profile = PROFILES.get(key.etype);
+  if (!profile) throw new RangeError(`encryption type ${key.etype} is not supported`);
+  return profile;
+}
+
 /** RFC 3961 decrypt: the plaintext, or undefined when the integrity check fails. */
 export function decrypt(key: EncryptionKey, usage: number, cipher: Buffer): Buffer | undefined {
-  switch (key.etype) {
-    case EncType.AES128_CTS_HMAC_SHA1_96:
-    case EncType.AES256_CTS_HMAC_SHA1_96:
-      return aesDecrypt(aesKeys(key.value, usage), cipher);
-    case EncType.RC4_HMAC:
-      return rc4HmacDecrypt(key.value, usage, cipher);
-    default:
-      throw new RangeError(`encryption type ${key.etype} is not supported`);
-  }
+  return profileOf(key).decrypt(key.value, usage, cipher);
 }
 
 export function encrypt(key: EncryptionKey, usage: number, plain: Buffer): Buffer {
-  switch (key.etype) {
-    case EncType.AES128_CTS_HMAC_SHA1_96:
-    case EncType.AES256_CTS_HMAC_SHA1_96:
-      return aesEncrypt(aesKeys(key.value, usage), plain);
-    case EncType.RC4_HMAC:
-      return rc4HmacEncrypt(key.value, usage, plain);
-    default:
-      throw new RangeError(`encryption type ${key.etype} is not supported`);
-  }
+  return profileOf(key).encrypt(key.value, usage, plain);
 }
 
 /** The keyed checksum that goes with a key's encryption type (RFC 3961 4, "required checksum"). */
 export function checksumTypeFor(etype: number): number | undefined {
-  return etype === EncType.AES256_CTS_HMAC_SHA1_96
-    ? ChecksumType.HMAC_SHA1_96_AES256
-    : etype === EncType.AES128_CTS_HMAC_SHA1_96
-      ? ChecksumType.HMAC_SHA1_96_AES128
-      : etype === EncType.RC4_HMAC
-        ? ChecksumType.HMAC_MD5
-        : undefined;
+  return PROFILES.get(etype)?.checksumType;
 }
 
 /** Verifies a keyed checksum; false for a wrong value and for a type that does not fit the key. */
@@ -102,10 +121,8 @@ export function verifyChecksum(
   data: Buffer,
   checksum: Buffer,
 ): boolean {
-  if (checksumTypeFor(key.etype) !== cksumtype) return false;
-  const expected =
-    cksumtype === ChecksumType.HMAC_MD5
-      ? hmacMd5Checksum(key.value, usage, data)
-      : aesChecksum(aesKeys(key.value, usage), data);
+  const profile = PROFILES.get(key.etype);
+  if (profile?.checksumType !== cksumtype) return false;
+  const expected = profile.checksum(key.value, usage, data);
   return expected.length === checksum.length && timingSafeEqual(expected, checksum);
 }

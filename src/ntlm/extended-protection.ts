@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AuthenticationError } from '../errors.js';
+import { readOid, readOne, Tag, TagClass } from '../kerberos/der.js';
 import { AvId, type AvPair, findAvPair } from './av-pairs.js';
 import { secretsEqual } from './crypto.js';
 
@@ -27,44 +28,23 @@ const SIGNATURE_HASH: Record<string, string> = {
   '1.2.840.10045.4.3.4': 'sha512', // ecdsa-with-SHA512
 };
 
-/** Reads one DER TLV header at `offset`: tag, where the content starts, its length. */
-function derHeader(der: Buffer, offset: number): { tag: number; start: number; length: number } {
-  if (offset + 2 > der.length) throw new RangeError('truncated DER');
-  const tag = der[offset]!;
-  let length = der[offset + 1]!;
-  let start = offset + 2;
-  if (length & 0x80) {
-    const bytes = length & 0x7f;
-    if (bytes === 0 || bytes > 4 || start + bytes > der.length) throw new RangeError('bad DER length');
-    length = der.readUIntBE(start, bytes);
-    start += bytes;
-  }
-  if (start + length > der.length) throw new RangeError('DER element runs past the end');
-  return { tag, start, length };
-}
-
-function decodeOid(bytes: Buffer): string {
-  const parts = [Math.floor(bytes[0]! / 40), bytes[0]! % 40];
-  let value = 0;
-  for (const byte of bytes.subarray(1)) {
-    value = value * 128 + (byte & 0x7f);
-    if ((byte & 0x80) === 0) {
-      parts.push(value);
-      value = 0;
-    }
-  }
-  return parts.join('.');
-}
+/** Our certificate is configuration, not a client's token: a malformed one is a RangeError. */
+const certificateError = (message: string): Error => new RangeError(message);
 
 /** The hash RFC 5929 4.1 prescribes for a certificate: its signature's hash, SHA-256 for MD5/SHA-1 and anything else. */
 export function endPointHashAlgorithm(certificateDer: Buffer): string {
-  const certificate = derHeader(certificateDer, 0); // Certificate ::= SEQUENCE
-  const tbs = derHeader(certificateDer, certificate.start); // tbsCertificate
-  const algorithm = derHeader(certificateDer, tbs.start + tbs.length); // signatureAlgorithm SEQUENCE
-  const oid = derHeader(certificateDer, algorithm.start);
-  if (certificate.tag !== 0x30 || algorithm.tag !== 0x30 || oid.tag !== 0x06)
-    throw new RangeError('not an X.509 certificate');
-  return SIGNATURE_HASH[decodeOid(certificateDer.subarray(oid.start, oid.start + oid.length))] ?? 'sha256';
+  // RFC 5280 4.1: Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }
+  const { reader } = readOne(
+    certificateDer,
+    'Certificate',
+    TagClass.UNIVERSAL,
+    Tag.SEQUENCE,
+    certificateError,
+  );
+  reader.expect('tbsCertificate', TagClass.UNIVERSAL, Tag.SEQUENCE, true);
+  const algorithm = reader.expect('signatureAlgorithm', TagClass.UNIVERSAL, Tag.SEQUENCE, true);
+  const oid = reader.inside(algorithm, 'signatureAlgorithm').next('signatureAlgorithm algorithm');
+  return SIGNATURE_HASH[readOid(oid, 'signatureAlgorithm algorithm', certificateError)] ?? 'sha256';
 }
 
 /** `tls-server-end-point:` + the certificate's hash: the channel binding's application data (RFC 5929 4). */

@@ -35,6 +35,18 @@ describe('tls-server-end-point (RFC 5929)', () => {
     assert.throws(() => endPointHashAlgorithm(Buffer.from('3003020100', 'hex')), RangeError);
   });
 
+  it('reads the certificate as strict DER: no trailing bytes, no indefinite or non-minimal lengths', () => {
+    assert.throws(() => endPointHashAlgorithm(Buffer.concat([RSA_SHA1, Buffer.from([0])])), RangeError);
+    // The same certificate with its outer length written in the indefinite (BER) form.
+    const indefinite = Buffer.concat([Buffer.from([0x30, 0x80]), RSA_SHA1.subarray(4), Buffer.from([0, 0])]);
+    assert.equal(RSA_SHA1[1], 0x82, 'fixture has a two-byte outer length');
+    assert.throws(() => endPointHashAlgorithm(indefinite), RangeError);
+    // A long-form length where the short form fits: SEQUENCE { SEQUENCE {}, SEQUENCE { OID } }.
+    const nonMinimal = Buffer.from('308109300030050603550403', 'hex');
+    assert.throws(() => endPointHashAlgorithm(nonMinimal), /non-minimal DER length/);
+    assert.equal(endPointHashAlgorithm(Buffer.from('3009300030050603550403', 'hex')), 'sha256');
+  });
+
   it('MsvAvChannelBindings is MD5 of the GSS bindings with empty addresses', () => {
     const data = tlsServerEndPoint(RSA_SHA1);
     const struct = Buffer.concat([Buffer.alloc(16), Buffer.from([data.length, 0, 0, 0]), data]);
