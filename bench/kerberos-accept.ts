@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { kerberosAcceptor } from '../src/kerberos/acceptor.js';
 import { decodeSpnego } from '../src/negotiate/spnego.js';
-import { MemoryStore, type Store } from '../src/session/store.js';
+import { MemoryStore, type Store } from '../src/store/store.js';
 
 const fixtures = new URL('../test/fixtures/kerberos/', import.meta.url);
 const header = readFileSync(new URL('curl-negotiate-token.b64', fixtures), 'utf8').trim();

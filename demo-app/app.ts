@@ -22,6 +22,7 @@ export function createDemoApp(auth: NtlmMiddleware): Express {
       sid: who.sid ?? null,
       groupSids: who.groupSids ?? [],
       scheme: who.scheme,
+      mechanism: who.mechanism ?? null,
       tokenId: who.tokenId ?? null,
       authenticatedAt: new Date(who.authenticatedAt).toISOString(),
       // What an application behind a proxy would read:

@@ -62,10 +62,17 @@ const { verifier, source } = verifierFromEnvironment();
 // Bearer tokens let later requests skip NTLM. Give every instance the same NTLM_JWT_SECRET
 // (32+ bytes) for them to accept each other's tokens; by default each start makes its own.
 const secret = process.env.NTLM_JWT_SECRET ?? randomBytes(32).toString('base64');
-const auth = ntlm({ verifier, debug, bearer: { secret }, store });
+// NTLM_KEYTAB (a keytab path) adds Kerberos: 401s offer Negotiate before NTLM, and domain
+// browsers with a ticket log in without any DC round trip. NTLM_SPN limits it to one principal.
+const kerberos = process.env.NTLM_KEYTAB
+  ? { keytab: process.env.NTLM_KEYTAB, servicePrincipal: process.env.NTLM_SPN || undefined }
+  : undefined;
+const auth = ntlm({ verifier, debug, bearer: { secret }, store, kerberos });
 const app = createDemoApp(auth);
 const server = app.listen(port, host, () => {
-  console.log(`ntlm-sso demo on http://${host}:${port}/ (users from ${source})`);
+  console.log(
+    `ntlm-sso demo on http://${host}:${port}/ (users from ${source}${kerberos ? `; Kerberos from ${kerberos.keytab}` : ''})`,
+  );
 });
 // NTLM authenticates the connection: keep idle ones as long as their identity lasts
 // (connectionIdleTimeoutMs, 60 s by default), not Node's 5 s, or every pause costs a handshake.

@@ -25,9 +25,9 @@ export * as spnego from './negotiate/spnego.js';
 // The wire layer, for verifiers of your own and for tests.
 export * as wire from './ntlm/index.js';
 export type { BearerOptions, CookieOptions } from './session/bearer-tokens.js';
-export { RedisStore, type RedisStoreOptions } from './session/redis-store.js';
 export type { BearerKey, TokenAlgorithm } from './session/signing-keys.js';
-export { MemoryStore, type Store } from './session/store.js';
+export { RedisStore, type RedisStoreOptions } from './store/redis-store.js';
+export { MemoryStore, type Store } from './store/store.js';
 export type {
   HandshakeFinish,
   HandshakeStart,

@@ -1,9 +1,11 @@
+import type { IncomingMessage } from 'node:http';
 import { ConfigurationError } from './errors.js';
+import { type KerberosAcceptor, kerberosAcceptor } from './kerberos/acceptor.js';
 import { adaptLogger, consoleLogger, levelledLogger } from './logger.js';
 import { BearerTokens } from './session/bearer-tokens.js';
 import { TrustedProxies } from './session/client-address.js';
-import type { Store } from './session/store.js';
-import type { Logger, NtlmOptions, UsernameFormat } from './types.js';
+import type { Store } from './store/store.js';
+import type { KerberosOptions, Logger, NtlmOptions, RefusalHandler, UsernameFormat } from './types.js';
 import { oneOf, positiveInteger } from './validation.js';
 
 // Also the option checks' home for a while: verifiers written before validation.ts import them here.
@@ -30,6 +32,42 @@ export interface ResolvedOptions {
   /** Issues and checks Bearer tokens, when `bearer` is set. */
   readonly tokens: BearerTokens | undefined;
   readonly store: Store | undefined;
+  /** The Kerberos acceptor, when `kerberos` is set. */
+  readonly kerberos: KerberosAcceptor | undefined;
+  /** The schemes a 401 offers, in order. */
+  readonly schemes: readonly ('Negotiate' | 'NTLM')[];
+  readonly skip: ((req: IncomingMessage) => boolean) | undefined;
+  readonly handlers: {
+    readonly 401?: RefusalHandler;
+    readonly 403?: RefusalHandler;
+    readonly 503?: RefusalHandler;
+  };
+  readonly setUser: boolean;
+}
+
+/** `kerberos` → an acceptor whose replay cache lives in the middleware's store (shared across instances). */
+function kerberosFrom(kerberos: KerberosOptions | undefined, store: Store | undefined) {
+  if (kerberos === undefined) return undefined;
+  if (typeof kerberos !== 'object' || kerberos === null) {
+    throw new ConfigurationError('ntlm(): kerberos must be { keytab, servicePrincipal?, ... }');
+  }
+  const { keytab, servicePrincipal, maxClockSkewMs, allowRc4 } = kerberos;
+  return kerberosAcceptor({ keytab, servicePrincipal, maxClockSkewMs, allowRc4, replayStore: store });
+}
+
+function schemeList(value: unknown, kerberos: boolean): readonly ('Negotiate' | 'NTLM')[] {
+  if (value === undefined) return kerberos ? ['Negotiate', 'NTLM'] : ['NTLM'];
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    new Set(value).size !== value.length ||
+    !value.every((scheme) => scheme === 'Negotiate' || scheme === 'NTLM')
+  ) {
+    throw new ConfigurationError(
+      `ntlm(): schemes must list 'Negotiate' and/or 'NTLM' once each, in the order offered, got ${JSON.stringify(value)}`,
+    );
+  }
+  return [...value];
 }
 
 function stringList(value: unknown, name: string, lowerCase = true): readonly string[] | undefined {
@@ -38,6 +76,12 @@ function stringList(value: unknown, name: string, lowerCase = true): readonly st
     throw new ConfigurationError(`ntlm(): ${name} must be an array of non-empty strings`);
   }
   return lowerCase ? value.map((item) => item.toLowerCase()) : value;
+}
+
+function optionalFunction<T>(value: T | undefined, name: string): T | undefined {
+  if (value !== undefined && typeof value !== 'function')
+    throw new ConfigurationError(`ntlm(): ${name} must be a function, got ${typeof value}`);
+  return value;
 }
 
 /** Validates options once, at start-up, and fills in the defaults documented in types.ts. */
@@ -91,5 +135,20 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
     debug: level,
     tokens: options.bearer ? new BearerTokens(options.bearer, options.store) : undefined,
     store: options.store,
+    kerberos: kerberosFrom(options.kerberos, options.store),
+    schemes: schemeList(options.schemes, options.kerberos !== undefined),
+    skip: optionalFunction(options.skip, 'skip'),
+    handlers: {
+      401: optionalFunction(options.onUnauthorized, 'onUnauthorized'),
+      403: optionalFunction(options.onForbidden, 'onForbidden'),
+      503: optionalFunction(options.onUnavailable, 'onUnavailable'),
+    },
+    setUser:
+      oneOf(
+        options.setUser === undefined ? undefined : String(options.setUser),
+        'setUser',
+        ['true', 'false'],
+        'false',
+      ) === 'true',
   };
 }

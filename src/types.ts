@@ -1,11 +1,12 @@
 /**
  * The public types of ntlm-sso in one place. Every option documents its default.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthenticateMessage } from './ntlm/authenticate.js';
 import type { NegotiateMessage } from './ntlm/negotiate.js';
 import type { NtlmV2Response } from './ntlm/ntlmv2-response.js';
 import type { BearerOptions } from './session/bearer-tokens.js';
-import type { Store } from './session/store.js';
+import type { Store } from './store/store.js';
 
 /** Who the user is, as the verifier (directory or domain controller) says, never as the client typed it. */
 export interface NtlmIdentity {
@@ -24,6 +25,10 @@ export interface NtlmIdentity {
   readonly groups?: readonly string[] | undefined;
   /** Group SIDs (tokenGroups: nested groups included), when the verifier is a domain controller. */
   readonly groupSids?: readonly string[] | undefined;
+  /** The client's Kerberos realm (`EXAMPLE.TEST`), when it logged on with Kerberos. */
+  readonly realm?: string | undefined;
+  /** How the user proved who they are: NTLM (alone, or inside SPNEGO) or Kerberos. */
+  readonly mechanism?: 'NTLM' | 'Kerberos' | undefined;
 }
 
 /** What the middleware puts on `req.ntlm`. */
@@ -72,6 +77,13 @@ export interface PendingHandshake {
    * or ServiceUnavailableError (503). Called at most once.
    */
   complete(finish: HandshakeFinish): Promise<NtlmIdentity>;
+  /**
+   * The NTLM ExportedSessionKey (MS-NLMP 3.2.5.1.2) once `complete` has resolved: SPNEGO computes
+   * its mechListMIC with it (RFC 4178 5, MS-SPNG 3.3.5.1). Optional: only a verifier that derives
+   * the key itself has it (local directory, Netlogon); the LDAP relay never sees it. The key
+   * stays with the mechanism and never reaches `req.ntlm` or a Bearer token.
+   */
+  exportedSessionKey?(): Buffer | undefined;
   /** Releases what the handshake holds. Called when it is abandoned; safe to call twice. */
   abort(): void;
 }
@@ -191,8 +203,64 @@ export interface NtlmOptions {
    */
   store?: Store;
   /**
+   * Accept Kerberos (inside SPNEGO, under `Negotiate`) with the service's keys from a keytab: the
+   * ticket is opened locally and the PAC gives the SID and group SIDs, with no domain controller
+   * round trip. Authenticators already seen are kept in `store` (shared across instances with a
+   * RedisStore), else in memory. Off unless set.
+   */
+  kerberos?: KerberosOptions;
+  /**
+   * The schemes a 401 offers, in this order. Raw NTLMSSP and SPNEGO under `Negotiate` are
+   * accepted whether it is offered or not; offering it makes domain browsers try Kerberos first.
+   * @default ['Negotiate', 'NTLM'] with `kerberos`, else ['NTLM']
+   */
+  schemes?: ('Negotiate' | 'NTLM')[];
+  /**
    * Like Apache::AuthenNTLM's ntlmdebug: 0 quiet, 1 each handshake step, 2 also the tokens (base64).
    * @default 0
    */
   debug?: 0 | 1 | 2;
+  /**
+   * Requests for which no authentication runs (health checks, public assets): they go to `next()`
+   * without `req.ntlm`. Client X-Ntlm-* headers are removed from them all the same.
+   * @default none skipped
+   */
+  skip?: (req: IncomingMessage) => boolean;
+  /**
+   * Your own page for a 401 (Express, Connect, node:http): called with the status and
+   * WWW-Authenticate already set, to write the body (`res.end(html)`, `res.render(...)`). If it
+   * throws, our plain-text body is sent instead.
+   */
+  onUnauthorized?: RefusalHandler;
+  /** Your own page for a 403 (not among allowUsers/allowGroups); as `onUnauthorized`. */
+  onForbidden?: RefusalHandler;
+  /** Your own page for a 503 (no DC answered, too many handshakes...); as `onUnauthorized`. */
+  onUnavailable?: RefusalHandler;
+  /** Also set `req.user` to the identity, for passport-style code that reads it there. @default false */
+  setUser?: boolean;
 }
+
+/** The Kerberos acceptor of `ntlm({ kerberos })`. */
+export interface KerberosOptions {
+  /** Path of the service's MIT keytab (`ktpass` / `samba-tool domain exportkeytab`), or its bytes. */
+  keytab: string | Buffer;
+  /**
+   * Accept only tickets for this principal, `HTTP/web.example.com` (optionally `@REALM`).
+   * @default any principal with a key in the keytab
+   */
+  servicePrincipal?: string;
+  /** How far the client's clock and the ticket times may be from ours (ms). @default 300000 */
+  maxClockSkewMs?: number;
+  /** Accept rc4-hmac tickets (accounts without AES keys). @default false */
+  allowRc4?: boolean;
+}
+
+/**
+ * Writes the body of a refusal (401, 403 or 503) whose status and headers ntlm-sso has set.
+ * `code` is the error's code, when there is one (never the reason: that is for the log).
+ */
+export type RefusalHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  refusal: { readonly status: number; readonly code?: string | undefined },
+) => void;

@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { DirectoryCache } from '../../src/dc/directory-cache.js';
-import { RedisStore } from '../../src/session/redis-store.js';
-import { MemoryStore, type Store } from '../../src/session/store.js';
+import { RedisStore } from '../../src/store/redis-store.js';
+import { MemoryStore, type Store } from '../../src/store/store.js';
 
 const entries = Number(process.env.BENCH_ENTRIES ?? 100_000);
 const redisUrl = process.env.BENCH_REDIS_URL!;

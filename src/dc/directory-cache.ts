@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Store } from '../session/store.js';
+import type { Store } from '../store/store.js';
 
 export interface DirectoryCacheOptions {
   /** Where entries live: the middleware's shared store (e.g. a RedisStore) or one of its own. @default an in-process MemoryStore */

@@ -111,6 +111,20 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   {
     group: 'Header mode: who users are',
+    name: 'keytab',
+    kind: 'string',
+    placeholder: 'FILE',
+    help: 'accept Kerberos (Negotiate) with the keys of this keytab (ktpass or samba-tool domain exportkeytab); 401s then offer Negotiate before NTLM',
+  },
+  {
+    group: 'Header mode: who users are',
+    name: 'spn',
+    kind: 'string',
+    placeholder: 'PRINCIPAL',
+    help: 'with --keytab: accept only tickets for this service principal, e.g. HTTP/web.example.com (default: any principal in the keytab)',
+  },
+  {
+    group: 'Header mode: who users are',
     name: 'lookup-url',
     kind: 'list',
     placeholder: 'URLS',

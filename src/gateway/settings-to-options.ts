@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { consoleLogger, levelledLogger } from '../logger.js';
-import { RedisStore } from '../session/redis-store.js';
-import type { Store } from '../session/store.js';
+import { RedisStore } from '../store/redis-store.js';
+import type { Store } from '../store/store.js';
 import type { NtlmOptions, UsernameFormat, Verifier } from '../types.js';
 import { domainController } from '../verifiers/domain-controller.js';
 import { localDirectoryFromFile } from '../verifiers/local-directory.js';
@@ -119,6 +119,14 @@ function netlogonFrom(settings: Settings): { verifier: Verifier; source: string 
   };
 }
 
+/** --keytab [--spn]: Kerberos beside NTLM. */
+function kerberosFrom(settings: Settings): NtlmOptions['kerberos'] {
+  const keytab = str(settings, 'keytab');
+  const spn = str(settings, 'spn');
+  if (spn && !keytab) throw new UsageError('--spn needs --keytab FILE');
+  return keytab ? { keytab: readFileSetting(keytab, 'keytab'), servicePrincipal: spn } : undefined;
+}
+
 function jwtSecret(settings: Settings): string | Buffer {
   const file = str(settings, 'jwt-secret-file');
   if (file && settings['jwt-secret'])
@@ -142,6 +150,7 @@ function authOptions(settings: Settings, debug: 0 | 1 | 2): { auth: NtlmOptions;
     source,
     auth: {
       verifier,
+      kerberos: kerberosFrom(settings),
       debug,
       usernameFormat: format as UsernameFormat | undefined,
       allowUsers: list(settings, 'allow-users'),
@@ -180,6 +189,8 @@ const HEADER_MODE_ONLY = [
   'machine-account',
   'machine-password-file',
   'machine-password',
+  'keytab',
+  'spn',
   'lookup-url',
   'lookup-user',
   'lookup-password',

@@ -28,7 +28,11 @@ export interface ResponseHeaders {
  */
 export interface HttpAuthentication {
   readonly authenticator: Authenticator;
-  /** Removes the client's X-Ntlm-* headers, then decides the request (a promise when a mechanism or a store must answer). */
+  readonly options: ResolvedOptions;
+  /**
+   * Removes the client's X-Ntlm-* headers, then decides the request (a promise when a mechanism
+   * or a store must answer); a request `skip` names is `next` at once.
+   */
   decide(req: IncomingMessage): Decision | Promise<Decision>;
   /** A request that passed: sets the token headers on the response and the identity on `req` (`req.ntlm`, X-Ntlm-*). */
   pass(decision: Extract<Decision, { kind: 'pass' }>, req: IncomingMessage, res: ResponseHeaders): void;
@@ -39,14 +43,17 @@ export interface HttpAuthentication {
   close(): Promise<void>;
 }
 
-/** The authenticator for `ntlm()`'s options: NTLM, and raw NTLMSSP under Negotiate. */
+/**
+ * The authenticator for `ntlm()`'s options: NTLM, and Negotiate (SPNEGO with Kerberos from the
+ * keytab or NTLM inside; raw NTLMSSP), accepted whether offered or not; 401s offer `schemes`.
+ */
 export function createAuthenticator(options: ResolvedOptions): Authenticator {
   const ntlmMechanism = new NtlmMechanism(options.verifier, options);
   const mechanisms = new Map<ConnectionScheme, Mechanism>([
     ['NTLM', ntlmMechanism],
-    ['Negotiate', new NegotiateMechanism(ntlmMechanism)],
+    ['Negotiate', new NegotiateMechanism(ntlmMechanism, options.kerberos)],
   ]);
-  return new Authenticator(options, mechanisms, ['NTLM']);
+  return new Authenticator(options, mechanisms, options.schemes);
 }
 
 /**
@@ -72,12 +79,14 @@ export function httpAuthentication(userOptions: NtlmOptions): HttpAuthentication
   let firstRequest = true;
   return {
     authenticator,
+    options,
     decide(req) {
       if (firstRequest) {
         firstRequest = false;
         warnOnShortKeepAlive(req.socket, options);
       }
       stripClientIdentityHeaders(req);
+      if (options.skip?.(req)) return { kind: 'next' };
       return authenticator.authenticate({
         socket: req.socket,
         authorization: req.headers.authorization,
@@ -96,6 +105,7 @@ export function httpAuthentication(userOptions: NtlmOptions): HttpAuthentication
         res.set('Access-Control-Expose-Headers', exposed);
       }
       attachIdentity(req, decision.info);
+      if (options.setUser) (req as IncomingMessage & { user?: NtlmRequestInfo }).user = decision.info;
     },
     logoutCookie: tokens?.cookie ? tokenCookie(tokens.cookie, undefined, 0) : undefined,
     logout: (req, info) => authenticator.logout(req.socket, info),

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticator, Decision } from '../session/authenticator.js';
 import type { NtlmOptions, NtlmRequestInfo } from '../types.js';
 import { httpAuthentication } from './adapter.js';
-import { refusalResponse } from './decision-response.js';
+import { type PlainResponse, refusalResponse } from './decision-response.js';
 import { sendPlain } from './responses.js';
 
 export { createAuthenticator } from './adapter.js';
@@ -43,19 +43,44 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
 
   const apply = (decision: Decision, req: IncomingMessage, res: ServerResponse, next: NextFunction) => {
     switch (decision.kind) {
-      case 'pass':
+      case 'pass': {
         auth.pass(decision, req, {
           get: (name) => res.getHeader(name),
           set: (name, value) => res.setHeader(name, value),
           append: (name, value) => res.appendHeader(name, value),
         });
+        // Express renders templates with res.locals: the identity is there too.
+        const locals = (res as ServerResponse & { locals?: Record<string, unknown> }).locals;
+        if (locals) locals.ntlm = decision.info;
         next();
         return;
+      }
       case 'next':
         next();
         return;
       default:
-        sendPlain(res, refusalResponse(decision));
+        refuse(refusalResponse(decision), decision, req, res);
+    }
+  };
+
+  /** A refusal: our status and headers always; the body from the application's handler, if it has one. */
+  const refuse = (response: PlainResponse, decision: Decision, req: IncomingMessage, res: ServerResponse) => {
+    const handler = auth.options.handlers[response.status as 401 | 403 | 503];
+    if (!handler || res.headersSent) return sendPlain(res, response);
+    res.statusCode = response.status;
+    for (const [name, value] of Object.entries(response.headers))
+      res.setHeader(name, value as string | string[]);
+    try {
+      handler(req, res, {
+        status: response.status,
+        code: decision.kind === 'fail' ? decision.error.code : undefined,
+      });
+    } catch (error) {
+      auth.options.logger.error('the application’s refusal handler failed; sending the plain answer', {
+        status: response.status,
+        reason: (error as Error).message,
+      });
+      sendPlain(res, response);
     }
   };
 

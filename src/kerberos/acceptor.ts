@@ -7,8 +7,8 @@ import {
   InvalidTokenError,
 } from '../errors.js';
 import { samInfoSids } from '../netlogon/validation-info.js';
-import { positiveInteger } from '../options.js';
-import type { Store } from '../session/store.js';
+import type { Store } from '../store/store.js';
+import { positiveInteger } from '../validation.js';
 import { encodeApRep } from './ap-rep.js';
 import { type ApReq, decodeApReq } from './ap-req.js';
 import { decodeAuthenticator } from './authenticator.js';
@@ -120,7 +120,8 @@ export function kerberosAcceptor(options: KerberosAcceptorOptions): KerberosAcce
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw new ConfigurationError('kerberosAcceptor(): now must be a function returning ms since the epoch');
   }
-  const now = options.now ?? Date.now;
+  // Read at each call, not captured: a test may replace Date.
+  const now = options.now ?? (() => Date.now());
   const entries = loadKeytab(options.keytab).filter(
     (e) =>
       keyLengthOk(e.key) &&

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConfigurationError, ServiceUnavailableError } from '../errors.js';
-import { MemoryStore, type Store } from '../session/store.js';
+import { MemoryStore, type Store } from '../store/store.js';
 
 /**
  * The replay cache (RFC 4120 3.2.3): an authenticator is accepted once. Held in a `Store`, so

@@ -1,13 +1,32 @@
 import { InvalidTokenError } from '../errors.js';
 import { decodeAuthenticate } from '../ntlm/authenticate.js';
+import { AvFlags, readAvFlags } from '../ntlm/av-pairs.js';
 import { decodeChallenge } from '../ntlm/challenge.js';
 import { checkExtendedProtection, type ExtendedProtectionMode } from '../ntlm/extended-protection.js';
 import { MessageType, peekMessageType, readMessageType } from '../ntlm/fields.js';
 import { describeFlags } from '../ntlm/flags.js';
 import { decodeNegotiate } from '../ntlm/negotiate.js';
 import { checkLogonPolicy } from '../ntlm/policy.js';
-import type { Verifier } from '../types.js';
+import type { NtlmIdentity, Verifier } from '../types.js';
 import type { Mechanism, MechanismContext, Step } from './mechanism.js';
+
+/** A finished NTLM logon, with what SPNEGO needs for its mechListMIC (RFC 4178 5). */
+export interface NtlmOutcome {
+  readonly identity: NtlmIdentity;
+  /** The ExportedSessionKey, when the verifier derived it (local directory, Netlogon; not the LDAP relay). */
+  readonly exportedSessionKey: Buffer | undefined;
+  /** The flags of the AUTHENTICATE: what was negotiated. */
+  readonly flags: number;
+  /** The client put a MIC in its AUTHENTICATE (MsvAvFlags 0x2): MS-SPNG 3.2.5.1 then expects a mechListMIC. */
+  readonly micPresent: boolean;
+}
+
+/** An NTLM handshake between CHALLENGE and AUTHENTICATE, for a caller that wraps the tokens (SPNEGO). */
+export interface NtlmExchange {
+  readonly challengeToken: Buffer;
+  finish(authenticateToken: Buffer): Promise<NtlmOutcome>;
+  abort(): void;
+}
 
 /**
  * NTLM (MS-NLMP) as a mechanism, pyspnego's NTLM context on the server side: NEGOTIATE →
@@ -39,33 +58,57 @@ export class NtlmMechanism implements Mechanism {
   }
 
   async start(token: Buffer, context: MechanismContext): Promise<Step> {
-    const negotiate = decodeNegotiate(token);
+    const exchange = await this.challenge(token, context);
+    return {
+      done: false,
+      responseToken: exchange.challengeToken,
+      pending: {
+        next: async (authenticateToken) => ({
+          done: true,
+          identity: (await exchange.finish(authenticateToken)).identity,
+        }),
+        abort: () => exchange.abort(),
+      },
+    };
+  }
+
+  /** NEGOTIATE → CHALLENGE, and the AUTHENTICATE's verdict with its session key: NTLM's legs for SPNEGO. */
+  async challenge(negotiateToken: Buffer, context: MechanismContext): Promise<NtlmExchange> {
+    if (readMessageType(negotiateToken) !== MessageType.NEGOTIATE) {
+      throw new InvalidTokenError('the first NTLM token is not a NEGOTIATE', 'ERR_NTLM_UNEXPECTED_MESSAGE');
+    }
+    const negotiate = decodeNegotiate(negotiateToken);
     const handshake = await this.verifier.startHandshake({
       negotiate,
-      negotiateToken: token,
+      negotiateToken,
       signal: context.signal,
     });
     return {
-      done: false,
-      responseToken: handshake.challengeToken,
-      pending: {
-        next: async (authenticateToken) => {
-          const authenticate = decodeAuthenticate(authenticateToken);
-          const ntlmV2 = checkLogonPolicy(authenticate);
-          // The bindings are inside the NTLMv2 blob, which the verifier (or the DC) proves
-          // authentic with the password: so this check holds for every verifier, relay included.
-          checkExtendedProtection({
-            mode: this.options.extendedProtection,
-            avPairs: ntlmV2.avPairs,
-            expectedChannelBindings: context.channelBindings,
-            spns: this.options.servicePrincipalNames,
-            claimedUser: authenticate.user,
-          });
-          const identity = await handshake.complete({ authenticate, authenticateToken, ntlmV2 });
-          return { done: true, identity };
-        },
-        abort: () => handshake.abort(),
+      challengeToken: handshake.challengeToken,
+      finish: async (authenticateToken) => {
+        if (readMessageType(authenticateToken) !== MessageType.AUTHENTICATE) {
+          throw new InvalidTokenError('expected an NTLM AUTHENTICATE', 'ERR_NTLM_UNEXPECTED_MESSAGE');
+        }
+        const authenticate = decodeAuthenticate(authenticateToken);
+        const ntlmV2 = checkLogonPolicy(authenticate);
+        // The bindings are inside the NTLMv2 blob, which the verifier (or the DC) proves
+        // authentic with the password: so this check holds for every verifier, relay included.
+        checkExtendedProtection({
+          mode: this.options.extendedProtection,
+          avPairs: ntlmV2.avPairs,
+          expectedChannelBindings: context.channelBindings,
+          spns: this.options.servicePrincipalNames,
+          claimedUser: authenticate.user,
+        });
+        const identity = await handshake.complete({ authenticate, authenticateToken, ntlmV2 });
+        return {
+          identity: { ...identity, mechanism: 'NTLM' },
+          exportedSessionKey: handshake.exportedSessionKey?.(),
+          flags: authenticate.flags,
+          micPresent: (readAvFlags(ntlmV2.avPairs) & AvFlags.MIC_PRESENT) !== 0,
+        };
       },
+      abort: () => handshake.abort(),
     };
   }
 

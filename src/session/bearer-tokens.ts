@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { LRUCache } from 'lru-cache';
+import type { Store } from '../store/store.js';
 import type { NtlmIdentity } from '../types.js';
 import { positiveInteger } from '../validation.js';
 import { RevocationList } from './revocation-list.js';
 import { type BearerKey, type ResolvedKey, resolveKeys } from './signing-keys.js';
-import type { Store } from './store.js';
 
 export interface BearerOptions {
   /** HS256 secret, at least 32 bytes. Every instance that should accept the tokens needs it. */

@@ -14,7 +14,7 @@ import {
 } from '../dc/index.js';
 import { AuthenticationError, ConfigurationError } from '../errors.js';
 import { NegotiateFlags } from '../ntlm/flags.js';
-import { MemoryStore } from '../session/store.js';
+import { MemoryStore } from '../store/store.js';
 import type { HandshakeFinish, HandshakeStart, NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
 import { positiveInteger } from '../validation.js';
 

@@ -4,8 +4,8 @@ import { readJsonObject } from '../json-file.js';
 import { ntowfv1 } from '../ntlm/crypto.js';
 import type { ServerNames } from '../ntlm/server-challenge.js';
 import { verifyNtlmV2 } from '../ntlm/verify-ntlmv2.js';
-import type { HandshakeStart, NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
-import { ownChallengeHandshake } from './own-challenge.js';
+import type { HandshakeStart, PendingHandshake, Verifier } from '../types.js';
+import { ownChallengeHandshake, type VerifiedLogon } from './own-challenge.js';
 
 /** One account of a local directory. Give `password` or `ntHash`, not both. */
 export interface LocalUser {
@@ -129,12 +129,12 @@ export class LocalDirectoryVerifier implements Verifier {
     return ownChallengeHandshake(
       start,
       this.#names,
-      async (finish, { serverChallenge, negotiateToken, challengeToken }): Promise<NtlmIdentity> => {
+      async (finish, { serverChallenge, negotiateToken, challengeToken }): Promise<VerifiedLogon> => {
         const { authenticate } = finish;
         const account = this.#lookup(authenticate.user, authenticate.domain);
         // An unknown user still costs one hash, so that timing does not tell which names exist.
         const ntHash = account ? await account.ntHash : Buffer.alloc(16);
-        verifyNtlmV2({
+        const exportedSessionKey = verifyNtlmV2({
           ntHash,
           serverChallenge,
           negotiateToken,
@@ -156,7 +156,7 @@ export class LocalDirectoryVerifier implements Verifier {
           });
         }
         const { username, displayName, mail, groups } = account.user;
-        return {
+        const identity = {
           username,
           domain: this.#names.netbiosDomain,
           workstation: authenticate.workstation,
@@ -164,6 +164,7 @@ export class LocalDirectoryVerifier implements Verifier {
           mail,
           groups,
         };
+        return { identity, exportedSessionKey };
       },
     );
   }

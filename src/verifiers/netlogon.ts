@@ -9,7 +9,7 @@ import type { ServerNames } from '../ntlm/server-challenge.js';
 import { checkMic, checkNtlmV2Timestamp } from '../ntlm/verify-ntlmv2.js';
 import type { HandshakeStart, NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
 import { positiveInteger } from '../validation.js';
-import { ownChallengeHandshake } from './own-challenge.js';
+import { ownChallengeHandshake, type VerifiedLogon } from './own-challenge.js';
 
 export interface NetlogonOptions {
   /** NetBIOS name of the domain, e.g. `EXAMPLE` (1-15 characters). */
@@ -163,7 +163,7 @@ export class NetlogonVerifier implements Verifier {
     return ownChallengeHandshake(
       start,
       this.#names,
-      async (finish, { serverChallenge, negotiateToken, challengeToken }): Promise<NtlmIdentity> => {
+      async (finish, { serverChallenge, negotiateToken, challengeToken }): Promise<VerifiedLogon> => {
         const { authenticate, ntlmV2 } = finish;
         const claimedUser = authenticate.user;
         const info = await this.#logon({
@@ -175,7 +175,7 @@ export class NetlogonVerifier implements Verifier {
           lmChallengeResponse: authenticate.lmChallengeResponse,
         });
         checkNtlmV2Timestamp(ntlmV2, Date.now(), this.#maxClockSkewMs, claimedUser);
-        checkMic({
+        const exportedSessionKey = checkMic({
           sessionBaseKey: info.userSessionKey,
           negotiateToken,
           challengeToken,
@@ -188,7 +188,7 @@ export class NetlogonVerifier implements Verifier {
             claimedUser,
           });
         }
-        return this.#identity(info, authenticate.workstation);
+        return { identity: this.#identity(info, authenticate.workstation), exportedSessionKey };
       },
     );
   }

@@ -2,6 +2,12 @@ import { AuthenticationError } from '../errors.js';
 import { buildServerChallenge, type ServerNames } from '../ntlm/server-challenge.js';
 import type { HandshakeFinish, HandshakeStart, NtlmIdentity, PendingHandshake } from '../types.js';
 
+/** A verdict with the ExportedSessionKey the verifier derived on the way. */
+export interface VerifiedLogon {
+  readonly identity: NtlmIdentity;
+  readonly exportedSessionKey: Buffer;
+}
+
 /** What a verifier that issues its own CHALLENGE needs to decide the AUTHENTICATE. */
 export interface OwnChallenge {
   readonly serverChallenge: Buffer;
@@ -17,7 +23,7 @@ export interface OwnChallenge {
 export function ownChallengeHandshake(
   start: HandshakeStart,
   names: ServerNames,
-  decide: (finish: HandshakeFinish, challenge: OwnChallenge) => Promise<NtlmIdentity>,
+  decide: (finish: HandshakeFinish, challenge: OwnChallenge) => Promise<VerifiedLogon>,
 ): PendingHandshake {
   const { token: challengeToken, serverChallenge } = buildServerChallenge(
     start.negotiate.flags,
@@ -26,14 +32,18 @@ export function ownChallengeHandshake(
   );
   const challenge = { serverChallenge, negotiateToken: start.negotiateToken, challengeToken };
   let used = false;
+  let sessionKey: Buffer | undefined;
   return {
     challengeToken,
     complete: async (finish: HandshakeFinish): Promise<NtlmIdentity> => {
       if (used)
         throw new AuthenticationError('ERR_NTLM_NO_PENDING_HANDSHAKE', 'server challenge already used');
       used = true;
-      return decide(finish, challenge);
+      const { identity, exportedSessionKey } = await decide(finish, challenge);
+      sessionKey = exportedSessionKey;
+      return identity;
     },
+    exportedSessionKey: () => sessionKey,
     abort: () => {
       used = true;
     },

@@ -47,6 +47,8 @@ export interface ClientOptions {
   channelBindings?: Buffer;
   /** MsvAvTargetName to sign, e.g. `HTTP/localhost`. */
   targetName?: string;
+  /** Receives the ExportedSessionKey (for a SPNEGO mechListMIC). */
+  onExportedKey?: (key: Buffer) => void;
 }
 
 export function type1(flags = CLIENT_FLAGS): Buffer {
@@ -88,6 +90,7 @@ export async function type3(
   const randomSessionKey = randomBytes(16);
   const keyExchange = (flags & F.NEGOTIATE_KEY_EXCH) !== 0;
   const exportedKey = keyExchange ? randomSessionKey : sessionBaseKey;
+  options.onExportedKey?.(exportedKey);
   const token = encodeAuthenticate({
     flags,
     lmChallengeResponse: withMic

@@ -126,6 +126,23 @@ describe('gateway settings', () => {
       (error: unknown) => error instanceof UsageError && /pass-through mode only/.test(error.message),
     );
   });
+
+  test('Kerberos: --keytab (read at start) and --spn; --spn alone is a usage error', () => {
+    const keytab = new URL('../fixtures/kerberos/http.keytab', import.meta.url).pathname;
+    const users = new URL('../../demo-app/users.json', import.meta.url).pathname;
+    const plan = planGateway(
+      readSettings(
+        ['--upstream', 'http://127.0.0.1:9', '--users', users, '--keytab', keytab, '--spn', 'HTTP/localhost'],
+        {},
+      ),
+    );
+    assert.equal(plan.options.auth?.kerberos?.servicePrincipal, 'HTTP/localhost');
+    assert.ok(Buffer.isBuffer(plan.options.auth?.kerberos?.keytab));
+    assert.throws(
+      () => planGateway(readSettings(['--upstream', 'http://x', '--users', users, '--spn', 'HTTP/x'], {})),
+      (error: unknown) => error instanceof UsageError && /--spn needs --keytab/.test(error.message),
+    );
+  });
 });
 
 describe('gateway settings for Netlogon (--netlogon) and LDAPS by address (--dc-servername)', () => {

@@ -13,7 +13,7 @@ import { decrypt, EncType, encrypt, KeyUsage } from '../../src/kerberos/enctypes
 import { TokId, unwrapGssToken } from '../../src/kerberos/gss-token.js';
 import { parseKeytab } from '../../src/kerberos/keytab.js';
 import { decodeSpnego } from '../../src/negotiate/spnego.js';
-import { MemoryStore } from '../../src/session/store.js';
+import { MemoryStore } from '../../src/store/store.js';
 
 const FIXTURES = new URL('../fixtures/kerberos/', import.meta.url);
 const KEYTAB = readFileSync(new URL('http.keytab', FIXTURES));

@@ -1,0 +1,205 @@
+// Negotiate through ntlm() on node:http, offline: the saved curl token (Kerberos in SPNEGO) with
+// the clock set to its capture time and tampered copies of it; NTLM inside SPNEGO with the
+// mechListMIC both ways; request-mic for a mechanism that is not the client's first; broken DER.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, afterEach, before, beforeEach, describe, it, mock } from 'node:test';
+import { decodeApReq } from '../../src/kerberos/ap-req.js';
+import { decrypt, EncType, encrypt, KeyUsage } from '../../src/kerberos/enctypes.js';
+import { unwrapGssToken } from '../../src/kerberos/gss-token.js';
+import { parseKeytab } from '../../src/kerberos/keytab.js';
+import {
+  decodeSpnego,
+  encodeNegTokenInit,
+  encodeNegTokenResp,
+  MechOid,
+  NegState,
+  type NegTokenResp,
+} from '../../src/negotiate/spnego.js';
+import { ntlmMac } from '../../src/ntlm/signing.js';
+import { NtlmHttpClient } from '../helpers/http-client.js';
+import { type1, type3 } from '../helpers/ntlm-client.js';
+import { ALICE, startServer, type TestServer } from '../helpers/servers.js';
+
+const FIXTURES = new URL('../fixtures/kerberos/', import.meta.url);
+const KEYTAB = readFileSync(new URL('http.keytab', FIXTURES));
+const SPNEGO = Buffer.from(
+  readFileSync(new URL('curl-negotiate-token.b64', FIXTURES), 'utf8').trim(),
+  'base64',
+);
+const init = decodeSpnego(SPNEGO);
+assert.equal(init.kind, 'init');
+const AP_REQ = init.kind === 'init' ? init.mechToken! : Buffer.alloc(0);
+const CAPTURED = Date.parse('2026-11-23T13:11:00Z');
+const SERVICE_KEY = parseKeytab(KEYTAB).find((e) => e.key.etype === EncType.AES256_CTS_HMAC_SHA1_96)!.key;
+
+const negotiate = (token: Buffer) => ({ Authorization: `Negotiate ${token.toString('base64')}` });
+function answer(headers: Record<string, unknown>): NegTokenResp {
+  const match = /^Negotiate (\S+)$/.exec(String(headers['www-authenticate'] ?? ''));
+  assert.ok(match, `WWW-Authenticate: ${headers['www-authenticate']}`);
+  const resp = decodeSpnego(Buffer.from(match[1]!, 'base64'));
+  assert.equal(resp.kind, 'resp');
+  return resp as NegTokenResp;
+}
+
+/** The saved token with a byte of the ticket's PAC flipped and the ticket sealed again with the service key. */
+function tamperedPac(): Buffer {
+  const cipher = decodeApReq(unwrapGssToken(AP_REQ).body).ticket.encPart.cipher;
+  const plain = Buffer.from(decrypt(SERVICE_KEY, KeyUsage.TICKET, cipher)!);
+  const name = Buffer.from('Alice', 'utf16le'); // PAC LOGON_INFO FullName
+  const at = plain.indexOf(name);
+  assert.ok(at > 0);
+  plain[at] = 'B'.charCodeAt(0);
+  const sealed = encrypt(SERVICE_KEY, KeyUsage.TICKET, plain);
+  const copy = Buffer.from(SPNEGO);
+  sealed.copy(copy, copy.indexOf(cipher));
+  return copy;
+}
+
+describe('Negotiate in ntlm() with a keytab (offline, the saved token)', () => {
+  let served: TestServer;
+  before(async () => {
+    served = await startServer('node:http', { kerberos: { keytab: KEYTAB } });
+  });
+  after(() => served.close());
+  beforeEach(() => {
+    mock.timers.enable({ apis: ['Date'], now: CAPTURED });
+    served.logger.records.length = 0;
+  });
+  afterEach(() => mock.timers.reset());
+
+  it('offers Negotiate then NTLM', async () => {
+    const reply = await new NtlmHttpClient(served.url).request('/');
+    assert.equal(reply.status, 401);
+    assert.equal(reply.headers['www-authenticate'], 'Negotiate, NTLM');
+  });
+
+  it('logs in as alice with the SID and groups of the PAC, answers accept-completed with the AP-REP, refuses the replay', async () => {
+    const reply = await new NtlmHttpClient(served.url).request('/', negotiate(SPNEGO));
+    assert.equal(reply.status, 200, JSON.stringify(served.logger.records));
+    const { ntlm } = JSON.parse(reply.body);
+    assert.equal(ntlm.username, 'alice');
+    assert.equal(ntlm.domain, 'EXAMPLE');
+    assert.equal(ntlm.realm, 'EXAMPLE.TEST');
+    assert.equal(ntlm.mechanism, 'Kerberos');
+    assert.equal(ntlm.scheme, 'Negotiate');
+    assert.equal(ntlm.sid, 'S-1-5-21-4260647339-1141557991-2007939543-1102');
+    assert.ok(ntlm.groupSids.includes('S-1-5-21-4260647339-1141557991-2007939543-1106'));
+    const resp = answer(reply.headers);
+    assert.equal(resp.negState, NegState.ACCEPT_COMPLETED);
+    assert.equal(resp.supportedMech, MechOid.KRB5);
+    assert.equal(unwrapGssToken(resp.responseToken!).tokId, 0x0200);
+
+    const replay = await new NtlmHttpClient(served.url).request('/', negotiate(SPNEGO));
+    assert.equal(replay.status, 401);
+    assert.equal(replay.headers['www-authenticate'], 'Negotiate, NTLM');
+    assert.deepEqual(served.logger.codes(), ['ERR_KRB_REPLAY']);
+  });
+
+  it('a skewed clock, an expired ticket and a tampered PAC each get 401 with their own code', async () => {
+    mock.timers.setTime(CAPTURED + 10 * 60_000);
+    assert.equal((await new NtlmHttpClient(served.url).request('/', negotiate(SPNEGO))).status, 401);
+    mock.timers.setTime(CAPTURED + 2 * 86_400_000);
+    assert.equal((await new NtlmHttpClient(served.url).request('/', negotiate(SPNEGO))).status, 401);
+    mock.timers.setTime(CAPTURED);
+    assert.equal((await new NtlmHttpClient(served.url).request('/', negotiate(tamperedPac()))).status, 401);
+    assert.deepEqual(served.logger.codes(), [
+      'ERR_KRB_CLOCK_SKEW',
+      'ERR_KRB_TICKET_EXPIRED',
+      'ERR_KRB_BAD_PAC',
+    ]);
+  });
+
+  it('broken DER is a 400 with ERR_SPNEGO_INVALID_TOKEN', async () => {
+    for (const token of [
+      SPNEGO.subarray(0, 200),
+      Buffer.from('6080', 'hex'),
+      Buffer.from('a100', 'hex'),
+      Buffer.from('3000', 'hex'),
+    ]) {
+      const reply = await new NtlmHttpClient(served.url).request('/', negotiate(token));
+      assert.equal(reply.status, 400, token.toString('hex'));
+    }
+    assert.deepEqual(served.logger.codes(), Array(4).fill('ERR_SPNEGO_INVALID_TOKEN'));
+  });
+});
+
+describe('NTLM inside SPNEGO through ntlm() (local directory)', () => {
+  let served: TestServer;
+  before(async () => {
+    served = await startServer('node:http');
+  });
+  after(() => served.close());
+  beforeEach(() => {
+    served.logger.records.length = 0;
+  });
+
+  /** NegTokenInit(mechTypes, NTLM NEGOTIATE as optimistic token when NTLMSSP is first), then the legs. */
+  async function login(mechTypes: string[], mic: 'good' | 'bad' | 'none') {
+    const client = new NtlmHttpClient(served.url);
+    const negotiateToken = type1();
+    const ntlmFirst = mechTypes[0] === MechOid.NTLMSSP;
+    let reply = await client.request(
+      '/',
+      negotiate(
+        encodeNegTokenInit({ mechTypes, mechToken: ntlmFirst ? negotiateToken : Buffer.from('NEGOEX') }),
+      ),
+    );
+    const first = answer(reply.headers);
+    if (!ntlmFirst) {
+      assert.equal(reply.status, 401);
+      assert.equal(first.negState, NegState.REQUEST_MIC);
+      assert.equal(first.supportedMech, MechOid.NTLMSSP);
+      assert.equal(first.responseToken, undefined);
+      reply = await client.request('/', negotiate(encodeNegTokenResp({ responseToken: negotiateToken })));
+    }
+    const challenge = answer(reply.headers);
+    assert.equal(challenge.negState, NegState.ACCEPT_INCOMPLETE);
+    assert.equal(challenge.supportedMech, ntlmFirst ? MechOid.NTLMSSP : undefined);
+    let exported: Buffer = Buffer.alloc(0);
+    const authenticate = await type3(negotiateToken, challenge.responseToken!, ALICE, {
+      onExportedKey: (key) => (exported = key),
+    });
+    const mechTypesDer = (decodeSpnego(encodeNegTokenInit({ mechTypes })) as { mechTypesDer: Buffer })
+      .mechTypesDer;
+    const flags = authenticate.readUInt32LE(60);
+    const mechListMIC =
+      mic === 'none'
+        ? undefined
+        : ntlmMac(exported, flags, 'client-to-server', mic === 'good' ? mechTypesDer : Buffer.from('x'));
+    const last = await client.request(
+      '/',
+      negotiate(encodeNegTokenResp({ responseToken: authenticate, mechListMIC })),
+    );
+    return { last, exported, flags, mechTypesDer };
+  }
+
+  it('NTLMSSP first: CHALLENGE in accept-incomplete, then accept-completed with our mechListMIC', async () => {
+    const { last, exported, flags, mechTypesDer } = await login([MechOid.NTLMSSP], 'good');
+    assert.equal(last.status, 200, JSON.stringify(served.logger.records));
+    assert.equal(JSON.parse(last.body).ntlm.username, 'alice');
+    assert.equal(JSON.parse(last.body).ntlm.mechanism, 'NTLM');
+    const done = answer(last.headers);
+    assert.equal(done.negState, NegState.ACCEPT_COMPLETED);
+    assert.deepEqual(done.mechListMIC, ntlmMac(exported, flags, 'server-to-client', mechTypesDer));
+  });
+
+  it('NEGOEX first (Windows without a ticket): request-mic naming NTLMSSP, then the NTLM legs', async () => {
+    const { last } = await login([MechOid.NEGOEX, MechOid.NTLMSSP], 'good');
+    assert.equal(last.status, 200, JSON.stringify(served.logger.records));
+  });
+
+  it('a wrong or missing mechListMIC (the AUTHENTICATE has an NTLM MIC) is refused with ERR_NTLM_BAD_MIC', async () => {
+    assert.equal((await login([MechOid.NTLMSSP], 'bad')).last.status, 401);
+    assert.equal((await login([MechOid.NTLMSSP], 'none')).last.status, 401);
+    assert.deepEqual(served.logger.codes(), ['ERR_NTLM_BAD_MIC', 'ERR_NTLM_BAD_MIC']);
+  });
+
+  it('Kerberos only, with no keytab configured: 401 ERR_NTLM_UNSUPPORTED_MECHANISM', async () => {
+    const reply = await new NtlmHttpClient(served.url).request('/', negotiate(SPNEGO));
+    assert.equal(reply.status, 401);
+    // The authenticator answers a scheme it does not offer with that scheme alone.
+    assert.equal(reply.headers['www-authenticate'], 'Negotiate');
+    assert.deepEqual(served.logger.codes(), ['ERR_NTLM_UNSUPPORTED_MECHANISM']);
+  });
+});
