@@ -116,7 +116,7 @@ export async function kerberosMints(
 
 /**
  * Kerberos logons, a new TCP connection each: one request with a fresh token, answered 200 with
- * the AP-REP (RFC 4559: the final Negotiate token) when mutual authentication was asked for.
+ * the final Negotiate token (accept-completed and the AP-REP, RFC 4559 5).
  */
 export function kerberosLogonLoad(options: {
   port: number;
@@ -130,6 +130,9 @@ export function kerberosLogonLoad(options: {
     try {
       const reply = await connection.request(bytes);
       if (reply.status !== 200) throw new Error(`Kerberos logon ended with ${reply.status}`);
+      // accept-completed with the AP-REP: the Kerberos path ran, not some other way to a 200.
+      if (!reply.challenge?.startsWith('Negotiate '))
+        throw new Error('Kerberos logon answered 200 without the final Negotiate token');
     } finally {
       connection.close();
     }
