@@ -1,6 +1,7 @@
 // What every scenario is handed: the run's sizes (full or --quick), the DC, the load users, a
 // scratch directory, and where to put CPU profiles.
 import type { ClientCredentials } from '../../test/helpers/ntlm-client.js';
+import type { Features } from './features.js';
 import type { ProfileSummary } from './profile.js';
 
 export interface Sizes {
@@ -52,7 +53,7 @@ export interface Context {
   /** A scratch directory of this run (profiles, nginx's config). */
   readonly tmp: string;
   readonly profiles: ProfileSummary[];
-  /** What the built package exports beyond the LDAP relay. */
-  readonly features: { readonly netlogon: boolean; readonly kerberos: string | undefined };
+  /** What the built package can do beyond the LDAP relay. */
+  readonly features: Features;
   log(message: string): void;
 }

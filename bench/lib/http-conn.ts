@@ -6,7 +6,7 @@ import net from 'node:net';
 
 export interface Reply {
   readonly status: number;
-  /** The WWW-Authenticate header of a 401, when there is one. */
+  /** The WWW-Authenticate header, when there is one: a 401's challenge, or a 200's final Negotiate token (RFC 4559 5). */
   readonly challenge: string | undefined;
   /** The Authorization header of the response (a Bearer token after a handshake). */
   readonly authorization: string | undefined;
@@ -104,7 +104,7 @@ export class HttpConnection {
     this.#waiting = undefined;
     waiting?.resolve({
       status,
-      challenge: status === 401 ? header(head, lower, 'www-authenticate') : undefined,
+      challenge: header(head, lower, 'www-authenticate'),
       authorization: status === 200 ? header(head, lower, 'authorization') : undefined,
     });
   }

@@ -110,10 +110,10 @@ export async function logonLoad(options: {
   });
 }
 
-/** `parallel` workers running `logon` over the users in turn until `durationMs` has passed. */
-export async function runWorkers(
-  options: { parallel: number; durationMs: number; users: readonly ClientCredentials[] },
-  logon: (user: ClientCredentials) => Promise<void>,
+/** `parallel` workers running `logon` over the users (or their token mints) in turn until `durationMs` has passed. */
+export async function runWorkers<User>(
+  options: { parallel: number; durationMs: number; users: readonly User[] },
+  logon: (user: User) => Promise<void>,
 ): Promise<LogonResult> {
   let ok = 0;
   let errors = 0;

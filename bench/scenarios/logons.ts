@@ -1,16 +1,15 @@
-// Scenarios 3, 4 and 5: full logons, a new connection each, 8 in flight.
-// 3: through our LDAP relay vs the DC's own rate for the same LDAP work sent straight to it, and
-//    vs express-ntlm (restarted every round: it keeps each logon's DC connection open for 60 s).
-// 4: Netlogon logons vs LDAP-relay logons, when the package exports netlogon().
-// 5: Kerberos logons vs LDAP-relay logons, when the package exports a Kerberos acceptor.
+// Scenario 3: full logons, a new connection each, 8 in flight, through our LDAP relay vs the
+// DC's own rate for the same LDAP work sent straight to it, and vs express-ntlm (restarted every
+// round: it keeps each logon's DC connection open for 60 s). Scenarios 4 and 5 compare other
+// ways of logging on with this one: netlogon.ts, kerberos.ts.
 import { openLdapConnections } from '../../test/helpers/samba.js';
-import { type ServerChild, startServer } from '../lib/children.js';
+import { startServer } from '../lib/children.js';
 import { type Context, PARALLEL_LOGONS } from '../lib/context.js';
 import { dcCpuMs, processCpuMs, selfCpuMs } from '../lib/cpu.js';
 import { ldapLogonLoad } from '../lib/ldap-logons.js';
 import { type LogonResult, logonLoad } from '../lib/ntlm-load.js';
 import { profileServer } from '../lib/profile.js';
-import { notRun, type Row } from '../lib/report.js';
+import type { Row } from '../lib/report.js';
 import { interleave, median, pairedRatio, round } from '../lib/stats.js';
 
 const VARIANTS = ['dc-direct', 'ours', 'express-ntlm'] as const;
@@ -135,98 +134,4 @@ export async function logonScenario(ctx: Context): Promise<Row[]> {
   } finally {
     await ours.stop();
   }
-}
-
-export async function netlogonScenario(ctx: Context): Promise<Row[]> {
-  const scenario = 'Netlogon logons vs LDAP-relay logons';
-  if (!ctx.features.netlogon) {
-    return [
-      notRun(
-        '4',
-        scenario,
-        '≥ 1.5',
-        'not in this build',
-        'the package exports no netlogon() verifier yet; the scenario runs by itself once it does ' +
-          '(netlogon({ domain, dcs, machineAccount, machinePassword }) against the test DC, WEB01$).',
-      ),
-    ];
-  }
-  const env = { BENCH_DC_URL: ctx.dcUrl, BENCH_MACHINE_PASSWORD: ctx.machinePassword };
-  const servers: ServerChild[] = [];
-  try {
-    const relay = await startServer({ mode: 'ours', env });
-    servers.push(relay);
-    const netlogon = await startServer({ mode: 'ours-netlogon', env });
-    servers.push(netlogon);
-    const port = { 'ldap-relay': relay.port, netlogon: netlogon.port } as const;
-    const errors = { 'ldap-relay': 0, netlogon: 0 };
-    const variants = ['ldap-relay', 'netlogon'] as const;
-    for (const variant of variants)
-      await logonLoad({
-        port: port[variant],
-        parallel: PARALLEL_LOGONS,
-        durationMs: ctx.sizes.warmupMs,
-        users: ctx.users,
-      });
-    const samples = await interleave(variants, ctx.sizes.rounds, async (variant) => {
-      const result = await logonLoad({
-        port: port[variant],
-        parallel: PARALLEL_LOGONS,
-        durationMs: ctx.sizes.logonRoundMs,
-        users: ctx.users,
-      });
-      errors[variant] += result.errors;
-      ctx.log(`  4 ${variant}: ${result.rate.toFixed(1)} logons/s (${result.errors} failed)`);
-      return result.rate;
-    });
-    const ratio = pairedRatio(samples.netlogon, samples['ldap-relay']);
-    return [
-      {
-        id: '4',
-        scenario,
-        unit: 'logons/s',
-        ours: median(samples.netlogon),
-        baselineName: 'LDAP relay (ours)',
-        baseline: median(samples['ldap-relay']),
-        ratio: round(ratio, 3),
-        compare: `${ratio.toFixed(2)}×`,
-        goal: '≥ 1.5',
-        met: ratio >= 1.5 && errors.netlogon === 0,
-        status: 'measured',
-        detail:
-          `${ctx.sizes.rounds} interleaved rounds of ${ctx.sizes.logonRoundMs / 1000} s, ${PARALLEL_LOGONS} in flight; ` +
-          `failed logons: netlogon ${errors.netlogon}, relay ${errors['ldap-relay']}.`,
-        samples,
-      },
-    ];
-  } finally {
-    for (const server of servers) await server.stop();
-  }
-}
-
-export async function kerberosScenario(ctx: Context): Promise<Row[]> {
-  const scenario = 'Kerberos logons vs LDAP-relay logons';
-  if (!ctx.features.kerberos) {
-    return [
-      notRun(
-        '5',
-        scenario,
-        '≥ 10',
-        'not in this build',
-        'the package exports no Kerberos acceptor yet (no export named *kerberos*).',
-      ),
-    ];
-  }
-  // The acceptor is exported, but its options and a client that makes AP-REQs at load rates
-  // (not one `curl --negotiate` process per logon) are not settled: say so rather than guess.
-  return [
-    notRun(
-      '5',
-      scenario,
-      '≥ 10',
-      'not in this build',
-      `the package exports ${ctx.features.kerberos}, but the bench has no Kerberos load client yet ` +
-        '(bench/scenarios/logons.ts, kerberosScenario): add one that sends SPNEGO AP-REQs for HTTP/localhost.',
-    ),
-  ];
 }

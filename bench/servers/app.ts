@@ -1,14 +1,14 @@
 // One benchmark server process: Express 4 with the same tiny handler, behind nothing (bare), our
-// middleware (with the LDAP relay, Bearer tokens or Netlogon), or express-ntlm. The load
+// middleware (with the LDAP relay, Bearer tokens, Netlogon, or the LDAP relay and Kerberos), or express-ntlm. The load
 // generator runs in another process; this one answers `heap` (after two full GCs: start it
 // with --expose-gc), `mark` (the profile clock) and `stop` over the IPC channel. Configured by environment variables:
-// BENCH_MODE, BENCH_DC_URL, BENCH_JWT_SECRET, BENCH_MACHINE_PASSWORD, BENCH_KEEPALIVE_MS.
+// BENCH_MODE, BENCH_DC_URL, BENCH_JWT_SECRET, BENCH_MACHINE_PASSWORD, BENCH_KEYTAB, BENCH_SPN,
+// BENCH_KEEPALIVE_MS.
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import expressNtlm from 'express-ntlm';
 import express from 'express4';
-import * as ntlmSso from 'ntlm-sso';
-import { domainController, type Logger, ntlm, type Verifier } from 'ntlm-sso';
+import { domainController, type Logger, type NtlmOptions, netlogon, ntlm } from 'ntlm-sso';
 
 const mode = process.env.BENCH_MODE ?? 'bare';
 const dcUrl = process.env.BENCH_DC_URL ?? 'ldap://127.0.0.1';
@@ -21,15 +21,30 @@ const quiet: Logger = {
   error: (message, fields) => console.error('error', message, JSON.stringify(fields)),
 };
 
-function netlogonVerifier(): Verifier {
-  const make = (ntlmSso as Record<string, unknown>).netlogon;
-  if (typeof make !== 'function') throw new Error('this build exports no netlogon()');
-  return make({
-    domain: 'EXAMPLE',
-    dcs: ['127.0.0.1'],
-    machineAccount: 'WEB01$',
-    machinePassword: process.env.BENCH_MACHINE_PASSWORD,
-  }) as Verifier;
+/** The middleware's options per mode; the bench asks for Netlogon and Kerberos only when features.ts found them. */
+function middlewareOptions(): NtlmOptions {
+  const relay = () => domainController({ domains: { EXAMPLE: [dcUrl] } });
+  switch (mode) {
+    case 'ours-netlogon':
+      return {
+        verifier: netlogon({
+          domain: 'EXAMPLE',
+          dnsDomain: 'example.test',
+          dcs: ['127.0.0.1'],
+          machineAccount: 'WEB01$',
+          machinePassword: process.env.BENCH_MACHINE_PASSWORD,
+        }),
+      };
+    case 'ours-kerberos':
+      return {
+        verifier: relay(),
+        kerberos: { keytab: process.env.BENCH_KEYTAB!, servicePrincipal: process.env.BENCH_SPN },
+      };
+    case 'ours-bearer':
+      return { verifier: relay(), bearer: { secret: process.env.BENCH_JWT_SECRET! } };
+    default:
+      return { verifier: relay() };
+  }
 }
 
 const app = express();
@@ -39,13 +54,9 @@ switch (mode) {
     break;
   case 'ours':
   case 'ours-bearer':
-  case 'ours-netlogon': {
-    const auth = ntlm({
-      verifier:
-        mode === 'ours-netlogon' ? netlogonVerifier() : domainController({ domains: { EXAMPLE: [dcUrl] } }),
-      logger: quiet,
-      ...(mode === 'ours-bearer' ? { bearer: { secret: process.env.BENCH_JWT_SECRET! } } : {}),
-    });
+  case 'ours-netlogon':
+  case 'ours-kerberos': {
+    const auth = ntlm({ ...middlewareOptions(), logger: quiet });
     app.use(auth);
     close = () => auth.close();
     break;
