@@ -82,6 +82,11 @@ function stringList(value: unknown, name: string, lowerCase = true): readonly st
   return lowerCase ? value.map((item) => item.toLowerCase()) : value;
 }
 
+/** An optional switch: true or false, nothing else. */
+function flag(value: unknown, name: string): boolean {
+  return oneOf(value === undefined ? undefined : String(value), name, ['true', 'false'], 'false') === 'true';
+}
+
 function optionalFunction<T>(value: T | undefined, name: string): T | undefined {
   if (value !== undefined && typeof value !== 'function')
     throw new ConfigurationError(`ntlm(): ${name} must be a function, got ${typeof value}`);
@@ -98,17 +103,22 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
       'ntlm(): a verifier is required, e.g. ntlm({ verifier: localDirectory({ domain, users }) })',
     );
   }
-  const debug = oneOf(String(options.debug ?? DEFAULTS.ntlm.debug), 'debug', ['0', '1', '2'], '0');
+  const N = DEFAULTS.ntlm;
+  type Count =
+    | 'maxPendingHandshakes'
+    | 'handshakeTimeoutMs'
+    | 'maxConnections'
+    | 'connectionIdleTimeoutMs'
+    | 'maxConnectionAgeMs'
+    | 'maxRequestsPerConnection';
+  const count = (name: Count) => positiveInteger(options[name], name, N[name]);
+  const debug = oneOf(String(options.debug ?? N.debug), 'debug', ['0', '1', '2'], '0');
   const level = Number(debug) as 0 | 1 | 2;
-  const maxPendingHandshakes = positiveInteger(
-    options.maxPendingHandshakes,
-    'maxPendingHandshakes',
-    DEFAULTS.ntlm.maxPendingHandshakes,
-  );
+  const maxPendingHandshakes = count('maxPendingHandshakes');
   const maxPendingHandshakesPerClient = positiveInteger(
     options.maxPendingHandshakesPerClient,
     'maxPendingHandshakesPerClient',
-    Math.max(1, Math.floor(maxPendingHandshakes * DEFAULTS.ntlm.pendingHandshakesPerClientShare)),
+    Math.max(1, Math.floor(maxPendingHandshakes * N.pendingHandshakesPerClientShare)),
   );
   return {
     verifier,
@@ -116,46 +126,25 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
       options.usernameFormat,
       'usernameFormat',
       ['user', 'domain\\user'],
-      DEFAULTS.ntlm.usernameFormat,
+      N.usernameFormat,
     ),
-    otherSchemes: oneOf(
-      options.otherSchemes,
-      'otherSchemes',
-      ['challenge', 'next'],
-      DEFAULTS.ntlm.otherSchemes,
-    ),
+    otherSchemes: oneOf(options.otherSchemes, 'otherSchemes', ['challenge', 'next'], N.otherSchemes),
     maxPendingHandshakes,
     maxPendingHandshakesPerClient,
     trustedProxies: new TrustedProxies(stringList(options.trustedProxies, 'trustedProxies', false)),
-    handshakeTimeoutMs: positiveInteger(
-      options.handshakeTimeoutMs,
-      'handshakeTimeoutMs',
-      DEFAULTS.ntlm.handshakeTimeoutMs,
-    ),
+    handshakeTimeoutMs: count('handshakeTimeoutMs'),
     extendedProtection: oneOf(
       options.extendedProtection,
       'extendedProtection',
       ['off', 'allow', 'require'],
-      DEFAULTS.ntlm.extendedProtection,
+      N.extendedProtection,
     ),
     servicePrincipalNames: stringList(options.servicePrincipalNames, 'servicePrincipalNames', false) ?? [],
     logger: levelledLogger(adaptLogger(options.logger ?? consoleLogger), level),
-    maxConnections: positiveInteger(options.maxConnections, 'maxConnections', DEFAULTS.ntlm.maxConnections),
-    connectionIdleTimeoutMs: positiveInteger(
-      options.connectionIdleTimeoutMs,
-      'connectionIdleTimeoutMs',
-      DEFAULTS.ntlm.connectionIdleTimeoutMs,
-    ),
-    maxConnectionAgeMs: positiveInteger(
-      options.maxConnectionAgeMs,
-      'maxConnectionAgeMs',
-      DEFAULTS.ntlm.maxConnectionAgeMs,
-    ),
-    maxRequestsPerConnection: positiveInteger(
-      options.maxRequestsPerConnection,
-      'maxRequestsPerConnection',
-      DEFAULTS.ntlm.maxRequestsPerConnection,
-    ),
+    maxConnections: count('maxConnections'),
+    connectionIdleTimeoutMs: count('connectionIdleTimeoutMs'),
+    maxConnectionAgeMs: count('maxConnectionAgeMs'),
+    maxRequestsPerConnection: count('maxRequestsPerConnection'),
     allowUsers: stringList(options.allowUsers, 'allowUsers'),
     allowGroups: stringList(options.allowGroups, 'allowGroups'),
     debug: level,
@@ -169,13 +158,7 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
       403: optionalFunction(options.onForbidden, 'onForbidden'),
       503: optionalFunction(options.onUnavailable, 'onUnavailable'),
     },
-    setUser:
-      oneOf(
-        options.setUser === undefined ? undefined : String(options.setUser),
-        'setUser',
-        ['true', 'false'],
-        'false',
-      ) === 'true',
+    setUser: flag(options.setUser, 'setUser'),
     metrics: resolveMetricsOption(options.metrics),
   };
 }

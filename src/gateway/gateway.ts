@@ -1,7 +1,8 @@
 import type http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { ProxyServer } from 'http-proxy-3';
 import { stripClientIdentityHeaders } from '../http/identity-headers.js';
-import { ntlm } from '../http/middleware.js';
+import { type NtlmMiddleware, ntlm } from '../http/middleware.js';
 import { sendText } from '../http/responses.js';
 import { promClientAvailable } from '../metrics/prometheus.js';
 import { clientAddress } from '../session/client-address.js';
@@ -11,124 +12,92 @@ import { createClientServer } from './client-server.js';
 import { ConnectionShares } from './connection-shares.js';
 import { setForwardingHeaders } from './forwarded-headers.js';
 import { GatewayMetrics } from './gateway-metrics.js';
-import { resolveGatewayOptions } from './gateway-settings.js';
+import { type GatewaySettings, resolveGatewayOptions } from './gateway-settings.js';
 import { GracefulShutdown } from './graceful-shutdown.js';
+import { operatorEndpoints } from './operator-endpoints.js';
 import { PinnedUpstreams } from './pinned-upstreams.js';
 import { prepareUpstreamRequest } from './upstream-headers.js';
 import { createUpstreamProxy } from './upstream-proxy.js';
 import { websocketUpgrades } from './websocket-upgrades.js';
 
-/** A reverse proxy that puts Windows single sign-on in front of any HTTP upstream. */
-export function createGateway(options: GatewayOptions): Gateway {
-  const settings = resolveGatewayOptions(options);
-  const { mode, logger, trusted, forward, pinning } = settings;
-  const tls = Boolean(options.tls);
+/**
+ * Header mode's middleware, with the authentication metrics when they can be served; and the
+ * gateway's own request metrics on the same registry.
+ */
+function authentication(settings: GatewaySettings, options: GatewayOptions) {
   const metricsOn = settings.metricsPath !== false && promClientAvailable();
   if (settings.metricsPath !== false && !metricsOn)
-    logger.warn(
+    settings.logger.warn(
       `metrics off: prom-client is not installed (npm install prom-client); ${settings.metricsPath} answers 404`,
     );
   const auth =
-    mode === 'header'
-      ? ntlm({ logger, ...(metricsOn ? { metrics: { defaultMetrics: true } } : {}), ...options.auth! })
+    settings.mode === 'header'
+      ? ntlm({
+          logger: settings.logger,
+          ...(metricsOn ? { metrics: { defaultMetrics: true } } : {}),
+          ...options.auth!,
+        })
       : undefined;
   const metrics = metricsOn ? new GatewayMetrics(auth?.metrics?.registry) : undefined;
-  const { proxy, newAgent } = createUpstreamProxy(
-    {
-      upstream: settings.upstream,
-      tls: options.upstreamTls ?? {},
-      timeoutMs: settings.upstreamTimeoutMs,
-      idleTimeoutMs: settings.idleTimeoutMs,
-      draining: () => shutdown.draining,
-    },
-    logger,
-  );
-  // One keep-alive pool. In header mode it is everyone's: safe, because the upstream learns who
-  // is asking from each request's headers only. In pass-through mode it carries only requests
-  // from connections that never presented credentials.
-  const sharedAgent = newAgent({ maxFreeSockets: 64 });
-  const pins = pinning
-    ? new PinnedUpstreams(pinning, sharedAgent, newAgent, logger, (client) => shares.authenticated(client))
-    : undefined;
+  return { auth, metrics };
+}
 
-  const isAt = (req: http.IncomingMessage, path: string | false) =>
-    path !== false && (req.url === path || req.url?.startsWith(`${path}?`) === true);
-
-  const health = (res: http.ServerResponse) => {
-    const { draining } = shutdown;
-    res.writeHead(draining ? 503 : 200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-    res.end(
-      JSON.stringify({
-        status: draining ? 'draining' : 'ok',
-        mode,
-        connections: shutdown.connectionCount,
-        unauthenticated: shares.unauthenticatedCount,
-        pinned: pins?.pinnedCount,
-      }),
-    );
-  };
-
-  /** Readiness: the authenticator's probe in header mode (pass-through has nothing of its own to wait for). */
-  const ready = (res: http.ServerResponse) => {
-    const answer = (status: number, body: unknown) => {
-      res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-      res.end(JSON.stringify(body));
-    };
-    if (shutdown.draining) return answer(503, { status: 'draining' });
-    if (!auth) return answer(200, { status: 'ready', checks: [] });
-    auth.ready().then(
-      (report) =>
-        // Names and verdicts only: why a DC failed is in the log, not in an unauthenticated answer.
-        answer(report.ready ? 200 : 503, {
-          status: report.ready ? 'ready' : 'unavailable',
-          checks: report.checks.map(({ name, ok }) => ({ name, ok })),
-        }),
-      (error: Error) => {
-        logger.error('readiness check failed', { reason: error.message });
-        answer(503, { status: 'unavailable', checks: [] });
-      },
-    );
-  };
-
-  const isOperatorPath = (req: http.IncomingMessage) =>
-    (req.method === 'GET' || req.method === 'HEAD') &&
-    (isAt(req, settings.healthPath) || isAt(req, settings.readyPath) || isAt(req, settings.metricsPath));
-
-  const logout = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (req.method !== 'POST') return sendText(res, 405, { Allow: 'POST' }, 'Use POST to log out\n');
-    // Only who is logged in can log out; the middleware answers everyone else with a challenge.
-    auth!(req, res, () => {
-      // The session ends here whatever the shared store says (it gets the revocation later).
-      void auth!.logout(req, res).then(() => {
-        res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-        res.end(JSON.stringify({ loggedOut: req.ntlm!.remoteUser }));
-      });
+function listen(server: http.Server, port: number, host: string | undefined): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
     });
-  };
+  });
+}
 
-  /** Header mode: a request the middleware let through goes upstream with who it is from. */
-  const forwardAuthenticated = (req: http.IncomingMessage, socket: Socket) => {
-    shares.authenticated(socket);
-    prepareUpstreamRequest(req, forward);
-    setForwardingHeaders(req, trusted, tls);
+/** `run` on the first call; every call returns its one promise (close() twice closes once). */
+function once(run: () => Promise<void>): () => Promise<void> {
+  let started: Promise<void> | undefined;
+  return () => {
+    started ??= run();
+    return started;
   };
+}
 
-  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+/** What the request path needs of the gateway. */
+interface RequestPathParts {
+  readonly settings: GatewaySettings;
+  readonly tls: boolean;
+  readonly shares: ConnectionShares;
+  readonly shutdown: GracefulShutdown;
+  readonly endpoints: ReturnType<typeof operatorEndpoints>;
+  readonly metrics: GatewayMetrics | undefined;
+  readonly pins: PinnedUpstreams | undefined;
+  readonly auth: NtlmMiddleware | undefined;
+  readonly proxy: ProxyServer;
+  readonly sharedAgent: http.Agent;
+  readonly forwardAuthenticated: (req: http.IncomingMessage, socket: Socket) => void;
+}
+
+/**
+ * Every request: a request id, an access line, the gateway's own endpoints, then upstream. In
+ * pass-through mode on the client connection's pin; in header mode once the middleware let it
+ * through, with who it is from.
+ */
+function requestPath(parts: RequestPathParts): http.RequestListener {
+  const { settings, tls, shares, shutdown, endpoints, metrics, pins, auth, proxy, sharedAgent } = parts;
+  const { logger, trusted } = settings;
+  return (req, res) => {
     // Answered 503 on arrival (ConnectionShares): nothing it sends is served.
     if (shares.refused(req.socket)) return void req.resume();
     const requestId = assignRequestId(req, trusted);
     res.setHeader('X-Request-Id', requestId);
-    const operatorPath = isOperatorPath(req);
-    logAccess(req, res, { logger, requestId, client: clientAddress(req, trusted), quiet: operatorPath });
+    logAccess(req, res, {
+      logger,
+      requestId,
+      client: clientAddress(req, trusted),
+      quiet: endpoints.isPoll(req),
+    });
     if (metrics) res.once('close', () => metrics.request(res.statusCode));
     shutdown.requestStarted(req, res);
-    if (operatorPath) {
-      if (isAt(req, settings.healthPath)) return health(res);
-      if (isAt(req, settings.readyPath)) return ready(res);
-      if (metrics) return metrics.serve(res);
-      return sendText(res, 404, {}, 'Metrics are off: prom-client is not installed.\n');
-    }
-    if (auth && isAt(req, settings.logoutPath)) return logout(req, res);
+    if (endpoints.answer(req, res)) return;
     if (pins) {
       stripClientIdentityHeaders(req);
       const agent = pins.agentFor(req, res, clientAddress(req, trusted));
@@ -147,9 +116,53 @@ export function createGateway(options: GatewayOptions): Gateway {
         logger.error('gateway error', { reason: (error as Error).message });
         return sendText(res, 500, {}, 'Internal gateway error\n');
       }
-      forwardAuthenticated(req, req.socket);
+      parts.forwardAuthenticated(req, req.socket);
       proxy.web(req, res, { agent: sharedAgent });
     });
+  };
+}
+
+/** A reverse proxy that puts Windows single sign-on in front of any HTTP upstream. */
+export function createGateway(options: GatewayOptions): Gateway {
+  const settings = resolveGatewayOptions(options);
+  const { mode, logger, trusted, forward, pinning } = settings;
+  const tls = Boolean(options.tls);
+  const { auth, metrics } = authentication(settings, options);
+  const { proxy, newAgent } = createUpstreamProxy(
+    {
+      upstream: settings.upstream,
+      tls: options.upstreamTls ?? {},
+      timeoutMs: settings.upstreamTimeoutMs,
+      idleTimeoutMs: settings.idleTimeoutMs,
+      draining: () => shutdown.draining,
+    },
+    logger,
+  );
+  // One keep-alive pool. In header mode it is everyone's: safe, because the upstream learns who
+  // is asking from each request's headers only. In pass-through mode it carries only requests
+  // from connections that never presented credentials.
+  const sharedAgent = newAgent({ maxFreeSockets: 64 });
+  const pins = pinning
+    ? new PinnedUpstreams(pinning, sharedAgent, newAgent, logger, (client) => shares.authenticated(client))
+    : undefined;
+
+  const endpoints = operatorEndpoints(settings, {
+    auth,
+    metrics,
+    logger,
+    state: () => ({
+      draining: shutdown.draining,
+      connections: shutdown.connectionCount,
+      unauthenticated: shares.unauthenticatedCount,
+      pinned: pins?.pinnedCount,
+    }),
+  });
+
+  /** Header mode: a request the middleware let through goes upstream with who it is from. */
+  const forwardAuthenticated = (req: http.IncomingMessage, socket: Socket) => {
+    shares.authenticated(socket);
+    prepareUpstreamRequest(req, forward);
+    setForwardingHeaders(req, trusted, tls);
   };
 
   const server = createClientServer(
@@ -159,37 +172,39 @@ export function createGateway(options: GatewayOptions): Gateway {
       idleTimeoutMs: settings.idleTimeoutMs,
       maxClientConnections: settings.maxClientConnections,
     },
-    onRequest,
+    (req, res) => onRequest(req, res),
   );
   const connectionEvent = tls ? 'secureConnection' : 'connection';
   const shares = new ConnectionShares(server, connectionEvent, settings.maxUnauthenticated, logger);
   const shutdown = new GracefulShutdown(server, connectionEvent);
+  const onRequest = requestPath({
+    settings,
+    tls,
+    shares,
+    shutdown,
+    endpoints,
+    metrics,
+    pins,
+    auth,
+    proxy,
+    sharedAgent,
+    forwardAuthenticated,
+  });
   server.on(
     'upgrade',
     websocketUpgrades({ server, proxy, shares, shutdown, pins, auth, trusted, tls, forwardAuthenticated }),
   );
 
-  let closing: Promise<void> | undefined;
   return {
     server,
     mode,
-    listen: (port, host) =>
-      new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve(server.address() as AddressInfo);
-        });
-      }),
-    close: () => {
-      closing ??= (async () => {
-        await shutdown.drain(settings.shutdownTimeoutMs, logger);
-        pins?.close();
-        sharedAgent.destroy();
-        proxy.close?.();
-        await auth?.close();
-      })();
-      return closing;
-    },
+    listen: (port, host) => listen(server, port, host),
+    close: once(async () => {
+      await shutdown.drain(settings.shutdownTimeoutMs, logger);
+      pins?.close();
+      sharedAgent.destroy();
+      proxy.close?.();
+      await auth?.close();
+    }),
   };
 }

@@ -1,10 +1,10 @@
+import { der, readFields, readInteger, readKerberosTime, readOne, TagClass } from '../asn1/der.js';
 import {
   encodeEncryptedData,
   encodeEncryptionKey,
   readEncryptedData,
   readEncryptionKey,
 } from './asn1-types.js';
-import { der, readFields, readInteger, readKerberosTime, readOne, TagClass } from './der.js';
 import { decrypt, type EncryptionKey, encrypt, KeyUsage } from './enctypes.js';
 
 /**

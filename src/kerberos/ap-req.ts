@@ -1,4 +1,3 @@
-import { type EncryptedData, readEncryptedData } from './asn1-types.js';
 import {
   type DerReader,
   readBitString,
@@ -8,7 +7,8 @@ import {
   readOne,
   Tag,
   TagClass,
-} from './der.js';
+} from '../asn1/der.js';
+import { type EncryptedData, readEncryptedData } from './asn1-types.js';
 import { type PrincipalName, readPrincipalName } from './principal.js';
 
 /** KRB_AP_REQ (RFC 4120 5.5.1) and the Ticket inside it (5.3), still encrypted. */

@@ -6,7 +6,7 @@ import {
   readInteger,
   readOctetString,
   readSequenceOf,
-} from './der.js';
+} from '../asn1/der.js';
 import type { EncryptionKey } from './enctypes.js';
 
 /** The small RFC 4120 5.2 types every message is built from. */

@@ -1,5 +1,12 @@
+import {
+  readFields,
+  readInteger,
+  readKerberosString,
+  readKerberosTime,
+  readOne,
+  TagClass,
+} from '../asn1/der.js';
 import { type Checksum, readChecksum, readEncryptionKey } from './asn1-types.js';
-import { readFields, readInteger, readKerberosString, readKerberosTime, readOne, TagClass } from './der.js';
 import type { EncryptionKey } from './enctypes.js';
 import { type PrincipalName, readPrincipalName } from './principal.js';
 

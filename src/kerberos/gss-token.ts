@@ -1,5 +1,5 @@
+import { DerReader, derError, element, oidBody, oidToString, TagClass } from '../asn1/der.js';
 import { InvalidTokenError } from '../errors.js';
-import { DerReader, derError, element, oidBody, oidToString, TagClass } from './der.js';
 
 /**
  * The GSS-API framing of Kerberos context tokens (RFC 2743 3.1, RFC 1964 1.1, RFC 4121 4.1):

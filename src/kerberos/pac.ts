@@ -1,6 +1,6 @@
+import { DerReader } from '../asn1/der.js';
 import { InvalidTokenError } from '../errors.js';
 import { type AuthorizationDataEntry, readAuthorizationData } from './asn1-types.js';
-import { DerReader } from './der.js';
 import { ChecksumType, type EncryptionKey, KeyUsage, verifyChecksum } from './enctypes.js';
 import { decodeLogonInfo, type KerbValidationInfo } from './pac-logon-info.js';
 

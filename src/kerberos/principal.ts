@@ -6,7 +6,7 @@ import {
   readInteger,
   readKerberosString,
   readSequenceOf,
-} from './der.js';
+} from '../asn1/der.js';
 
 /** PrincipalName (RFC 4120 5.2.2): a name type and its components. */
 export interface PrincipalName {

@@ -1,4 +1,3 @@
-import { InvalidTokenError } from '../errors.js';
 import {
   type DerNode,
   DerReader,
@@ -13,7 +12,8 @@ import {
   readOid,
   readSequenceOf,
   TagClass,
-} from '../kerberos/der.js';
+} from '../asn1/der.js';
+import { InvalidTokenError } from '../errors.js';
 
 /**
  * SPNEGO (RFC 4178): the wrapper HTTP Negotiate (RFC 4559) puts around Kerberos or NTLM. The

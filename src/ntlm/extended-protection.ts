@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
+import { readOid, readOne, Tag, TagClass } from '../asn1/der.js';
 import { AuthenticationError } from '../errors.js';
-import { readOid, readOne, Tag, TagClass } from '../kerberos/der.js';
 import { AvId, type AvPair, findAvPair } from './av-pairs.js';
 import { secretsEqual } from './crypto.js';
 

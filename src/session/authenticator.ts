@@ -12,7 +12,12 @@ import type { NtlmIdentity, NtlmRequestInfo } from '../types.js';
 import { isAllowed } from './access-rules.js';
 import { type ConnectionScheme, parseAuthorization } from './authorization.js';
 import { DEFAULT_COOKIE_NAME, readCookie } from './bearer-tokens.js';
-import { ConnectionRegistry, type ConnectionState, type HandshakeSlot } from './connection-registry.js';
+import {
+  ConnectionRegistry,
+  type ConnectionState,
+  type HandshakeSlot,
+  type PendingEntry,
+} from './connection-registry.js';
 
 /**
  * The GSS channel bindings of a TLS connection (our certificate's `tls-server-end-point`), or
@@ -23,6 +28,13 @@ function channelBindingsOf(socket: Socket): Buffer | undefined {
   const certificate = (socket as TLSSocket).getCertificate();
   const der = certificate && 'raw' in certificate ? certificate.raw : undefined;
   return der ? channelBindingsHash(tlsServerEndPoint(der)) : undefined;
+}
+
+/** Where one leg left the exchange, with the slot and abort signal it holds. */
+interface Leg {
+  readonly step: Step;
+  readonly slot: HandshakeSlot;
+  readonly controller: AbortController;
 }
 
 /** What the authenticator needs of a request, whatever the framework. */
@@ -245,46 +257,10 @@ export class Authenticator {
     state.generation++;
     const generation = state.generation;
     try {
-      const begins = mechanism.begins(token);
-      let step: Step;
-      let slot: HandshakeSlot;
-      let controller: AbortController;
-      if (begins) {
-        this.#handshakeStarts.set(state, performance.now());
-        this.#registry.dropPending(state);
-        // The slot is taken before any await: a burst of first legs cannot all pass the check
-        // while the mechanism is still opening DC connections for the earlier ones.
-        slot = this.#reserve(request.clientAddress);
-        controller = new AbortController();
-        try {
-          step = await mechanism.start(token, {
-            signal: controller.signal,
-            channelBindings: channelBindingsOf(request.socket),
-          });
-        } catch (error) {
-          this.#registry.releaseHandshake(slot);
-          throw error;
-        }
-      } else {
-        const entry = this.#registry.takePending(state);
-        if (!entry) {
-          throw new AuthenticationError(
-            'ERR_NTLM_NO_PENDING_HANDSHAKE',
-            'a handshake leg on a connection with none pending (the client or a proxy did not keep the connection alive)',
-            { claimedUser: mechanism.describe(token).user as string | undefined },
-          );
-        }
-        ({ controller } = entry);
-        try {
-          step = await entry.exchange.next(token);
-        } catch (error) {
-          controller.abort();
-          entry.exchange.abort();
-          throw error;
-        }
-        // A further leg, if the mechanism needs one, counts as a handshake again.
-        slot = step.done ? entry.slot : this.#reserve(request.clientAddress);
-      }
+      const leg = mechanism.begins(token)
+        ? await this.#firstLeg(state, request, mechanism, token)
+        : await this.#nextLeg(state, request, mechanism, token);
+      const { step, slot, controller } = leg;
       if (state.generation !== generation || request.socket.destroyed) {
         // The client moved on (new leg or gone) while the mechanism worked: this one is stale.
         this.#registry.releaseHandshake(slot);
@@ -295,30 +271,84 @@ export class Authenticator {
           'a newer handshake started on this connection meanwhile',
         );
       }
-      if (!step.done) {
-        this.#registry.setPending(
-          state,
-          { exchange: step.pending, controller, slot },
-          this.#options.handshakeTimeoutMs,
-          () =>
-            logger.info('handshake expired: the next leg did not arrive in time', {
-              remote: request.clientAddress,
-              timeoutMs: this.#options.handshakeTimeoutMs,
-            }),
-        );
-        if (debug >= 1)
-          logger.debug('challenge sent', {
-            scheme,
-            remote: request.clientAddress,
-            ...mechanism.describe(step.responseToken),
-          });
-        return { kind: 'challenge', offers: [`${scheme} ${step.responseToken.toString('base64')}`] };
+      if (step.done) {
+        this.#registry.releaseHandshake(slot);
+        return this.#completed(state, request, scheme, step);
       }
-      this.#registry.releaseHandshake(slot);
-      return this.#completed(state, request, scheme, step);
+      this.#awaitNextLeg(state, request, { exchange: step.pending, controller, slot });
+      if (debug >= 1)
+        logger.debug('challenge sent', {
+          scheme,
+          remote: request.clientAddress,
+          ...mechanism.describe(step.responseToken),
+        });
+      return { kind: 'challenge', offers: [`${scheme} ${step.responseToken.toString('base64')}`] };
     } catch (error) {
       return this.#fail(error, request, scheme, { kind: 'logon', durationMs: this.#handshakeTime(state) });
     }
+  }
+
+  /** A first leg: a new exchange, under a handshake slot taken before any await. */
+  async #firstLeg(
+    state: ConnectionState,
+    request: AuthRequest,
+    mechanism: Mechanism,
+    token: Buffer,
+  ): Promise<Leg> {
+    this.#handshakeStarts.set(state, performance.now());
+    this.#registry.dropPending(state);
+    // The slot is taken before any await: a burst of first legs cannot all pass the check
+    // while the mechanism is still opening DC connections for the earlier ones.
+    const slot = this.#reserve(request.clientAddress);
+    const controller = new AbortController();
+    try {
+      const step = await mechanism.start(token, {
+        signal: controller.signal,
+        channelBindings: channelBindingsOf(request.socket),
+      });
+      return { step, slot, controller };
+    } catch (error) {
+      this.#registry.releaseHandshake(slot);
+      throw error;
+    }
+  }
+
+  /** A later leg: the connection's pending exchange goes on (and is used up). */
+  async #nextLeg(
+    state: ConnectionState,
+    request: AuthRequest,
+    mechanism: Mechanism,
+    token: Buffer,
+  ): Promise<Leg> {
+    const entry = this.#registry.takePending(state);
+    if (!entry) {
+      throw new AuthenticationError(
+        'ERR_NTLM_NO_PENDING_HANDSHAKE',
+        'a handshake leg on a connection with none pending (the client or a proxy did not keep the connection alive)',
+        { claimedUser: mechanism.describe(token).user as string | undefined },
+      );
+    }
+    const { controller } = entry;
+    try {
+      const step = await entry.exchange.next(token);
+      // A further leg, if the mechanism needs one, counts as a handshake again.
+      return { step, controller, slot: step.done ? entry.slot : this.#reserve(request.clientAddress) };
+    } catch (error) {
+      controller.abort();
+      entry.exchange.abort();
+      throw error;
+    }
+  }
+
+  /** Keeps the exchange for the client's next leg, until handshakeTimeoutMs. */
+  #awaitNextLeg(state: ConnectionState, request: AuthRequest, entry: Omit<PendingEntry, 'timer'>): void {
+    const timeoutMs = this.#options.handshakeTimeoutMs;
+    this.#registry.setPending(state, entry, timeoutMs, () =>
+      this.#options.logger.info('handshake expired: the next leg did not arrive in time', {
+        remote: request.clientAddress,
+        timeoutMs,
+      }),
+    );
   }
 
   /** The handshake is done: the connection has its identity, and the client maybe a Bearer token. */
