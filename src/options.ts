@@ -1,53 +1,19 @@
-import type { IncomingMessage } from 'node:http';
 import { DEFAULTS } from './defaults.js';
 import { ConfigurationError } from './errors.js';
-import { type KerberosAcceptor, kerberosAcceptor } from './kerberos/acceptor.js';
+import { kerberosAcceptor } from './kerberos/acceptor.js';
 import { adaptLogger, consoleLogger, levelledLogger } from './logger.js';
-import { type MetricsOptions, resolveMetricsOption } from './metrics/prometheus.js';
+import { resolveMetricsOption } from './metrics/prometheus.js';
 import { BearerTokens } from './session/bearer-tokens.js';
 import { TrustedProxies } from './session/client-address.js';
+import type { ResolvedOptions } from './session/resolved-options.js';
 import type { Store } from './store/store.js';
-import type { KerberosOptions, Logger, NtlmOptions, RefusalHandler, UsernameFormat } from './types.js';
+import type { KerberosOptions, NtlmOptions } from './types.js';
 import { oneOf, positiveInteger } from './validation.js';
+
+export type { ResolvedOptions };
 
 // Also the option checks' home for a while: verifiers written before validation.ts import them here.
 export { oneOf, positiveInteger };
-
-export interface ResolvedOptions {
-  readonly verifier: NtlmOptions['verifier'];
-  readonly usernameFormat: UsernameFormat;
-  readonly otherSchemes: 'challenge' | 'next';
-  readonly maxPendingHandshakes: number;
-  readonly maxPendingHandshakesPerClient: number;
-  readonly trustedProxies: TrustedProxies;
-  readonly handshakeTimeoutMs: number;
-  readonly extendedProtection: 'off' | 'allow' | 'require';
-  readonly servicePrincipalNames: readonly string[];
-  readonly logger: Logger;
-  readonly maxConnections: number;
-  readonly connectionIdleTimeoutMs: number;
-  readonly maxConnectionAgeMs: number;
-  readonly maxRequestsPerConnection: number;
-  readonly allowUsers: readonly string[] | undefined;
-  readonly allowGroups: readonly string[] | undefined;
-  readonly debug: 0 | 1 | 2;
-  /** Issues and checks Bearer tokens, when `bearer` is set. */
-  readonly tokens: BearerTokens | undefined;
-  readonly store: Store | undefined;
-  /** The Kerberos acceptor, when `kerberos` is set. */
-  readonly kerberos: KerberosAcceptor | undefined;
-  /** The schemes a 401 offers, in order. */
-  readonly schemes: readonly ('Negotiate' | 'NTLM')[];
-  readonly skip: ((req: IncomingMessage) => boolean) | undefined;
-  readonly handlers: {
-    readonly 401?: RefusalHandler;
-    readonly 403?: RefusalHandler;
-    readonly 503?: RefusalHandler;
-  };
-  readonly setUser: boolean;
-  /** Prometheus metrics, when `metrics` is on (prom-client is loaded only then). */
-  readonly metrics: MetricsOptions | undefined;
-}
 
 /** `kerberos` → an acceptor whose replay cache lives in the middleware's store (shared across instances). */
 function kerberosFrom(kerberos: KerberosOptions | undefined, store: Store | undefined) {

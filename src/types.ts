@@ -10,11 +10,9 @@ import type { AddressInfo } from 'node:net';
 import type tls from 'node:tls';
 import type { SecureContextOptions } from 'node:tls';
 import type { Redis } from 'ioredis';
-import type { MetricsOptions } from './metrics/prometheus.js';
 import type { AuthenticateMessage } from './ntlm/authenticate.js';
 import type { NegotiateMessage } from './ntlm/negotiate.js';
 import type { NtlmV2Response } from './ntlm/ntlmv2-response.js';
-import type { Store } from './store/store.js';
 
 /** Who the user is, as the verifier (directory or domain controller) says, never as the client typed it. */
 export interface NtlmIdentity {
@@ -587,4 +585,43 @@ export interface Gateway {
    * in-flight requests finish (up to `shutdownTimeoutMs`), then closes everything it holds.
    */
   close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stores and metrics
+
+/**
+ * The shared cache behind revoked token ids (and, later, cached identities): one small interface
+ * so that a Redis store can stand in for the in-process one when several processes share tokens.
+ */
+export interface Store {
+  get(key: string): Promise<string | undefined>;
+  /** Stores `value` for `ttlSeconds`; the store forgets it afterwards. */
+  set(key: string, value: string, ttlSeconds: number): Promise<void>;
+  delete(key: string): Promise<void>;
+  /**
+   * Stores `value` for `ttlSeconds` only if `key` is absent (or expired), in one atomic step:
+   * true when this call stored it, false when the key was already there. A replay cache needs
+   * this: a get-then-set would let two instances both accept the same token.
+   */
+  setIfAbsent?(key: string, value: string, ttlSeconds: number): Promise<boolean>;
+  close?(): Promise<void>;
+}
+
+/** The part of a prom-client `Registry` that ntlm-sso uses and hands out. */
+export interface MetricsRegistry {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
+
+export interface MetricsOptions {
+  /**
+   * A prom-client Registry to add ours to (e.g. prom-client's global `register`, to serve them
+   * with the application's own). @default a Registry of our own
+   */
+  registry?: MetricsRegistry;
+  /** Prefix of every metric name. @default 'ntlm_sso_' */
+  prefix?: string;
+  /** Also Node's process metrics (prom-client's collectDefaultMetrics). @default false */
+  defaultMetrics?: boolean;
 }

@@ -2,7 +2,6 @@
 // scratch directory, and where to put CPU profiles.
 import type { ClientCredentials } from '../../test/helpers/ntlm-client.js';
 import type { Features } from './features.js';
-import type { ProfileSummary } from './profile.js';
 
 export interface Sizes {
   /** Interleaved rounds per comparison; the figure is the median. */
@@ -56,4 +55,21 @@ export interface Context {
   /** What the built package can do beyond the LDAP relay. */
   readonly features: Features;
   log(message: string): void;
+}
+
+/** One line of a CPU profile's summary. */
+export interface CostLine {
+  readonly name: string;
+  /** Share of the busy (non-idle) time, in percent. */
+  readonly percent: number;
+}
+
+export interface ProfileSummary {
+  readonly label: string;
+  readonly busyMs: number;
+  readonly idlePercent: number;
+  readonly areas: CostLine[];
+  readonly topSelf: CostLine[];
+  /** Self time of ntlm-sso's own functions: what the middleware itself costs. */
+  readonly topOurs: CostLine[];
 }

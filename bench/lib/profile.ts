@@ -3,7 +3,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, type ServerOptions, startServer } from './children.js';
-import type { Context } from './context.js';
+import type { Context, CostLine, ProfileSummary } from './context.js';
+
+export type { CostLine, ProfileSummary };
 
 interface ProfileNode {
   id: number;
@@ -16,22 +18,6 @@ interface CpuProfile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
-}
-
-export interface CostLine {
-  readonly name: string;
-  /** Share of the busy (non-idle) time, in percent. */
-  readonly percent: number;
-}
-
-export interface ProfileSummary {
-  readonly label: string;
-  readonly busyMs: number;
-  readonly idlePercent: number;
-  readonly areas: CostLine[];
-  readonly topSelf: CostLine[];
-  /** Self time of ntlm-sso's own functions: what the middleware itself costs. */
-  readonly topOurs: CostLine[];
 }
 
 function where(url: string): string {

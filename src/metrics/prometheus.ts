@@ -2,25 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
 import { ConfigurationError } from '../errors.js';
+import type { MetricsOptions, MetricsRegistry } from '../types.js';
 import type { AuthenticatorObserver, DcOperation, LogonOutcome, VerifierObserver } from './observer.js';
 
-/** The part of a prom-client `Registry` that ntlm-sso uses and hands out. */
-export interface MetricsRegistry {
-  readonly contentType: string;
-  metrics(): Promise<string>;
-}
-
-export interface MetricsOptions {
-  /**
-   * A prom-client Registry to add ours to (e.g. prom-client's global `register`, to serve them
-   * with the application's own). @default a Registry of our own
-   */
-  registry?: MetricsRegistry;
-  /** Prefix of every metric name. @default 'ntlm_sso_' */
-  prefix?: string;
-  /** Also Node's process metrics (prom-client's collectDefaultMetrics). @default false */
-  defaultMetrics?: boolean;
-}
+export type { MetricsOptions, MetricsRegistry };
 
 /** What `auth.metrics` is: the registry, and a handler that serves it in Prometheus's text format. */
 export interface NtlmMetrics {

@@ -7,7 +7,6 @@ import { Operations } from '../metrics/operations.js';
 import type { NtlmMetrics } from '../metrics/prometheus.js';
 import type { ReadinessReport } from '../metrics/readiness.js';
 import { channelBindingsHash, tlsServerEndPoint } from '../ntlm/extended-protection.js';
-import type { ResolvedOptions } from '../options.js';
 import type { NtlmIdentity, NtlmRequestInfo } from '../types.js';
 import { isAllowed } from './access-rules.js';
 import { type ConnectionScheme, parseAuthorization } from './authorization.js';
@@ -18,6 +17,7 @@ import {
   type HandshakeSlot,
   type PendingEntry,
 } from './connection-registry.js';
+import type { ResolvedOptions } from './resolved-options.js';
 
 /**
  * The GSS channel bindings of a TLS connection (our certificate's `tls-server-end-point`), or

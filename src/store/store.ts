@@ -1,22 +1,7 @@
 import { LRUCache } from 'lru-cache';
+import type { Store } from '../types.js';
 
-/**
- * The shared cache behind revoked token ids (and, later, cached identities): one small interface
- * so that a Redis store can stand in for the in-process one when several processes share tokens.
- */
-export interface Store {
-  get(key: string): Promise<string | undefined>;
-  /** Stores `value` for `ttlSeconds`; the store forgets it afterwards. */
-  set(key: string, value: string, ttlSeconds: number): Promise<void>;
-  delete(key: string): Promise<void>;
-  /**
-   * Stores `value` for `ttlSeconds` only if `key` is absent (or expired), in one atomic step:
-   * true when this call stored it, false when the key was already there. A replay cache needs
-   * this: a get-then-set would let two instances both accept the same token.
-   */
-  setIfAbsent?(key: string, value: string, ttlSeconds: number): Promise<boolean>;
-  close?(): Promise<void>;
-}
+export type { Store };
 
 /**
  * In-process store. lru-cache rather than node-cache (the design's first pick): node-cache is

@@ -1,0 +1,41 @@
+import type { IncomingMessage } from 'node:http';
+import type { KerberosAcceptor } from '../kerberos/acceptor.js';
+import type { Logger, MetricsOptions, NtlmOptions, RefusalHandler, Store, UsernameFormat } from '../types.js';
+import type { BearerTokens } from './bearer-tokens.js';
+import type { TrustedProxies } from './client-address.js';
+
+export interface ResolvedOptions {
+  readonly verifier: NtlmOptions['verifier'];
+  readonly usernameFormat: UsernameFormat;
+  readonly otherSchemes: 'challenge' | 'next';
+  readonly maxPendingHandshakes: number;
+  readonly maxPendingHandshakesPerClient: number;
+  readonly trustedProxies: TrustedProxies;
+  readonly handshakeTimeoutMs: number;
+  readonly extendedProtection: 'off' | 'allow' | 'require';
+  readonly servicePrincipalNames: readonly string[];
+  readonly logger: Logger;
+  readonly maxConnections: number;
+  readonly connectionIdleTimeoutMs: number;
+  readonly maxConnectionAgeMs: number;
+  readonly maxRequestsPerConnection: number;
+  readonly allowUsers: readonly string[] | undefined;
+  readonly allowGroups: readonly string[] | undefined;
+  readonly debug: 0 | 1 | 2;
+  /** Issues and checks Bearer tokens, when `bearer` is set. */
+  readonly tokens: BearerTokens | undefined;
+  readonly store: Store | undefined;
+  /** The Kerberos acceptor, when `kerberos` is set. */
+  readonly kerberos: KerberosAcceptor | undefined;
+  /** The schemes a 401 offers, in order. */
+  readonly schemes: readonly ('Negotiate' | 'NTLM')[];
+  readonly skip: ((req: IncomingMessage) => boolean) | undefined;
+  readonly handlers: {
+    readonly 401?: RefusalHandler;
+    readonly 403?: RefusalHandler;
+    readonly 503?: RefusalHandler;
+  };
+  readonly setUser: boolean;
+  /** Prometheus metrics, when `metrics` is on (prom-client is loaded only then). */
+  readonly metrics: MetricsOptions | undefined;
+}
