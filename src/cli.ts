@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { planDoctor } from './doctor/plan.js';
 import { runDoctor } from './doctor/run-doctor.js';
 import { doctorHelp, readDoctorSettings } from './doctor/settings.js';
-import { isNtlmError } from './errors.js';
+import { ConfigurationError } from './errors.js';
 import { helpText, readSettings, UsageError } from './gateway/cli-settings.js';
 import { createGateway } from './gateway/gateway.js';
 import { planGateway } from './gateway/settings-to-options.js';
@@ -100,7 +100,7 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof UsageError || (isNtlmError(error) && error.code === 'ERR_NTLM_CONFIG')) {
+  if (error instanceof UsageError || error instanceof ConfigurationError) {
     process.stderr.write(
       `ntlm-sso: ${(error as Error).message}\nRun "ntlm-sso ${command === 'doctor' ? 'doctor' : 'gateway'} --help" for the options.\n`,
     );

@@ -54,7 +54,17 @@ export type ServiceUnavailableCode =
   | 'ERR_NTLM_LOOKUP_UNAVAILABLE'
   | 'ERR_NTLM_STORE_UNAVAILABLE';
 
-export type ConfigurationCode = 'ERR_NTLM_CONFIG';
+/**
+ * One code per kind of mistake, so that tools and tests can tell them apart; every one starts
+ * with ERR_NTLM_CONFIG. The message says which option and what to give instead.
+ */
+export type ConfigurationCode =
+  | 'ERR_NTLM_CONFIG'
+  | 'ERR_NTLM_CONFIG_NOT_POSITIVE_INTEGER'
+  | 'ERR_NTLM_CONFIG_NOT_ONE_OF'
+  | 'ERR_NTLM_CONFIG_NOT_A_LIST'
+  | 'ERR_NTLM_CONFIG_NOT_A_FUNCTION'
+  | 'ERR_NTLM_CONFIG_MISSING';
 
 export type NtlmErrorCode =
   | InvalidTokenCode
@@ -115,10 +125,14 @@ export class ServiceUnavailableError extends NtlmError {
   }
 }
 
-/** Options that cannot work; raised when the middleware or a verifier is created. */
+/** Options that cannot work; raised when the middleware, a verifier, a store or the gateway is created. */
 export class ConfigurationError extends NtlmError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_NTLM_CONFIG', 500, message, options);
+  /** The option at fault, e.g. `domainController().maxConcurrentOperations`, when one is. */
+  readonly option: string | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; code?: ConfigurationCode; option?: string }) {
+    super(options?.code ?? 'ERR_NTLM_CONFIG', 500, message, { cause: options?.cause });
+    this.option = options?.option;
   }
 }
 

@@ -43,7 +43,10 @@ function schemeList(value: unknown, kerberos: boolean): readonly ('Negotiate' | 
 function stringList(value: unknown, name: string, lowerCase = true): readonly string[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string' && item !== '')) {
-    throw new ConfigurationError(`ntlm(): ${name} must be an array of non-empty strings`);
+    throw new ConfigurationError(`ntlm(): ${name} must be an array of non-empty strings`, {
+      code: 'ERR_NTLM_CONFIG_NOT_A_LIST',
+      option: `ntlm().${name}`,
+    });
   }
   return lowerCase ? value.map((item) => item.toLowerCase()) : value;
 }
@@ -55,7 +58,10 @@ function flag(value: unknown, name: string): boolean {
 
 function optionalFunction<T>(value: T | undefined, name: string): T | undefined {
   if (value !== undefined && typeof value !== 'function')
-    throw new ConfigurationError(`ntlm(): ${name} must be a function, got ${typeof value}`);
+    throw new ConfigurationError(`ntlm(): ${name} must be a function, got ${typeof value}`, {
+      code: 'ERR_NTLM_CONFIG_NOT_A_FUNCTION',
+      option: `ntlm().${name}`,
+    });
   return value;
 }
 
@@ -67,6 +73,7 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
   if (typeof verifier?.startHandshake !== 'function') {
     throw new ConfigurationError(
       'ntlm(): a verifier is required, e.g. ntlm({ verifier: localDirectory({ domain, users }) })',
+      { code: 'ERR_NTLM_CONFIG_MISSING', option: 'ntlm().verifier' },
     );
   }
   const N = DEFAULTS.ntlm;

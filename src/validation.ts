@@ -4,12 +4,21 @@
  */
 import { ConfigurationError } from './errors.js';
 
+/** `ntlm().maxConnections` from the owner and a name that may carry a hint (`x (ms, e.g. 2000)`). */
+function optionName(owner: string, name: string): string {
+  return `${owner}.${name.split(' ')[0]}`;
+}
+
 /** `value`, or `fallback` when unset; anything but a positive integer is a ConfigurationError of `owner`. */
 export function positiveInteger(value: unknown, name: string, fallback: number, owner = 'ntlm()'): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
     throw new ConfigurationError(
       `${owner}: ${name} must be a positive integer, got ${JSON.stringify(value)}`,
+      {
+        code: 'ERR_NTLM_CONFIG_NOT_POSITIVE_INTEGER',
+        option: optionName(owner, name),
+      },
     );
   }
   return value;
@@ -27,6 +36,7 @@ export function oneOf<T extends string>(
   if (!allowed.includes(value as T)) {
     throw new ConfigurationError(
       `${owner}: ${name} must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${JSON.stringify(value)}`,
+      { code: 'ERR_NTLM_CONFIG_NOT_ONE_OF', option: optionName(owner, name) },
     );
   }
   return value as T;

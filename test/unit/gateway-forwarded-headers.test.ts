@@ -84,7 +84,7 @@ describe('forwarding headers', () => {
     for (const bad of ['proxy.local', '10.0.0.0/33', '10.0.0.0/', '::1/129', '1.2.3.4/8/9']) {
       assert.throws(
         () => new TrustedProxies([bad]),
-        (error: unknown) => isNtlmError(error) && error.code === 'ERR_NTLM_CONFIG',
+        (error: unknown) => isNtlmError(error) && error.code.startsWith('ERR_NTLM_CONFIG'),
         bad,
       );
     }

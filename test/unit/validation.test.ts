@@ -1,0 +1,130 @@
+// Every public factory checks its options when it is called (issue 10): each mistake is a
+// ConfigurationError with a code for its kind, the option at fault, and a message saying what to give.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  ConfigurationError,
+  createGateway,
+  domainController,
+  localDirectory,
+  netlogon,
+  ntlm,
+  RedisStore,
+} from '../../src/index.js';
+import { testDirectory } from '../helpers/servers.js';
+
+const verifier = testDirectory();
+const SECRET = 'a-test-secret-of-at-least-32-bytes!!';
+
+/** Asserts `make` throws a ConfigurationError with this code, option and message. */
+function refuses(make: () => unknown, code: string, option: string | undefined, message: RegExp): void {
+  assert.throws(make, (error: unknown) => {
+    assert.ok(error instanceof ConfigurationError, String(error));
+    assert.equal(error.code, code);
+    assert.equal(error.option, option);
+    assert.match(error.message, message);
+    return true;
+  });
+}
+
+describe('options checked at construction, one code per mistake', () => {
+  it('ntlm()', () => {
+    refuses(() => ntlm({} as never), 'ERR_NTLM_CONFIG_MISSING', 'ntlm().verifier', /verifier is required/);
+    refuses(
+      () => ntlm({ verifier, maxPendingHandshakes: 0 }),
+      'ERR_NTLM_CONFIG_NOT_POSITIVE_INTEGER',
+      'ntlm().maxPendingHandshakes',
+      /maxPendingHandshakes must be a positive integer, got 0/,
+    );
+    refuses(
+      () => ntlm({ verifier, handshakeTimeoutMs: -5 }),
+      'ERR_NTLM_CONFIG_NOT_POSITIVE_INTEGER',
+      'ntlm().handshakeTimeoutMs',
+      /got -5/,
+    );
+    refuses(
+      () => ntlm({ verifier, extendedProtection: 'on' as never }),
+      'ERR_NTLM_CONFIG_NOT_ONE_OF',
+      'ntlm().extendedProtection',
+      /"off", "allow", "require"/,
+    );
+    refuses(
+      () => ntlm({ verifier, allowGroups: 'Engineering' as never }),
+      'ERR_NTLM_CONFIG_NOT_A_LIST',
+      'ntlm().allowGroups',
+      /array of non-empty strings/,
+    );
+    refuses(
+      () => ntlm({ verifier, onForbidden: 'forbidden.html' as never }),
+      'ERR_NTLM_CONFIG_NOT_A_FUNCTION',
+      'ntlm().onForbidden',
+      /must be a function/,
+    );
+  });
+
+  it('bearer options: bearer.expiresInSeconds: -1', () => {
+    refuses(
+      () => ntlm({ verifier, bearer: { secret: SECRET, expiresInSeconds: -1 } }),
+      'ERR_NTLM_CONFIG_NOT_POSITIVE_INTEGER',
+      'ntlm().bearer.expiresInSeconds',
+      /got -1/,
+    );
+  });
+
+  it("domainController(): maxConcurrentOperations: 0, a negative timeout, downtimeMs: '30s'", () => {
+    const domains = { EXAMPLE: 'ldap://127.0.0.1' };
+    refuses(
+      () => domainController({ domains, maxConcurrentOperations: 0 }),
+      'ERR_NTLM_CONFIG_NOT_POSITIVE_INTEGER',
+      'domainController().maxConcurrentOperations',
+      /maxConcurrentOperations/,
+    );
+    refuses(
+      () => domainController({ domains, operationTimeoutMs: -1 }),
+      'ERR_NTLM_CONFIG_NOT_POSITIVE_INTEGER',
+      'domainController().operationTimeoutMs',
+      /milliseconds/,
+    );
+    refuses(
+      () => domainController({ domains, downtimeMs: '30s' as never }),
+      'ERR_NTLM_CONFIG_NOT_POSITIVE_INTEGER',
+      'domainController().downtimeMs',
+      /got "30s"/,
+    );
+  });
+
+  it('netlogon(), RedisStore and createGateway()', () => {
+    refuses(
+      () =>
+        netlogon({
+          domain: 'EXAMPLE',
+          dcs: ['127.0.0.1'],
+          machineAccount: 'WEB01$',
+          machinePassword: 'x',
+          callTimeoutMs: 0,
+        }),
+      'ERR_NTLM_CONFIG_NOT_POSITIVE_INTEGER',
+      'netlogon().callTimeoutMs',
+      /callTimeoutMs/,
+    );
+    refuses(
+      () => new RedisStore({ redis: 'redis://127.0.0.1:1', timeoutMs: 0 }),
+      'ERR_NTLM_CONFIG_NOT_POSITIVE_INTEGER',
+      'RedisStore.timeoutMs',
+      /timeoutMs/,
+    );
+    refuses(
+      () => createGateway({ upstream: 'http://127.0.0.1:1', auth: { verifier }, headerTimeoutMs: 0 }),
+      'ERR_NTLM_CONFIG_NOT_POSITIVE_INTEGER',
+      'gateway.headerTimeoutMs',
+      /headerTimeoutMs/,
+    );
+    refuses(
+      () => createGateway({ upstream: 'http://127.0.0.1:1', mode: 'proxy' as never }),
+      'ERR_NTLM_CONFIG_NOT_ONE_OF',
+      'gateway.mode',
+      /"header", "pass-through"/,
+    );
+    assert.throws(() => localDirectory({ domain: '', users: [] }), ConfigurationError);
+  });
+});
