@@ -91,18 +91,24 @@ export function httpAuthentication(userOptions: NtlmOptions): HttpAuthentication
         socket: req.socket,
         authorization: req.headers.authorization,
         cookie: req.headers.cookie,
-        clientAddress: clientAddress(req, options.trustedProxies),
+        // Read only when a handshake leg, a refusal or a log line needs it, not per request.
+        get clientAddress() {
+          return clientAddress(req, options.trustedProxies);
+        },
       });
     },
     pass(decision, req, res) {
-      const headers = passHeaders(decision, tokens?.cookie, tokens?.lifetimeSeconds ?? 0);
-      for (const [name, value] of Object.entries(headers)) {
-        if (name === 'Set-Cookie') res.append(name, value);
-        else res.set(name, value);
-      }
-      if (headers.Authorization) {
-        const exposed = exposedHeaders(res.get('Access-Control-Expose-Headers'), 'Authorization');
-        res.set('Access-Control-Expose-Headers', exposed);
+      // Most requests ride on an authenticated connection: nothing to add to their response.
+      if (decision.issued || decision.mutual) {
+        const headers = passHeaders(decision, tokens?.cookie, tokens?.lifetimeSeconds ?? 0);
+        for (const [name, value] of Object.entries(headers)) {
+          if (name === 'Set-Cookie') res.append(name, value);
+          else res.set(name, value);
+        }
+        if (headers.Authorization) {
+          const exposed = exposedHeaders(res.get('Access-Control-Expose-Headers'), 'Authorization');
+          res.set('Access-Control-Expose-Headers', exposed);
+        }
       }
       attachIdentity(req, decision.info);
       if (options.setUser) (req as IncomingMessage & { user?: NtlmRequestInfo }).user = decision.info;
