@@ -3,7 +3,7 @@
 // started fails the run; elsewhere those tests report themselves skipped, with why.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -453,7 +453,7 @@ describe('ntlm-sso doctor --keytab against the Samba DC', {
         'i',
       ),
     );
-    assert.equal(stale.lines.filter((line) => line.startsWith('✗')).length, 1, stale.stdout);
+    assert.match(stale.stdout, /^✗ 9 passed, 1 failed$/m, 'the kvno line is the only failure');
     const reexported = await account.exportKeytab();
     assert.equal(reexported[0]!.kvno, exported + 1);
     const fixed = await doctor([...lookup, '--keytab', account.file, '--spn', account.spn]);
@@ -478,7 +478,6 @@ describe('ntlm-sso doctor --keytab against the Samba DC', {
 
   it('a copy of the AES keytab with an RC4 key beside it passes, saying the RC4 key is ignored', async () => {
     const copy = join(secrets, 'mixed.keytab');
-    copyFileSync(KEYTAB, copy);
     const [first] = parseKeytab(readFileSync(KEYTAB));
     const realm = Buffer.from(first!.realm);
     const parts = first!.components.map((c) => Buffer.from(c));
