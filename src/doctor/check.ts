@@ -11,6 +11,8 @@ export interface CheckResult {
   readonly detail: string;
   /** For a failure: what to do about it. */
   readonly fix?: string;
+  /** Neither passed nor failed: the check could not be made with these settings (it says why). */
+  readonly notChecked?: true;
 }
 
 export const pass = (check: string, detail: string): CheckResult => ({ ok: true, check, detail });
@@ -22,10 +24,19 @@ export const fail = (check: string, detail: string, fix: string): CheckResult =>
   fix,
 });
 
-/** `✓ ldap://dc1 TCP connect: connected in 3 ms` or `✗ ... : cause: fix`. */
+/** Counts as neither a pass nor a failure, and says why it was not made. */
+export const notChecked = (check: string, detail: string): CheckResult => ({
+  ok: true,
+  check,
+  detail,
+  notChecked: true,
+});
+
+/** `✓ ldap://dc1 TCP connect: connected in 3 ms`, `✗ ... : cause: fix` or `– ...: not checked: why`. */
 export function formatResult(target: string, result: CheckResult): string {
   const text = result.fix ? `${result.detail}: ${result.fix}` : result.detail;
-  return `${result.ok ? '✓' : '✗'} ${target} ${result.check}: ${text}`;
+  const mark = result.notChecked ? '–' : result.ok ? '✓' : '✗';
+  return `${mark} ${target} ${result.check}: ${text}`;
 }
 
 /** An error's message and, for system errors, its code (ECONNREFUSED, CERT_HAS_EXPIRED...). */

@@ -23,6 +23,8 @@ export interface DoctorPlan {
       }
     | undefined;
   readonly redis: string | undefined;
+  /** The gateway's Kerberos keytab (--keytab) and the principal it serves (--spn). */
+  readonly keytab: { readonly path: string; readonly spn: string | undefined } | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 3000;
@@ -105,6 +107,9 @@ export function planDoctor(settings: Settings, env: NodeJS.ProcessEnv): DoctorPl
   const password = str(settings, 'lookup-password');
   if (lookupUrls.length > 0 && !(bindDN && password))
     throw new UsageError('--lookup-url needs --lookup-user and --lookup-password');
+  const keytab = str(settings, 'keytab');
+  const spn = str(settings, 'spn');
+  if (spn && !keytab) throw new UsageError('--spn needs --keytab FILE');
   const plan: DoctorPlan = {
     timeoutMs: (settings.timeout as number | undefined) ?? DEFAULT_TIMEOUT_MS,
     dcs,
@@ -115,10 +120,11 @@ export function planDoctor(settings: Settings, env: NodeJS.ProcessEnv): DoctorPl
         : undefined,
     netlogon: netlogonPlan(settings, env),
     redis: str(settings, 'redis'),
+    keytab: keytab ? { path: keytab, spn } : undefined,
   };
-  if (plan.dcs.length === 0 && !plan.lookup && !plan.netlogon && !plan.redis)
+  if (plan.dcs.length === 0 && !plan.lookup && !plan.netlogon && !plan.redis && !plan.keytab)
     throw new UsageError(
-      'nothing to check: give --dc URLS, --netlogon HOSTS or --redis URL (or a --config file with them); a --users directory needs no network',
+      'nothing to check: give --dc URLS, --netlogon HOSTS, --keytab FILE or --redis URL (or a --config file with them); a --users directory needs no network',
     );
   return plan;
 }

@@ -1,5 +1,7 @@
 import { parseLdapUrl } from '../dc/ldap-connection.js';
 import { type CheckResult, describeError, fail, formatMs, formatResult } from './check.js';
+import { checkKeytabFile } from './keytab.js';
+import { checkKeytabAgainstDirectory } from './keytab-directory.js';
 import { checkRootDse } from './ldap-root-dse.js';
 import { checkLdapSigning } from './ldap-signing.js';
 import { checkLdapTls } from './ldap-tls.js';
@@ -12,6 +14,8 @@ import { checkTcpConnect } from './tcp-connect.js';
 export interface DoctorSummary {
   readonly passed: number;
   readonly failed: number;
+  /** Checks these settings could not make (a `–` line says why); they do not fail the run. */
+  readonly notChecked: number;
 }
 
 /**
@@ -22,12 +26,14 @@ export interface DoctorSummary {
 export async function runDoctor(plan: DoctorPlan, write: (line: string) => void): Promise<DoctorSummary> {
   let passed = 0;
   let failed = 0;
+  let skipped = 0;
   const wait = `each step waits at most ${formatMs(plan.timeoutMs)}`;
   /** One target's checks under a progress line; an exception no check explained is a failed line too. */
   const target = async (name: string, what: string, checks: (report: Report) => Promise<void>) => {
     write(`… ${name}: checking ${what} (${wait})`);
     const report: Report = (result) => {
-      if (result.ok) passed++;
+      if (result.notChecked) skipped++;
+      else if (result.ok) passed++;
       else failed++;
       write(formatResult(name, result));
     };
@@ -76,8 +82,17 @@ export async function runDoctor(plan: DoctorPlan, write: (line: string) => void)
     });
   }
 
-  // Keytab (SPNs, enctypes, kvno against the directory) comes with the Kerberos work: a
-  // keytab.ts of its own, run here for the gateway's keytab setting.
+  const keytab = plan.keytab;
+  if (keytab) {
+    const what = `the Kerberos keytab${keytab.spn ? ` for ${keytab.spn}` : ''}`;
+    await target(keytab.path, what, async (report) => {
+      const { results, principals } = checkKeytabFile(keytab.path, keytab.spn);
+      for (const result of results) report(result);
+      if (principals.length === 0) return;
+      for (const result of await checkKeytabAgainstDirectory(principals, plan.lookup, plan.dcs, timeouts))
+        report(result);
+    });
+  }
 
   const redis = plan.redis;
   if (redis) {
@@ -86,8 +101,9 @@ export async function runDoctor(plan: DoctorPlan, write: (line: string) => void)
     });
   }
 
-  write(`${failed === 0 ? '✓' : '✗'} ${passed} passed, ${failed} failed`);
-  return { passed, failed };
+  const unchecked = skipped === 0 ? '' : `, ${skipped} not checked`;
+  write(`${failed === 0 ? '✓' : '✗'} ${passed} passed, ${failed} failed${unchecked}`);
+  return { passed, failed, notChecked: skipped };
 }
 
 type Report = (result: CheckResult) => void;

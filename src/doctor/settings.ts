@@ -124,11 +124,14 @@ export function doctorHelp(version: string): string {
     '',
     'Usage:',
     '  ntlm-sso doctor [--dc URLS] [--lookup-url URLS --lookup-user DN] [--netlogon HOSTS --machine-account NAME',
-    '                  --machine-password-file FILE --domain NAME] [--redis URL] [--timeout TIME]',
+    '                  --machine-password-file FILE --domain NAME] [--keytab FILE [--spn PRINCIPAL]]',
+    '                  [--redis URL] [--timeout TIME]',
     '',
     'It reads the gateway’s settings (flags, NTLM_SSO_* variables, --config file) and checks the ones',
     'that reach the network: --dc (TCP, TLS certificate, rootDSE, clock, whether the DC requires LDAP',
-    'signing), --lookup-url/--lookup-user/--lookup-password (the bind), --redis (PING). Other gateway',
+    'signing), --lookup-url/--lookup-user/--lookup-password (the bind), --keytab/--spn (the format, its',
+    'principals, AES keys, and with a lookup account the kvno against the directory and the clock),',
+    '--redis (PING). Other gateway',
     'flags are accepted and ignored, so the gateway’s own command line works here.',
     '',
     'Doctor-only settings:',
@@ -139,7 +142,7 @@ export function doctorHelp(version: string): string {
   }
   lines.push(
     '',
-    'Each check prints one line: ✓ or ✗, what it saw and, on ✗, what to change.',
+    'Each check prints one line: ✓ or ✗, what it saw and, on ✗, what to change (– : not checked, and why).',
     'Exit code: 0 when every check passes, 1 when one fails, 2 for a command-line mistake.',
   );
   return `${lines.join('\n')}\n`;

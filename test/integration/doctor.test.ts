@@ -2,17 +2,21 @@
 // stopped one, a silent one, and Redis up and down. Where CI is set, a DC or Redis that cannot be
 // started fails the run; elsewhere those tests report themselves skipped, with why.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { netlogon, ntlm } from '../../src/index.js';
+import { parseKeytab } from '../../src/kerberos/keytab.js';
 import { curlNtlm } from '../helpers/curl.js';
 import { runCli } from '../helpers/processes.js';
 import { redisMissing, startRedis } from '../helpers/redis.js';
 import {
   ADMIN_PASSWORD,
   DC_DIR,
+  KEYTAB,
   MACHINE_ACCOUNT,
   MACHINE_PASSWORD,
   sambaMissing,
@@ -315,5 +319,185 @@ describe('ntlm-sso doctor command-line mistakes', () => {
       assert.match(stderr, message);
       assert.match(stderr, /ntlm-sso doctor --help/);
     }
+  });
+});
+
+/** samba-tool on the test DC's own samdb (as test/samba-dc/accounts.sh does; the DC may run). */
+const sambaTool = (...args: string[]) =>
+  promisify(execFile)('samba-tool', [...args, '-s', `${DC_DIR}/etc/smb.conf`], { timeout: 60_000 });
+
+/**
+ * A service account of the keytab tests' own (httpsvc and its KEYTAB stay as the other tests
+ * need them): `name` with the SPN HTTP/`host`, AES keys unless `aes` is false, and its keytab
+ * exported to a fresh file. Made again (new password, so a new kvno) on every run.
+ */
+async function serviceAccount(name: string, host: string, aes: boolean) {
+  const password = () => `Svc-${Math.random().toString(36).slice(2)}-Passw0rd!`;
+  await sambaTool('user', 'create', name, password()).catch((error) => {
+    if (!/already exists/i.test(String(error.stderr ?? error))) throw error;
+  });
+  await sambaTool('user', 'setexpiry', name, '--noexpiry');
+  await sambaTool('spn', 'add', `HTTP/${host}`, name).catch((error) => {
+    if (!/already/i.test(String(error.stderr ?? error))) throw error;
+  });
+  if (aes) {
+    await promisify(execFile)('/usr/bin/python3', [
+      'test/samba-dc/set-enctypes.py',
+      `${DC_DIR}/etc/smb.conf`,
+      name,
+      '24',
+    ]);
+  }
+  const setPassword = () => sambaTool('user', 'setpassword', name, `--newpassword=${password()}`);
+  await setPassword();
+  const file = join(secrets, `${name}.keytab`);
+  const exportKeytab = async () => {
+    rmSync(file, { force: true });
+    await sambaTool('domain', 'exportkeytab', file, `--principal=HTTP/${host}@EXAMPLE.TEST`);
+    return parseKeytab(readFileSync(file));
+  };
+  await exportKeytab();
+  return { file, spn: `HTTP/${host}`, setPassword, exportKeytab };
+}
+
+describe('ntlm-sso doctor --keytab against the Samba DC', {
+  skip: missingDc ? `skipped: ${missingDc}` : false,
+}, () => {
+  before(() => startDc());
+  after(() => stopDc());
+  const lookup = [
+    '--dc',
+    'ldap://127.0.0.1',
+    '--lookup-url',
+    'ldap://127.0.0.1',
+    '--lookup-user',
+    'Administrator@example.test',
+    '--lookup-password',
+    ADMIN_PASSWORD,
+  ];
+
+  it('the test DC’s AES keytab for HTTP/localhost: every line passes, kvno equal to the directory’s: exit 0', async () => {
+    const kvno = parseKeytab(readFileSync(KEYTAB))[0]!.kvno;
+    const run = await doctor([...lookup, '--keytab', KEYTAB, '--spn', 'HTTP/localhost']);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /^… \S+http\.keytab: checking the Kerberos keytab for HTTP\/localhost/m);
+    run.line(/^✓ \S+http\.keytab keytab: MIT keytab with \d+ keys$/);
+    run.line(
+      /^✓ \S+ principals: HTTP\/localhost is there: HTTP\/localhost@EXAMPLE\.TEST \(kvno \d+: aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96\)$/,
+    );
+    run.line(/^✓ \S+ enctypes: AES keys for HTTP\/localhost@EXAMPLE\.TEST$/);
+    run.line(/^✓ \S+ Kerberos clock: this host and the DC agree .*more than 5 minutes off$/);
+    assert.match(
+      run.line(/ kvno: /),
+      new RegExp(
+        `^✓ \\S+ kvno: HTTP/localhost@EXAMPLE\\.TEST: kvno ${kvno} in the keytab and in the directory \\(CN=httpsvc,`,
+        'i',
+      ),
+    );
+    assert.ok(
+      run.lines.every((line) => line.startsWith('✓')),
+      run.stdout,
+    );
+  });
+
+  it('without a lookup account the kvno and clock lines say they were not compared, and why: exit 0', async () => {
+    const run = await doctor(['--keytab', KEYTAB]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(
+      run.stdout,
+      /^– \S+ kvno: not compared with the directory: it needs a lookup account \(--lookup-url/m,
+    );
+    assert.match(run.stdout, /^– \S+ Kerberos clock: Kerberos refuses .* 5 minutes off; give --dc/m);
+    assert.match(run.stdout, /✓ 3 passed, 0 failed, 2 not checked/);
+  });
+
+  it('a wrong --spn fails, naming what the keytab holds', async () => {
+    const run = await doctor([...lookup, '--keytab', KEYTAB, '--spn', 'HTTP/web.example.test']);
+    assert.equal(run.code, 1, run.stdout);
+    assert.match(
+      run.line(/principals/),
+      /^✗ \S+ principals: --spn HTTP\/web\.example\.test is not in it; it holds HTTP\/localhost@EXAMPLE\.TEST \(kvno \d+: aes256.*\): export the keytab for HTTP\/web\.example\.test/,
+    );
+    assert.doesNotMatch(run.stdout, / kvno: /, 'nothing to compare for a principal the keytab lacks');
+  });
+
+  it('a corrupt or missing file fails with how to export a keytab', async () => {
+    const truncated = secretFile('truncated.keytab', '');
+    writeFileSync(truncated, readFileSync(KEYTAB).subarray(0, 40));
+    const notKeytab = secretFile('text.keytab', 'HTTP/localhost password\n');
+    for (const file of [truncated, notKeytab]) {
+      const run = await doctor(['--keytab', file]);
+      assert.equal(run.code, 1, run.stdout);
+      assert.match(
+        run.line(/ keytab: /),
+        /^✗ \S+ keytab: not a usable MIT keytab \(\d+ bytes\): keytab: .*: export one on a DC: `ktpass .*samba-tool domain exportkeytab/,
+      );
+      assert.equal(run.lines.length, 2, run.stdout);
+    }
+    const missing = await doctor(['--keytab', join(secrets, 'none.keytab')]);
+    assert.match(missing.line(/ keytab: /), /cannot read it: ENOENT.*check --keytab/);
+  });
+
+  it('a stale keytab (password changed after the export) fails on the kvno with the fix; exported again, it passes', async () => {
+    const account = await serviceAccount('doctorsvc', 'doctor.example.test', true);
+    const before = await doctor([...lookup, '--keytab', account.file, '--spn', account.spn]);
+    assert.equal(before.code, 0, before.stdout);
+    const exported = parseKeytab(readFileSync(account.file))[0]!.kvno;
+    await account.setPassword();
+    const stale = await doctor([...lookup, '--keytab', account.file, '--spn', account.spn]);
+    assert.equal(stale.code, 1, stale.stdout);
+    assert.match(
+      stale.line(/ kvno: /),
+      new RegExp(
+        `^✗ \\S+ kvno: HTTP/doctor\\.example\\.test@EXAMPLE\\.TEST: the keytab has kvno ${exported}, the directory ${exported + 1} \\(CN=doctorsvc,.*\\): the account’s password changed after the export, .*every Kerberos logon fails: export the keytab again`,
+        'i',
+      ),
+    );
+    assert.match(stale.stdout, /^✗ 9 passed, 1 failed$/m, 'the kvno line is the only failure');
+    const reexported = await account.exportKeytab();
+    assert.equal(reexported[0]!.kvno, exported + 1);
+    const fixed = await doctor([...lookup, '--keytab', account.file, '--spn', account.spn]);
+    assert.equal(fixed.code, 0, fixed.stdout);
+  });
+
+  it('an RC4-only keytab (exported from an account without AES enctypes) is flagged with the fix', async () => {
+    const account = await serviceAccount('doctorrc4', 'rc4.example.test', false);
+    const etypes = new Set(parseKeytab(readFileSync(account.file)).map((e) => e.key.etype));
+    assert.deepEqual([...etypes], [23], 'samba-tool exported rc4-hmac keys only');
+    const run = await doctor([...lookup, '--keytab', account.file]);
+    assert.equal(run.code, 1, run.stdout);
+    assert.match(
+      run.line(/enctypes/),
+      /^✗ \S+ enctypes: HTTP\/rc4\.example\.test@EXAMPLE\.TEST has only rc4-hmac keys: the gateway accepts AES tickets only.*: set msDS-SupportedEncryptionTypes to 24 .*export the keytab again/,
+    );
+    // The kvno is still compared: an RC4 keytab is not a stale one.
+    run.line(
+      /^✓ \S+ kvno: HTTP\/rc4\.example\.test@EXAMPLE\.TEST: kvno \d+ in the keytab and in the directory/,
+    );
+  });
+
+  it('a copy of the AES keytab with an RC4 key beside it passes, saying the RC4 key is ignored', async () => {
+    const copy = join(secrets, 'mixed.keytab');
+    const [first] = parseKeytab(readFileSync(KEYTAB));
+    const realm = Buffer.from(first!.realm);
+    const parts = first!.components.map((c) => Buffer.from(c));
+    const counted = (b: Buffer) => Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+    const tail = Buffer.alloc(11);
+    tail.writeUInt32BE(1, 0); // KRB5_NT_PRINCIPAL
+    tail[8] = first!.kvno;
+    tail.writeUInt16BE(23, 9); // rc4-hmac
+    const record = Buffer.concat([
+      Buffer.from([0, parts.length]),
+      counted(realm),
+      ...parts.map(counted),
+      tail,
+      counted(Buffer.alloc(16, 7)),
+    ]);
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(record.length);
+    writeFileSync(copy, Buffer.concat([readFileSync(KEYTAB), size, record]));
+    const run = await doctor(['--keytab', copy]);
+    assert.equal(run.code, 0, run.stdout);
+    run.line(/^✓ \S+ enctypes: AES keys for HTTP\/localhost@EXAMPLE\.TEST; rc4-hmac keys are ignored/);
   });
 });

@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { PeerCertificate } from 'node:tls';
-import { fail, formatResult, pass } from '../../src/doctor/check.js';
+import { fail, formatResult, notChecked, pass } from '../../src/doctor/check.js';
 import { checkClockSkew, parseGeneralizedTime } from '../../src/doctor/clock-skew.js';
+import { checkKeytabFile } from '../../src/doctor/keytab.js';
 import { certificateNames } from '../../src/doctor/ldap-tls.js';
 import { planDoctor } from '../../src/doctor/plan.js';
 import { readDoctorSettings } from '../../src/doctor/settings.js';
@@ -131,6 +132,86 @@ describe('doctor settings', () => {
     );
     assert.throws(plan(['--lookup-url', 'ldaps://dc1']), /--lookup-url needs --lookup-user/);
     assert.throws(plan(['--dc', 'ldap://dc1', '--dc-ca', join(dir, 'missing.pem')]), /--dc-ca: cannot read/);
+    assert.throws(plan(['--dc', 'ldap://dc1', '--spn', 'HTTP/web']), /--spn needs --keytab FILE/);
+    assert.deepEqual(planDoctor(readDoctorSettings(['--keytab', 'k', '--spn', 'HTTP/web'], {}), {}).keytab, {
+      path: 'k',
+      spn: 'HTTP/web',
+    });
+  });
+});
+
+/** An MIT keytab (0x0502) with the given entries (realm EXAMPLE.TEST). */
+function keytab(entries: { name: string; kvno: number; etype: number; keyBytes: number }[]): Buffer {
+  const counted = (b: Buffer) => Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+  const records = entries.map((e) => {
+    const parts = e.name.split('/').map((part) => Buffer.from(part));
+    const tail = Buffer.alloc(11);
+    tail.writeUInt32BE(1, 0);
+    tail[8] = e.kvno;
+    tail.writeUInt16BE(e.etype, 9);
+    const record = Buffer.concat([
+      Buffer.from([0, parts.length]),
+      counted(Buffer.from('EXAMPLE.TEST')),
+      ...parts.map(counted),
+      tail,
+      counted(Buffer.alloc(e.keyBytes, 1)),
+    ]);
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(record.length);
+    return Buffer.concat([size, record]);
+  });
+  return Buffer.concat([Buffer.from([5, 2]), ...records]);
+}
+
+describe('doctor keytab file check', () => {
+  const aes = { name: 'HTTP/web', kvno: 4, etype: 18, keyBytes: 32 };
+  const lines = (path: string, spn?: string) =>
+    checkKeytabFile(path, spn).results.map((r) => formatResult('kt', r));
+
+  it('the --spn is matched without realm and case-insensitively; the principals go on to the kvno check', () => {
+    const path = file('web.keytab', '');
+    writeFileSync(path, keytab([aes, { name: 'HTTP/other', kvno: 1, etype: 23, keyBytes: 16 }]));
+    const { results, principals } = checkKeytabFile(path, 'http/WEB');
+    assert.ok(results.every((r) => r.ok));
+    assert.deepEqual(
+      principals.map((p) => p.text),
+      ['HTTP/web@EXAMPLE.TEST'],
+    );
+    assert.match(
+      lines(path, 'HTTP/web@EXAMPLE.TEST')[1]!,
+      /^✓ kt principals: HTTP\/web@EXAMPLE\.TEST is there/,
+    );
+    // Without --spn every principal counts, and one without AES fails the run.
+    assert.match(lines(path)[2]!, /^✗ kt enctypes: HTTP\/other@EXAMPLE\.TEST has only rc4-hmac keys/);
+    assert.match(
+      lines(path, 'HTTP/web@OTHER.REALM')[1]!,
+      /^✗ kt principals: --spn HTTP\/web@OTHER\.REALM is not in it/,
+    );
+  });
+
+  it('DES or a key of the wrong length is no AES key', () => {
+    const path = file('des.keytab', '');
+    writeFileSync(
+      path,
+      keytab([
+        { ...aes, keyBytes: 16 },
+        { name: 'HTTP/web', kvno: 4, etype: 3, keyBytes: 8 },
+      ]),
+    );
+    assert.match(
+      lines(path)[2]!,
+      /^✗ kt enctypes: HTTP\/web@EXAMPLE\.TEST has no AES key \(only aes256-cts-hmac-sha1-96, des-cbc-md5\)/,
+    );
+    assert.match(lines(path)[1]!, /aes256-cts-hmac-sha1-96 \(key of a wrong length\), des-cbc-md5/);
+  });
+
+  it('an empty keytab or another format fails with how to export one', () => {
+    const empty = file('empty.keytab', '');
+    writeFileSync(empty, Buffer.from([5, 2]));
+    assert.match(lines(empty)[0]!, /^✗ kt keytab: the file holds no keys: export one on a DC/);
+    const old = file('old.keytab', '');
+    writeFileSync(old, Buffer.from([5, 1, 0, 0]));
+    assert.match(lines(old)[0]!, /^✗ kt keytab: not a usable MIT keytab \(4 bytes\): keytab: format 0x0501/);
   });
 });
 
@@ -172,6 +253,10 @@ describe('doctor helpers', () => {
     assert.equal(
       formatResult('ldap://dc1', fail('LDAP signing', 'this DC requires LDAP signing', 'use Netlogon')),
       '✗ ldap://dc1 LDAP signing: this DC requires LDAP signing: use Netlogon',
+    );
+    assert.equal(
+      formatResult('kt', notChecked('kvno', 'not compared: no lookup account')),
+      '– kt kvno: not compared: no lookup account',
     );
   });
 });
