@@ -4,10 +4,10 @@ import type { Mechanism } from '../mechanisms/mechanism.js';
 import { NegotiateMechanism } from '../mechanisms/negotiate.js';
 import { NtlmMechanism } from '../mechanisms/ntlm.js';
 import { type ResolvedOptions, resolveOptions } from '../options.js';
-import { Authenticator, type Decision } from '../session/authenticator.js';
+import { Authenticator, type AuthRequest, type Decision } from '../session/authenticator.js';
 import type { ConnectionScheme } from '../session/authorization.js';
 import { tokenCookie } from '../session/bearer-tokens.js';
-import { clientAddress } from '../session/client-address.js';
+import { clientAddress, type TrustedProxies } from '../session/client-address.js';
 import type { NtlmOptions, NtlmRequestInfo } from '../types.js';
 import { passHeaders } from './decision-response.js';
 import { attachIdentity, stripClientIdentityHeaders } from './identity-headers.js';
@@ -41,6 +41,31 @@ export interface HttpAuthentication {
   /** Ends the session of `req`'s connection and of the token in `info` (see NtlmMiddleware.logout). */
   logout(req: IncomingMessage, info: NtlmRequestInfo | undefined): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/**
+ * A node:http request as the authenticator reads it. A class, so that making one per request is
+ * cheap (one shape), and the client address is worked out only when a handshake leg, a refusal
+ * or a log line asks for it.
+ */
+class NodeAuthRequest implements AuthRequest {
+  readonly socket: Socket;
+  readonly authorization: string | undefined;
+  readonly cookie: string | undefined;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly trustedProxies: TrustedProxies,
+  ) {
+    this.socket = req.socket;
+    const { headers } = req;
+    this.authorization = headers.authorization;
+    this.cookie = headers.cookie;
+  }
+
+  get clientAddress(): string {
+    return clientAddress(this.req, this.trustedProxies);
+  }
 }
 
 /**
@@ -87,15 +112,7 @@ export function httpAuthentication(userOptions: NtlmOptions): HttpAuthentication
       }
       stripClientIdentityHeaders(req);
       if (options.skip?.(req)) return { kind: 'next' };
-      return authenticator.authenticate({
-        socket: req.socket,
-        authorization: req.headers.authorization,
-        cookie: req.headers.cookie,
-        // Read only when a handshake leg, a refusal or a log line needs it, not per request.
-        get clientAddress() {
-          return clientAddress(req, options.trustedProxies);
-        },
-      });
+      return authenticator.authenticate(new NodeAuthRequest(req, options.trustedProxies));
     },
     pass(decision, req, res) {
       // Most requests ride on an authenticated connection: nothing to add to their response.

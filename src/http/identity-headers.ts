@@ -38,8 +38,10 @@ export function stripClientIdentityHeaders(req: IncomingMessage): void {
 
 /** Sets the verified identity on the request: `req.ntlm` and the X-Ntlm-Username / X-Ntlm-Domain headers. */
 export function attachIdentity(req: IncomingMessage, info: NtlmRequestInfo): void {
+  const { remoteUser, domain } = info;
   req.ntlm = info;
-  req.headers[USERNAME_HEADER] = info.remoteUser;
-  req.headers[DOMAIN_HEADER] = info.domain;
-  req.rawHeaders.push('X-Ntlm-Username', info.remoteUser, 'X-Ntlm-Domain', info.domain);
+  const { headers } = req;
+  headers[USERNAME_HEADER] = remoteUser;
+  headers[DOMAIN_HEADER] = domain;
+  req.rawHeaders.push('X-Ntlm-Username', remoteUser, 'X-Ntlm-Domain', domain);
 }

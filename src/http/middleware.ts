@@ -3,7 +3,7 @@ import type { NtlmMetrics } from '../metrics/prometheus.js';
 import type { ReadinessReport } from '../metrics/readiness.js';
 import type { Authenticator, Decision } from '../session/authenticator.js';
 import type { NtlmOptions, NtlmRequestInfo } from '../types.js';
-import { httpAuthentication } from './adapter.js';
+import { httpAuthentication, type ResponseHeaders } from './adapter.js';
 import { type PlainResponse, refusalResponse } from './decision-response.js';
 import { sendPlain } from './responses.js';
 
@@ -38,6 +38,20 @@ export interface NtlmMiddleware {
   ready(): Promise<ReadinessReport>;
 }
 
+/** A ServerResponse's headers as the shared adapter code writes them (a class: no closures per request). */
+class ServerResponseHeaders implements ResponseHeaders {
+  constructor(private readonly res: ServerResponse) {}
+  get(name: string): unknown {
+    return this.res.getHeader(name);
+  }
+  set(name: string, value: string): void {
+    this.res.setHeader(name, value);
+  }
+  append(name: string, value: string): void {
+    this.res.appendHeader(name, value);
+  }
+}
+
 /**
  * Windows single sign-on for one HTTP server (Express 4/5, Connect, node:http): runs the
  * handshake once per TCP connection, then lets every request on that connection through with
@@ -50,11 +64,7 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
   const apply = (decision: Decision, req: IncomingMessage, res: ServerResponse, next: NextFunction) => {
     switch (decision.kind) {
       case 'pass': {
-        auth.pass(decision, req, {
-          get: (name) => res.getHeader(name),
-          set: (name, value) => res.setHeader(name, value),
-          append: (name, value) => res.appendHeader(name, value),
-        });
+        auth.pass(decision, req, new ServerResponseHeaders(res));
         // Express renders templates with res.locals: the identity is there too.
         const locals = (res as ServerResponse & { locals?: Record<string, unknown> }).locals;
         if (locals) locals.ntlm = decision.info;
