@@ -10,7 +10,7 @@ import { channelBindingsHash, tlsServerEndPoint } from '../ntlm/extended-protect
 import type { NtlmIdentity, NtlmRequestInfo } from '../types.js';
 import { isAllowed } from './access-rules.js';
 import { type ConnectionScheme, parseAuthorization } from './authorization.js';
-import { DEFAULT_COOKIE_NAME, readCookie } from './bearer-tokens.js';
+import { type BearerTokens, DEFAULT_COOKIE_NAME, readCookie, type VerifiedToken } from './bearer-tokens.js';
 import {
   ConnectionRegistry,
   type ConnectionState,
@@ -213,18 +213,24 @@ export class Authenticator {
   }
 
   /** `Authorization: Bearer <jwt>` (or the cookie): valid → through with its identity; anything else → a fresh challenge. */
-  async #bearer(token: string, request: AuthRequest): Promise<Decision> {
-    let verified: Awaited<ReturnType<NonNullable<ResolvedOptions['tokens']>['verify']>>;
+  #bearer(token: string, request: AuthRequest): Decision | Promise<Decision> {
+    let verified: ReturnType<BearerTokens['verify']>;
     try {
-      verified = await this.#options.tokens!.verify(token);
+      verified = this.#options.tokens!.verify(token);
     } catch (error) {
-      const unavailable = new ServiceUnavailableError(
-        'ERR_NTLM_STORE_UNAVAILABLE',
-        `the token store did not answer: ${(error as Error).message}`,
-        { retryAfterSeconds: 1, cause: error },
-      );
-      return this.#fail(unavailable, request, 'NTLM', { kind: 'bearer' });
+      return this.#storeUnavailable(error, request);
     }
+    // Without a shared store the answer is at hand: no promise on the request path.
+    if (verified instanceof Promise) {
+      return verified.then(
+        (settled) => this.#bearerVerdict(settled, token, request),
+        (error: unknown) => this.#storeUnavailable(error, request),
+      );
+    }
+    return this.#bearerVerdict(verified, token, request);
+  }
+
+  #bearerVerdict(verified: VerifiedToken | undefined, token: string, request: AuthRequest): Decision {
     this.#observers.each((observer) => observer.bearer(verified !== undefined));
     if (!verified) {
       const invalid = new AuthenticationError(
@@ -236,6 +242,15 @@ export class Authenticator {
     const { identity, tokenId, issuedAt, expiresAt } = verified;
     const info = this.#info(identity, 'Bearer', issuedAt, { tokenId, tokenExpiresAt: expiresAt, token });
     return isAllowed(info, this.#options) ? { kind: 'pass', info } : this.#forbidden(info);
+  }
+
+  #storeUnavailable(error: unknown, request: AuthRequest): Decision {
+    const unavailable = new ServiceUnavailableError(
+      'ERR_NTLM_STORE_UNAVAILABLE',
+      `the token store did not answer: ${(error as Error).message}`,
+      { retryAfterSeconds: 1, cause: error },
+    );
+    return this.#fail(unavailable, request, 'NTLM', { kind: 'bearer' });
   }
 
   /** One leg of a connection handshake; any leg ends the identity the connection had. */

@@ -122,13 +122,16 @@ export class BearerTokens {
 
   /**
    * The token's identity, or undefined when it is invalid, expired, tampered with or revoked.
-   * Rejects only when the shared store cannot say whether another instance revoked it.
+   * Answered at once when no store is shared (the common case costs no promise); with a shared
+   * store, a promise that rejects when the store cannot say whether another instance revoked it.
    */
-  async verify(token: string): Promise<VerifiedToken | undefined> {
+  verify(token: string): VerifiedToken | undefined | Promise<VerifiedToken | undefined> {
     const verified = this.#verified.get(token) ?? this.#check(token);
     if (!verified || this.#revoked.isRevoked(verified.tokenId, verified.expiresAt)) return undefined;
-    if (this.shared && (await this.shared.get(REVOKED + verified.tokenId)) !== undefined) return undefined;
-    return verified;
+    if (!this.shared) return verified;
+    return this.shared
+      .get(REVOKED + verified.tokenId)
+      .then((revoked) => (revoked === undefined ? verified : undefined));
   }
 
   /** Signature, algorithm, issuer, audience, expiry and claims; remembered until the token expires. */
