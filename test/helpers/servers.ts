@@ -146,3 +146,21 @@ export async function silentTcpServer(): Promise<{
     },
   };
 }
+
+/**
+ * ntlm() with `options` on a node:http server that answers each request it lets through with
+ * `req.ntlm` as JSON, and records its log lines.
+ */
+export async function serveIdentity(options: NtlmOptions) {
+  const logger = recordingLogger();
+  const auth = ntlm({ logger, ...options });
+  const served = await listen(
+    (req, res) =>
+      auth(req, res, () => {
+        res.setHeader('Content-Type', 'application/json');
+        res.end(JSON.stringify(req.ntlm));
+      }),
+    () => auth.close(),
+  );
+  return { url: served.url, logger, close: served.close };
+}

@@ -4,31 +4,20 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type DomainControllerOptions, domainController, type NtlmOptions, ntlm } from '../../src/index.js';
+import { type DomainControllerOptions, domainController, type NtlmOptions } from '../../src/index.js';
 import { type1 } from '../helpers/ntlm-client.js';
 import { DC_URL, openLdapConnections, sambaMissing, startDc, stopDc } from '../helpers/samba.js';
-import { listen, recordingLogger } from '../helpers/servers.js';
+import { serveIdentity } from '../helpers/servers.js';
 
 const missing = await sambaMissing();
 if (missing && process.env.CI) throw new Error(`CI needs the Samba DC: ${missing}`);
 const skip = missing ? `skipped: ${missing}` : false;
 
-async function serve(verifier: Partial<DomainControllerOptions> = {}, options: Partial<NtlmOptions> = {}) {
-  const logger = recordingLogger();
-  const auth = ntlm({
+function serve(verifier: Partial<DomainControllerOptions> = {}, options: Partial<NtlmOptions> = {}) {
+  return serveIdentity({
     verifier: domainController({ domains: { EXAMPLE: [DC_URL] }, ...verifier }),
-    logger,
     ...options,
   });
-  const served = await listen(
-    (req, res) =>
-      auth(req, res, () => {
-        res.setHeader('Content-Type', 'application/json');
-        res.end(JSON.stringify(req.ntlm));
-      }),
-    () => auth.close(),
-  );
-  return { url: served.url, logger, close: served.close };
 }
 
 /** Opens `count` connections at once, each sending a NEGOTIATE and staying open; their statuses. */

@@ -9,10 +9,10 @@ import { type AddressInfo, createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { FilterParser } from 'ldapts';
 import { ServiceAccountDirectory } from '../../src/dc/service-account.js';
-import { type DomainControllerOptions, domainController, ntlm } from '../../src/index.js';
+import { type DomainControllerOptions, domainController } from '../../src/index.js';
 import { pythonNtlmGet } from '../helpers/python.js';
 import { ADMIN_PASSWORD, DC_DIR, DC_URL, sambaMissing, startDc, stopDc } from '../helpers/samba.js';
-import { listen, recordingLogger } from '../helpers/servers.js';
+import { serveIdentity } from '../helpers/servers.js';
 
 const missing = await sambaMissing();
 if (missing && process.env.CI) throw new Error(`CI needs the Samba DC: ${missing}`);
@@ -29,21 +29,10 @@ function lookup(tls: DomainControllerOptions['tls']): DomainControllerOptions['l
   return { url: 'ldaps://127.0.0.1', bindDN: 'Administrator@example.test', password: ADMIN_PASSWORD, tls };
 }
 
-async function serve(options: Partial<DomainControllerOptions>) {
-  const logger = recordingLogger();
-  const auth = ntlm({
+function serve(options: Partial<DomainControllerOptions>) {
+  return serveIdentity({
     verifier: domainController({ domains: { EXAMPLE: [DC_URL] }, cache: false, ...options }),
-    logger,
   });
-  const served = await listen(
-    (req, res) =>
-      auth(req, res, () => {
-        res.setHeader('Content-Type', 'application/json');
-        res.end(JSON.stringify(req.ntlm));
-      }),
-    () => auth.close(),
-  );
-  return { url: served.url, logger, close: served.close };
 }
 
 describe('domainController lookup account (Samba AD DC)', { skip }, () => {

@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type DomainControllerOptions, domainController, ntlm } from '../../src/index.js';
+import { type DomainControllerOptions, domainController, type NtlmOptions, ntlm } from '../../src/index.js';
 import { encodeAuthenticate } from '../../src/ntlm/authenticate.js';
 import { NegotiateFlags as F } from '../../src/ntlm/flags.js';
 import { curlNtlm } from '../helpers/curl.js';
@@ -27,31 +27,17 @@ import {
   startDc,
   stopDc,
 } from '../helpers/samba.js';
-import { listen, recordingLogger, silentTcpServer } from '../helpers/servers.js';
+import { recordingLogger, serveIdentity, silentTcpServer } from '../helpers/servers.js';
 
 const missing = await sambaMissing();
 if (missing && process.env.CI) throw new Error(`CI needs the Samba DC: ${missing}`);
 const skip = missing ? `skipped: ${missing}` : false;
 
-async function serve(
-  options: Partial<DomainControllerOptions> = {},
-  middleware: Partial<Parameters<typeof ntlm>[0]> = {},
-) {
-  const logger = recordingLogger();
-  const auth = ntlm({
+function serve(options: Partial<DomainControllerOptions> = {}, middleware: Partial<NtlmOptions> = {}) {
+  return serveIdentity({
     verifier: domainController({ domains: { EXAMPLE: [DC_URL] }, ...options }),
-    logger,
     ...middleware,
   });
-  const served = await listen(
-    (req, res) =>
-      auth(req, res, () => {
-        res.setHeader('Content-Type', 'application/json');
-        res.end(JSON.stringify(req.ntlm));
-      }),
-    () => auth.close(),
-  );
-  return { url: served.url, logger, close: served.close };
 }
 
 /** A read-only lookup account (Administrator here) over LDAPS, checked against the DC's own CA. */

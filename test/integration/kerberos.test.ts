@@ -3,41 +3,25 @@
 // after the tickets are fetched: the logon needs no DC at all. Runs through test/run.sh (its own
 // network namespace).
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import { isNtlmError, type KerberosAcceptorOptions, kerberosAcceptor, MemoryStore } from '../../src/index.js';
 import { decodeSpnego, encodeNegTokenResp, NegState } from '../../src/negotiate/spnego.js';
-import { DC_DIR, KEYTAB, KRB5_CONF, listening, sambaMissing, startDc, stopDc } from '../helpers/samba.js';
+import { curlNegotiate as curlWithTicket, KerberosClientEnv } from '../helpers/kerberos.js';
+import { DC_DIR, KEYTAB, listening, sambaMissing, startDc, stopDc } from '../helpers/samba.js';
 
 const run = promisify(execFile);
 const missing = await sambaMissing();
 if (missing && process.env.CI) throw new Error(`CI needs the Samba DC: ${missing}`);
 
-const ccacheDir = mkdtempSync(join(tmpdir(), 'krb5cc-'));
-const env = { ...process.env, KRB5_CONFIG: KRB5_CONF, KRB5CCNAME: `FILE:${ccacheDir}/ccache` };
-
-/** kinit with the password on stdin (no keytab for users, no prompt). */
-function kinit(principal: string, password: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kinit', [principal], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const timer = setTimeout(() => child.kill(), 20_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      code === 0 ? resolve() : reject(new Error(`kinit ${principal}: ${code} ${output}`));
-    });
-    child.stdin.end(`${password}\n`);
-  });
-}
+const client = new KerberosClientEnv();
+const { env } = client;
+const kinit = (principal: string, password: string) => client.kinit(principal, password);
+const curlNegotiate = (url: string, extra: string[] = []) => curlWithTicket(url, env, extra);
 
 interface Served {
   url: string;
@@ -93,17 +77,6 @@ async function serve(options: Partial<KerberosAcceptorOptions> = {}): Promise<Se
   };
 }
 
-/** curl --negotiate with the test's ccache; `extra` before the URL. */
-async function curlNegotiate(url: string, extra: string[] = []) {
-  const { stdout, stderr } = await run(
-    'curl',
-    ['-sS', '-v', '--max-time', '20', '--negotiate', '-u', ':', '-w', '\n%{http_code}', ...extra, url],
-    { env },
-  );
-  const lines = stdout.split('\n');
-  return { status: Number(lines.pop()), body: lines.join('\n'), stderr };
-}
-
 describe('Kerberos logon from a keytab against the Samba KDC', {
   skip: missing ? `skipped: ${missing}` : false,
 }, () => {
@@ -126,7 +99,7 @@ describe('Kerberos logon from a keytab against the Samba KDC', {
   });
   after(async () => {
     await stopDc();
-    rmSync(ccacheDir, { recursive: true, force: true });
+    client.remove();
   });
 
   it('a ticket for another SPN is refused with ERR_KRB_WRONG_SERVICE', async () => {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type NetlogonOptions, netlogon, ntlm } from '../../src/index.js';
+import { type NetlogonOptions, netlogon } from '../../src/index.js';
 import { decodeAuthenticate } from '../../src/ntlm/authenticate.js';
 import { decodeNegotiate } from '../../src/ntlm/negotiate.js';
 import { checkLogonPolicy } from '../../src/ntlm/policy.js';
@@ -21,7 +21,7 @@ import {
   startDc,
   stopDc,
 } from '../helpers/samba.js';
-import { listen, recordingLogger, silentTcpServer } from '../helpers/servers.js';
+import { serveIdentity, silentTcpServer } from '../helpers/servers.js';
 
 const missing = await sambaMissing();
 if (missing && process.env.CI) throw new Error(`CI needs the Samba DC: ${missing}`);
@@ -54,18 +54,8 @@ async function logon(verifier: Verifier, credentials: { user: string; domain: st
   return pending.complete({ authenticate, authenticateToken, ntlmV2: checkLogonPolicy(authenticate) });
 }
 
-async function serve(verifier: Verifier) {
-  const logger = recordingLogger();
-  const auth = ntlm({ verifier, logger });
-  const served = await listen(
-    (req, res) =>
-      auth(req, res, () => {
-        res.setHeader('Content-Type', 'application/json');
-        res.end(JSON.stringify(req.ntlm));
-      }),
-    () => auth.close(),
-  );
-  return { url: served.url, logger, close: served.close };
+function serve(verifier: Verifier) {
+  return serveIdentity({ verifier });
 }
 
 type Served = Awaited<ReturnType<typeof serve>>;
