@@ -2,10 +2,11 @@
 // for heap readings), the gateway CLI, nginx. Every child is tracked and killed if the bench
 // itself exits early, so no server outlives a run.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nginxConfig } from '../../test/helpers/nginx.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -201,25 +202,10 @@ export async function startGateway(upstream: string, dcUrl: string, cpuProfileDi
  */
 export async function startNginx(upstreamPort: number, dir: string): Promise<Child> {
   const port = await freePort();
-  for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'])
-    mkdirSync(join(dir, sub), { recursive: true });
-  const conf = join(dir, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  # Node's servers never close a keep-alive connection after N requests; nor does nginx here.
+  const conf = nginxConfig(
+    dir,
+    `  # Node's servers never close a keep-alive connection after N requests; nor does nginx here.
   keepalive_requests 1000000;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
   upstream app { server 127.0.0.1:${upstreamPort}; keepalive 32; keepalive_requests 1000000; }
   server {
     listen 127.0.0.1:${port};
@@ -228,9 +214,8 @@ http {
       proxy_http_version 1.1;
       proxy_set_header Connection "";
     }
-  }
-}
-`,
+  }`,
+    4096,
   );
   return startListening('nginx', ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')], port);
 }

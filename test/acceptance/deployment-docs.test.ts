@@ -27,6 +27,7 @@ import { ntlm } from '../../src/index.js';
 import { curlNtlm } from '../helpers/curl.js';
 import { startEchoUpstream } from '../helpers/echo-upstream.js';
 import { NtlmHttpClient } from '../helpers/http-client.js';
+import { nginxConfig } from '../helpers/nginx.js';
 import { freePort, ROOT, startGateway } from '../helpers/processes.js';
 import { ALICE, listen, testDirectory } from '../helpers/servers.js';
 
@@ -80,33 +81,6 @@ const work = mkdtempSync(join(tmpdir(), 'deployment-docs-'));
 // nginx's workers run as nobody: they must reach the static files.
 chmodSync(work, 0o755);
 after(() => rmSync(work, { recursive: true, force: true }));
-
-/** Wraps an `http {}`-level snippet in a config nginx can test or run from `dir`. */
-function nginxConfig(dir: string, body: string): string {
-  mkdirSync(dir, { recursive: true });
-  for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'])
-    mkdirSync(join(dir, sub), { recursive: true });
-  const conf = join(dir, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-${body}
-}
-`,
-  );
-  return conf;
-}
 
 async function nginxTest(dir: string, body: string): Promise<void> {
   const conf = nginxConfig(dir, body);

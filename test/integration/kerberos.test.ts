@@ -12,7 +12,7 @@ import { chromium } from 'playwright-core';
 import { isNtlmError, type KerberosAcceptorOptions, kerberosAcceptor, MemoryStore } from '../../src/index.js';
 import { decodeSpnego, encodeNegTokenResp, NegState } from '../../src/negotiate/spnego.js';
 import { curlNegotiate as curlWithTicket, KerberosClientEnv } from '../helpers/kerberos.js';
-import { DC_DIR, KEYTAB, listening, sambaMissing, startDc, stopDc } from '../helpers/samba.js';
+import { accountSid, DC_DIR, KEYTAB, listening, sambaMissing, startDc, stopDc } from '../helpers/samba.js';
 
 const run = promisify(execFile);
 const missing = await sambaMissing();
@@ -86,15 +86,7 @@ describe('Kerberos logon from a keytab against the Samba KDC', {
     const conf = `${DC_DIR}/etc/smb.conf`;
     // A second SPN on another account (WEB01$): a ticket for it is not ours to open.
     await run('samba-tool', ['spn', 'add', 'HTTP/other', 'WEB01$', '-s', conf]).catch(() => {});
-    const { stdout } = await run('samba-tool', [
-      'group',
-      'show',
-      'Engineering',
-      '--attributes=objectSid',
-      '-s',
-      conf,
-    ]);
-    engineeringSid = /objectSid: (S-[\d-]+)/.exec(stdout)![1]!;
+    engineeringSid = await accountSid('Engineering');
     await kinit('alice@EXAMPLE.TEST', 'Alice-Passw0rd!');
   });
   after(async () => {

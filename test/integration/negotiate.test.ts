@@ -13,6 +13,7 @@ import { curlNegotiate, firefoxLoad, KerberosClientEnv } from '../helpers/kerber
 import { startDemo } from '../helpers/processes.js';
 import {
   ADMIN_PASSWORD,
+  accountSid,
   DC_DIR,
   DC_URL,
   KEYTAB,
@@ -103,15 +104,7 @@ describe('Negotiate through ntlm() against the Samba KDC', {
     await startDc({ strict: true });
     const conf = `${DC_DIR}/etc/smb.conf`;
     await run('samba-tool', ['spn', 'add', 'HTTP/other', 'WEB01$', '-s', conf]).catch(() => {});
-    const { stdout } = await run('samba-tool', [
-      'group',
-      'show',
-      'Engineering',
-      '--attributes=objectSid',
-      '-s',
-      conf,
-    ]);
-    engineeringSid = /objectSid: (S-[\d-]+)/.exec(stdout)![1]!;
+    engineeringSid = await accountSid('Engineering');
     await clients.kinit('alice@EXAMPLE.TEST', ALICE.password);
   });
   after(async () => {
