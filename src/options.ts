@@ -12,9 +12,6 @@ import { oneOf, positiveInteger } from './validation.js';
 
 export type { ResolvedOptions };
 
-// Also the option checks' home for a while: verifiers written before validation.ts import them here.
-export { oneOf, positiveInteger };
-
 /** `kerberos` → an acceptor whose replay cache lives in the middleware's store (shared across instances). */
 function kerberosFrom(kerberos: KerberosOptions | undefined, store: Store | undefined) {
   if (kerberos === undefined) return undefined;

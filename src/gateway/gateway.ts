@@ -89,10 +89,11 @@ function requestPath(parts: RequestPathParts): http.RequestListener {
     if (shares.refused(req.socket)) return void req.resume();
     const requestId = assignRequestId(req, trusted);
     res.setHeader('X-Request-Id', requestId);
+    const client = clientAddress(req, trusted);
     logAccess(req, res, {
       logger,
       requestId,
-      client: clientAddress(req, trusted),
+      client,
       quiet: endpoints.isPoll(req),
     });
     if (metrics) res.once('close', () => metrics.request(res.statusCode));
@@ -100,7 +101,7 @@ function requestPath(parts: RequestPathParts): http.RequestListener {
     if (endpoints.answer(req, res)) return;
     if (pins) {
       stripClientIdentityHeaders(req);
-      const agent = pins.agentFor(req, res, clientAddress(req, trusted));
+      const agent = pins.agentFor(req, res, client);
       if (!agent)
         return sendText(
           res,
