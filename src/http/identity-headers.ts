@@ -10,11 +10,6 @@ export const DOMAIN_HEADER = 'x-ntlm-domain';
  */
 const IDENTITY_HEADER = /^x[-_]ntlm[-_]/i;
 
-/** Whether a header name is, or could pass for, one of the X-Ntlm-* headers we set. */
-export function isIdentityHeaderName(name: string): boolean {
-  return IDENTITY_HEADER.test(name);
-}
-
 /**
  * Removes every X-Ntlm-* header the client sent (and its `_` spellings), from both `headers` and
  * `rawHeaders`, so that neither the application nor an upstream can mistake them for ours.

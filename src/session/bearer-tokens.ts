@@ -224,11 +224,6 @@ export class BearerTokens {
     }
   }
 
-  /** Revocations the shared store has not taken yet. */
-  get unsyncedRevocations(): number {
-    return this.#unsynced.size;
-  }
-
   /** Stops retrying (the application is shutting down). */
   close(): void {
     clearTimeout(this.#resync);
