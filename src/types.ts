@@ -164,7 +164,11 @@ export interface NtlmOptions {
    * @default 'off'
    */
   extendedProtection?: 'off' | 'allow' | 'require';
-  /** Our SPNs (`HTTP/www.example.test`), for the target-name check of `extendedProtection`. @default [] */
+  /**
+   * Our SPNs (`HTTP/www.example.test`), for the target-name check of `extendedProtection`. One
+   * without a port accepts its host on any port (Chromium signs `HTTP/localhost:3443`); one with a
+   * port, that port only. Another host is refused. @default []
+   */
   servicePrincipalNames?: string[];
   /**
    * How long a CHALLENGE waits for its AUTHENTICATE before the handshake is dropped (ms).
