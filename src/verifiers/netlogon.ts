@@ -10,8 +10,9 @@ import { type SamInfo4, samInfoSids, UserFlags } from '../netlogon/validation-in
 import { ntowfv1 } from '../ntlm/crypto.js';
 import type { ServerNames } from '../ntlm/server-challenge.js';
 import { checkMic, checkNtlmV2Timestamp } from '../ntlm/verify-ntlmv2.js';
+import { OPTION_KEYS } from '../option-keys.js';
 import type { HandshakeStart, NetlogonOptions, NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
-import { positiveInteger } from '../validation.js';
+import { knownKeysOnly, positiveInteger } from '../validation.js';
 import { ownChallengeHandshake, type VerifiedLogon } from './own-challenge.js';
 
 const NETBIOS_NAME = /^[^\\/:*?"<>|\u0000-\u001f]{1,15}$/;
@@ -76,6 +77,7 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
   readonly #maxClockSkewMs: number;
 
   constructor(options: NetlogonOptions) {
+    knownKeysOnly(options, OPTION_KEYS.netlogon, 'netlogon()');
     const domain = options?.domain?.toUpperCase();
     if (!domain || !NETBIOS_NAME.test(domain)) {
       throw new ConfigurationError(
