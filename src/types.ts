@@ -468,7 +468,11 @@ export interface NetlogonOptions {
   callTimeoutMs?: number;
   /** Sealed connections per DC, each carrying one logon at a time. @default 4 */
   maxChannelsPerDc?: number;
-  /** Logons waiting for a free channel per DC; beyond it, 503. @default 256 */
+  /**
+   * Logons waiting for a free channel per DC; beyond it, 503. By default there is no line of its
+   * own: every waiting logon holds one of ntlm()'s `maxPendingHandshakes`, and waits at most
+   * `queueTimeoutMs`. @default none (bounded by maxPendingHandshakes)
+   */
   maxQueuedLogons?: number;
   /** How long a logon waits for a free channel (ms). @default 5000 */
   queueTimeoutMs?: number;
