@@ -27,6 +27,9 @@ function pduReader(onPdu: (pdu: Buffer) => void): (chunk: Buffer) => void {
 const type = (pdu: Buffer) => pdu[2]!;
 const authLength = (pdu: Buffer) => pdu.readUInt16LE(10);
 const callId = (pdu: Buffer) => pdu.readUInt32LE(12);
+/** A request's opnum, in its header after the common one (alloc_hint, p_cont_id). */
+const opnum = (pdu: Buffer) => pdu.readUInt16LE(22);
+const NETR_SERVER_AUTHENTICATE3 = 26;
 
 export async function netlogonProxy(target: { host: string; port: number }) {
   const sockets = new Set<Socket>();
@@ -35,6 +38,7 @@ export async function netlogonProxy(target: { host: string; port: number }) {
   let replayNext = false;
   let replayed = 0;
   let sealedConnections = 0;
+  let authenticate3Calls = 0;
 
   const server = createServer((client) => {
     const upstream = connect(target);
@@ -64,6 +68,8 @@ export async function netlogonProxy(target: { host: string; port: number }) {
           replayHere = replayNext;
           replayNext = false;
         }
+        if (!sealed && type(pdu) === REQUEST && opnum(pdu) === NETR_SERVER_AUTHENTICATE3)
+          authenticate3Calls++;
         if (sealed && type(pdu) === REQUEST && firstCall === undefined) {
           firstCall = callId(pdu);
           if (replayHere && recorded) {
@@ -115,6 +121,10 @@ export async function netlogonProxy(target: { host: string; port: number }) {
     /** Schannel binds seen so far. */
     get sealedConnections(): number {
       return sealedConnections;
+    },
+    /** NetrServerAuthenticate3 calls seen so far (each agrees a session key). */
+    get authenticate3Calls(): number {
+      return authenticate3Calls;
     },
     /** Cuts every connection open now, as a man in the middle resetting them would. */
     resetConnections(): void {
