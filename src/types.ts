@@ -460,7 +460,11 @@ export interface NetlogonOptions {
   machineAccount: string;
   /** Its password. Prefer `machinePasswordFile`; never pass it on a command line. */
   machinePassword?: string;
-  /** A file holding the machine password (one line; a trailing newline is ignored). */
+  /**
+   * A file holding the machine password (one line; a trailing newline is ignored). Read again
+   * when a DC refuses the machine account, so that a rotated password (file replaced atomically)
+   * is used without a restart.
+   */
   machinePasswordFile?: string;
   /** TCP connect timeout per DC (ms). @default 2000 */
   connectTimeoutMs?: number;

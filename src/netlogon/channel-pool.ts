@@ -98,29 +98,40 @@ export class ChannelPool {
         }
         throw unavailable(this.name, 'NetrLogonSamLogonEx failed', error);
       }
-      let result: ReturnType<typeof decodeSamLogonEx>;
-      try {
-        result = decodeSamLogonEx(answer);
-      } catch (error) {
-        this.#discard(channel);
-        throw error;
-      }
-      if (result.status === 0 && result.validation) {
-        const mismatch = answerMismatch(result.validation, logon, this.machine.domain);
-        if (mismatch) {
-          this.#discard(channel);
-          throw new ServiceUnavailableError(
-            'ERR_NTLM_DC_ANSWER_MISMATCH',
-            `${this.name}: refused a NetrLogonSamLogonEx answer that does not belong to its logon: ${mismatch}`,
-          );
-        }
-      }
-      this.#release(channel);
-      if (result.status !== 0) throw logonFailure(result.status, this.name, logon.userName);
-      if (!result.validation)
-        throw unavailable(this.name, 'NetrLogonSamLogonEx', 'success without validation');
-      return result.validation;
+      return this.#verdict(channel, answer, logon);
     }
+  }
+
+  /**
+   * The DC's answer, decoded and checked against the logon it answers. The channel goes back to
+   * the pool only when the answer is sound; a channel that carried an answer we cannot trust is
+   * dropped. An answer we cannot use is the DC's error (503), not a verdict.
+   */
+  #verdict(channel: RpcConnection, answer: Buffer, logon: NetworkLogon): SamInfo4 {
+    let result: ReturnType<typeof decodeSamLogonEx>;
+    try {
+      result = decodeSamLogonEx(answer);
+    } catch (error) {
+      this.#discard(channel);
+      throw error;
+    }
+    const mismatch = result.validation && answerMismatch(result.validation, logon, this.machine.domain);
+    if (mismatch) {
+      this.#discard(channel);
+      throw new ServiceUnavailableError(
+        'ERR_NTLM_DC_ANSWER_MISMATCH',
+        `${this.name}: refused a NetrLogonSamLogonEx answer that does not belong to its logon: ${mismatch}`,
+      );
+    }
+    this.#release(channel);
+    if (result.status !== 0) throw logonFailure(result.status, this.name, logon.userName);
+    if (!result.validation) {
+      throw new ServiceUnavailableError(
+        'ERR_NTLM_DC_ERROR',
+        `${this.name}: NetrLogonSamLogonEx succeeded without validation info`,
+      );
+    }
+    return result.validation;
   }
 
   /** Readiness: whether this DC's netlogon answers now (see probeNetlogon). Throws if not. */
