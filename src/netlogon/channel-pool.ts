@@ -85,7 +85,8 @@ export class ChannelPool {
         answer = await channel.call(Opnum.NetrLogonSamLogonEx, stub);
       } catch (error) {
         this.#discard(channel);
-        if (attempt === 0 && worthAnotherChannel(error, reused)) {
+        // At most two more channels: an idle one fails once; a 0x721 may meet another process again.
+        if (attempt < 2 && worthAnotherChannel(error, reused)) {
           ({ channel, reused } = await this.#acquire(true));
           continue;
         }

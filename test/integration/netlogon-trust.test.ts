@@ -5,14 +5,19 @@
 // 7. a burst of logons waits for a channel instead of being refused;
 // 8. a rotated machine password, written to the password file, is picked up without a restart.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { rename, writeFile } from 'node:fs/promises';
 import { before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type NetlogonOptions, netlogon } from '../../src/index.js';
-import { resolvePort } from '../../src/netlogon/secure-channel.js';
+import { decodeSamLogonEx, encodeSamLogonEx, Opnum } from '../../src/netlogon/calls.js';
+import { authenticateMachine, openSealedConnection, resolvePort } from '../../src/netlogon/secure-channel.js';
 import { decodeAuthenticate } from '../../src/ntlm/authenticate.js';
+import { ntowfv1 } from '../../src/ntlm/crypto.js';
 import { decodeNegotiate } from '../../src/ntlm/negotiate.js';
 import { checkLogonPolicy } from '../../src/ntlm/policy.js';
+import type { RpcConnection } from '../../src/rpc/connection.js';
+import { RpcFault } from '../../src/rpc/pdu.js';
 import type { NtlmIdentity, Verifier } from '../../src/types.js';
 import { NtlmHttpClient } from '../helpers/http-client.js';
 import { netlogonProxy } from '../helpers/netlogon-proxy.js';
@@ -135,6 +140,58 @@ describe('Netlogon trust (issue 18, strict Samba AD DC)', { skip }, () => {
     } finally {
       await verifier.close();
       proxy.close();
+    }
+  });
+
+  it('Samba keeps one key per computer name, taken at bind: why set-ups are serialised', async () => {
+    const endpoint = { host: '127.0.0.1', port: netlogonPort, connectTimeoutMs: 2000, callTimeoutMs: 5000 };
+    const machine = { domain: 'EXAMPLE', computerName: 'WEB01', ntHash: ntowfv1(MACHINE_PASSWORD) };
+    const stub = encodeSamLogonEx('WEB01', {
+      logonDomainName: 'EXAMPLE',
+      userName: 'alice',
+      workstation: 'TESTBOX',
+      lmChallenge: randomBytes(8),
+      ntChallengeResponse: randomBytes(60),
+      lmChallengeResponse: Buffer.alloc(0),
+    });
+    const call = (connection: RpcConnection) =>
+      connection.call(Opnum.NetrLogonSamLogonEx, stub).then(
+        (answer) => `status 0x${(decodeSamLogonEx(answer).status >>> 0).toString(16)}`,
+        (error) => (error instanceof RpcFault ? `fault 0x${error.status.toString(16)}` : String(error)),
+      );
+    const first = await authenticateMachine(endpoint, netlogonPort, machine);
+    const boundEarly = await openSealedConnection(endpoint, netlogonPort, machine, first.sessionKey);
+    const older = await authenticateMachine(endpoint, netlogonPort, machine);
+    const newest = await authenticateMachine(endpoint, netlogonPort, machine);
+    const boundLate = await openSealedConnection(endpoint, netlogonPort, machine, older.sessionKey);
+    const boundNewest = await openSealedConnection(endpoint, netlogonPort, machine, newest.sessionKey);
+    try {
+      assert.deepEqual(
+        {
+          boundEarly: await call(boundEarly),
+          boundLate: await call(boundLate),
+          boundNewest: await call(boundNewest),
+        },
+        // 0xc000006a: the random response is a wrong password, so the call went through.
+        { boundEarly: 'status 0xc000006a', boundLate: 'fault 0x721', boundNewest: 'status 0xc000006a' },
+      );
+    } finally {
+      for (const connection of [boundEarly, boundLate, boundNewest]) connection.close();
+    }
+  });
+
+  it('two processes with the same machine account: every logon succeeds while their channels set up side by side', async () => {
+    const verifiers = [netlogon(options()), netlogon(options())];
+    try {
+      const outcomes = await Promise.all(
+        Array.from({ length: 80 }, (_, i) => logon(verifiers[i % 2]!, ALICE)),
+      );
+      const failures = outcomes
+        .filter((o) => !o.identity)
+        .map((o) => `${o.error?.statusCode} ${o.error?.message}`);
+      assert.deepEqual(failures, []);
+    } finally {
+      for (const verifier of verifiers) await verifier.close();
     }
   });
 
