@@ -17,22 +17,22 @@ export interface MachinePasswordReread {
 
 /**
  * The machine account's NT hash, the only form of the password the secure channel needs (the
- * password itself is not kept). Machine passwords rotate (Windows members every 30 days, or an
+ * password itself is not kept, not even to tell whether it changed). Machine passwords rotate (Windows members every 30 days, or an
  * operator's `samba-tool user setpassword`): when the DC refuses the machine account, the file is
  * read again, so that a file replaced atomically (written beside, renamed over) is picked up by
  * the running process. A password given as a string cannot change; rotating it needs a restart.
  */
 export class MachinePassword {
   #ntHash: Promise<Buffer>;
-  #password: string;
   #rereading: Promise<boolean> | undefined;
 
   constructor(
     private readonly source: MachinePasswordSource,
     private readonly onReread: (event: MachinePasswordReread) => void = () => {},
   ) {
-    this.#password = 'file' in source ? parse(readStartupFile(source.file), source.file) : source.password;
-    this.#ntHash = hash(this.#password);
+    this.#ntHash = hash(
+      'file' in source ? parse(readStartupFile(source.file), source.file) : source.password,
+    );
   }
 
   /** The NT hash of the password read last. */
@@ -54,18 +54,15 @@ export class MachinePassword {
   }
 
   async #readAgain(file: string): Promise<boolean> {
-    let password: string;
+    let ntHash: Buffer;
     try {
-      password = parse(await readFile(file, 'utf8'), file);
+      ntHash = await hash(parse(await readFile(file, 'utf8'), file));
     } catch (error) {
       this.onReread({ file, changed: false, error: (error as Error).message });
       return false;
     }
-    const changed = password !== this.#password;
-    if (changed) {
-      this.#password = password;
-      this.#ntHash = hash(password);
-    }
+    const changed = !ntHash.equals(await this.#ntHash.catch(() => Buffer.alloc(0)));
+    if (changed) this.#ntHash = Promise.resolve(ntHash);
     this.onReread({ file, changed });
     return changed;
   }
