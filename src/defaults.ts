@@ -38,7 +38,6 @@ export const DEFAULTS = {
     connectTimeoutMs: 2000,
     callTimeoutMs: 5000,
     maxChannelsPerDc: 4,
-    maxQueuedLogons: 256,
     queueTimeoutMs: 5000,
     downtimeMs: 30_000,
     maxClockSkewMs: 300_000,

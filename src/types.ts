@@ -465,7 +465,11 @@ export interface NetlogonOptions {
   machineAccount: string;
   /** Its password. Prefer `machinePasswordFile`; never pass it on a command line. */
   machinePassword?: string;
-  /** A file holding the machine password (one line; a trailing newline is ignored). */
+  /**
+   * A file holding the machine password (one line; a trailing newline is ignored). Read again
+   * when a DC refuses the machine account, so that a rotated password (file replaced atomically)
+   * is used without a restart.
+   */
   machinePasswordFile?: string;
   /** TCP connect timeout per DC (ms). @default 2000 */
   connectTimeoutMs?: number;
@@ -473,7 +477,11 @@ export interface NetlogonOptions {
   callTimeoutMs?: number;
   /** Sealed connections per DC, each carrying one logon at a time. @default 4 */
   maxChannelsPerDc?: number;
-  /** Logons waiting for a free channel per DC; beyond it, 503. @default 256 */
+  /**
+   * Logons waiting for a free channel per DC; beyond it, 503. By default there is no line of its
+   * own: every waiting logon holds one of ntlm()'s `maxPendingHandshakes`, and waits at most
+   * `queueTimeoutMs`. @default none (bounded by maxPendingHandshakes)
+   */
   maxQueuedLogons?: number;
   /** How long a logon waits for a free channel (ms). @default 5000 */
   queueTimeoutMs?: number;

@@ -25,7 +25,13 @@ export interface CacheObserver {
 }
 
 /** What a verifier reports, when it has a DC or a cache to report on. */
-export interface VerifierObserver extends DcObserver, CacheObserver {}
+export interface VerifierObserver extends DcObserver, CacheObserver {
+  /**
+   * The Netlogon verifier read its machine password file again, because a DC refused the machine
+   * account: `changed` when the file holds a new password (it is used from now on).
+   */
+  machinePasswordReread?(event: { file: string; changed: boolean; error?: string }): void;
+}
 
 /** A verifier that reports; `observe` returns the function that stops it. */
 export interface ObservableVerifier {

@@ -19,6 +19,19 @@ function transitionLog(logger: Logger): VerifierObserver {
       logger.info('domain controller answers again', { dc, downForSeconds: Math.round(downForMs / 1000) }),
     dcLatency: () => {},
     directoryCache: () => {},
+    machinePasswordReread: ({ file, changed, error }) =>
+      changed
+        ? logger.info(
+            'a DC refused the machine account: read the machine password file again; it changed, using it',
+            { file },
+          )
+        : logger.warn(
+            'a DC refused the machine account: read the machine password file again; no new password in it',
+            {
+              file,
+              ...(error ? { error } : {}),
+            },
+          ),
   };
 }
 

@@ -1,6 +1,8 @@
 import { AuthenticationError, ServiceUnavailableError } from '../errors.js';
 import type { RpcConnection } from '../rpc/connection.js';
+import { isRequestFault, SEC_PKG_ERROR } from '../rpc/faults.js';
 import { RpcFault } from '../rpc/pdu.js';
+import { answerMismatch } from './answer-check.js';
 import { decodeSamLogonEx, encodeSamLogonEx, type NetworkLogon, Opnum } from './calls.js';
 import {
   authenticateMachine,
@@ -9,16 +11,17 @@ import {
   openSealedConnection,
   probeNetlogon,
   resolvePort,
+  type SessionKeyResult,
   unavailable,
 } from './secure-channel.js';
-import { logonFailure } from './status.js';
+import { logonFailure, statusText } from './status.js';
 import type { SamInfo4 } from './validation-info.js';
 
 export interface ChannelPoolOptions extends Endpoint {
   /** Sealed connections kept open to this DC at most; each carries one call at a time. */
   readonly maxChannels: number;
-  /** Logons waiting for a free channel at most; beyond it, 503 at once. */
-  readonly maxQueue: number;
+  /** Logons waiting for a free channel at most, beyond it 503 at once; undefined: no limit of its own. */
+  readonly maxQueue: number | undefined;
   /** How long a logon waits for a free channel (ms). */
   readonly queueTimeoutMs: number;
 }
@@ -29,16 +32,30 @@ interface Waiter {
 }
 
 /**
- * The secure channels to one DC: one session key (NetrServerAuthenticate3), shared by up to
- * `maxChannels` sealed connections, opened lazily. A connection that fails is dropped; a bind
- * that fails under a known key tries once more under a fresh one (the DC restarted and forgot
- * it); a call that fails on a connection that had sat idle tries once more on a fresh one (the
- * DC closed it). Waiting logons form a bounded line, each with its own deadline.
+ * The secure channels to one DC, up to `maxChannels` sealed connections opened lazily, each with
+ * a session key of its own: its own NetrServerReqChallenge + NetrServerAuthenticate3, then its
+ * schannel bind. A key shared by several connections, each counting its sequence numbers from 0,
+ * let a man in the middle replay one connection's sealed answer into another's call (issue 18);
+ * under its own key an answer verifies on its own connection only, at its own sequence number.
+ *
+ * What Samba 4.17 does with several Authenticate3 for one ComputerName (measured here, and in
+ * shared/hardened-domain): each replaces the key the DC stores for that name. A connection takes
+ * the stored key when it binds: one bound before a later Authenticate3 keeps working, calls made
+ * before or after it alike; one that binds after another Authenticate3 than its own is accepted,
+ * then its first call gets fault 0x721 (nca_s_sec_pkg_error). So Authenticate3 and the bind that
+ * follows run one set-up at a time here. Another process authenticating as the same computer can
+ * still come in between: a fresh connection whose first call gets 0x721 is set up once more.
+ *
+ * A connection that fails is dropped; a call that fails on a connection that had sat idle tries
+ * once more on a fresh one (the DC closed it). Waiting logons form a line, each with its own
+ * deadline; the line is bounded by `maxQueue` when given, else only by the handshakes the caller
+ * lets through (maxPendingHandshakes) and by the deadline.
  */
 export class ChannelPool {
   readonly name: string;
   #port: number | undefined;
-  #sessionKey: Promise<Buffer> | undefined;
+  /** The channel set-ups (Authenticate3 + bind), one after another; see above. */
+  #setups: Promise<unknown> = Promise.resolve();
   readonly #idle: RpcConnection[] = [];
   #open = 0;
   readonly #waiters: Waiter[] = [];
@@ -47,12 +64,18 @@ export class ChannelPool {
   constructor(
     private readonly options: ChannelPoolOptions,
     private readonly machine: MachineAccount,
+    /** Reads the machine password again; true when it changed (see MachinePassword). */
+    private readonly rereadPassword: () => Promise<boolean> = async () => false,
   ) {
     this.name = options.port === undefined ? options.host : `${options.host}:${options.port}`;
     this.#port = options.port;
   }
 
-  /** NetrLogonSamLogonEx on a pooled channel: the DC's validation, or the error its status maps to. */
+  /**
+   * NetrLogonSamLogonEx on a pooled channel: the DC's validation, or the error its status maps to.
+   * An answer that does not belong to this logon (answerMismatch) is refused, and its channel
+   * dropped.
+   */
   async samLogon(computerName: string, logon: NetworkLogon): Promise<SamInfo4> {
     const stub = encodeSamLogonEx(computerName, logon);
     let { channel, reused } = await this.#acquire();
@@ -62,20 +85,54 @@ export class ChannelPool {
         answer = await channel.call(Opnum.NetrLogonSamLogonEx, stub);
       } catch (error) {
         this.#discard(channel);
-        if (reused && attempt === 0 && !(error instanceof RpcFault)) {
-          // An idle connection the DC has since closed (restart, idle timeout): one more try.
+        // At most two more channels: an idle one fails once; a 0x721 may meet another process again.
+        if (attempt < 2 && worthAnotherChannel(error, reused)) {
           ({ channel, reused } = await this.#acquire(true));
           continue;
         }
+        if (error instanceof RpcFault && isRequestFault(error.status)) {
+          throw new AuthenticationError(
+            'ERR_NTLM_LOGON_FAILED',
+            `${this.name} could not read this logon (NetrLogonSamLogonEx fault ${statusText(error.status)})`,
+            { claimedUser: logon.userName, cause: error },
+          );
+        }
         throw unavailable(this.name, 'NetrLogonSamLogonEx failed', error);
       }
-      this.#release(channel);
-      const result = decodeSamLogonEx(answer);
-      if (result.status !== 0) throw logonFailure(result.status, this.name, logon.userName);
-      if (!result.validation)
-        throw unavailable(this.name, 'NetrLogonSamLogonEx', 'success without validation');
-      return result.validation;
+      return this.#verdict(channel, answer, logon);
     }
+  }
+
+  /**
+   * The DC's answer, decoded and checked against the logon it answers. The channel goes back to
+   * the pool only when the answer is sound; a channel that carried an answer we cannot trust is
+   * dropped. An answer we cannot use is the DC's error (503), not a verdict.
+   */
+  #verdict(channel: RpcConnection, answer: Buffer, logon: NetworkLogon): SamInfo4 {
+    let result: ReturnType<typeof decodeSamLogonEx>;
+    try {
+      result = decodeSamLogonEx(answer);
+    } catch (error) {
+      this.#discard(channel);
+      throw error;
+    }
+    const mismatch = result.validation && answerMismatch(result.validation, logon, this.machine.domain);
+    if (mismatch) {
+      this.#discard(channel);
+      throw new ServiceUnavailableError(
+        'ERR_NTLM_DC_ANSWER_MISMATCH',
+        `${this.name}: refused a NetrLogonSamLogonEx answer that does not belong to its logon: ${mismatch}`,
+      );
+    }
+    this.#release(channel);
+    if (result.status !== 0) throw logonFailure(result.status, this.name, logon.userName);
+    if (!result.validation) {
+      throw new ServiceUnavailableError(
+        'ERR_NTLM_DC_ERROR',
+        `${this.name}: NetrLogonSamLogonEx succeeded without validation info`,
+      );
+    }
+    return result.validation;
   }
 
   /** Readiness: whether this DC's netlogon answers now (see probeNetlogon). Throws if not. */
@@ -117,7 +174,7 @@ export class ChannelPool {
   }
 
   #wait(): Promise<RpcConnection> {
-    if (this.#waiters.length >= this.options.maxQueue) {
+    if (this.options.maxQueue !== undefined && this.#waiters.length >= this.options.maxQueue) {
       return Promise.reject(busy(this.name, `${this.options.maxQueue} logons already wait for a channel`));
     }
     return new Promise((resolve, reject) => {
@@ -165,49 +222,77 @@ export class ChannelPool {
     });
   }
 
-  async #openChannel(): Promise<RpcConnection> {
-    let port: number;
+  /** A new sealed channel under a key of its own; set-ups run one at a time (see the class). */
+  #openChannel(): Promise<RpcConnection> {
+    const setup = this.#setups.then(() => this.#setUpChannel());
+    this.#setups = setup.catch(() => {});
+    return setup;
+  }
+
+  async #setUpChannel(): Promise<RpcConnection> {
+    if (this.#closed) throw new ServiceUnavailableError('ERR_NTLM_DC_UNAVAILABLE', `${this.name}: closed`);
+    // A port the endpoint mapper gave earlier may be stale (the DC restarted): ask again once.
+    const remembered = this.options.port === undefined && this.#port !== undefined;
     try {
-      port = this.#port ?? (await resolvePort(this.options));
+      return await this.#authenticateAndBind(await this.#resolvePort());
     } catch (error) {
-      throw unavailable(this.name, 'endpoint mapper', error);
+      if (isMachineRefused(error)) throw error;
+      if (this.options.port === undefined) this.#port = undefined;
+      if (!remembered) throw asUnavailable(this.name, error);
     }
-    this.#port = port;
-    const known = this.#sessionKey !== undefined;
     try {
-      return await openSealedConnection(this.options, port, this.machine, await this.#key(port));
+      return await this.#authenticateAndBind(await this.#resolvePort());
     } catch (error) {
-      if (error instanceof ServiceUnavailableError && error.code === 'ERR_NTLM_DC_MACHINE_ACCOUNT_REFUSED')
-        throw error;
-      this.#sessionKey = undefined;
-      if (this.options.port === undefined) this.#port = undefined; // the DC may listen elsewhere after a restart
-      if (!known) throw unavailable(this.name, 'secure channel', error);
-    }
-    // The bind failed under a key agreed earlier: agree a new one and bind once more.
-    try {
-      port = this.#port ?? (await resolvePort(this.options));
-      this.#port = port;
-      return await openSealedConnection(this.options, port, this.machine, await this.#key(port));
-    } catch (error) {
-      this.#sessionKey = undefined;
-      if (error instanceof ServiceUnavailableError || error instanceof AuthenticationError) throw error;
-      throw unavailable(this.name, 'secure channel', error);
+      if (this.options.port === undefined) this.#port = undefined;
+      throw asUnavailable(this.name, error);
     }
   }
 
-  /** The session key, agreed once and shared by every channel to this DC. */
-  #key(port: number): Promise<Buffer> {
-    if (!this.#sessionKey) {
-      const pending = authenticateMachine(this.options, port, this.machine).then(
-        (result) => result.sessionKey,
-      );
-      this.#sessionKey = pending;
-      pending.catch(() => {
-        if (this.#sessionKey === pending) this.#sessionKey = undefined;
-      });
+  async #resolvePort(): Promise<number> {
+    try {
+      this.#port ??= await resolvePort(this.options);
+      return this.#port;
+    } catch (error) {
+      throw unavailable(this.name, 'endpoint mapper', error);
     }
-    return this.#sessionKey;
   }
+
+  async #authenticateAndBind(port: number): Promise<RpcConnection> {
+    const { sessionKey } = await this.#authenticate(port);
+    return openSealedConnection(this.options, port, this.machine, sessionKey);
+  }
+
+  /**
+   * NetrServerAuthenticate3; when the DC refuses the machine account, its password may have been
+   * rotated: the password is read again and, if it changed, tried once more.
+   */
+  async #authenticate(port: number): Promise<SessionKeyResult> {
+    try {
+      return await authenticateMachine(this.options, port, this.machine);
+    } catch (error) {
+      if (!isMachineRefused(error) || !(await this.rereadPassword())) throw error;
+      return authenticateMachine(this.options, port, this.machine);
+    }
+  }
+}
+
+/**
+ * One more try on a fresh channel: after a transport failure on an idle connection (the DC closed
+ * it), or a first call refused with 0x721 (another Authenticate3 as this computer, from another
+ * process, came between ours and our bind).
+ */
+function worthAnotherChannel(error: unknown, reused: boolean): boolean {
+  if (error instanceof RpcFault) return !reused && error.status === SEC_PKG_ERROR;
+  return reused;
+}
+
+function isMachineRefused(error: unknown): boolean {
+  return error instanceof ServiceUnavailableError && error.code === 'ERR_NTLM_DC_MACHINE_ACCOUNT_REFUSED';
+}
+
+function asUnavailable(dc: string, error: unknown): Error {
+  if (error instanceof ServiceUnavailableError || error instanceof AuthenticationError) return error;
+  return unavailable(dc, 'secure channel', error);
 }
 
 function busy(dc: string, why: string): ServiceUnavailableError {

@@ -87,7 +87,7 @@ export function lowestPayloadOffset(token: Buffer, descriptorOffsets: readonly n
 /**
  * Decodes a name field. Unicode (UTF-16LE) when NEGOTIATE_UNICODE was agreed, else the OEM code
  * page, for which latin1 is the safe reading. Control characters are refused: no client sends
- * them, and they would reach log lines and HTTP headers.
+ * them, and they would reach log lines and HTTP headers; so is text that is not UTF-16.
  */
 export function decodeName(bytes: Buffer, unicode: boolean, name: string): string {
   if (unicode && bytes.length % 2 !== 0) {
@@ -97,8 +97,16 @@ export function decodeName(bytes: Buffer, unicode: boolean, name: string): strin
   if (/[\u0000-\u001f\u007f]/.test(text)) {
     throw new InvalidTokenError(`${name} contains control characters`);
   }
+  // A lone surrogate is not UTF-16: a DC cannot convert it (Samba faults the whole Netlogon call
+  // with 0x6F7, issue 18), and no client sends one. Refused here, before any verifier asks a DC.
+  if (LONE_SURROGATE.test(text)) {
+    throw new InvalidTokenError(`${name} is not valid UTF-16 (a lone surrogate)`);
+  }
   return text;
 }
+
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export function encodeName(text: string, unicode: boolean): Buffer {
   return Buffer.from(text, unicode ? 'utf16le' : 'latin1');

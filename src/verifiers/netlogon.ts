@@ -1,13 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { DcSelector } from '../dc/dc-selector.js';
 import { GUEST_RID } from '../dc/sid.js';
 import { DEFAULTS } from '../defaults.js';
 import { AuthenticationError, ConfigurationError, isNtlmError, ServiceUnavailableError } from '../errors.js';
-import type { ObservableVerifier, VerifierObserver } from '../metrics/observer.js';
+import { type ObservableVerifier, Observers, type VerifierObserver } from '../metrics/observer.js';
 import type { ProbedVerifier, ReadinessReport } from '../metrics/readiness.js';
 import { ChannelPool } from '../netlogon/channel-pool.js';
+import { MachinePassword, type MachinePasswordSource } from '../netlogon/machine-password.js';
 import { type SamInfo4, samInfoSids, UserFlags } from '../netlogon/validation-info.js';
-import { ntowfv1 } from '../ntlm/crypto.js';
 import type { ServerNames } from '../ntlm/server-challenge.js';
 import { checkMic, checkNtlmV2Timestamp } from '../ntlm/verify-ntlmv2.js';
 import { OPTION_KEYS } from '../option-keys.js';
@@ -34,33 +33,26 @@ function positive(value: unknown, fallback: number, name: string): number {
   return positiveInteger(value, name, fallback, 'netlogon()');
 }
 
-function readMachinePassword(options: NetlogonOptions): string {
+/** Where the machine password comes from: exactly one of the two options. */
+function machinePasswordSource(options: NetlogonOptions): MachinePasswordSource {
   const { machinePassword, machinePasswordFile } = options;
   if ((machinePassword === undefined) === (machinePasswordFile === undefined)) {
     throw new ConfigurationError(
       'netlogon: give exactly one of machinePassword or machinePasswordFile (the password of the computer account, e.g. from `samba-tool computer create` or `Set-ADAccountPassword`)',
     );
   }
-  if (machinePasswordFile !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(machinePasswordFile, 'utf8');
-    } catch (error) {
-      throw new ConfigurationError(
-        `netlogon: cannot read machinePasswordFile ${machinePasswordFile}: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-    const password = text.replace(/\r?\n$/, '');
-    if (password === '')
-      throw new ConfigurationError(`netlogon: machinePasswordFile ${machinePasswordFile} is empty`);
-    return password;
-  }
+  if (machinePasswordFile !== undefined) return { file: machinePasswordFile };
   if (typeof machinePassword !== 'string' || machinePassword === '') {
     throw new ConfigurationError('netlogon: machinePassword must be a non-empty string');
   }
-  return machinePassword;
+  return { password: machinePassword };
 }
+
+/** Only a DC that did not answer trips the breaker; one that answered oddly (status, NDR, an answer for another logon) costs that logon only. */
+const DC_FAILED: ReadonlySet<string> = new Set([
+  'ERR_NTLM_DC_UNAVAILABLE',
+  'ERR_NTLM_DC_MACHINE_ACCOUNT_REFUSED',
+]);
 
 /**
  * Validates NTLM logons as IIS does on a domain member: our own CHALLENGE for every client, then
@@ -75,6 +67,7 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
   readonly #pools: ReadonlyMap<string, ChannelPool>;
   readonly #selector: DcSelector;
   readonly #maxClockSkewMs: number;
+  readonly #passwordObservers = new Observers<VerifierObserver>();
 
   constructor(options: NetlogonOptions) {
     knownKeysOnly(options, OPTION_KEYS.netlogon, 'netlogon()');
@@ -107,7 +100,11 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
       DEFAULTS.netlogon.maxChannelsPerDc,
       'maxChannelsPerDc',
     );
-    const maxQueue = positive(options.maxQueuedLogons, DEFAULTS.netlogon.maxQueuedLogons, 'maxQueuedLogons');
+    // No line of its own by default: every waiting logon holds one of ntlm()'s maxPendingHandshakes.
+    const maxQueue =
+      options.maxQueuedLogons === undefined
+        ? undefined
+        : positive(options.maxQueuedLogons, 0, 'maxQueuedLogons');
     const queueTimeoutMs = positive(
       options.queueTimeoutMs,
       DEFAULTS.netlogon.queueTimeoutMs,
@@ -119,10 +116,9 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
       DEFAULTS.netlogon.maxClockSkewMs,
       'maxClockSkewMs',
     );
-    const password = readMachinePassword(options);
-    // The NT hash is all the secure channel needs; the password itself is not kept.
-    const ntHash = ntowfv1(password);
-    ntHash.catch(() => {});
+    const password = new MachinePassword(machinePasswordSource(options), (event) =>
+      this.#passwordObservers.each((observer) => observer.machinePasswordReread?.(event)),
+    );
 
     const dnsDomain = (options.dnsDomain ?? `${domain}.local`).toLowerCase();
     this.#computerName = computerName;
@@ -137,7 +133,14 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
       const { host, port } = parseNetlogonDc(dc);
       const pool = new ChannelPool(
         { host, port, connectTimeoutMs, callTimeoutMs, maxChannels, maxQueue, queueTimeoutMs },
-        { domain, computerName, ntHash },
+        {
+          domain,
+          computerName,
+          get ntHash() {
+            return password.ntHash;
+          },
+        },
+        () => password.reread(),
       );
       if (pools.has(pool.name)) throw new ConfigurationError(`netlogon: DC ${dc} is listed twice`);
       pools.set(pool.name, pool);
@@ -193,12 +196,17 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
   observe(observer: VerifierObserver): () => void {
     // Named as in this.name and the probe, so that an LDAP and a Netlogon DC are told apart.
     const named = (dc: string) => `netlogon://${dc}`;
-    return this.#selector.observe({
+    const stopPassword = this.#passwordObservers.add(observer);
+    const stopSelector = this.#selector.observe({
       dcKnown: (dc) => observer.dcKnown(named(dc)),
       dcDown: (dc, reason) => observer.dcDown(named(dc), reason),
       dcUp: (dc, downForMs) => observer.dcUp(named(dc), downForMs),
       dcLatency: (dc, operation, seconds) => observer.dcLatency(named(dc), operation, seconds),
     });
+    return () => {
+      stopPassword();
+      stopSelector();
+    };
   }
 
   /** Ready when one DC's netlogon answers (endpoint mapper and an unauthenticated bind). */
@@ -242,8 +250,8 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
           throw error;
         }
         last = error;
-        // A full line of waiting logons is load, not an outage: do not trip the breaker for it.
-        if (!(isNtlmError(error) && error.code === 'ERR_NTLM_TOO_MANY_HANDSHAKES'))
+        // A full line of waiting logons is load, not an outage; a DC that answered is up.
+        if (!isNtlmError(error) || DC_FAILED.has(error.code))
           this.#selector.markDown(dc, Date.now(), (error as Error).message);
       }
     }

@@ -191,3 +191,12 @@ export async function openLdapConnections(port = 389): Promise<number> {
   }
   return count;
 }
+
+/** Sets the password of the machine account WEB01$ on the DC (samba-tool on its samdb, as accounts.sh does). */
+export async function setMachinePassword(password: string): Promise<void> {
+  await run(
+    'samba-tool',
+    ['user', 'setpassword', MACHINE_ACCOUNT, `--newpassword=${password}`, '-s', `${DC_DIR}/etc/smb.conf`],
+    { timeout: 60_000 },
+  );
+}

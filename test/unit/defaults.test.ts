@@ -64,7 +64,6 @@ describe('DEFAULTS and the README agree', () => {
       'connectTimeoutMs',
       'callTimeoutMs',
       'maxChannelsPerDc',
-      'maxQueuedLogons',
       'queueTimeoutMs',
       'downtimeMs',
       'maxClockSkewMs',

@@ -147,6 +147,23 @@ describe('AUTHENTICATE (Type 3)', () => {
     );
   });
 
+  it('refuses a user, domain or workstation name that is not UTF-16 (a lone surrogate), for every verifier', () => {
+    for (const field of ['user', 'domain', 'workstation'] as const) {
+      for (const name of ['alice\uD800x', 'alice\uDC00', '\uD800']) {
+        assert.throws(
+          () => decodeAuthenticate(sampleAuthenticate({ [field]: name })),
+          invalid(),
+          `${field} ${JSON.stringify(name)}`,
+        );
+      }
+    }
+    // A surrogate pair is UTF-16: an emoji in a name is read as it is.
+    assert.equal(
+      decodeAuthenticate(sampleAuthenticate({ user: 'al\uD83D\uDE00ice' })).user,
+      'al\uD83D\uDE00ice',
+    );
+  });
+
   it('has no room for a MIC when the payload starts at 64', () => {
     const token = sampleAuthenticate();
     // Move every field descriptor 24 bytes down and cut the Version and MIC slots out.
