@@ -3,11 +3,9 @@ import {
   type Described,
   DirectoryCache,
   DirectoryIdentity,
-  GUEST_RID,
   LdapRelay,
   type OpenRelay,
   parseLdapUrl,
-  relativeId,
   ServiceAccountDirectory,
 } from '../dc/index.js';
 import { DEFAULTS } from '../defaults.js';
@@ -39,6 +37,7 @@ const SIGNING = NegotiateFlags.NEGOTIATE_SIGN | NegotiateFlags.NEGOTIATE_SEAL;
  */
 export class DomainControllerVerifier implements Verifier, ObservableVerifier, ProbedVerifier {
   readonly name: string;
+  readonly domains: readonly string[];
   readonly #relay: LdapRelay;
   readonly #cache: DirectoryCache | undefined;
   readonly #identity: DirectoryIdentity;
@@ -49,6 +48,7 @@ export class DomainControllerVerifier implements Verifier, ObservableVerifier, P
   constructor(options: DomainControllerOptions) {
     const domains = checkDomains(options?.domains);
     this.#domains = domains;
+    this.domains = [...domains.keys()];
     this.#defaultDomain =
       checkDomainName(options.defaultDomain, 'defaultDomain', domains) ?? [...domains.keys()][0]!;
     this.#fallbackDomain = checkDomainName(options.fallbackDomain, 'fallbackDomain', domains);
@@ -126,12 +126,8 @@ export class DomainControllerVerifier implements Verifier, ObservableVerifier, P
           ? this.#identity.byName(claimedUser, authenticate.domain, relay)
           : this.#identity.boundUser(connection, relay.netbiosDomain, claimedUser),
     );
+    // Guest, anonymous and other domains are the identity policy's to refuse (session/identity-policy.ts).
     const { account, groupSids, groups } = described;
-    if (relativeId(account.sid) === GUEST_RID) {
-      throw new AuthenticationError('ERR_NTLM_GUEST_REFUSED', 'the DC logged the user on as Guest', {
-        claimedUser,
-      });
-    }
     return {
       username: account.username,
       domain: relay.netbiosDomain,

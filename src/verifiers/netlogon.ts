@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { DcSelector } from '../dc/dc-selector.js';
-import { GUEST_RID } from '../dc/sid.js';
 import { DEFAULTS } from '../defaults.js';
 import { AuthenticationError, ConfigurationError, isNtlmError, ServiceUnavailableError } from '../errors.js';
 import type { ObservableVerifier, VerifierObserver } from '../metrics/observer.js';
@@ -69,6 +68,7 @@ function readMachinePassword(options: NetlogonOptions): string {
  */
 export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVerifier {
   readonly name: string;
+  readonly domains: readonly string[];
   readonly #names: ServerNames;
   readonly #computerName: string;
   readonly #pools: ReadonlyMap<string, ChannelPool>;
@@ -123,6 +123,8 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
     ntHash.catch(() => {});
 
     const dnsDomain = (options.dnsDomain ?? `${domain}.local`).toLowerCase();
+    // The DNS name only when given: the `.local` stand-in is for the CHALLENGE, not a realm to accept.
+    this.domains = options.dnsDomain === undefined ? [domain] : [domain, dnsDomain];
     this.#computerName = computerName;
     this.#names = {
       netbiosDomain: domain,
@@ -173,7 +175,8 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
           authenticate,
           response: ntlmV2,
         });
-        if ((info.userFlags & UserFlags.LOGON_GUEST) !== 0 || info.userId === GUEST_RID) {
+        // The identity policy refuses Guest by its RID; only the DC's flag is seen here alone.
+        if ((info.userFlags & UserFlags.LOGON_GUEST) !== 0) {
           throw new AuthenticationError('ERR_NTLM_GUEST_REFUSED', 'the DC logged the user on as Guest', {
             claimedUser,
           });
