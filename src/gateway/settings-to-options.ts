@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { RedisStore } from '../store/redis-store.js';
 import type { Store } from '../store/store.js';
 import type { GatewayMode, GatewayOptions, NtlmOptions, UsernameFormat, Verifier } from '../types.js';
+import { hideUrlPasswords } from '../url-credentials.js';
 import { domainController } from '../verifiers/domain-controller.js';
 import { localDirectoryFromFile } from '../verifiers/local-directory.js';
 import { netlogon } from '../verifiers/netlogon.js';
@@ -94,7 +95,7 @@ function verifierFrom(settings: Settings, store: Store | undefined): { verifier:
       // With --redis, what the directory says about users is shared by every instance too.
       cache: store ? { store } : undefined,
     }),
-    source: `${domain} via ${dc.join(', ')}`,
+    source: hideUrlPasswords(`${domain} via ${dc.join(', ')}`),
   };
 }
 

@@ -24,6 +24,7 @@ import type {
   ServiceAccountOptions,
   Verifier,
 } from '../types.js';
+import { hideUrlPasswords } from '../url-credentials.js';
 import { positiveInteger } from '../validation.js';
 
 const DC = DEFAULTS.domainController;
@@ -193,7 +194,9 @@ function checkDomains(domains: unknown): Map<string, readonly string[]> {
       }
     }
   }
-  return new Map(entries as [string, string[]][]);
+  // A DC URL names the DC in log lines, metrics and readiness: a password written in it (the relay
+  // never uses one) must not go there too.
+  return new Map(entries.map(([domain, urls]) => [domain, (urls as string[]).map(hideUrlPasswords)]));
 }
 
 function checkDomainName(

@@ -67,6 +67,29 @@ describe('gateway settings', () => {
     assert.deepEqual(readSettings(['--dc', 'ldap://a, ldap://b,'], {}).dc, ['ldap://a', 'ldap://b']);
   });
 
+  test('a password written in a --dc URL stays out of the start-up line and the DC names: ldap://user:***@127.0.0.1', async () => {
+    const plan = planGateway(
+      readSettings(
+        [
+          '--upstream',
+          'http://127.0.0.1:9',
+          '--dc',
+          'ldap://user:Url-Passw0rd@127.0.0.1',
+          '--domain',
+          'EXAMPLE',
+        ],
+        {},
+      ),
+    );
+    const verifier = plan.options.auth!.verifier;
+    try {
+      assert.equal(plan.source, 'EXAMPLE via ldap://user:***@127.0.0.1');
+      assert.equal(verifier.name, 'domain-controller(EXAMPLE=ldap://user:***@127.0.0.1)');
+    } finally {
+      await verifier.close?.();
+    }
+  });
+
   test('pass-through limits come from the same flags as header mode', () => {
     const plan = planGateway(
       readSettings(
