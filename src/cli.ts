@@ -42,6 +42,11 @@ async function gateway(argv: readonly string[]): Promise<void> {
     `ntlm-sso gateway (${instance.mode} mode) listening on ${scheme}://${host}:${address.port}/ ` +
       `→ ${new URL(plan.options.upstream).origin}; ${plan.source}`,
   );
+  const operator = instance.operatorServer?.address();
+  if (operator && typeof operator === 'object')
+    logger.info(
+      `ntlm-sso gateway: health, readiness and metrics on http://${operator.family === 'IPv6' ? `[${operator.address}]` : operator.address}:${operator.port}/ only`,
+    );
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -567,6 +567,13 @@ export interface GatewayOptions {
    * @default '/.ntlm-sso/logout'
    */
   logoutPath?: string | false;
+  /**
+   * A listener of their own, plain HTTP, for the health, readiness and metrics paths, e.g.
+   * `{ host: '127.0.0.1', port: 9100 }`: started by `listen()`, closed by `close()`. The public
+   * listener then treats those paths as any other (authenticated, sent upstream); logout stays
+   * there. @default undefined (they are answered on the public listener)
+   */
+  operatorListen?: { host: string; port: number };
   /** Listen with TLS (PEM `cert` and `key`). */
   tls?: SecureContextOptions;
   /** Client connections open at once; more are closed as they arrive (Node's server.maxConnections). @default 10000 */
@@ -598,8 +605,10 @@ export interface GatewayOptions {
 
 export interface Gateway {
   readonly server: http.Server;
+  /** The operator listener's server, when `operatorListen` is set. */
+  readonly operatorServer: http.Server | undefined;
   readonly mode: GatewayMode;
-  /** Starts listening; resolves with the bound address. */
+  /** Starts listening (and the operator listener, when set); resolves with the public bound address. */
   listen(port: number, host?: string): Promise<AddressInfo>;
   /**
    * Graceful shutdown: stops accepting connections, answers health checks with 503, lets
