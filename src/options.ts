@@ -51,8 +51,9 @@ function stringList(value: unknown, name: string, lowerCase = true): readonly st
 }
 
 /** An optional switch: true or false, nothing else. */
-function flag(value: unknown, name: string): boolean {
-  return oneOf(value === undefined ? undefined : String(value), name, ['true', 'false'], 'false') === 'true';
+function flag(value: unknown, name: string, fallback = false): boolean {
+  const text = value === undefined ? undefined : String(value);
+  return oneOf(text, name, ['true', 'false'], String(fallback) as 'true' | 'false') === 'true';
 }
 
 function optionalFunction<T>(value: T | undefined, name: string): T | undefined {
@@ -79,7 +80,11 @@ function identityPolicyFrom(options: NtlmOptions, kerberos: KerberosAcceptor | u
   return new IdentityPolicy({
     ownDomains: [...domains, ...(kerberos?.realms ?? [])],
     trustedDomains: stringList(options.trustedDomains, 'trustedDomains') ?? [],
-    allowComputerAccounts: flag(options.allowComputerAccounts, 'allowComputerAccounts'),
+    allowComputerAccounts: flag(
+      options.allowComputerAccounts,
+      'allowComputerAccounts',
+      DEFAULTS.ntlm.allowComputerAccounts,
+    ),
   });
 }
 
