@@ -44,6 +44,7 @@ function operatorListen(value: GatewayOptions['operatorListen']): GatewaySetting
   )
     throw new ConfigurationError(
       `gateway: operatorListen must be { host, port } such as { host: '127.0.0.1', port: 9100 }, got ${JSON.stringify(value)}`,
+      { option: 'gateway.operatorListen' },
     );
   return { host, port: port as number };
 }

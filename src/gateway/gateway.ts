@@ -232,9 +232,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     mode,
     listen: async (port, host) => {
       const { operatorListen } = settings;
-      if (operatorServer && operatorListen)
-        await listen(operatorServer, operatorListen.port, operatorListen.host);
-      return listen(server, port, host);
+      if (!operatorServer || !operatorListen) return listen(server, port, host);
+      await listen(operatorServer, operatorListen.port, operatorListen.host);
+      // Both or neither: a public port in use must not leave the operator listener behind.
+      return listen(server, port, host).catch((error: unknown) => {
+        operatorServer.close();
+        throw error;
+      });
     },
     close: once(async () => {
       await shutdown.drain(settings.shutdownTimeoutMs, logger);
