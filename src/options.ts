@@ -1,7 +1,6 @@
 import { DEFAULTS } from './defaults.js';
 import { ConfigurationError } from './errors.js';
-import type { KerberosAcceptor } from './kerberos/acceptor.js';
-import { kerberosAcceptor } from './kerberos/acceptor.js';
+import { type KerberosAcceptor, kerberosAcceptor } from './kerberos/acceptor.js';
 import { adaptLogger, consoleLogger, levelledLogger } from './logger.js';
 import { resolveMetricsOption } from './metrics/prometheus.js';
 import { BearerTokens } from './session/bearer-tokens.js';
