@@ -38,6 +38,12 @@ async function gateway(argv: readonly string[]): Promise<void> {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   // Through the gateway's logger, so that a JSON log stays JSON from its first line.
   const logger = plan.options.logger!;
+  // Before the "listening" line, which scripts (and the tests) wait for.
+  const operator = instance.operatorServer?.address();
+  if (operator && typeof operator === 'object')
+    logger.info(
+      `ntlm-sso gateway: health, readiness and metrics on http://${operator.family === 'IPv6' ? `[${operator.address}]` : operator.address}:${operator.port}/ only`,
+    );
   logger.info(
     `ntlm-sso gateway (${instance.mode} mode) listening on ${scheme}://${host}:${address.port}/ ` +
       `→ ${new URL(plan.options.upstream).origin}; ${plan.source}`,

@@ -16,6 +16,7 @@ export const DEFAULTS = {
     maxRequestsPerConnection: 1000,
     extendedProtection: 'off',
     debug: 0,
+    allowComputerAccounts: false,
   },
   bearer: {
     expiresInSeconds: 3600,

@@ -1,11 +1,12 @@
 import { DEFAULTS } from './defaults.js';
 import { ConfigurationError } from './errors.js';
-import { kerberosAcceptor } from './kerberos/acceptor.js';
+import { type KerberosAcceptor, kerberosAcceptor } from './kerberos/acceptor.js';
 import { adaptLogger, consoleLogger, levelledLogger } from './logger.js';
 import { resolveMetricsOption } from './metrics/prometheus.js';
 import { OPTION_KEYS } from './option-keys.js';
 import { BearerTokens } from './session/bearer-tokens.js';
 import { TrustedProxies } from './session/client-address.js';
+import { IdentityPolicy } from './session/identity-policy.js';
 import type { ResolvedOptions } from './session/resolved-options.js';
 import type { Store } from './store/store.js';
 import type { KerberosOptions, NtlmOptions } from './types.js';
@@ -51,8 +52,9 @@ function stringList(value: unknown, name: string, lowerCase = true): readonly st
 }
 
 /** An optional switch: true or false, nothing else. */
-function flag(value: unknown, name: string): boolean {
-  return oneOf(value === undefined ? undefined : String(value), name, ['true', 'false'], 'false') === 'true';
+function flag(value: unknown, name: string, fallback = false): boolean {
+  const text = value === undefined ? undefined : String(value);
+  return oneOf(text, name, ['true', 'false'], String(fallback) as 'true' | 'false') === 'true';
 }
 
 function optionalFunction<T>(value: T | undefined, name: string): T | undefined {
@@ -62,6 +64,29 @@ function optionalFunction<T>(value: T | undefined, name: string): T | undefined 
       option: `ntlm().${name}`,
     });
   return value;
+}
+
+/**
+ * The identity policy: the configured domains are the verifier's and the keytab's realms; a
+ * verifier that names none would leave no way to tell our users from a trust's, so it is refused.
+ */
+function identityPolicyFrom(options: NtlmOptions, kerberos: KerberosAcceptor | undefined): IdentityPolicy {
+  const domains = stringList(options.verifier.domains, 'verifier.domains', false);
+  if (!domains?.length) {
+    throw new ConfigurationError(
+      `ntlm(): the verifier ${options.verifier.name} names no domain (verifier.domains), so its users could not be told from another domain's; give it domains: ['EXAMPLE', 'example.test']`,
+      { code: 'ERR_NTLM_CONFIG_MISSING', option: 'ntlm().verifier.domains' },
+    );
+  }
+  return new IdentityPolicy({
+    ownDomains: [...domains, ...(kerberos?.realms ?? [])],
+    trustedDomains: stringList(options.trustedDomains, 'trustedDomains') ?? [],
+    allowComputerAccounts: flag(
+      options.allowComputerAccounts,
+      'allowComputerAccounts',
+      DEFAULTS.ntlm.allowComputerAccounts,
+    ),
+  });
 }
 
 /** Validates options once, at start-up, and fills in the defaults documented in types.ts. */
@@ -88,6 +113,7 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
   const debug = oneOf(String(options.debug ?? N.debug), 'debug', ['0', '1', '2'], '0');
   const level = Number(debug) as 0 | 1 | 2;
   const maxPendingHandshakes = count('maxPendingHandshakes');
+  const kerberos = kerberosFrom(options.kerberos, options.store);
   const maxPendingHandshakesPerClient = positiveInteger(
     options.maxPendingHandshakesPerClient,
     'maxPendingHandshakesPerClient',
@@ -120,10 +146,11 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
     maxRequestsPerConnection: count('maxRequestsPerConnection'),
     allowUsers: stringList(options.allowUsers, 'allowUsers'),
     allowGroups: stringList(options.allowGroups, 'allowGroups'),
+    identityPolicy: identityPolicyFrom(options, kerberos),
     debug: level,
     tokens: options.bearer ? new BearerTokens(options.bearer, options.store) : undefined,
     store: options.store,
-    kerberos: kerberosFrom(options.kerberos, options.store),
+    kerberos,
     schemes: schemeList(options.schemes, options.kerberos !== undefined),
     skip: optionalFunction(options.skip, 'skip'),
     handlers: {

@@ -102,6 +102,12 @@ export interface PendingHandshake {
 export interface Verifier {
   /** A short name for log lines, e.g. `local-directory` or `ldap://dc1.example.test`. */
   readonly name: string;
+  /**
+   * The domains whose users this verifier logs on, by NetBIOS and DNS name (`EXAMPLE`,
+   * `example.test`). Logons from any other domain are refused unless listed in `trustedDomains`;
+   * `ntlm()` refuses a verifier that names none, as it could not tell ours from a trust's.
+   */
+  readonly domains?: readonly string[];
   startHandshake(start: HandshakeStart): Promise<PendingHandshake>;
   /** Frees pooled resources when the application shuts down. */
   close?(): Promise<void>;
@@ -188,12 +194,27 @@ export interface NtlmOptions {
   /** Requests served on one identity before the connection authenticates again (`ntlm_requests`). @default 1000 */
   maxRequestsPerConnection?: number;
   /**
-   * Apache's `require user`: only these users get through (`alice` or `EXAMPLE\alice`, any case).
+   * Apache's `require user`: only these users get through, any case: `alice` (of a configured
+   * domain, see `trustedDomains`) or `EXAMPLE\alice`.
    * With `allowGroups` too, either one admits. Others get 403. @default everyone authenticated
    */
   allowUsers?: string[];
   /** Only members of these groups (by name, any case) get through; others get 403. */
   allowGroups?: string[];
+  /**
+   * Domains besides the configured one(s) whose users may log on (NetBIOS or DNS names, any case;
+   * for Kerberos list the trust's realm too). The configured domains are the verifier's and the
+   * keytab's realms; a user of any other domain gets 401 `ERR_NTLM_UNKNOWN_DOMAIN`. A bare `alice`
+   * in allowUsers still means alice of a configured domain; write `OTHER\alice` for a trust's.
+   * @default [] (the configured domains only)
+   */
+  trustedDomains?: string[];
+  /**
+   * Let accounts whose name ends in `$` (computer accounts, gMSAs) log on. Off, they get 401
+   * `ERR_NTLM_COMPUTER_ACCOUNT_REFUSED`, whatever the mechanism.
+   * @default false
+   */
+  allowComputerAccounts?: boolean;
   /**
    * Where log lines go. Errors, warnings (refused logons with their code, a DC going down) and
    * info lines (each logon accepted, with user, domain, mechanism, address and duration) are
@@ -559,6 +580,13 @@ export interface GatewayOptions {
    * @default '/.ntlm-sso/logout'
    */
   logoutPath?: string | false;
+  /**
+   * A listener of their own, plain HTTP, for the health, readiness and metrics paths, e.g.
+   * `{ host: '127.0.0.1', port: 9100 }`: started by `listen()`, closed by `close()`. The public
+   * listener then treats those paths as any other (authenticated, sent upstream); logout stays
+   * there. @default undefined (they are answered on the public listener)
+   */
+  operatorListen?: { host: string; port: number };
   /** Listen with TLS (PEM `cert` and `key`). */
   tls?: SecureContextOptions;
   /** Client connections open at once; more are closed as they arrive (Node's server.maxConnections). @default 10000 */
@@ -590,8 +618,10 @@ export interface GatewayOptions {
 
 export interface Gateway {
   readonly server: http.Server;
+  /** The operator listener's server, when `operatorListen` is set. */
+  readonly operatorServer: http.Server | undefined;
   readonly mode: GatewayMode;
-  /** Starts listening; resolves with the bound address. */
+  /** Starts listening (and the operator listener, when set); resolves with the public bound address. */
   listen(port: number, host?: string): Promise<AddressInfo>;
   /**
    * Graceful shutdown: stops accepting connections, answers health checks with 503, lets

@@ -3,6 +3,7 @@ import type { Client } from 'ldapts';
 import { DEFAULTS } from '../defaults.js';
 import { ServiceUnavailableError } from '../errors.js';
 import type { ServiceAccountOptions } from '../types.js';
+import { hideUrlPasswords } from '../url-credentials.js';
 import type { DirectorySearch } from './account-lookup.js';
 import type { SearchEntry } from './ldap-messages.js';
 import { ldapts } from './ldapts.js';
@@ -91,7 +92,7 @@ export class ServiceAccountDirectory implements DirectorySearch {
             failures,
             failures.map((error) => (error as Error)?.message ?? String(error)).join('; '),
           );
-    throw lookupUnavailable(`cannot connect and bind to ${this.#urls.join(', ')}`, cause);
+    throw lookupUnavailable(`cannot connect and bind to ${hideUrlPasswords(this.#urls.join(', '))}`, cause);
   }
 
   /** An idle connection, a new one while fewer than poolSize are open, or a place in line. */

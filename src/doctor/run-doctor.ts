@@ -1,4 +1,5 @@
 import { parseLdapUrl } from '../dc/ldap-connection.js';
+import { hideUrlPasswords } from '../url-credentials.js';
 import { type CheckResult, describeError, fail, formatMs, formatResult } from './check.js';
 import { checkKeytabFile } from './keytab.js';
 import { checkKeytabAgainstDirectory } from './keytab-directory.js';
@@ -23,7 +24,9 @@ export interface DoctorSummary {
  * (plus a progress line before each target, since a silent DC takes a timeout to be sure of).
  * Every step has its own deadline (`plan.timeoutMs`), so the whole run is bounded.
  */
-export async function runDoctor(plan: DoctorPlan, write: (line: string) => void): Promise<DoctorSummary> {
+export async function runDoctor(plan: DoctorPlan, print: (line: string) => void): Promise<DoctorSummary> {
+  // Every line, whatever check wrote it or error it quotes: a URL's password never reaches the screen.
+  const write = (line: string) => print(hideUrlPasswords(line));
   let passed = 0;
   let failed = 0;
   let skipped = 0;
@@ -96,7 +99,7 @@ export async function runDoctor(plan: DoctorPlan, write: (line: string) => void)
 
   const redis = plan.redis;
   if (redis) {
-    await target(redactedRedisUrl(redis), 'Redis', async (report) => {
+    await target(redis, 'Redis', async (report) => {
       report(await checkRedis(redis, plan.timeoutMs));
     });
   }
@@ -107,14 +110,3 @@ export async function runDoctor(plan: DoctorPlan, write: (line: string) => void)
 }
 
 type Report = (result: CheckResult) => void;
-
-/** The Redis URL without its password, for the output. */
-function redactedRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    return 'redis';
-  }
-}

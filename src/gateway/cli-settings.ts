@@ -190,7 +190,20 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'allow-users',
     kind: 'list',
     placeholder: 'NAMES',
-    help: 'only these users (comma-separated); others get 403',
+    help: 'only these users (comma-separated; alice means alice of --domain, OTHER\\alice one of a trusted domain); others get 403',
+  },
+  {
+    group: 'Header mode: who users are',
+    name: 'trusted-domains',
+    kind: 'list',
+    placeholder: 'NAMES',
+    help: 'other domains whose users may log on (NetBIOS and, for Kerberos, DNS names, comma-separated); by default only --domain and the keytab realm, others get 401',
+  },
+  {
+    group: 'Header mode: who users are',
+    name: 'allow-computer-accounts',
+    kind: 'boolean',
+    help: 'let accounts whose name ends in $ (computers) log on; by default they get 401',
   },
   {
     group: 'Header mode: who users are',
@@ -328,6 +341,13 @@ export const FLAGS: readonly FlagSpec[] = [
     kind: 'string',
     placeholder: 'FILE',
     help: 'CA certificate (PEM) for an https:// upstream',
+  },
+  {
+    group: 'Other',
+    name: 'operator-listen',
+    kind: 'string',
+    placeholder: 'HOST:PORT',
+    help: 'serve the health, readiness and metrics paths on a plain-HTTP listener of their own (e.g. 127.0.0.1:9100), and not on --listen (default: on --listen)',
   },
   {
     group: 'Other',

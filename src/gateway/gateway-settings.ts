@@ -29,6 +29,25 @@ export interface GatewaySettings {
   readonly pinning: PinningLimits | undefined;
   /** How long an idle connection is kept, client side and upstream side alike (ms). */
   readonly idleTimeoutMs: number;
+  /** Where health, readiness and metrics get a listener of their own; undefined: on the public one. */
+  readonly operatorListen: { readonly host: string; readonly port: number } | undefined;
+}
+
+function operatorListen(value: GatewayOptions['operatorListen']): GatewaySettings['operatorListen'] {
+  if (value === undefined) return undefined;
+  const { host, port } = (value ?? {}) as { host?: unknown; port?: unknown };
+  if (
+    typeof host !== 'string' ||
+    host === '' ||
+    !Number.isInteger(port) ||
+    (port as number) < 0 ||
+    (port as number) > 65535
+  )
+    throw new ConfigurationError(
+      `gateway: operatorListen must be { host, port } such as { host: '127.0.0.1', port: 9100 }, got ${JSON.stringify(value)}`,
+      { option: 'gateway.operatorListen' },
+    );
+  return { host, port: port as number };
 }
 
 function upstreamUrl(value: string | URL): URL {
@@ -98,6 +117,7 @@ export function resolveGatewayOptions(options: GatewayOptions): GatewaySettings 
     maxUnauthenticated: count('maxUnauthenticatedConnections', Math.ceil(maxClientConnections / 2)),
     headerTimeoutMs: count('headerTimeoutMs', G.headerTimeoutMs),
     pinning,
+    operatorListen: operatorListen(options.operatorListen),
     idleTimeoutMs:
       pinning?.idleTimeoutMs ??
       options.auth?.connectionIdleTimeoutMs ??

@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { ProxyServer } from 'http-proxy-3';
 import { stripClientIdentityHeaders } from '../http/identity-headers.js';
@@ -123,6 +124,33 @@ function requestPath(parts: RequestPathParts): http.RequestListener {
   };
 }
 
+/**
+ * `operatorListen`: health, readiness and metrics on a plain-HTTP listener of their own, where only
+ * operators reach it, and not on the public one. Access lines at debug, as polls are.
+ */
+function operatorListener(
+  settings: GatewaySettings,
+  endpoints: ReturnType<typeof operatorEndpoints>,
+): http.Server | undefined {
+  if (!settings.operatorListen) return undefined;
+  const server = createServer(
+    { headersTimeout: settings.headerTimeoutMs, requestTimeout: settings.headerTimeoutMs },
+    (req, res) => {
+      const requestId = assignRequestId(req, settings.trusted);
+      res.setHeader('X-Request-Id', requestId);
+      logAccess(req, res, {
+        logger: settings.logger,
+        requestId,
+        client: req.socket.remoteAddress ?? '',
+        quiet: true,
+      });
+      endpoints.operatorRequest(req, res);
+    },
+  );
+  server.keepAliveTimeout = settings.idleTimeoutMs;
+  return server;
+}
+
 /** A reverse proxy that puts Windows single sign-on in front of any HTTP upstream. */
 export function createGateway(options: GatewayOptions): Gateway {
   const settings = resolveGatewayOptions(options);
@@ -196,12 +224,30 @@ export function createGateway(options: GatewayOptions): Gateway {
     websocketUpgrades({ server, proxy, shares, shutdown, pins, auth, trusted, tls, forwardAuthenticated }),
   );
 
+  const operatorServer = operatorListener(settings, endpoints);
+
   return {
     server,
+    operatorServer,
     mode,
-    listen: (port, host) => listen(server, port, host),
+    listen: async (port, host) => {
+      const { operatorListen } = settings;
+      if (!operatorServer || !operatorListen) return listen(server, port, host);
+      await listen(operatorServer, operatorListen.port, operatorListen.host);
+      // Both or neither: a public port in use must not leave the operator listener behind.
+      return listen(server, port, host).catch((error: unknown) => {
+        operatorServer.close();
+        throw error;
+      });
+    },
     close: once(async () => {
       await shutdown.drain(settings.shutdownTimeoutMs, logger);
+      // Last: health says "draining" (503) there while the public listener drains.
+      if (operatorServer?.listening) {
+        const closed = new Promise((resolve) => operatorServer.close(resolve));
+        operatorServer.closeAllConnections();
+        await closed;
+      }
       pins?.close();
       sharedAgent.destroy();
       proxy.close?.();

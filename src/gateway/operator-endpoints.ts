@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { NtlmMiddleware } from '../http/middleware.js';
 import { sendText } from '../http/responses.js';
+import type { ReadinessReport } from '../metrics/readiness.js';
 import type { Logger } from '../types.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { GatewaySettings } from './gateway-settings.js';
@@ -23,8 +24,8 @@ const isAt = (req: http.IncomingMessage, path: string | false) =>
 
 /**
  * The gateway's own answers, never sent upstream: liveness (health), readiness, Prometheus
- * metrics (GET, no authentication: listen where only operators reach them) and, in header mode,
- * POST logout. `answer` returns false for every other request.
+ * metrics (GET, no authentication: on the operator listener when `operatorListen` is set, else on
+ * the public one) and, in header mode, POST logout. `answer` returns false for every other request.
  */
 export function operatorEndpoints(
   settings: GatewaySettings,
@@ -53,12 +54,21 @@ export function operatorEndpoints(
     if (parts.state().draining) return sendJson(res, 503, { status: 'draining' });
     if (!auth) return sendJson(res, 200, { status: 'ready', checks: [] });
     auth.ready().then(
-      (report) =>
-        // Names and verdicts only: why a DC failed is in the log, not in an unauthenticated answer.
+      (report) => {
+        // Verdicts only, under neutral names: which DC (its address) and why are in the log.
+        const checks = readinessChecks(report.checks);
+        if (!report.ready)
+          logger.debug('not ready', {
+            checks: report.checks.map(
+              (check, i) =>
+                `${checks[i]!.name} = ${check.name}: ${check.ok ? 'ok' : (check.detail ?? 'no answer')}`,
+            ),
+          });
         sendJson(res, report.ready ? 200 : 503, {
           status: report.ready ? 'ready' : 'unavailable',
-          checks: report.checks.map(({ name, ok }) => ({ name, ok })),
-        }),
+          checks,
+        });
+      },
       (error: Error) => {
         logger.error('readiness check failed', { reason: error.message });
         sendJson(res, 503, { status: 'unavailable', checks: [] });
@@ -75,18 +85,25 @@ export function operatorEndpoints(
     });
   };
 
+  const isPoll = (req: http.IncomingMessage) =>
+    (req.method === 'GET' || req.method === 'HEAD') &&
+    (isAt(req, settings.healthPath) || isAt(req, settings.readyPath) || isAt(req, settings.metricsPath));
+  const poll = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (isAt(req, settings.healthPath)) health(res);
+    else if (isAt(req, settings.readyPath)) ready(res);
+    else if (metrics) metrics.serve(res);
+    else sendText(res, 404, {}, 'Metrics are off: prom-client is not installed.\n');
+  };
+  // With an operator listener, the public one knows nothing of the polls: they go upstream.
+  const pollsHere = settings.operatorListen === undefined;
+
   return {
-    /** A health, readiness or metrics poll: logged quietly, answered here. */
-    isPoll: (req: http.IncomingMessage) =>
-      (req.method === 'GET' || req.method === 'HEAD') &&
-      (isAt(req, settings.healthPath) || isAt(req, settings.readyPath) || isAt(req, settings.metricsPath)),
-    /** Answers the request if it is one of ours; false otherwise. */
+    /** A health, readiness or metrics poll the public listener answers: logged quietly. */
+    isPoll: (req: http.IncomingMessage) => pollsHere && isPoll(req),
+    /** Answers a public request if it is one of ours (the polls, unless they have a listener of their own; logout); false otherwise. */
     answer(req: http.IncomingMessage, res: http.ServerResponse): boolean {
-      if (this.isPoll(req)) {
-        if (isAt(req, settings.healthPath)) health(res);
-        else if (isAt(req, settings.readyPath)) ready(res);
-        else if (metrics) metrics.serve(res);
-        else sendText(res, 404, {}, 'Metrics are off: prom-client is not installed.\n');
+      if (pollsHere && isPoll(req)) {
+        poll(req, res);
         return true;
       }
       if (auth && isAt(req, settings.logoutPath)) {
@@ -95,5 +112,25 @@ export function operatorEndpoints(
       }
       return false;
     },
+    /** The operator listener (`operatorListen`): the polls, and 404 for anything else. */
+    operatorRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+      if (isPoll(req)) poll(req, res);
+      else
+        sendText(
+          res,
+          404,
+          {},
+          'Not found: this listener answers the health, readiness and metrics paths only.\n',
+        );
+    },
   };
+}
+
+/**
+ * /ready's checks as strangers may see them: `dc1`, `dc2`... in the configured order, and `store`.
+ * A DC's address tells whoever asks where to aim; the log line names it.
+ */
+function readinessChecks(checks: ReadinessReport['checks']): { name: string; ok: boolean }[] {
+  let dcs = 0;
+  return checks.map(({ name, ok }) => ({ name: name === 'store' ? 'store' : `dc${++dcs}`, ok }));
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { RedisStore } from '../store/redis-store.js';
 import type { Store } from '../store/store.js';
 import type { GatewayMode, GatewayOptions, NtlmOptions, UsernameFormat, Verifier } from '../types.js';
+import { hideUrlPasswords } from '../url-credentials.js';
 import { domainController } from '../verifiers/domain-controller.js';
 import { localDirectoryFromFile } from '../verifiers/local-directory.js';
 import { netlogon } from '../verifiers/netlogon.js';
@@ -21,13 +22,13 @@ export interface GatewayPlan {
   readonly source: string;
 }
 
-/** `127.0.0.1:8080`, `[::1]:8080` or `:8080` (all interfaces). */
-export function parseListen(text: string): ListenAddress {
+/** `127.0.0.1:8080`, `[::1]:8080` or `:8080` (all interfaces), for `--listen` or another flag. */
+export function parseListen(text: string, flag = 'listen'): ListenAddress {
   const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
   const port = Number(match?.[3]);
   if (!match || port > 65535)
     throw new UsageError(
-      `--listen must be HOST:PORT such as 127.0.0.1:8080 or [::1]:8080, got ${JSON.stringify(text)}`,
+      `--${flag} must be HOST:PORT such as 127.0.0.1:8080 or [::1]:8080, got ${JSON.stringify(text)}`,
     );
   return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
 }
@@ -94,7 +95,7 @@ function verifierFrom(settings: Settings, store: Store | undefined): { verifier:
       // With --redis, what the directory says about users is shared by every instance too.
       cache: store ? { store } : undefined,
     }),
-    source: `${domain} via ${dc.join(', ')}`,
+    source: hideUrlPasswords(`${domain} via ${dc.join(', ')}`),
   };
 }
 
@@ -154,6 +155,8 @@ function authOptions(settings: Settings, debug: 0 | 1 | 2): { auth: NtlmOptions;
       usernameFormat: format as UsernameFormat | undefined,
       allowUsers: list(settings, 'allow-users'),
       allowGroups: list(settings, 'allow-groups'),
+      trustedDomains: list(settings, 'trusted-domains'),
+      allowComputerAccounts: settings['allow-computer-accounts'] === true ? true : undefined,
       maxConnections: num(settings, 'max-connections'),
       connectionIdleTimeoutMs: idle,
       maxConnectionAgeMs: age,
@@ -195,6 +198,8 @@ const HEADER_MODE_ONLY = [
   'lookup-password',
   'allow-users',
   'allow-groups',
+  'trusted-domains',
+  'allow-computer-accounts',
   'jwt-secret',
   'jwt-secret-file',
   'token-ttl',
@@ -217,6 +222,7 @@ export function planGateway(settings: Settings): GatewayPlan {
   const key = str(settings, 'tls-key');
   if (Boolean(cert) !== Boolean(key)) throw new UsageError('--tls-cert and --tls-key go together');
   const upstreamCa = str(settings, 'upstream-ca');
+  const operatorListen = str(settings, 'operator-listen');
   const debugText = str(settings, 'debug') ?? '0';
   if (!['0', '1', '2'].includes(debugText))
     throw new UsageError(`--debug must be 0, 1 or 2, got ${JSON.stringify(debugText)}`);
@@ -233,6 +239,7 @@ export function planGateway(settings: Settings): GatewayPlan {
     healthPath: gatewayPath(settings, 'health-path'),
     readyPath: gatewayPath(settings, 'ready-path'),
     metricsPath: gatewayPath(settings, 'metrics-path'),
+    operatorListen: operatorListen === undefined ? undefined : parseListen(operatorListen, 'operator-listen'),
     tls:
       cert && key
         ? { cert: readFileSetting(cert, 'tls-cert'), key: readFileSetting(key, 'tls-key') }

@@ -62,6 +62,8 @@ export interface KerberosAcceptResult {
 
 export interface KerberosAcceptor {
   accept(token: Buffer): Promise<KerberosAcceptResult>;
+  /** The realms of the service principals it serves (from the keytab): the site's own. */
+  readonly realms: readonly string[];
 }
 
 const MAX_TOKEN_BYTES = 64 * 1024;
@@ -92,7 +94,7 @@ export function kerberosAcceptor(options: KerberosAcceptorOptions): KerberosAcce
     now: options.now ?? (() => Date.now()),
     replay: new ReplayCache(options.replayStore, maxClockSkewMs),
   });
-  return { accept: (token) => acceptor.accept(token) };
+  return { accept: (token) => acceptor.accept(token), realms: acceptor.realms };
 }
 
 interface AcceptorPolicy {
@@ -116,6 +118,10 @@ class KeytabAcceptor implements KerberosAcceptor {
   constructor(keys: ServiceKeys, policy: AcceptorPolicy) {
     this.#keys = keys;
     this.#policy = policy;
+  }
+
+  get realms(): readonly string[] {
+    return this.#keys.realms;
   }
 
   async accept(token: Buffer): Promise<KerberosAcceptResult> {

@@ -55,6 +55,12 @@ export class ServiceKeys {
     return keys;
   }
 
+  /** The realms of the principals served (the keytab's, or only the servicePrincipal's): the site's own. */
+  get realms(): string[] {
+    const served = this.#entries.filter((e) => !this.#service || matchesService(this.#service, e));
+    return [...new Set(served.map((e) => e.realm))];
+  }
+
   /** Which keytab key opens this ticket: principal, then enctype, then kvno (rotation). */
   forTicket(ticket: Ticket): EncryptionKey {
     const target = { components: ticket.sname.components, realm: ticket.realm };

@@ -243,7 +243,7 @@ export class Authenticator {
     }
     const { identity, tokenId, issuedAt, expiresAt } = verified;
     const info = this.#info(identity, 'Bearer', issuedAt, { tokenId, tokenExpiresAt: expiresAt, token });
-    return isAllowed(info, this.#options) ? { kind: 'pass', info } : this.#forbidden(info, request);
+    return this.#allowed(info) ? { kind: 'pass', info } : this.#forbidden(info, request);
   }
 
   #storeUnavailable(error: unknown, request: AuthRequest): Decision {
@@ -291,6 +291,8 @@ export class Authenticator {
       }
       if (step.done) {
         this.#registry.releaseHandshake(slot);
+        // Whatever mechanism proved it: anonymous, Guest, computer accounts, other domains (401).
+        this.#options.identityPolicy.check(step.identity);
         return this.#completed(state, request, scheme, step);
       }
       this.#awaitNextLeg(state, request, { exchange: step.pending, controller, slot });
@@ -394,13 +396,19 @@ export class Authenticator {
       tokenExpiresAt: issued?.expiresAt,
       token: issued?.token,
     });
-    const allowed = isAllowed(info, this.#options);
+    const allowed = this.#allowed(info);
     this.#report({ mechanism: scheme, result: allowed ? 'success' : 'forbidden', durationMs });
     this.#registry.authenticate(state, info, allowed, this.#options.maxConnections);
     this.#registry.use(state, this.#options);
     if (!allowed) return this.#forbidden(info, request);
     const mutual = responseToken ? `${scheme} ${responseToken.toString('base64')}` : undefined;
     return { kind: 'pass', info, issued, mutual };
+  }
+
+  /** allowUsers / allowGroups; a bare user name means one of the configured domains. */
+  #allowed(info: NtlmRequestInfo): boolean {
+    const { identityPolicy } = this.#options;
+    return isAllowed(info, this.#options, (domain) => identityPolicy.isOwnDomain(domain));
   }
 
   #info(

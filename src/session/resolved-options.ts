@@ -3,6 +3,7 @@ import type { KerberosAcceptor } from '../kerberos/acceptor.js';
 import type { Logger, MetricsOptions, NtlmOptions, RefusalHandler, Store, UsernameFormat } from '../types.js';
 import type { BearerTokens } from './bearer-tokens.js';
 import type { TrustedProxies } from './client-address.js';
+import type { IdentityPolicy } from './identity-policy.js';
 
 export interface ResolvedOptions {
   readonly verifier: NtlmOptions['verifier'];
@@ -21,6 +22,8 @@ export interface ResolvedOptions {
   readonly maxRequestsPerConnection: number;
   readonly allowUsers: readonly string[] | undefined;
   readonly allowGroups: readonly string[] | undefined;
+  /** Who may log on at all (anonymous, Guest, computer accounts, domains), checked after any mechanism. */
+  readonly identityPolicy: IdentityPolicy;
   readonly debug: 0 | 1 | 2;
   /** Issues and checks Bearer tokens, when `bearer` is set. */
   readonly tokens: BearerTokens | undefined;

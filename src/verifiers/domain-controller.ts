@@ -3,11 +3,9 @@ import {
   type Described,
   DirectoryCache,
   DirectoryIdentity,
-  GUEST_RID,
   LdapRelay,
   type OpenRelay,
   parseLdapUrl,
-  relativeId,
   ServiceAccountDirectory,
 } from '../dc/index.js';
 import { DEFAULTS } from '../defaults.js';
@@ -27,6 +25,7 @@ import type {
   ServiceAccountOptions,
   Verifier,
 } from '../types.js';
+import { hideUrlPasswords } from '../url-credentials.js';
 import { knownKeysOnly, positiveInteger } from '../validation.js';
 
 const DC = DEFAULTS.domainController;
@@ -40,6 +39,7 @@ const SIGNING = NegotiateFlags.NEGOTIATE_SIGN | NegotiateFlags.NEGOTIATE_SEAL;
  */
 export class DomainControllerVerifier implements Verifier, ObservableVerifier, ProbedVerifier {
   readonly name: string;
+  readonly domains: readonly string[];
   readonly #relay: LdapRelay;
   readonly #cache: DirectoryCache | undefined;
   readonly #identity: DirectoryIdentity;
@@ -51,6 +51,7 @@ export class DomainControllerVerifier implements Verifier, ObservableVerifier, P
     knownKeysOnly(options, OPTION_KEYS.domainController, OWNER);
     const domains = checkDomains(options?.domains);
     this.#domains = domains;
+    this.domains = [...domains.keys()];
     this.#defaultDomain =
       checkDomainName(options.defaultDomain, 'defaultDomain', domains) ?? [...domains.keys()][0]!;
     this.#fallbackDomain = checkDomainName(options.fallbackDomain, 'fallbackDomain', domains);
@@ -128,12 +129,8 @@ export class DomainControllerVerifier implements Verifier, ObservableVerifier, P
           ? this.#identity.byName(claimedUser, authenticate.domain, relay)
           : this.#identity.boundUser(connection, relay.netbiosDomain, claimedUser),
     );
+    // Guest, anonymous and other domains are the identity policy's to refuse (session/identity-policy.ts).
     const { account, groupSids, groups } = described;
-    if (relativeId(account.sid) === GUEST_RID) {
-      throw new AuthenticationError('ERR_NTLM_GUEST_REFUSED', 'the DC logged the user on as Guest', {
-        claimedUser,
-      });
-    }
     return {
       username: account.username,
       domain: relay.netbiosDomain,
@@ -199,7 +196,9 @@ function checkDomains(domains: unknown): Map<string, readonly string[]> {
       }
     }
   }
-  return new Map(entries as [string, string[]][]);
+  // A DC URL names the DC in log lines, metrics and readiness: a password written in it (the relay
+  // never uses one) must not go there too.
+  return new Map(entries.map(([domain, urls]) => [domain, (urls as string[]).map(hideUrlPasswords)]));
 }
 
 function checkDomainName(

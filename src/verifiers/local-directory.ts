@@ -29,6 +29,7 @@ const NETBIOS_NAME = /^[^\\/:*?"<>|\u0000-\u001f]{1,15}$/;
  */
 export class LocalDirectoryVerifier implements Verifier {
   readonly name = 'local-directory';
+  readonly domains: readonly string[];
   readonly #names: ServerNames;
   readonly #accounts = new Map<string, Account>();
   readonly #maxClockSkewMs: number;
@@ -51,6 +52,7 @@ export class LocalDirectoryVerifier implements Verifier {
       dnsDomain,
       dnsComputer: `${computer.toLowerCase()}.${dnsDomain}`,
     };
+    this.domains = [domain, dnsDomain];
     this.#maxClockSkewMs = options.maxClockSkewMs ?? DEFAULTS.localDirectory.maxClockSkewMs;
     if (!Array.isArray(options.users)) throw new ConfigurationError('localDirectory: users must be an array');
     options.users.forEach((user, index) => {

@@ -1,5 +1,4 @@
 import { DcSelector } from '../dc/dc-selector.js';
-import { GUEST_RID } from '../dc/sid.js';
 import { DEFAULTS } from '../defaults.js';
 import { AuthenticationError, ConfigurationError, isNtlmError, ServiceUnavailableError } from '../errors.js';
 import { type ObservableVerifier, Observers, type VerifierObserver } from '../metrics/observer.js';
@@ -62,6 +61,7 @@ const DC_FAILED: ReadonlySet<string> = new Set([
  */
 export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVerifier {
   readonly name: string;
+  readonly domains: readonly string[];
   readonly #names: ServerNames;
   readonly #computerName: string;
   readonly #pools: ReadonlyMap<string, ChannelPool>;
@@ -121,6 +121,8 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
     );
 
     const dnsDomain = (options.dnsDomain ?? `${domain}.local`).toLowerCase();
+    // The DNS name only when given: the `.local` stand-in is for the CHALLENGE, not a realm to accept.
+    this.domains = options.dnsDomain === undefined ? [domain] : [domain, dnsDomain];
     this.#computerName = computerName;
     this.#names = {
       netbiosDomain: domain,
@@ -178,7 +180,8 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
           authenticate,
           response: ntlmV2,
         });
-        if ((info.userFlags & UserFlags.LOGON_GUEST) !== 0 || info.userId === GUEST_RID) {
+        // The identity policy refuses Guest by its RID; only the DC's flag is seen here alone.
+        if ((info.userFlags & UserFlags.LOGON_GUEST) !== 0) {
           throw new AuthenticationError('ERR_NTLM_GUEST_REFUSED', 'the DC logged the user on as Guest', {
             claimedUser,
           });

@@ -136,6 +136,25 @@ describe('ntlm-sso doctor against the Samba DC', {
         /^✗ .* the DC refused the bind of Administrator@example\.test .*check --lookup-user/,
       );
     });
+
+    it('a password written in a URL is hidden on every line, the host still named: ldap://user:***@127.0.0.1', async () => {
+      const run = await doctor(
+        [
+          '--dc',
+          'ldap://user:Url-Passw0rd@127.0.0.1',
+          '--lookup-url',
+          'ldap://lookup:Url-Passw0rd@127.0.0.1',
+          '--lookup-user',
+          'Administrator@example.test',
+        ],
+        { NTLM_SSO_LOOKUP_PASSWORD: ADMIN_PASSWORD },
+      );
+      assert.doesNotMatch(run.stdout + run.stderr, /Url-Passw0rd/);
+      assert.match(run.stdout, /^… ldap:\/\/user:\*\*\*@127\.0\.0\.1: checking the LDAP relay/m);
+      run.line(/^✓ ldap:\/\/user:\*\*\*@127\.0\.0\.1 TCP connect: 127\.0\.0\.1:389 answered/);
+      run.line(/^✓ ldap:\/\/user:\*\*\*@127\.0\.0\.1 LDAP signing: not required/);
+      run.line(/^[✓✗] ldap:\/\/lookup:\*\*\*@127\.0\.0\.1 lookup account: /);
+    });
   });
 
   describe('strict DC (LDAP signing required)', () => {

@@ -13,7 +13,7 @@ import { startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
 import { linesWith } from '../helpers/log-lines.js';
 import { sample } from '../helpers/metrics-text.js';
-import { startGateway } from '../helpers/processes.js';
+import { freePort, startGateway } from '../helpers/processes.js';
 import { MACHINE_ACCOUNT, MACHINE_PASSWORD, sambaMissing, startDc, stopDc } from '../helpers/samba.js';
 import { listen, recordingLogger } from '../helpers/servers.js';
 
@@ -211,8 +211,9 @@ describe('metrics, logs and readiness (Samba AD DC)', { skip }, () => {
       );
       const notReadyAfterMs = Date.now() - stopped;
       assert.equal(await status(`${relay.url}/.ntlm-sso/health`), 200, 'health stays liveness only');
+      // No DC address in an answer anyone gets: a neutral name, the address in the log.
       const body = await (await fetch(`${relay.url}/.ntlm-sso/ready`)).json();
-      assert.deepEqual(body, { status: 'unavailable', checks: [{ name: DC, ok: false }] });
+      assert.deepEqual(body, { status: 'unavailable', checks: [{ name: 'dc1', ok: false }] });
       await startDc({ strict: false });
       const started = Date.now();
       await eventually(
@@ -229,10 +230,9 @@ describe('metrics, logs and readiness (Samba AD DC)', { skip }, () => {
         `# readiness: 503 ${notReadyAfterMs} ms after the DC stopped, 200 ${Date.now() - started} ms after it started`,
       );
       // Transitions logged once each; probes themselves are debug-level access lines.
-      assert.equal(
-        linesWith(relay.output(), 'not ready: no domain controller (or the store) answers').length,
-        1,
-      );
+      const notReady = linesWith(relay.output(), 'not ready: no domain controller (or the store) answers');
+      assert.equal(notReady.length, 1);
+      assert.match(String(notReady[0]!.failing), /^ldap:\/\/127\.0\.0\.1: /);
       assert.equal(linesWith(relay.output(), 'ready: the domain controllers (and store) answer').length, 1);
       assert.equal(
         linesWith(relay.output(), 'request').filter((line) => line.path === '/.ntlm-sso/ready').length,
@@ -241,6 +241,50 @@ describe('metrics, logs and readiness (Samba AD DC)', { skip }, () => {
     } finally {
       await relay.stop();
       await viaNetlogon.stop();
+      await upstream.close();
+    }
+  });
+
+  it('--operator-listen: health, readiness and metrics answer there only, /ready without DC addresses', async () => {
+    const upstream = await startEchoUpstream();
+    const operatorPort = await freePort();
+    const operator = `http://127.0.0.1:${operatorPort}`;
+    const gateway = await startGateway([
+      '--upstream',
+      upstream.url,
+      '--dc',
+      DC,
+      '--domain',
+      'EXAMPLE',
+      '--operator-listen',
+      `127.0.0.1:${operatorPort}`,
+    ]);
+    try {
+      assert.match(gateway.output(), new RegExp(`health, readiness and metrics on ${operator}/ only`));
+      // The public listener: the paths are nobody's special case any more. A stranger gets a
+      // challenge; a user's request goes upstream like any other.
+      for (const path of ['health', 'ready', 'metrics']) {
+        const reply = await fetch(`${gateway.url}/.ntlm-sso/${path}`);
+        const text = await reply.text();
+        assert.equal(reply.status, 401, path);
+        assert.doesNotMatch(text, /ldap:|ntlm_sso_|"status"/, path);
+      }
+      const asAlice = await curlNtlm(`${gateway.url}/.ntlm-sso/ready`, ALICE);
+      assert.equal(asAlice.status, 200);
+      assert.equal(JSON.parse(asAlice.body).url, '/.ntlm-sso/ready', 'answered by the upstream');
+
+      // The operator listener answers them, and nothing else.
+      assert.equal((await fetch(`${operator}/.ntlm-sso/health`)).status, 200);
+      const ready = await fetch(`${operator}/.ntlm-sso/ready`);
+      assert.equal(ready.status, 200);
+      assert.deepEqual(await ready.json(), { status: 'ready', checks: [{ name: 'dc1', ok: true }] });
+      const metrics = await (await fetch(`${operator}/.ntlm-sso/metrics`)).text();
+      assert.equal(sample(metrics, 'ntlm_sso_logons_total', { mechanism: 'NTLM', result: 'success' }), 1);
+      assert.equal((await fetch(`${operator}/app`)).status, 404);
+      assert.equal((await fetch(`${operator}/.ntlm-sso/logout`, { method: 'POST' })).status, 404);
+      assert.equal(upstream.seen.filter((seen) => seen.url?.startsWith('/.ntlm-sso/')).length, 1);
+    } finally {
+      await gateway.stop();
       await upstream.close();
     }
   });

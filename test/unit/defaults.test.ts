@@ -22,12 +22,17 @@ function table(header: string): Map<string, string> {
   return rows;
 }
 
-/** How the README writes a default: numbers and strings in backticks, strings quoted in the ntlm() table. */
-function shown(value: string | number, quoted: boolean): string {
-  return typeof value === 'number' ? `\`${value}\`` : quoted ? `\`'${value}'\`` : `\`${value}\``;
+/** How the README writes a default: numbers, switches and strings in backticks, strings quoted in the ntlm() table. */
+function shown(value: string | number | boolean, quoted: boolean): string {
+  return typeof value !== 'string' ? `\`${value}\`` : quoted ? `\`'${value}'\`` : `\`${value}\``;
 }
 
-function check(header: string, defaults: Record<string, string | number>, quoted: boolean, names: string[]) {
+function check(
+  header: string,
+  defaults: Record<string, string | number | boolean>,
+  quoted: boolean,
+  names: string[],
+) {
   const rows = table(header);
   for (const name of names) {
     assert.equal(rows.get(name), shown(defaults[name]!, quoted), `${header}: ${name}`);
@@ -46,6 +51,7 @@ describe('DEFAULTS and the README agree', () => {
       'maxConnectionAgeMs',
       'maxRequestsPerConnection',
       'debug',
+      'allowComputerAccounts',
     ]);
   });
 

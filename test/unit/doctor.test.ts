@@ -13,6 +13,7 @@ import { certificateNames } from '../../src/doctor/ldap-tls.js';
 import { planDoctor } from '../../src/doctor/plan.js';
 import { readDoctorSettings } from '../../src/doctor/settings.js';
 import { UsageError } from '../../src/gateway/cli-settings.js';
+import { hideUrlPasswords } from '../../src/url-credentials.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-doctor-unit-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -258,5 +259,21 @@ describe('doctor helpers', () => {
       formatResult('kt', notChecked('kvno', 'not compared: no lookup account')),
       '– kt kvno: not compared: no lookup account',
     );
+  });
+
+  it('hideUrlPasswords: the password of every URL in a line, the user and host kept', () => {
+    const cases: [string, string][] = [
+      ['ldap://user:pass@127.0.0.1', 'ldap://user:***@127.0.0.1'],
+      [
+        '✗ ldaps://u:p@ss@dc1:636/dc=x TLS: ldap://v:q@dc2 too',
+        '✗ ldaps://u:***@dc1:636/dc=x TLS: ldap://v:***@dc2 too',
+      ],
+      ['redis://:secret@127.0.0.1:6379', 'redis://:***@127.0.0.1:6379'],
+      [
+        'ldap://127.0.0.1:389 and ldap://user@dc1, alice@example.test',
+        'ldap://127.0.0.1:389 and ldap://user@dc1, alice@example.test',
+      ],
+    ];
+    for (const [text, shown] of cases) assert.equal(hideUrlPasswords(text), shown);
   });
 });

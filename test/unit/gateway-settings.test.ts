@@ -67,6 +67,65 @@ describe('gateway settings', () => {
     assert.deepEqual(readSettings(['--dc', 'ldap://a, ldap://b,'], {}).dc, ['ldap://a', 'ldap://b']);
   });
 
+  test('a password written in a --dc URL stays out of the start-up line and the DC names: ldap://user:***@127.0.0.1', async () => {
+    const plan = planGateway(
+      readSettings(
+        [
+          '--upstream',
+          'http://127.0.0.1:9',
+          '--dc',
+          'ldap://user:Url-Passw0rd@127.0.0.1',
+          '--domain',
+          'EXAMPLE',
+        ],
+        {},
+      ),
+    );
+    const verifier = plan.options.auth!.verifier;
+    try {
+      assert.equal(plan.source, 'EXAMPLE via ldap://user:***@127.0.0.1');
+      assert.equal(verifier.name, 'domain-controller(EXAMPLE=ldap://user:***@127.0.0.1)');
+    } finally {
+      await verifier.close?.();
+    }
+  });
+
+  test('--operator-listen, --trusted-domains and --allow-computer-accounts', () => {
+    const users = 'demo-app/users.json';
+    const plan = planGateway(
+      readSettings(
+        [
+          '--upstream',
+          'http://127.0.0.1:9',
+          '--users',
+          users,
+          '--operator-listen',
+          '127.0.0.1:9100',
+          '--trusted-domains',
+          'OTHER,other.test',
+          '--allow-computer-accounts',
+        ],
+        {},
+      ),
+    );
+    assert.deepEqual(plan.options.operatorListen, { host: '127.0.0.1', port: 9100 });
+    assert.deepEqual(plan.options.auth!.trustedDomains, ['OTHER', 'other.test']);
+    assert.equal(plan.options.auth!.allowComputerAccounts, true);
+    const plain = planGateway(readSettings(['--upstream', 'http://127.0.0.1:9', '--users', users], {}));
+    assert.equal(plain.options.operatorListen, undefined);
+    assert.equal(plain.options.auth!.allowComputerAccounts, undefined);
+    assert.throws(
+      () =>
+        planGateway(
+          readSettings(
+            ['--upstream', 'http://127.0.0.1:9', '--users', users, '--operator-listen', '9100'],
+            {},
+          ),
+        ),
+      /--operator-listen must be HOST:PORT/,
+    );
+  });
+
   test('pass-through limits come from the same flags as header mode', () => {
     const plan = planGateway(
       readSettings(

@@ -120,6 +120,17 @@ describe('options checked at construction, one code per mistake', () => {
       /headerTimeoutMs/,
     );
     refuses(
+      () =>
+        createGateway({
+          upstream: 'http://127.0.0.1:1',
+          auth: { verifier },
+          operatorListen: { host: '127.0.0.1', port: 70_000 },
+        }),
+      'ERR_NTLM_CONFIG',
+      'gateway.operatorListen',
+      /operatorListen must be \{ host, port \}/,
+    );
+    refuses(
       () => createGateway({ upstream: 'http://127.0.0.1:1', mode: 'proxy' as never }),
       'ERR_NTLM_CONFIG_NOT_ONE_OF',
       'gateway.mode',
