@@ -557,6 +557,18 @@ export interface GatewayOptions {
    */
   maxUnauthenticatedConnections?: number;
   /**
+   * Of those, what one client may hold: an IPv4 address, an IPv6 /64, or behind `trustedProxies`
+   * the address forwarded; beyond it its new connections get 503 and everyone else's do not.
+   * @default a tenth of maxUnauthenticatedConnections (at least 4)
+   */
+  maxUnauthenticatedConnectionsPerClient?: number;
+  /**
+   * A connection not logged in (yet) that was answered 401 is closed unless the client's next
+   * request arrives within this long (ms). Browsers answer a 401 at once; one that must ask its
+   * user first opens a new connection after. @default 10000
+   */
+  challengeTimeoutMs?: number;
+  /**
    * A request's headers must arrive within this long (ms) of the connection opening (or of the
    * request's first byte on a kept-alive connection), else 408 and the connection is closed.
    * Also the TLS handshake's limit. @default 10000

@@ -7,6 +7,7 @@ import { adaptLogger, consoleLogger, levelledLogger } from '../logger.js';
 import { TrustedProxies } from '../session/client-address.js';
 import type { GatewayMode, GatewayOptions, Logger, PinningLimits } from '../types.js';
 import { oneOf, positiveInteger } from '../validation.js';
+import type { ShareLimits } from './connection-shares.js';
 
 /** GatewayOptions checked once, with every default filled in. */
 export interface GatewaySettings {
@@ -22,7 +23,8 @@ export interface GatewaySettings {
   readonly forward: { readonly groups: boolean; readonly token: boolean };
   readonly trusted: TrustedProxies;
   readonly maxClientConnections: number;
-  readonly maxUnauthenticated: number;
+  /** What connections not logged in (yet) may hold, all together and per client. */
+  readonly shares: ShareLimits;
   readonly headerTimeoutMs: number;
   /** Pass-through mode's limits; undefined in header mode. */
   readonly pinning: PinningLimits | undefined;
@@ -59,6 +61,20 @@ function pinningLimits(pinning: Partial<PinningLimits> = {}): PinningLimits {
   };
 }
 
+/** As the pins: a client's share is a tenth of the whole, at least 4. */
+function shareLimits(options: GatewayOptions, maxUnauthenticated: number): ShareLimits {
+  const count = (name: keyof GatewayOptions, fallback: number) =>
+    positiveInteger(options[name], name, fallback, 'gateway');
+  return {
+    maxUnauthenticated,
+    maxUnauthenticatedPerClient: count(
+      'maxUnauthenticatedConnectionsPerClient',
+      Math.min(maxUnauthenticated, Math.max(4, Math.ceil(maxUnauthenticated / 10))),
+    ),
+    challengeTimeoutMs: count('challengeTimeoutMs', G.challengeTimeoutMs),
+  };
+}
+
 export function resolveGatewayOptions(options: GatewayOptions): GatewaySettings {
   const mode = oneOf(options.mode, 'mode', ['header', 'pass-through'] as const, G.mode, 'gateway');
   const count = (name: keyof GatewayOptions, fallback: number) =>
@@ -92,7 +108,7 @@ export function resolveGatewayOptions(options: GatewayOptions): GatewaySettings 
     forward: { groups: options.forwardGroups ?? false, token: options.forwardToken ?? false },
     trusted: new TrustedProxies(options.trustedProxies, 'gateway'),
     maxClientConnections,
-    maxUnauthenticated: count('maxUnauthenticatedConnections', Math.ceil(maxClientConnections / 2)),
+    shares: shareLimits(options, count('maxUnauthenticatedConnections', Math.ceil(maxClientConnections / 2))),
     headerTimeoutMs: count('headerTimeoutMs', G.headerTimeoutMs),
     pinning,
     idleTimeoutMs:
