@@ -299,9 +299,10 @@ export interface BearerOptions {
   /** `aud` claim, checked on the way in. @default 'ntlm-sso' */
   audience?: string;
   /**
-   * Revocations (logouts) this process remembers until their tokens expire. Beyond it the oldest
-   * makes room and every token that expires no later than it is refused too, so that a revoked
-   * token never comes back (holders of the others authenticate again). @default 100000
+   * Revocations (logouts) this process remembers until their tokens expire (and, at most, users
+   * with a watermark). Beyond it, or beyond 100 of one user's, the oldest makes room and every
+   * token of that user's that expires no later than it is refused too, so that a revoked token
+   * never comes back and nobody else's pays (that user authenticates again). @default 100000
    */
   maxRevocations?: number;
   /**
