@@ -69,6 +69,8 @@ export class ConnectionShares {
     // Before the HTTP server's own listeners, so that a refused socket never carries a request.
     server.prependListener(event, (socket: Socket) => this.#admit(socket));
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => this.#request(req, res));
+    // A WebSocket upgrade is a request too (an answer to a 401 among them): no 'request' event.
+    server.prependListener('upgrade', (req: IncomingMessage) => this.#answered(req.socket));
   }
 
   /** Connections open now that have not authenticated. */
@@ -99,10 +101,8 @@ export class ConnectionShares {
   /** Every request on a connection not logged in: whose it is, and whether it answers a 401 in time. */
   #request(req: IncomingMessage, res: ServerResponse): void {
     const socket = req.socket;
-    const entry = this.#unauthenticated.get(socket);
+    const entry = this.#answered(socket);
     if (!entry) return;
-    clearTimeout(entry.timer);
-    entry.timer = undefined;
     if (this.#trusted.has(socket.remoteAddress)) {
       const key = shareKey(clientAddress(req, this.#trusted));
       if (key !== entry.key) {
@@ -129,6 +129,16 @@ export class ConnectionShares {
       }, this.#limits.challengeTimeoutMs);
       entry.timer.unref();
     });
+  }
+
+  /** The client sent its next request: whatever 401 it was answering, it did. */
+  #answered(socket: Socket): Unauthenticated | undefined {
+    const entry = this.#unauthenticated.get(socket);
+    if (entry) {
+      clearTimeout(entry.timer);
+      entry.timer = undefined;
+    }
+    return entry;
   }
 
   #hasRoom(key: string): boolean {
