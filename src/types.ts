@@ -140,8 +140,8 @@ export interface NtlmOptions {
    */
   maxPendingHandshakes?: number;
   /**
-   * Of `maxPendingHandshakes`, how many one client address may hold at once; beyond it that
-   * address gets 503 with Retry-After, and nobody else is affected. Behind a proxy, list it in
+   * Of `maxPendingHandshakes`, how many one client address (an IPv6 client: its /64) may hold
+   * at once; beyond it that address gets 503 with Retry-After, and nobody else is affected. Behind a proxy, list it in
    * `trustedProxies` so that the address is the one it forwards.
    * @default a tenth of maxPendingHandshakes (100), at least 1
    */
