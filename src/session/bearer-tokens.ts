@@ -44,13 +44,13 @@ export interface VerifiedToken {
 }
 
 const REVOKED = 'ntlm-sso:revoked:';
+/** How often revocations the shared store could not take are offered to it again. */
+const RESYNC_MS = 2000;
 
 /** Whose revocation it is: per user, so that one user's logouts cost only their own tokens. */
 function revocationOwner(identity: Pick<NtlmIdentity, 'username' | 'domain'>): string {
   return `${identity.domain}\\${identity.username}`.toLowerCase();
 }
-/** How often revocations the shared store could not take are offered to it again. */
-const RESYNC_MS = 2000;
 
 /**
  * lua-resty-ntlm's idea: once a connection has done NTLM, the client gets a signed token and
