@@ -62,6 +62,8 @@ export const DEFAULTS = {
     upstreamTimeoutMs: 60_000,
     maxClientConnections: 10_000,
     headerTimeoutMs: 10_000,
+    /** A browser answers a 401 in milliseconds; 10 s leaves room for TCP retransmissions (1+2+4 s). */
+    challengeTimeoutMs: 10_000,
     /** Pass-through pins: nginx-ntlm-module's limits, except 1000 connections rather than 100. */
     pinnedConnections: 1000,
     pinnedIdleTimeoutMs: 60_000,

@@ -153,6 +153,8 @@ export const OPTION_KEYS = {
     tls: true,
     maxClientConnections: true,
     maxUnauthenticatedConnections: true,
+    maxUnauthenticatedConnectionsPerClient: true,
+    challengeTimeoutMs: true,
     headerTimeoutMs: true,
     trustedProxies: true,
     shutdownTimeoutMs: true,

@@ -146,8 +146,8 @@ export interface NtlmOptions {
    */
   maxPendingHandshakes?: number;
   /**
-   * Of `maxPendingHandshakes`, how many one client address may hold at once; beyond it that
-   * address gets 503 with Retry-After, and nobody else is affected. Behind a proxy, list it in
+   * Of `maxPendingHandshakes`, how many one client address (an IPv6 client: its /64) may hold
+   * at once; beyond it that address gets 503 with Retry-After, and nobody else is affected. Behind a proxy, list it in
    * `trustedProxies` so that the address is the one it forwards.
    * @default a tenth of maxPendingHandshakes (100), at least 1
    */
@@ -325,9 +325,10 @@ export interface BearerOptions {
   /** `aud` claim, checked on the way in. @default 'ntlm-sso' */
   audience?: string;
   /**
-   * Revocations (logouts) this process remembers until their tokens expire. Beyond it the oldest
-   * makes room and every token that expires no later than it is refused too, so that a revoked
-   * token never comes back (holders of the others authenticate again). @default 100000
+   * Revocations (logouts) this process remembers until their tokens expire (and, at most, users
+   * with a watermark). Beyond it, or beyond 100 of one user's, the oldest makes room and every
+   * token of that user's that expires no later than it is refused too, so that a revoked token
+   * never comes back and nobody else's pays (that user authenticates again). @default 100000
    */
   maxRevocations?: number;
   /**
@@ -597,6 +598,18 @@ export interface GatewayOptions {
    * @default half of maxClientConnections
    */
   maxUnauthenticatedConnections?: number;
+  /**
+   * Of those, what one client may hold: an IPv4 address, an IPv6 /64, or behind `trustedProxies`
+   * the address forwarded; beyond it its new connections get 503 and everyone else's do not.
+   * @default a tenth of maxUnauthenticatedConnections (at least 4)
+   */
+  maxUnauthenticatedConnectionsPerClient?: number;
+  /**
+   * A connection not logged in (yet) that was answered 401 is closed unless the client's next
+   * request arrives within this long (ms). Browsers answer a 401 at once; one that must ask its
+   * user first opens a new connection after. @default 10000
+   */
+  challengeTimeoutMs?: number;
   /**
    * A request's headers must arrive within this long (ms) of the connection opening (or of the
    * request's first byte on a kept-alive connection), else 408 and the connection is closed.

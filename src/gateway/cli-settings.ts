@@ -316,6 +316,20 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   {
     group: 'Limits',
+    name: 'max-unauthenticated-connections-per-client',
+    kind: 'integer',
+    placeholder: 'N',
+    help: 'of those, what one client address (IPv6: one /64; behind --trusted-proxy, the forwarded one) may hold; beyond it its new connections get 503 (default a tenth of --max-unauthenticated-connections, at least 4)',
+  },
+  {
+    group: 'Limits',
+    name: 'challenge-timeout',
+    kind: 'duration',
+    placeholder: 'TIME',
+    help: `a connection not logged in is closed this long after a 401 unless the client answers (default ${duration(G.challengeTimeoutMs)})`,
+  },
+  {
+    group: 'Limits',
     name: 'header-timeout',
     kind: 'duration',
     placeholder: 'TIME',

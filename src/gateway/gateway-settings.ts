@@ -8,6 +8,7 @@ import { OPTION_KEYS } from '../option-keys.js';
 import { TrustedProxies } from '../session/client-address.js';
 import type { GatewayMode, GatewayOptions, Logger, PinningLimits } from '../types.js';
 import { knownKeysOnly, oneOf, positiveInteger } from '../validation.js';
+import type { ShareLimits } from './connection-shares.js';
 
 /** GatewayOptions checked once, with every default filled in. */
 export interface GatewaySettings {
@@ -23,7 +24,8 @@ export interface GatewaySettings {
   readonly forward: { readonly groups: boolean; readonly token: boolean };
   readonly trusted: TrustedProxies;
   readonly maxClientConnections: number;
-  readonly maxUnauthenticated: number;
+  /** What connections not logged in (yet) may hold, all together and per client. */
+  readonly shares: ShareLimits;
   readonly headerTimeoutMs: number;
   /** Pass-through mode's limits; undefined in header mode. */
   readonly pinning: PinningLimits | undefined;
@@ -80,6 +82,20 @@ function pinningLimits(pinning: Partial<PinningLimits> = {}): PinningLimits {
   };
 }
 
+/** As the pins: a client's share is a tenth of the whole, at least 4. */
+function shareLimits(options: GatewayOptions, maxUnauthenticated: number): ShareLimits {
+  const count = (name: keyof GatewayOptions, fallback: number) =>
+    positiveInteger(options[name], name, fallback, 'gateway');
+  return {
+    maxUnauthenticated,
+    maxUnauthenticatedPerClient: count(
+      'maxUnauthenticatedConnectionsPerClient',
+      Math.min(maxUnauthenticated, Math.max(4, Math.ceil(maxUnauthenticated / 10))),
+    ),
+    challengeTimeoutMs: count('challengeTimeoutMs', G.challengeTimeoutMs),
+  };
+}
+
 export function resolveGatewayOptions(options: GatewayOptions): GatewaySettings {
   knownKeysOnly(options, OPTION_KEYS.gateway, 'gateway');
   const mode = oneOf(options.mode, 'mode', ['header', 'pass-through'] as const, G.mode, 'gateway');
@@ -114,7 +130,7 @@ export function resolveGatewayOptions(options: GatewayOptions): GatewaySettings 
     forward: { groups: options.forwardGroups ?? false, token: options.forwardToken ?? false },
     trusted: new TrustedProxies(options.trustedProxies, 'gateway'),
     maxClientConnections,
-    maxUnauthenticated: count('maxUnauthenticatedConnections', Math.ceil(maxClientConnections / 2)),
+    shares: shareLimits(options, count('maxUnauthenticatedConnections', Math.ceil(maxClientConnections / 2))),
     headerTimeoutMs: count('headerTimeoutMs', G.headerTimeoutMs),
     pinning,
     operatorListen: operatorListen(options.operatorListen),

@@ -204,7 +204,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     (req, res) => onRequest(req, res),
   );
   const connectionEvent = tls ? 'secureConnection' : 'connection';
-  const shares = new ConnectionShares(server, connectionEvent, settings.maxUnauthenticated, logger);
+  const shares = new ConnectionShares(server, connectionEvent, settings.shares, trusted, logger);
   const shutdown = new GracefulShutdown(server, connectionEvent);
   const onRequest = requestPath({
     settings,

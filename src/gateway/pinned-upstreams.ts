@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import { MessageType, peekMessageType } from '../ntlm/fields.js';
+import { shareKey } from '../session/client-address.js';
 import type { Logger, PinningLimits } from '../types.js';
 
 /** Makes a keep-alive agent for the upstream, with these extra settings. */
@@ -46,20 +47,6 @@ function connectionAuthToken(header: string | undefined): Buffer | undefined {
 function isChallenge(header: number | string | string[] | undefined): boolean {
   const values = Array.isArray(header) ? header : [String(header ?? '')];
   return values.some((value) => /^\s*(?:NTLM|Negotiate)\s+\S/i.test(value));
-}
-
-/**
- * The key a client's share is counted under: its IPv4 address, or the /64 of an IPv6 one (one
- * host usually has a whole /64 to pick addresses from).
- */
-export function shareKey(address: string): string {
-  const plain = address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
-  if (!plain.includes(':')) return plain;
-  const [head = '', tail = ''] = plain.toLowerCase().split('::');
-  const groups = head ? head.split(':') : [];
-  const rest = tail ? tail.split(':') : [];
-  const full = [...groups, ...Array(Math.max(0, 8 - groups.length - rest.length)).fill('0'), ...rest];
-  return `${full.slice(0, 4).join(':')}::/64`;
 }
 
 /**

@@ -247,6 +247,8 @@ export function planGateway(settings: Settings): GatewayPlan {
     shutdownTimeoutMs: num(settings, 'shutdown-timeout'),
     maxClientConnections: num(settings, 'max-client-connections'),
     maxUnauthenticatedConnections: num(settings, 'max-unauthenticated-connections'),
+    maxUnauthenticatedConnectionsPerClient: num(settings, 'max-unauthenticated-connections-per-client'),
+    challengeTimeoutMs: num(settings, 'challenge-timeout'),
     headerTimeoutMs: num(settings, 'header-timeout'),
     trustedProxies: list(settings, 'trusted-proxy'),
     logger: gatewayLogger(logFormat, debug),

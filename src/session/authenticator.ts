@@ -183,7 +183,7 @@ export class Authenticator {
     const { tokens, logger } = this.#options;
     let shared = true;
     if (info?.tokenId && info.tokenExpiresAt && tokens) {
-      shared = await tokens.revoke(info.tokenId, info.tokenExpiresAt);
+      shared = await tokens.revoke(info.tokenId, info.tokenExpiresAt, info);
       if (!shared) {
         logger.warn(
           'logout: the shared store did not take the revocation; this process refuses the token and will write it when the store answers',

@@ -48,6 +48,11 @@ const REVOKED = 'ntlm-sso:revoked:';
 /** How often revocations the shared store could not take are offered to it again. */
 const RESYNC_MS = 2000;
 
+/** Whose revocation it is: per user, so that one user's logouts cost only their own tokens. */
+function revocationOwner(identity: Pick<NtlmIdentity, 'username' | 'domain'>): string {
+  return `${identity.domain}\\${identity.username}`.toLowerCase();
+}
+
 /**
  * lua-resty-ntlm's idea: once a connection has done NTLM, the client gets a signed token and
  * later requests, on any connection and any instance with the key, skip NTLM. JWT HS256 via
@@ -55,8 +60,8 @@ const RESYNC_MS = 2000;
  * HS* algorithm, and `none` with an empty key), and the key as a KeyObject (25x faster than a
  * string, which jsonwebtoken first tries to parse as PEM).
  *
- * Revocations live in this process (a bounded RevocationList that never forgets one early) and,
- * when a store is shared with other instances, in that store too. A revocation the store cannot
+ * Revocations live in this process (a bounded RevocationList that never forgets one early and
+ * bounds each user's own) and, when a store is shared with other instances, in that store too. A revocation the store cannot
  * take (Redis down) holds here at once and is written to the store when it answers again.
  */
 /** Misspelt keys in `bearer`, its `cookie` or one of its `keys`, refused like those of ntlm(). */
@@ -139,7 +144,11 @@ export class BearerTokens {
    */
   verify(token: string): VerifiedToken | undefined | Promise<VerifiedToken | undefined> {
     const verified = this.#verified.get(token) ?? this.#check(token);
-    if (!verified || this.#revoked.isRevoked(verified.tokenId, verified.expiresAt)) return undefined;
+    if (
+      !verified ||
+      this.#revoked.isRevoked(revocationOwner(verified.identity), verified.tokenId, verified.expiresAt)
+    )
+      return undefined;
     if (!this.shared) return verified;
     return this.shared
       .get(REVOKED + verified.tokenId)
@@ -193,10 +202,14 @@ export class BearerTokens {
   /**
    * Revokes a token until it would have expired anyway: in this process at once, and in the
    * shared store. Resolves `false` when the store did not take it yet (it is offered again every
-   * few seconds); this process refuses the token either way.
+   * few seconds); this process refuses the token either way. `owner`: the token's user.
    */
-  async revoke(tokenId: string, expiresAt: number): Promise<boolean> {
-    this.#revoked.add(tokenId, expiresAt);
+  async revoke(
+    tokenId: string,
+    expiresAt: number,
+    owner: Pick<NtlmIdentity, 'username' | 'domain'>,
+  ): Promise<boolean> {
+    this.#revoked.add(revocationOwner(owner), tokenId, expiresAt);
     if (!this.shared) return true;
     try {
       await this.#share(tokenId, expiresAt);

@@ -7,6 +7,26 @@ export function plainAddress(address: string | undefined): string {
   return (address ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
 }
 
+/**
+ * The key every per-client share is counted under: an IPv4 address as it is (also when
+ * IPv4-mapped), an IPv6 one by its /64, since one host usually has a whole /64 to pick addresses
+ * from (SLAAC privacy addresses, a delegated prefix): counting single IPv6 addresses would give
+ * one host as many shares as it cares to use.
+ */
+export function shareKey(address: string): string {
+  const plain = plainAddress(address);
+  if (!plain.includes(':')) return plain;
+  const [head = '', tail = ''] = plain.toLowerCase().split('%')[0]!.split('::');
+  const groups = head ? head.split(':') : [];
+  const rest = tail ? tail.split(':') : [];
+  const full = [...groups, ...Array(Math.max(0, 8 - groups.length - rest.length)).fill('0'), ...rest];
+  // Leading zeros dropped, so that 2001:0db8:: and 2001:db8:: are one client.
+  return `${full
+    .slice(0, 4)
+    .map((group) => group.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
 /** The proxies in front of the gateway whose X-Forwarded-* and Forwarded headers are believed. */
 export class TrustedProxies {
   readonly #list = new BlockList();

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { PendingExchange } from '../mechanisms/mechanism.js';
 import type { NtlmRequestInfo } from '../types.js';
+import { shareKey } from './client-address.js';
 
 /**
  * One of the `maxPendingHandshakes` places, taken when a handshake begins, before the mechanism
@@ -8,7 +9,7 @@ import type { NtlmRequestInfo } from '../types.js';
  * legs arrive at once. Given back once, when the handshake ends in any way.
  */
 export interface HandshakeSlot {
-  /** The client address it is counted against. */
+  /** The client it is counted against (its shareKey: an IPv6 client by its /64). */
   readonly client: string;
   released: boolean;
 }
@@ -57,7 +58,7 @@ export type ExpiredReason = 'max-age' | 'max-requests' | 'idle';
 export class ConnectionRegistry {
   readonly #states = new WeakMap<Socket, ConnectionState>();
   #pendingCount = 0;
-  /** Slots held per client address; an address leaves the map with its last slot. */
+  /** Slots held per client (shareKey); a client leaves the map with its last slot. */
   readonly #pendingByClient = new Map<string, number>();
   /** Authenticated connections, oldest first: the first to lose its identity when there are too many. */
   readonly #authenticated = new Set<ConnectionState>();
@@ -146,11 +147,12 @@ export class ConnectionRegistry {
   }
 
   /**
-   * Takes a handshake slot for `client`, or says which cap is full. One address gets at most
-   * `maxPendingHandshakesPerClient` of them, so that a client who starts handshakes and never
-   * finishes cannot take every place and lock everyone else out.
+   * Takes a handshake slot for `address`, or says which cap is full. One client (an IPv4
+   * address, an IPv6 /64) gets at most `maxPendingHandshakesPerClient` of them, so that a client
+   * who starts handshakes and never finishes cannot take every place and lock everyone else out.
    */
-  reserveHandshake(client: string, limits: HandshakeLimits): HandshakeSlot | 'full' | 'client-full' {
+  reserveHandshake(address: string, limits: HandshakeLimits): HandshakeSlot | 'full' | 'client-full' {
+    const client = shareKey(address);
     if (this.#pendingCount >= limits.maxPendingHandshakes) return 'full';
     const held = this.#pendingByClient.get(client) ?? 0;
     if (held >= limits.maxPendingHandshakesPerClient) return 'client-full';

@@ -67,9 +67,11 @@ function whoami(req: http.IncomingMessage, res: http.ServerResponse): void {
   );
 }
 
+/** `host`: where it listens (`::1` for IPv6 clients); its url names the same host. */
 export async function startServer(
   framework: Framework,
   options: Partial<NtlmOptions> = {},
+  host = '127.0.0.1',
 ): Promise<TestServer> {
   const logger = recordingLogger();
   const auth = ntlm({ verifier: testDirectory(), logger, ...options });
@@ -100,21 +102,22 @@ export async function startServer(
         });
       break;
   }
-  return { ...(await listen(handler, () => auth.close())), logger };
+  return { ...(await listen(handler, () => auth.close(), host)), logger };
 }
 
-/** Serves `handler` on 127.0.0.1 and a free port; `close` drops every connection, then runs `onClose`. */
+/** Serves `handler` on `host` (127.0.0.1) and a free port; `close` drops every connection, then runs `onClose`. */
 export async function listen(
   handler: http.RequestListener,
   onClose: () => Promise<void> = async () => {},
+  host = '127.0.0.1',
 ): Promise<{ server: http.Server; url: string; close(): Promise<void> }> {
   const server = http.createServer(handler);
   // As the README advises: idle connections live as long as their NTLM identity (60 s).
   server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return {
     server,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`,
     close: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -166,12 +166,18 @@ describe('gateway settings', () => {
           '300',
           '--max-connections-per-client',
           '7',
+          '--max-unauthenticated-connections-per-client',
+          '12',
+          '--challenge-timeout',
+          '3s',
         ],
         { NTLM_SSO_TRUSTED_PROXY: '10.0.0.1, 10.2.0.0/16' },
       ),
     );
     assert.equal(plan.options.headerTimeoutMs, 5000);
     assert.equal(plan.options.maxUnauthenticatedConnections, 300);
+    assert.equal(plan.options.maxUnauthenticatedConnectionsPerClient, 12);
+    assert.equal(plan.options.challengeTimeoutMs, 3000);
     assert.deepEqual(plan.options.trustedProxies, ['10.0.0.1', '10.2.0.0/16']);
     assert.equal(plan.options.pinning?.maxConnectionsPerClient, 7);
     assert.throws(
@@ -405,6 +411,11 @@ describe('createGateway() options', () => {
         { upstream: 'http://127.0.0.1:9', auth: { verifier }, maxUnauthenticatedConnections: 1.5 },
         /maxUnauthenticatedConnections/,
       ],
+      [
+        { upstream: 'http://127.0.0.1:9', auth: { verifier }, maxUnauthenticatedConnectionsPerClient: 0 },
+        /maxUnauthenticatedConnectionsPerClient/,
+      ],
+      [{ upstream: 'http://127.0.0.1:9', auth: { verifier }, challengeTimeoutMs: -1 }, /challengeTimeoutMs/],
       [
         { upstream: 'http://127.0.0.1:9', auth: { verifier }, trustedProxies: ['proxy.lan'] },
         /trustedProxies/,

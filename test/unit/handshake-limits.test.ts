@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { NtlmHttpClient } from '../helpers/http-client.js';
+import { addLoopbackAddresses, inTestNamespace } from '../helpers/loopback.js';
 import { type1 } from '../helpers/ntlm-client.js';
 import { ALICE, startServer, type TestServer } from '../helpers/servers.js';
 
@@ -17,9 +18,10 @@ function negotiateAndHold(
   held: net.Socket[],
   headers: string[] = [],
 ): Promise<number> {
-  const { port } = new URL(url);
+  const { port, hostname } = new URL(url);
   return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port: Number(port), localAddress });
+    const host = hostname.replace(/^\[(.*)\]$/, '$1');
+    const socket = net.connect({ host, port: Number(port), localAddress });
     held.push(socket);
     socket.setTimeout(5000, () => socket.destroy());
     socket.once('error', () => resolve(0));
@@ -120,5 +122,38 @@ describe('pending handshakes under a NEGOTIATE flood', () => {
     assert.equal(proxied.statuses.filter((status) => status === 401).length, 15, 'three clients, five each');
     assert.equal(t.logger.codes().at(-1), 'ERR_NTLM_TOO_MANY_HANDSHAKES');
     await t.close();
+  });
+
+  it('ten IPv6 addresses in one /64 hold one share between them; another /64 logs in', async (t) => {
+    if (!inTestNamespace) return t.skip('needs addresses of its own: run it with test/run.sh');
+    const flooders = Array.from({ length: 10 }, (_, i) => `2001:db8:12:1::${i + 1}`);
+    const neighbour = '2001:db8:12:2::1';
+    addLoopbackAddresses([...flooders, neighbour]);
+    const server = await startServer(
+      'node:http',
+      { maxPendingHandshakes: 100, maxPendingHandshakesPerClient: 5 },
+      '::1',
+    );
+    const held: net.Socket[] = [];
+    try {
+      // Three held NEGOTIATEs from each address: 30 from one /64, whose share is 5.
+      const statuses = await Promise.all(
+        flooders.flatMap((address) => [0, 1, 2].map(() => negotiateAndHold(server.url, address, held))),
+      );
+      const challenged = statuses.filter((status) => status === 401).length;
+      t.diagnostic(`30 NEGOTIATEs from ten addresses of one /64: ${challenged} challenged`);
+      assert.equal(challenged, 5, 'the /64 is one client: one share between its addresses');
+      assert.equal(statuses.filter((status) => status === 503).length, 25);
+      assert.equal(server.logger.codes().at(-1), 'ERR_NTLM_TOO_MANY_HANDSHAKES');
+      const other = new NtlmHttpClient(server.url, { localAddress: neighbour });
+      try {
+        assert.equal((await other.login('/', ALICE)).status, 200, 'another /64 has a share of its own');
+      } finally {
+        other.close();
+      }
+    } finally {
+      for (const socket of held) socket.destroy();
+      await server.close();
+    }
   });
 });

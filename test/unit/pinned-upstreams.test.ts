@@ -4,7 +4,8 @@ import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { describe, test } from 'node:test';
-import { HANDSHAKE_WINDOW_MS, PinnedUpstreams, shareKey } from '../../src/gateway/pinned-upstreams.js';
+import { HANDSHAKE_WINDOW_MS, PinnedUpstreams } from '../../src/gateway/pinned-upstreams.js';
+import { shareKey } from '../../src/session/client-address.js';
 import type { PinningLimits } from '../../src/types.js';
 import { type1 } from '../helpers/ntlm-client.js';
 
@@ -191,5 +192,7 @@ describe('pass-through pinning', () => {
     assert.equal(shareKey('2001:db8::1'), '2001:db8:0:0::/64');
     assert.equal(shareKey('2001:DB8:0:0:ffff::1'), '2001:db8:0:0::/64');
     assert.equal(shareKey('::1'), '0:0:0:0::/64');
+    assert.equal(shareKey('2001:0db8:0000:0000::1'), '2001:db8:0:0::/64', 'leading zeros');
+    assert.equal(shareKey('fe80::1%eth0'), 'fe80:0:0:0::/64', 'a zone index');
   });
 });
