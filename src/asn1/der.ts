@@ -364,7 +364,20 @@ export const der = {
   oid: (dotted: string): Buffer => element(TagClass.UNIVERSAL, false, Tag.OID, oidBody(dotted)),
 };
 
+/** Encoded OIDs: the few this package sends (SPNEGO, krb5, NTLMSSP) are encoded once, not per message. */
+const encodedOids = new Map<string, Buffer>();
+const MAX_ENCODED_OIDS = 32;
+
 export function oidBody(dotted: string): Buffer {
+  let body = encodedOids.get(dotted);
+  if (!body) {
+    body = encodeOidBody(dotted);
+    if (encodedOids.size < MAX_ENCODED_OIDS) encodedOids.set(dotted, body);
+  }
+  return body;
+}
+
+function encodeOidBody(dotted: string): Buffer {
   const arcs = dotted.split('.').map(Number);
   const bytes: number[] = [];
   const values = [arcs[0]! * 40 + arcs[1]!, ...arcs.slice(2)];

@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import { DEFAULTS } from '../defaults.js';
 import { ConfigurationError, InvalidTokenError } from '../errors.js';
 import type { Store } from '../store/store.js';
@@ -20,6 +19,7 @@ import {
 } from './gss-token.js';
 import { principalText } from './keytab.js';
 import { identityFrom, type KerberosIdentity, verifiedPac } from './pac-identity.js';
+import { pooledRandomBytes } from './random-pool.js';
 import { refuse } from './refuse.js';
 import { ReplayCache } from './replay-cache.js';
 import { ServiceKeys } from './service-key.js';
@@ -277,7 +277,7 @@ function apRepToken(sessionKey: EncryptionKey, authenticator: Authenticator): Bu
       ctime: authenticator.ctime,
       cusec: authenticator.cusec,
       subkey: authenticator.subkey,
-      seqNumber: randomInt(0, 0x3fffffff),
+      seqNumber: pooledRandomBytes(4).readUInt32BE(0) & 0x3fffffff,
     }),
   );
 }

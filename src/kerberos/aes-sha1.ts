@@ -1,13 +1,7 @@
-import {
-  type Cipher,
-  createHmac,
-  type Decipher,
-  pbkdf2Sync,
-  randomBytes,
-  timingSafeEqual,
-} from 'node:crypto';
+import { type Cipher, createHmac, type Decipher, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
 import { aesCtsDecryptWith, aesCtsEncrypt, ecbDecryptor, ecbEncryptor } from './aes-cts.js';
 import { nfold } from './nfold.js';
+import { pooledRandomBytes } from './random-pool.js';
 
 /**
  * aes128-cts-hmac-sha1-96 (17) and aes256-cts-hmac-sha1-96 (18): RFC 3962 on the simplified
@@ -147,7 +141,7 @@ export class AesUsageKeys {
   }
 }
 
-export function aesEncrypt(keys: AesUsageKeys, plain: Buffer, confounder = randomBytes(BLOCK)): Buffer {
+export function aesEncrypt(keys: AesUsageKeys, plain: Buffer, confounder = pooledRandomBytes(BLOCK)): Buffer {
   const data = Buffer.concat([confounder, plain]);
   return Buffer.concat([aesCtsEncrypt(keys.ke, data), hmacSha1(keys.ki, data).subarray(0, MAC_BYTES)]);
 }
