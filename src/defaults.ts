@@ -45,8 +45,8 @@ export const DEFAULTS = {
   },
   kerberos: {
     maxClockSkewMs: 300_000,
-    /** About 35 MB when full (~140 bytes an entry); see SECURITY.md. */
-    maxReplayEntries: 250_000,
+    /** About 35 MB when full (~70 bytes an entry); see SECURITY.md. */
+    maxReplayEntries: 500_000,
   },
   localDirectory: {
     maxClockSkewMs: 300_000,

@@ -60,7 +60,7 @@ export interface KerberosAcceptorOptions {
    * Authenticators this process holds in the replay cache, each for twice `maxClockSkewMs`. They
    * are never forgotten early: when this many are held, new Kerberos logons get 503
    * (`ERR_KRB_REPLAY_CACHE_FULL`) until some expire; a replay still gets 401.
-   * @default 250000 (about 35 MB in this process when full)
+   * @default 500000 (about 35 MB in this process when full)
    */
   maxReplayEntries?: number;
   /** The clock, in ms since the epoch (for tests). @default Date.now */
