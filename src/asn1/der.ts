@@ -246,12 +246,28 @@ export function readKerberosString(
 
 /** KerberosTime (RFC 4120 5.2.3): GeneralizedTime "YYYYMMDDHHMMSSZ", no fractions. */
 export function readKerberosTime(node: DerNode, what: string, fail: DerErrorFactory = kerberosError): Date {
-  const text = requireUniversal(node, Tag.GENERALIZED_TIME, what, fail).toString('latin1');
-  const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text);
-  if (!match) throw fail(`${what}: not a KerberosTime`);
-  const [, y, mo, d, h, mi, s] = match.map(Number) as number[];
-  const date = new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, s!));
-  if (Number.isNaN(date.getTime()) || date.getUTCMonth() !== mo! - 1 || date.getUTCDate() !== d!) {
+  const body = requireUniversal(node, Tag.GENERALIZED_TIME, what, fail);
+  // Five of these per logon: read the digits in place rather than through a string and a RegExp.
+  if (body.length !== 15 || body[14] !== 0x5a) throw fail(`${what}: not a KerberosTime`);
+  const digits = (from: number, count: number): number => {
+    let value = 0;
+    for (let i = from; i < from + count; i++) {
+      const digit = body[i]! - 0x30;
+      if (digit < 0 || digit > 9) throw fail(`${what}: not a KerberosTime`);
+      value = value * 10 + digit;
+    }
+    return value;
+  };
+  const [y, mo, d, h, mi, s] = [
+    digits(0, 4),
+    digits(4, 2),
+    digits(6, 2),
+    digits(8, 2),
+    digits(10, 2),
+    digits(12, 2),
+  ];
+  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  if (Number.isNaN(date.getTime()) || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) {
     throw fail(`${what}: invalid date`);
   }
   return date;
