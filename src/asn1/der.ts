@@ -39,6 +39,32 @@ export interface DerNode {
   readonly depth: number;
 }
 
+/** A DerNode whose whole encoding is cut from the input only when asked for (rarely). */
+class Element implements DerNode {
+  readonly tagClass: number;
+  readonly constructed: boolean;
+  readonly tag: number;
+  readonly body: Buffer;
+
+  constructor(
+    first: number,
+    private readonly input: Buffer,
+    private readonly start: number,
+    bodyStart: number,
+    private readonly end: number,
+    readonly depth: number,
+  ) {
+    this.tagClass = first >> 6;
+    this.constructed = (first & 0x20) !== 0;
+    this.tag = first & 0x1f;
+    this.body = input.subarray(bodyStart, end);
+  }
+
+  get raw(): Buffer {
+    return this.input.subarray(this.start, this.end);
+  }
+}
+
 /**
  * A DER decoding error, with the code of the layer that reads (Kerberos or SPNEGO), or another
  * error class where the bytes are not a client's token (our own certificate: a RangeError).
@@ -103,14 +129,7 @@ export class DerReader {
       );
     }
     this.#pos = pos + length;
-    return {
-      tagClass: first >> 6,
-      constructed: (first & 0x20) !== 0,
-      tag,
-      body: buf.subarray(pos, pos + length),
-      raw: buf.subarray(start, pos + length),
-      depth: this.#depth,
-    };
+    return new Element(first, buf, start, pos, pos + length, this.#depth);
   }
 
   /** Reads the next element and checks its class, tag and form. */
