@@ -211,10 +211,11 @@ export class NegotiateMechanism implements Mechanism {
         'a Kerberos token, and no keytab is configured here (ntlm({ kerberos }))',
       );
     }
-    const { identity, responseToken } = await this.kerberos.accept(token, {
-      extendedProtection: this.extendedProtection,
-      channelBindings: context.channelBindings,
-    });
+    const channel =
+      this.extendedProtection === 'off'
+        ? undefined
+        : { extendedProtection: this.extendedProtection, channelBindings: context.channelBindings };
+    const { identity, responseToken } = await this.kerberos.accept(token, channel);
     return { identity: fromKerberos(identity), responseToken };
   }
 }
