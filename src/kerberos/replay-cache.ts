@@ -2,22 +2,6 @@ import { createHash } from 'node:crypto';
 import { ConfigurationError, ServiceUnavailableError } from '../errors.js';
 import { MemoryStore, type Store } from '../store/store.js';
 
-/**
- * The replay cache (RFC 4120 3.2.3): an authenticator is accepted once. The key is the client,
- * the server, ctime/cusec and a hash of the whole encrypted authenticator (as MIT does since 1.18:
- * two distinct authenticators in the same microsecond are not a replay). An entry lives as long
- * as its authenticator could pass the clock-skew check: twice the skew.
- *
- * An entry is never dropped before then (an LRU could be flushed by a flood of fresh
- * authenticators, and a captured AP-REQ would be accepted again). When `maxEntries` are held,
- * new logons get 503 until entries expire; a replay is looked up first, so it gets 401 even then.
- *
- * Where the entries live:
- * - no store, or a MemoryStore: an in-process table (one per MemoryStore, so acceptors sharing
- *   one share it), which never evicts;
- * - any other store (RedisStore): the store, through its atomic `setIfAbsent`, so a token
- *   replayed to another instance is refused too; this process counts what it put there.
- */
 export interface ReplayEntry {
   readonly client: string;
   readonly server: string;
@@ -36,6 +20,22 @@ export interface ReplayCacheOptions {
   readonly now: () => number;
 }
 
+/**
+ * The replay cache (RFC 4120 3.2.3): an authenticator is accepted once. The key is the client,
+ * the server, ctime/cusec and a hash of the whole encrypted authenticator (as MIT does since 1.18:
+ * two distinct authenticators in the same microsecond are not a replay). An entry lives as long
+ * as its authenticator could pass the clock-skew check: twice the skew.
+ *
+ * An entry is never dropped before then (an LRU could be flushed by a flood of fresh
+ * authenticators, and a captured AP-REQ would be accepted again). When `maxEntries` are held,
+ * new logons get 503 until entries expire; a replay is looked up first, so it gets 401 even then.
+ *
+ * Where the entries live:
+ * - no store, or a MemoryStore: an in-process table (one per MemoryStore, so acceptors sharing
+ *   one share it), which never evicts;
+ * - any other store (RedisStore): the store, through its atomic `setIfAbsent`, so a token
+ *   replayed to another instance is refused too; this process counts what it put there.
+ */
 export class ReplayCache {
   readonly #backend: ReplayBackend;
   readonly #lifetimeMs: number;
