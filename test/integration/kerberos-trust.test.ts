@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
 import { type NtlmOptions, ntlm, RedisStore } from '../../src/index.js';
 import { EncType } from '../../src/kerberos/enctypes.js';
 import { channelBindingsHash, tlsServerEndPoint } from '../../src/ntlm/extended-protection.js';
@@ -197,6 +198,37 @@ describe('Kerberos trust against the Samba KDC (issue 18: channel bindings, repl
     } finally {
       await Promise.all([allow.close(), require.close(), plain.close()]);
     }
+  });
+
+  it("headless Chromium (MIT GSSAPI on Linux) binds nothing: Kerberos over HTTPS under 'allow' 200, under 'require' 401 ERR_NTLM_CHANNEL_BINDING_MISMATCH", async () => {
+    const seen: Record<string, { status: number | undefined; body: string; codes: unknown[] }> = {};
+    for (const mode of ['allow', 'require'] as const) {
+      const t = await serve({ extendedProtection: mode });
+      const browser = await chromium.launch({
+        executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+        env: alice.env as Record<string, string>,
+        args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--auth-server-allowlist=localhost'],
+      });
+      try {
+        const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+        // Chromium's first Negotiate challenge after start fails before it loads libgssapi
+        // (kerberos.test.ts); from the second on it answers with a ticket.
+        await page.goto(`${t.url}warm-up`).catch(() => undefined);
+        const response = await page.goto(t.url).catch(() => undefined);
+        seen[mode] = { status: response?.status(), body: (await response?.text()) ?? '', codes: t.codes() };
+      } finally {
+        await browser.close();
+        await t.close();
+      }
+    }
+    assert.equal(seen.allow!.status, 200, JSON.stringify(seen));
+    assert.deepEqual(JSON.parse(seen.allow!.body), { user: 'alice', mechanism: 'Kerberos' });
+    assert.notEqual(seen.require!.status, 200);
+    assert.ok(seen.require!.codes.length > 0, JSON.stringify(seen));
+    assert.ok(
+      seen.require!.codes.every((code) => code === 'ERR_NTLM_CHANNEL_BINDING_MISMATCH'),
+      JSON.stringify(seen),
+    );
   });
 
   it('an RC4 subkey in the authenticator is refused while allowRc4 is false: 401 ERR_KRB_ENCTYPE_REFUSED', async () => {
