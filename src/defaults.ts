@@ -43,6 +43,11 @@ export const DEFAULTS = {
     downtimeMs: 30_000,
     maxClockSkewMs: 300_000,
   },
+  kerberos: {
+    maxClockSkewMs: 300_000,
+    /** About 35 MB when full (~70 bytes an entry); see SECURITY.md. */
+    maxReplayEntries: 500_000,
+  },
   localDirectory: {
     maxClockSkewMs: 300_000,
   },

@@ -54,7 +54,8 @@ export type ServiceUnavailableCode =
   | 'ERR_NTLM_DC_MACHINE_ACCOUNT_REFUSED'
   | 'ERR_NTLM_DC_ANSWER_MISMATCH'
   | 'ERR_NTLM_LOOKUP_UNAVAILABLE'
-  | 'ERR_NTLM_STORE_UNAVAILABLE';
+  | 'ERR_NTLM_STORE_UNAVAILABLE'
+  | 'ERR_KRB_REPLAY_CACHE_FULL';
 
 /**
  * One code per kind of mistake, so that tools and tests can tell them apart; every one starts

@@ -14,6 +14,7 @@ export {
   type KerberosAcceptor,
   type KerberosAcceptorOptions,
   type KerberosAcceptResult,
+  type KerberosChannel,
   type KerberosIdentity,
   kerberosAcceptor,
 } from './kerberos/acceptor.js';

@@ -77,6 +77,7 @@ export const OPTION_KEYS = {
     servicePrincipal: true,
     maxClockSkewMs: true,
     allowRc4: true,
+    maxReplayEntries: true,
   }),
   metrics: keysOf<MetricsOptions>({ registry: true, prefix: true, defaultMetrics: true }),
   domainController: keysOf<DomainControllerOptions>({

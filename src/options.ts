@@ -21,8 +21,15 @@ function kerberosFrom(kerberos: KerberosOptions | undefined, store: Store | unde
     throw new ConfigurationError('ntlm(): kerberos must be { keytab, servicePrincipal?, ... }');
   }
   knownKeysOnly(kerberos, OPTION_KEYS.kerberos, 'ntlm()', 'kerberos.');
-  const { keytab, servicePrincipal, maxClockSkewMs, allowRc4 } = kerberos;
-  return kerberosAcceptor({ keytab, servicePrincipal, maxClockSkewMs, allowRc4, replayStore: store });
+  const { keytab, servicePrincipal, maxClockSkewMs, allowRc4, maxReplayEntries } = kerberos;
+  return kerberosAcceptor({
+    keytab,
+    servicePrincipal,
+    maxClockSkewMs,
+    allowRc4,
+    maxReplayEntries,
+    replayStore: store,
+  });
 }
 
 function schemeList(value: unknown, kerberos: boolean): readonly ('Negotiate' | 'NTLM')[] {

@@ -295,6 +295,12 @@ export interface KerberosOptions {
   maxClockSkewMs?: number;
   /** Accept rc4-hmac tickets (accounts without AES keys). @default false */
   allowRc4?: boolean;
+  /**
+   * Authenticators held in this process's replay cache, each for twice `maxClockSkewMs`, never
+   * forgotten early: when full, new Kerberos logons get 503 until entries expire (a replay still
+   * gets 401). @default 500000 (about 35 MB when full)
+   */
+  maxReplayEntries?: number;
 }
 
 /**

@@ -98,7 +98,7 @@ export function createAuthenticator(options: ResolvedOptions): Authenticator {
   const ntlmMechanism = new NtlmMechanism(options.verifier, options);
   const mechanisms = new Map<ConnectionScheme, Mechanism>([
     ['NTLM', ntlmMechanism],
-    ['Negotiate', new NegotiateMechanism(ntlmMechanism, options.kerberos)],
+    ['Negotiate', new NegotiateMechanism(ntlmMechanism, options.kerberos, options.extendedProtection)],
   ]);
   return new Authenticator(options, mechanisms, options.schemes);
 }

@@ -1,14 +1,16 @@
-import { randomInt } from 'node:crypto';
+import { DEFAULTS } from '../defaults.js';
 import { ConfigurationError, InvalidTokenError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { positiveInteger } from '../validation.js';
 import { encodeApRep } from './ap-rep.js';
 import { type ApReq, decodeApReq } from './ap-req.js';
 import { type Authenticator, decodeAuthenticator } from './authenticator.js';
+import { checkKerberosChannelBindings, type KerberosChannel } from './channel-bindings.js';
 import { decodeEncTicketPart, type EncTicketPart } from './enc-ticket-part.js';
 import { ChecksumType, decrypt, type EncryptionKey, EncType, KeyUsage, keyLengthOk } from './enctypes.js';
 import {
   decodeGssChecksum,
+  type GssChecksum,
   KRB5_OID,
   MS_KRB5_OID,
   TokId,
@@ -17,10 +19,12 @@ import {
 } from './gss-token.js';
 import { principalText } from './keytab.js';
 import { identityFrom, type KerberosIdentity, verifiedPac } from './pac-identity.js';
+import { pooledRandomBytes } from './random-pool.js';
 import { refuse } from './refuse.js';
 import { ReplayCache } from './replay-cache.js';
 import { ServiceKeys } from './service-key.js';
 
+export type { KerberosChannel } from './channel-bindings.js';
 export type { KerberosIdentity } from './pac-identity.js';
 
 /**
@@ -46,8 +50,19 @@ export interface KerberosAcceptorOptions {
   maxClockSkewMs?: number;
   /** Accept rc4-hmac (23) tickets and session keys. @default false */
   allowRc4?: boolean;
-  /** Where seen authenticators are kept; share a RedisStore across instances. @default an in-process MemoryStore */
+  /**
+   * Where seen authenticators are kept; share a RedisStore across instances (with
+   * `maxmemory-policy noeviction`: an evicted entry lets its token in again). A MemoryStore, or
+   * none, keeps them in this process. @default in this process
+   */
   replayStore?: Store;
+  /**
+   * Authenticators this process holds in the replay cache, each for twice `maxClockSkewMs`. They
+   * are never forgotten early: when this many are held, new Kerberos logons get 503
+   * (`ERR_KRB_REPLAY_CACHE_FULL`) until some expire; a replay still gets 401.
+   * @default 500000 (about 35 MB in this process when full)
+   */
+  maxReplayEntries?: number;
   /** The clock, in ms since the epoch (for tests). @default Date.now */
   now?: () => number;
 }
@@ -61,7 +76,11 @@ export interface KerberosAcceptResult {
 }
 
 export interface KerberosAcceptor {
-  accept(token: Buffer): Promise<KerberosAcceptResult>;
+  /**
+   * `channel`: the TLS channel the token came over and the Extended Protection mode, to check the
+   * channel bindings the client signed; without it they are not checked.
+   */
+  accept(token: Buffer, channel?: KerberosChannel): Promise<KerberosAcceptResult>;
   /** The realms of the service principals it serves (from the keytab): the site's own. */
   readonly realms: readonly string[];
 }
@@ -77,7 +96,7 @@ export function kerberosAcceptor(options: KerberosAcceptorOptions): KerberosAcce
   const maxClockSkewMs = positiveInteger(
     options.maxClockSkewMs,
     'maxClockSkewMs',
-    300_000,
+    DEFAULTS.kerberos.maxClockSkewMs,
     'kerberosAcceptor()',
   );
   const allowRc4 = options.allowRc4 ?? false;
@@ -86,15 +105,27 @@ export function kerberosAcceptor(options: KerberosAcceptorOptions): KerberosAcce
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw new ConfigurationError('kerberosAcceptor(): now must be a function returning ms since the epoch');
   }
+  const maxReplayEntries = positiveInteger(
+    options.maxReplayEntries,
+    'maxReplayEntries',
+    DEFAULTS.kerberos.maxReplayEntries,
+    'kerberosAcceptor()',
+  );
   const keys = ServiceKeys.fromKeytab(options.keytab, options.servicePrincipal, allowRc4);
+  // Read at each call, not captured: a test may replace Date.
+  const now = options.now ?? (() => Date.now());
   const acceptor = new KeytabAcceptor(keys, {
     maxClockSkewMs,
     allowRc4,
-    // Read at each call, not captured: a test may replace Date.
-    now: options.now ?? (() => Date.now()),
-    replay: new ReplayCache(options.replayStore, maxClockSkewMs),
+    now,
+    replay: new ReplayCache({
+      store: options.replayStore,
+      maxClockSkewMs,
+      maxEntries: maxReplayEntries,
+      now,
+    }),
   });
-  return { accept: (token) => acceptor.accept(token), realms: acceptor.realms };
+  return { accept: (token, channel) => acceptor.accept(token, channel), realms: acceptor.realms };
 }
 
 interface AcceptorPolicy {
@@ -124,7 +155,7 @@ class KeytabAcceptor implements KerberosAcceptor {
     return this.#keys.realms;
   }
 
-  async accept(token: Buffer): Promise<KerberosAcceptResult> {
+  async accept(token: Buffer, channel?: KerberosChannel): Promise<KerberosAcceptResult> {
     if (!Buffer.isBuffer(token) || token.length > MAX_TOKEN_BYTES) {
       throw new InvalidTokenError(
         `Kerberos token larger than ${MAX_TOKEN_BYTES} bytes`,
@@ -135,7 +166,7 @@ class KeytabAcceptor implements KerberosAcceptor {
     if (apReq.useSessionKey) refuse('ERR_KRB_NO_KEY', 'user-to-user tickets are not supported');
     const serviceKey = this.#keys.forTicket(apReq.ticket);
     const { part, client } = this.#openTicket(apReq, serviceKey);
-    const authenticator = this.#openAuthenticator(apReq, part, client);
+    const authenticator = this.#openAuthenticator(apReq, part, client, channel);
     const pac = verifiedPac(part, serviceKey, client);
     // Last, so that only authenticators that passed every check occupy the cache.
     await this.#checkReplay(apReq, authenticator, client);
@@ -177,7 +208,12 @@ class KeytabAcceptor implements KerberosAcceptor {
    * Decrypts the authenticator with the session key (key usage 11) and checks that it comes from
    * the ticket's client, now, with the GSS checksum (RFC 4121 4.1.1) and an acceptable subkey.
    */
-  #openAuthenticator(apReq: ApReq, part: EncTicketPart, client: string): Authenticator {
+  #openAuthenticator(
+    apReq: ApReq,
+    part: EncTicketPart,
+    client: string,
+    channel: KerberosChannel | undefined,
+  ): Authenticator {
     const plain = decrypt(part.key, KeyUsage.AP_REQ_AUTHENTICATOR, apReq.authenticator.cipher);
     if (!plain) refuse('ERR_KRB_MODIFIED', 'authenticator does not decrypt with the session key', client);
     const authenticator = decodeAuthenticator(plain);
@@ -199,39 +235,43 @@ class KeytabAcceptor implements KerberosAcceptor {
         client,
       );
     }
-    checkGssChecksum(authenticator, client);
+    const { channelBindings } = checkedGssChecksum(authenticator);
+    checkKerberosChannelBindings(channelBindings, channel, client);
+    this.#checkSubkey(authenticator, client);
     return authenticator;
+  }
+
+  /** The subkey the client proposes (RFC 4120 5.5.1) obeys the same enctype policy as the session key. */
+  #checkSubkey(authenticator: Authenticator, client: string): void {
+    const { subkey } = authenticator;
+    if (!subkey) return;
+    if (!keyLengthOk(subkey) || (subkey.etype === EncType.RC4_HMAC && !this.#policy.allowRc4)) {
+      refuse('ERR_KRB_ENCTYPE_REFUSED', `authenticator subkey of enctype ${subkey.etype} refused`, client);
+    }
   }
 
   /** RFC 4120 3.2.3: an authenticator (client, server, ctime, cusec) is accepted once. */
   async #checkReplay(apReq: ApReq, authenticator: Authenticator, client: string): Promise<void> {
-    const first = await this.#policy.replay.firstUse({
+    const verdict = await this.#policy.replay.admit({
       client,
       server: principalText(apReq.ticket.sname.components, apReq.ticket.realm),
       ctime: authenticator.ctime,
       cusec: authenticator.cusec,
       authenticatorCipher: apReq.authenticator.cipher,
     });
-    if (!first) refuse('ERR_KRB_REPLAY', 'authenticator already used (replay)', client);
+    if (verdict === 'replay') refuse('ERR_KRB_REPLAY', 'authenticator already used (replay)', client);
   }
 }
 
 /**
  * RFC 4121 4.1.1: a GSS initiator always sends the 0x8003 checksum. Its flags are informative
- * here, and its channel bindings are not checked: HTTP clients without EPA send zeros.
+ * here; its channel bindings are checked against the TLS channel by the caller.
  */
-function checkGssChecksum(authenticator: Authenticator, client: string): void {
+function checkedGssChecksum(authenticator: Authenticator): GssChecksum {
   if (authenticator.cksum?.cksumtype !== ChecksumType.GSS_KRB5) {
     throw new InvalidTokenError('authenticator without the GSS 0x8003 checksum', 'ERR_KRB_INVALID_TOKEN');
   }
-  decodeGssChecksum(authenticator.cksum.checksum);
-  if (authenticator.subkey && !keyLengthOk(authenticator.subkey)) {
-    refuse(
-      'ERR_KRB_ENCTYPE_REFUSED',
-      `authenticator subkey of enctype ${authenticator.subkey.etype}`,
-      client,
-    );
-  }
+  return decodeGssChecksum(authenticator.cksum.checksum);
 }
 
 /** The KRB_AP_REP for mutual authentication (RFC 4120 3.2.4), GSS-framed (RFC 4121 4.1). */
@@ -243,7 +283,7 @@ function apRepToken(sessionKey: EncryptionKey, authenticator: Authenticator): Bu
       ctime: authenticator.ctime,
       cusec: authenticator.cusec,
       subkey: authenticator.subkey,
-      seqNumber: randomInt(0, 0x3fffffff),
+      seqNumber: pooledRandomBytes(4).readUInt32BE(0) & 0x3fffffff,
     }),
   );
 }

@@ -1,68 +1,78 @@
-import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { type Cipher, createCipheriv, createDecipheriv, type Decipher } from 'node:crypto';
 
 /**
  * AES in CBC mode with ciphertext stealing, IV zero (RFC 3962 5, the RFC 2040 CTS variant with
  * the last two blocks swapped). Node has CBC and ECB; stealing is done here. Inputs shorter than
  * one block never occur: every Kerberos message carries a 16-byte confounder.
+ *
+ * Cost: decryption runs on one ECB decipher per key, made once and kept with the key's derived
+ * keys (a service key's live as long as the acceptor, a session key's as long as its logon): one native call
+ * for all blocks but the stolen one, one for that, and the CBC chaining as a XOR here. OpenSSL's
+ * ECB without padding holds nothing back between calls, so the object can be reused.
  */
 
 const BLOCK = 16;
+const ZERO_IV = Buffer.alloc(BLOCK);
 
 function cipherName(key: Buffer, mode: 'cbc' | 'ecb'): string {
   if (key.length !== 16 && key.length !== 32) throw new RangeError(`AES key of ${key.length} bytes`);
   return `aes-${key.length * 8}-${mode}`;
 }
 
-function cbc(encrypt: boolean, key: Buffer, data: Buffer): Buffer {
-  const iv = Buffer.alloc(BLOCK);
-  const c = encrypt
-    ? createCipheriv(cipherName(key, 'cbc'), key, iv)
-    : createDecipheriv(cipherName(key, 'cbc'), key, iv);
-  c.setAutoPadding(false);
-  return Buffer.concat([c.update(data), c.final()]);
+/** An ECB encryptor for `key`, to keep and reuse (the E of RFC 3961's DR function). */
+export function ecbEncryptor(key: Buffer): Cipher {
+  return createCipheriv(cipherName(key, 'ecb'), key, null).setAutoPadding(false);
 }
 
-/** One AES block, no chaining (the E of RFC 3961's DR function). */
-export function aesEncryptBlock(key: Buffer, block: Buffer): Buffer {
-  const c = createCipheriv(cipherName(key, 'ecb'), key, null);
-  c.setAutoPadding(false);
-  return Buffer.concat([c.update(block), c.final()]);
-}
-
-function aesDecryptBlock(key: Buffer, block: Buffer): Buffer {
-  const d = createDecipheriv(cipherName(key, 'ecb'), key, null);
-  d.setAutoPadding(false);
-  return Buffer.concat([d.update(block), d.final()]);
+/** An ECB decryptor for `key`, to keep and reuse with aesCtsDecryptWith. */
+export function ecbDecryptor(key: Buffer): Decipher {
+  return createDecipheriv(cipherName(key, 'ecb'), key, null).setAutoPadding(false);
 }
 
 export function aesCtsEncrypt(key: Buffer, plain: Buffer): Buffer {
   if (plain.length < BLOCK) throw new RangeError('AES-CTS input shorter than one block');
-  if (plain.length === BLOCK) return cbc(true, key, plain);
-  const padded = Buffer.alloc(Math.ceil(plain.length / BLOCK) * BLOCK);
+  const n = Math.ceil(plain.length / BLOCK);
+  const padded = Buffer.alloc(n * BLOCK);
   plain.copy(padded);
-  const c = cbc(true, key, padded);
-  const n = c.length / BLOCK;
+  const cbc = createCipheriv(cipherName(key, 'cbc'), key, ZERO_IV).setAutoPadding(false);
+  const c = cbc.update(padded);
+  if (n === 1) return c;
   const lastLength = plain.length - (n - 1) * BLOCK;
   // Output: C1 .. C(n-2), Cn, then C(n-1) cut to the length of the last plaintext block.
-  return Buffer.concat([
-    c.subarray(0, (n - 2) * BLOCK),
-    c.subarray((n - 1) * BLOCK),
-    c.subarray((n - 2) * BLOCK, (n - 2) * BLOCK + lastLength),
-  ]);
+  const out = Buffer.allocUnsafe(plain.length);
+  c.copy(out, 0, 0, (n - 2) * BLOCK);
+  c.copy(out, (n - 2) * BLOCK, (n - 1) * BLOCK, n * BLOCK);
+  c.copy(out, (n - 1) * BLOCK, (n - 2) * BLOCK, (n - 2) * BLOCK + lastLength);
+  return out;
 }
 
 export function aesCtsDecrypt(key: Buffer, cipher: Buffer): Buffer {
-  if (cipher.length < BLOCK) throw new RangeError('AES-CTS input shorter than one block');
-  if (cipher.length === BLOCK) return cbc(false, key, cipher);
-  const n = Math.ceil(cipher.length / BLOCK);
-  const lastLength = cipher.length - (n - 1) * BLOCK;
-  const head = cipher.subarray(0, (n - 2) * BLOCK);
-  const swapped = cipher.subarray((n - 2) * BLOCK, (n - 1) * BLOCK); // Cn, whole
-  const stolen = cipher.subarray((n - 1) * BLOCK); // C(n-1), cut
-  // Decrypting Cn gives (Pn ‖ 0…) XOR C(n-1): the tail of C(n-1) that was stolen, and Pn.
-  const d = aesDecryptBlock(key, swapped);
-  const previous = Buffer.concat([stolen, d.subarray(lastLength)]);
-  const last = Buffer.alloc(lastLength);
-  for (let i = 0; i < lastLength; i++) last[i] = d[i]! ^ stolen[i]!;
-  return Buffer.concat([cbc(false, key, Buffer.concat([head, previous])), last]);
+  return aesCtsDecryptWith(ecbDecryptor(key), cipher);
+}
+
+/** Decrypts with the key's kept ECB decryptor. */
+export function aesCtsDecryptWith(ecb: Decipher, cipher: Buffer): Buffer {
+  const length = cipher.length;
+  if (length < BLOCK) throw new RangeError('AES-CTS input shorter than one block');
+  if (length === BLOCK) return ecb.update(cipher);
+  const n = Math.ceil(length / BLOCK);
+  const lastLength = length - (n - 1) * BLOCK;
+  const swappedAt = (n - 2) * BLOCK; // Cn, whole, sent before the cut C(n-1)
+  const stolenAt = (n - 1) * BLOCK;
+  // D(C1) .. D(C(n-2)), then D(Cn), in one call.
+  const d = ecb.update(cipher.subarray(0, stolenAt));
+  const out = Buffer.allocUnsafe(length);
+  // CBC: P(i) = D(C(i)) XOR C(i-1), with C(0) the zero IV.
+  for (let i = 0; i < BLOCK && i < swappedAt; i++) out[i] = d[i]!;
+  for (let i = BLOCK; i < swappedAt; i++) out[i] = d[i]! ^ cipher[i - BLOCK]!;
+  // D(Cn) is (Pn ‖ 0…) XOR C(n-1): Pn, and the tail of C(n-1) that was stolen.
+  for (let i = 0; i < lastLength; i++) out[stolenAt + i] = d[swappedAt + i]! ^ cipher[stolenAt + i]!;
+  const previous = Buffer.allocUnsafe(BLOCK);
+  cipher.copy(previous, 0, stolenAt);
+  d.copy(previous, lastLength, swappedAt + lastLength, swappedAt + BLOCK);
+  const dPrevious = ecb.update(previous);
+  const before = swappedAt - BLOCK; // C(n-2), or the IV when n = 2
+  for (let i = 0; i < BLOCK; i++)
+    out[swappedAt + i] = dPrevious[i]! ^ (before >= 0 ? cipher[before + i]! : 0);
+  return out;
 }

@@ -1,6 +1,7 @@
-import { createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { aesCtsDecrypt, aesCtsEncrypt, aesEncryptBlock } from './aes-cts.js';
+import { type Cipher, createHmac, type Decipher, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
+import { aesCtsDecryptWith, aesCtsEncrypt, ecbDecryptor, ecbEncryptor } from './aes-cts.js';
 import { nfold } from './nfold.js';
+import { pooledRandomBytes } from './random-pool.js';
 
 /**
  * aes128-cts-hmac-sha1-96 (17) and aes256-cts-hmac-sha1-96 (18): RFC 3962 on the simplified
@@ -12,19 +13,39 @@ const BLOCK = 16;
 const MAC_BYTES = 12;
 
 /** DR (RFC 3961 5.1): AES-encrypt the n-folded constant, then each output again, to key length. */
-function deriveRandom(key: Buffer, constant: Buffer): Buffer {
-  const blocks: Buffer[] = [];
-  let input = nfold(constant, BLOCK);
-  for (let have = 0; have < key.length; have += BLOCK) {
-    input = aesEncryptBlock(key, input);
-    blocks.push(input);
-  }
-  return Buffer.concat(blocks).subarray(0, key.length);
+function deriveRandom(key: Buffer, folded: Buffer): Buffer {
+  return deriveKeys(key, ecbEncryptor(key), [folded])[0]!;
 }
 
 /** DK(key, constant); random-to-key is the identity for AES. */
 export function deriveKey(key: Buffer, constant: Buffer): Buffer {
-  return deriveRandom(key, constant);
+  return deriveRandom(key, nfold(constant, BLOCK));
+}
+
+/**
+ * DK of several n-folded constants at once: each DR round is one ECB call over all of them on
+ * the key's one encryptor (RFC 3961 5.1 chains each block only with its own constant).
+ */
+function deriveKeys(key: Buffer, ecb: Cipher, folded: readonly Buffer[]): Buffer[] {
+  const first = ecb.update(folded.length === 1 ? folded[0]! : Buffer.concat(folded));
+  const second = key.length === BLOCK ? undefined : ecb.update(first);
+  return folded.map((_, i) => {
+    const k1 = first.subarray(i * BLOCK, (i + 1) * BLOCK);
+    return second ? Buffer.concat([k1, second.subarray(i * BLOCK, (i + 1) * BLOCK)]) : k1;
+  });
+}
+
+/** The n-folded constants per usage and kind: the same for every key, so folded once. */
+const foldedConstants = new Map<number, Buffer>();
+
+function foldedConstant(usage: number, kind: 0x99 | 0xaa | 0x55): Buffer {
+  const id = usage * 256 + kind;
+  let folded = foldedConstants.get(id);
+  if (!folded) {
+    folded = nfold(usageConstant(usage, kind), BLOCK);
+    foldedConstants.set(id, folded);
+  }
+  return folded;
 }
 
 /** The 5-byte constants of RFC 3961 5.3: usage (big-endian) then 0x99 (Kc), 0xAA (Ke), 0x55 (Ki). */
@@ -50,22 +71,77 @@ function hmacSha1(key: Buffer, data: Buffer): Buffer {
   return createHmac('sha1', key).update(data).digest();
 }
 
-/** The derived keys of one (key, usage): derived once per acceptor, not per message. */
-export interface AesUsageKeys {
-  ke: Buffer;
-  ki: Buffer;
-  kc: Buffer;
+/**
+ * One AES key's derived keys, made when first needed: per usage, Ke and Ki together (to encrypt
+ * or decrypt, with Ke's ECB decryptor) or Kc alone (to checksum), all on the key's one ECB
+ * encryptor. Kept with the key (enctypes.ts): a service key's are derived once per acceptor, a
+ * session key's once per logon.
+ */
+export class AesKeySchedule {
+  readonly #key: Buffer;
+  #ecb: Cipher | undefined;
+  readonly #usages = new Map<number, AesUsageKeys>();
+
+  constructor(key: Buffer) {
+    this.#key = key;
+  }
+
+  usage(usage: number): AesUsageKeys {
+    let keys = this.#usages.get(usage);
+    if (!keys) {
+      keys = new AesUsageKeys(this, usage);
+      this.#usages.set(usage, keys);
+    }
+    return keys;
+  }
+
+  derive(folded: readonly Buffer[]): Buffer[] {
+    this.#ecb ??= ecbEncryptor(this.#key);
+    return deriveKeys(this.#key, this.#ecb, folded);
+  }
 }
 
-export function usageKeys(key: Buffer, usage: number): AesUsageKeys {
-  return {
-    ke: deriveKey(key, usageConstant(usage, 0xaa)),
-    ki: deriveKey(key, usageConstant(usage, 0x55)),
-    kc: deriveKey(key, usageConstant(usage, 0x99)),
-  };
+export class AesUsageKeys {
+  #encryption: { ke: Buffer; ki: Buffer; decryptor: Decipher | undefined } | undefined;
+  #kc: Buffer | undefined;
+
+  constructor(
+    private readonly schedule: AesKeySchedule,
+    private readonly usage: number,
+  ) {}
+
+  get #keys(): { ke: Buffer; ki: Buffer; decryptor: Decipher | undefined } {
+    if (!this.#encryption) {
+      const [ke, ki] = this.schedule.derive([
+        foldedConstant(this.usage, 0xaa),
+        foldedConstant(this.usage, 0x55),
+      ]) as [Buffer, Buffer];
+      this.#encryption = { ke, ki, decryptor: undefined };
+    }
+    return this.#encryption;
+  }
+
+  get ke(): Buffer {
+    return this.#keys.ke;
+  }
+
+  get ki(): Buffer {
+    return this.#keys.ki;
+  }
+
+  get decryptor(): Decipher {
+    const keys = this.#keys;
+    keys.decryptor ??= ecbDecryptor(keys.ke);
+    return keys.decryptor;
+  }
+
+  get kc(): Buffer {
+    this.#kc ??= this.schedule.derive([foldedConstant(this.usage, 0x99)])[0]!;
+    return this.#kc;
+  }
 }
 
-export function aesEncrypt(keys: AesUsageKeys, plain: Buffer, confounder = randomBytes(BLOCK)): Buffer {
+export function aesEncrypt(keys: AesUsageKeys, plain: Buffer, confounder = pooledRandomBytes(BLOCK)): Buffer {
   const data = Buffer.concat([confounder, plain]);
   return Buffer.concat([aesCtsEncrypt(keys.ke, data), hmacSha1(keys.ki, data).subarray(0, MAC_BYTES)]);
 }
@@ -74,7 +150,7 @@ export function aesDecrypt(keys: AesUsageKeys, cipher: Buffer): Buffer | undefin
   if (cipher.length < BLOCK + MAC_BYTES) return undefined;
   const body = cipher.subarray(0, cipher.length - MAC_BYTES);
   const mac = cipher.subarray(cipher.length - MAC_BYTES);
-  const data = aesCtsDecrypt(keys.ke, body);
+  const data = aesCtsDecryptWith(keys.decryptor, body);
   const expected = hmacSha1(keys.ki, data).subarray(0, MAC_BYTES);
   if (!timingSafeEqual(expected, mac)) return undefined;
   return data.subarray(BLOCK);

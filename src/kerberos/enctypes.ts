@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { type AesUsageKeys, aesChecksum, aesDecrypt, aesEncrypt, usageKeys } from './aes-sha1.js';
+import { AesKeySchedule, type AesUsageKeys, aesChecksum, aesDecrypt, aesEncrypt } from './aes-sha1.js';
 import { hmacMd5Checksum, rc4HmacDecrypt, rc4HmacEncrypt } from './rc4-hmac.js';
 
 /** Encryption types (RFC 3961 8, RFC 3962, RFC 4757) this acceptor knows. */
@@ -38,22 +38,17 @@ export function keyLengthOk(key: EncryptionKey): boolean {
   return PROFILES.get(key.etype)?.keyBytes === key.value.length;
 }
 
-// Derived keys per (base key, usage): the service key's few usages are derived once; session
-// keys come and go with their messages and leave with them (WeakMap).
-const derived = new WeakMap<Buffer, Map<number, AesUsageKeys>>();
+// Each AES key's derived keys, kept with the key: the service key's few usages are derived once;
+// session keys come and go with their messages and leave with them (WeakMap).
+const schedules = new WeakMap<Buffer, AesKeySchedule>();
 
 function aesKeys(key: Buffer, usage: number): AesUsageKeys {
-  let byUsage = derived.get(key);
-  if (!byUsage) {
-    byUsage = new Map();
-    derived.set(key, byUsage);
+  let schedule = schedules.get(key);
+  if (!schedule) {
+    schedule = new AesKeySchedule(key);
+    schedules.set(key, schedule);
   }
-  let keys = byUsage.get(usage);
-  if (!keys) {
-    keys = usageKeys(key, usage);
-    byUsage.set(usage, keys);
-  }
-  return keys;
+  return schedule.usage(usage);
 }
 
 /**

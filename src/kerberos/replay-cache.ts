@@ -2,50 +2,200 @@ import { createHash } from 'node:crypto';
 import { ConfigurationError, ServiceUnavailableError } from '../errors.js';
 import { MemoryStore, type Store } from '../store/store.js';
 
+export interface ReplayEntry {
+  readonly client: string;
+  readonly server: string;
+  readonly ctime: Date;
+  readonly cusec: number;
+  readonly authenticatorCipher: Buffer;
+}
+
+export type ReplayVerdict = 'first' | 'replay';
+
+export interface ReplayCacheOptions {
+  readonly store: Store | undefined;
+  readonly maxClockSkewMs: number;
+  readonly maxEntries: number;
+  /** The acceptor's clock, ms since the epoch. */
+  readonly now: () => number;
+}
+
 /**
- * The replay cache (RFC 4120 3.2.3): an authenticator is accepted once. Held in a `Store`, so
- * that with a RedisStore a token replayed to another instance is refused too. The key is the
- * client, the server, ctime/cusec and a hash of the whole encrypted authenticator (as MIT does
- * since 1.18: two distinct authenticators in the same microsecond are not a replay). An entry
- * lives as long as its authenticator could pass the clock-skew check: twice the skew.
+ * The replay cache (RFC 4120 3.2.3): an authenticator is accepted once. The key is the client,
+ * the server, ctime/cusec and a hash of the whole encrypted authenticator (as MIT does since 1.18:
+ * two distinct authenticators in the same microsecond are not a replay). An entry lives as long
+ * as its authenticator could pass the clock-skew check: twice the skew.
  *
- * The in-process default is bounded (LRU): a flood of valid authenticators from real tickets
- * could push an entry out early; use a RedisStore for a hard guarantee across instances.
+ * An entry is never dropped before then (an LRU could be flushed by a flood of fresh
+ * authenticators, and a captured AP-REQ would be accepted again). When `maxEntries` are held,
+ * new logons get 503 until entries expire; a replay is looked up first, so it gets 401 even then.
+ *
+ * Where the entries live:
+ * - no store, or a MemoryStore: an in-process table (one per MemoryStore, so acceptors sharing
+ *   one share it), which never evicts;
+ * - any other store (RedisStore): the store, through its atomic `setIfAbsent`, so a token
+ *   replayed to another instance is refused too; this process counts what it put there.
  */
 export class ReplayCache {
-  readonly #store: Store & Required<Pick<Store, 'setIfAbsent'>>;
-  readonly #ttlSeconds: number;
+  readonly #backend: ReplayBackend;
+  readonly #lifetimeMs: number;
+  readonly #maxEntries: number;
+  readonly #now: () => number;
 
-  constructor(store: Store | undefined, maxClockSkewMs: number) {
-    const chosen = store ?? new MemoryStore({ maxEntries: 100_000 });
-    if (typeof chosen.setIfAbsent !== 'function') {
+  constructor(options: ReplayCacheOptions) {
+    const { store } = options;
+    this.#lifetimeMs = 2 * options.maxClockSkewMs;
+    this.#maxEntries = options.maxEntries;
+    this.#now = options.now;
+    if (store === undefined) this.#backend = new InProcessBackend(new SeenTable());
+    else if (store instanceof MemoryStore) this.#backend = new InProcessBackend(tableOf(store));
+    else if (typeof store.setIfAbsent === 'function') {
+      this.#backend = new StoreBackend(store as Store & Required<Pick<Store, 'setIfAbsent'>>);
+    } else {
       throw new ConfigurationError(
         'kerberosAcceptor(): replayStore must implement setIfAbsent (an atomic set-if-absent); MemoryStore and RedisStore do',
       );
     }
-    this.#store = chosen as Store & Required<Pick<Store, 'setIfAbsent'>>;
-    this.#ttlSeconds = Math.ceil((2 * maxClockSkewMs) / 1000);
   }
 
-  /** True the first time this authenticator is seen, false for a replay. */
-  async firstUse(entry: {
-    client: string;
-    server: string;
-    ctime: Date;
-    cusec: number;
-    authenticatorCipher: Buffer;
-  }): Promise<boolean> {
-    const hash = createHash('sha256')
-      .update(`${entry.client}\0${entry.server}\0${entry.ctime.getTime()}\0${entry.cusec}\0`)
-      .update(entry.authenticatorCipher)
-      .digest('base64url');
+  /** 'first' the first time this authenticator is seen (now recorded), 'replay' after; 503 when full. */
+  async admit(entry: ReplayEntry): Promise<ReplayVerdict> {
+    const digest = replayDigest(entry);
+    const now = this.#now();
     try {
-      return await this.#store.setIfAbsent(`krb-replay:${hash}`, '1', this.#ttlSeconds);
+      return await this.#backend.admit(digest, now, now + this.#lifetimeMs, this.#maxEntries);
     } catch (error) {
+      if (error instanceof ServiceUnavailableError) throw error;
       // Without the cache we cannot tell a replay from a first use: refuse to decide.
       throw new ServiceUnavailableError('ERR_NTLM_STORE_UNAVAILABLE', 'Kerberos replay cache unavailable', {
         cause: error,
       });
     }
+  }
+}
+
+function replayDigest(entry: ReplayEntry): Buffer {
+  return createHash('sha256')
+    .update(`${entry.client}\0${entry.server}\0${entry.ctime.getTime()}\0${entry.cusec}\0`)
+    .update(entry.authenticatorCipher)
+    .digest();
+}
+
+function cacheFull(maxEntries: number): ServiceUnavailableError {
+  return new ServiceUnavailableError(
+    'ERR_KRB_REPLAY_CACHE_FULL',
+    `Kerberos replay cache full (${maxEntries} authenticators inside the clock-skew window): new Kerberos logons are refused until entries expire, rather than forgetting one (see kerberos.maxReplayEntries)`,
+    { retryAfterSeconds: 1 },
+  );
+}
+
+interface ReplayBackend {
+  admit(digest: Buffer, now: number, expiresAt: number, maxEntries: number): Promise<ReplayVerdict>;
+}
+
+/**
+ * Seen keys and when each may be forgotten, in insertion order. With one lifetime that is also
+ * expiry order, so the expired ones are always at the front: pruning costs only what it removes.
+ *
+ * Compact, since it may hold hundreds of thousands: the key is 128 bits of the SHA-256 (22
+ * characters; a chance collision among 500,000 entries is 2^-90 likely), the expiry a small
+ * integer of seconds (rounded up: an entry may live up to a second longer, never shorter).
+ * About 70 bytes an entry on V8, against 140 with the whole hash and a time in ms.
+ */
+class SeenTable {
+  readonly #expiries = new Map<string, number>();
+
+  get size(): number {
+    return this.#expiries.size;
+  }
+
+  /** Seen and not yet expired. */
+  has(key: string, now: number): boolean {
+    const expiresAt = this.#expiries.get(key);
+    return expiresAt !== undefined && expiresAt > seconds(now);
+  }
+
+  add(key: string, expiresAt: number): void {
+    this.#expiries.delete(key); // an expired entry of the same key goes to the back
+    this.#expiries.set(key, Math.ceil(seconds(expiresAt)));
+  }
+
+  /** Forgets the expired entries at the front (acceptors sharing a table may differ in lifetime). */
+  prune(now: number): void {
+    const t = seconds(now);
+    for (const [key, expiresAt] of this.#expiries) {
+      if (expiresAt > t) return;
+      this.#expiries.delete(key);
+    }
+  }
+}
+
+/** Seconds since 2023-11-14 (1.7e9 s after the epoch): small integers V8 stores unboxed until 2057. */
+function seconds(ms: number): number {
+  return ms / 1000 - 1_700_000_000;
+}
+
+const tables = new WeakMap<MemoryStore, SeenTable>();
+
+function tableOf(store: MemoryStore): SeenTable {
+  let table = tables.get(store);
+  if (!table) {
+    table = new SeenTable();
+    tables.set(store, table);
+  }
+  return table;
+}
+
+class InProcessBackend implements ReplayBackend {
+  constructor(private readonly table: SeenTable) {}
+
+  async admit(digest: Buffer, now: number, expiresAt: number, maxEntries: number): Promise<ReplayVerdict> {
+    const key = digest.toString('base64url', 0, 16);
+    this.table.prune(now);
+    // The replay first: a captured AP-REQ gets 401 even while the cache is full.
+    if (this.table.has(key, now)) return 'replay';
+    if (this.table.size >= maxEntries) throw cacheFull(maxEntries);
+    this.table.add(key, expiresAt);
+    return 'first';
+  }
+}
+
+/** A shared store: the store decides first use atomically; this process bounds what it adds. */
+class StoreBackend implements ReplayBackend {
+  /** When each entry this process added expires, oldest first (a queue: head index + array). */
+  #expiries: number[] = [];
+  #head = 0;
+
+  constructor(private readonly store: Store & Required<Pick<Store, 'setIfAbsent'>>) {}
+
+  async admit(digest: Buffer, now: number, expiresAt: number, maxEntries: number): Promise<ReplayVerdict> {
+    // The whole hash, under the name every version has used: instances of mixed versions agree.
+    const key = `krb-replay:${digest.toString('base64url')}`;
+    if (this.#held(now) >= maxEntries) {
+      if ((await this.store.get(key)) !== undefined) return 'replay';
+      throw cacheFull(maxEntries);
+    }
+    const ttlSeconds = Math.ceil((expiresAt - now) / 1000);
+    let first: boolean;
+    try {
+      first = await this.store.setIfAbsent(key, '1', ttlSeconds);
+    } catch (error) {
+      // A store refusing writes (Redis at maxmemory with noeviction) may still answer a read:
+      // a replay stays a 401 there too.
+      if ((await this.store.get(key).catch(() => undefined)) !== undefined) return 'replay';
+      throw error;
+    }
+    if (!first) return 'replay';
+    this.#expiries.push(expiresAt);
+    return 'first';
+  }
+
+  #held(now: number): number {
+    while (this.#head < this.#expiries.length && this.#expiries[this.#head]! <= now) this.#head++;
+    if (this.#head > 1024 && this.#head * 2 > this.#expiries.length) {
+      this.#expiries = this.#expiries.slice(this.#head);
+      this.#head = 0;
+    }
+    return this.#expiries.length - this.#head;
   }
 }

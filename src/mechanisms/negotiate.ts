@@ -9,6 +9,7 @@ import {
   type NegTokenResp,
   peekNegotiateToken,
 } from '../negotiate/spnego.js';
+import type { ExtendedProtectionMode } from '../ntlm/extended-protection.js';
 import { canSign, ntlmMac, verifyNtlmMac } from '../ntlm/signing.js';
 import type { NtlmIdentity } from '../types.js';
 import type { Mechanism, MechanismContext, Step } from './mechanism.js';
@@ -47,6 +48,8 @@ export class NegotiateMechanism implements Mechanism {
   constructor(
     private readonly ntlm: NtlmMechanism,
     private readonly kerberos: KerberosAcceptor | undefined,
+    /** Checked on Kerberos as on NTLM: the channel bindings in the authenticator's GSS checksum. */
+    private readonly extendedProtection: ExtendedProtectionMode,
   ) {}
 
   begins(token: Buffer): boolean {
@@ -74,7 +77,7 @@ export class NegotiateMechanism implements Mechanism {
         return this.ntlm.start(token, context);
       case 'krb5': {
         // RFC 4559 4.2 lets a client send the krb5 token without SPNEGO; it gets one back the same way.
-        const { identity, responseToken } = await this.#kerberos(token);
+        const { identity, responseToken } = await this.#kerberos(token, context);
         return { done: true, identity, responseToken };
       }
     }
@@ -160,7 +163,7 @@ export class NegotiateMechanism implements Mechanism {
     const supportedMech = negotiation.firstReply ? negotiation.oid : undefined;
     if (inner === 'kerberos') {
       if (negotiation.micRequired) throw spnegoError('Kerberos cannot be negotiated as a second choice here');
-      const { identity, responseToken } = await this.#kerberos(token);
+      const { identity, responseToken } = await this.#kerberos(token, context);
       return {
         done: true,
         identity,
@@ -198,14 +201,21 @@ export class NegotiateMechanism implements Mechanism {
     };
   }
 
-  async #kerberos(token: Buffer): Promise<{ identity: NtlmIdentity; responseToken: Buffer | undefined }> {
+  async #kerberos(
+    token: Buffer,
+    context: MechanismContext,
+  ): Promise<{ identity: NtlmIdentity; responseToken: Buffer | undefined }> {
     if (!this.kerberos) {
       throw new AuthenticationError(
         'ERR_NTLM_UNSUPPORTED_MECHANISM',
         'a Kerberos token, and no keytab is configured here (ntlm({ kerberos }))',
       );
     }
-    const { identity, responseToken } = await this.kerberos.accept(token);
+    const channel =
+      this.extendedProtection === 'off'
+        ? undefined
+        : { extendedProtection: this.extendedProtection, channelBindings: context.channelBindings };
+    const { identity, responseToken } = await this.kerberos.accept(token, channel);
     return { identity: fromKerberos(identity), responseToken };
   }
 }

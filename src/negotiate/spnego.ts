@@ -168,6 +168,9 @@ export function encodeNegTokenInit(init: {
   return element(TagClass.APPLICATION, true, 0, Buffer.concat([oid, der.context(0, body)]));
 }
 
+const SPNEGO_OID_BODY = oidBody(MechOid.SPNEGO);
+const KRB5_OID_BODY = oidBody(MechOid.KRB5);
+
 /** What an `Authorization: Negotiate` token is, from its first bytes, without parsing it. */
 export function peekNegotiateToken(
   token: Buffer,
@@ -176,10 +179,8 @@ export function peekNegotiateToken(
   if (token[0] === 0xa1) return 'spnego-resp';
   if (token[0] !== 0x60) return 'unknown';
   // Framed: the OID tells SPNEGO from a bare krb5 token (RFC 4559 allows both).
-  const spnego = oidBody(MechOid.SPNEGO);
-  const krb5 = oidBody(MechOid.KRB5);
   const at = token.indexOf(0x06, 1);
   if (at < 0 || at > 6) return 'unknown';
   const oid = token.subarray(at + 2, at + 2 + token[at + 1]!);
-  return oid.equals(spnego) ? 'spnego-init' : oid.equals(krb5) ? 'krb5' : 'unknown';
+  return oid.equals(SPNEGO_OID_BODY) ? 'spnego-init' : oid.equals(KRB5_OID_BODY) ? 'krb5' : 'unknown';
 }

@@ -322,9 +322,13 @@ export class Authenticator {
     const slot = this.#reserve(request.clientAddress);
     const controller = new AbortController();
     try {
+      const { socket } = request;
       const step = await mechanism.start(token, {
         signal: controller.signal,
-        channelBindings: channelBindingsOf(request.socket),
+        // Read only by a mechanism that checks them: the certificate and two hashes per logon otherwise.
+        get channelBindings() {
+          return channelBindingsOf(socket);
+        },
       });
       return { step, slot, controller };
     } catch (error) {

@@ -1,0 +1,116 @@
+// The Kerberos replay cache on its own, with a clock of our own: entries last exactly the
+// clock-skew window (twice the skew), are never evicted before, and a replay is told apart from
+// a full cache in every backend (in process, a shared MemoryStore, a store like Redis).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ServiceUnavailableError } from '../../src/errors.js';
+import { ReplayCache, type ReplayEntry } from '../../src/kerberos/replay-cache.js';
+import { MemoryStore, type Store } from '../../src/store/store.js';
+
+const SKEW = 300_000;
+
+let made = 0;
+
+/** A distinct authenticator each call (its cipher numbered, as random as the cache needs). */
+function entry(client = 'alice@EXAMPLE.TEST'): ReplayEntry {
+  const authenticatorCipher = Buffer.alloc(64);
+  authenticatorCipher.writeUInt32BE(++made);
+  return {
+    client,
+    server: 'HTTP/localhost@EXAMPLE.TEST',
+    ctime: new Date(),
+    cusec: 0,
+    authenticatorCipher,
+  };
+}
+
+const full = (error: unknown) =>
+  error instanceof ServiceUnavailableError && error.code === 'ERR_KRB_REPLAY_CACHE_FULL';
+
+/** A store with setIfAbsent and real TTLs on our clock, that never evicts (Redis with noeviction). */
+function sharedStore(clock: { t: number }, options: { refuseWrites?: boolean } = {}): Store {
+  const entries = new Map<string, number>();
+  const live = (key: string) => (entries.get(key) ?? 0) > clock.t;
+  return {
+    get: async (key) => (live(key) ? '1' : undefined),
+    set: async (key, _value, ttl) => void entries.set(key, clock.t + ttl * 1000),
+    delete: async (key) => void entries.delete(key),
+    setIfAbsent: async (key, _value, ttl) => {
+      if (options.refuseWrites) throw new Error('OOM command not allowed when used memory > maxmemory');
+      if (live(key)) return false;
+      entries.set(key, clock.t + ttl * 1000);
+      return true;
+    },
+  };
+}
+
+describe('Kerberos replay cache', () => {
+  for (const backend of ['in process', 'a shared MemoryStore', 'a store like Redis'] as const) {
+    it(`${backend}: full at the cap, a replay still found, entries gone after twice the skew`, async () => {
+      const clock = { t: 1_000_000 };
+      const store =
+        backend === 'in process'
+          ? undefined
+          : backend === 'a shared MemoryStore'
+            ? new MemoryStore()
+            : sharedStore(clock);
+      const cache = new ReplayCache({ store, maxClockSkewMs: SKEW, maxEntries: 3, now: () => clock.t });
+      const bob = entry('bob@EXAMPLE.TEST');
+      assert.equal(await cache.admit(bob), 'first');
+      assert.equal(await cache.admit(bob), 'replay');
+      assert.equal(await cache.admit(entry()), 'first');
+      assert.equal(await cache.admit(entry()), 'first');
+      await assert.rejects(cache.admit(entry()), full);
+      assert.equal(await cache.admit(bob), 'replay', 'a replay is looked up before the capacity');
+      clock.t += 2 * SKEW - 1;
+      assert.equal(await cache.admit(bob), 'replay', 'still inside the window');
+      await assert.rejects(cache.admit(entry()), full);
+      clock.t += 1;
+      // Past the window the acceptor's skew check refuses bob's authenticator; the cache has room again.
+      assert.equal(await cache.admit(entry()), 'first');
+    });
+  }
+
+  it('acceptors sharing one MemoryStore share the table: a replay to the other is caught', async () => {
+    const store = new MemoryStore();
+    const options = { store, maxClockSkewMs: SKEW, maxEntries: 10, now: () => 0 };
+    const [one, two] = [new ReplayCache(options), new ReplayCache(options)];
+    const token = entry();
+    assert.equal(await one.admit(token), 'first');
+    assert.equal(await two.admit(token), 'replay');
+  });
+
+  it('a store refusing writes (Redis at maxmemory): a replay is still 401, a new logon 503', async () => {
+    const clock = { t: 0 };
+    const store = sharedStore(clock);
+    const token = entry();
+    await new ReplayCache({ store, maxClockSkewMs: SKEW, maxEntries: 10, now: () => clock.t }).admit(token);
+    const refusing = { ...store, setIfAbsent: sharedStore(clock, { refuseWrites: true }).setIfAbsent };
+    const cache = new ReplayCache({
+      store: refusing,
+      maxClockSkewMs: SKEW,
+      maxEntries: 10,
+      now: () => clock.t,
+    });
+    assert.equal(await cache.admit(token), 'replay');
+    await assert.rejects(
+      cache.admit(entry()),
+      (error: unknown) =>
+        error instanceof ServiceUnavailableError && error.code === 'ERR_NTLM_STORE_UNAVAILABLE',
+    );
+  });
+
+  it("the review's flood: 100,001 fresh authenticators after bob's, and bob's is still a replay", async () => {
+    const cache = new ReplayCache({
+      store: undefined,
+      maxClockSkewMs: SKEW,
+      maxEntries: 100_002,
+      now: () => 0,
+    });
+    const bob = entry('bob@EXAMPLE.TEST');
+    assert.equal(await cache.admit(bob), 'first');
+    for (let i = 0; i < 100_001; i++) assert.equal(await cache.admit(entry()), 'first');
+    assert.equal(await cache.admit(bob), 'replay');
+    await assert.rejects(cache.admit(entry()), full);
+  });
+});
