@@ -105,6 +105,12 @@ export interface Verifier {
   startHandshake(start: HandshakeStart): Promise<PendingHandshake>;
   /** Frees pooled resources when the application shuts down. */
   close?(): Promise<void>;
+  /**
+   * Fills `groups` (names) from `groupSids` through the directory, for identities that another
+   * mechanism brings with SIDs only (Kerberos: the PAC). Present only when the verifier can name
+   * SIDs (`netlogon()`; `domainController()` with a lookup account).
+   */
+  readonly nameGroups?: (<T extends NtlmIdentity>(identity: T) => Promise<T>) | undefined;
 }
 
 /** Structured log lines. `console` fits; for pino use `(msg, fields) => log.info(fields, msg)`. */
@@ -476,6 +482,12 @@ export interface NetlogonOptions {
   downtimeMs?: number;
   /** Largest difference between the client's NTLMv2 timestamp and our clock (ms). @default 300000 */
   maxClockSkewMs?: number;
+  /**
+   * Reuse group names (each SID's name, from LsarLookupSids3) for `ttlSeconds`; the SIDs come
+   * fresh from each logon. Pass the middleware's RedisStore to share it; `false` turns it off.
+   * @default { ttlSeconds: 300 } in an in-process store
+   */
+  cache?: DirectoryCacheOptions | false;
 }
 
 /** nginx-ntlm-module's `ntlm`, `ntlm_timeout`, `ntlm_time` and `ntlm_requests`, and a per-client share. */

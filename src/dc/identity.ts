@@ -1,8 +1,11 @@
 import { AuthenticationError, isNtlmError, ServiceUnavailableError } from '../errors.js';
+import { SidNameResolver } from '../lsa/sid-name-resolver.js';
+import type { NtlmIdentity } from '../types.js';
 import {
   type AccountEntry,
   type DirectorySearch,
   groupNames,
+  namesBySid,
   readAccountByName,
   readAccountBySid,
   readNamingContext,
@@ -51,10 +54,45 @@ export class DirectoryIdentity {
   readonly #lookup: ServiceAccountDirectory | undefined;
   readonly #cache: DirectoryCache | undefined;
   #namingContext: Promise<string> | undefined;
+  readonly #sidNames: SidNameResolver | undefined;
 
   constructor(lookup: ServiceAccountDirectory | undefined, cache: DirectoryCache | undefined) {
     this.#lookup = lookup;
     this.#cache = cache;
+    this.#sidNames =
+      lookup &&
+      new SidNameResolver(async (sids) => {
+        const namingContext = await this.#readNamingContext(lookup);
+        const names = await lookupDirectory(() => namesBySid(lookup, sids, namingContext));
+        // The lookup account reads one domain: its groups' names, domain left to the caller.
+        return new Map([...names].map(([sid, name]) => [sid, { name, domain: '' }]));
+      }, cache);
+  }
+
+  /** Whether group SIDs can be named here: only through the lookup account. */
+  get namesSids(): boolean {
+    return this.#sidNames !== undefined;
+  }
+
+  /**
+   * A Kerberos logon's identity (SIDs from the PAC) with its group names (cached per SID) and the
+   * account's mail (cached per user SID), through the lookup account.
+   */
+  async nameGroups<T extends NtlmIdentity>(identity: T): Promise<T> {
+    const lookup = this.#lookup;
+    if (!lookup || !this.#sidNames) return identity;
+    const userSid = identity.sid;
+    const [named, account] = await Promise.all([
+      this.#sidNames.nameGroups(identity),
+      userSid
+        ? this.#cached(`mail:${userSid}`, async () => ({
+            account: summary(await lookupDirectory(() => readAccountBySid(lookup, userSid))),
+            groupSids: [],
+            groups: [],
+          }))
+        : undefined,
+    ]);
+    return account ? { ...named, mail: account.account.mail } : named;
   }
 
   /**

@@ -44,9 +44,14 @@ const KERBEROS_OIDS: readonly string[] = [MechOid.KRB5, MechOid.MS_KRB5];
  * Broken DER is a 400; a token for no mechanism we run is a 401 with fresh offers.
  */
 export class NegotiateMechanism implements Mechanism {
+  /**
+   * `nameGroups`: names the PAC's group SIDs (the verifier's, when it can: Netlogon's LSA or the
+   * lookup account), so that a Kerberos logon carries the same `groups` as an NTLM one.
+   */
   constructor(
     private readonly ntlm: NtlmMechanism,
     private readonly kerberos: KerberosAcceptor | undefined,
+    private readonly nameGroups?: (identity: NtlmIdentity) => Promise<NtlmIdentity>,
   ) {}
 
   begins(token: Buffer): boolean {
@@ -206,7 +211,8 @@ export class NegotiateMechanism implements Mechanism {
       );
     }
     const { identity, responseToken } = await this.kerberos.accept(token);
-    return { identity: fromKerberos(identity), responseToken };
+    const named = fromKerberos(identity);
+    return { identity: this.nameGroups ? await this.nameGroups(named) : named, responseToken };
   }
 }
 

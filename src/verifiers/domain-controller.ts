@@ -45,6 +45,7 @@ export class DomainControllerVerifier implements Verifier, ObservableVerifier, P
   readonly #domains: ReadonlyMap<string, readonly string[]>;
   readonly #defaultDomain: string;
   readonly #fallbackDomain: string | undefined;
+  readonly nameGroups: (<T extends NtlmIdentity>(identity: T) => Promise<T>) | undefined;
 
   constructor(options: DomainControllerOptions) {
     const domains = checkDomains(options?.domains);
@@ -79,6 +80,8 @@ export class DomainControllerVerifier implements Verifier, ObservableVerifier, P
       lookup && new ServiceAccountDirectory(lookup, { ...timeouts, queueTimeoutMs: 10_000 }),
       this.#cache,
     );
+    // Kerberos logons bring SIDs only: the lookup account, when there is one, names them.
+    if (this.#identity.namesSids) this.nameGroups = (identity) => this.#identity.nameGroups(identity);
     this.name = `domain-controller(${[...domains].map(([d, urls]) => `${d}=${urls.join(',')}`).join(' ')})`;
   }
 

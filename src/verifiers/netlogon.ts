@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { DcSelector } from '../dc/dc-selector.js';
+import { DirectoryCache } from '../dc/directory-cache.js';
 import { GUEST_RID } from '../dc/sid.js';
 import { DEFAULTS } from '../defaults.js';
 import { AuthenticationError, ConfigurationError, isNtlmError, ServiceUnavailableError } from '../errors.js';
+import { LsaChannel } from '../lsa/lsa-channel.js';
+import { lsaSidNames } from '../lsa/lsa-source.js';
+import { SidNameResolver } from '../lsa/sid-name-resolver.js';
 import type { ObservableVerifier, VerifierObserver } from '../metrics/observer.js';
 import type { ProbedVerifier, ReadinessReport } from '../metrics/readiness.js';
 import { ChannelPool } from '../netlogon/channel-pool.js';
@@ -10,7 +14,15 @@ import { type SamInfo4, samInfoSids, UserFlags } from '../netlogon/validation-in
 import { ntowfv1 } from '../ntlm/crypto.js';
 import type { ServerNames } from '../ntlm/server-challenge.js';
 import { checkMic, checkNtlmV2Timestamp } from '../ntlm/verify-ntlmv2.js';
-import type { HandshakeStart, NetlogonOptions, NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
+import { MemoryStore } from '../store/store.js';
+import type {
+  DirectoryCacheOptions,
+  HandshakeStart,
+  NetlogonOptions,
+  NtlmIdentity,
+  PendingHandshake,
+  Verifier,
+} from '../types.js';
 import { positiveInteger } from '../validation.js';
 import { ownChallengeHandshake, type VerifiedLogon } from './own-challenge.js';
 
@@ -74,6 +86,9 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
   readonly #pools: ReadonlyMap<string, ChannelPool>;
   readonly #selector: DcSelector;
   readonly #maxClockSkewMs: number;
+  readonly #lsaChannels: readonly LsaChannel[];
+  readonly #cache: DirectoryCache | undefined;
+  readonly #sidNames: SidNameResolver;
 
   constructor(options: NetlogonOptions) {
     const domain = options?.domain?.toUpperCase();
@@ -131,16 +146,23 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
       dnsComputer: `${computerName.toLowerCase()}.${dnsDomain}`,
     };
     const pools = new Map<string, ChannelPool>();
+    const lsaChannels: LsaChannel[] = [];
     for (const dc of options.dcs) {
       const { host, port } = parseNetlogonDc(dc);
+      const machine = { domain, computerName, ntHash };
       const pool = new ChannelPool(
         { host, port, connectTimeoutMs, callTimeoutMs, maxChannels, maxQueue, queueTimeoutMs },
-        { domain, computerName, ntHash },
+        machine,
       );
       if (pools.has(pool.name)) throw new ConfigurationError(`netlogon: DC ${dc} is listed twice`);
       pools.set(pool.name, pool);
+      lsaChannels.push(new LsaChannel({ host, port, connectTimeoutMs, callTimeoutMs }, machine));
     }
     this.#pools = pools;
+    this.#lsaChannels = lsaChannels;
+    this.#cache = directoryCache(options.cache);
+    // Group names as IIS has them: the same machine account names SIDs through LSA (lsa/).
+    this.#sidNames = new SidNameResolver(lsaSidNames(lsaChannels), this.#cache);
     this.#selector = new DcSelector(new Map([[SELECTOR_KEY, [...pools.keys()]]]), {
       downtimeMs,
       // A trial logon may wait in line, then open a channel (endpoint mapper, authenticate, bind).
@@ -178,25 +200,41 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
             claimedUser,
           });
         }
-        return { identity: this.#identity(info, authenticate.workstation), exportedSessionKey };
+        const identity = await this.nameGroups(this.#identity(info, authenticate.workstation));
+        return { identity, exportedSessionKey };
       },
     );
   }
 
+  /**
+   * `groups` (names) for the group SIDs of an identity, through the DCs' LSA (LsarLookupSids3 as
+   * the machine account), cached per SID: for this verifier's logons and for Kerberos logons
+   * (the PAC carries SIDs only).
+   */
+  nameGroups<T extends NtlmIdentity>(identity: T): Promise<T> {
+    return this.#sidNames.nameGroups(identity);
+  }
+
   async close(): Promise<void> {
     for (const pool of this.#pools.values()) pool.close();
+    for (const channel of this.#lsaChannels) channel.close();
   }
 
   /** DC transitions and NetrLogonSamLogonEx latency, to `observer`. */
   observe(observer: VerifierObserver): () => void {
     // Named as in this.name and the probe, so that an LDAP and a Netlogon DC are told apart.
     const named = (dc: string) => `netlogon://${dc}`;
-    return this.#selector.observe({
+    const stopCache = this.#cache?.observe(observer);
+    const stopSelector = this.#selector.observe({
       dcKnown: (dc) => observer.dcKnown(named(dc)),
       dcDown: (dc, reason) => observer.dcDown(named(dc), reason),
       dcUp: (dc, downForMs) => observer.dcUp(named(dc), downForMs),
       dcLatency: (dc, operation, seconds) => observer.dcLatency(named(dc), operation, seconds),
     });
+    return () => {
+      stopSelector();
+      stopCache?.();
+    };
   }
 
   /** Ready when one DC's netlogon answers (endpoint mapper and an unauthenticated bind). */
@@ -269,6 +307,13 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
       groupSids,
     };
   }
+}
+
+/** The per-SID name cache: `cache: false` turns it off, `{ store }` shares it (a RedisStore). */
+function directoryCache(options: DirectoryCacheOptions | false | undefined): DirectoryCache | undefined {
+  if (options === false) return undefined;
+  const ttlSeconds = positive(options?.ttlSeconds, DEFAULTS.netlogon.cacheTtlSeconds, 'cache.ttlSeconds');
+  return new DirectoryCache(options?.store ?? new MemoryStore({ maxEntries: 10_000 }), ttlSeconds);
 }
 
 export function netlogon(options: NetlogonOptions): NetlogonVerifier {
