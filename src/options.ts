@@ -72,7 +72,7 @@ function checkGroupsNameable(
   allowGroups: readonly string[] | undefined,
   options: NtlmOptions,
 ): readonly string[] | undefined {
-  const names = allowGroups?.filter((group) => !isSid(group)) ?? [];
+  const names = options.allowGroups?.filter((group) => typeof group === 'string' && !isSid(group)) ?? [];
   if (names.length === 0 || options.kerberos === undefined || options.verifier.nameGroups) return allowGroups;
   throw new ConfigurationError(
     `ntlm(): allowGroups names groups (${names.join(', ')}), but Kerberos logons carry group SIDs only and nothing configured can name them: ` +

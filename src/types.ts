@@ -356,6 +356,10 @@ export interface LocalUser {
   displayName?: string;
   mail?: string;
   groups?: string[];
+  /** The account's SID, to give `req.ntlm.sid` the value a domain would (e.g. for a migration). */
+  sid?: string;
+  /** Group SIDs, matched by SID entries of `allowGroups`. */
+  groupSids?: string[];
   /** A disabled account is refused as a domain controller would refuse it. @default false */
   disabled?: boolean;
 }

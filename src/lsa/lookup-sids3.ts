@@ -17,7 +17,13 @@ import type { SyntaxId } from '../rpc/pdu.js';
  *   are there). An unknown RID of the domain: Use 8 (Unknown), Name = the RID as 8 hex digits,
  *   DomainIndex 0. An unknown domain: Use 8, Name = the SID string, DomainIndex −1.
  * - Well-known SIDs: S-1-1-0 is WellKnownGroup `Everyone` with an empty domain name; S-1-5-11
- *   `NT AUTHORITY\Authenticated Users`; S-1-5-32-545 Alias `BUILTIN\Users`.
+ *   `NT AUTHORITY\Authenticated Users`; S-1-5-32-545 Alias `BUILTIN\Users`; S-1-16-8192 Label
+ *   `Mandatory Label\Medium Mandatory Level`.
+ * - INVALID_SID: one SID of identifier authority 18 (S-1-18-1 "authentication authority asserted
+ *   identity", S-1-18-2), and the whole call answers 0xC0000078 STATUS_INVALID_SID with no names,
+ *   the other SIDs' included. Samba's own KDC puts S-1-18-1 in every PAC's ExtraSids, so a
+ *   Kerberos logon's SIDs must not be sent as they are (see lsa-source.ts). The connection
+ *   stays usable.
  */
 export const LSARPC_INTERFACE: SyntaxId = {
   uuid: '12345778-1234-abcd-ef00-0123456789ab',
@@ -39,6 +45,8 @@ export const LookupStatus = {
   SOME_NOT_MAPPED: 0x00000107,
   /** None was mapped: an error code, but the answer is still well formed (all Unknown). */
   NONE_MAPPED: 0xc0000073,
+  /** A SID the DC will not look up at all: the whole call fails, no names (see INVALID_SID below). */
+  INVALID_SID: 0xc0000078,
 } as const;
 
 /** SID_NAME_USE (MS-LSAT 2.2.13). */

@@ -45,7 +45,10 @@ export class LsaChannel {
     this.name = endpoint.host;
   }
 
-  /** Names for `sids`, in order (see lookup-sids3.ts for what the DC answers). */
+  /**
+   * Names for `sids`, in order (see lookup-sids3.ts for what the DC answers); INVALID_SID is an
+   * answer too (no names), for the caller to split.
+   */
   lookupSids(sids: readonly string[]): Promise<LookupSidsAnswer> {
     const run = this.#turn.then(() => this.#lookupAll(sids));
     this.#turn = run.catch(() => {});
@@ -68,9 +71,11 @@ export class LsaChannel {
     for (let i = 0; i < sids.length; i += MAX_SIDS_PER_CALL)
       parts.push(await this.#lookup(sids.slice(i, i + MAX_SIDS_PER_CALL)));
     return {
-      status: parts.some((p) => p.status !== LookupStatus.SUCCESS)
-        ? LookupStatus.SOME_NOT_MAPPED
-        : LookupStatus.SUCCESS,
+      status:
+        parts.find((p) => p.status === LookupStatus.INVALID_SID)?.status ??
+        (parts.some((p) => p.status !== LookupStatus.SUCCESS)
+          ? LookupStatus.SOME_NOT_MAPPED
+          : LookupStatus.SUCCESS),
       mappedCount: parts.reduce((sum, p) => sum + p.mappedCount, 0),
       names: parts.flatMap((p) => p.names),
     };
@@ -95,7 +100,8 @@ export class LsaChannel {
       if (
         decoded.status !== LookupStatus.SUCCESS &&
         decoded.status !== LookupStatus.SOME_NOT_MAPPED &&
-        decoded.status !== LookupStatus.NONE_MAPPED
+        decoded.status !== LookupStatus.NONE_MAPPED &&
+        decoded.status !== LookupStatus.INVALID_SID
       ) {
         throw unavailable(this.name, 'LsarLookupSids3', `status ${statusText(decoded.status)}`);
       }

@@ -1,7 +1,30 @@
 import { ServiceUnavailableError } from '../errors.js';
-import { isMapped } from './lookup-sids3.js';
+import { isMapped, type LookupSidsAnswer, LookupStatus } from './lookup-sids3.js';
 import type { LsaChannel } from './lsa-channel.js';
 import type { SidName, SidNameSource } from './sid-name-resolver.js';
+
+/**
+ * Identifier authority 18 (S-1-18-1 "authentication authority asserted identity", S-1-18-2
+ * "service asserted identity"): Samba 4.17 fails the whole LsarLookupSids3 with
+ * STATUS_INVALID_SID for one of them, and its KDC puts S-1-18-1 in every PAC. Never asked: they
+ * stay SIDs.
+ */
+const NOT_ASKED = /^S-1-18-/i;
+
+/** One call; when the DC refuses the batch as INVALID_SID, each SID alone, so one cannot hide the rest. */
+async function lookup(channel: LsaChannel, sids: readonly string[]): Promise<Map<string, SidName>> {
+  const names = new Map<string, SidName>();
+  const read = (answer: LookupSidsAnswer, asked: readonly string[]) =>
+    answer.names.forEach((name, i) => {
+      if (isMapped(name)) names.set(asked[i]!, { name: name.name, domain: name.domain });
+    });
+  const answer = await channel.lookupSids(sids);
+  if (answer.status !== LookupStatus.INVALID_SID) read(answer, sids);
+  else if (sids.length > 1) {
+    for (const sid of sids) read(await channel.lookupSids([sid]), [sid]);
+  }
+  return names;
+}
 
 /**
  * SID names from the DCs' LSA (LsarLookupSids3 over each DC's LSA channel), the DCs asked in
@@ -10,15 +33,12 @@ import type { SidName, SidNameSource } from './sid-name-resolver.js';
  */
 export function lsaSidNames(channels: readonly LsaChannel[]): SidNameSource {
   return async (sids) => {
+    const asked = sids.filter((sid) => !NOT_ASKED.test(sid));
+    if (asked.length === 0) return new Map();
     let last: unknown;
     for (const channel of channels) {
       try {
-        const answer = await channel.lookupSids(sids);
-        const names = new Map<string, SidName>();
-        answer.names.forEach((name, i) => {
-          if (isMapped(name)) names.set(sids[i]!, { name: name.name, domain: name.domain });
-        });
-        return names;
+        return await lookup(channel, asked);
       } catch (error) {
         last = error;
       }
