@@ -2,6 +2,9 @@
 // relay, Netlogon and Kerberos with Netlogon, against the real Samba AD DC (LDAP, KDC, RPC), with
 // group names from LsarLookupSids3 over the machine account's own secure channel.
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   domainController,
@@ -17,7 +20,9 @@ import { SidUse } from '../../src/lsa/lookup-sids3.js';
 import { LsaChannel } from '../../src/lsa/lsa-channel.js';
 import { ntowfv1 } from '../../src/ntlm/crypto.js';
 import { curlNtlm } from '../helpers/curl.js';
+import { startEchoUpstream } from '../helpers/echo-upstream.js';
 import { curlNegotiate, KerberosClientEnv } from '../helpers/kerberos.js';
+import { runCli, startGateway } from '../helpers/processes.js';
 import {
   accountSid,
   DC_URL,
@@ -284,5 +289,80 @@ describe('group names for every mechanism (Samba AD DC)', { skip }, () => {
       kerberos: { keytab: KEYTAB },
       allowGroups: ['Engineering'],
     });
+  });
+
+  it('gateway --netlogon --keytab --spn --forward-groups --allow-groups Engineering: the upstream gets Engineering on the first logon, NTLM and Kerberos', async () => {
+    const upstream = await startEchoUpstream();
+    const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-machine-'));
+    const passwordFile = join(dir, 'web01-password');
+    writeFileSync(passwordFile, `${MACHINE_PASSWORD}\n`, { mode: 0o600 });
+    const gateway = await startGateway([
+      '--upstream',
+      upstream.url,
+      '--netlogon',
+      '127.0.0.1',
+      '--domain',
+      'EXAMPLE',
+      '--machine-account',
+      MACHINE_ACCOUNT,
+      '--machine-password-file',
+      passwordFile,
+      '--keytab',
+      KEYTAB,
+      '--spn',
+      'HTTP/localhost',
+      '--forward-groups',
+      '--allow-groups',
+      'Engineering',
+    ]);
+    try {
+      const ntlmReply = await curlNtlm(`${gateway.url}/`, ALICE);
+      assert.equal(ntlmReply.status, 200, ntlmReply.body);
+      const viaNtlm = JSON.parse(ntlmReply.body).headers;
+      const kerberosReply = await curlNegotiate(`${byName(gateway.url)}/`, client.env);
+      assert.equal(kerberosReply.status, 200, kerberosReply.stderr);
+      const viaKerberos = JSON.parse(kerberosReply.body).headers;
+      for (const headers of [viaNtlm, viaKerberos]) {
+        assert.equal(headers['x-ntlm-username'], 'alice');
+        const groups = String(headers['x-ntlm-groups']).split(',');
+        assert.ok(
+          groups.includes('Engineering') && groups.includes('Domain Users'),
+          headers['x-ntlm-groups'],
+        );
+        assert.ok(!groups.some((group) => group.includes('\\')), 'bare names, no DOMAIN\\');
+      }
+      // bob is not in Engineering: 403.
+      assert.equal((await curlNtlm(`${gateway.url}/`, 'EXAMPLE\\bob:Bob-Passw0rd!')).status, 403);
+    } finally {
+      await gateway.stop();
+      await upstream.close();
+    }
+  });
+
+  it('the gateway refuses to start with --allow-groups names, --keytab and nothing that can name SIDs', async () => {
+    const upstream = await startEchoUpstream();
+    try {
+      const run = await runCli([
+        'gateway',
+        '--listen',
+        '127.0.0.1:0',
+        '--upstream',
+        upstream.url,
+        '--dc',
+        DC_URL,
+        '--domain',
+        'EXAMPLE',
+        '--keytab',
+        KEYTAB,
+        '--allow-groups',
+        'Engineering',
+      ]);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /allowGroups names groups \(Engineering\)/);
+      assert.match(run.stderr, /--netlogon/);
+      assert.match(run.stderr, /--lookup-url/);
+    } finally {
+      await upstream.close();
+    }
   });
 });
