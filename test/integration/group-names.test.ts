@@ -2,7 +2,7 @@
 // relay, Netlogon and Kerberos with Netlogon, against the real Samba AD DC (LDAP, KDC, RPC), with
 // group names from LsarLookupSids3 over the machine account's own secure channel.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -24,7 +24,9 @@ import { startEchoUpstream } from '../helpers/echo-upstream.js';
 import { curlNegotiate, KerberosClientEnv } from '../helpers/kerberos.js';
 import { runCli, startGateway } from '../helpers/processes.js';
 import {
+  ADMIN_PASSWORD,
   accountSid,
+  DC_DIR,
   DC_URL,
   KEYTAB,
   MACHINE_ACCOUNT,
@@ -208,6 +210,35 @@ describe('group names for every mechanism (Samba AD DC)', { skip }, () => {
       identityOf(viaNetlogon).groupSids.filter((sid) => !ofDomain(sid)),
       [],
     );
+  });
+
+  it("without a machine account, the lookup account names a Kerberos logon's groups and gives its mail", async () => {
+    const served = await serveIdentity({
+      verifier: domainController({
+        domains: { EXAMPLE: [DC_URL] },
+        lookup: {
+          url: 'ldaps://127.0.0.1',
+          bindDN: 'Administrator@example.test',
+          password: ADMIN_PASSWORD,
+          tls: { ca: readFileSync(`${DC_DIR}/private/tls/ca.pem`), checkServerIdentity: () => undefined },
+        },
+      }),
+      kerberos: { keytab: KEYTAB },
+      allowGroups: ['Engineering'],
+    });
+    try {
+      const reply = await curlNegotiate(byName(served.url), client.env);
+      assert.equal(reply.status, 200, reply.stderr);
+      const who = JSON.parse(reply.body);
+      assert.equal(who.mechanism, 'Kerberos');
+      assert.equal(who.mail, 'alice@example.test');
+      assert.deepEqual(
+        identityOf(who).groups.filter((g) => !g.startsWith('S-1-')),
+        ['Domain Users', 'Engineering'],
+      );
+    } finally {
+      await served.close();
+    }
   });
 
   it('allowGroups matches Engineering by name (any case, with or without EXAMPLE\\) and by SID; Kerberos too', async () => {
