@@ -28,18 +28,27 @@ async function lookup(channel: LsaChannel, sids: readonly string[]): Promise<Map
 
 /**
  * SID names from the DCs' LSA (LsarLookupSids3 over each DC's LSA channel), the DCs asked in
- * order until one answers. Unknown SIDs (Use Unknown: the RID in hex, or the SID string) are
- * left out, so they stay SIDs.
+ * the order `channels` gives now (the Netlogon verifier's: the DC that answered the last logon
+ * first) until one answers; a DC whose LSA failed within `downtimeMs` is asked last. Unknown
+ * SIDs (Use Unknown: the RID in hex, or the SID string) are left out, so they stay SIDs.
  */
-export function lsaSidNames(channels: readonly LsaChannel[]): SidNameSource {
+export function lsaSidNames(channels: () => readonly LsaChannel[], downtimeMs = 30_000): SidNameSource {
+  const failedAt = new WeakMap<LsaChannel, number>();
+  const recentlyFailed = (channel: LsaChannel) =>
+    (failedAt.get(channel) ?? -Infinity) > Date.now() - downtimeMs;
   return async (sids) => {
     const asked = sids.filter((sid) => !NOT_ASKED.test(sid));
     if (asked.length === 0) return new Map();
-    let last: unknown;
-    for (const channel of channels) {
+    const ordered = [...channels()];
+    ordered.sort((a, b) => Number(recentlyFailed(a)) - Number(recentlyFailed(b)));
+    let last: unknown = 'no domain controller configured';
+    for (const channel of ordered) {
       try {
-        return await lookup(channel, asked);
+        const names = await lookup(channel, asked);
+        failedAt.delete(channel);
+        return names;
       } catch (error) {
+        failedAt.set(channel, Date.now());
         last = error;
       }
     }

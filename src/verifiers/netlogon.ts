@@ -89,6 +89,8 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
   readonly #lsaChannels: readonly LsaChannel[];
   readonly #cache: DirectoryCache | undefined;
   readonly #sidNames: SidNameResolver;
+  /** The DC that answered the latest logon: asked first for names. */
+  #lastAnswered: string | undefined;
 
   constructor(options: NetlogonOptions) {
     const domain = options?.domain?.toUpperCase();
@@ -146,7 +148,7 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
       dnsComputer: `${computerName.toLowerCase()}.${dnsDomain}`,
     };
     const pools = new Map<string, ChannelPool>();
-    const lsaChannels: LsaChannel[] = [];
+    const lsaChannels = new Map<string, LsaChannel>();
     for (const dc of options.dcs) {
       const { host, port } = parseNetlogonDc(dc);
       const machine = { domain, computerName, ntHash };
@@ -156,19 +158,24 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
       );
       if (pools.has(pool.name)) throw new ConfigurationError(`netlogon: DC ${dc} is listed twice`);
       pools.set(pool.name, pool);
-      lsaChannels.push(new LsaChannel({ host, port, connectTimeoutMs, callTimeoutMs }, machine));
+      lsaChannels.set(pool.name, new LsaChannel({ host, port, connectTimeoutMs, callTimeoutMs }, machine));
     }
     this.#pools = pools;
-    this.#lsaChannels = lsaChannels;
+    this.#lsaChannels = [...lsaChannels.values()];
     this.#cache = directoryCache(options.cache);
-    // Group names as IIS has them: the same machine account names SIDs through LSA (lsa/).
-    this.#sidNames = new SidNameResolver(lsaSidNames(lsaChannels), this.#cache);
     this.#selector = new DcSelector(new Map([[SELECTOR_KEY, [...pools.keys()]]]), {
       downtimeMs,
       // A trial logon may wait in line, then open a channel (endpoint mapper, authenticate, bind).
       trialTimeoutMs: queueTimeoutMs + 3 * (connectTimeoutMs + callTimeoutMs),
     });
     this.name = `netlogon://${[...pools.keys()].join(',')}`;
+    // Group names as IIS has them: the same machine account names SIDs through LSA (lsa/), first
+    // on the DC that answered the last logon (it is up), then the others in configured order.
+    const ordered = () => {
+      const first = this.#lastAnswered === undefined ? undefined : lsaChannels.get(this.#lastAnswered);
+      return first ? [first, ...this.#lsaChannels.filter((c) => c !== first)] : this.#lsaChannels;
+    };
+    this.#sidNames = new SidNameResolver(lsaSidNames(ordered, downtimeMs), this.#cache);
   }
 
   async startHandshake(start: HandshakeStart): Promise<PendingHandshake> {
@@ -270,6 +277,7 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
         const info = await this.#pools.get(dc)!.samLogon(this.#computerName, logon);
         answered();
         this.#selector.markUp(dc);
+        this.#lastAnswered = dc;
         return info;
       } catch (error) {
         if (error instanceof AuthenticationError) {

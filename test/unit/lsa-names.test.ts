@@ -109,7 +109,10 @@ const TABLE: Record<string, SidName> = {
 describe('SID names', () => {
   it('names groups bare; an unknown SID stays a SID; the user SID is asked in the same call', async () => {
     const { channel, asked } = fakeChannel(TABLE);
-    const resolver = new SidNameResolver(lsaSidNames([channel]), undefined);
+    const resolver = new SidNameResolver(
+      lsaSidNames(() => [channel]),
+      undefined,
+    );
     const named = await resolver.nameGroups({
       username: 'alice',
       domain: 'EXAMPLE',
@@ -123,7 +126,10 @@ describe('SID names', () => {
 
   it('never asks S-1-18-* (Samba fails the whole call for one), and splits a batch the DC calls INVALID_SID', async () => {
     const { channel, asked } = fakeChannel(TABLE, { invalid: /^S-1-18-|-4242$/ });
-    const resolver = new SidNameResolver(lsaSidNames([channel]), undefined);
+    const resolver = new SidNameResolver(
+      lsaSidNames(() => [channel]),
+      undefined,
+    );
     const named = await resolver.nameGroups({
       username: 'alice',
       domain: 'EXAMPLE',
@@ -149,7 +155,10 @@ describe('SID names', () => {
       ttls.push(ttl);
       return set(key, value, ttl);
     };
-    const resolver = new SidNameResolver(lsaSidNames([channel]), new DirectoryCache(store, 120));
+    const resolver = new SidNameResolver(
+      lsaSidNames(() => [channel]),
+      new DirectoryCache(store, 120),
+    );
     await resolver.names([ALICE, ENGINEERING, `${DOMAIN}-99999`]);
     assert.deepEqual(JSON.parse((await store.get(`directory:sid-name:${ENGINEERING}`))!), TABLE[ENGINEERING]);
     assert.equal(
@@ -172,9 +181,15 @@ describe('SID names', () => {
       },
     } as unknown as LsaChannel;
     const { channel } = fakeChannel(TABLE);
-    const resolver = new SidNameResolver(lsaSidNames([down, channel]), undefined);
+    const resolver = new SidNameResolver(
+      lsaSidNames(() => [down, channel]),
+      undefined,
+    );
     assert.equal((await resolver.names([ENGINEERING])).get(ENGINEERING)?.name, 'Engineering');
-    const none = new SidNameResolver(lsaSidNames([down]), undefined);
+    const none = new SidNameResolver(
+      lsaSidNames(() => [down]),
+      undefined,
+    );
     await assert.rejects(none.names([ENGINEERING]), { code: 'ERR_NTLM_DC_UNAVAILABLE' });
   });
 });
