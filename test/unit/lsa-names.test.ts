@@ -175,8 +175,10 @@ describe('SID names', () => {
   });
 
   it('a failing LSA is a 503, after every DC was tried', async () => {
+    let downAsked = 0;
     const down = {
       lookupSids: async () => {
+        downAsked++;
         throw new ServiceUnavailableError('ERR_NTLM_DC_UNAVAILABLE', 'down');
       },
     } as unknown as LsaChannel;
@@ -186,6 +188,12 @@ describe('SID names', () => {
       undefined,
     );
     assert.equal((await resolver.names([ENGINEERING])).get(ENGINEERING)?.name, 'Engineering');
+    assert.equal((await resolver.names([DOMAIN_USERS])).get(DOMAIN_USERS)?.name, 'Domain Users');
+    assert.equal(
+      downAsked,
+      1,
+      'a DC whose LSA just failed is asked last, so not again while another answers',
+    );
     const none = new SidNameResolver(
       lsaSidNames(() => [down]),
       undefined,
