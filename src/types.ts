@@ -492,6 +492,11 @@ export interface NetlogonOptions {
    * @default { ttlSeconds: 300 } in an in-process store
    */
   cache?: DirectoryCacheOptions | false;
+  /**
+   * A read-only service account (LDAPS), only to read `mail` (the Netlogon answer and the PAC
+   * have none); group names need none. Off by default.
+   */
+  lookup?: ServiceAccountOptions;
 }
 
 /** nginx-ntlm-module's `ntlm`, `ntlm_timeout`, `ntlm_time` and `ntlm_requests`, and a per-client share. */

@@ -1,5 +1,4 @@
 import { AuthenticationError, isNtlmError, ServiceUnavailableError } from '../errors.js';
-import { SidNameResolver } from '../lsa/sid-name-resolver.js';
 import type { NtlmIdentity } from '../types.js';
 import {
   type AccountEntry,
@@ -16,6 +15,7 @@ import { sidSetDigest } from './directory-cache.js';
 import { LdapTransportError } from './ldap-connection.js';
 import { lookupUnavailable, type ServiceAccountDirectory } from './service-account.js';
 import { ANONYMOUS_SID } from './sid.js';
+import { SidNameResolver } from './sid-name-resolver.js';
 
 /** What one logon learns about its user: cached as JSON, so plain data only. */
 export interface Described {
@@ -79,20 +79,21 @@ export class DirectoryIdentity {
    * account's mail (cached per user SID), through the lookup account.
    */
   async nameGroups<T extends NtlmIdentity>(identity: T): Promise<T> {
+    if (!this.#sidNames) return identity;
+    const [named, mail] = await Promise.all([this.#sidNames.nameGroups(identity), this.mailOf(identity.sid)]);
+    return mail === undefined ? named : { ...named, mail };
+  }
+
+  /** The mail of the account with this SID, through the lookup account (cached); undefined without one. */
+  async mailOf(sid: string | undefined): Promise<string | undefined> {
     const lookup = this.#lookup;
-    if (!lookup || !this.#sidNames) return identity;
-    const userSid = identity.sid;
-    const [named, account] = await Promise.all([
-      this.#sidNames.nameGroups(identity),
-      userSid
-        ? this.#cached(`mail:${userSid}`, async () => ({
-            account: summary(await lookupDirectory(() => readAccountBySid(lookup, userSid))),
-            groupSids: [],
-            groups: [],
-          }))
-        : undefined,
-    ]);
-    return account ? { ...named, mail: account.account.mail } : named;
+    if (!lookup || !sid) return undefined;
+    const described = await this.#cached(`mail:${sid}`, async () => ({
+      account: summary(await lookupDirectory(() => readAccountBySid(lookup, sid))),
+      groupSids: [],
+      groups: [],
+    }));
+    return described.account.mail;
   }
 
   /**

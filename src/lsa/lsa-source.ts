@@ -1,7 +1,7 @@
+import type { SidName, SidNameSource } from '../dc/sid-name-resolver.js';
 import { ServiceUnavailableError } from '../errors.js';
 import { isMapped, type LookupSidsAnswer, LookupStatus } from './lookup-sids3.js';
 import type { LsaChannel } from './lsa-channel.js';
-import type { SidName, SidNameSource } from './sid-name-resolver.js';
 
 /**
  * Identifier authority 18 (S-1-18-1 "authentication authority asserted identity", S-1-18-2

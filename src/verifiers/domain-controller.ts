@@ -234,12 +234,13 @@ function checkTls(value: unknown, name: string): tls.ConnectionOptions | undefin
   return value as tls.ConnectionOptions;
 }
 
-function checkLookup(
+export function checkLookup(
   value: ServiceAccountOptions | undefined,
   defaultTls: tls.ConnectionOptions | undefined,
+  owner = OWNER,
 ): ServiceAccountOptions | undefined {
   if (value === undefined) return undefined;
-  const where = `${OWNER}: lookup`;
+  const where = `${owner}: lookup`;
   if (value === null || typeof value !== 'object')
     throw new ConfigurationError(`${where} must be { url, bindDN, password } of a read-only service account`);
   const urls = typeof value.url === 'string' ? [value.url] : value.url;

@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { DcSelector } from '../dc/dc-selector.js';
 import { DirectoryCache } from '../dc/directory-cache.js';
+import { DirectoryIdentity } from '../dc/identity.js';
+import { ServiceAccountDirectory } from '../dc/service-account.js';
 import { GUEST_RID } from '../dc/sid.js';
+import { SidNameResolver } from '../dc/sid-name-resolver.js';
 import { DEFAULTS } from '../defaults.js';
 import { AuthenticationError, ConfigurationError, isNtlmError, ServiceUnavailableError } from '../errors.js';
 import { LsaChannel } from '../lsa/lsa-channel.js';
 import { lsaSidNames } from '../lsa/lsa-source.js';
-import { SidNameResolver } from '../lsa/sid-name-resolver.js';
 import type { ObservableVerifier, VerifierObserver } from '../metrics/observer.js';
 import type { ProbedVerifier, ReadinessReport } from '../metrics/readiness.js';
 import { ChannelPool } from '../netlogon/channel-pool.js';
@@ -24,6 +26,7 @@ import type {
   Verifier,
 } from '../types.js';
 import { positiveInteger } from '../validation.js';
+import { checkLookup } from './domain-controller.js';
 import { ownChallengeHandshake, type VerifiedLogon } from './own-challenge.js';
 
 const NETBIOS_NAME = /^[^\\/:*?"<>|\u0000-\u001f]{1,15}$/;
@@ -89,6 +92,8 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
   readonly #lsaChannels: readonly LsaChannel[];
   readonly #cache: DirectoryCache | undefined;
   readonly #sidNames: SidNameResolver;
+  /** The lookup account, when configured: `mail` (Netlogon's answer has none). */
+  readonly #lookup: DirectoryIdentity | undefined;
   /** The DC that answered the latest logon: asked first for names. */
   #lastAnswered: string | undefined;
 
@@ -163,6 +168,17 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
     this.#pools = pools;
     this.#lsaChannels = [...lsaChannels.values()];
     this.#cache = directoryCache(options.cache);
+    const lookup = checkLookup(options.lookup, undefined, 'netlogon()');
+    this.#lookup =
+      lookup &&
+      new DirectoryIdentity(
+        new ServiceAccountDirectory(lookup, {
+          connectTimeoutMs,
+          operationTimeoutMs: callTimeoutMs,
+          queueTimeoutMs,
+        }),
+        this.#cache,
+      );
     this.#selector = new DcSelector(new Map([[SELECTOR_KEY, [...pools.keys()]]]), {
       downtimeMs,
       // A trial logon may wait in line, then open a channel (endpoint mapper, authenticate, bind).
@@ -215,16 +231,21 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
 
   /**
    * `groups` (names) for the group SIDs of an identity, through the DCs' LSA (LsarLookupSids3 as
-   * the machine account), cached per SID: for this verifier's logons and for Kerberos logons
-   * (the PAC carries SIDs only).
+   * the machine account), cached per SID, and `mail` through the lookup account when there is
+   * one: for this verifier's logons and for Kerberos logons (the PAC carries SIDs only).
    */
-  nameGroups<T extends NtlmIdentity>(identity: T): Promise<T> {
-    return this.#sidNames.nameGroups(identity);
+  async nameGroups<T extends NtlmIdentity>(identity: T): Promise<T> {
+    const [named, mail] = await Promise.all([
+      this.#sidNames.nameGroups(identity),
+      this.#lookup?.mailOf(identity.sid),
+    ]);
+    return mail === undefined ? named : { ...named, mail };
   }
 
   async close(): Promise<void> {
     for (const pool of this.#pools.values()) pool.close();
     for (const channel of this.#lsaChannels) channel.close();
+    await this.#lookup?.close();
   }
 
   /** DC transitions and NetrLogonSamLogonEx latency, to `observer`. */

@@ -56,6 +56,17 @@ function netlogonOptions(overrides: Partial<NetlogonOptions> = {}): NetlogonOpti
   };
 }
 
+/** A read-only lookup account (Administrator here) over LDAPS, checked against the DC's own CA. */
+function lookupAccount() {
+  return {
+    url: 'ldaps://127.0.0.1',
+    bindDN: 'Administrator@example.test',
+    password: ADMIN_PASSWORD,
+    // Samba's generated certificate names the host, not 127.0.0.1.
+    tls: { ca: readFileSync(`${DC_DIR}/private/tls/ca.pem`), checkServerIdentity: () => undefined },
+  };
+}
+
 /** What an app relies on, in a form two logons can be compared by (lists sorted). */
 function identityOf(who: Record<string, unknown>) {
   return {
@@ -216,12 +227,7 @@ describe('group names for every mechanism (Samba AD DC)', { skip }, () => {
     const served = await serveIdentity({
       verifier: domainController({
         domains: { EXAMPLE: [DC_URL] },
-        lookup: {
-          url: 'ldaps://127.0.0.1',
-          bindDN: 'Administrator@example.test',
-          password: ADMIN_PASSWORD,
-          tls: { ca: readFileSync(`${DC_DIR}/private/tls/ca.pem`), checkServerIdentity: () => undefined },
-        },
+        lookup: lookupAccount(),
       }),
       kerberos: { keytab: KEYTAB },
       allowGroups: ['Engineering'],
@@ -236,6 +242,26 @@ describe('group names for every mechanism (Samba AD DC)', { skip }, () => {
         identityOf(who).groups.filter((g) => !g.startsWith('S-1-')),
         ['Domain Users', 'Engineering'],
       );
+    } finally {
+      await served.close();
+    }
+  });
+
+  it('netlogon({ lookup }): mail through the lookup account, for NTLM and Kerberos logons alike', async () => {
+    const served = await serveIdentity({
+      verifier: netlogon(netlogonOptions({ lookup: lookupAccount() })),
+      kerberos: { keytab: KEYTAB },
+    });
+    try {
+      const viaNtlm = await curlNtlm(served.url, ALICE);
+      assert.equal(viaNtlm.status, 200, viaNtlm.body);
+      const viaKerberos = await curlNegotiate(byName(served.url), client.env);
+      assert.equal(viaKerberos.status, 200, viaKerberos.stderr);
+      for (const who of [JSON.parse(viaNtlm.body), JSON.parse(viaKerberos.body)]) {
+        assert.equal(who.mail, 'alice@example.test');
+        assert.equal(who.displayName, 'Alice', "Netlogon's FullName and the PAC's");
+        assert.ok(who.groups.includes('Engineering'));
+      }
     } finally {
       await served.close();
     }

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DirectoryCache } from '../../src/dc/directory-cache.js';
+import { type SidName, SidNameResolver } from '../../src/dc/sid-name-resolver.js';
 import { ServiceUnavailableError } from '../../src/errors.js';
 import {
   decodeLookupSids3,
@@ -13,7 +14,6 @@ import {
 } from '../../src/lsa/lookup-sids3.js';
 import type { LsaChannel } from '../../src/lsa/lsa-channel.js';
 import { lsaSidNames } from '../../src/lsa/lsa-source.js';
-import { type SidName, SidNameResolver } from '../../src/lsa/sid-name-resolver.js';
 import { isAllowed } from '../../src/session/access-rules.js';
 import { MemoryStore } from '../../src/store/store.js';
 import type { NtlmIdentity, NtlmRequestInfo } from '../../src/types.js';

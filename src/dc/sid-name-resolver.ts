@@ -1,5 +1,5 @@
-import type { DirectoryCache } from '../dc/directory-cache.js';
 import type { NtlmIdentity } from '../types.js';
+import type { DirectoryCache } from './directory-cache.js';
 
 /** A SID's account name as the DC gives it: `Engineering` in `EXAMPLE`. */
 export interface SidName {
