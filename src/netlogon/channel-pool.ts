@@ -43,6 +43,8 @@ export class ChannelPool {
   #open = 0;
   readonly #waiters: Waiter[] = [];
   #closed = false;
+  /** The session key each channel was bound under: only a channel under the current one resets it. */
+  readonly #keyOf = new WeakMap<RpcConnection, Promise<Buffer>>();
 
   constructor(
     private readonly options: ChannelPoolOptions,
@@ -64,6 +66,13 @@ export class ChannelPool {
         this.#discard(channel);
         if (reused && attempt === 0 && !(error instanceof RpcFault)) {
           // An idle connection the DC has since closed (restart, idle timeout): one more try.
+          ({ channel, reused } = await this.#acquire(true));
+          continue;
+        }
+        if (!reused && attempt === 0 && isStaleKey(error)) {
+          // Bound under a key the DC has since replaced (another Authenticate3 for this machine,
+          // e.g. the LSA channel): Samba accepts the bind, then fails the first call with 0x721.
+          if (this.#sessionKey === this.#keyOf.get(channel)) this.#sessionKey = undefined;
           ({ channel, reused } = await this.#acquire(true));
           continue;
         }
@@ -175,7 +184,7 @@ export class ChannelPool {
     this.#port = port;
     const known = this.#sessionKey !== undefined;
     try {
-      return await openSealedConnection(this.options, port, this.machine, await this.#key(port));
+      return await this.#bindUnderKey(port);
     } catch (error) {
       if (error instanceof ServiceUnavailableError && error.code === 'ERR_NTLM_DC_MACHINE_ACCOUNT_REFUSED')
         throw error;
@@ -187,12 +196,19 @@ export class ChannelPool {
     try {
       port = this.#port ?? (await resolvePort(this.options));
       this.#port = port;
-      return await openSealedConnection(this.options, port, this.machine, await this.#key(port));
+      return await this.#bindUnderKey(port);
     } catch (error) {
       this.#sessionKey = undefined;
       if (error instanceof ServiceUnavailableError || error instanceof AuthenticationError) throw error;
       throw unavailable(this.name, 'secure channel', error);
     }
+  }
+
+  async #bindUnderKey(port: number): Promise<RpcConnection> {
+    const key = this.#key(port);
+    const channel = await openSealedConnection(this.options, port, this.machine, await key);
+    this.#keyOf.set(channel, key);
+    return channel;
   }
 
   /** The session key, agreed once and shared by every channel to this DC. */
@@ -208,6 +224,13 @@ export class ChannelPool {
     }
     return this.#sessionKey;
   }
+}
+
+/** nca_s_sec_pkg_error: what Samba answers a call on a connection bound with a replaced session key. */
+const SEC_PKG_ERROR = 0x721;
+
+function isStaleKey(error: unknown): boolean {
+  return error instanceof RpcFault && error.status === SEC_PKG_ERROR;
 }
 
 function busy(dc: string, why: string): ServiceUnavailableError {

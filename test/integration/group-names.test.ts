@@ -296,6 +296,24 @@ describe('group names for every mechanism (Samba AD DC)', { skip }, () => {
     }
   });
 
+  it('after the LSA channel authenticated as WEB01, 8 logons at once (new Netlogon channels) all pass', async () => {
+    // The LSA channel's Authenticate3 replaces the key the pool's first channel agreed; channels
+    // the pool binds later under that key get fault 0x721 on their first call (Samba 4.17).
+    const served = await serveIdentity({ verifier: netlogon(netlogonOptions()) });
+    try {
+      assert.equal((await curlNtlm(served.url, ALICE)).status, 200, 'first logon: pool channel, then LSA');
+      for (let round = 0; round < 2; round++) {
+        const statuses = await Promise.all(Array.from({ length: 8 }, () => curlNtlm(served.url, ALICE)));
+        assert.deepEqual(
+          statuses.map((reply) => reply.status),
+          Array(8).fill(200),
+        );
+      }
+    } finally {
+      await served.close();
+    }
+  });
+
   it('names come from the shared cache after the first logon: a second verifier on the same store asks no LSA', async () => {
     const store = new MemoryStore({ maxEntries: 100 });
     await ntlmLogon({ verifier: netlogon(netlogonOptions({ cache: { store } })) });
