@@ -434,6 +434,7 @@ describe('group names for every mechanism (Samba AD DC)', { skip }, () => {
       ]);
       assert.equal(run.code, 2, run.stderr);
       assert.match(run.stderr, /allowGroups names groups \(Engineering\)/);
+      assert.match(run.stderr, /\[ERR_NTLM_CONFIG_GROUPS_UNRESOLVABLE\]/);
       assert.match(run.stderr, /--netlogon/);
       assert.match(run.stderr, /--lookup-url/);
     } finally {
