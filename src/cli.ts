@@ -107,8 +107,10 @@ async function main(argv: readonly string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError || error instanceof ConfigurationError) {
+    // A configuration mistake names its code, so that scripts and searches can tell them apart.
+    const code = error instanceof ConfigurationError ? ` [${error.code}]` : '';
     process.stderr.write(
-      `ntlm-sso: ${(error as Error).message}\nRun "ntlm-sso ${command === 'doctor' ? 'doctor' : 'gateway'} --help" for the options.\n`,
+      `ntlm-sso: ${(error as Error).message}${code}\nRun "ntlm-sso ${command === 'doctor' ? 'doctor' : 'gateway'} --help" for the options.\n`,
     );
     process.exit(2);
   }

@@ -42,6 +42,7 @@ export const DEFAULTS = {
     queueTimeoutMs: 5000,
     downtimeMs: 30_000,
     maxClockSkewMs: 300_000,
+    cacheTtlSeconds: 300,
   },
   kerberos: {
     maxClockSkewMs: 300_000,

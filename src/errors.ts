@@ -68,7 +68,8 @@ export type ConfigurationCode =
   | 'ERR_NTLM_CONFIG_NOT_A_LIST'
   | 'ERR_NTLM_CONFIG_NOT_A_FUNCTION'
   | 'ERR_NTLM_CONFIG_MISSING'
-  | 'ERR_NTLM_CONFIG_UNKNOWN_OPTION';
+  | 'ERR_NTLM_CONFIG_UNKNOWN_OPTION'
+  | 'ERR_NTLM_CONFIG_GROUPS_UNRESOLVABLE';
 
 export type NtlmErrorCode =
   | InvalidTokenCode

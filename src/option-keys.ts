@@ -114,6 +114,8 @@ export const OPTION_KEYS = {
     queueTimeoutMs: true,
     downtimeMs: true,
     maxClockSkewMs: true,
+    cache: true,
+    lookup: true,
   }),
   localDirectory: keysOf<LocalDirectoryOptions>({
     domain: true,
@@ -129,6 +131,8 @@ export const OPTION_KEYS = {
     displayName: true,
     mail: true,
     groups: true,
+    sid: true,
+    groupSids: true,
     disabled: true,
   }),
   redisStore: keysOf<RedisStoreOptions>({

@@ -4,6 +4,7 @@ import { type KerberosAcceptor, kerberosAcceptor } from './kerberos/acceptor.js'
 import { adaptLogger, consoleLogger, levelledLogger } from './logger.js';
 import { resolveMetricsOption } from './metrics/prometheus.js';
 import { OPTION_KEYS } from './option-keys.js';
+import { isSid } from './session/access-rules.js';
 import { BearerTokens } from './session/bearer-tokens.js';
 import { TrustedProxies } from './session/client-address.js';
 import { IdentityPolicy } from './session/identity-policy.js';
@@ -96,6 +97,26 @@ function identityPolicyFrom(options: NtlmOptions, kerberos: KerberosAcceptor | u
   });
 }
 
+/**
+ * Group names in allowGroups need something that names a logon's group SIDs. Kerberos logons
+ * bring SIDs only (the PAC): without a verifier that can name them (Netlogon's machine account,
+ * or a domainController() lookup account) such a rule would refuse every Kerberos user, silently.
+ */
+function checkGroupsNameable(
+  allowGroups: readonly string[] | undefined,
+  options: NtlmOptions,
+): readonly string[] | undefined {
+  const names = options.allowGroups?.filter((group) => typeof group === 'string' && !isSid(group)) ?? [];
+  if (names.length === 0 || options.kerberos === undefined || options.verifier.nameGroups) return allowGroups;
+  throw new ConfigurationError(
+    `ntlm(): allowGroups names groups (${names.join(', ')}), but Kerberos logons carry group SIDs only and nothing configured can name them: ` +
+      'use the netlogon() verifier (gateway: --netlogon with --machine-account; its machine account names SIDs through LSA), ' +
+      'or give domainController() a lookup account (gateway: --lookup-url --lookup-user --lookup-password), ' +
+      'or list the groups by SID (S-1-5-21-...)',
+    { code: 'ERR_NTLM_CONFIG_GROUPS_UNRESOLVABLE', option: 'ntlm().allowGroups' },
+  );
+}
+
 /** Validates options once, at start-up, and fills in the defaults documented in types.ts. */
 export function resolveOptions(options: NtlmOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null)
@@ -152,7 +173,7 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
     maxConnectionAgeMs: count('maxConnectionAgeMs'),
     maxRequestsPerConnection: count('maxRequestsPerConnection'),
     allowUsers: stringList(options.allowUsers, 'allowUsers'),
-    allowGroups: stringList(options.allowGroups, 'allowGroups'),
+    allowGroups: checkGroupsNameable(stringList(options.allowGroups, 'allowGroups'), options),
     identityPolicy: identityPolicyFrom(options, kerberos),
     debug: level,
     tokens: options.bearer ? new BearerTokens(options.bearer, options.store) : undefined,

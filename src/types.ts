@@ -111,6 +111,12 @@ export interface Verifier {
   startHandshake(start: HandshakeStart): Promise<PendingHandshake>;
   /** Frees pooled resources when the application shuts down. */
   close?(): Promise<void>;
+  /**
+   * Fills `groups` (names) from `groupSids` through the directory, for identities that another
+   * mechanism brings with SIDs only (Kerberos: the PAC). Present only when the verifier can name
+   * SIDs (`netlogon()`; `domainController()` with a lookup account).
+   */
+  readonly nameGroups?: (<T extends NtlmIdentity>(identity: T) => Promise<T>) | undefined;
 }
 
 /** Structured log lines. `console` fits; for pino use `(msg, fields) => log.info(fields, msg)`. */
@@ -383,6 +389,10 @@ export interface LocalUser {
   displayName?: string;
   mail?: string;
   groups?: string[];
+  /** The account's SID, to give `req.ntlm.sid` the value a domain would (e.g. for a migration). */
+  sid?: string;
+  /** Group SIDs, matched by SID entries of `allowGroups`. */
+  groupSids?: string[];
   /** A disabled account is refused as a domain controller would refuse it. @default false */
   disabled?: boolean;
 }
@@ -517,6 +527,17 @@ export interface NetlogonOptions {
   downtimeMs?: number;
   /** Largest difference between the client's NTLMv2 timestamp and our clock (ms). @default 300000 */
   maxClockSkewMs?: number;
+  /**
+   * Reuse group names (each SID's name, from LsarLookupSids3) for `ttlSeconds`; the SIDs come
+   * fresh from each logon. Pass the middleware's RedisStore to share it; `false` turns it off.
+   * @default { ttlSeconds: 300 } in an in-process store
+   */
+  cache?: DirectoryCacheOptions | false;
+  /**
+   * A read-only service account (LDAPS), only to read `mail` (the Netlogon answer and the PAC
+   * have none); group names need none. Off by default.
+   */
+  lookup?: ServiceAccountOptions;
 }
 
 /** nginx-ntlm-module's `ntlm`, `ntlm_timeout`, `ntlm_time` and `ntlm_requests`, and a per-client share. */

@@ -13,6 +13,34 @@ import { median, pairedRatio, round } from '../lib/stats.js';
 const SCENARIO = 'Netlogon logons vs LDAP-relay logons';
 const GOAL = 1.5;
 
+/** 4b: a Netlogon logon with its group names from the cache (no RPC) vs from LSA each time. */
+function groupNamesRow(ctx: Context, outcome: Awaited<ReturnType<typeof compareLogonWays>>): Row {
+  const { samples, cpu } = outcome;
+  const ratio = pairedRatio(samples.cold!, samples.warm!);
+  const perLogonMs = (rate: number) => (1000 * PARALLEL_LOGONS) / rate;
+  const extraMs = perLogonMs(median(samples.cold!)) - perLogonMs(median(samples.warm!));
+  return {
+    id: '4b',
+    scenario: `Netlogon logons, group names from LSA each time (cold) vs from the cache (warm), ${PARALLEL_LOGONS} in parallel`,
+    unit: 'logons/s',
+    ours: median(samples.cold!),
+    baselineName: 'group names from the per-SID cache (no RPC)',
+    baseline: median(samples.warm!),
+    ratio: round(ratio, 3),
+    compare: `${ratio.toFixed(2)}×`,
+    goal: 'report',
+    met: null,
+    status: 'measured',
+    detail:
+      `${ctx.sizes.rounds} interleaved rounds of ${ctx.sizes.logonRoundMs / 1000} s; the same server as 4 (warm: ` +
+      `after the warm-up every SID is cached) vs netlogon({ cache: false }) (cold: one LsarLookupSids3 of ` +
+      `user + group SIDs per logon, on the one LSA connection). logons/s per round: ${describeRounds(samples)}; ` +
+      `about ${extraMs.toFixed(2)} ms more wall time per logon slot cold. CPU-ms per logon (median of rounds): ` +
+      `${describeCpu(cpu)}. ${describeErrors(outcome)}.`,
+    samples,
+  };
+}
+
 export async function netlogonScenario(ctx: Context): Promise<Row[]> {
   if (!ctx.features.netlogon) {
     return [
@@ -31,6 +59,10 @@ export async function netlogonScenario(ctx: Context): Promise<Row[]> {
     await relay.stop();
     throw error;
   });
+  const cold = await startServer({ mode: 'ours-netlogon-cold', env }).catch(async (error) => {
+    await Promise.all([relay.stop(), netlogon.stop()]);
+    throw error;
+  });
   try {
     const ntlmLogons = (port: number) => (durationMs: number) =>
       logonLoad({ port, parallel: PARALLEL_LOGONS, durationMs, users: ctx.users });
@@ -44,6 +76,10 @@ export async function netlogonScenario(ctx: Context): Promise<Row[]> {
       { mode: 'ours-netlogon', env },
       (port) => ntlmLogons(port)(ctx.sizes.profileMs),
     );
+    const names = await compareLogonWays(ctx, '4b', [
+      { name: 'warm', server: netlogon, load: ntlmLogons(netlogon.port) },
+      { name: 'cold', server: cold, load: ntlmLogons(cold.port) },
+    ]);
     const { samples, cpu } = outcome;
     const ratio = pairedRatio(samples.netlogon!, samples.relay!);
     const ms = (value: number) => value.toFixed(2);
@@ -73,8 +109,10 @@ export async function netlogonScenario(ctx: Context): Promise<Row[]> {
           `${ms(cpu.netlogon!.client)} ms and ${ms(cpu.relay!.client)} ms.`,
         samples,
       },
+      groupNamesRow(ctx, names),
     ];
   } finally {
+    await cold.stop();
     await netlogon.stop();
     await relay.stop();
   }

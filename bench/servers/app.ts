@@ -26,6 +26,7 @@ function middlewareOptions(): NtlmOptions {
   const relay = () => domainController({ domains: { EXAMPLE: [dcUrl] } });
   switch (mode) {
     case 'ours-netlogon':
+    case 'ours-netlogon-cold':
       return {
         verifier: netlogon({
           domain: 'EXAMPLE',
@@ -33,6 +34,8 @@ function middlewareOptions(): NtlmOptions {
           dcs: ['127.0.0.1'],
           machineAccount: 'WEB01$',
           machinePassword: process.env.BENCH_MACHINE_PASSWORD,
+          // Cold: no name cache, so every logon also asks LSA (LsarLookupSids3) for its group names.
+          ...(mode === 'ours-netlogon-cold' ? { cache: false as const } : {}),
         }),
       };
     case 'ours-kerberos':
@@ -55,6 +58,7 @@ switch (mode) {
   case 'ours':
   case 'ours-bearer':
   case 'ours-netlogon':
+  case 'ours-netlogon-cold':
   case 'ours-kerberos': {
     const auth = ntlm({ ...middlewareOptions(), logger: quiet });
     app.use(auth);

@@ -157,6 +157,32 @@ export async function readAccountByName(
   return entry ? toAccount(entry) : undefined;
 }
 
+/** sAMAccountName by SID for the objects among `sids`, in one search. SIDs with no object are left out. */
+export async function namesBySid(
+  directory: DirectorySearch,
+  sids: readonly string[],
+  namingContext: string,
+): Promise<Map<string, string>> {
+  if (sids.length === 0) return new Map();
+  const { EqualityFilter, OrFilter } = ldapts();
+  const filter = new OrFilter({
+    filters: sids.map((sid) => new EqualityFilter({ attribute: 'objectSid', value: sidToBuffer(sid) })),
+  });
+  const entries = await searchOk(directory, {
+    base: namingContext,
+    scope: Scope.subtree,
+    filter,
+    attributes: ['sAMAccountName', 'objectSid'],
+  });
+  const names = new Map<string, string>();
+  for (const entry of entries) {
+    const sid = entry.attributes.get('objectsid')?.[0];
+    const name = text(entry, 'sAMAccountName');
+    if (sid && name) names.set(sidToString(sid), name);
+  }
+  return names;
+}
+
 /** Names (sAMAccountName) of the groups among `sids`, in one search. SIDs with no object are skipped. */
 export async function groupNames(
   directory: DirectorySearch,

@@ -23,8 +23,16 @@ export class DirectoryCache {
   }
 
   async remember<T>(key: string, read: () => Promise<T>): Promise<T> {
-    const fullKey = `directory:${key}`;
-    const cached = await this.#store.get(fullKey).catch(() => undefined);
+    const cached = await this.peek<T>(key);
+    if (cached !== undefined) return cached;
+    const value = await read();
+    await this.keep(key, value);
+    return value;
+  }
+
+  /** What is kept under `key`, or undefined (absent, not ours, or the store failed); a hit or a miss. */
+  async peek<T>(key: string): Promise<T | undefined> {
+    const cached = await this.#store.get(`directory:${key}`).catch(() => undefined);
     if (cached !== undefined) {
       try {
         const value = JSON.parse(cached) as T;
@@ -35,9 +43,12 @@ export class DirectoryCache {
       }
     }
     this.#observers.each((observer) => observer.directoryCache(false));
-    const value = await read();
-    await this.#store.set(fullKey, JSON.stringify(value), this.#ttlSeconds).catch(() => {});
-    return value;
+    return undefined;
+  }
+
+  /** Keeps `value` under `key` for the cache's lifetime; a store that fails is ignored. */
+  async keep(key: string, value: unknown): Promise<void> {
+    await this.#store.set(`directory:${key}`, JSON.stringify(value), this.#ttlSeconds).catch(() => {});
   }
 }
 

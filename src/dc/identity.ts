@@ -1,8 +1,10 @@
 import { AuthenticationError, isNtlmError, ServiceUnavailableError } from '../errors.js';
+import type { NtlmIdentity } from '../types.js';
 import {
   type AccountEntry,
   type DirectorySearch,
   groupNames,
+  namesBySid,
   readAccountByName,
   readAccountBySid,
   readNamingContext,
@@ -13,6 +15,7 @@ import { sidSetDigest } from './directory-cache.js';
 import { LdapTransportError } from './ldap-connection.js';
 import { lookupUnavailable, type ServiceAccountDirectory } from './service-account.js';
 import { ANONYMOUS_SID } from './sid.js';
+import { SidNameResolver } from './sid-name-resolver.js';
 
 /** What one logon learns about its user: cached as JSON, so plain data only. */
 export interface Described {
@@ -51,10 +54,46 @@ export class DirectoryIdentity {
   readonly #lookup: ServiceAccountDirectory | undefined;
   readonly #cache: DirectoryCache | undefined;
   #namingContext: Promise<string> | undefined;
+  readonly #sidNames: SidNameResolver | undefined;
 
   constructor(lookup: ServiceAccountDirectory | undefined, cache: DirectoryCache | undefined) {
     this.#lookup = lookup;
     this.#cache = cache;
+    this.#sidNames =
+      lookup &&
+      new SidNameResolver(async (sids) => {
+        const namingContext = await this.#readNamingContext(lookup);
+        const names = await lookupDirectory(() => namesBySid(lookup, sids, namingContext));
+        // The lookup account reads one domain: its groups' names, domain left to the caller.
+        return new Map([...names].map(([sid, name]) => [sid, { name, domain: '' }]));
+      }, cache);
+  }
+
+  /** Whether group SIDs can be named here: only through the lookup account. */
+  get namesSids(): boolean {
+    return this.#sidNames !== undefined;
+  }
+
+  /**
+   * A Kerberos logon's identity (SIDs from the PAC) with its group names (cached per SID) and the
+   * account's mail (cached per user SID), through the lookup account.
+   */
+  async nameGroups<T extends NtlmIdentity>(identity: T): Promise<T> {
+    if (!this.#sidNames) return identity;
+    const [named, mail] = await Promise.all([this.#sidNames.nameGroups(identity), this.mailOf(identity.sid)]);
+    return mail === undefined ? named : { ...named, mail };
+  }
+
+  /** The mail of the account with this SID, through the lookup account (cached); undefined without one. */
+  async mailOf(sid: string | undefined): Promise<string | undefined> {
+    const lookup = this.#lookup;
+    if (!lookup || !sid) return undefined;
+    const described = await this.#cached(`mail:${sid}`, async () => ({
+      account: summary(await lookupDirectory(() => readAccountBySid(lookup, sid))),
+      groupSids: [],
+      groups: [],
+    }));
+    return described.account.mail;
   }
 
   /**

@@ -68,7 +68,7 @@ function verifierFrom(settings: Settings, store: Store | undefined): { verifier:
     );
   const users = str(settings, 'users');
   if (users) return { verifier: localDirectoryFromFile(users), source: `users from ${users}` };
-  if (source === 'netlogon') return netlogonFrom(settings);
+  if (source === 'netlogon') return netlogonFrom(settings, store);
   const dc = list(settings, 'dc');
   if (!dc)
     throw new UsageError(
@@ -100,7 +100,7 @@ function verifierFrom(settings: Settings, store: Store | undefined): { verifier:
 }
 
 /** --netlogon: the DC validates each logon over the machine account's secure channel (MS-NRPC). */
-function netlogonFrom(settings: Settings): { verifier: Verifier; source: string } {
+function netlogonFrom(settings: Settings, store: Store | undefined): { verifier: Verifier; source: string } {
   const dcs = list(settings, 'netlogon')!;
   const domain = str(settings, 'domain');
   if (!domain) throw new UsageError('--netlogon needs --domain NAME (the NetBIOS name, e.g. EXAMPLE)');
@@ -114,7 +114,15 @@ function netlogonFrom(settings: Settings): { verifier: Verifier; source: string 
       '--netlogon needs the machine password in exactly one of --machine-password-file FILE or NTLM_SSO_MACHINE_PASSWORD',
     );
   return {
-    verifier: netlogon({ domain, dcs, machineAccount, machinePassword, machinePasswordFile }),
+    verifier: netlogon({
+      domain,
+      dcs,
+      machineAccount,
+      machinePassword,
+      machinePasswordFile,
+      // With --redis, group names (per SID) are shared by every instance too.
+      cache: store ? { store } : undefined,
+    }),
     source: `${domain.toUpperCase()} via Netlogon (${dcs.join(', ')}) as ${machineAccount}`,
   };
 }

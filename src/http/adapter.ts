@@ -98,7 +98,15 @@ export function createAuthenticator(options: ResolvedOptions): Authenticator {
   const ntlmMechanism = new NtlmMechanism(options.verifier, options);
   const mechanisms = new Map<ConnectionScheme, Mechanism>([
     ['NTLM', ntlmMechanism],
-    ['Negotiate', new NegotiateMechanism(ntlmMechanism, options.kerberos, options.extendedProtection)],
+    [
+      'Negotiate',
+      new NegotiateMechanism(
+        ntlmMechanism,
+        options.kerberos,
+        options.extendedProtection,
+        options.verifier.nameGroups?.bind(options.verifier),
+      ),
+    ],
   ]);
   return new Authenticator(options, mechanisms, options.schemes);
 }

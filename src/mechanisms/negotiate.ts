@@ -45,11 +45,16 @@ const KERBEROS_OIDS: readonly string[] = [MechOid.KRB5, MechOid.MS_KRB5];
  * Broken DER is a 400; a token for no mechanism we run is a 401 with fresh offers.
  */
 export class NegotiateMechanism implements Mechanism {
+  /**
+   * `nameGroups`: names the PAC's group SIDs (the verifier's, when it can: Netlogon's LSA or the
+   * lookup account), so that a Kerberos logon carries the same `groups` as an NTLM one.
+   */
   constructor(
     private readonly ntlm: NtlmMechanism,
     private readonly kerberos: KerberosAcceptor | undefined,
     /** Checked on Kerberos as on NTLM: the channel bindings in the authenticator's GSS checksum. */
     private readonly extendedProtection: ExtendedProtectionMode,
+    private readonly nameGroups?: (identity: NtlmIdentity) => Promise<NtlmIdentity>,
   ) {}
 
   begins(token: Buffer): boolean {
@@ -216,7 +221,8 @@ export class NegotiateMechanism implements Mechanism {
         ? undefined
         : { extendedProtection: this.extendedProtection, channelBindings: context.channelBindings };
     const { identity, responseToken } = await this.kerberos.accept(token, channel);
-    return { identity: fromKerberos(identity), responseToken };
+    const named = fromKerberos(identity);
+    return { identity: this.nameGroups ? await this.nameGroups(named) : named, responseToken };
   }
 }
 

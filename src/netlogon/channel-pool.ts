@@ -4,6 +4,7 @@ import { isRequestFault, SEC_PKG_ERROR } from '../rpc/faults.js';
 import { RpcFault } from '../rpc/pdu.js';
 import { answerMismatch } from './answer-check.js';
 import { decodeSamLogonEx, encodeSamLogonEx, type NetworkLogon, Opnum } from './calls.js';
+import { machineLockKey, withMachineLock } from './machine-lock.js';
 import {
   authenticateMachine,
   type Endpoint,
@@ -43,7 +44,7 @@ interface Waiter {
  * the stored key when it binds: one bound before a later Authenticate3 keeps working, calls made
  * before or after it alike; one that binds after another Authenticate3 than its own is accepted,
  * then its first call gets fault 0x721 (nca_s_sec_pkg_error). So Authenticate3 and the bind that
- * follows run one set-up at a time here. Another process authenticating as the same computer can
+ * follows run one set-up at a time here (machine-lock.ts), with the LSA channel's. Another process authenticating as the same computer can
  * still come in between: a fresh connection whose first call gets 0x721 is set up once more.
  *
  * A connection that fails is dropped; a call that fails on a connection that had sat idle tries
@@ -54,8 +55,6 @@ interface Waiter {
 export class ChannelPool {
   readonly name: string;
   #port: number | undefined;
-  /** The channel set-ups (Authenticate3 + bind), one after another; see above. */
-  #setups: Promise<unknown> = Promise.resolve();
   readonly #idle: RpcConnection[] = [];
   #open = 0;
   readonly #waiters: Waiter[] = [];
@@ -222,11 +221,14 @@ export class ChannelPool {
     });
   }
 
-  /** A new sealed channel under a key of its own; set-ups run one at a time (see the class). */
+  /**
+   * A new sealed channel under a key of its own. Set-ups run one at a time (see the class), under
+   * the process-wide lock of this DC and computer name, which the LSA channel takes too.
+   */
   #openChannel(): Promise<RpcConnection> {
-    const setup = this.#setups.then(() => this.#setUpChannel());
-    this.#setups = setup.catch(() => {});
-    return setup;
+    return withMachineLock(machineLockKey(this.options.host, this.machine.computerName), () =>
+      this.#setUpChannel(),
+    );
   }
 
   async #setUpChannel(): Promise<RpcConnection> {

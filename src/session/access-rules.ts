@@ -1,5 +1,24 @@
 import type { NtlmRequestInfo } from '../types.js';
 
+const SID = /^s-1-\d+(-\d+)*$/i;
+
+/** Whether an allowGroups entry is a SID (`S-1-5-21-…-1106`) rather than a name. */
+export function isSid(entry: string): boolean {
+  return SID.test(entry);
+}
+
+/**
+ * Whether `entry` (lower-cased) names one of the user's groups: a SID against the group SIDs; a
+ * name (`engineering`) or `domain\name` against the group names, in any case. The domain of
+ * `domain\name` must be the user's own: `groups` are bare names of that domain's directory.
+ */
+function groupMatches(entry: string, who: NtlmRequestInfo, groups: readonly string[]): boolean {
+  if (isSid(entry)) return who.groupSids?.some((sid) => sid.toLowerCase() === entry) ?? false;
+  const slash = entry.indexOf('\\');
+  if (slash === -1) return groups.includes(entry);
+  return entry.slice(0, slash) === who.domain.toLowerCase() && groups.includes(entry.slice(slash + 1));
+}
+
 /**
  * Apache's `require user` / `require valid-user` and PyAuthenNTLM2's group rule: with neither list
  * set, every authenticated user is allowed; otherwise a listed user or a member of a listed group.
@@ -18,5 +37,5 @@ export function isAllowed(
   if (rules.allowUsers?.some((allowed) => allowed === qualified || (bareMatches && allowed === user)))
     return true;
   const groups = (who.groups ?? []).map((group) => group.toLowerCase());
-  return rules.allowGroups?.some((allowed) => groups.includes(allowed)) ?? false;
+  return rules.allowGroups?.some((allowed) => groupMatches(allowed, who, groups)) ?? false;
 }

@@ -46,6 +46,7 @@ export class DomainControllerVerifier implements Verifier, ObservableVerifier, P
   readonly #domains: ReadonlyMap<string, readonly string[]>;
   readonly #defaultDomain: string;
   readonly #fallbackDomain: string | undefined;
+  readonly nameGroups: (<T extends NtlmIdentity>(identity: T) => Promise<T>) | undefined;
 
   constructor(options: DomainControllerOptions) {
     knownKeysOnly(options, OPTION_KEYS.domainController, OWNER);
@@ -82,6 +83,8 @@ export class DomainControllerVerifier implements Verifier, ObservableVerifier, P
       lookup && new ServiceAccountDirectory(lookup, { ...timeouts, queueTimeoutMs: 10_000 }),
       this.#cache,
     );
+    // Kerberos logons bring SIDs only: the lookup account, when there is one, names them.
+    if (this.#identity.namesSids) this.nameGroups = (identity) => this.#identity.nameGroups(identity);
     this.name = `domain-controller(${[...domains].map(([d, urls]) => `${d}=${urls.join(',')}`).join(' ')})`;
   }
 
@@ -232,12 +235,13 @@ function checkTls(value: unknown, name: string): tls.ConnectionOptions | undefin
   return value as tls.ConnectionOptions;
 }
 
-function checkLookup(
+export function checkLookup(
   value: ServiceAccountOptions | undefined,
   defaultTls: tls.ConnectionOptions | undefined,
+  owner = OWNER,
 ): ServiceAccountOptions | undefined {
   if (value === undefined) return undefined;
-  const where = `${OWNER}: lookup`;
+  const where = `${owner}: lookup`;
   if (value === null || typeof value !== 'object')
     throw new ConfigurationError(`${where} must be { url, bindDN, password } of a read-only service account`);
   knownKeysOnly(value, OPTION_KEYS.lookup, OWNER, 'lookup.');

@@ -88,7 +88,11 @@ export class LocalDirectoryVerifier implements Verifier {
     }
     ntHash.catch(() => {}); // surfaced when used; never an unhandled rejection
     this.#accounts.set(key, {
-      user: { ...user, groups: user.groups ? [...user.groups] : undefined },
+      user: {
+        ...user,
+        groups: user.groups ? [...user.groups] : undefined,
+        groupSids: user.groupSids ? [...user.groupSids] : undefined,
+      },
       ntHash,
     });
   }
@@ -145,14 +149,16 @@ export class LocalDirectoryVerifier implements Verifier {
             claimedUser: authenticate.user,
           });
         }
-        const { username, displayName, mail, groups } = account.user;
+        const { username, displayName, mail, groups, sid, groupSids } = account.user;
         const identity = {
           username,
           domain: this.#names.netbiosDomain,
           workstation: authenticate.workstation,
           displayName,
           mail,
+          sid,
           groups,
+          groupSids,
         };
         return { identity, exportedSessionKey };
       },

@@ -1,6 +1,12 @@
 import { DcSelector } from '../dc/dc-selector.js';
+import { DirectoryCache } from '../dc/directory-cache.js';
+import { DirectoryIdentity } from '../dc/identity.js';
+import { ServiceAccountDirectory } from '../dc/service-account.js';
+import { SidNameResolver } from '../dc/sid-name-resolver.js';
 import { DEFAULTS } from '../defaults.js';
 import { AuthenticationError, ConfigurationError, isNtlmError, ServiceUnavailableError } from '../errors.js';
+import { LsaChannel } from '../lsa/lsa-channel.js';
+import { lsaSidNames } from '../lsa/lsa-source.js';
 import { type ObservableVerifier, Observers, type VerifierObserver } from '../metrics/observer.js';
 import type { ProbedVerifier, ReadinessReport } from '../metrics/readiness.js';
 import { ChannelPool } from '../netlogon/channel-pool.js';
@@ -9,8 +15,17 @@ import { type SamInfo4, samInfoSids, UserFlags } from '../netlogon/validation-in
 import type { ServerNames } from '../ntlm/server-challenge.js';
 import { checkMic, checkNtlmV2Timestamp } from '../ntlm/verify-ntlmv2.js';
 import { OPTION_KEYS } from '../option-keys.js';
-import type { HandshakeStart, NetlogonOptions, NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
+import { MemoryStore } from '../store/store.js';
+import type {
+  DirectoryCacheOptions,
+  HandshakeStart,
+  NetlogonOptions,
+  NtlmIdentity,
+  PendingHandshake,
+  Verifier,
+} from '../types.js';
 import { knownKeysOnly, positiveInteger } from '../validation.js';
+import { checkLookup } from './domain-controller.js';
 import { ownChallengeHandshake, type VerifiedLogon } from './own-challenge.js';
 
 const NETBIOS_NAME = /^[^\\/:*?"<>|\u0000-\u001f]{1,15}$/;
@@ -68,6 +83,13 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
   readonly #selector: DcSelector;
   readonly #maxClockSkewMs: number;
   readonly #passwordObservers = new Observers<VerifierObserver>();
+  readonly #lsaChannels: readonly LsaChannel[];
+  readonly #cache: DirectoryCache | undefined;
+  readonly #sidNames: SidNameResolver;
+  /** The lookup account, when configured: `mail` (Netlogon's answer has none). */
+  readonly #lookup: DirectoryIdentity | undefined;
+  /** The DC that answered the latest logon: asked first for names. */
+  #lastAnswered: string | undefined;
 
   constructor(options: NetlogonOptions) {
     knownKeysOnly(options, OPTION_KEYS.netlogon, 'netlogon()');
@@ -131,29 +153,54 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
       dnsComputer: `${computerName.toLowerCase()}.${dnsDomain}`,
     };
     const pools = new Map<string, ChannelPool>();
+    const lsaChannels = new Map<string, LsaChannel>();
     for (const dc of options.dcs) {
       const { host, port } = parseNetlogonDc(dc);
+      // One account for the pool and the LSA channel; its hash is read at each use, so that a
+      // password read again after a rotation reaches both.
+      const machine = {
+        domain,
+        computerName,
+        get ntHash() {
+          return password.ntHash;
+        },
+      };
       const pool = new ChannelPool(
         { host, port, connectTimeoutMs, callTimeoutMs, maxChannels, maxQueue, queueTimeoutMs },
-        {
-          domain,
-          computerName,
-          get ntHash() {
-            return password.ntHash;
-          },
-        },
+        machine,
         () => password.reread(),
       );
       if (pools.has(pool.name)) throw new ConfigurationError(`netlogon: DC ${dc} is listed twice`);
       pools.set(pool.name, pool);
+      lsaChannels.set(pool.name, new LsaChannel({ host, port, connectTimeoutMs, callTimeoutMs }, machine));
     }
     this.#pools = pools;
+    this.#lsaChannels = [...lsaChannels.values()];
+    this.#cache = directoryCache(options.cache);
+    const lookup = checkLookup(options.lookup, undefined, 'netlogon()');
+    this.#lookup =
+      lookup &&
+      new DirectoryIdentity(
+        new ServiceAccountDirectory(lookup, {
+          connectTimeoutMs,
+          operationTimeoutMs: callTimeoutMs,
+          queueTimeoutMs,
+        }),
+        this.#cache,
+      );
     this.#selector = new DcSelector(new Map([[SELECTOR_KEY, [...pools.keys()]]]), {
       downtimeMs,
       // A trial logon may wait in line, then open a channel (endpoint mapper, authenticate, bind).
       trialTimeoutMs: queueTimeoutMs + 3 * (connectTimeoutMs + callTimeoutMs),
     });
     this.name = `netlogon://${[...pools.keys()].join(',')}`;
+    // Group names as IIS has them: the same machine account names SIDs through LSA (lsa/), first
+    // on the DC that answered the last logon (it is up), then the others in configured order.
+    const ordered = () => {
+      const first = this.#lastAnswered === undefined ? undefined : lsaChannels.get(this.#lastAnswered);
+      return first ? [first, ...this.#lsaChannels.filter((c) => c !== first)] : this.#lsaChannels;
+    };
+    this.#sidNames = new SidNameResolver(lsaSidNames(ordered, downtimeMs), this.#cache);
   }
 
   async startHandshake(start: HandshakeStart): Promise<PendingHandshake> {
@@ -186,13 +233,29 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
             claimedUser,
           });
         }
-        return { identity: this.#identity(info, authenticate.workstation), exportedSessionKey };
+        const identity = await this.nameGroups(this.#identity(info, authenticate.workstation));
+        return { identity, exportedSessionKey };
       },
     );
   }
 
+  /**
+   * `groups` (names) for the group SIDs of an identity, through the DCs' LSA (LsarLookupSids3 as
+   * the machine account), cached per SID, and `mail` through the lookup account when there is
+   * one: for this verifier's logons and for Kerberos logons (the PAC carries SIDs only).
+   */
+  async nameGroups<T extends NtlmIdentity>(identity: T): Promise<T> {
+    const [named, mail] = await Promise.all([
+      this.#sidNames.nameGroups(identity),
+      this.#lookup?.mailOf(identity.sid),
+    ]);
+    return mail === undefined ? named : { ...named, mail };
+  }
+
   async close(): Promise<void> {
     for (const pool of this.#pools.values()) pool.close();
+    for (const channel of this.#lsaChannels) channel.close();
+    await this.#lookup?.close();
   }
 
   /** DC transitions and NetrLogonSamLogonEx latency, to `observer`. */
@@ -200,6 +263,7 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
     // Named as in this.name and the probe, so that an LDAP and a Netlogon DC are told apart.
     const named = (dc: string) => `netlogon://${dc}`;
     const stopPassword = this.#passwordObservers.add(observer);
+    const stopCache = this.#cache?.observe(observer);
     const stopSelector = this.#selector.observe({
       dcKnown: (dc) => observer.dcKnown(named(dc)),
       dcDown: (dc, reason) => observer.dcDown(named(dc), reason),
@@ -209,6 +273,7 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
     return () => {
       stopPassword();
       stopSelector();
+      stopCache?.();
     };
   }
 
@@ -245,6 +310,7 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
         const info = await this.#pools.get(dc)!.samLogon(this.#computerName, logon);
         answered();
         this.#selector.markUp(dc);
+        this.#lastAnswered = dc;
         return info;
       } catch (error) {
         if (error instanceof AuthenticationError) {
@@ -282,6 +348,13 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
       groupSids,
     };
   }
+}
+
+/** The per-SID name cache: `cache: false` turns it off, `{ store }` shares it (a RedisStore). */
+function directoryCache(options: DirectoryCacheOptions | false | undefined): DirectoryCache | undefined {
+  if (options === false) return undefined;
+  const ttlSeconds = positive(options?.ttlSeconds, DEFAULTS.netlogon.cacheTtlSeconds, 'cache.ttlSeconds');
+  return new DirectoryCache(options?.store ?? new MemoryStore({ maxEntries: 10_000 }), ttlSeconds);
 }
 
 export function netlogon(options: NetlogonOptions): NetlogonVerifier {
