@@ -1,5 +1,4 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import fastifyPlugin from 'fastify-plugin';
 import { httpAuthentication } from '../http/adapter.js';
 import { refusalResponse } from '../http/decision-response.js';
 import { PLAIN_TEXT } from '../http/responses.js';
@@ -31,8 +30,8 @@ declare module 'fastify' {
 /**
  * Windows single sign-on for a Fastify app, as `ntlm()` does it for Express: an `onRequest` hook
  * runs the handshake once per TCP connection (the state is keyed by `request.raw.socket`), then
- * lets every request on it through with `request.ntlm` and X-Ntlm-* headers set. Registered with
- * fastify-plugin so that the hook covers the whole app, not one encapsulated context.
+ * lets every request on it through with `request.ntlm` and X-Ntlm-* headers set. Not encapsulated
+ * (see `unencapsulated`), so that the hook covers the whole app, not one encapsulated context.
  */
 const plugin: FastifyPluginAsync<NtlmOptions> = async (app, options) => {
   const auth = httpAuthentication(options);
@@ -69,5 +68,21 @@ const plugin: FastifyPluginAsync<NtlmOptions> = async (app, options) => {
   app.addHook('onClose', () => auth.close());
 };
 
-export const ntlmPlugin = fastifyPlugin(plugin, { fastify: '5.x', name: 'ntlm-sso' });
+/**
+ * What fastify-plugin does, without the package: Fastify reads these three symbols when a plugin
+ * is registered (lib/plugin-utils.js): skip-override runs it in the parent's context, so its hook
+ * sees every route; the name shows in errors; the meta's `fastify` range is checked on register.
+ */
+function unencapsulated<T extends object>(fn: T, meta: { name: string; fastify: string }): T {
+  return Object.assign(fn, {
+    [Symbol.for('skip-override')]: true,
+    [Symbol.for('fastify.display-name')]: meta.name,
+    [Symbol.for('plugin-meta')]: meta,
+  });
+}
+
+export const ntlmPlugin: FastifyPluginAsync<NtlmOptions> = unencapsulated(plugin, {
+  name: 'ntlm-sso',
+  fastify: '5.x',
+});
 export default ntlmPlugin;

@@ -194,20 +194,24 @@ export class Authenticator {
   }
 
   /** A request on an authenticated connection: its identity, with a fresh token when it outlived the last. */
-  #passConnection(state: ConnectionState, info: NtlmRequestInfo): Decision {
+  #passConnection(state: ConnectionState, info: NtlmRequestInfo): Decision | Promise<Decision> {
     if (!state.allowed) return this.#forbidden(info);
     const { tokens } = this.#options;
     // A connection may outlive its token (maxConnectionAgeMs above the token lifetime): a fresh
     // one keeps req.ntlm.token, which others may be handed, valid.
     if (tokens && info.tokenExpiresAt !== undefined && info.tokenExpiresAt <= Date.now()) {
-      const issued = tokens.issue(info);
-      state.info = {
-        ...info,
-        token: issued.token,
-        tokenId: issued.tokenId,
-        tokenExpiresAt: issued.expiresAt,
-      };
-      return { kind: 'pass', info: state.info };
+      const generation = state.generation;
+      return tokens.issue(info).then((issued) => {
+        const fresh = {
+          ...info,
+          token: issued.token,
+          tokenId: issued.tokenId,
+          tokenExpiresAt: issued.expiresAt,
+        };
+        // Kept for the connection's next requests unless a handshake began on it meanwhile.
+        if (state.generation === generation && state.info === info) state.info = fresh;
+        return { kind: 'pass', info: fresh };
+      });
     }
     return { kind: 'pass', info };
   }
@@ -276,6 +280,8 @@ export class Authenticator {
         ? await this.#firstLeg(state, request, mechanism, token)
         : await this.#nextLeg(state, request, mechanism, token);
       const { step, slot, controller } = leg;
+      // Signed before the staleness check below, which must follow the last await.
+      const issued = step.done ? await this.#issue(step.identity, slot) : undefined;
       if (state.generation !== generation || request.socket.destroyed) {
         // The client moved on (new leg or gone) while the mechanism worked: this one is stale.
         this.#registry.releaseHandshake(slot);
@@ -288,7 +294,7 @@ export class Authenticator {
       }
       if (step.done) {
         this.#registry.releaseHandshake(slot);
-        return this.#completed(state, request, scheme, step);
+        return this.#completed(state, request, scheme, step, issued);
       }
       this.#awaitNextLeg(state, request, { exchange: step.pending, controller, slot });
       if (debug >= 1)
@@ -366,15 +372,26 @@ export class Authenticator {
     );
   }
 
+  /** The Bearer token for a completed handshake, when `bearer` is on; the slot goes if signing fails. */
+  async #issue(identity: NtlmIdentity, slot: HandshakeSlot): Promise<IssuedToken | undefined> {
+    try {
+      return await this.#options.tokens?.issue(identity);
+    } catch (error) {
+      this.#registry.releaseHandshake(slot);
+      throw error;
+    }
+  }
+
   /** The handshake is done: the connection has its identity, and the client maybe a Bearer token. */
   #completed(
     state: ConnectionState,
     request: AuthRequest,
     scheme: ConnectionScheme,
     step: Extract<Step, { done: true }>,
+    issued: IssuedToken | undefined,
   ): Decision {
     const { identity, responseToken } = step;
-    const { tokens, logger } = this.#options;
+    const { logger } = this.#options;
     const durationMs = this.#handshakeTime(state);
     logger.info('logon accepted', {
       user: identity.username,
@@ -384,7 +401,6 @@ export class Authenticator {
       remote: request.clientAddress,
       durationMs: durationMs === undefined ? undefined : Math.round(durationMs),
     });
-    const issued = tokens?.issue(identity);
     const info = this.#info(identity, scheme, Date.now(), {
       tokenId: issued?.tokenId,
       tokenExpiresAt: issued?.expiresAt,

@@ -1,20 +1,32 @@
-import type { Redis, RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { DEFAULTS } from '../defaults.js';
-import { lazyRequire } from '../lazy-require.js';
-
-const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
-
 import { ConfigurationError } from '../errors.js';
-import type { RedisStoreOptions } from '../types.js';
+import { lazyRequire } from '../lazy-require.js';
+import type { RedisClient, RedisStoreOptions } from '../types.js';
 import { positiveInteger } from '../validation.js';
 import type { Store } from './store.js';
+
+// An optional peer: only a RedisStore made from a URL needs it installed.
+const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
+
+function loadIoredis(): typeof import('ioredis') {
+  try {
+    return ioredis();
+  } catch (error) {
+    throw new ConfigurationError('RedisStore: a redis URL needs ioredis installed (npm install ioredis)', {
+      cause: error,
+      code: 'ERR_NTLM_CONFIG_MISSING',
+      option: 'RedisStore.redis',
+    });
+  }
+}
 
 /**
  * The shared store for several processes or machines (ioredis, maintained). Keys expire in Redis
  * itself (SET ... EX), so nothing grows without bound.
  */
 export class RedisStore implements Store {
-  readonly #client: Redis;
+  readonly #client: RedisClient;
   readonly #owned: boolean;
   readonly #prefix: string;
   readonly #pauseMs: number;
@@ -42,7 +54,7 @@ export class RedisStore implements Store {
     };
     this.#owned = typeof options.redis === 'string';
     this.#client =
-      typeof options.redis === 'string' ? new (ioredis().Redis)(options.redis, settings) : options.redis;
+      typeof options.redis === 'string' ? new (loadIoredis().Redis)(options.redis, settings) : options.redis;
     // Errors surface on the commands that fail; the connection's own events only go to the log.
     if (this.#owned) this.#client.on('error', () => {});
     this.#prefix = options.prefix ?? DEFAULTS.redisStore.prefix;

@@ -11,17 +11,17 @@ const identity = (username: string) => ({ username, domain: 'EXAMPLE', workstati
 describe('revocations', () => {
   it("bob's revoked token stays revoked after 101,000 logon+logout cycles by alice; memory stays bounded", async () => {
     const tokens = new BearerTokens({ secret: SECRET }, undefined);
-    const bob = tokens.issue(identity('bob'));
+    const bob = await tokens.issue(identity('bob'));
     await tokens.revoke(bob.tokenId, bob.expiresAt);
     let aliceAccepted = 0;
     for (let i = 0; i < 101_000; i++) {
-      const alice = tokens.issue(identity('alice'));
+      const alice = await tokens.issue(identity('alice'));
       if (await tokens.verify(alice.token)) aliceAccepted++;
       await tokens.revoke(alice.tokenId, alice.expiresAt);
     }
     assert.equal(aliceAccepted, 101_000, 'each fresh token worked until its logout');
     assert.equal(await tokens.verify(bob.token), undefined, "bob's revoked token came back");
-    const later = tokens.issue(identity('carol'));
+    const later = await tokens.issue(identity('carol'));
     assert.equal(
       (await tokens.verify(later.token))?.identity.username,
       'carol',
