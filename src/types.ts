@@ -608,6 +608,12 @@ export interface GatewayOptions {
    * @default '/.ntlm-sso/logout'
    */
   logoutPath?: string | false;
+  /**
+   * Header mode: `GET` here answers the JWK Set of `auth.bearer`'s asymmetric keys, without
+   * authentication, so that upstream services can check X-Ntlm-Token or the Bearer token
+   * themselves; `false` turns it off. @default '/.well-known/jwks.json'
+   */
+  jwksPath?: string | false;
   /** Listen with TLS (PEM `cert` and `key`). */
   tls?: SecureContextOptions;
   /** Client connections open at once; more are closed as they arrive (Node's server.maxConnections). @default 10000 */

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { httpAuthentication } from '../http/adapter.js';
 import { refusalResponse } from '../http/decision-response.js';
-import { PLAIN_TEXT } from '../http/responses.js';
+import { JWKS_CACHE_CONTROL, PLAIN_TEXT } from '../http/responses.js';
 import type { Authenticator } from '../session/authenticator.js';
-import type { NtlmOptions, NtlmRequestInfo } from '../types.js';
+import type { JsonWebKeySet, NtlmOptions, NtlmRequestInfo } from '../types.js';
 
 /** What the plugin adds to the Fastify instance as `app.ntlm`. */
 export interface NtlmFastify {
@@ -13,6 +13,8 @@ export interface NtlmFastify {
    * not take the revocation yet (this process refuses the token at once).
    */
   logout(request: FastifyRequest, reply?: FastifyReply): Promise<boolean>;
+  /** The public keys that check the Bearer tokens, as a JWK Set (see `bearer.jwksPath`). */
+  jwks(): JsonWebKeySet;
   /** The authenticator behind it. */
   readonly authenticator: Authenticator;
 }
@@ -38,6 +40,7 @@ const plugin: FastifyPluginAsync<NtlmOptions> = async (app, options) => {
   app.decorateRequest('ntlm', undefined);
   app.decorate('ntlm', {
     authenticator: auth.authenticator,
+    jwks: () => auth.authenticator.jwks(),
     logout: (request: FastifyRequest, reply?: FastifyReply) => {
       if (auth.logoutCookie && reply && !reply.sent) reply.header('Set-Cookie', auth.logoutCookie);
       return auth.logout(request.raw, request.ntlm);
@@ -45,6 +48,12 @@ const plugin: FastifyPluginAsync<NtlmOptions> = async (app, options) => {
   } satisfies NtlmFastify);
 
   app.addHook('onRequest', async (request, reply) => {
+    if (auth.isJwksRequest(request.raw)) {
+      return reply
+        .header('Cache-Control', JWKS_CACHE_CONTROL)
+        .type('application/json')
+        .send(JSON.stringify(auth.authenticator.jwks()));
+    }
     const decision = await auth.decide(request.raw);
     switch (decision.kind) {
       case 'pass':

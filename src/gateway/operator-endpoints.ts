@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { NtlmMiddleware } from '../http/middleware.js';
-import { sendText } from '../http/responses.js';
+import { JWKS_CACHE_CONTROL, sendJson, sendText } from '../http/responses.js';
 import type { Logger } from '../types.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { GatewaySettings } from './gateway-settings.js';
@@ -13,18 +13,14 @@ export interface GatewayState {
   readonly pinned: number | undefined;
 }
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-  res.end(JSON.stringify(body));
-}
-
 const isAt = (req: http.IncomingMessage, path: string | false) =>
   path !== false && (req.url === path || req.url?.startsWith(`${path}?`) === true);
 
 /**
  * The gateway's own answers, never sent upstream: liveness (health), readiness, Prometheus
  * metrics (GET, no authentication: listen where only operators reach them) and, in header mode,
- * POST logout. `answer` returns false for every other request.
+ * POST logout and the JWKS (GET, no authentication: public keys). `answer` returns false for
+ * every other request.
  */
 export function operatorEndpoints(
   settings: GatewaySettings,
@@ -87,6 +83,10 @@ export function operatorEndpoints(
         else if (isAt(req, settings.readyPath)) ready(res);
         else if (metrics) metrics.serve(res);
         else sendText(res, 404, {}, 'Metrics are off: prom-client is not installed.\n');
+        return true;
+      }
+      if (auth && (req.method === 'GET' || req.method === 'HEAD') && isAt(req, settings.jwksPath)) {
+        sendJson(res, 200, auth.jwks(), JWKS_CACHE_CONTROL);
         return true;
       }
       if (auth && isAt(req, settings.logoutPath)) {

@@ -36,6 +36,8 @@ export interface HttpAuthentication {
   decide(req: IncomingMessage): Decision | Promise<Decision>;
   /** A request that passed: sets the token headers on the response and the identity on `req` (`req.ntlm`, X-Ntlm-*). */
   pass(decision: Extract<Decision, { kind: 'pass' }>, req: IncomingMessage, res: ResponseHeaders): void;
+  /** A GET of `bearer.jwksPath`: answered with `authenticator.jwks()`, before authentication. */
+  isJwksRequest(req: IncomingMessage): boolean;
   /** The Set-Cookie value that clears the token cookie at logout, when tokens go in a cookie. */
   readonly logoutCookie: string | undefined;
   /** Ends the session of `req`'s connection and of the token in `info` (see NtlmMiddleware.logout). */
@@ -130,6 +132,11 @@ export function httpAuthentication(userOptions: NtlmOptions): HttpAuthentication
       attachIdentity(req, decision.info);
       if (options.setUser) (req as IncomingMessage & { user?: NtlmRequestInfo }).user = decision.info;
     },
+    isJwksRequest: (req) =>
+      tokens !== undefined &&
+      tokens.jwksPath !== false &&
+      (req.method === 'GET' || req.method === 'HEAD') &&
+      req.url?.split('?', 1)[0] === tokens.jwksPath,
     logoutCookie: tokens?.cookie ? tokenCookie(tokens.cookie, undefined, 0) : undefined,
     logout: (req, info) => authenticator.logout(req.socket, info),
     close: () => authenticator.close(),

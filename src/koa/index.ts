@@ -1,9 +1,9 @@
 import type { Context, Middleware } from 'koa';
 import { httpAuthentication } from '../http/adapter.js';
 import { refusalResponse } from '../http/decision-response.js';
-import { PLAIN_TEXT } from '../http/responses.js';
+import { JWKS_CACHE_CONTROL, PLAIN_TEXT } from '../http/responses.js';
 import type { Authenticator } from '../session/authenticator.js';
-import type { NtlmOptions, NtlmRequestInfo } from '../types.js';
+import type { JsonWebKeySet, NtlmOptions, NtlmRequestInfo } from '../types.js';
 
 declare module 'koa' {
   interface DefaultState {
@@ -22,6 +22,8 @@ export interface NtlmKoaMiddleware extends Middleware {
   logout(ctx: Context): Promise<boolean>;
   /** Releases what the verifier pools (LDAP connections, secure channels). Call on shutdown. */
   close(): Promise<void>;
+  /** The public keys that check the Bearer tokens, as a JWK Set (see `bearer.jwksPath`). */
+  jwks(): JsonWebKeySet;
   /** The authenticator behind it. */
   readonly authenticator: Authenticator;
 }
@@ -34,6 +36,11 @@ export interface NtlmKoaMiddleware extends Middleware {
 export function ntlm(options: NtlmOptions): NtlmKoaMiddleware {
   const auth = httpAuthentication(options);
   const middleware = (async (ctx, next) => {
+    if (auth.isJwksRequest(ctx.req)) {
+      ctx.set('Cache-Control', JWKS_CACHE_CONTROL);
+      ctx.body = auth.authenticator.jwks();
+      return;
+    }
     const decision = await auth.decide(ctx.req);
     switch (decision.kind) {
       case 'pass':
@@ -61,6 +68,7 @@ export function ntlm(options: NtlmOptions): NtlmKoaMiddleware {
     return auth.logout(ctx.req, ctx.state.ntlm);
   };
   middleware.close = () => auth.close();
+  middleware.jwks = () => auth.authenticator.jwks();
   Object.defineProperty(middleware, 'authenticator', { value: auth.authenticator });
   return middleware;
 }

@@ -7,7 +7,7 @@ import { Operations } from '../metrics/operations.js';
 import type { NtlmMetrics } from '../metrics/prometheus.js';
 import type { ReadinessReport } from '../metrics/readiness.js';
 import { channelBindingsHash, tlsServerEndPoint } from '../ntlm/extended-protection.js';
-import type { NtlmIdentity, NtlmRequestInfo } from '../types.js';
+import type { JsonWebKeySet, NtlmIdentity, NtlmRequestInfo } from '../types.js';
 import { isAllowed } from './access-rules.js';
 import { type ConnectionScheme, parseAuthorization } from './authorization.js';
 import { type BearerTokens, DEFAULT_COOKIE_NAME, readCookie, type VerifiedToken } from './bearer-tokens.js';
@@ -29,6 +29,8 @@ function channelBindingsOf(socket: Socket): Buffer | undefined {
   const der = certificate && 'raw' in certificate ? certificate.raw : undefined;
   return der ? channelBindingsHash(tlsServerEndPoint(der)) : undefined;
 }
+
+const NO_KEYS: JsonWebKeySet = Object.freeze({ keys: Object.freeze([]) });
 
 /** Where one leg left the exchange, with the slot and abort signal it holds. */
 interface Leg {
@@ -127,6 +129,11 @@ export class Authenticator {
   /** Whether logons can be decided now: a DC (or the Netlogon channel) and the store answer. */
   ready(): Promise<ReadinessReport> {
     return this.#operations.ready();
+  }
+
+  /** The public keys that check our Bearer tokens: none without `bearer` or asymmetric keys. */
+  jwks(): JsonWebKeySet {
+    return this.#options.tokens?.jwks() ?? NO_KEYS;
   }
 
   /** Authenticated connections and pending handshakes, for health and metrics. */

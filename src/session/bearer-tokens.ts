@@ -102,6 +102,8 @@ export class BearerTokens {
   #resync: NodeJS.Timeout | undefined;
   /** Cookie settings when `cookie` is on. */
   readonly cookie: CookieOptions | undefined;
+  /** Where the adapters answer GET with the JWKS, when they do. */
+  readonly jwksPath: string | false;
 
   /** `shared`: the store other instances read revocations from; none when this process is alone. */
   constructor(
@@ -128,6 +130,7 @@ export class BearerTokens {
       ),
     });
     this.cookie = options.cookie === true ? {} : options.cookie || undefined;
+    this.jwksPath = options.jwksPath ?? DEFAULTS.bearer.jwksPath;
   }
 
   get lifetimeSeconds(): number {

@@ -23,11 +23,16 @@ function table(header: string): Map<string, string> {
 }
 
 /** How the README writes a default: numbers and strings in backticks, strings quoted in the ntlm() table. */
-function shown(value: string | number, quoted: boolean): string {
-  return typeof value === 'number' ? `\`${value}\`` : quoted ? `\`'${value}'\`` : `\`${value}\``;
+function shown(value: string | number | boolean, quoted: boolean): string {
+  return typeof value !== 'string' ? `\`${value}\`` : quoted ? `\`'${value}'\`` : `\`${value}\``;
 }
 
-function check(header: string, defaults: Record<string, string | number>, quoted: boolean, names: string[]) {
+function check(
+  header: string,
+  defaults: Record<string, string | number | boolean>,
+  quoted: boolean,
+  names: string[],
+) {
   const rows = table(header);
   for (const name of names) {
     assert.equal(rows.get(name), shown(defaults[name]!, quoted), `${header}: ${name}`);
@@ -73,6 +78,6 @@ describe('DEFAULTS and the README agree', () => {
   });
 
   it('bearer options', () => {
-    check('`bearer` option', DEFAULTS.bearer, false, ['expiresInSeconds']);
+    check('`bearer` option', DEFAULTS.bearer, false, ['expiresInSeconds', 'jwksPath']);
   });
 });
