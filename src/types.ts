@@ -3,11 +3,11 @@
  */
 
 import type { KeyObject } from 'node:crypto';
-import type http from 'node:http';
+import type * as http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type https from 'node:https';
+import type * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type tls from 'node:tls';
+import type * as tls from 'node:tls';
 import type { SecureContextOptions } from 'node:tls';
 import type { AuthenticateMessage } from './ntlm/authenticate.js';
 import type { NegotiateMessage } from './ntlm/negotiate.js';

@@ -1,25 +1,10 @@
 import type { RedisOptions } from 'ioredis';
 import { DEFAULTS } from '../defaults.js';
 import { ConfigurationError } from '../errors.js';
-import { lazyRequire } from '../lazy-require.js';
 import type { RedisClient, RedisStoreOptions } from '../types.js';
 import { positiveInteger } from '../validation.js';
+import { loadIoredis } from './ioredis.js';
 import type { Store } from './store.js';
-
-// An optional peer: only a RedisStore made from a URL needs it installed.
-const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
-
-function loadIoredis(): typeof import('ioredis') {
-  try {
-    return ioredis();
-  } catch (error) {
-    throw new ConfigurationError('RedisStore: a redis URL needs ioredis installed (npm install ioredis)', {
-      cause: error,
-      code: 'ERR_NTLM_CONFIG_MISSING',
-      option: 'RedisStore.redis',
-    });
-  }
-}
 
 /**
  * The shared store for several processes or machines (ioredis, maintained). Keys expire in Redis
