@@ -288,7 +288,7 @@ export class Authenticator {
         : await this.#nextLeg(state, request, mechanism, token);
       const { step, slot, controller } = leg;
       // Signed before the staleness check below, which must follow the last await.
-      const issued = step.done ? await this.#issue(step.identity, slot) : undefined;
+      const issued = step.done && this.#options.tokens ? await this.#issue(step.identity, slot) : undefined;
       if (state.generation !== generation || request.socket.destroyed) {
         // The client moved on (new leg or gone) while the mechanism worked: this one is stale.
         this.#registry.releaseHandshake(slot);
