@@ -19,12 +19,12 @@ export default defineConfig([
     dts: { entry: LIBRARY },
     clean: true,
   },
-  // CommonJS, the library only: Express users are split between ESM and CommonJS.
+  // CommonJS, the library only: Express users are split between ESM and CommonJS. Its
+  // declarations (*.d.cts) are copies of the ESM ones (scripts/declarations.mjs).
   {
     ...COMMON,
     entry: LIBRARY,
     format: ['cjs'],
-    dts: { entry: LIBRARY },
     clean: false,
     // import.meta.url in the CommonJS build too: lazy-require.ts and the metrics load optional
     // dependencies (ioredis, ldapts, http-proxy-3, prom-client) from our own location.
