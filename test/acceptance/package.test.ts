@@ -187,6 +187,18 @@ describe('the packed package, installed into an empty app', () => {
     }
   });
 
+  it('its declarations name no third-party types but the framework an adapter is handed', () => {
+    const dist = join(app.dir, 'node_modules/ntlm-sso/dist');
+    const allowed: Record<string, RegExp> = { fastify: /^fastify\.d\.c?ts$/, koa: /^koa\.d\.c?ts$/ };
+    for (const file of readdirSync(dist).filter((name) => /\.d\.c?ts$/.test(name))) {
+      const text = readFileSync(join(dist, file), 'utf8');
+      for (const [, specifier] of text.matchAll(/^(?:import|export) .*?['"]([^'"]+)['"];?$/gm)) {
+        if (specifier!.startsWith('./') || specifier!.startsWith('node:')) continue;
+        assert.match(file, allowed[specifier!] ?? /^$/, `${file} imports ${specifier}`);
+      }
+    }
+  });
+
   it('a production install is at most 25 package folders, nested ones and ntlm-sso included', () => {
     const folders = packageFolders(join(app.dir, 'node_modules'));
     console.log(`production install: ${folders.length} package folders: ${folders.join(' ')}`);

@@ -4,7 +4,7 @@
 // versions of our package-lock: the tree npm builds is the one a registry install of the same
 // versions gives.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,7 @@ async function npm(args: string[], cwd: string): Promise<string> {
 
 /** Packs the repository (without rebuilding: scripts off) and installs it into a new app. */
 export async function packAndInstall(): Promise<PackedApp> {
+  if (!existsSync(join(ROOT, 'dist/index.js'))) throw new Error('dist/ is missing: npm run build first');
   const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-app-'));
   const [packed] = JSON.parse(
     await npm(['pack', '--ignore-scripts', '--json', '--pack-destination', dir], ROOT),
