@@ -104,6 +104,21 @@ describe('the built package', () => {
     assert.deepEqual(loaded, { atLoad: [], onUse: ['ioredis'] });
   });
 
+  it('jose is loaded when the first token is checked, not with ntlm-sso nor with bearer on', async () => {
+    const loaded = await runScript(
+      'commonjs',
+      `const { ntlm, localDirectory } = require('ntlm-sso');
+      const jose = () => Object.keys(require.cache).some((file) => /node_modules[\\\\/]jose[\\\\/]/.test(file));
+      const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+      const auth = ntlm({ verifier: localDirectory({ domain: 'EXAMPLE', users: [] }), bearer: { secret: 'x'.repeat(32) }, logger: quiet });
+      const atLoad = jose();
+      const request = { socket: {}, authorization: 'Bearer a.b.c', clientAddress: '127.0.0.1' };
+      Promise.resolve(auth.authenticator.authenticate(request)).then((decision) =>
+        console.log(JSON.stringify({ atLoad, decision: decision.kind, onFirstCheck: jose() })));`,
+    );
+    assert.deepEqual(loaded, { atLoad: false, decision: 'fail', onFirstCheck: true });
+  });
+
   it('works from CommonJS: require("ntlm-sso/fastify") and require("ntlm-sso/koa")', async () => {
     const source = ADAPTER(`const { localDirectory, ConfigurationError } = require('ntlm-sso');
 const { ntlmPlugin } = require('ntlm-sso/fastify');
