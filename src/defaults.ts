@@ -26,6 +26,7 @@ export const DEFAULTS = {
     verifiedCacheSize: 10_000,
     cookieName: 'ntlm_sso_token',
     cookieSameSite: 'Strict',
+    jwksPath: false,
   },
   domainController: {
     connectTimeoutMs: 2000,
@@ -64,6 +65,7 @@ export const DEFAULTS = {
     readyPath: '/.ntlm-sso/ready',
     metricsPath: '/.ntlm-sso/metrics',
     logoutPath: '/.ntlm-sso/logout',
+    jwksPath: '/.well-known/jwks.json',
     shutdownTimeoutMs: 10_000,
     upstreamTimeoutMs: 60_000,
     maxClientConnections: 10_000,

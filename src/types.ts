@@ -3,13 +3,12 @@
  */
 
 import type { KeyObject } from 'node:crypto';
-import type http from 'node:http';
+import type * as http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type https from 'node:https';
+import type * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type tls from 'node:tls';
+import type * as tls from 'node:tls';
 import type { SecureContextOptions } from 'node:tls';
-import type { Redis } from 'ioredis';
 import type { AuthenticateMessage } from './ntlm/authenticate.js';
 import type { NegotiateMessage } from './ntlm/negotiate.js';
 import type { NtlmV2Response } from './ntlm/ntlmv2-response.js';
@@ -326,10 +325,17 @@ export interface BearerOptions {
   /** HS256 secret, at least 32 bytes. Every instance that should accept the tokens needs it. */
   secret?: string | Buffer;
   /**
-   * Instead of `secret`: keys by id, for RS256/ES256 and rotation. The first signs new tokens;
-   * tokens signed by any listed key are accepted, each checked with its own algorithm only.
+   * Instead of `secret`: keys by id, for asymmetric algorithms and rotation. The first signs new
+   * tokens; tokens signed by any listed key are accepted, each checked with its own algorithm only.
+   * The public halves of the asymmetric ones are published by `jwks()` (see `jwksPath`).
    */
   keys?: BearerKey[];
+  /**
+   * Answer `GET` on this path, before authentication, with `jwks()`: the public keys of the
+   * asymmetric `keys`, so that other services can check our tokens (e.g. `'/.well-known/jwks.json'`).
+   * Never a secret. @default false (the gateway answers `/.well-known/jwks.json`, see its `jwksPath`)
+   */
+  jwksPath?: string | false;
   /** Token lifetime in seconds. @default 3600 */
   expiresInSeconds?: number;
   /** `iss` claim, checked on the way in. @default 'ntlm-sso' */
@@ -364,16 +370,53 @@ export interface CookieOptions {
   sameSite?: 'Strict' | 'Lax' | 'None';
 }
 
-export type TokenAlgorithm = 'HS256' | 'RS256' | 'ES256';
+/** JWS algorithms (RFC 7518; EdDSA with Ed25519, RFC 8037). Each key is checked with its own only. */
+export type TokenAlgorithm =
+  | 'HS256'
+  | 'HS384'
+  | 'HS512'
+  | 'RS256'
+  | 'RS384'
+  | 'RS512'
+  | 'PS256'
+  | 'PS384'
+  | 'PS512'
+  | 'ES256'
+  | 'ES384'
+  | 'ES512'
+  | 'EdDSA';
+
+/** The public half of an asymmetric token key, as `jwks()` publishes it (RFC 7517). */
+export interface PublicJwk {
+  readonly kty: 'RSA' | 'EC' | 'OKP';
+  readonly kid: string;
+  readonly alg: TokenAlgorithm;
+  readonly use: 'sig';
+  /** RSA modulus and exponent. */
+  readonly n?: string;
+  readonly e?: string;
+  /** EC and OKP: the curve (`P-256`, `Ed25519`...) and the point. */
+  readonly crv?: string;
+  readonly x?: string;
+  readonly y?: string;
+}
+
+/** A JWK Set (RFC 7517 section 5): what `/.well-known/jwks.json` answers. */
+export interface JsonWebKeySet {
+  readonly keys: readonly PublicJwk[];
+}
 
 /** One token key. The first key of `bearer.keys` signs; every key listed is accepted (rotation by `kid`). */
 export interface BearerKey {
   /** Key id, written in each token's header and used to pick the key that checks it. */
   kid: string;
   algorithm: TokenAlgorithm;
-  /** HS256: the secret (32+ bytes). RS256/ES256: the private key (PEM or KeyObject), to sign. */
+  /**
+   * HS256/384/512: the secret (at least 32/48/64 bytes). RS*, PS*, ES*, EdDSA: the private key
+   * (PEM or KeyObject), to sign.
+   */
   key?: string | Buffer | KeyObject;
-  /** RS256/ES256 only: the public key, for an instance that checks tokens but never signs them. */
+  /** RS*, PS*, ES*, EdDSA only: the public key, for an instance that checks tokens but never signs them. */
   publicKey?: string | Buffer | KeyObject;
 }
 
@@ -477,9 +520,28 @@ export interface DirectoryCacheOptions {
 // ---------------------------------------------------------------------------------------------
 // Stores
 
+/**
+ * What RedisStore uses of an ioredis client; an ioredis `Redis` you made fits it. Declared here so
+ * that our types compile without ioredis, an optional peer that only RedisStore loads.
+ */
+export interface RedisClient {
+  readonly status: string;
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, expiry: 'EX', seconds: number): Promise<unknown>;
+  set(key: string, value: string, expiry: 'EX', seconds: number, condition: 'NX'): Promise<'OK' | null>;
+  del(key: string): Promise<number>;
+  ping(): Promise<string>;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+  on(event: 'ready' | 'error', listener: (error?: Error) => void): unknown;
+}
+
 export interface RedisStoreOptions {
-  /** `redis://127.0.0.1:6379/0`, or an ioredis client you already have (it is not closed by us). */
-  redis: string | Redis;
+  /**
+   * `redis://127.0.0.1:6379/0` (install ioredis beside ntlm-sso), or an ioredis client you already
+   * have (it is not closed by us).
+   */
+  redis: string | RedisClient;
   /** Prefix of every key we write. @default 'ntlm-sso:' */
   prefix?: string;
   /** Longest wait for a connection or a command (ms): a silent Redis must not hang a request. @default 1000 */
@@ -615,6 +677,12 @@ export interface GatewayOptions {
    * there. @default undefined (they are answered on the public listener)
    */
   operatorListen?: { host: string; port: number };
+  /**
+   * Header mode: `GET` here answers the JWK Set of `auth.bearer`'s asymmetric keys, without
+   * authentication, so that upstream services can check X-Ntlm-Token or the Bearer token
+   * themselves; `false` turns it off. @default '/.well-known/jwks.json'
+   */
+  jwksPath?: string | false;
   /** Listen with TLS (PEM `cert` and `key`). */
   tls?: SecureContextOptions;
   /** Client connections open at once; more are closed as they arrive (Node's server.maxConnections). @default 10000 */

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { loadIoredis } from '../store/ioredis.js';
 import { type CheckResult, describeError, fail, formatMs, pass } from './check.js';
 
 const CHECK = 'PING';
@@ -8,6 +8,12 @@ const CHECK = 'PING';
  * `timeoutMs`: no retries and no offline queue, so a Redis that is down fails at once.
  */
 export async function checkRedis(url: string, timeoutMs: number): Promise<CheckResult> {
+  let Redis: typeof import('ioredis').Redis;
+  try {
+    ({ Redis } = loadIoredis());
+  } catch (error) {
+    return fail(CHECK, (error as Error).message, 'npm install ioredis, where ntlm-sso is installed');
+  }
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: timeoutMs,

@@ -1,13 +1,12 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
-import fastifyPlugin from 'fastify-plugin';
 import { type AdapterOptions, httpAuthentication, type Refusal, refusalOf } from '../http/adapter.js';
 import { refusalResponse } from '../http/decision-response.js';
 import { metricsAnswer, type OperatorAnswer, readinessAnswer } from '../http/operator-answers.js';
-import { PLAIN_TEXT } from '../http/responses.js';
+import { JWKS_CACHE_CONTROL, PLAIN_TEXT } from '../http/responses.js';
 import type { NtlmMetrics } from '../metrics/prometheus.js';
 import type { ReadinessReport } from '../metrics/readiness.js';
 import type { Authenticator, Decision } from '../session/authenticator.js';
-import type { NtlmRequestInfo } from '../types.js';
+import type { JsonWebKeySet, NtlmRequestInfo } from '../types.js';
 import { appLogs, RequestLogger } from './fastify-logger.js';
 
 export type { Refusal } from '../http/adapter.js';
@@ -46,6 +45,8 @@ export interface NtlmFastify {
   readonly metrics: NtlmMetrics | undefined;
   /** A route handler serving the metrics (404 when `metrics` is off); register it with `config: { ntlm: false }`. */
   readonly metricsHandler: RouteHandlerMethod;
+  /** The public keys that check the Bearer tokens, as a JWK Set (see `bearer.jwksPath`). */
+  jwks(): JsonWebKeySet;
   /** The authenticator behind it. */
   readonly authenticator: Authenticator;
 }
@@ -73,8 +74,8 @@ const send = (reply: FastifyReply, answer: OperatorAnswer) =>
 /**
  * Windows single sign-on for a Fastify app, as `ntlm()` does it for Express: an `onRequest` hook
  * runs the handshake once per TCP connection (the state is keyed by `request.raw.socket`), then
- * lets every request on it through with `request.ntlm` and X-Ntlm-* headers set. Registered with
- * fastify-plugin so that the hook covers the whole app, not one encapsulated context. Refusals
+ * lets every request on it through with `request.ntlm` and X-Ntlm-* headers set. Not encapsulated
+ * (see `unencapsulated`), so that the hook covers the whole app, not one encapsulated context. Refusals
  * are sent through `reply`, so the app's onSend and onResponse hooks see them.
  */
 const plugin: FastifyPluginAsync<NtlmFastifyOptions> = async (app, registered) => {
@@ -107,6 +108,7 @@ const plugin: FastifyPluginAsync<NtlmFastifyOptions> = async (app, registered) =
     readyHandler,
     metrics: auth.authenticator.metrics,
     metricsHandler,
+    jwks: () => auth.authenticator.jwks(),
   } satisfies NtlmFastify);
 
   /** Our status and headers always; the body from the application's handler, if it has one. */
@@ -132,6 +134,12 @@ const plugin: FastifyPluginAsync<NtlmFastifyOptions> = async (app, registered) =
   };
 
   app.addHook('onRequest', async (request, reply) => {
+    if (auth.isJwksRequest(request.raw)) {
+      return reply
+        .header('Cache-Control', JWKS_CACHE_CONTROL)
+        .type('application/json')
+        .send(JSON.stringify(auth.authenticator.jwks()));
+    }
     if (request.routeOptions.config.ntlm === false) return;
     const logger = usesAppLogger ? new RequestLogger(request.log, debugLines) : undefined;
     const decision = await auth.decide(request.raw, logger);
@@ -155,5 +163,18 @@ const plugin: FastifyPluginAsync<NtlmFastifyOptions> = async (app, registered) =
   app.addHook('onClose', () => auth.close());
 };
 
-export const ntlmPlugin = fastifyPlugin(plugin, { fastify: '5.x', name: 'ntlm-sso' });
+/**
+ * What fastify-plugin does, without the package: Fastify reads these three symbols when a plugin
+ * is registered (lib/plugin-utils.js): skip-override runs it in the parent's context, so its hook
+ * sees every route; the name shows in errors; the meta's `fastify` range is checked on register.
+ */
+function unencapsulated<T extends object>(fn: T, meta: { name: string; fastify: string }): T {
+  return Object.assign(fn, {
+    [Symbol.for('skip-override')]: true,
+    [Symbol.for('fastify.display-name')]: meta.name,
+    [Symbol.for('plugin-meta')]: meta,
+  });
+}
+
+export const ntlmPlugin = unencapsulated(plugin, { name: 'ntlm-sso', fastify: '5.x' });
 export default ntlmPlugin;

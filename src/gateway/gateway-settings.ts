@@ -19,6 +19,7 @@ export interface GatewaySettings {
   readonly readyPath: string | false;
   readonly metricsPath: string | false;
   readonly logoutPath: string | false;
+  readonly jwksPath: string | false;
   readonly shutdownTimeoutMs: number;
   readonly upstreamTimeoutMs: number;
   readonly forward: { readonly groups: boolean; readonly token: boolean };
@@ -125,6 +126,7 @@ export function resolveGatewayOptions(options: GatewayOptions): GatewaySettings 
     readyPath: options.readyPath === undefined ? G.readyPath : options.readyPath,
     metricsPath: options.metricsPath === undefined ? G.metricsPath : options.metricsPath,
     logoutPath: options.logoutPath === undefined ? G.logoutPath : options.logoutPath,
+    jwksPath: options.jwksPath === undefined ? G.jwksPath : options.jwksPath,
     shutdownTimeoutMs: count('shutdownTimeoutMs', G.shutdownTimeoutMs),
     upstreamTimeoutMs: count('upstreamTimeoutMs', G.upstreamTimeoutMs),
     forward: { groups: options.forwardGroups ?? false, token: options.forwardToken ?? false },

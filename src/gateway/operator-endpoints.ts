@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { NtlmMiddleware } from '../http/middleware.js';
-import { sendText } from '../http/responses.js';
+import { JWKS_CACHE_CONTROL, sendJson, sendText } from '../http/responses.js';
 import type { ReadinessReport } from '../metrics/readiness.js';
 import type { Logger } from '../types.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
@@ -14,18 +14,14 @@ export interface GatewayState {
   readonly pinned: number | undefined;
 }
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-  res.end(JSON.stringify(body));
-}
-
 const isAt = (req: http.IncomingMessage, path: string | false) =>
   path !== false && (req.url === path || req.url?.startsWith(`${path}?`) === true);
 
 /**
  * The gateway's own answers, never sent upstream: liveness (health), readiness, Prometheus
  * metrics (GET, no authentication: on the operator listener when `operatorListen` is set, else on
- * the public one) and, in header mode, POST logout. `answer` returns false for every other request.
+ * the public one) and, in header mode, POST logout and the JWKS (GET, no authentication: public
+ * keys). `answer` returns false for every other request.
  */
 export function operatorEndpoints(
   settings: GatewaySettings,
@@ -104,6 +100,10 @@ export function operatorEndpoints(
     answer(req: http.IncomingMessage, res: http.ServerResponse): boolean {
       if (pollsHere && isPoll(req)) {
         poll(req, res);
+        return true;
+      }
+      if (auth && (req.method === 'GET' || req.method === 'HEAD') && isAt(req, settings.jwksPath)) {
+        sendJson(res, 200, auth.jwks(), JWKS_CACHE_CONTROL);
         return true;
       }
       if (auth && isAt(req, settings.logoutPath)) {

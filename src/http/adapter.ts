@@ -57,6 +57,8 @@ export interface HttpAuthentication<Handler = RefusalHandler> {
   pass(decision: Extract<Decision, { kind: 'pass' }>, req: IncomingMessage, res: ResponseHeaders): void;
   /** Logs that the application's refusal handler threw: the adapter then sends the plain answer. */
   handlerFailed(response: PlainResponse, error: unknown): void;
+  /** A GET of `bearer.jwksPath`: answered with `authenticator.jwks()`, before authentication. */
+  isJwksRequest(req: IncomingMessage): boolean;
   /** The Set-Cookie value that clears the token cookie at logout, when tokens go in a cookie. */
   readonly logoutCookie: string | undefined;
   /** Ends the session of `req`'s connection and of the token in `info` (see NtlmMiddleware.logout). */
@@ -174,6 +176,11 @@ export function httpAuthentication<Handler = RefusalHandler>(
         reason: (error as Error)?.message ?? String(error),
       });
     },
+    isJwksRequest: (req) =>
+      tokens !== undefined &&
+      tokens.jwksPath !== false &&
+      (req.method === 'GET' || req.method === 'HEAD') &&
+      req.url?.split('?', 1)[0] === tokens.jwksPath,
     logoutCookie: tokens?.cookie ? tokenCookie(tokens.cookie, undefined, 0) : undefined,
     logout: (req, info) => authenticator.logout(req.socket, info),
     close: () => authenticator.close(),

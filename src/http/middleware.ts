@@ -2,10 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NtlmMetrics } from '../metrics/prometheus.js';
 import type { ReadinessReport } from '../metrics/readiness.js';
 import type { Authenticator, Decision } from '../session/authenticator.js';
-import type { NtlmOptions, NtlmRequestInfo } from '../types.js';
+import type { JsonWebKeySet, NtlmOptions, NtlmRequestInfo } from '../types.js';
 import { httpAuthentication, type ResponseHeaders, refusalOf } from './adapter.js';
 import { type PlainResponse, refusalResponse } from './decision-response.js';
-import { sendPlain } from './responses.js';
+import { JWKS_CACHE_CONTROL, sendJson, sendPlain } from './responses.js';
 
 export { createAuthenticator } from './adapter.js';
 
@@ -36,6 +36,11 @@ export interface NtlmMiddleware {
   readonly metrics: NtlmMetrics | undefined;
   /** Readiness: whether a DC (or the Netlogon channel), and the store when it is Redis, answer now. */
   ready(): Promise<ReadinessReport>;
+  /**
+   * The public keys that check the Bearer tokens (asymmetric `bearer.keys` only, never a secret),
+   * as a JWK Set; also served at `bearer.jwksPath` when set.
+   */
+  jwks(): JsonWebKeySet;
 }
 
 /** A ServerResponse's headers as the shared adapter code writes them (a class: no closures per request). */
@@ -96,6 +101,10 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
   };
 
   const middleware = ((req: IncomingMessage, res: ServerResponse, next: NextFunction): void => {
+    if (auth.isJwksRequest(req)) {
+      sendJson(res, 200, auth.authenticator.jwks(), JWKS_CACHE_CONTROL);
+      return;
+    }
     let decision: Decision | Promise<Decision>;
     try {
       decision = auth.decide(req);
@@ -115,5 +124,6 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
   Object.defineProperty(middleware, 'authenticator', { value: auth.authenticator });
   Object.defineProperty(middleware, 'metrics', { value: auth.authenticator.metrics });
   middleware.ready = () => auth.authenticator.ready();
+  middleware.jwks = () => auth.authenticator.jwks();
   return middleware;
 }

@@ -22,6 +22,20 @@ export function sendText(
   res.end(body);
 }
 
+/** A JSON answer (the gateway's endpoints, the JWKS). */
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  cacheControl = 'no-store',
+): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': cacheControl });
+  res.end(JSON.stringify(body));
+}
+
+/** Published keys change only with a restart; other services may keep them a few minutes. */
+export const JWKS_CACHE_CONTROL = 'public, max-age=300';
+
 export function sendPlain(res: ServerResponse, response: PlainResponse): void {
   sendText(res, response.status, response.headers, response.body);
 }

@@ -2,11 +2,11 @@ import type { Context, Middleware } from 'koa';
 import { type AdapterOptions, httpAuthentication, type Refusal, refusalOf } from '../http/adapter.js';
 import { refusalResponse } from '../http/decision-response.js';
 import { metricsAnswer, type OperatorAnswer, readinessAnswer } from '../http/operator-answers.js';
-import { PLAIN_TEXT } from '../http/responses.js';
+import { JWKS_CACHE_CONTROL, PLAIN_TEXT } from '../http/responses.js';
 import type { NtlmMetrics } from '../metrics/prometheus.js';
 import type { ReadinessReport } from '../metrics/readiness.js';
 import type { Authenticator, Decision } from '../session/authenticator.js';
-import type { NtlmRequestInfo } from '../types.js';
+import type { JsonWebKeySet, NtlmRequestInfo } from '../types.js';
 
 export type { Refusal } from '../http/adapter.js';
 
@@ -48,6 +48,8 @@ export interface NtlmKoaMiddleware extends Middleware {
   readonly metrics: NtlmMetrics | undefined;
   /** Middleware serving the metrics (404 when `metrics` is off); ahead of this middleware, as `readyHandler`. */
   readonly metricsHandler: Middleware;
+  /** The public keys that check the Bearer tokens, as a JWK Set (see `bearer.jwksPath`). */
+  jwks(): JsonWebKeySet;
   /** The authenticator behind it. */
   readonly authenticator: Authenticator;
 }
@@ -92,6 +94,11 @@ export function ntlm(options: NtlmKoaOptions): NtlmKoaMiddleware {
   };
 
   const middleware = (async (ctx, next) => {
+    if (auth.isJwksRequest(ctx.req)) {
+      ctx.set('Cache-Control', JWKS_CACHE_CONTROL);
+      ctx.body = auth.authenticator.jwks();
+      return;
+    }
     const decision = await auth.decide(ctx.req);
     switch (decision.kind) {
       case 'pass':
@@ -115,6 +122,7 @@ export function ntlm(options: NtlmKoaOptions): NtlmKoaMiddleware {
     return auth.logout(ctx.req, ctx.state.ntlm);
   };
   middleware.close = () => auth.close();
+  middleware.jwks = () => auth.authenticator.jwks();
   middleware.ready = () => auth.authenticator.ready();
   Object.defineProperties(middleware, {
     authenticator: { value: auth.authenticator },

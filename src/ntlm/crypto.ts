@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createMD4 } from 'hash-wasm';
 import { hasFlag, NegotiateFlags } from './flags.js';
+import { md4 } from './md4.js';
 
 /**
  * NTLMv2 cryptography, MS-NLMP 3.3.2 and 3.4. Function names follow the spec so that each one can
@@ -9,12 +9,10 @@ import { hasFlag, NegotiateFlags } from './flags.js';
 
 /**
  * NTOWFv1: MD4 of the UTF-16LE password, the "NT hash". Node's OpenSSL 3 has no MD4 outside the
- * legacy provider, so it comes from hash-wasm (maintained, no native build).
+ * legacy provider, so it is our own (md4.ts). A promise still, as callers have always awaited it.
  */
 export async function ntowfv1(password: string): Promise<Buffer> {
-  const md4 = await createMD4();
-  md4.update(Buffer.from(password, 'utf16le'));
-  return Buffer.from(md4.digest('binary'));
+  return md4(Buffer.from(password, 'utf16le'));
 }
 
 /**

@@ -7,7 +7,7 @@ import { Operations } from '../metrics/operations.js';
 import type { NtlmMetrics } from '../metrics/prometheus.js';
 import type { ReadinessReport } from '../metrics/readiness.js';
 import { channelBindingsHash, tlsServerEndPoint } from '../ntlm/extended-protection.js';
-import type { Logger, NtlmIdentity, NtlmRequestInfo } from '../types.js';
+import type { JsonWebKeySet, Logger, NtlmIdentity, NtlmRequestInfo } from '../types.js';
 import { isAllowed } from './access-rules.js';
 import { type ConnectionScheme, parseAuthorization } from './authorization.js';
 import { type BearerTokens, DEFAULT_COOKIE_NAME, readCookie, type VerifiedToken } from './bearer-tokens.js';
@@ -29,6 +29,8 @@ function channelBindingsOf(socket: Socket): Buffer | undefined {
   const der = certificate && 'raw' in certificate ? certificate.raw : undefined;
   return der ? channelBindingsHash(tlsServerEndPoint(der)) : undefined;
 }
+
+const NO_KEYS: JsonWebKeySet = Object.freeze({ keys: Object.freeze([]) });
 
 /** Where one leg left the exchange, with the slot and abort signal it holds. */
 interface Leg {
@@ -131,6 +133,11 @@ export class Authenticator {
     return this.#operations.ready();
   }
 
+  /** The public keys that check our Bearer tokens: none without `bearer` or asymmetric keys. */
+  jwks(): JsonWebKeySet {
+    return this.#options.tokens?.jwks() ?? NO_KEYS;
+  }
+
   /** Authenticated connections and pending handshakes, for health and metrics. */
   get counts(): { authenticated: number; pending: number } {
     return { authenticated: this.#registry.authenticatedCount, pending: this.#registry.pendingCount };
@@ -196,20 +203,28 @@ export class Authenticator {
   }
 
   /** A request on an authenticated connection: its identity, with a fresh token when it outlived the last. */
-  #passConnection(state: ConnectionState, info: NtlmRequestInfo, request: AuthRequest): Decision {
+  #passConnection(
+    state: ConnectionState,
+    info: NtlmRequestInfo,
+    request: AuthRequest,
+  ): Decision | Promise<Decision> {
     if (!state.allowed) return this.#forbidden(info, request);
     const { tokens } = this.#options;
     // A connection may outlive its token (maxConnectionAgeMs above the token lifetime): a fresh
     // one keeps req.ntlm.token, which others may be handed, valid.
     if (tokens && info.tokenExpiresAt !== undefined && info.tokenExpiresAt <= Date.now()) {
-      const issued = tokens.issue(info);
-      state.info = {
-        ...info,
-        token: issued.token,
-        tokenId: issued.tokenId,
-        tokenExpiresAt: issued.expiresAt,
-      };
-      return { kind: 'pass', info: state.info };
+      const generation = state.generation;
+      return tokens.issue(info).then((issued) => {
+        const fresh = {
+          ...info,
+          token: issued.token,
+          tokenId: issued.tokenId,
+          tokenExpiresAt: issued.expiresAt,
+        };
+        // Kept for the connection's next requests unless a handshake began on it meanwhile.
+        if (state.generation === generation && state.info === info) state.info = fresh;
+        return { kind: 'pass', info: fresh };
+      });
     }
     return { kind: 'pass', info };
   }
@@ -279,6 +294,11 @@ export class Authenticator {
         ? await this.#firstLeg(state, request, mechanism, token)
         : await this.#nextLeg(state, request, mechanism, token);
       const { step, slot, controller } = leg;
+      // Whatever mechanism proved it: anonymous, Guest, computer accounts, other domains (401),
+      // before any token is signed for it.
+      if (step.done) this.#checkPolicy(step.identity, slot);
+      // Signed before the staleness check below, which must follow the last await.
+      const issued = step.done && this.#options.tokens ? await this.#issue(step.identity, slot) : undefined;
       if (state.generation !== generation || request.socket.destroyed) {
         // The client moved on (new leg or gone) while the mechanism worked: this one is stale.
         this.#registry.releaseHandshake(slot);
@@ -291,9 +311,7 @@ export class Authenticator {
       }
       if (step.done) {
         this.#registry.releaseHandshake(slot);
-        // Whatever mechanism proved it: anonymous, Guest, computer accounts, other domains (401).
-        this.#options.identityPolicy.check(step.identity);
-        return this.#completed(state, request, scheme, step);
+        return this.#completed(state, request, scheme, step, issued);
       }
       this.#awaitNextLeg(state, request, { exchange: step.pending, controller, slot });
       if (debug >= 1)
@@ -305,6 +323,16 @@ export class Authenticator {
       return { kind: 'challenge', offers: [`${scheme} ${step.responseToken.toString('base64')}`] };
     } catch (error) {
       return this.#fail(error, request, scheme, { kind: 'logon', durationMs: this.#handshakeTime(state) });
+    }
+  }
+
+  /** The identity policy's verdict; a refused identity gives its handshake slot back first. */
+  #checkPolicy(identity: NtlmIdentity, slot: HandshakeSlot): void {
+    try {
+      this.#options.identityPolicy.check(identity);
+    } catch (error) {
+      this.#registry.releaseHandshake(slot);
+      throw error;
     }
   }
 
@@ -375,15 +403,25 @@ export class Authenticator {
     );
   }
 
+  /** The Bearer token for a completed handshake, when `bearer` is on; the slot goes if signing fails. */
+  async #issue(identity: NtlmIdentity, slot: HandshakeSlot): Promise<IssuedToken | undefined> {
+    try {
+      return await this.#options.tokens?.issue(identity);
+    } catch (error) {
+      this.#registry.releaseHandshake(slot);
+      throw error;
+    }
+  }
+
   /** The handshake is done: the connection has its identity, and the client maybe a Bearer token. */
   #completed(
     state: ConnectionState,
     request: AuthRequest,
     scheme: ConnectionScheme,
     step: Extract<Step, { done: true }>,
+    issued: IssuedToken | undefined,
   ): Decision {
     const { identity, responseToken } = step;
-    const { tokens } = this.#options;
     const logger = this.#log(request);
     const durationMs = this.#handshakeTime(state);
     logger.info('logon accepted', {
@@ -394,7 +432,6 @@ export class Authenticator {
       remote: request.clientAddress,
       durationMs: durationMs === undefined ? undefined : Math.round(durationMs),
     });
-    const issued = tokens?.issue(identity);
     const info = this.#info(identity, scheme, Date.now(), {
       tokenId: issued?.tokenId,
       tokenExpiresAt: issued?.expiresAt,

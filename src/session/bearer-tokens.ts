@@ -1,13 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import jwt from 'jsonwebtoken';
+import { type KeyObject, randomUUID, webcrypto } from 'node:crypto';
+import type { JWTPayload } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { DEFAULTS } from '../defaults.js';
 import { OPTION_KEYS } from '../option-keys.js';
 import type { Store } from '../store/store.js';
-import type { BearerOptions, CookieOptions, NtlmIdentity } from '../types.js';
+import type { BearerOptions, CookieOptions, JsonWebKeySet, NtlmIdentity } from '../types.js';
 import { knownKeysOnly, positiveInteger } from '../validation.js';
 import { RevocationList } from './revocation-list.js';
-import { type ResolvedKey, resolveKeys } from './signing-keys.js';
+import { publicJwks, type ResolvedKey, resolveKeys } from './signing-keys.js';
 
 export const DEFAULT_COOKIE_NAME = DEFAULTS.bearer.cookieName;
 
@@ -44,6 +44,36 @@ export interface VerifiedToken {
   readonly expiresAt: number;
 }
 
+/**
+ * jose, loaded when the first token is signed or checked: it costs ~8 MB of RSS, which an app
+ * without `bearer` should not pay. ESM-only; import() works from our CommonJS build too.
+ */
+let jose: Promise<typeof import('jose')> | undefined;
+const loadJose = () => {
+  jose ??= import('jose');
+  return jose;
+};
+
+/**
+ * A key as jose takes it fastest. jose accepts a KeyObject, but imports a secret into WebCrypto on
+ * every call: an HMAC CryptoKey made once per key signs and checks about twice as fast. Asymmetric
+ * KeyObjects jose converts once and remembers itself.
+ */
+const hmacKeys = new WeakMap<ResolvedKey, Promise<webcrypto.CryptoKey>>();
+function joseKey(key: ResolvedKey, use: KeyObject): KeyObject | Promise<webcrypto.CryptoKey> {
+  if (use.type !== 'secret') return use;
+  let imported = hmacKeys.get(key);
+  if (!imported) {
+    const hash = { name: `SHA-${key.algorithm.slice(2)}` };
+    imported = webcrypto.subtle.importKey('raw', use.export(), { name: 'HMAC', hash }, false, [
+      'sign',
+      'verify',
+    ]);
+    hmacKeys.set(key, imported);
+  }
+  return imported;
+}
+
 const REVOKED = 'ntlm-sso:revoked:';
 /** How often revocations the shared store could not take are offered to it again. */
 const RESYNC_MS = 2000;
@@ -55,10 +85,10 @@ function revocationOwner(identity: Pick<NtlmIdentity, 'username' | 'domain'>): s
 
 /**
  * lua-resty-ntlm's idea: once a connection has done NTLM, the client gets a signed token and
- * later requests, on any connection and any instance with the key, skip NTLM. JWT HS256 via
- * jsonwebtoken, with the algorithm, issuer and audience pinned (it would otherwise accept any
- * HS* algorithm, and `none` with an empty key), and the key as a KeyObject (25x faster than a
- * string, which jsonwebtoken first tries to parse as PEM).
+ * later requests, on any connection and any instance with the key, skip NTLM. A JWT through jose
+ * (no dependencies, strict by default), with the algorithm pinned to the key its kid names, and
+ * the issuer and audience checked. The public keys of asymmetric algorithms are published as a
+ * JWKS, so that other services can check the tokens with any JWT library.
  *
  * Revocations live in this process (a bounded RevocationList that never forgets one early and
  * bounds each user's own) and, when a store is shared with other instances, in that store too. A revocation the store cannot
@@ -77,6 +107,7 @@ function checkBearerKeys(options: BearerOptions | undefined): void {
 export class BearerTokens {
   readonly #signer: ResolvedKey;
   readonly #keys: ReadonlyMap<string, ResolvedKey>;
+  readonly #jwks: JsonWebKeySet;
   readonly #expiresIn: number;
   readonly #issuer: string;
   readonly #audience: string;
@@ -87,6 +118,8 @@ export class BearerTokens {
   #resync: NodeJS.Timeout | undefined;
   /** Cookie settings when `cookie` is on. */
   readonly cookie: CookieOptions | undefined;
+  /** Where the adapters answer GET with the JWKS, when they do. */
+  readonly jwksPath: string | false;
 
   /** `shared`: the store other instances read revocations from; none when this process is alone. */
   constructor(
@@ -95,6 +128,7 @@ export class BearerTokens {
   ) {
     checkBearerKeys(options);
     ({ signer: this.#signer, byKid: this.#keys } = resolveKeys(options ?? {}));
+    this.#jwks = Object.freeze({ keys: Object.freeze(publicJwks(this.#keys.values())) });
     this.#expiresIn = positiveInteger(
       options.expiresInSeconds,
       'bearer.expiresInSeconds',
@@ -113,41 +147,51 @@ export class BearerTokens {
       ),
     });
     this.cookie = options.cookie === true ? {} : options.cookie || undefined;
+    this.jwksPath = options.jwksPath ?? DEFAULTS.bearer.jwksPath;
   }
 
   get lifetimeSeconds(): number {
     return this.#expiresIn;
   }
 
-  issue(identity: NtlmIdentity): { token: string; tokenId: string; expiresAt: number } {
+  /** The public keys that check our tokens (asymmetric keys only; never a secret). */
+  jwks(): JsonWebKeySet {
+    return this.#jwks;
+  }
+
+  async issue(identity: NtlmIdentity): Promise<{ token: string; tokenId: string; expiresAt: number }> {
+    const { SignJWT } = await loadJose();
     const { username, domain, groups, displayName, mail, sid } = identity;
     const tokenId = randomUUID();
     // iat chosen here, so that expiresAt is exactly the token's exp, as verify() reports it.
     const iat = Math.floor(Date.now() / 1000);
-    const claims = { username, domain, groups, displayName, mail, sid, iat };
-    const token = jwt.sign(claims, this.#signer.signKey!, {
-      algorithm: this.#signer.algorithm,
-      keyid: this.#signer.kid,
-      expiresIn: this.#expiresIn,
-      issuer: this.#issuer,
-      audience: this.#audience,
-      subject: `${domain}\\${username}`,
-      jwtid: tokenId,
-    });
+    const token = await new SignJWT({ username, domain, groups, displayName, mail, sid })
+      .setProtectedHeader({ alg: this.#signer.algorithm, kid: this.#signer.kid, typ: 'JWT' })
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + this.#expiresIn)
+      .setIssuer(this.#issuer)
+      .setAudience(this.#audience)
+      .setSubject(`${domain}\\${username}`)
+      .setJti(tokenId)
+      .sign(await joseKey(this.#signer, this.#signer.signKey!));
     return { token, tokenId, expiresAt: (iat + this.#expiresIn) * 1000 };
   }
 
   /**
    * The token's identity, or undefined when it is invalid, expired, tampered with or revoked.
-   * Answered at once when no store is shared (the common case costs no promise); with a shared
-   * store, a promise that rejects when the store cannot say whether another instance revoked it.
+   * A token checked before is answered at once when no store is shared (the common case costs no
+   * promise); a new one, or any with a shared store, through a promise, which rejects when the
+   * store cannot say whether another instance revoked it.
    */
   verify(token: string): VerifiedToken | undefined | Promise<VerifiedToken | undefined> {
-    const verified = this.#verified.get(token) ?? this.#check(token);
-    if (
-      !verified ||
-      this.#revoked.isRevoked(revocationOwner(verified.identity), verified.tokenId, verified.expiresAt)
-    )
+    const checked = this.#verified.get(token);
+    if (checked === undefined)
+      return this.#check(token).then((verified) => verified && this.#unlessRevoked(verified));
+    return this.#unlessRevoked(checked);
+  }
+
+  #unlessRevoked(verified: VerifiedToken): VerifiedToken | undefined | Promise<VerifiedToken | undefined> {
+    if (this.#revoked.isRevoked(revocationOwner(verified.identity), verified.tokenId, verified.expiresAt))
       return undefined;
     if (!this.shared) return verified;
     return this.shared
@@ -156,19 +200,21 @@ export class BearerTokens {
   }
 
   /** Signature, algorithm, issuer, audience, expiry and claims; remembered until the token expires. */
-  #check(token: string): VerifiedToken | undefined {
-    let claims: jwt.JwtPayload;
+  async #check(token: string): Promise<VerifiedToken | undefined> {
+    let claims: JWTPayload;
     try {
+      const { decodeProtectedHeader, jwtVerify } = await loadJose();
       // The key is chosen by kid, and only that key's own algorithm is allowed: an RS256 public
       // key can never be used as an HS256 secret (algorithm confusion), nor `none` accepted.
-      const kid = jwt.decode(token, { complete: true })?.header.kid;
-      const key = kid === undefined ? undefined : this.#keys.get(kid);
+      const { kid } = decodeProtectedHeader(token);
+      const key = typeof kid === 'string' ? this.#keys.get(kid) : undefined;
       if (!key) return undefined;
-      claims = jwt.verify(token, key.verifyKey, {
+      ({ payload: claims } = await jwtVerify(token, await joseKey(key, key.verifyKey), {
         algorithms: [key.algorithm],
         issuer: this.#issuer,
         audience: this.#audience,
-      }) as jwt.JwtPayload;
+        requiredClaims: ['exp', 'jti'],
+      }));
     } catch {
       return undefined;
     }
@@ -188,10 +234,10 @@ export class BearerTokens {
         domain: claims.domain,
         // A token travels without its connection: there is no workstation to report.
         workstation: '',
-        groups: Array.isArray(claims.groups) ? claims.groups : undefined,
-        displayName: claims.displayName,
-        mail: claims.mail,
-        sid: claims.sid,
+        groups: Array.isArray(claims.groups) ? (claims.groups as string[]) : undefined,
+        displayName: claims.displayName as string | undefined,
+        mail: claims.mail as string | undefined,
+        sid: claims.sid as string | undefined,
       },
     };
     const ttl = verified.expiresAt - Date.now();

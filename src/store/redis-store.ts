@@ -1,13 +1,10 @@
-import type { Redis, RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { DEFAULTS } from '../defaults.js';
-import { lazyRequire } from '../lazy-require.js';
-
-const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
-
 import { ConfigurationError } from '../errors.js';
 import { OPTION_KEYS } from '../option-keys.js';
-import type { RedisStoreOptions } from '../types.js';
+import type { RedisClient, RedisStoreOptions } from '../types.js';
 import { knownKeysOnly, positiveInteger } from '../validation.js';
+import { loadIoredis } from './ioredis.js';
 import type { Store } from './store.js';
 
 /**
@@ -15,7 +12,7 @@ import type { Store } from './store.js';
  * itself (SET ... EX), so nothing grows without bound.
  */
 export class RedisStore implements Store {
-  readonly #client: Redis;
+  readonly #client: RedisClient;
   readonly #owned: boolean;
   readonly #prefix: string;
   readonly #pauseMs: number;
@@ -44,7 +41,7 @@ export class RedisStore implements Store {
     };
     this.#owned = typeof options.redis === 'string';
     this.#client =
-      typeof options.redis === 'string' ? new (ioredis().Redis)(options.redis, settings) : options.redis;
+      typeof options.redis === 'string' ? new (loadIoredis().Redis)(options.redis, settings) : options.redis;
     // Errors surface on the commands that fail; the connection's own events only go to the log.
     if (this.#owned) this.#client.on('error', () => {});
     this.#prefix = options.prefix ?? DEFAULTS.redisStore.prefix;

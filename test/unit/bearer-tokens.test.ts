@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import jwt from 'jsonwebtoken';
-import { ConfigurationError, MemoryStore } from '../../src/index.js';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { ConfigurationError, MemoryStore, type TokenAlgorithm } from '../../src/index.js';
 import { BearerTokens } from '../../src/session/bearer-tokens.js';
 
 const ALICE = { username: 'alice', domain: 'EXAMPLE', workstation: 'PC', groups: ['Engineering'] };
@@ -10,17 +10,26 @@ const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const tokens = (options: ConstructorParameters<typeof BearerTokens>[0]) =>
   new BearerTokens(options, new MemoryStore());
+const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/** A key pair for each asymmetric algorithm, as a user would generate it. */
+const PAIRS: [TokenAlgorithm, ReturnType<typeof generateKeyPairSync>][] = [
+  ['RS256', rsa],
+  ['RS512', rsa],
+  ['PS256', rsa],
+  ['ES256', ec],
+  ['ES384', generateKeyPairSync('ec', { namedCurve: 'P-384' })],
+  ['ES512', generateKeyPairSync('ec', { namedCurve: 'P-521' })],
+  ['EdDSA', generateKeyPairSync('ed25519')],
+];
 
 describe('Bearer token keys', () => {
-  it('signs and checks with RS256 and ES256, kid in the header', async () => {
-    for (const [algorithm, pair] of [
-      ['RS256', rsa],
-      ['ES256', ec],
-    ] as const) {
+  it('signs and checks with every asymmetric algorithm, kid in the header', async () => {
+    for (const [algorithm, pair] of PAIRS) {
       const issuer = tokens({ keys: [{ kid: `k-${algorithm}`, algorithm, key: pair.privateKey }] });
-      const { token } = issuer.issue(ALICE);
-      const header = jwt.decode(token, { complete: true })?.header;
-      assert.deepEqual([header?.alg, header?.kid], [algorithm, `k-${algorithm}`]);
+      const { token } = await issuer.issue(ALICE);
+      const header = decodeProtectedHeader(token);
+      assert.deepEqual([header.alg, header.kid, header.typ], [algorithm, `k-${algorithm}`, 'JWT']);
       const checker = tokens({
         keys: [
           { kid: 'hs', algorithm: 'HS256', key: randomBytes(32) },
@@ -35,10 +44,33 @@ describe('Bearer token keys', () => {
     }
   });
 
+  it('keeps the claims: sub, iss, aud, jti, iat and exp beside the identity', async () => {
+    const issuer = tokens({ secret: randomBytes(32), expiresInSeconds: 600 });
+    const issued = await issuer.issue({ ...ALICE, displayName: 'Alice A.', sid: 'S-1-5-21-1-2-3-1104' });
+    const claims = JSON.parse(Buffer.from(issued.token.split('.')[1]!, 'base64url').toString());
+    assert.deepEqual(
+      { ...claims, iat: typeof claims.iat },
+      {
+        username: 'alice',
+        domain: 'EXAMPLE',
+        groups: ['Engineering'],
+        displayName: 'Alice A.',
+        sid: 'S-1-5-21-1-2-3-1104',
+        iat: 'number',
+        exp: claims.iat + 600,
+        iss: 'ntlm-sso',
+        aud: 'ntlm-sso',
+        sub: 'EXAMPLE\\alice',
+        jti: issued.tokenId,
+      },
+    );
+    assert.equal(issued.expiresAt, claims.exp * 1000);
+  });
+
   it('rotates by kid: the new instance accepts old tokens while the old key is listed, not after', async () => {
     const oldKey = { kid: '2026-10', algorithm: 'HS256' as const, key: randomBytes(32) };
     const newKey = { kid: '2026-11', algorithm: 'HS256' as const, key: randomBytes(32) };
-    const { token } = tokens({ keys: [oldKey] }).issue(ALICE);
+    const { token } = await tokens({ keys: [oldKey] }).issue(ALICE);
     assert.ok(await tokens({ keys: [newKey, oldKey] }).verify(token));
     assert.equal(await tokens({ keys: [newKey] }).verify(token), undefined);
   });
@@ -46,13 +78,22 @@ describe('Bearer token keys', () => {
   it('refuses algorithm confusion: an HS256 token keyed with the RSA public key', async () => {
     const checker = tokens({ keys: [{ kid: 'rsa', algorithm: 'RS256', key: rsa.privateKey }] });
     const publicPem = rsa.publicKey.export({ type: 'spki', format: 'pem' });
-    const forged = jwt.sign({ username: 'admin', domain: 'EXAMPLE', jti: 'x' }, publicPem, {
-      algorithm: 'HS256',
-      keyid: 'rsa',
-      issuer: 'ntlm-sso',
-      audience: 'ntlm-sso',
-    });
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { username: 'admin', domain: 'EXAMPLE', jti: 'x', iss: 'ntlm-sso', aud: 'ntlm-sso' };
+    const signed = `${b64({ alg: 'HS256', kid: 'rsa', typ: 'JWT' })}.${b64({ ...claims, iat: now, exp: now + 60 })}`;
+    const forged = `${signed}.${createHmac('sha256', publicPem).update(signed).digest('base64url')}`;
     assert.equal(await checker.verify(forged), undefined);
+  });
+
+  it('refuses a token of another issuer or audience, and one whose kid is not listed', async () => {
+    const key = { kid: 'k', algorithm: 'HS256' as const, key: randomBytes(32) };
+    const checker = tokens({ keys: [key] });
+    for (const other of [{ issuer: 'someone-else' }, { audience: 'another-app' }]) {
+      const { token } = await tokens({ keys: [key], ...other }).issue(ALICE);
+      assert.equal(await checker.verify(token), undefined, JSON.stringify(other));
+    }
+    const { token } = await tokens({ keys: [{ ...key, kid: 'unknown' }] }).issue(ALICE);
+    assert.equal(await checker.verify(token), undefined, 'unknown kid');
   });
 
   it('refuses weak or mismatched keys at start-up', () => {
@@ -61,10 +102,13 @@ describe('Bearer token keys', () => {
     const bad = [
       {},
       { secret: 'too short' },
+      { keys: [{ kid: 'a', algorithm: 'HS512' as const, key: randomBytes(32) }] },
       { keys: [{ kid: 'a', algorithm: 'RS256' as const, key: weakRsa.privateKey }] },
       { keys: [{ kid: 'a', algorithm: 'ES256' as const, key: p384.privateKey }] },
       { keys: [{ kid: 'a', algorithm: 'ES256' as const, key: rsa.privateKey }] },
+      { keys: [{ kid: 'a', algorithm: 'EdDSA' as const, key: ec.privateKey }] },
       { keys: [{ kid: 'a', algorithm: 'RS256' as const, publicKey: rsa.publicKey }] },
+      { keys: [{ kid: 'a', algorithm: 'none' as TokenAlgorithm, key: randomBytes(32) }] },
       {
         keys: [
           { kid: 'a', algorithm: 'HS256' as const, key: randomBytes(32) },
@@ -73,6 +117,40 @@ describe('Bearer token keys', () => {
       },
     ];
     for (const options of bad)
-      assert.throws(() => tokens(options), ConfigurationError, JSON.stringify(Object.keys(options)));
+      assert.throws(() => tokens(options), ConfigurationError, JSON.stringify(options));
+  });
+});
+
+describe('the JWKS', () => {
+  it('lists the public half of each asymmetric key with its kid and alg, and never a secret', async () => {
+    const secret = randomBytes(32);
+    const keys = [
+      { kid: 'hs', algorithm: 'HS256' as const, key: secret },
+      ...PAIRS.map(([algorithm, pair]) => ({ kid: `k-${algorithm}`, algorithm, key: pair.privateKey })),
+    ];
+    const jwks = tokens({ keys }).jwks();
+    assert.deepEqual(
+      jwks.keys.map(({ kid, alg, kty, use }) => [kid, alg, kty, use]),
+      PAIRS.map(([algorithm]) => [
+        `k-${algorithm}`,
+        algorithm,
+        algorithm === 'EdDSA' ? 'OKP' : algorithm.startsWith('ES') ? 'EC' : 'RSA',
+        'sig',
+      ]),
+    );
+    const text = JSON.stringify(jwks);
+    assert.ok(!/"(d|p|q|dp|dq|qi|k)":/.test(text), 'no private or secret member');
+    assert.ok(!text.includes(secret.toString('base64url')));
+    // Each published key checks its own tokens in jose.
+    const keySet = createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]);
+    for (const [index] of PAIRS.entries()) {
+      const { token } = await tokens({ keys: [keys[index + 1]!] }).issue(ALICE);
+      const { payload } = await jwtVerify(token, keySet, { issuer: 'ntlm-sso', audience: 'ntlm-sso' });
+      assert.equal(payload.username, 'alice');
+    }
+  });
+
+  it('is empty with an HS256 secret alone', () => {
+    assert.deepEqual(tokens({ secret: randomBytes(32) }).jwks(), { keys: [] });
   });
 });

@@ -78,6 +78,6 @@ describe('DEFAULTS and the README agree', () => {
   });
 
   it('bearer options', () => {
-    check('`bearer` option', DEFAULTS.bearer, false, ['expiresInSeconds']);
+    check('`bearer` option', DEFAULTS.bearer, false, ['expiresInSeconds', 'jwksPath']);
   });
 });

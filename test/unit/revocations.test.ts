@@ -20,7 +20,7 @@ async function aliceLogsOnAndOff(tokens: BearerTokens, cycles: number) {
   const revoked: string[] = [];
   let accepted = 0;
   for (let i = 0; i < cycles; i++) {
-    const alice = tokens.issue(identity('alice'));
+    const alice = await tokens.issue(identity('alice'));
     if (await tokens.verify(alice.token)) accepted++;
     await tokens.revoke(alice.tokenId, alice.expiresAt, identity('alice'));
     revoked.push(alice.token);
@@ -38,9 +38,9 @@ async function stillAccepted(verifier: BearerTokens, tokens: string[]): Promise<
 describe('revocations', () => {
   it("bob's revoked token stays revoked after 101,000 logon+logout cycles by alice; memory stays bounded", async () => {
     const tokens = new BearerTokens({ secret: SECRET }, undefined);
-    const bob = tokens.issue(identity('bob'));
+    const bob = await tokens.issue(identity('bob'));
     await tokens.revoke(bob.tokenId, bob.expiresAt, identity('bob'));
-    const dave = tokens.issue(identity('dave'));
+    const dave = await tokens.issue(identity('dave'));
     const { revoked, accepted } = await aliceLogsOnAndOff(tokens, 101_000);
     // Past her own cap, her fresh tokens expiring in the same second as her oldest dropped
     // revocation are refused too: hers, nobody else's, pay.
@@ -48,7 +48,7 @@ describe('revocations', () => {
     assert.equal(await tokens.verify(bob.token), undefined, "bob's revoked token came back");
     assert.equal((await tokens.verify(dave.token))?.identity.username, 'dave', 'dave never logged out');
     assert.equal(await stillAccepted(tokens, revoked), 0, "one of alice's revoked tokens came back");
-    const later = tokens.issue(identity('carol'));
+    const later = await tokens.issue(identity('carol'));
     assert.equal(
       (await tokens.verify(later.token))?.identity.username,
       'carol',
@@ -83,7 +83,7 @@ describe('revocations', () => {
         const options = { secret: SECRET, maxRevocations: 500 };
         const first = new BearerTokens(options, store);
         const second = new BearerTokens(options, store);
-        const bob = first.issue(identity('bob'));
+        const bob = await first.issue(identity('bob'));
         const { revoked, accepted } = await aliceLogsOnAndOff(first, 1_500);
         const bobSeen = [await first.verify(bob.token), store ? await second.verify(bob.token) : undefined];
         const aliceBack = await stillAccepted(first, revoked);
