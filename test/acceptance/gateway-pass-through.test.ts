@@ -29,6 +29,9 @@ class NtlmUpstream {
       res.setHeader(CONNECTION_HEADER, String(req.socket.remotePort));
       app(req, res);
     });
+    // NTLM authenticates the upstream connection: keep it as IIS does (120 s), not Node's 5 s,
+    // or a user's pin closes while a slow run (a loaded machine) is still under way.
+    this.server.keepAliveTimeout = 120_000;
     this.server.on('connection', (socket: Socket) => {
       const port = socket.remotePort!;
       socket.once('close', () => this.closedConnections.add(port));

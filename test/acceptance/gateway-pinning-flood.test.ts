@@ -31,6 +31,9 @@ class NtlmUpstream {
       req.url = '/api/whoami';
       setTimeout(() => app(req, res), Number(slow[1]));
     });
+    // NTLM authenticates the upstream connection: keep it as IIS does (120 s), not Node's 5 s,
+    // or a user's pin closes while a slow run (a loaded machine) is still under way.
+    this.server.keepAliveTimeout = 120_000;
     this.server.on('connection', (socket: Socket) => {
       this.#open += 1;
       this.peakConnections = Math.max(this.peakConnections, this.#open);
