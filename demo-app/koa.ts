@@ -1,10 +1,15 @@
 import Koa from 'koa';
-import type { NtlmOptions } from 'ntlm-sso';
-import { ntlm } from 'ntlm-sso/koa';
+import { type NtlmKoaOptions, ntlm } from 'ntlm-sso/koa';
 
-export function serveKoa(options: NtlmOptions, port = 3000, host = '127.0.0.1') {
+export function serveKoa(options: NtlmKoaOptions, port = 3000, host = '127.0.0.1') {
   const auth = ntlm(options);
   const app = new Koa();
+  // Load balancers and scrapers do not log on: answer them ahead of the middleware.
+  app.use((ctx, next) => {
+    if (ctx.path === '/.ntlm-sso/ready') return auth.readyHandler(ctx, next);
+    if (ctx.path === '/.ntlm-sso/metrics') return auth.metricsHandler(ctx, next);
+    return next();
+  });
   app.use(auth);
   app.use(async (ctx) => {
     if (ctx.method === 'POST' && ctx.path === '/logout') {

@@ -65,7 +65,8 @@ export type ConfigurationCode =
   | 'ERR_NTLM_CONFIG_NOT_ONE_OF'
   | 'ERR_NTLM_CONFIG_NOT_A_LIST'
   | 'ERR_NTLM_CONFIG_NOT_A_FUNCTION'
-  | 'ERR_NTLM_CONFIG_MISSING';
+  | 'ERR_NTLM_CONFIG_MISSING'
+  | 'ERR_NTLM_CONFIG_UNKNOWN_OPTION';
 
 export type NtlmErrorCode =
   | InvalidTokenCode

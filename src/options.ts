@@ -3,12 +3,13 @@ import { ConfigurationError } from './errors.js';
 import { kerberosAcceptor } from './kerberos/acceptor.js';
 import { adaptLogger, consoleLogger, levelledLogger } from './logger.js';
 import { resolveMetricsOption } from './metrics/prometheus.js';
+import { OPTION_KEYS } from './option-keys.js';
 import { BearerTokens } from './session/bearer-tokens.js';
 import { TrustedProxies } from './session/client-address.js';
 import type { ResolvedOptions } from './session/resolved-options.js';
 import type { Store } from './store/store.js';
 import type { KerberosOptions, NtlmOptions } from './types.js';
-import { oneOf, positiveInteger } from './validation.js';
+import { knownKeysOnly, oneOf, positiveInteger } from './validation.js';
 
 export type { ResolvedOptions };
 
@@ -18,6 +19,7 @@ function kerberosFrom(kerberos: KerberosOptions | undefined, store: Store | unde
   if (typeof kerberos !== 'object' || kerberos === null) {
     throw new ConfigurationError('ntlm(): kerberos must be { keytab, servicePrincipal?, ... }');
   }
+  knownKeysOnly(kerberos, OPTION_KEYS.kerberos, 'ntlm()', 'kerberos.');
   const { keytab, servicePrincipal, maxClockSkewMs, allowRc4 } = kerberos;
   return kerberosAcceptor({ keytab, servicePrincipal, maxClockSkewMs, allowRc4, replayStore: store });
 }
@@ -66,6 +68,7 @@ function optionalFunction<T>(value: T | undefined, name: string): T | undefined 
 export function resolveOptions(options: NtlmOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null)
     throw new ConfigurationError('ntlm(): options object is required');
+  knownKeysOnly(options, OPTION_KEYS.ntlm, 'ntlm()');
   const { verifier } = options;
   if (typeof verifier?.startHandshake !== 'function') {
     throw new ConfigurationError(

@@ -164,7 +164,11 @@ export interface NtlmOptions {
    * @default 'off'
    */
   extendedProtection?: 'off' | 'allow' | 'require';
-  /** Our SPNs (`HTTP/www.example.test`), for the target-name check of `extendedProtection`. @default [] */
+  /**
+   * Our SPNs (`HTTP/www.example.test`), for the target-name check of `extendedProtection`. One
+   * without a port accepts its host on any port (Chromium signs `HTTP/localhost:3443`); one with a
+   * port, that port only. Another host is refused. @default []
+   */
   servicePrincipalNames?: string[];
   /**
    * How long a CHALLENGE waits for its AUTHENTICATE before the handshake is dropped (ms).
@@ -236,15 +240,16 @@ export interface NtlmOptions {
   skip?: (req: IncomingMessage) => boolean;
   /**
    * Your own page for a 401 (Express, Connect, node:http): called with the status and
-   * WWW-Authenticate already set, to write the body (`res.end(html)`, `res.render(...)`). If it
-   * throws, our plain-text body is sent instead.
+   * WWW-Authenticate already set, to write the body (`res.end(html)`, `res.render(...)`), for
+   * every 401 (the first, without credentials, included). If it throws, our plain-text body is
+   * sent instead. Fastify and Koa take their own signature (FastifyRefusalHandler, KoaRefusalHandler).
    */
   onUnauthorized?: RefusalHandler;
   /** Your own page for a 403 (not among allowUsers/allowGroups); as `onUnauthorized`. */
   onForbidden?: RefusalHandler;
   /** Your own page for a 503 (no DC answered, too many handshakes...); as `onUnauthorized`. */
   onUnavailable?: RefusalHandler;
-  /** Also set `req.user` to the identity, for passport-style code that reads it there. @default false */
+  /** Also set `req.user` (Fastify: `request.user`, Koa: `ctx.state.user`) to the identity, for passport-style code. @default false */
   setUser?: boolean;
   /**
    * Prometheus metrics (logons by mechanism and result, handshake and DC latency, DC up/down,

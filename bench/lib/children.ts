@@ -172,9 +172,15 @@ export async function startListening(
  * `ntlm-sso gateway` in header mode from the built package (dist/cli.js), in front of `upstream`;
  * with `cpuProfileDir`, under --cpu-prof (written when SIGTERM makes it exit).
  */
-export async function startGateway(upstream: string, dcUrl: string, cpuProfileDir?: string): Promise<Child> {
+export async function startGateway(
+  upstream: string,
+  dcUrl: string,
+  cpuProfileDir?: string,
+  mode: 'header' | 'pass-through' = 'header',
+): Promise<Child> {
   const port = await freePort();
   if (cpuProfileDir) mkdirSync(cpuProfileDir, { recursive: true });
+  const auth = mode === 'header' ? ['--dc', dcUrl, '--domain', 'EXAMPLE'] : ['--mode', 'pass-through'];
   return startListening(
     process.execPath,
     [
@@ -185,14 +191,26 @@ export async function startGateway(upstream: string, dcUrl: string, cpuProfileDi
       `127.0.0.1:${port}`,
       '--upstream',
       upstream,
-      '--dc',
-      dcUrl,
-      '--domain',
-      'EXAMPLE',
+      ...auth,
       '--debug',
       '0',
     ],
     port,
+  );
+}
+
+/** bench/servers/plain-proxy.ts: the least a Node reverse proxy does, on node:http's or undici's client. */
+export async function startPlainProxy(upstream: string, client: 'node' | 'undici'): Promise<Child> {
+  const port = await freePort();
+  return startListening(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'bench/servers/plain-proxy.ts')],
+    port,
+    {
+      UPSTREAM: upstream,
+      PORT: String(port),
+      PROXY_CLIENT: client,
+    },
   );
 }
 

@@ -1,10 +1,20 @@
 // Scenario 7: the gateway in header mode (`node dist/cli.js gateway`, with the LDAP relay) in
 // front of a bare Express upstream, vs the same upstream direct, vs nginx as a plain reverse
-// proxy (no authentication) in front of it. The same keep-alive client for all three; through
-// the gateway each connection is authenticated once, as a browser would.
+// proxy (no authentication) in front of it, vs the least a Node proxy can do on node:http's and
+// on undici's client (the Node ceiling, 7d/7e). The same keep-alive client for all; through the
+// gateway each connection is authenticated once, as a browser would. 7f: the gateway in
+// pass-through mode in front of an upstream that speaks NTLM itself (our middleware), vs that
+// upstream direct.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { type Child, type ServerChild, startGateway, startNginx, startServer } from '../lib/children.js';
+import {
+  type Child,
+  type ServerChild,
+  startGateway,
+  startNginx,
+  startPlainProxy,
+  startServer,
+} from '../lib/children.js';
 import { CONNECTIONS, type Context } from '../lib/context.js';
 import { keepAliveLoad } from '../lib/ntlm-load.js';
 import { summariseProfile } from '../lib/profile.js';
@@ -19,11 +29,24 @@ function nginxMissing(): string | undefined {
 export async function gatewayScenario(ctx: Context): Promise<Row[]> {
   const children: Child[] = [];
   let upstream: ServerChild | undefined;
+  let ntlmUpstream: ServerChild | undefined;
   try {
     upstream = await startServer({ mode: 'bare', env: {} });
     const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
     const gateway = await startGateway(upstreamUrl, ctx.dcUrl);
     children.push(gateway);
+    const nodeProxy = await startPlainProxy(upstreamUrl, 'node');
+    children.push(nodeProxy);
+    const undiciProxy = await startPlainProxy(upstreamUrl, 'undici');
+    children.push(undiciProxy);
+    ntlmUpstream = await startServer({ mode: 'ours', env: { BENCH_DC_URL: ctx.dcUrl } });
+    const passThrough = await startGateway(
+      `http://127.0.0.1:${ntlmUpstream.port}`,
+      ctx.dcUrl,
+      undefined,
+      'pass-through',
+    );
+    children.push(passThrough);
     const missing = nginxMissing();
     let nginx: Child | undefined;
     if (!missing) {
@@ -31,12 +54,26 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
       nginx = await startNginx(upstream.port, `${ctx.tmp}/nginx`);
       children.push(nginx);
     }
-    const variants = nginx ? (['direct', 'gateway', 'nginx'] as const) : (['direct', 'gateway'] as const);
+    const variants = [
+      'direct',
+      'gateway',
+      ...(nginx ? ['nginx'] : []),
+      'node-proxy',
+      'undici-proxy',
+      'ntlm-direct',
+      'pass-through',
+    ];
     const ports: Record<string, number> = {
       direct: upstream.port,
       gateway: gateway.port,
       nginx: nginx?.port ?? 0,
+      'node-proxy': nodeProxy.port,
+      'undici-proxy': undiciProxy.port,
+      'ntlm-direct': ntlmUpstream.port,
+      'pass-through': passThrough.port,
     };
+    /** Variants whose connections log on first: the gateway, and everything in front of an NTLM upstream. */
+    const authenticated = new Set(['gateway', 'ntlm-direct', 'pass-through']);
     let gatewayErrors = 0;
     let reauth = 0;
     const load = (variant: string, durationMs: number) =>
@@ -44,12 +81,12 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
         port: ports[variant]!,
         connections: CONNECTIONS,
         durationMs,
-        users: variant === 'gateway' ? ctx.users : undefined,
+        users: authenticated.has(variant) ? ctx.users : undefined,
       });
     for (const variant of variants) await load(variant, ctx.sizes.warmupMs);
     const samples = (await interleave<string>(variants, ctx.sizes.rounds, async (variant) => {
       const result = await load(variant, ctx.sizes.requestRoundMs);
-      if (variant === 'gateway') {
+      if (authenticated.has(variant)) {
         gatewayErrors += result.errors;
         reauth += result.reauthentications;
       }
@@ -79,7 +116,7 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
       .join('; ');
     const detail =
       `${ctx.sizes.rounds} interleaved rounds of ${ctx.sizes.requestRoundMs / 1000} s, ${CONNECTIONS} client connections; ` +
-      `req/s per round: ${perRound}. Gateway: ${reauth} re-authentications, ${gatewayErrors} errors. ` +
+      `req/s per round: ${perRound}. Authenticated variants: ${reauth} re-authentications, ${gatewayErrors} errors. ` +
       `nginx: 1 worker, keepalive 32 to the upstream, keepalive_requests raised to 1,000,000 on both sides, access log off.`;
     const rows: Row[] = [
       {
@@ -103,6 +140,44 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
         samples,
       },
     ];
+    const nodeCeiling = pairedRatio(samples['node-proxy']!, samples.direct!);
+    const undiciCeiling = pairedRatio(samples['undici-proxy']!, samples.direct!);
+    const vsCeiling = pairedRatio(
+      samples.gateway!,
+      samples[undiciCeiling > nodeCeiling ? 'undici-proxy' : 'node-proxy']!,
+    );
+    const passThroughRatio = pairedRatio(samples['pass-through']!, samples['ntlm-direct']!);
+    const ceilingRow = (id: string, client: string, key: string, ratio: number): Row => ({
+      id,
+      scenario: `the Node ceiling: a minimal reverse proxy on ${client} vs the upstream direct`,
+      unit: 'req/s',
+      ours: median(samples[key]!),
+      baselineName: 'bare Express 4 direct',
+      baseline: median(samples.direct!),
+      ratio: round(ratio, 3),
+      compare: `${ratio.toFixed(2)}×`,
+      goal: 'report',
+      met: null,
+      status: 'measured',
+      detail: `same rounds as 7; bench/servers/plain-proxy.ts: keep-alive upstream connections, no authentication, no header work, no log. The gateway gets ${vsCeiling.toFixed(2)}× of the faster of the two.`,
+    });
+    rows.push(ceilingRow('7d', "node:http's client", 'node-proxy', nodeCeiling));
+    rows.push(ceilingRow('7e', "undici's client (Pool)", 'undici-proxy', undiciCeiling));
+    rows.push({
+      id: '7f',
+      scenario: 'gateway (pass-through mode) in front of an NTLM upstream vs that upstream direct',
+      unit: 'req/s',
+      ours: median(samples['pass-through']!),
+      baselineName: 'our middleware (LDAP relay) direct',
+      baseline: median(samples['ntlm-direct']!),
+      ratio: round(passThroughRatio, 3),
+      compare: `${passThroughRatio.toFixed(2)}×`,
+      goal: 'report',
+      met: null,
+      status: 'measured',
+      detail:
+        'same rounds as 7; each client connection logs on once through its own pinned upstream connection, then sends keep-alive requests.',
+    });
     if (nginx) {
       const vsNginx = pairedRatio(samples.gateway!, samples.nginx!);
       const nginxVsDirect = pairedRatio(samples.nginx!, samples.direct!);
@@ -156,5 +231,6 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
   } finally {
     for (const child of children) await child.stop();
     await upstream?.stop();
+    await ntlmUpstream?.stop();
   }
 }

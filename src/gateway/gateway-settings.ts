@@ -4,9 +4,10 @@ import { ConfigurationError } from '../errors.js';
 const G = DEFAULTS.gateway;
 
 import { adaptLogger, consoleLogger, levelledLogger } from '../logger.js';
+import { OPTION_KEYS } from '../option-keys.js';
 import { TrustedProxies } from '../session/client-address.js';
 import type { GatewayMode, GatewayOptions, Logger, PinningLimits } from '../types.js';
-import { oneOf, positiveInteger } from '../validation.js';
+import { knownKeysOnly, oneOf, positiveInteger } from '../validation.js';
 
 /** GatewayOptions checked once, with every default filled in. */
 export interface GatewaySettings {
@@ -44,6 +45,7 @@ function upstreamUrl(value: string | URL): URL {
 
 /** nginx-ntlm-module's defaults, except 1000 connections rather than 100; a client's share is a tenth. */
 function pinningLimits(pinning: Partial<PinningLimits> = {}): PinningLimits {
+  knownKeysOnly(pinning, OPTION_KEYS.pinning, 'gateway', 'pinning.');
   const limit = (name: keyof PinningLimits, fallback: number) =>
     positiveInteger(pinning[name], `pinning.${name}`, fallback, 'gateway');
   const maxConnections = limit('maxConnections', G.pinnedConnections);
@@ -60,6 +62,7 @@ function pinningLimits(pinning: Partial<PinningLimits> = {}): PinningLimits {
 }
 
 export function resolveGatewayOptions(options: GatewayOptions): GatewaySettings {
+  knownKeysOnly(options, OPTION_KEYS.gateway, 'gateway');
   const mode = oneOf(options.mode, 'mode', ['header', 'pass-through'] as const, G.mode, 'gateway');
   const count = (name: keyof GatewayOptions, fallback: number) =>
     positiveInteger(options[name], name, fallback, 'gateway');

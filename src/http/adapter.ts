@@ -8,8 +8,8 @@ import { Authenticator, type AuthRequest, type Decision } from '../session/authe
 import type { ConnectionScheme } from '../session/authorization.js';
 import { tokenCookie } from '../session/bearer-tokens.js';
 import { clientAddress, type TrustedProxies } from '../session/client-address.js';
-import type { NtlmOptions, NtlmRequestInfo } from '../types.js';
-import { passHeaders } from './decision-response.js';
+import type { Logger, NtlmOptions, NtlmRequestInfo, RefusalHandler } from '../types.js';
+import { type PlainResponse, passHeaders } from './decision-response.js';
 import { attachIdentity, stripClientIdentityHeaders } from './identity-headers.js';
 import { exposedHeaders } from './responses.js';
 
@@ -21,21 +21,42 @@ export interface ResponseHeaders {
   append(name: string, value: string): void;
 }
 
+type RefusalHandlerName = 'onUnauthorized' | 'onForbidden' | 'onUnavailable';
+
+/**
+ * The options of an adapter: those of `ntlm()`, with refusal handlers of the framework's own
+ * signature (Express: `(req, res, refusal)`, Fastify: `(request, reply, refusal)`, Koa: `(ctx, refusal)`).
+ */
+export type AdapterOptions<Handler> = Omit<NtlmOptions, RefusalHandlerName> & {
+  [Name in RefusalHandlerName]?: Handler;
+};
+
+/** What a refusal handler is told: the status we answer with, and the error's code when there is one. */
+export interface Refusal {
+  readonly status: number;
+  readonly code?: string | undefined;
+}
+
 /**
  * What every adapter (Express/Connect/node:http, Fastify, Koa) shares: one authenticator per
  * options, and the node:http side of a request. Each adapter adds only its framework's way of
  * writing a response and of handing the identity to the application.
  */
-export interface HttpAuthentication {
+export interface HttpAuthentication<Handler = RefusalHandler> {
   readonly authenticator: Authenticator;
   readonly options: ResolvedOptions;
+  /** The application's pages for 401, 403 and 503, in the adapter's own signature. */
+  readonly handlers: { readonly [status: number]: Handler | undefined };
   /**
    * Removes the client's X-Ntlm-* headers, then decides the request (a promise when a mechanism
-   * or a store must answer); a request `skip` names is `next` at once.
+   * or a store must answer); a request `skip` names is `next` at once. `logger`, when given,
+   * takes this request's log lines (Fastify's `request.log`).
    */
-  decide(req: IncomingMessage): Decision | Promise<Decision>;
+  decide(req: IncomingMessage, logger?: Logger): Decision | Promise<Decision>;
   /** A request that passed: sets the token headers on the response and the identity on `req` (`req.ntlm`, X-Ntlm-*). */
   pass(decision: Extract<Decision, { kind: 'pass' }>, req: IncomingMessage, res: ResponseHeaders): void;
+  /** Logs that the application's refusal handler threw: the adapter then sends the plain answer. */
+  handlerFailed(response: PlainResponse, error: unknown): void;
   /** The Set-Cookie value that clears the token cookie at logout, when tokens go in a cookie. */
   readonly logoutCookie: string | undefined;
   /** Ends the session of `req`'s connection and of the token in `info` (see NtlmMiddleware.logout). */
@@ -56,6 +77,7 @@ class NodeAuthRequest implements AuthRequest {
   constructor(
     private readonly req: IncomingMessage,
     private readonly trustedProxies: TrustedProxies,
+    readonly logger: Logger | undefined,
   ) {
     this.socket = req.socket;
     const { headers } = req;
@@ -97,22 +119,31 @@ function warnOnShortKeepAlive(socket: Socket, options: ResolvedOptions): void {
   }
 }
 
-export function httpAuthentication(userOptions: NtlmOptions): HttpAuthentication {
-  const options = resolveOptions(userOptions);
+/** What a refusal handler is told about `decision`, answered with `response`. */
+export function refusalOf(decision: Decision, response: PlainResponse): Refusal {
+  return { status: response.status, code: decision.kind === 'fail' ? decision.error.code : undefined };
+}
+
+export function httpAuthentication<Handler = RefusalHandler>(
+  userOptions: AdapterOptions<Handler>,
+): HttpAuthentication<Handler> {
+  // ntlm() checks that the handlers are functions; their signature is the adapter's business.
+  const options = resolveOptions(userOptions as NtlmOptions);
   const authenticator = createAuthenticator(options);
   const { tokens } = options;
   let firstRequest = true;
   return {
     authenticator,
     options,
-    decide(req) {
+    handlers: options.handlers as HttpAuthentication<Handler>['handlers'],
+    decide(req, logger) {
       if (firstRequest) {
         firstRequest = false;
         warnOnShortKeepAlive(req.socket, options);
       }
       stripClientIdentityHeaders(req);
       if (options.skip?.(req)) return { kind: 'next' };
-      return authenticator.authenticate(new NodeAuthRequest(req, options.trustedProxies));
+      return authenticator.authenticate(new NodeAuthRequest(req, options.trustedProxies, logger));
     },
     pass(decision, req, res) {
       // Most requests ride on an authenticated connection: nothing to add to their response.
@@ -128,7 +159,12 @@ export function httpAuthentication(userOptions: NtlmOptions): HttpAuthentication
         }
       }
       attachIdentity(req, decision.info);
-      if (options.setUser) (req as IncomingMessage & { user?: NtlmRequestInfo }).user = decision.info;
+    },
+    handlerFailed(response, error) {
+      options.logger.error('the application’s refusal handler failed; sending the plain answer', {
+        status: response.status,
+        reason: (error as Error)?.message ?? String(error),
+      });
     },
     logoutCookie: tokens?.cookie ? tokenCookie(tokens.cookie, undefined, 0) : undefined,
     logout: (req, info) => authenticator.logout(req.socket, info),

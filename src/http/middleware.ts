@@ -3,7 +3,7 @@ import type { NtlmMetrics } from '../metrics/prometheus.js';
 import type { ReadinessReport } from '../metrics/readiness.js';
 import type { Authenticator, Decision } from '../session/authenticator.js';
 import type { NtlmOptions, NtlmRequestInfo } from '../types.js';
-import { httpAuthentication, type ResponseHeaders } from './adapter.js';
+import { httpAuthentication, type ResponseHeaders, refusalOf } from './adapter.js';
 import { type PlainResponse, refusalResponse } from './decision-response.js';
 import { sendPlain } from './responses.js';
 
@@ -65,6 +65,7 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
     switch (decision.kind) {
       case 'pass': {
         auth.pass(decision, req, new ServerResponseHeaders(res));
+        if (auth.options.setUser) (req as IncomingMessage & { user?: NtlmRequestInfo }).user = decision.info;
         // Express renders templates with res.locals: the identity is there too.
         const locals = (res as ServerResponse & { locals?: Record<string, unknown> }).locals;
         if (locals) locals.ntlm = decision.info;
@@ -81,21 +82,15 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
 
   /** A refusal: our status and headers always; the body from the application's handler, if it has one. */
   const refuse = (response: PlainResponse, decision: Decision, req: IncomingMessage, res: ServerResponse) => {
-    const handler = auth.options.handlers[response.status as 401 | 403 | 503];
+    const handler = auth.handlers[response.status];
     if (!handler || res.headersSent) return sendPlain(res, response);
     res.statusCode = response.status;
     for (const [name, value] of Object.entries(response.headers))
       res.setHeader(name, value as string | string[]);
     try {
-      handler(req, res, {
-        status: response.status,
-        code: decision.kind === 'fail' ? decision.error.code : undefined,
-      });
+      handler(req, res, refusalOf(decision, response));
     } catch (error) {
-      auth.options.logger.error('the application’s refusal handler failed; sending the plain answer', {
-        status: response.status,
-        reason: (error as Error).message,
-      });
+      auth.handlerFailed(response, error);
       sendPlain(res, response);
     }
   };

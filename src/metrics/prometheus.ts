@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
 import { ConfigurationError } from '../errors.js';
+import { OPTION_KEYS } from '../option-keys.js';
 import type { MetricsOptions, MetricsRegistry } from '../types.js';
+import { knownKeysOnly } from '../validation.js';
 import type { AuthenticatorObserver, DcOperation, LogonOutcome, VerifierObserver } from './observer.js';
 
 export type { MetricsOptions, MetricsRegistry };
@@ -22,6 +24,7 @@ export function resolveMetricsOption(value: unknown): MetricsOptions | undefined
   if (value === true) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw new ConfigurationError('ntlm(): metrics must be true or { registry?, prefix?, defaultMetrics? }');
+  knownKeysOnly(value, OPTION_KEYS.metrics, 'ntlm()', 'metrics.');
   const { registry, prefix } = value as MetricsOptions;
   if (registry !== undefined && typeof registry.metrics !== 'function')
     throw new ConfigurationError('ntlm(): metrics.registry must be a prom-client Registry');

@@ -69,7 +69,7 @@ export interface ExtendedProtectionCheck {
   readonly avPairs: readonly AvPair[];
   /** `channelBindingsHash(tlsServerEndPoint(ourCertificate))` when the request came over TLS, else undefined. */
   readonly expectedChannelBindings: Buffer | undefined;
-  /** Our SPNs, e.g. `['HTTP/www.example.test', 'HTTP/www']`; compared without regard to case. */
+  /** Our SPNs, e.g. `['HTTP/www.example.test', 'HTTP/www']`; matched as `spnAccepts` says. */
   readonly spns: readonly string[];
   readonly claimedUser: string;
 }
@@ -101,8 +101,7 @@ export function checkExtendedProtection(check: ExtendedProtectionCheck): void {
   }
 
   if (target !== '' && check.spns.length > 0) {
-    const wanted = target.toLowerCase();
-    if (!check.spns.some((spn) => spn.toLowerCase() === wanted)) {
+    if (!check.spns.some((spn) => spnAccepts(spn, target))) {
       throw new AuthenticationError(
         'ERR_NTLM_TARGET_NAME_MISMATCH',
         `the client’s response is for ${target}, not one of our SPNs`,
@@ -118,4 +117,44 @@ export function checkExtendedProtection(check: ExtendedProtectionCheck): void {
       { claimedUser },
     );
   }
+}
+
+/** An SPN as `serviceclass/host[:port][/servicename]` (MS-ADTS 2.2.21; RFC 4120 principal names). */
+interface ServicePrincipal {
+  readonly serviceClass: string;
+  readonly host: string;
+  readonly port: string | undefined;
+  readonly serviceName: string | undefined;
+}
+
+/** `host`, `host:port`, `[v6]` or `[v6]:port`, lower case; a port is 1-5 digits. */
+const HOST_AND_PORT = /^(\[[0-9a-f:.]+\]|[^:[\]/]+)(?::(\d{1,5}))?$/;
+
+function parseSpn(spn: string): ServicePrincipal | undefined {
+  const [serviceClass, hostAndPort, serviceName, ...more] = spn.toLowerCase().split('/');
+  if (!serviceClass || hostAndPort === undefined || more.length > 0) return undefined;
+  const match = HOST_AND_PORT.exec(hostAndPort);
+  if (!match) return undefined;
+  const port = match[2] === undefined ? undefined : String(Number(match[2]));
+  return { serviceClass, host: match[1]!, port, serviceName };
+}
+
+/**
+ * Whether the target a client signed names the service `spn` names. Browsers build the target
+ * from the URL: Chromium sends `HTTP/localhost:3443` for https://localhost:3443/ (the port
+ * whenever it is not the scheme's default), Windows SSPI `HTTP/host`. So an SPN without a port
+ * stands for its host on any port; one with a port for that port only. Service class, host and
+ * service name must be the same (any case): another host, even one that starts alike
+ * (`HTTP/localhost.evil.test`), never matches.
+ */
+export function spnAccepts(spn: string, target: string): boolean {
+  const ours = parseSpn(spn);
+  const theirs = parseSpn(target);
+  if (!ours || !theirs) return false;
+  return (
+    ours.serviceClass === theirs.serviceClass &&
+    ours.host === theirs.host &&
+    (ours.port === undefined || ours.port === theirs.port) &&
+    ours.serviceName === theirs.serviceName
+  );
 }

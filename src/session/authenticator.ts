@@ -7,7 +7,7 @@ import { Operations } from '../metrics/operations.js';
 import type { NtlmMetrics } from '../metrics/prometheus.js';
 import type { ReadinessReport } from '../metrics/readiness.js';
 import { channelBindingsHash, tlsServerEndPoint } from '../ntlm/extended-protection.js';
-import type { NtlmIdentity, NtlmRequestInfo } from '../types.js';
+import type { Logger, NtlmIdentity, NtlmRequestInfo } from '../types.js';
 import { isAllowed } from './access-rules.js';
 import { type ConnectionScheme, parseAuthorization } from './authorization.js';
 import { type BearerTokens, DEFAULT_COOKIE_NAME, readCookie, type VerifiedToken } from './bearer-tokens.js';
@@ -46,6 +46,8 @@ export interface AuthRequest {
   readonly cookie: string | undefined;
   /** Who per-client limits count the request against (the peer, or what a trusted proxy forwards). */
   readonly clientAddress: string;
+  /** Where this request's log lines go (Fastify's `request.log`, with its reqId); else the `logger` option. */
+  readonly logger?: Logger | undefined;
 }
 
 /** A Bearer token issued on the response that completes a handshake. */
@@ -148,7 +150,7 @@ export class Authenticator {
     if (authorization.kind === 'token') {
       const mechanism = this.#mechanisms.get(authorization.scheme);
       if (mechanism) return this.#leg(request, authorization.scheme, mechanism, authorization.token);
-      this.#options.logger.debug('authorization scheme not offered here', {
+      this.#log(request).debug('authorization scheme not offered here', {
         scheme: authorization.scheme,
         remote: request.clientAddress,
       });
@@ -156,9 +158,9 @@ export class Authenticator {
 
     const known = this.#registry.peek(request.socket);
     const used = known ? this.#registry.use(known, this.#options) : undefined;
-    if (typeof used === 'object') return this.#passConnection(known!, used);
+    if (typeof used === 'object') return this.#passConnection(known!, used, request);
     if (used !== undefined) {
-      this.#options.logger.debug('connection must authenticate again', {
+      this.#log(request).debug('connection must authenticate again', {
         reason: used,
         remote: request.clientAddress,
       });
@@ -194,8 +196,8 @@ export class Authenticator {
   }
 
   /** A request on an authenticated connection: its identity, with a fresh token when it outlived the last. */
-  #passConnection(state: ConnectionState, info: NtlmRequestInfo): Decision {
-    if (!state.allowed) return this.#forbidden(info);
+  #passConnection(state: ConnectionState, info: NtlmRequestInfo, request: AuthRequest): Decision {
+    if (!state.allowed) return this.#forbidden(info, request);
     const { tokens } = this.#options;
     // A connection may outlive its token (maxConnectionAgeMs above the token lifetime): a fresh
     // one keeps req.ntlm.token, which others may be handed, valid.
@@ -241,7 +243,7 @@ export class Authenticator {
     }
     const { identity, tokenId, issuedAt, expiresAt } = verified;
     const info = this.#info(identity, 'Bearer', issuedAt, { tokenId, tokenExpiresAt: expiresAt, token });
-    return isAllowed(info, this.#options) ? { kind: 'pass', info } : this.#forbidden(info);
+    return isAllowed(info, this.#options) ? { kind: 'pass', info } : this.#forbidden(info, request);
   }
 
   #storeUnavailable(error: unknown, request: AuthRequest): Decision {
@@ -260,7 +262,8 @@ export class Authenticator {
     mechanism: Mechanism,
     token: Buffer,
   ): Promise<Decision> {
-    const { logger, debug } = this.#options;
+    const { debug } = this.#options;
+    const logger = this.#log(request);
     if (debug >= 2)
       logger.debug('token received', {
         scheme,
@@ -359,7 +362,7 @@ export class Authenticator {
   #awaitNextLeg(state: ConnectionState, request: AuthRequest, entry: Omit<PendingEntry, 'timer'>): void {
     const timeoutMs = this.#options.handshakeTimeoutMs;
     this.#registry.setPending(state, entry, timeoutMs, () =>
-      this.#options.logger.info('handshake expired: the next leg did not arrive in time', {
+      this.#log(request).info('handshake expired: the next leg did not arrive in time', {
         remote: request.clientAddress,
         timeoutMs,
       }),
@@ -374,7 +377,8 @@ export class Authenticator {
     step: Extract<Step, { done: true }>,
   ): Decision {
     const { identity, responseToken } = step;
-    const { tokens, logger } = this.#options;
+    const { tokens } = this.#options;
+    const logger = this.#log(request);
     const durationMs = this.#handshakeTime(state);
     logger.info('logon accepted', {
       user: identity.username,
@@ -394,7 +398,7 @@ export class Authenticator {
     this.#report({ mechanism: scheme, result: allowed ? 'success' : 'forbidden', durationMs });
     this.#registry.authenticate(state, info, allowed, this.#options.maxConnections);
     this.#registry.use(state, this.#options);
-    if (!allowed) return this.#forbidden(info);
+    if (!allowed) return this.#forbidden(info, request);
     const mutual = responseToken ? `${scheme} ${responseToken.toString('base64')}` : undefined;
     return { kind: 'pass', info, issued, mutual };
   }
@@ -434,8 +438,8 @@ export class Authenticator {
     throw new ServiceUnavailableError('ERR_NTLM_TOO_MANY_HANDSHAKES', message, { retryAfterSeconds: 1 });
   }
 
-  #forbidden(info: NtlmRequestInfo): Decision {
-    this.#options.logger.warn('access denied by allowUsers/allowGroups', {
+  #forbidden(info: NtlmRequestInfo, request: AuthRequest): Decision {
+    this.#log(request).warn('access denied by allowUsers/allowGroups', {
       user: info.username,
       domain: info.domain,
     });
@@ -453,7 +457,7 @@ export class Authenticator {
       remote: request.clientAddress,
       user: (error as { claimedUser?: string }).claimedUser,
     };
-    const { logger } = this.#options;
+    const logger = this.#log(request);
     if (error.statusCode === 503) logger.error('authentication unavailable', fields);
     else if (error.statusCode === 400) logger.warn('bad authentication token', fields);
     else logger.warn('logon refused', fields);
@@ -461,6 +465,10 @@ export class Authenticator {
     // (raw NTLMSSP under Negotiate) hears its own scheme back.
     const offers = this.#offers.includes(scheme) ? this.#offers : [scheme];
     return { kind: 'fail', error, offers };
+  }
+
+  #log(request: AuthRequest): Logger {
+    return request.logger ?? this.#options.logger;
   }
 
   #cookieToken(header: string | undefined): string | undefined {

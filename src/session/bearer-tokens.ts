@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { LRUCache } from 'lru-cache';
 import { DEFAULTS } from '../defaults.js';
+import { OPTION_KEYS } from '../option-keys.js';
 import type { Store } from '../store/store.js';
 import type { BearerOptions, CookieOptions, NtlmIdentity } from '../types.js';
-import { positiveInteger } from '../validation.js';
+import { knownKeysOnly, positiveInteger } from '../validation.js';
 import { RevocationList } from './revocation-list.js';
 import { type ResolvedKey, resolveKeys } from './signing-keys.js';
 
@@ -58,6 +59,16 @@ const RESYNC_MS = 2000;
  * when a store is shared with other instances, in that store too. A revocation the store cannot
  * take (Redis down) holds here at once and is written to the store when it answers again.
  */
+/** Misspelt keys in `bearer`, its `cookie` or one of its `keys`, refused like those of ntlm(). */
+function checkBearerKeys(options: BearerOptions | undefined): void {
+  knownKeysOnly(options, OPTION_KEYS.bearer, 'ntlm()', 'bearer.');
+  knownKeysOnly(options?.cookie, OPTION_KEYS.cookie, 'ntlm()', 'bearer.cookie.');
+  if (Array.isArray(options?.keys))
+    options.keys.forEach((key, index) => {
+      knownKeysOnly(key, OPTION_KEYS.bearerKey, 'ntlm()', `bearer.keys[${index}].`);
+    });
+}
+
 export class BearerTokens {
   readonly #signer: ResolvedKey;
   readonly #keys: ReadonlyMap<string, ResolvedKey>;
@@ -77,6 +88,7 @@ export class BearerTokens {
     options: BearerOptions,
     private readonly shared: Store | undefined,
   ) {
+    checkBearerKeys(options);
     ({ signer: this.#signer, byKid: this.#keys } = resolveKeys(options ?? {}));
     this.#expiresIn = positiveInteger(
       options.expiresInSeconds,

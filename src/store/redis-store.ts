@@ -5,8 +5,9 @@ import { lazyRequire } from '../lazy-require.js';
 const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
 
 import { ConfigurationError } from '../errors.js';
+import { OPTION_KEYS } from '../option-keys.js';
 import type { RedisStoreOptions } from '../types.js';
-import { positiveInteger } from '../validation.js';
+import { knownKeysOnly, positiveInteger } from '../validation.js';
 import type { Store } from './store.js';
 
 /**
@@ -23,6 +24,7 @@ export class RedisStore implements Store {
   #everReady = false;
 
   constructor(options: RedisStoreOptions) {
+    knownKeysOnly(options, OPTION_KEYS.redisStore, 'RedisStore');
     if (typeof options?.redis !== 'string' && typeof options?.redis?.get !== 'function') {
       throw new ConfigurationError(
         'RedisStore: redis must be a URL (redis://127.0.0.1:6379/0) or an ioredis client',

@@ -15,6 +15,7 @@ import { AuthenticationError, ConfigurationError } from '../errors.js';
 import type { ObservableVerifier, VerifierObserver } from '../metrics/observer.js';
 import type { ProbedVerifier, ReadinessReport } from '../metrics/readiness.js';
 import { NegotiateFlags } from '../ntlm/flags.js';
+import { OPTION_KEYS } from '../option-keys.js';
 import { MemoryStore } from '../store/store.js';
 import type {
   DirectoryCacheOptions,
@@ -26,7 +27,7 @@ import type {
   ServiceAccountOptions,
   Verifier,
 } from '../types.js';
-import { positiveInteger } from '../validation.js';
+import { knownKeysOnly, positiveInteger } from '../validation.js';
 
 const DC = DEFAULTS.domainController;
 const OWNER = 'domainController()';
@@ -47,6 +48,7 @@ export class DomainControllerVerifier implements Verifier, ObservableVerifier, P
   readonly #fallbackDomain: string | undefined;
 
   constructor(options: DomainControllerOptions) {
+    knownKeysOnly(options, OPTION_KEYS.domainController, OWNER);
     const domains = checkDomains(options?.domains);
     this.#domains = domains;
     this.#defaultDomain =
@@ -239,6 +241,7 @@ function checkLookup(
   const where = `${OWNER}: lookup`;
   if (value === null || typeof value !== 'object')
     throw new ConfigurationError(`${where} must be { url, bindDN, password } of a read-only service account`);
+  knownKeysOnly(value, OPTION_KEYS.lookup, OWNER, 'lookup.');
   const urls = typeof value.url === 'string' ? [value.url] : value.url;
   if (!Array.isArray(urls) || urls.length === 0)
     throw new ConfigurationError(`${where}.url must be an ldaps:// URL (or a list of them)`);
@@ -266,6 +269,7 @@ function checkLookup(
 
 function directoryCache(options: DirectoryCacheOptions | false | undefined): DirectoryCache | undefined {
   if (options === false) return undefined;
+  knownKeysOnly(options, OPTION_KEYS.cache, OWNER, 'cache.');
   const ttlSeconds = positiveInteger(
     options?.ttlSeconds,
     `cache.ttlSeconds (seconds, e.g. ${DC.cacheTtlSeconds})`,

@@ -5,6 +5,7 @@ import { readJsonObject } from '../json-file.js';
 import { ntowfv1 } from '../ntlm/crypto.js';
 import type { ServerNames } from '../ntlm/server-challenge.js';
 import { verifyNtlmV2 } from '../ntlm/verify-ntlmv2.js';
+import { OPTION_KEYS } from '../option-keys.js';
 import type {
   HandshakeStart,
   LocalDirectoryOptions,
@@ -12,6 +13,7 @@ import type {
   PendingHandshake,
   Verifier,
 } from '../types.js';
+import { knownKeysOnly } from '../validation.js';
 import { ownChallengeHandshake, type VerifiedLogon } from './own-challenge.js';
 
 interface Account {
@@ -32,6 +34,7 @@ export class LocalDirectoryVerifier implements Verifier {
   readonly #maxClockSkewMs: number;
 
   constructor(options: LocalDirectoryOptions) {
+    knownKeysOnly(options, OPTION_KEYS.localDirectory, 'localDirectory()');
     const domain = options.domain?.toUpperCase();
     if (!domain || !NETBIOS_NAME.test(domain)) {
       throw new ConfigurationError(
@@ -50,7 +53,10 @@ export class LocalDirectoryVerifier implements Verifier {
     };
     this.#maxClockSkewMs = options.maxClockSkewMs ?? DEFAULTS.localDirectory.maxClockSkewMs;
     if (!Array.isArray(options.users)) throw new ConfigurationError('localDirectory: users must be an array');
-    for (const user of options.users) this.#add(user);
+    options.users.forEach((user, index) => {
+      knownKeysOnly(user, OPTION_KEYS.localUser, 'localDirectory()', `users[${index}].`);
+      this.#add(user);
+    });
   }
 
   #add(user: LocalUser): void {

@@ -9,8 +9,9 @@ import { MachinePassword, type MachinePasswordSource } from '../netlogon/machine
 import { type SamInfo4, samInfoSids, UserFlags } from '../netlogon/validation-info.js';
 import type { ServerNames } from '../ntlm/server-challenge.js';
 import { checkMic, checkNtlmV2Timestamp } from '../ntlm/verify-ntlmv2.js';
+import { OPTION_KEYS } from '../option-keys.js';
 import type { HandshakeStart, NetlogonOptions, NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
-import { positiveInteger } from '../validation.js';
+import { knownKeysOnly, positiveInteger } from '../validation.js';
 import { ownChallengeHandshake, type VerifiedLogon } from './own-challenge.js';
 
 const NETBIOS_NAME = /^[^\\/:*?"<>|\u0000-\u001f]{1,15}$/;
@@ -69,6 +70,7 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
   readonly #passwordObservers = new Observers<VerifierObserver>();
 
   constructor(options: NetlogonOptions) {
+    knownKeysOnly(options, OPTION_KEYS.netlogon, 'netlogon()');
     const domain = options?.domain?.toUpperCase();
     if (!domain || !NETBIOS_NAME.test(domain)) {
       throw new ConfigurationError(

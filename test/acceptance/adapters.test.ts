@@ -1,12 +1,18 @@
 // The Fastify plugin and the Koa middleware, each started from its README example
 // (demo-app/fastify.ts, demo-app/koa.ts), with real NTLM clients: curl --ntlm and headless Chromium.
+// Then what Express apps have (issue 19): refusal pages for every 401, 403 and 503, setUser,
+// Fastify's own logger and hooks, readiness and metrics.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import Fastify, { type FastifyRequest } from 'fastify';
+import Koa from 'koa';
 import { serveFastify } from '../../demo-app/fastify.js';
 import { serveKoa } from '../../demo-app/koa.js';
-import type { NtlmOptions } from '../../src/index.js';
+import { ntlmPlugin } from '../../src/fastify/index.js';
+import { domainController, type NtlmOptions, type NtlmRequestInfo } from '../../src/index.js';
+import { ntlm as koaNtlm } from '../../src/koa/index.js';
 import { withChromiumPage } from '../helpers/chromium.js';
 import { curl, curlBearerToken, curlStatusWith } from '../helpers/curl.js';
 import { recordingLogger, testDirectory } from '../helpers/servers.js';
@@ -16,7 +22,10 @@ interface Running {
   close(): Promise<void>;
 }
 
-const ADAPTERS: Record<string, (options: NtlmOptions) => Promise<Running>> = {
+/** ntlm()'s options without the refusal handlers, whose signature is each framework's own. */
+type CommonOptions = Omit<NtlmOptions, 'onUnauthorized' | 'onForbidden' | 'onUnavailable'>;
+
+const ADAPTERS: Record<string, (options: CommonOptions) => Promise<Running>> = {
   fastify: async (options) => {
     const app = await serveFastify(options, 0);
     const { port } = app.server.address() as AddressInfo;
@@ -54,6 +63,7 @@ for (const [name, start] of Object.entries(ADAPTERS)) {
         verifier,
         logger,
         bearer: { secret: 'x'.repeat(32), cookie: { secure: false } },
+        metrics: true,
       });
     });
     after(async () => {
@@ -177,6 +187,19 @@ for (const [name, start] of Object.entries(ADAPTERS)) {
       }
     });
 
+    it('readiness and metrics answer without a logon, as the gateway does', async () => {
+      const ready = await curl(['-w', '\n%{http_code}', `${running.url}/.ntlm-sso/ready`]);
+      const [body, status] = ready.stdout.split('\n');
+      assert.equal(status, '200');
+      assert.deepEqual(JSON.parse(body!), { status: 'ready', checks: [] });
+      assert.match(ready.stderr, /< Cache-Control: no-store/i);
+      await curl(['--ntlm', '-u', ALICE, '-o', '/dev/null', `${running.url}/whoami`]);
+      const metrics = await curl(['-w', '\n%{http_code}', `${running.url}/.ntlm-sso/metrics`]);
+      assert.equal(metrics.stdout.split('\n').pop(), '200');
+      assert.match(metrics.stdout, /^ntlm_sso_logons_total\{mechanism="NTLM",result="success"\} [1-9]/m);
+      assert.match(metrics.stderr, /< Content-Type: text\/plain; version=0\.0\.4/i);
+    });
+
     it('headless Chromium: logs in as alice', async () => {
       await withChromiumPage({ username: 'EXAMPLE\\alice', password: 'Alice-Passw0rd!' }, async (page) => {
         const reply = await page.goto(`${running.url}/whoami`);
@@ -187,6 +210,263 @@ for (const [name, start] of Object.entries(ADAPTERS)) {
     });
   });
 }
+
+/** An app with refusal pages, as an application would write them in each framework. */
+interface PagesApp extends Running {
+  /** Every call of a refusal handler, in order. */
+  readonly calls: { status: number; code?: string | undefined }[];
+  /** The status of every response, as the app's own hook (Fastify onResponse, an outer Koa middleware) saw it. */
+  readonly seen: number[];
+  readonly logger: ReturnType<typeof recordingLogger>;
+}
+
+type PagesStart = (options: Partial<CommonOptions>, throwing?: boolean) => Promise<PagesApp>;
+
+const TITLES: Record<number, string> = { 401: 'Please sign in', 403: 'Not for you', 503: 'Try again later' };
+const page = (refusal: { status: number; code?: string | undefined }) =>
+  `<h1>${TITLES[refusal.status]}</h1><p>${refusal.status} ${refusal.code ?? ''}</p>`;
+
+const WITH_PAGES: Record<string, PagesStart> = {
+  fastify: async (options, throwing = false) => {
+    const calls: PagesApp['calls'] = [];
+    const seen: number[] = [];
+    const logger = recordingLogger();
+    const app = Fastify();
+    app.addHook('onResponse', async (_request, reply) => {
+      seen.push(reply.statusCode);
+    });
+    const handler = (
+      _request: FastifyRequest,
+      reply: { type(type: string): unknown },
+      refusal: PagesApp['calls'][number],
+    ) => {
+      calls.push(refusal);
+      if (throwing) throw new Error('the template is missing');
+      reply.type('text/html; charset=utf-8');
+      return page(refusal);
+    };
+    await app.register(ntlmPlugin, {
+      verifier: testDirectory(),
+      logger,
+      ...options,
+      onUnauthorized: handler,
+      onForbidden: handler,
+      onUnavailable: handler,
+    });
+    app.get('/ready', { config: { ntlm: false } }, app.ntlm.readyHandler);
+    app.get('/whoami', async (request) => ({
+      ntlm: request.ntlm,
+      user: (request as FastifyRequest & { user?: NtlmRequestInfo }).user ?? null,
+    }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}`, calls, seen, logger, close: () => app.close() };
+  },
+  koa: async (options, throwing = false) => {
+    const calls: PagesApp['calls'] = [];
+    const seen: number[] = [];
+    const logger = recordingLogger();
+    const auth = koaNtlm({
+      verifier: testDirectory(),
+      logger,
+      ...options,
+      ...Object.fromEntries(
+        ['onUnauthorized', 'onForbidden', 'onUnavailable'].map((name) => [
+          name,
+          (ctx: Koa.Context, refusal: PagesApp['calls'][number]) => {
+            calls.push(refusal);
+            if (throwing) throw new Error('the template is missing');
+            ctx.type = 'html';
+            ctx.body = page(refusal);
+          },
+        ]),
+      ),
+    });
+    const app = new Koa();
+    app.use(async (ctx, next) => {
+      await next();
+      seen.push(ctx.status);
+    });
+    app.use((ctx, next) => (ctx.path === '/ready' ? auth.readyHandler(ctx, next) : next()));
+    app.use(auth);
+    app.use((ctx) => {
+      ctx.body = { ntlm: ctx.state.ntlm, user: ctx.state.user ?? null };
+    });
+    const server = app.listen(0, '127.0.0.1');
+    server.keepAliveTimeout = 60_000;
+    await new Promise((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `http://127.0.0.1:${port}`,
+      calls,
+      seen,
+      logger,
+      close: async () => {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+        await auth.close();
+      },
+    };
+  },
+};
+
+/** One curl request: status, body, and the exchange (-v) for headers. */
+async function fetchWith(args: string[]): Promise<{ status: number; body: string; exchange: string }> {
+  const { stdout, stderr } = await curl([...args, '-w', '\n%{http_code}']);
+  const lines = stdout.split('\n');
+  return { status: Number(lines.pop()), body: lines.join('\n'), exchange: stderr };
+}
+
+for (const [name, start] of Object.entries(WITH_PAGES)) {
+  describe(`ntlm-sso/${name} behaves like the Express middleware (issue 19)`, () => {
+    it('onUnauthorized writes every 401 it sends, the first without credentials included; status and WWW-Authenticate stay ours', async () => {
+      const t = await start({});
+      try {
+        const first = await fetchWith([`${t.url}/whoami`]);
+        assert.equal(first.status, 401);
+        assert.equal(first.body, '<h1>Please sign in</h1><p>401 </p>');
+        assert.match(first.exchange, /< WWW-Authenticate: NTLM\r?\n/i);
+        assert.match(first.exchange, /< Content-Type: text\/html/i);
+
+        const wrong = await fetchWith(['--ntlm', '-u', 'EXAMPLE\\alice:not-her-password', `${t.url}/whoami`]);
+        assert.equal(wrong.status, 401);
+        assert.equal(wrong.body, '<h1>Please sign in</h1><p>401 ERR_NTLM_LOGON_FAILED</p>');
+        const challenges = wrong.exchange.match(/< WWW-Authenticate: .*/gi) ?? [];
+        assert.match(challenges[0] ?? '', /^< WWW-Authenticate: NTLM TlRMTVNTUAACAAAA/i, 'the handshake leg');
+        assert.match(
+          challenges.at(-1) ?? '',
+          /^< WWW-Authenticate: NTLM\r?$/i,
+          'a fresh challenge at the end',
+        );
+
+        const sent401 = (first.exchange + wrong.exchange).match(/< HTTP\/1\.1 401/g)?.length;
+        assert.equal(sent401, 3, 'no credentials, the handshake leg, the refused logon');
+        assert.deepEqual(
+          t.calls.map((call) => [call.status, call.code]),
+          [
+            [401, undefined],
+            [401, undefined],
+            [401, 'ERR_NTLM_LOGON_FAILED'],
+          ],
+        );
+        assert.deepEqual(t.seen, [401, 401, 401], 'the app’s own hook saw every refusal');
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('onForbidden writes the 403 of a user outside allowUsers', async () => {
+      const t = await start({ allowUsers: ['bob'] });
+      try {
+        const refused = await fetchWith(['--ntlm', '-u', ALICE, `${t.url}/whoami`]);
+        assert.equal(refused.status, 403);
+        assert.equal(refused.body, '<h1>Not for you</h1><p>403 </p>');
+        assert.deepEqual(t.calls.at(-1), { status: 403, code: undefined });
+        assert.equal(t.seen.at(-1), 403);
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('onUnavailable writes the 503 when no DC answers, and readiness says 503', async () => {
+      const verifier = domainController({
+        domains: { EXAMPLE: 'ldap://127.0.0.1:1' },
+        connectTimeoutMs: 500,
+      });
+      const t = await start({ verifier });
+      try {
+        const refused = await fetchWith(['--ntlm', '-u', ALICE, `${t.url}/whoami`]);
+        assert.equal(refused.status, 503);
+        assert.equal(refused.body, '<h1>Try again later</h1><p>503 ERR_NTLM_DC_UNAVAILABLE</p>');
+        assert.equal(t.seen.at(-1), 503);
+        const ready = await fetchWith([`${t.url}/ready`]);
+        assert.equal(ready.status, 503);
+        assert.deepEqual(JSON.parse(ready.body), {
+          status: 'unavailable',
+          checks: [{ name: 'ldap://127.0.0.1:1', ok: false }],
+        });
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('a handler that throws: our plain answer, and the failure in the log', async () => {
+      const t = await start({}, true);
+      try {
+        const first = await fetchWith([`${t.url}/whoami`]);
+        assert.equal(first.status, 401);
+        assert.equal(first.body, 'Authentication required\n');
+        assert.match(first.exchange, /< WWW-Authenticate: NTLM\r?\n/i);
+        assert.match(first.exchange, /< Content-Type: text\/plain; charset=utf-8/i);
+        const failure = t.logger.records.find((record) => record.level === 'error');
+        assert.match(failure?.message ?? '', /refusal handler failed/);
+        assert.equal(failure?.fields?.reason, 'the template is missing');
+      } finally {
+        await t.close();
+      }
+    });
+
+    it(`setUser puts the identity on ${name === 'koa' ? 'ctx.state.user' : 'request.user'}; without it, nothing`, async () => {
+      for (const setUser of [true, false]) {
+        const t = await start({ setUser });
+        try {
+          const seen = JSON.parse((await curl(['--ntlm', '-u', ALICE, `${t.url}/whoami`])).stdout);
+          assert.equal(seen.ntlm.username, 'alice');
+          assert.deepEqual(seen.user, setUser ? seen.ntlm : null, `setUser: ${setUser}`);
+        } finally {
+          await t.close();
+        }
+      }
+    });
+  });
+}
+
+describe('ntlm-sso/fastify logs through the app’s logger (issue 19)', () => {
+  async function withLoggingApp(options: Partial<CommonOptions>) {
+    const lines: Record<string, unknown>[] = [];
+    const stream = { write: (line: string) => lines.push(JSON.parse(line)) };
+    const app = Fastify({ logger: { level: 'info', stream } });
+    await app.register(ntlmPlugin, { verifier: testDirectory(), ...options });
+    app.get('/whoami', async (request) => ({ user: request.ntlm?.username }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}`, lines, close: () => app.close() };
+  }
+
+  it('without a logger option: each line through request.log, with the reqId of its request', async () => {
+    const t = await withLoggingApp({});
+    try {
+      await curl(['--ntlm', '-u', ALICE, `${t.url}/whoami`]);
+      await curl(['--ntlm', '-u', 'EXAMPLE\\alice:not-her-password', `${t.url}/whoami`]);
+      const accepted = t.lines.find((line) => line.msg === 'logon accepted');
+      assert.ok(accepted, JSON.stringify(t.lines));
+      assert.equal(accepted.user, 'alice');
+      const completed = t.lines.find(
+        (line) => line.msg === 'request completed' && (line.res as { statusCode: number }).statusCode === 200,
+      );
+      assert.ok(accepted.reqId, 'the logon line carries a reqId');
+      assert.equal(accepted.reqId, completed?.reqId, 'the reqId of the request that completed the logon');
+      const refused = t.lines.find((line) => line.msg === 'logon refused');
+      assert.equal(refused?.code, 'ERR_NTLM_LOGON_FAILED');
+      assert.ok(refused?.reqId);
+      assert.notEqual(refused?.reqId, accepted.reqId);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('with a logger option: that logger has the lines, Fastify’s does not', async () => {
+    const logger = recordingLogger();
+    const t = await withLoggingApp({ logger });
+    try {
+      await curl(['--ntlm', '-u', ALICE, `${t.url}/whoami`]);
+      assert.ok(logger.records.some((record) => record.message === 'logon accepted'));
+      assert.ok(!t.lines.some((line) => line.msg === 'logon accepted'));
+    } finally {
+      await t.close();
+    }
+  });
+});
 
 describe('the README examples', () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');

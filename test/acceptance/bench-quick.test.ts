@@ -53,7 +53,8 @@ describe('npm run bench -- --quick', { skip: missing ? `skipped: ${missing}` : f
     }
     // Netlogon and Kerberos are in this build: the run-time detection (bench/lib/features.ts) must
     // find them, and both scenarios measure (a broken probe would otherwise hide them as absent).
-    for (const id of ['4', '5']) {
+    // The Node ceiling (7d, 7e: node:http and undici minimal proxies) and pass-through (7f) measure too.
+    for (const id of ['4', '5', '7d', '7e', '7f']) {
       const row = report.rows.find((r) => r.id === id)!;
       assert.equal(row.status, 'measured', `${id}: ${row.status}: ${row.detail}`);
       assert.ok((row.ours ?? 0) > 0 && (row.baseline ?? 0) > 0, `${id} has both rates`);

@@ -131,6 +131,29 @@ describe('Extended Protection over HTTPS', () => {
     }
   });
 
+  it("Chromium under 'require' with servicePrincipalNames ['HTTP/localhost']: its HTTP/localhost:<port> passes, another host's does not", async () => {
+    const t = await serveHttps({ extendedProtection: 'require', servicePrincipalNames: ['HTTP/localhost'] });
+    const visit = (url: string) =>
+      withChromiumPage({ username: 'EXAMPLE\\alice', password: ALICE.password }, async (page) => {
+        const response = await page.goto(`${url}/`);
+        return { status: response?.status(), body: await response?.text() };
+      });
+    try {
+      const port = new URL(t.url).port;
+      const ours = await visit(t.url);
+      assert.equal(ours.status, 200, `Chromium: ${ours.body}; log: ${JSON.stringify(t.logger.codes())}`);
+      assert.equal(JSON.parse(ours.body!).username, 'alice');
+      // The same server by address: Chromium signs HTTP/127.0.0.1:<port>, not one of our SPNs.
+      const byAddress = await visit(`https://127.0.0.1:${port}`);
+      assert.equal(byAddress.status, 401);
+      assert.equal(t.logger.codes().at(-1), 'ERR_NTLM_TARGET_NAME_MISMATCH');
+      const refusal = t.logger.records.at(-1)?.fields?.reason;
+      assert.match(String(refusal), new RegExp(`HTTP/127\\.0\\.0\\.1:${port}`), 'Chromium names the port');
+    } finally {
+      await t.close();
+    }
+  });
+
   it("real clients under 'require': Chromium and python requests-ntlm bind their logon to our certificate", async () => {
     const t = await serveHttps({ extendedProtection: 'require' });
     try {

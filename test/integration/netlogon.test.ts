@@ -89,6 +89,17 @@ describe('netlogon verifier (strict Samba AD DC)', { skip }, () => {
     }
   });
 
+  // Issue 19: a machine account named without its `$` is completed (`web01` is `WEB01$`), as
+  // `samba-tool computer create WEB01` and AD's Name field spell it; the DC sees the same account.
+  it('machineAccount without its $ (web01) opens the channel of WEB01$ and validates alice', async () => {
+    const verifier = netlogon(options({ machineAccount: MACHINE_ACCOUNT.replace(/\$$/, '').toLowerCase() }));
+    try {
+      assert.equal((await logon(verifier, ALICE)).username, 'alice');
+    } finally {
+      await verifier.close();
+    }
+  });
+
   it('curl --ntlm logs in as alice, with the group SID of Engineering', async () => {
     const reply = await curlNtlm(served.url, 'EXAMPLE\\alice:Alice-Passw0rd!');
     assert.equal(reply.status, 200, reply.body);

@@ -9,6 +9,7 @@ import {
   checkExtendedProtection,
   type ExtendedProtectionMode,
   endPointHashAlgorithm,
+  spnAccepts,
   tlsServerEndPoint,
 } from '../../src/ntlm/extended-protection.js';
 
@@ -112,5 +113,63 @@ describe('checkExtendedProtection', () => {
     assert.equal(verdict('require', pairs(), false), BAD_SPN);
     assert.equal(verdict('require', pairs(undefined, 'HTTP/www.example.test'), false, []), BAD_SPN);
     assert.equal(verdict('allow', pairs(), false), 'ok');
+  });
+});
+
+// Issue 19: Chromium signs `HTTP/localhost:3443` for https://localhost:3443/, which the SPN
+// `HTTP/localhost` used to refuse.
+describe('target names as browsers send them (spnAccepts)', () => {
+  it('an SPN without a port names its host on any port, or none', () => {
+    for (const target of [
+      'HTTP/localhost:3443',
+      'HTTP/localhost',
+      'http/LOCALHOST:1',
+      'HTTP/localhost:03443',
+    ])
+      assert.equal(spnAccepts('HTTP/localhost', target), true, target);
+    assert.equal(spnAccepts('HTTP/[::1]', 'HTTP/[::1]:3443'), true);
+    assert.equal(spnAccepts('HTTP/www.example.test/svc', 'http/www.example.test:8443/SVC'), true);
+  });
+
+  it('an SPN with a port names that port only', () => {
+    assert.equal(spnAccepts('HTTP/www.example.test:8443', 'HTTP/www.example.test:8443'), true);
+    assert.equal(spnAccepts('HTTP/www.example.test:8443', 'HTTP/www.example.test:443'), false);
+    assert.equal(spnAccepts('HTTP/www.example.test:8443', 'HTTP/www.example.test'), false);
+  });
+
+  it('another host, service class or service name is refused, however alike', () => {
+    for (const target of [
+      'HTTP/127.0.0.1:3443',
+      'HTTP/localhost.evil.test:3443',
+      'HTTP/localhostx',
+      'HTTP/evil/localhost',
+      'HOST/localhost',
+      'HTTP/localhost:3443/other',
+      'HTTP/localhost:abc',
+      'HTTP/localhost:',
+      'HTTP/localhost:99999999',
+      'HTTP/localhost/a/b',
+      'HTTP',
+      '',
+    ])
+      assert.equal(spnAccepts('HTTP/localhost', target), false, target);
+    assert.equal(spnAccepts('HTTP/[::1]', 'HTTP/[::2]:3443'), false);
+  });
+
+  it("'require' over HTTPS: Chromium's HTTP/localhost:3443 passes HTTP/localhost; another host's does not", () => {
+    const ours = channelBindingsHash(tlsServerEndPoint(ECDSA_SHA384));
+    const check = (target: string) => () =>
+      checkExtendedProtection({
+        mode: 'require',
+        avPairs: [
+          { id: AvId.MsvAvChannelBindings, value: ours },
+          { id: AvId.MsvAvTargetName, value: Buffer.from(target, 'utf16le') },
+        ],
+        expectedChannelBindings: ours,
+        spns: ['HTTP/localhost'],
+        claimedUser: 'alice',
+      });
+    assert.doesNotThrow(check('HTTP/localhost:3443'));
+    assert.throws(check('HTTP/intranet.example.test:3443'), { code: 'ERR_NTLM_TARGET_NAME_MISMATCH' });
   });
 });

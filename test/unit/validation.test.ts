@@ -128,3 +128,127 @@ describe('options checked at construction, one code per mistake', () => {
     assert.throws(() => localDirectory({ domain: '', users: [] }), ConfigurationError);
   });
 });
+
+// Issue 19: a misspelt key used to be ignored without a word, and its default used instead.
+describe('unknown option keys are refused, naming the key and the nearest known one', () => {
+  const UNKNOWN = 'ERR_NTLM_CONFIG_UNKNOWN_OPTION';
+  const netlogonOptions = { domain: 'EXAMPLE', machineAccount: 'WEB01$', machinePassword: 'x' };
+
+  it('the five of issue 19, each at the call, before anything starts', () => {
+    refuses(
+      () => ntlm({ verifier, debgu: 1 } as never),
+      UNKNOWN,
+      'ntlm().debgu',
+      /debgu; did you mean debug\?/,
+    );
+    refuses(
+      () => domainController({ domains: { EXAMPLE: 'ldap://127.0.0.1' }, timeout: 500 } as never),
+      UNKNOWN,
+      'domainController().timeout',
+      /unknown option timeout; did you mean connectTimeoutMs\?/,
+    );
+    refuses(
+      () => netlogon({ ...netlogonOptions, dc: '127.0.0.1' } as never),
+      UNKNOWN,
+      'netlogon().dc',
+      /unknown option dc; did you mean dcs\?/,
+    );
+    refuses(
+      () =>
+        createGateway({ upstream: 'http://127.0.0.1:1', auth: { verifier }, forwardGroup: true } as never),
+      UNKNOWN,
+      'gateway.forwardGroup',
+      /unknown option forwardGroup; did you mean forwardGroups\?/,
+    );
+    refuses(
+      () => ntlm({ verifier, bearer: { secret: SECRET, expiresIn: 60 } } as never),
+      UNKNOWN,
+      'ntlm().bearer.expiresIn',
+      /unknown option bearer\.expiresIn; did you mean bearer\.expiresInSeconds\?/,
+    );
+  });
+
+  it('nested options and the other factories too', () => {
+    refuses(() => ntlm({ verfier: verifier } as never), UNKNOWN, 'ntlm().verfier', /did you mean verifier\?/);
+    refuses(
+      () => ntlm({ verifier, bearer: { secret: SECRET, cookie: { secur: false } } } as never),
+      UNKNOWN,
+      'ntlm().bearer.cookie.secur',
+      /did you mean bearer\.cookie\.secure\?/,
+    );
+    refuses(
+      () => ntlm({ verifier, bearer: { keys: [{ kid: 'a', algorithm: 'ES256', publickey: 'x' }] } } as never),
+      UNKNOWN,
+      'ntlm().bearer.keys[0].publickey',
+      /did you mean bearer\.keys\[0\]\.publicKey\?/,
+    );
+    refuses(
+      () => ntlm({ verifier, kerberos: { keytab: Buffer.alloc(0), allowRC4: true } } as never),
+      UNKNOWN,
+      'ntlm().kerberos.allowRC4',
+      /did you mean kerberos\.allowRc4\?/,
+    );
+    refuses(
+      () => ntlm({ verifier, metrics: { prefx: 'x_' } } as never),
+      UNKNOWN,
+      'ntlm().metrics.prefx',
+      /did you mean metrics\.prefix\?/,
+    );
+    refuses(
+      () => domainController({ domains: { EXAMPLE: 'ldap://127.0.0.1' }, cache: { ttl: 5 } } as never),
+      UNKNOWN,
+      'domainController().cache.ttl',
+      /did you mean cache\.ttlSeconds\?/,
+    );
+    refuses(
+      () =>
+        domainController({
+          domains: { EXAMPLE: 'ldap://127.0.0.1' },
+          lookup: { url: 'ldaps://127.0.0.1', bindDn: 'svc', password: 'x' },
+        } as never),
+      UNKNOWN,
+      'domainController().lookup.bindDn',
+      /did you mean lookup\.bindDN\?/,
+    );
+    refuses(
+      () =>
+        localDirectory({
+          domain: 'EXAMPLE',
+          users: [{ username: 'a', password: 'x', group: ['G'] }],
+        } as never),
+      UNKNOWN,
+      'localDirectory().users[0].group',
+      /did you mean users\[0\]\.groups\?/,
+    );
+    refuses(
+      () => new RedisStore({ redis: 'redis://127.0.0.1:1', timeout: 5 } as never),
+      UNKNOWN,
+      'RedisStore.timeout',
+      /did you mean timeoutMs\?/,
+    );
+    refuses(
+      () =>
+        createGateway({
+          upstream: 'http://127.0.0.1:1',
+          mode: 'pass-through',
+          pinning: { maxAge: 5 },
+        } as never),
+      UNKNOWN,
+      'gateway.pinning.maxAge',
+      /did you mean pinning\.maxAgeMs\?/,
+    );
+  });
+
+  it('every key a type declares is accepted (the lists come from one place, checked by the compiler)', async () => {
+    const auth = ntlm({
+      verifier,
+      usernameFormat: 'user',
+      debug: 0,
+      setUser: true,
+      bearer: { secret: SECRET, expiresInSeconds: 60, cookie: { name: 'n', secure: false, sameSite: 'Lax' } },
+      onUnauthorized: undefined,
+    });
+    await auth.close();
+    await netlogon({ ...netlogonOptions, dcs: ['127.0.0.1'], dnsDomain: 'example.test' }).close();
+  });
+});
