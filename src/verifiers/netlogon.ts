@@ -1,4 +1,5 @@
 import { DcSelector } from '../dc/dc-selector.js';
+import { FoundDcs } from '../dc/found-dcs.js';
 import { GUEST_RID } from '../dc/sid.js';
 import { DEFAULTS } from '../defaults.js';
 import { AuthenticationError, ConfigurationError, isNtlmError, ServiceUnavailableError } from '../errors.js';
@@ -12,6 +13,7 @@ import { checkMic, checkNtlmV2Timestamp } from '../ntlm/verify-ntlmv2.js';
 import { OPTION_KEYS } from '../option-keys.js';
 import type { HandshakeStart, NetlogonOptions, NtlmIdentity, PendingHandshake, Verifier } from '../types.js';
 import { knownKeysOnly, positiveInteger } from '../validation.js';
+import { checkDnsDomain, type DcDnsInternals, dcLocator } from './dc-dns.js';
 import { ownChallengeHandshake, type VerifiedLogon } from './own-challenge.js';
 
 const NETBIOS_NAME = /^[^\\/:*?"<>|\u0000-\u001f]{1,15}$/;
@@ -64,12 +66,16 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
   readonly name: string;
   readonly #names: ServerNames;
   readonly #computerName: string;
-  readonly #pools: ReadonlyMap<string, ChannelPool>;
+  /** One pool per DC, by name; DCs found in DNS get theirs when first tried. */
+  readonly #pools = new Map<string, ChannelPool>();
+  readonly #newPool: (host: string, port: number | undefined) => ChannelPool;
   readonly #selector: DcSelector;
+  /** With dcs: 'auto', the DCs found in DNS. */
+  readonly #found: FoundDcs | undefined;
   readonly #maxClockSkewMs: number;
   readonly #passwordObservers = new Observers<VerifierObserver>();
 
-  constructor(options: NetlogonOptions) {
+  constructor(options: NetlogonOptions, internals: DcDnsInternals = {}) {
     knownKeysOnly(options, OPTION_KEYS.netlogon, 'netlogon()');
     const domain = options?.domain?.toUpperCase();
     if (!domain || !NETBIOS_NAME.test(domain)) {
@@ -84,11 +90,14 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
         `netlogon: machineAccount must be a computer account name such as WEB01$ (at most 15 characters before the $), got ${JSON.stringify(options.machineAccount)}`,
       );
     }
-    if (!Array.isArray(options.dcs) || options.dcs.length === 0) {
+    const auto = options.dcs === 'auto';
+    if (!auto && (!Array.isArray(options.dcs) || options.dcs.length === 0)) {
       throw new ConfigurationError(
-        "netlogon: dcs must list at least one domain controller, e.g. ['dc1.example.test']",
+        "netlogon: dcs must list at least one domain controller, e.g. ['dc1.example.test'], or be 'auto' (found in DNS)",
       );
     }
+    // With 'auto' the DNS domain is where the DCs are looked up: no guess (<domain>.local) will do.
+    const autoDnsDomain = auto ? checkDnsDomain(options.dnsDomain, 'netlogon()', 'dnsDomain') : undefined;
     const connectTimeoutMs = positive(
       options.connectTimeoutMs,
       DEFAULTS.netlogon.connectTimeoutMs,
@@ -120,7 +129,7 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
       this.#passwordObservers.each((observer) => observer.machinePasswordReread?.(event)),
     );
 
-    const dnsDomain = (options.dnsDomain ?? `${domain}.local`).toLowerCase();
+    const dnsDomain = autoDnsDomain ?? (options.dnsDomain ?? `${domain}.local`).toLowerCase();
     this.#computerName = computerName;
     this.#names = {
       netbiosDomain: domain,
@@ -128,30 +137,50 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
       dnsDomain,
       dnsComputer: `${computerName.toLowerCase()}.${dnsDomain}`,
     };
-    const pools = new Map<string, ChannelPool>();
-    for (const dc of options.dcs) {
-      const { host, port } = parseNetlogonDc(dc);
-      const pool = new ChannelPool(
+    const machine = {
+      domain,
+      computerName,
+      get ntHash() {
+        return password.ntHash;
+      },
+    };
+    this.#newPool = (host, port) =>
+      new ChannelPool(
         { host, port, connectTimeoutMs, callTimeoutMs, maxChannels, maxQueue, queueTimeoutMs },
-        {
-          domain,
-          computerName,
-          get ntHash() {
-            return password.ntHash;
-          },
-        },
+        machine,
         () => password.reread(),
       );
-      if (pools.has(pool.name)) throw new ConfigurationError(`netlogon: DC ${dc} is listed twice`);
-      pools.set(pool.name, pool);
+    for (const dc of auto ? [] : (options.dcs as string[])) {
+      const { host, port } = parseNetlogonDc(dc);
+      const pool = this.#newPool(host, port);
+      if (this.#pools.has(pool.name)) throw new ConfigurationError(`netlogon: DC ${dc} is listed twice`);
+      this.#pools.set(pool.name, pool);
     }
-    this.#pools = pools;
-    this.#selector = new DcSelector(new Map([[SELECTOR_KEY, [...pools.keys()]]]), {
+    this.#selector = new DcSelector(new Map([[SELECTOR_KEY, [...this.#pools.keys()]]]), {
       downtimeMs,
       // A trial logon may wait in line, then open a channel (endpoint mapper, authenticate, bind).
       trialTimeoutMs: queueTimeoutMs + 3 * (connectTimeoutMs + callTimeoutMs),
     });
-    this.name = `netlogon://${[...pools.keys()].join(',')}`;
+    // A found DC is dialled at its address, through its endpoint mapper: the SRV port is LDAP's.
+    this.#found = auto
+      ? new FoundDcs(
+          dcLocator(dnsDomain, options.dns, 'netlogon()', internals),
+          this.#selector,
+          SELECTOR_KEY,
+          (dc) => dc.address,
+        )
+      : undefined;
+    this.name = `netlogon://${auto ? `auto:${dnsDomain}` : [...this.#pools.keys()].join(',')}`;
+  }
+
+  /** The pool of a DC the selector chose (made on first use for a DC found in DNS). */
+  #pool(dc: string): ChannelPool {
+    let pool = this.#pools.get(dc);
+    if (!pool) {
+      pool = this.#newPool(dc, undefined);
+      this.#pools.set(dc, pool);
+    }
+    return pool;
   }
 
   async startHandshake(start: HandshakeStart): Promise<PendingHandshake> {
@@ -189,6 +218,7 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
   }
 
   async close(): Promise<void> {
+    this.#found?.locator.close();
     for (const pool of this.#pools.values()) pool.close();
   }
 
@@ -211,20 +241,32 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
 
   /** Ready when one DC's netlogon answers (endpoint mapper and an unauthenticated bind). */
   async probe(): Promise<ReadinessReport> {
+    let dcs = [...this.#pools.keys()];
+    if (this.#found) {
+      const found = this.#found;
+      try {
+        dcs = [...(await found.update())];
+      } catch (error) {
+        const name = `dns:${found.locator.name}`;
+        return { ready: false, checks: [{ name, ok: false, detail: (error as Error).message }] };
+      }
+    }
     const checks = await Promise.all(
-      [...this.#pools.values()].map((pool) =>
-        pool.probe().then(
-          () => ({ name: `netlogon://${pool.name}`, ok: true }),
-          (error: Error) => ({ name: `netlogon://${pool.name}`, ok: false, detail: error.message }),
+      dcs
+        .map((dc) => this.#pool(dc))
+        .map((pool) =>
+          pool.probe().then(
+            () => ({ name: `netlogon://${pool.name}`, ok: true }),
+            (error: Error) => ({ name: `netlogon://${pool.name}`, ok: false, detail: error.message }),
+          ),
         ),
-      ),
     );
     return { ready: checks.some((check) => check.ok), checks };
   }
 
   /** Asks the DCs in order, skipping those that failed recently; a verdict from any DC is final. */
   async #logon(logon: Parameters<ChannelPool['samLogon']>[1]): Promise<SamInfo4> {
-    const candidates = this.#selector.candidates(SELECTOR_KEY);
+    const candidates = this.#found ? await this.#found.candidates() : this.#selector.candidates(SELECTOR_KEY);
     if (candidates.length === 0) {
       const retryAfterSeconds = this.#selector.retryAfterSeconds(SELECTOR_KEY);
       throw new ServiceUnavailableError(
@@ -239,7 +281,7 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
       const started = performance.now();
       const answered = () => this.#selector.answered(dc, 'samlogon', (performance.now() - started) / 1000);
       try {
-        const info = await this.#pools.get(dc)!.samLogon(this.#computerName, logon);
+        const info = await this.#pool(dc).samLogon(this.#computerName, logon);
         answered();
         this.#selector.markUp(dc);
         return info;
@@ -255,6 +297,7 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
           this.#selector.markDown(dc, Date.now(), (error as Error).message);
       }
     }
+    this.#found?.failed();
     if (last instanceof ServiceUnavailableError) throw last;
     throw new ServiceUnavailableError('ERR_NTLM_DC_UNAVAILABLE', `Netlogon failed: ${String(last)}`, {
       cause: last,
