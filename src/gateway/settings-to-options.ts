@@ -88,7 +88,8 @@ function verifierFrom(settings: Settings, store: Store | undefined): { verifier:
     throw new UsageError('--lookup-url needs --lookup-user and --lookup-password');
   return {
     verifier: domainController({
-      domains: { [domain]: dc },
+      domains: { [domain]: isAuto(dc) ? 'auto' : dc },
+      ...dnsFrom(settings),
       tls,
       lookup: lookupUrl ? { url: lookupUrl, bindDN: lookupUser!, password: lookupPassword!, tls } : undefined,
       // With --redis, what the directory says about users is shared by every instance too.
@@ -96,6 +97,16 @@ function verifierFrom(settings: Settings, store: Store | undefined): { verifier:
     }),
     source: `${domain} via ${dc.join(', ')}`,
   };
+}
+
+/** `--dc auto` / `--netlogon auto`: the DCs are found in DNS. */
+const isAuto = (dcs: readonly string[]) => dcs.length === 1 && dcs[0] === 'auto';
+
+/** --dns-domain and --dns-server, for the verifier to check (it refuses 'auto' without a DNS domain). */
+function dnsFrom(settings: Settings): { dnsDomain?: string; dns?: { servers: string[] } } {
+  const dnsDomain = str(settings, 'dns-domain');
+  const servers = list(settings, 'dns-server');
+  return { ...(dnsDomain ? { dnsDomain } : {}), ...(servers ? { dns: { servers } } : {}) };
 }
 
 /** --netlogon: the DC validates each logon over the machine account's secure channel (MS-NRPC). */
@@ -113,7 +124,14 @@ function netlogonFrom(settings: Settings): { verifier: Verifier; source: string 
       '--netlogon needs the machine password in exactly one of --machine-password-file FILE or NTLM_SSO_MACHINE_PASSWORD',
     );
   return {
-    verifier: netlogon({ domain, dcs, machineAccount, machinePassword, machinePasswordFile }),
+    verifier: netlogon({
+      domain,
+      dcs: isAuto(dcs) ? 'auto' : dcs,
+      ...dnsFrom(settings),
+      machineAccount,
+      machinePassword,
+      machinePasswordFile,
+    }),
     source: `${domain.toUpperCase()} via Netlogon (${dcs.join(', ')}) as ${machineAccount}`,
   };
 }
@@ -182,6 +200,8 @@ const HEADER_MODE_ONLY = [
   'users',
   'dc',
   'domain',
+  'dns-domain',
+  'dns-server',
   'dc-ca',
   'dc-servername',
   'netlogon',

@@ -10,7 +10,9 @@ import type { DnsResolver, SrvRecord } from '../../src/dc/dc-locator.js';
 import { DomainControllerVerifier } from '../../src/verifiers/domain-controller.js';
 import { NetlogonVerifier } from '../../src/verifiers/netlogon.js';
 import { curlNtlm } from '../helpers/curl.js';
+import { startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
+import { runCli, startGateway } from '../helpers/processes.js';
 import { MACHINE_ACCOUNT, MACHINE_PASSWORD, sambaMissing, startDc, stopDc } from '../helpers/samba.js';
 import { serveIdentity } from '../helpers/servers.js';
 
@@ -158,4 +160,112 @@ describe('DCs found in Samba DNS', { skip }, () => {
       }
     });
   }
+
+  for (const flag of ['--dc', '--netlogon'] as const) {
+    it(`gateway ${flag} auto --dns-domain example.test: curl --ntlm gets alice through to the upstream`, async () => {
+      const upstream = await startEchoUpstream();
+      const netlogonFlags = ['--machine-account', MACHINE_ACCOUNT];
+      const gateway = await startGateway(
+        [
+          '--upstream',
+          upstream.url,
+          flag,
+          'auto',
+          '--domain',
+          'EXAMPLE',
+          '--dns-domain',
+          'example.test',
+          '--dns-server',
+          '127.0.0.1',
+          ...(flag === '--netlogon' ? netlogonFlags : []),
+        ],
+        flag === '--netlogon' ? { NTLM_SSO_MACHINE_PASSWORD: MACHINE_PASSWORD } : {},
+      );
+      try {
+        const reply = await curlNtlm(`${gateway.url}/`, ALICE);
+        assert.equal(reply.status, 200, reply.body);
+        assert.equal(JSON.parse(reply.body).headers['x-ntlm-username'], 'alice');
+      } finally {
+        await gateway.stop();
+        await upstream.close();
+      }
+    });
+  }
+
+  it('gateway --netlogon auto without --dns-domain: refused at start, naming the option', async () => {
+    const run = await runCli(
+      [
+        'gateway',
+        '--upstream',
+        'http://127.0.0.1:9',
+        '--netlogon',
+        'auto',
+        '--domain',
+        'EXAMPLE',
+        '--machine-account',
+        MACHINE_ACCOUNT,
+      ],
+      { NTLM_SSO_MACHINE_PASSWORD: MACHINE_PASSWORD },
+    );
+    assert.notEqual(run.code, 0);
+    assert.match(run.stdout + run.stderr, /dnsDomain/);
+  });
+
+  it('doctor --dc auto --netlogon auto: prints the SRV records found (DCs and KDCs), then checks the DC found', async () => {
+    const run = await runCli(
+      [
+        'doctor',
+        '--dc',
+        'auto',
+        '--netlogon',
+        'auto',
+        '--domain',
+        'EXAMPLE',
+        '--machine-account',
+        MACHINE_ACCOUNT,
+        '--dns-domain',
+        'example.test',
+        '--dns-server',
+        '127.0.0.1',
+      ],
+      { NTLM_SSO_MACHINE_PASSWORD: MACHINE_PASSWORD },
+    );
+    console.log(run.stdout);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const host = DC_HOST.replaceAll('.', '\\.');
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `^✓ dns:example\\.test SRV _ldap\\._tcp\\.dc\\._msdcs\\.example\\.test: 1 DC\\(s\\): ${host}:389 \\(127\\.0\\.0\\.1, priority 0, weight 100\\)$`,
+        'm',
+      ),
+    );
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `^✓ dns:example\\.test SRV _kerberos\\._tcp\\.example\\.test: 1 KDC\\(s\\): ${host}:88 `,
+        'm',
+      ),
+    );
+    assert.match(run.stdout, /^✓ ldap:\/\/127\.0\.0\.1:389 TCP connect/m);
+    assert.match(run.stdout, /^✓ netlogon:\/\/127\.0\.0\.1 /m);
+  });
+
+  it('doctor --dc auto for a domain DNS does not know: the SRV line fails and says what to do', async () => {
+    const run = await runCli([
+      'doctor',
+      '--dc',
+      'auto',
+      '--dns-domain',
+      'nowhere.test',
+      '--dns-server',
+      '127.0.0.1',
+    ]);
+    console.log(run.stdout);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(
+      run.stdout,
+      /^✗ dns:nowhere\.test SRV _ldap\._tcp\.dc\._msdcs\.nowhere\.test: no DC found \(.*\): give --dns-server/m,
+    );
+  });
 });
