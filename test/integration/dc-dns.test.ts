@@ -4,9 +4,11 @@
 // themselves skipped, with why.
 import assert from 'node:assert/strict';
 import { promises as dns } from 'node:dns';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import type { DnsResolver, SrvRecord } from '../../src/dc/dc-locator.js';
+import { resolvePort } from '../../src/netlogon/secure-channel.js';
 import { DomainControllerVerifier } from '../../src/verifiers/domain-controller.js';
 import { NetlogonVerifier } from '../../src/verifiers/netlogon.js';
 import { curlNtlm } from '../helpers/curl.js';
@@ -48,6 +50,68 @@ function firstAnswerDead(): DnsResolver & { srvQueries: number } {
       name === 'gone.example.test' ? Promise.resolve(['127.0.0.2']) : real.resolve4(name),
     resolve6: (name: string) => real.resolve6(name),
     cancel: () => real.cancel(),
+  };
+}
+
+/** Samba's DNS, except that the DCs' SRV record is spoofed: it names `evil.example.test` at `address`. */
+function spoofed(address: string): DnsResolver {
+  const real = samba();
+  return {
+    resolveSrv: async () => [{ name: 'evil.example.test', port: 389, priority: 0, weight: 100 }],
+    resolve4: (name) => (name === 'evil.example.test' ? Promise.resolve([address]) : real.resolve4(name)),
+    resolve6: (name) => real.resolve6(name),
+    cancel: () => real.cancel(),
+  };
+}
+
+const REQUEST = 0;
+const RESPONSE = 2;
+const NETR_SERVER_AUTHENTICATE3 = 26;
+
+/**
+ * The host a spoofed SRV answer names (127.0.0.2), passing the verifier's Netlogon traffic on to
+ * the real DC: its endpoint mapper and netlogon's port. With `forgeCredential`, it changes the
+ * ServerCredential of NetrServerAuthenticate3's answer (the first 8 bytes of the stub, after the
+ * 24-byte response header), as a host without the machine password has to: it cannot compute it.
+ */
+async function impostorDc(netlogonPort: number, forgeCredential: boolean) {
+  const sockets = new Set<Socket>();
+  const servers: Server[] = [];
+  let forged = 0;
+  for (const port of [135, netlogonPort]) {
+    const server = createServer((client) => {
+      const upstream = connect({ host: '127.0.0.1', port });
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on('error', () => undefined).on('close', () => (client.destroy(), upstream.destroy()));
+      }
+      let authenticate3CallId: number | undefined;
+      client.on('data', (chunk: Buffer) => {
+        // One PDU per write from our RPC client: enough for a test.
+        if (chunk[2] === REQUEST && chunk.readUInt16LE(22) === NETR_SERVER_AUTHENTICATE3)
+          authenticate3CallId = chunk.readUInt32LE(12);
+        upstream.write(chunk);
+      });
+      upstream.on('data', (chunk: Buffer) => {
+        if (forgeCredential && chunk[2] === RESPONSE && chunk.readUInt32LE(12) === authenticate3CallId) {
+          chunk = Buffer.from(chunk);
+          chunk[24]! ^= 0xff;
+          forged++;
+        }
+        client.write(chunk);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.2', resolve));
+    servers.push(server);
+  }
+  return {
+    get forged() {
+      return forged;
+    },
+    close() {
+      for (const socket of sockets) socket.destroy();
+      for (const server of servers) server.close();
+    },
   };
 }
 
@@ -267,5 +331,49 @@ describe('DCs found in Samba DNS', { skip }, () => {
       run.stdout,
       /^✗ dns:nowhere\.test SRV _ldap\._tcp\.dc\._msdcs\.nowhere\.test: no DC found \(.*\): give --dns-server/m,
     );
+  });
+
+  it('a spoofed SRV answer naming a host without the machine password: Netlogon refuses it (503), no one logs in', async () => {
+    const netlogonPort = await resolvePort({
+      host: '127.0.0.1',
+      port: undefined,
+      connectTimeoutMs: 2000,
+      callTimeoutMs: 5000,
+    });
+    const options = {
+      domain: 'EXAMPLE',
+      dnsDomain: 'example.test',
+      dcs: 'auto' as const,
+      machineAccount: MACHINE_ACCOUNT,
+      machinePassword: MACHINE_PASSWORD,
+    };
+    // Control: the same host passing everything on untouched lets the real DC decide.
+    const relay = await impostorDc(netlogonPort, false);
+    const honest = new NetlogonVerifier(options, { resolver: spoofed('127.0.0.2') });
+    let t = await serveIdentity({ verifier: honest });
+    try {
+      assert.equal((await curlNtlm(t.url, ALICE)).status, 200, 'through the relaying host, the DC decides');
+    } finally {
+      await t.close();
+      relay.close();
+    }
+    const impostor = await impostorDc(netlogonPort, true);
+    const verifier = new NetlogonVerifier(options, { resolver: spoofed('127.0.0.2') });
+    t = await serveIdentity({ verifier });
+    try {
+      for (const credentials of [ALICE, 'EXAMPLE\\alice:Wrong-Passw0rd!']) {
+        const reply = await curlNtlm(t.url, credentials);
+        assert.equal(reply.status, 503, reply.body);
+      }
+      assert.ok(impostor.forged >= 1, 'the impostor answered NetrServerAuthenticate3');
+      const refusals = t.logger.records.filter(
+        (r) => r.fields?.code === 'ERR_NTLM_DC_MACHINE_ACCOUNT_REFUSED',
+      );
+      assert.ok(refusals.length >= 1, JSON.stringify(t.logger.records.map((r) => r.fields?.code)));
+      assert.match(JSON.stringify(refusals[0]), /does not prove the session key/);
+    } finally {
+      await t.close();
+      impostor.close();
+    }
   });
 });
