@@ -83,7 +83,12 @@ async function impostorDc(netlogonPort: number, forgeCredential: boolean) {
       const upstream = connect({ host: '127.0.0.1', port });
       for (const socket of [client, upstream]) {
         sockets.add(socket);
-        socket.on('error', () => undefined).on('close', () => (client.destroy(), upstream.destroy()));
+        socket
+          .on('error', () => undefined)
+          .on('close', () => {
+            client.destroy();
+            upstream.destroy();
+          });
       }
       let authenticate3CallId: number | undefined;
       client.on('data', (chunk: Buffer) => {
