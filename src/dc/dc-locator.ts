@@ -116,6 +116,8 @@ export class DcLocator {
   async locate(): Promise<LocatedDc[]> {
     const now = this.#now();
     const found = this.#found;
+    // Nothing usable yet and a look-up under way: wait for it, whatever the last one said.
+    if (this.#query && (!found || this.#stale)) return this.#query;
     const mayQuery = now - this.#lastQueryAt >= this.#options.requeryAfterMs;
     if (found && !(this.#stale && mayQuery)) {
       if (now >= this.#expiresAt && mayQuery) this.#refresh().catch(() => undefined);

@@ -158,6 +158,22 @@ describe('DcLocator', () => {
     assert.equal(resolver.cancelled, 1, 'the silent query is cancelled');
   });
 
+  it('after a failed look-up, a caller arriving while the next one runs waits for it', async () => {
+    const resolver = new FakeResolver();
+    resolver.answers = Object.assign(new Error('queryFailed'), { code: 'ETIMEOUT' });
+    const clock = { now: 0 };
+    const l = locator(resolver, clock);
+    await assert.rejects(l.locate(), { code: 'ERR_NTLM_DC_NOT_FOUND' });
+    clock.now = 5000;
+    resolver.answers = [srv('dc1.example.test', 0, 100)];
+    const first = l.locate();
+    clock.now = 5001; // too soon for a look-up of its own, but one is under way
+    const second = l.locate();
+    assert.equal((await second)[0]!.host, 'dc1.example.test');
+    assert.equal((await first)[0]!.host, 'dc1.example.test');
+    assert.equal(resolver.srvQueries, 2);
+  });
+
   it('concurrent callers share one look-up', async () => {
     const resolver = new FakeResolver();
     resolver.answers = [srv('dc1.example.test', 0, 100)];
