@@ -95,7 +95,7 @@ function verifierFrom(settings: Settings, store: Store | undefined): { verifier:
       // With --redis, what the directory says about users is shared by every instance too.
       cache: store ? { store } : undefined,
     }),
-    source: `${domain} via ${dc.join(', ')}`,
+    source: `${domain} via ${isAuto(dc) ? 'the DCs found in DNS' : dc.join(', ')}`,
   };
 }
 
@@ -132,7 +132,7 @@ function netlogonFrom(settings: Settings): { verifier: Verifier; source: string 
       machinePassword,
       machinePasswordFile,
     }),
-    source: `${domain.toUpperCase()} via Netlogon (${dcs.join(', ')}) as ${machineAccount}`,
+    source: `${domain.toUpperCase()} via Netlogon (${isAuto(dcs) ? 'DCs found in DNS' : dcs.join(', ')}) as ${machineAccount}`,
   };
 }
 

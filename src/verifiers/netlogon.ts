@@ -173,6 +173,16 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
     this.name = `netlogon://${auto ? `auto:${dnsDomain}` : [...this.#pools.keys()].join(',')}`;
   }
 
+  /** A DC that DNS no longer names loses its pool: its idle channels close, busy ones on release. */
+  #dropPoolsNoLongerFound(): void {
+    const listed = new Set(this.#selector.dcs(SELECTOR_KEY));
+    for (const [dc, pool] of this.#pools) {
+      if (listed.has(dc)) continue;
+      pool.close();
+      this.#pools.delete(dc);
+    }
+  }
+
   /** The pool of a DC the selector chose (made on first use for a DC found in DNS). */
   #pool(dc: string): ChannelPool {
     let pool = this.#pools.get(dc);
@@ -266,7 +276,11 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
 
   /** Asks the DCs in order, skipping those that failed recently; a verdict from any DC is final. */
   async #logon(logon: Parameters<ChannelPool['samLogon']>[1]): Promise<SamInfo4> {
-    const candidates = this.#found ? await this.#found.candidates() : this.#selector.candidates(SELECTOR_KEY);
+    let candidates: string[];
+    if (this.#found) {
+      candidates = await this.#found.candidates();
+      this.#dropPoolsNoLongerFound();
+    } else candidates = this.#selector.candidates(SELECTOR_KEY);
     if (candidates.length === 0) {
       const retryAfterSeconds = this.#selector.retryAfterSeconds(SELECTOR_KEY);
       throw new ServiceUnavailableError(
