@@ -30,6 +30,7 @@ export type {
   BearerKey,
   BearerOptions,
   CookieOptions,
+  DcDnsOptions,
   DirectoryCacheOptions,
   DomainControllerOptions,
   Gateway,
