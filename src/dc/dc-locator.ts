@@ -44,6 +44,15 @@ export interface DcLocatorOptions {
   readonly random?: () => number;
 }
 
+// What Samba 4.17's internal DNS server answers for a freshly provisioned domain (measured on
+// the test DC, example.test, one DC): _ldap._tcp.dc._msdcs, _ldap._tcp, _ldap._tcp.pdc._msdcs and
+// the site's _ldap._tcp.Default-First-Site-Name._sites.dc._msdcs each give one record naming the
+// DC by its host name (`<hostname>.example.test`), port 389, priority 0, weight 100;
+// _kerberos._tcp and _kerberos._udp give port 88, _kpasswd._tcp 464, _gc._tcp 3268. The host's A
+// record has a TTL of 900 s; provision writes none for 127.0.0.1 (test/samba-dc/add-loopback-a.py
+// adds it). A name outside its zones gets ENOTFOUND without a forwarder, ESERVFAIL when the
+// forwarder cannot be reached.
+
 /** The SRV name of the domain controllers of a DNS domain (MS-ADTS 6.3.2.3, as DsGetDcName asks). */
 export const dcSrvName = (dnsDomain: string) => `_ldap._tcp.dc._msdcs.${dnsDomain}`;
 /** The SRV name of the KDCs of a realm (RFC 4120 7.2.3.2); the doctor shows it beside the DCs. */
