@@ -53,6 +53,11 @@ export const DEFAULTS = {
   localDirectory: {
     maxClockSkewMs: 300_000,
   },
+  /** DCs found in DNS ('auto'), for domainController() and netlogon() alike. */
+  dcDns: {
+    timeoutMs: 2000,
+    refreshMs: 600_000,
+  },
   redisStore: {
     timeoutMs: 1000,
     unavailablePauseMs: 2000,

@@ -31,6 +31,7 @@ export type {
   BearerKey,
   BearerOptions,
   CookieOptions,
+  DcDnsOptions,
   DirectoryCacheOptions,
   DomainControllerOptions,
   Gateway,

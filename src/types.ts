@@ -455,9 +455,17 @@ export interface LocalDirectoryOptions {
 export interface DomainControllerOptions {
   /**
    * NetBIOS domain name → its domain controllers, tried in order:
-   * `{ EXAMPLE: ['ldap://dc1.example.test', 'ldap://dc2.example.test'] }`.
+   * `{ EXAMPLE: ['ldap://dc1.example.test', 'ldap://dc2.example.test'] }`, or `'auto'` to find
+   * them in DNS as Windows does (`_ldap._tcp.dc._msdcs.<dnsDomain>`, dialled as `ldap://`).
    */
   domains: Record<string, string | string[]>;
+  /**
+   * The DNS name of each domain whose DCs are `'auto'`: `'example.test'` when one is,
+   * `{ EXAMPLE: 'example.test', CORP: 'corp.example.test' }` for several. Required with `'auto'`.
+   */
+  dnsDomain?: string | Record<string, string>;
+  /** How DCs given as `'auto'` are found in DNS. @default the system's DNS servers */
+  dns?: DcDnsOptions;
   /** Domain used when the client names none in its NEGOTIATE. @default the first of `domains` */
   defaultDomain?: string;
   /** Domain used when the client names one that is not configured (trusts do the rest). @default none: refused */
@@ -492,6 +500,20 @@ export interface DomainControllerOptions {
    * @default { ttlSeconds: 300 } in an in-process store
    */
   cache?: DirectoryCacheOptions | false;
+}
+
+/** Finding DCs in DNS (`'auto'`): the SRV records of `_ldap._tcp.dc._msdcs.<DNS domain>`. */
+export interface DcDnsOptions {
+  /** DNS servers to ask, e.g. `['10.0.0.53', '10.0.0.54:53']` (AD's DNS). @default the system's (/etc/resolv.conf) */
+  servers?: string[];
+  /** Longest wait for DNS to answer one look-up (ms); then the last answer is used, or 503. @default 2000 */
+  timeoutMs?: number;
+  /**
+   * How long an answer is used before DNS is asked again (ms): node gives no TTL for SRV records,
+   * so this stands in for it. DNS is also asked again at once when every DC found has failed.
+   * @default 600000 (Windows' Netlogon registers its SRV records with a TTL of 600 s)
+   */
+  refreshMs?: number;
 }
 
 export interface ServiceAccountOptions {
@@ -557,10 +579,18 @@ export interface RedisStoreOptions {
 export interface NetlogonOptions {
   /** NetBIOS name of the domain, e.g. `EXAMPLE` (1-15 characters). */
   domain: string;
-  /** DNS name of the domain, sent in our CHALLENGE's TargetInfo. @default `<domain>.local`, lower case */
+  /**
+   * DNS name of the domain, sent in our CHALLENGE's TargetInfo; with `dcs: 'auto'`, where the DCs
+   * are looked up (required then). @default `<domain>.local`, lower case
+   */
   dnsDomain?: string;
-  /** Domain controllers, tried in order: `['dc1.example.test', 'dc2.example.test:49152']`. Without a port, the endpoint mapper (TCP 135) is asked. */
-  dcs: string[];
+  /**
+   * Domain controllers, tried in order: `['dc1.example.test', 'dc2.example.test:49152']`. Without a port, the endpoint mapper (TCP 135) is asked.
+   * `'auto'`: found in DNS as Windows does (`_ldap._tcp.dc._msdcs.<dnsDomain>`), each reached through its endpoint mapper.
+   */
+  dcs: string[] | 'auto';
+  /** How `dcs: 'auto'` finds the DCs in DNS. @default the system's DNS servers */
+  dns?: DcDnsOptions;
   /** The computer account the secure channel is opened as, e.g. `WEB01$` (the `$` may be left out). */
   machineAccount: string;
   /** Its password. Prefer `machinePasswordFile`; never pass it on a command line. */

@@ -48,11 +48,10 @@ export class DcSelector {
   readonly #firstRetryMs: number;
   readonly #trialTimeoutMs: number;
   readonly #observers = new Observers<DcObserver>();
+  readonly #domains: Map<string, readonly string[]>;
 
-  constructor(
-    private readonly domains: ReadonlyMap<string, readonly string[]>,
-    options: DcSelectorOptions,
-  ) {
+  constructor(domains: ReadonlyMap<string, readonly string[]>, options: DcSelectorOptions) {
+    this.#domains = new Map(domains);
     this.#downtimeMs = options.downtimeMs;
     this.#firstRetryMs = Math.min(options.firstRetryMs ?? 1000, options.downtimeMs);
     this.#trialTimeoutMs = options.trialTimeoutMs;
@@ -60,7 +59,7 @@ export class DcSelector {
 
   /** Reports to `observer` from now on; every configured DC is announced to it first. */
   observe(observer: DcObserver): () => void {
-    for (const urls of this.domains.values()) {
+    for (const urls of this.#domains.values()) {
       for (const url of urls) {
         observer.dcKnown(url);
         const state = this.#down.get(url);
@@ -68,6 +67,24 @@ export class DcSelector {
       }
     }
     return this.#observers.add(observer);
+  }
+
+  /** The DCs of `domain`, in the order they are tried. */
+  dcs(domain: string): readonly string[] {
+    return this.#domains.get(domain) ?? [];
+  }
+
+  /**
+   * A new list of DCs for `domain` (found again in DNS): DCs that stay keep what the breaker
+   * knows of them, new ones are announced to the observers, and those gone are forgotten.
+   */
+  setDcs(domain: string, dcs: readonly string[]): void {
+    const before = this.#domains.get(domain) ?? [];
+    if (before.length === dcs.length && before.every((dc, i) => dc === dcs[i])) return;
+    this.#domains.set(domain, [...dcs]);
+    const listed = new Set([...this.#domains.values()].flat());
+    for (const dc of before) if (!listed.has(dc)) this.#down.delete(dc);
+    for (const dc of dcs) if (!before.includes(dc)) this.#observers.each((observer) => observer.dcKnown(dc));
   }
 
   /** A DC answered `operation` in `seconds` (the caller timed it). */
@@ -80,7 +97,7 @@ export class DcSelector {
    * run out, which this call grants its one trial. None if all are down.
    */
   candidates(domain: string, now = Date.now()): string[] {
-    return (this.domains.get(domain) ?? []).filter((url) => {
+    return (this.#domains.get(domain) ?? []).filter((url) => {
       const state = this.#down.get(url);
       if (!state) return true;
       if (state.retryAt > now) return false;
@@ -126,7 +143,8 @@ export class DcSelector {
 
   /** Seconds until a DC of `domain` may be tried again. */
   retryAfterSeconds(domain: string, now = Date.now()): number {
-    const times = (this.domains.get(domain) ?? []).map((url) => this.#down.get(url)?.retryAt ?? now);
+    const times = (this.#domains.get(domain) ?? []).map((url) => this.#down.get(url)?.retryAt ?? now);
+    if (times.length === 0) return 1;
     return Math.max(1, Math.ceil((Math.min(...times) - now) / 1000));
   }
 }

@@ -5,13 +5,17 @@ import { AvId, findAvPair } from '../ntlm/av-pairs.js';
 import { challengeAvPairs, decodeChallenge } from '../ntlm/challenge.js';
 import { readNamingContext } from './account-lookup.js';
 import { bindFailure, ResultCode } from './dc-errors.js';
+import { type DcLocator, hostPort, type LocatedDc } from './dc-locator.js';
 import { DcSelector } from './dc-selector.js';
+import { FoundDcs } from './found-dcs.js';
 import { LdapConnection, LdapTransportError } from './ldap-connection.js';
 import { OperationLimiter } from './operation-limiter.js';
 
 export interface RelaySettings {
   /** Upper-case NetBIOS domain → its DC URLs, in the order they are tried. */
   readonly domains: ReadonlyMap<string, readonly string[]>;
+  /** Domains whose DCs are found in DNS instead (their list in `domains` is empty). */
+  readonly locators?: ReadonlyMap<string, DcLocator>;
   readonly connectTimeoutMs: number;
   readonly operationTimeoutMs: number;
   readonly downtimeMs: number;
@@ -42,6 +46,7 @@ export class LdapRelay {
   readonly #settings: RelaySettings;
   readonly #selector: DcSelector;
   readonly #limiters = new Map<string, OperationLimiter>();
+  readonly #found = new Map<string, FoundDcs>();
 
   constructor(settings: RelaySettings) {
     this.#settings = settings;
@@ -50,11 +55,14 @@ export class LdapRelay {
       // A trial is one connect and one bind; past that it was abandoned.
       trialTimeoutMs: settings.connectTimeoutMs + settings.operationTimeoutMs + QUEUE_WAIT_MS,
     });
+    for (const [domain, locator] of settings.locators ?? [])
+      this.#found.set(domain, new FoundDcs(locator, this.#selector, domain, ldapUrlOf));
   }
 
   /** Connects to the first DC of `domain` that answers, and sends it the client's NEGOTIATE. */
   async open(domain: string, negotiateToken: Buffer): Promise<OpenRelay> {
-    const candidates = this.#selector.candidates(domain);
+    const found = this.#found.get(domain);
+    const candidates = found ? await found.candidates() : this.#selector.candidates(domain);
     if (candidates.length === 0) {
       const retryAfterSeconds = this.#selector.retryAfterSeconds(domain);
       throw new ServiceUnavailableError(
@@ -86,6 +94,7 @@ export class LdapRelay {
         failures.push(error.message);
       }
     }
+    found?.failed();
     throw new ServiceUnavailableError(
       'ERR_NTLM_DC_UNAVAILABLE',
       `no domain controller of ${domain} answered: ${failures.join('; ')}`,
@@ -138,7 +147,19 @@ export class LdapRelay {
    * timeouts; nothing is relayed and the breaker is left alone.
    */
   async probe(): Promise<{ domain: string; dc: string; error: string | undefined }[]> {
-    const probes = [...this.#settings.domains].flatMap(([domain, urls]) =>
+    const lists = await Promise.all(
+      [...this.#settings.domains.keys()].map(async (domain) => {
+        const found = this.#found.get(domain);
+        if (!found) return [domain, this.#selector.dcs(domain)] as const;
+        return found.update().then(
+          (urls) => [domain, urls] as const,
+          (error: Error) =>
+            [domain, [], { domain, dc: `dns:${found.locator.name}`, error: error.message }] as const,
+        );
+      }),
+    );
+    const dnsFailures = lists.flatMap((list) => (list[2] ? [list[2]] : []));
+    const probes = lists.flatMap(([domain, urls]) =>
       urls.map(async (url) => {
         let connection: LdapConnection | undefined;
         try {
@@ -152,7 +173,11 @@ export class LdapRelay {
         }
       }),
     );
-    return Promise.all(probes);
+    return [...dnsFailures, ...(await Promise.all(probes))];
+  }
+
+  close(): void {
+    for (const found of this.#found.values()) found.locator.close();
   }
 
   /** Runs `operation` in the DC's line of at most `maxConcurrentOperations`. */
@@ -174,6 +199,11 @@ export class LdapRelay {
         ),
     );
   }
+}
+
+/** A DC found in DNS, dialled at the address the same DNS servers gave for it. */
+function ldapUrlOf(dc: LocatedDc): string {
+  return `ldap://${hostPort(dc.address, dc.port)}`;
 }
 
 /** Any error that is not already one of ours: the DC answered in a way we cannot use (503). */

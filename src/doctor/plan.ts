@@ -5,6 +5,7 @@ import { type Settings, UsageError } from '../gateway/cli-settings.js';
 import type { Endpoint, MachineAccount } from '../netlogon/secure-channel.js';
 import { ntowfv1 } from '../ntlm/crypto.js';
 import { parseNetlogonDc } from '../verifiers/netlogon.js';
+import type { DnsPlan } from './dns-srv.js';
 import type { LookupAccountSettings } from './lookup-account.js';
 
 /** What the doctor will check, from the settings; every missing or conflicting setting is a UsageError. */
@@ -23,6 +24,8 @@ export interface DoctorPlan {
       }
     | undefined;
   readonly redis: string | undefined;
+  /** `--dc auto` / `--netlogon auto`: the DCs are found in DNS first, then checked as listed ones. */
+  readonly dns: (DnsPlan & { readonly dc: boolean; readonly netlogon: boolean }) | undefined;
   /** The gateway's Kerberos keytab (--keytab) and the principal it serves (--spn). */
   readonly keytab: { readonly path: string; readonly spn: string | undefined } | undefined;
 }
@@ -69,18 +72,22 @@ function netlogonPlan(settings: Settings, env: NodeJS.ProcessEnv): DoctorPlan['n
   const password = file ? readSecretFile(file, 'machine-password-file') : variable!;
   const ntHash = ntowfv1(password);
   ntHash.catch(() => {});
-  const endpoints = hosts.map((dc) => {
-    try {
-      return parseNetlogonDc(dc);
-    } catch {
-      throw new UsageError(`--netlogon: ${JSON.stringify(dc)} is not HOST or HOST:PORT`);
-    }
-  });
+  const endpoints = hosts
+    .filter((dc) => dc !== AUTO)
+    .map((dc) => {
+      try {
+        return parseNetlogonDc(dc);
+      } catch {
+        throw new UsageError(`--netlogon: ${JSON.stringify(dc)} is not HOST or HOST:PORT`);
+      }
+    });
   return { endpoints, machine: { domain, computerName, ntHash } };
 }
 
+const AUTO = 'auto';
+
 function ldapUrls(settings: Settings, name: string): string[] {
-  const urls = list(settings, name) ?? [];
+  const urls = (list(settings, name) ?? []).filter((url) => !(name === 'dc' && url === AUTO));
   for (const url of urls) {
     try {
       parseLdapUrl(url);
@@ -89,6 +96,19 @@ function ldapUrls(settings: Settings, name: string): string[] {
     }
   }
   return urls;
+}
+
+/** `--dc auto` or `--netlogon auto` (or just --dns-domain): what DNS says is checked first. */
+function dnsPlan(settings: Settings, kerberosNeeded: boolean): DoctorPlan['dns'] {
+  const dc = list(settings, 'dc')?.includes(AUTO) ?? false;
+  const netlogon = list(settings, 'netlogon')?.includes(AUTO) ?? false;
+  const domain = str(settings, 'dns-domain');
+  if (!domain) {
+    if (dc || netlogon)
+      throw new UsageError(`--${dc ? 'dc' : 'netlogon'} auto needs --dns-domain NAME (e.g. example.test)`);
+    return undefined;
+  }
+  return { domain, servers: list(settings, 'dns-server'), kerberosNeeded, dc, netlogon };
 }
 
 export function planDoctor(settings: Settings, env: NodeJS.ProcessEnv): DoctorPlan {
@@ -120,9 +140,10 @@ export function planDoctor(settings: Settings, env: NodeJS.ProcessEnv): DoctorPl
         : undefined,
     netlogon: netlogonPlan(settings, env),
     redis: str(settings, 'redis'),
+    dns: dnsPlan(settings, Boolean(keytab)),
     keytab: keytab ? { path: keytab, spn } : undefined,
   };
-  if (plan.dcs.length === 0 && !plan.lookup && !plan.netlogon && !plan.redis && !plan.keytab)
+  if (plan.dcs.length === 0 && !plan.dns && !plan.lookup && !plan.netlogon && !plan.redis && !plan.keytab)
     throw new UsageError(
       'nothing to check: give --dc URLS, --netlogon HOSTS, --keytab FILE or --redis URL (or a --config file with them); a --users directory needs no network',
     );

@@ -1,6 +1,8 @@
+import { hostPort } from '../dc/dc-locator.js';
 import { parseLdapUrl } from '../dc/ldap-connection.js';
 import { hideUrlPasswords } from '../url-credentials.js';
 import { type CheckResult, describeError, fail, formatMs, formatResult } from './check.js';
+import { checkDnsRecords } from './dns-srv.js';
 import { checkKeytabFile } from './keytab.js';
 import { checkKeytabAgainstDirectory } from './keytab-directory.js';
 import { checkRootDse } from './ldap-root-dse.js';
@@ -50,7 +52,20 @@ export async function runDoctor(plan: DoctorPlan, print: (line: string) => void)
   };
   const timeouts = { connectTimeoutMs: plan.timeoutMs, operationTimeoutMs: plan.timeoutMs };
 
-  for (const url of plan.dcs) {
+  // DCs found in DNS are then checked as listed ones, at the address DNS gave.
+  const dcs = [...plan.dcs];
+  const netlogonEndpoints = [...(plan.netlogon?.endpoints ?? [])];
+  const dns = plan.dns;
+  if (dns) {
+    await target(`dns:${dns.domain}`, 'what DNS says about the domain', async (report) => {
+      const { results, found } = await checkDnsRecords(dns, plan.timeoutMs);
+      for (const result of results) report(result);
+      if (dns.dc) dcs.push(...found.map((dc) => `ldap://${hostPort(dc.address, dc.port)}`));
+      if (dns.netlogon) netlogonEndpoints.push(...found.map((dc) => ({ host: dc.address, port: undefined })));
+    });
+  }
+
+  for (const url of dcs) {
     await target(url, 'the LDAP relay', async (report) => {
       const { secure, host, port } = parseLdapUrl(url);
       const tcp = await checkTcpConnect(host, port, plan.timeoutMs);
@@ -76,7 +91,7 @@ export async function runDoctor(plan: DoctorPlan, print: (line: string) => void)
     });
   }
 
-  for (const endpoint of plan.netlogon?.endpoints ?? []) {
+  for (const endpoint of netlogonEndpoints) {
     const { machine } = plan.netlogon!;
     const name = `netlogon://${endpoint.port === undefined ? endpoint.host : `${endpoint.host}:${endpoint.port}`}`;
     await target(name, `the Netlogon secure channel of ${machine.computerName}$`, async (report) => {
@@ -92,7 +107,7 @@ export async function runDoctor(plan: DoctorPlan, print: (line: string) => void)
       const { results, principals } = checkKeytabFile(keytab.path, keytab.spn);
       for (const result of results) report(result);
       if (principals.length === 0) return;
-      for (const result of await checkKeytabAgainstDirectory(principals, plan.lookup, plan.dcs, timeouts))
+      for (const result of await checkKeytabAgainstDirectory(principals, plan.lookup, dcs, timeouts))
         report(result);
     });
   }

@@ -99,7 +99,7 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'dc',
     kind: 'list',
     placeholder: 'URLS',
-    help: 'domain controllers, comma-separated, tried in order: ldap://dc1,ldap://dc2',
+    help: 'domain controllers, comma-separated, tried in order: ldap://dc1,ldap://dc2; or "auto": found in DNS (_ldap._tcp.dc._msdcs.<--dns-domain>), as Windows finds them',
   },
   {
     group: 'Header mode: who users are',
@@ -107,6 +107,20 @@ export const FLAGS: readonly FlagSpec[] = [
     kind: 'string',
     placeholder: 'NAME',
     help: 'NetBIOS name of the domain the --dc or --netlogon controllers serve, e.g. EXAMPLE',
+  },
+  {
+    group: 'Header mode: who users are',
+    name: 'dns-domain',
+    kind: 'string',
+    placeholder: 'NAME',
+    help: 'DNS name of that domain, e.g. example.test: where --dc auto and --netlogon auto look for the DCs (required with auto)',
+  },
+  {
+    group: 'Header mode: who users are',
+    name: 'dns-server',
+    kind: 'list',
+    placeholder: 'ADDRS',
+    help: "for --dc auto and --netlogon auto: the DNS servers to ask (AD's DNS), comma-separated: 10.0.0.53,10.0.0.54 (default: the system's)",
   },
   {
     group: 'Header mode: who users are',
@@ -162,7 +176,7 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'netlogon',
     kind: 'list',
     placeholder: 'HOSTS',
-    help: 'instead of --dc: validate logons over the Netlogon secure channel of a computer account, as IIS does (works when the DC requires LDAP signing); DCs as HOST[:PORT], comma-separated, tried in order; with --domain, --machine-account and --machine-password-file',
+    help: 'instead of --dc: validate logons over the Netlogon secure channel of a computer account, as IIS does (works when the DC requires LDAP signing); DCs as HOST[:PORT], comma-separated, tried in order, or "auto" (found in DNS, see --dns-domain); with --domain, --machine-account and --machine-password-file',
   },
   {
     group: 'Header mode: who users are',

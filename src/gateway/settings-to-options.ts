@@ -89,14 +89,25 @@ function verifierFrom(settings: Settings, store: Store | undefined): { verifier:
     throw new UsageError('--lookup-url needs --lookup-user and --lookup-password');
   return {
     verifier: domainController({
-      domains: { [domain]: dc },
+      domains: { [domain]: isAuto(dc) ? 'auto' : dc },
+      ...dnsFrom(settings),
       tls,
       lookup: lookupUrl ? { url: lookupUrl, bindDN: lookupUser!, password: lookupPassword!, tls } : undefined,
       // With --redis, what the directory says about users is shared by every instance too.
       cache: store ? { store } : undefined,
     }),
-    source: hideUrlPasswords(`${domain} via ${dc.join(', ')}`),
+    source: hideUrlPasswords(`${domain} via ${isAuto(dc) ? 'the DCs found in DNS' : dc.join(', ')}`),
   };
+}
+
+/** `--dc auto` / `--netlogon auto`: the DCs are found in DNS. */
+const isAuto = (dcs: readonly string[]) => dcs.length === 1 && dcs[0] === 'auto';
+
+/** --dns-domain and --dns-server, for the verifier to check (it refuses 'auto' without a DNS domain). */
+function dnsFrom(settings: Settings): { dnsDomain?: string; dns?: { servers: string[] } } {
+  const dnsDomain = str(settings, 'dns-domain');
+  const servers = list(settings, 'dns-server');
+  return { ...(dnsDomain ? { dnsDomain } : {}), ...(servers ? { dns: { servers } } : {}) };
 }
 
 /** --netlogon: the DC validates each logon over the machine account's secure channel (MS-NRPC). */
@@ -116,14 +127,15 @@ function netlogonFrom(settings: Settings, store: Store | undefined): { verifier:
   return {
     verifier: netlogon({
       domain,
-      dcs,
+      dcs: isAuto(dcs) ? 'auto' : dcs,
+      ...dnsFrom(settings),
       machineAccount,
       machinePassword,
       machinePasswordFile,
       // With --redis, group names (per SID) are shared by every instance too.
       cache: store ? { store } : undefined,
     }),
-    source: `${domain.toUpperCase()} via Netlogon (${dcs.join(', ')}) as ${machineAccount}`,
+    source: `${domain.toUpperCase()} via Netlogon (${isAuto(dcs) ? 'DCs found in DNS' : dcs.join(', ')}) as ${machineAccount}`,
   };
 }
 
@@ -193,6 +205,8 @@ const HEADER_MODE_ONLY = [
   'users',
   'dc',
   'domain',
+  'dns-domain',
+  'dns-server',
   'dc-ca',
   'dc-servername',
   'netlogon',

@@ -1,4 +1,5 @@
 import type tls from 'node:tls';
+import type { DcLocator } from '../dc/dc-locator.js';
 import {
   type Described,
   DirectoryCache,
@@ -27,10 +28,13 @@ import type {
 } from '../types.js';
 import { hideUrlPasswords } from '../url-credentials.js';
 import { knownKeysOnly, positiveInteger } from '../validation.js';
+import { checkDnsDomain, type DcDnsInternals, dcLocator } from './dc-dns.js';
 
 const DC = DEFAULTS.domainController;
 const OWNER = 'domainController()';
 const SIGNING = NegotiateFlags.NEGOTIATE_SIGN | NegotiateFlags.NEGOTIATE_SEAL;
+/** A domain's DCs found in DNS instead of listed. */
+const AUTO = 'auto';
 
 /**
  * Decides logons with an Active Directory (or Samba AD) domain controller: the client's NTLM
@@ -48,9 +52,10 @@ export class DomainControllerVerifier implements Verifier, ObservableVerifier, P
   readonly #fallbackDomain: string | undefined;
   readonly nameGroups: (<T extends NtlmIdentity>(identity: T) => Promise<T>) | undefined;
 
-  constructor(options: DomainControllerOptions) {
+  constructor(options: DomainControllerOptions, internals: DcDnsInternals = {}) {
     knownKeysOnly(options, OPTION_KEYS.domainController, OWNER);
     const domains = checkDomains(options?.domains);
+    const locators = autoLocators(options, internals);
     this.#domains = domains;
     this.domains = [...domains.keys()];
     this.#defaultDomain =
@@ -66,7 +71,8 @@ export class DomainControllerVerifier implements Verifier, ObservableVerifier, P
     };
     const tlsOptions = checkTls(options.tls, 'tls');
     this.#relay = new LdapRelay({
-      domains,
+      domains: new Map([...domains].map(([domain, urls]) => [domain, locators.has(domain) ? [] : urls])),
+      locators,
       ...timeouts,
       downtimeMs: milliseconds(options.downtimeMs, 'downtimeMs', DC.downtimeMs),
       maxConcurrentOperations: positiveInteger(
@@ -167,8 +173,35 @@ export class DomainControllerVerifier implements Verifier, ObservableVerifier, P
   }
 
   async close(): Promise<void> {
+    this.#relay.close();
     await this.#identity.close();
   }
+}
+
+/** The DCs of each domain given as 'auto' are found in DNS, under its DNS name (see dnsDomain). */
+function autoLocators(options: DomainControllerOptions, internals: DcDnsInternals): Map<string, DcLocator> {
+  const auto = Object.entries(options.domains)
+    .filter(([, dcs]) => dcs === AUTO)
+    .map(([domain]) => domain);
+  const names = options.dnsDomain;
+  if (auto.length === 0) return new Map();
+  if (auto.length > 1 && (typeof names !== 'object' || names === null)) {
+    throw new ConfigurationError(
+      `${OWNER}: ${auto.join(' and ')} are 'auto': dnsDomain must name the DNS domain of each, e.g. { ${auto[0]}: 'example.test' }`,
+      { code: 'ERR_NTLM_CONFIG_MISSING', option: `${OWNER}.dnsDomain` },
+    );
+  }
+  return new Map(
+    auto.map((domain) => {
+      const name = typeof names === 'object' && names !== null ? names[domain] : names;
+      const dnsDomain = checkDnsDomain(
+        name,
+        OWNER,
+        typeof names === 'object' ? `dnsDomain.${domain}` : 'dnsDomain',
+      );
+      return [domain.toUpperCase(), dcLocator(dnsDomain, options.dns, OWNER, internals)];
+    }),
+  );
 }
 
 /** A timeout or duration: a positive whole number of milliseconds. */
@@ -185,10 +218,11 @@ function checkDomains(domains: unknown): Map<string, readonly string[]> {
       : [];
   if (entries.length === 0 || entries.some(([, urls]) => !Array.isArray(urls) || urls.length === 0)) {
     throw new ConfigurationError(
-      `${OWNER}: domains must map each NetBIOS domain to at least one ldap:// or ldaps:// URL, e.g. { EXAMPLE: ['ldap://dc1.example.test'] }`,
+      `${OWNER}: domains must map each NetBIOS domain to at least one ldap:// or ldaps:// URL, e.g. { EXAMPLE: ['ldap://dc1.example.test'] }, or to 'auto' (found in DNS)`,
     );
   }
   for (const [, urls] of entries) {
+    if (urls.length === 1 && urls[0] === AUTO) continue;
     for (const url of urls as unknown[]) {
       try {
         parseLdapUrl(String(url));

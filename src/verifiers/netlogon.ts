@@ -1,5 +1,6 @@
 import { DcSelector } from '../dc/dc-selector.js';
 import { DirectoryCache } from '../dc/directory-cache.js';
+import { FoundDcs } from '../dc/found-dcs.js';
 import { DirectoryIdentity } from '../dc/identity.js';
 import { ServiceAccountDirectory } from '../dc/service-account.js';
 import { SidNameResolver } from '../dc/sid-name-resolver.js';
@@ -25,6 +26,7 @@ import type {
   Verifier,
 } from '../types.js';
 import { knownKeysOnly, positiveInteger } from '../validation.js';
+import { checkDnsDomain, type DcDnsInternals, dcLocator } from './dc-dns.js';
 import { checkLookup } from './domain-controller.js';
 import { ownChallengeHandshake, type VerifiedLogon } from './own-challenge.js';
 
@@ -79,11 +81,16 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
   readonly domains: readonly string[];
   readonly #names: ServerNames;
   readonly #computerName: string;
-  readonly #pools: ReadonlyMap<string, ChannelPool>;
+  /** One pool per DC, by name; DCs found in DNS get theirs when first tried. */
+  readonly #pools = new Map<string, ChannelPool>();
+  readonly #newPool: (host: string, port: number | undefined) => ChannelPool;
   readonly #selector: DcSelector;
+  /** With dcs: 'auto', the DCs found in DNS. */
+  readonly #found: FoundDcs | undefined;
   readonly #maxClockSkewMs: number;
   readonly #passwordObservers = new Observers<VerifierObserver>();
-  readonly #lsaChannels: readonly LsaChannel[];
+  readonly #lsaChannels = new Map<string, LsaChannel>();
+  readonly #newLsaChannel: (host: string, port: number | undefined) => LsaChannel;
   readonly #cache: DirectoryCache | undefined;
   readonly #sidNames: SidNameResolver;
   /** The lookup account, when configured: `mail` (Netlogon's answer has none). */
@@ -91,7 +98,7 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
   /** The DC that answered the latest logon: asked first for names. */
   #lastAnswered: string | undefined;
 
-  constructor(options: NetlogonOptions) {
+  constructor(options: NetlogonOptions, internals: DcDnsInternals = {}) {
     knownKeysOnly(options, OPTION_KEYS.netlogon, 'netlogon()');
     const domain = options?.domain?.toUpperCase();
     if (!domain || !NETBIOS_NAME.test(domain)) {
@@ -106,11 +113,14 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
         `netlogon: machineAccount must be a computer account name such as WEB01$ (at most 15 characters before the $), got ${JSON.stringify(options.machineAccount)}`,
       );
     }
-    if (!Array.isArray(options.dcs) || options.dcs.length === 0) {
+    const auto = options.dcs === 'auto';
+    if (!auto && (!Array.isArray(options.dcs) || options.dcs.length === 0)) {
       throw new ConfigurationError(
-        "netlogon: dcs must list at least one domain controller, e.g. ['dc1.example.test']",
+        "netlogon: dcs must list at least one domain controller, e.g. ['dc1.example.test'], or be 'auto' (found in DNS)",
       );
     }
+    // With 'auto' the DNS domain is where the DCs are looked up: no guess (<domain>.local) will do.
+    const autoDnsDomain = auto ? checkDnsDomain(options.dnsDomain, 'netlogon()', 'dnsDomain') : undefined;
     const connectTimeoutMs = positive(
       options.connectTimeoutMs,
       DEFAULTS.netlogon.connectTimeoutMs,
@@ -142,7 +152,7 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
       this.#passwordObservers.each((observer) => observer.machinePasswordReread?.(event)),
     );
 
-    const dnsDomain = (options.dnsDomain ?? `${domain}.local`).toLowerCase();
+    const dnsDomain = autoDnsDomain ?? (options.dnsDomain ?? `${domain}.local`).toLowerCase();
     // The DNS name only when given: the `.local` stand-in is for the CHALLENGE, not a realm to accept.
     this.domains = options.dnsDomain === undefined ? [domain] : [domain, dnsDomain];
     this.#computerName = computerName;
@@ -152,30 +162,30 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
       dnsDomain,
       dnsComputer: `${computerName.toLowerCase()}.${dnsDomain}`,
     };
-    const pools = new Map<string, ChannelPool>();
-    const lsaChannels = new Map<string, LsaChannel>();
-    for (const dc of options.dcs) {
-      const { host, port } = parseNetlogonDc(dc);
-      // One account for the pool and the LSA channel; its hash is read at each use, so that a
-      // password read again after a rotation reaches both.
-      const machine = {
-        domain,
-        computerName,
-        get ntHash() {
-          return password.ntHash;
-        },
-      };
-      const pool = new ChannelPool(
+    // One account for the pools and the LSA channels; its hash is read at each use, so that a
+    // password read again after a rotation reaches both.
+    const machine = {
+      domain,
+      computerName,
+      get ntHash() {
+        return password.ntHash;
+      },
+    };
+    this.#newLsaChannel = (host, port) =>
+      new LsaChannel({ host, port, connectTimeoutMs, callTimeoutMs }, machine);
+    this.#newPool = (host, port) =>
+      new ChannelPool(
         { host, port, connectTimeoutMs, callTimeoutMs, maxChannels, maxQueue, queueTimeoutMs },
         machine,
         () => password.reread(),
       );
-      if (pools.has(pool.name)) throw new ConfigurationError(`netlogon: DC ${dc} is listed twice`);
-      pools.set(pool.name, pool);
-      lsaChannels.set(pool.name, new LsaChannel({ host, port, connectTimeoutMs, callTimeoutMs }, machine));
+    for (const dc of auto ? [] : (options.dcs as string[])) {
+      const { host, port } = parseNetlogonDc(dc);
+      const pool = this.#newPool(host, port);
+      if (this.#pools.has(pool.name)) throw new ConfigurationError(`netlogon: DC ${dc} is listed twice`);
+      this.#pools.set(pool.name, pool);
+      this.#lsaChannels.set(pool.name, this.#newLsaChannel(host, port));
     }
-    this.#pools = pools;
-    this.#lsaChannels = [...lsaChannels.values()];
     this.#cache = directoryCache(options.cache);
     const lookup = checkLookup(options.lookup, undefined, 'netlogon()');
     this.#lookup =
@@ -188,19 +198,62 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
         }),
         this.#cache,
       );
-    this.#selector = new DcSelector(new Map([[SELECTOR_KEY, [...pools.keys()]]]), {
+    this.#selector = new DcSelector(new Map([[SELECTOR_KEY, [...this.#pools.keys()]]]), {
       downtimeMs,
       // A trial logon may wait in line, then open a channel (endpoint mapper, authenticate, bind).
       trialTimeoutMs: queueTimeoutMs + 3 * (connectTimeoutMs + callTimeoutMs),
     });
-    this.name = `netlogon://${[...pools.keys()].join(',')}`;
+    // A found DC is dialled at its address, through its endpoint mapper: the SRV port is LDAP's.
+    this.#found = auto
+      ? new FoundDcs(
+          dcLocator(dnsDomain, options.dns, 'netlogon()', internals),
+          this.#selector,
+          SELECTOR_KEY,
+          (dc) => dc.address,
+        )
+      : undefined;
+    this.name = `netlogon://${auto ? `auto:${dnsDomain}` : [...this.#pools.keys()].join(',')}`;
     // Group names as IIS has them: the same machine account names SIDs through LSA (lsa/), first
-    // on the DC that answered the last logon (it is up), then the others in configured order.
+    // on the DC that answered the last logon (it is up), then the others in the selector's order.
     const ordered = () => {
-      const first = this.#lastAnswered === undefined ? undefined : lsaChannels.get(this.#lastAnswered);
-      return first ? [first, ...this.#lsaChannels.filter((c) => c !== first)] : this.#lsaChannels;
+      const dcs = this.#selector.dcs(SELECTOR_KEY);
+      const last = this.#lastAnswered;
+      const first = last !== undefined && dcs.includes(last) ? [last] : [];
+      return [...first, ...dcs.filter((dc) => dc !== last)].map((dc) => this.#lsaChannel(dc));
     };
     this.#sidNames = new SidNameResolver(lsaSidNames(ordered, downtimeMs), this.#cache);
+  }
+
+  /** A DC that DNS no longer names loses its pool and LSA channel: idle channels close, busy ones on release. */
+  #dropPoolsNoLongerFound(): void {
+    const listed = new Set(this.#selector.dcs(SELECTOR_KEY));
+    for (const [dc, pool] of this.#pools) {
+      if (listed.has(dc)) continue;
+      pool.close();
+      this.#pools.delete(dc);
+      this.#lsaChannels.get(dc)?.close();
+      this.#lsaChannels.delete(dc);
+    }
+  }
+
+  /** The pool of a DC the selector chose (made on first use for a DC found in DNS). */
+  #pool(dc: string): ChannelPool {
+    let pool = this.#pools.get(dc);
+    if (!pool) {
+      pool = this.#newPool(dc, undefined);
+      this.#pools.set(dc, pool);
+    }
+    return pool;
+  }
+
+  /** The LSA channel of a DC (made on first use for a DC found in DNS). */
+  #lsaChannel(dc: string): LsaChannel {
+    let channel = this.#lsaChannels.get(dc);
+    if (!channel) {
+      channel = this.#newLsaChannel(dc, undefined);
+      this.#lsaChannels.set(dc, channel);
+    }
+    return channel;
   }
 
   async startHandshake(start: HandshakeStart): Promise<PendingHandshake> {
@@ -253,8 +306,9 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
   }
 
   async close(): Promise<void> {
+    this.#found?.locator.close();
     for (const pool of this.#pools.values()) pool.close();
-    for (const channel of this.#lsaChannels) channel.close();
+    for (const channel of this.#lsaChannels.values()) channel.close();
     await this.#lookup?.close();
   }
 
@@ -279,20 +333,36 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
 
   /** Ready when one DC's netlogon answers (endpoint mapper and an unauthenticated bind). */
   async probe(): Promise<ReadinessReport> {
+    let dcs = [...this.#pools.keys()];
+    if (this.#found) {
+      const found = this.#found;
+      try {
+        dcs = [...(await found.update())];
+      } catch (error) {
+        const name = `dns:${found.locator.name}`;
+        return { ready: false, checks: [{ name, ok: false, detail: (error as Error).message }] };
+      }
+    }
     const checks = await Promise.all(
-      [...this.#pools.values()].map((pool) =>
-        pool.probe().then(
-          () => ({ name: `netlogon://${pool.name}`, ok: true }),
-          (error: Error) => ({ name: `netlogon://${pool.name}`, ok: false, detail: error.message }),
+      dcs
+        .map((dc) => this.#pool(dc))
+        .map((pool) =>
+          pool.probe().then(
+            () => ({ name: `netlogon://${pool.name}`, ok: true }),
+            (error: Error) => ({ name: `netlogon://${pool.name}`, ok: false, detail: error.message }),
+          ),
         ),
-      ),
     );
     return { ready: checks.some((check) => check.ok), checks };
   }
 
   /** Asks the DCs in order, skipping those that failed recently; a verdict from any DC is final. */
   async #logon(logon: Parameters<ChannelPool['samLogon']>[1]): Promise<SamInfo4> {
-    const candidates = this.#selector.candidates(SELECTOR_KEY);
+    let candidates: string[];
+    if (this.#found) {
+      candidates = await this.#found.candidates();
+      this.#dropPoolsNoLongerFound();
+    } else candidates = this.#selector.candidates(SELECTOR_KEY);
     if (candidates.length === 0) {
       const retryAfterSeconds = this.#selector.retryAfterSeconds(SELECTOR_KEY);
       throw new ServiceUnavailableError(
@@ -307,7 +377,7 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
       const started = performance.now();
       const answered = () => this.#selector.answered(dc, 'samlogon', (performance.now() - started) / 1000);
       try {
-        const info = await this.#pools.get(dc)!.samLogon(this.#computerName, logon);
+        const info = await this.#pool(dc).samLogon(this.#computerName, logon);
         answered();
         this.#selector.markUp(dc);
         this.#lastAnswered = dc;
@@ -324,6 +394,7 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
           this.#selector.markDown(dc, Date.now(), (error as Error).message);
       }
     }
+    this.#found?.failed();
     if (last instanceof ServiceUnavailableError) throw last;
     throw new ServiceUnavailableError('ERR_NTLM_DC_UNAVAILABLE', `Netlogon failed: ${String(last)}`, {
       cause: last,

@@ -49,7 +49,7 @@ function setStrongAuth(value: 'yes' | 'no'): void {
 }
 
 /** Bumped when provision.sh changes what it provisions; an older DC_DIR is provisioned again. */
-const LAYOUT = '2';
+const LAYOUT = '3';
 export const MACHINE_ACCOUNT = 'WEB01$';
 export const MACHINE_PASSWORD = 'Web01-Machine-Passw0rd-123!';
 /** The AES keytab of HTTP/localhost@EXAMPLE.TEST (service account httpsvc), made by accounts.sh. */

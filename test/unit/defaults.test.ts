@@ -75,6 +75,7 @@ describe('DEFAULTS and the README agree', () => {
       'maxClockSkewMs',
     ]);
     check('`localDirectory` option', DEFAULTS.localDirectory, false, ['maxClockSkewMs']);
+    check('`dns` option', DEFAULTS.dcDns, false, ['timeoutMs', 'refreshMs']);
   });
 
   it('bearer options', () => {

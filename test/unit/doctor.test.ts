@@ -134,6 +134,19 @@ describe('doctor settings', () => {
     assert.throws(plan(['--lookup-url', 'ldaps://dc1']), /--lookup-url needs --lookup-user/);
     assert.throws(plan(['--dc', 'ldap://dc1', '--dc-ca', join(dir, 'missing.pem')]), /--dc-ca: cannot read/);
     assert.throws(plan(['--dc', 'ldap://dc1', '--spn', 'HTTP/web']), /--spn needs --keytab FILE/);
+    assert.throws(plan(['--dc', 'auto']), /--dc auto needs --dns-domain NAME/);
+    const auto = planDoctor(
+      readDoctorSettings(['--dc', 'auto', '--dns-domain', 'example.test', '--dns-server', '10.0.0.53'], {}),
+      {},
+    );
+    assert.deepEqual(auto.dcs, [], 'auto is found in DNS, not dialled');
+    assert.deepEqual(auto.dns, {
+      domain: 'example.test',
+      servers: ['10.0.0.53'],
+      kerberosNeeded: false,
+      dc: true,
+      netlogon: false,
+    });
     assert.deepEqual(planDoctor(readDoctorSettings(['--keytab', 'k', '--spn', 'HTTP/web'], {}), {}).keytab, {
       path: 'k',
       spn: 'HTTP/web',
