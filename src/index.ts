@@ -41,6 +41,7 @@ export type {
   LocalDirectoryOptions,
   LocalUser,
   Logger,
+  MechanismName,
   NetlogonOptions,
   NtlmIdentity,
   NtlmOptions,

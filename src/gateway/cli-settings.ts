@@ -138,6 +138,20 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   {
     group: 'Header mode: who users are',
+    name: 'extended-protection',
+    kind: 'string',
+    placeholder: 'MODE',
+    help: 'IIS Extended Protection, with --tls-cert: "allow" refuses an NTLM logon bound to another TLS channel or service, "require" also one bound to none (default off)',
+  },
+  {
+    group: 'Header mode: who users are',
+    name: 'service-principal-names',
+    kind: 'list',
+    placeholder: 'SPNS',
+    help: 'with --extended-protection: our names for its target-name check, comma-separated, e.g. HTTP/web.example.com (one without a port accepts its host on any port)',
+  },
+  {
+    group: 'Header mode: who users are',
     name: 'lookup-url',
     kind: 'list',
     placeholder: 'URLS',
@@ -184,6 +198,13 @@ export const FLAGS: readonly FlagSpec[] = [
     kind: 'string',
     environmentOnly: true,
     help: 'the password of --machine-account, from the environment only',
+  },
+  {
+    group: 'Header mode: who users are',
+    name: 'dns-domain',
+    kind: 'string',
+    placeholder: 'NAME',
+    help: 'with --netlogon: the DNS name of the domain, e.g. example.com, sent in our CHALLENGE (default <domain>.local)',
   },
   {
     group: 'Header mode: who users are',

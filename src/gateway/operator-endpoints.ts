@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { NtlmMiddleware } from '../http/middleware.js';
+import { readinessAnswer } from '../http/operator-answers.js';
 import { sendText } from '../http/responses.js';
 import type { Logger } from '../types.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
@@ -48,22 +49,17 @@ export function operatorEndpoints(
     });
   };
 
-  /** Readiness: the authenticator's probe in header mode (pass-through has nothing of its own to wait for). */
+  /**
+   * Readiness: the shared answer of auth.ready(), Fastify's and Koa's handlers (header mode; pass-through
+   * has nothing of its own to wait for), and 503 while draining.
+   */
   const ready = (res: http.ServerResponse) => {
     if (parts.state().draining) return sendJson(res, 503, { status: 'draining' });
-    if (!auth) return sendJson(res, 200, { status: 'ready', checks: [] });
-    auth.ready().then(
-      (report) =>
-        // Names and verdicts only: why a DC failed is in the log, not in an unauthenticated answer.
-        sendJson(res, report.ready ? 200 : 503, {
-          status: report.ready ? 'ready' : 'unavailable',
-          checks: report.checks.map(({ name, ok }) => ({ name, ok })),
-        }),
-      (error: Error) => {
-        logger.error('readiness check failed', { reason: error.message });
-        sendJson(res, 503, { status: 'unavailable', checks: [] });
-      },
-    );
+    const report = auth ? auth.ready : async () => ({ ready: true, checks: [] });
+    void readinessAnswer(report, logger).then(({ status, contentType, body }) => {
+      res.writeHead(status, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
+      res.end(body);
+    });
   };
 
   const logout = (req: http.IncomingMessage, res: http.ServerResponse) => {

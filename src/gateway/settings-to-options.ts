@@ -47,7 +47,7 @@ const num = (settings: Settings, name: string) => settings[name] as number | und
 /** The settings that choose where users come from; exactly one of the first three. */
 const SOURCES = ['users', 'dc', 'netlogon'] as const;
 const DC_ONLY = ['dc-ca', 'dc-servername', 'lookup-url', 'lookup-user', 'lookup-password'];
-const NETLOGON_ONLY = ['machine-account', 'machine-password-file', 'machine-password'];
+const NETLOGON_ONLY = ['machine-account', 'machine-password-file', 'machine-password', 'dns-domain'];
 
 function verifierFrom(settings: Settings, store: Store | undefined): { verifier: Verifier; source: string } {
   const given = SOURCES.filter((name) => settings[name] !== undefined);
@@ -112,8 +112,9 @@ function netlogonFrom(settings: Settings): { verifier: Verifier; source: string 
     throw new UsageError(
       '--netlogon needs the machine password in exactly one of --machine-password-file FILE or NTLM_SSO_MACHINE_PASSWORD',
     );
+  const dnsDomain = str(settings, 'dns-domain');
   return {
-    verifier: netlogon({ domain, dcs, machineAccount, machinePassword, machinePasswordFile }),
+    verifier: netlogon({ domain, dnsDomain, dcs, machineAccount, machinePassword, machinePasswordFile }),
     source: `${domain.toUpperCase()} via Netlogon (${dcs.join(', ')}) as ${machineAccount}`,
   };
 }
@@ -124,6 +125,28 @@ function kerberosFrom(settings: Settings): NtlmOptions['kerberos'] {
   const spn = str(settings, 'spn');
   if (spn && !keytab) throw new UsageError('--spn needs --keytab FILE');
   return keytab ? { keytab: readFileSetting(keytab, 'keytab'), servicePrincipal: spn } : undefined;
+}
+
+/**
+ * --extended-protection [--service-principal-names]: IIS's Extended Protection, checked where the
+ * client's TLS channel ends, so only with the gateway's own --tls-cert.
+ */
+function extendedProtectionFrom(
+  settings: Settings,
+): Pick<NtlmOptions, 'extendedProtection' | 'servicePrincipalNames'> {
+  const mode = str(settings, 'extended-protection') ?? 'off';
+  if (mode !== 'off' && mode !== 'allow' && mode !== 'require')
+    throw new UsageError(
+      `--extended-protection must be "off", "allow" or "require", got ${JSON.stringify(mode)}`,
+    );
+  const spns = list(settings, 'service-principal-names');
+  if (mode !== 'off' && !settings['tls-cert'])
+    throw new UsageError(
+      `--extended-protection ${mode} needs --tls-cert and --tls-key: clients bind their logon to the TLS channel, which must end at the gateway`,
+    );
+  if (spns && mode === 'off')
+    throw new UsageError('--service-principal-names: only with --extended-protection allow or require');
+  return { extendedProtection: mode, servicePrincipalNames: spns };
 }
 
 function jwtSecret(settings: Settings): string | Buffer {
@@ -150,6 +173,7 @@ function authOptions(settings: Settings, debug: 0 | 1 | 2): { auth: NtlmOptions;
     auth: {
       verifier,
       kerberos: kerberosFrom(settings),
+      ...extendedProtectionFrom(settings),
       debug,
       usernameFormat: format as UsernameFormat | undefined,
       allowUsers: list(settings, 'allow-users'),
@@ -190,6 +214,9 @@ const HEADER_MODE_ONLY = [
   'machine-password',
   'keytab',
   'spn',
+  'extended-protection',
+  'service-principal-names',
+  'dns-domain',
   'lookup-url',
   'lookup-user',
   'lookup-password',

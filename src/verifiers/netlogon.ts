@@ -6,6 +6,7 @@ import { type ObservableVerifier, Observers, type VerifierObserver } from '../me
 import type { ProbedVerifier, ReadinessReport } from '../metrics/readiness.js';
 import { ChannelPool } from '../netlogon/channel-pool.js';
 import { MachinePassword, type MachinePasswordSource } from '../netlogon/machine-password.js';
+import { MachineAccountRefusedError } from '../netlogon/secure-channel.js';
 import { type SamInfo4, samInfoSids, UserFlags } from '../netlogon/validation-info.js';
 import type { ServerNames } from '../ntlm/server-challenge.js';
 import { checkMic, checkNtlmV2Timestamp } from '../ntlm/verify-ntlmv2.js';
@@ -209,13 +210,19 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
     };
   }
 
-  /** Ready when one DC's netlogon answers (endpoint mapper and an unauthenticated bind). */
+  /** Ready when a secure channel to one DC can be opened (see ChannelPool.probe). */
   async probe(): Promise<ReadinessReport> {
     const checks = await Promise.all(
       [...this.#pools.values()].map((pool) =>
         pool.probe().then(
           () => ({ name: `netlogon://${pool.name}`, ok: true }),
-          (error: Error) => ({ name: `netlogon://${pool.name}`, ok: false, detail: error.message }),
+          (error: Error) => ({
+            name: `netlogon://${pool.name}`,
+            ok: false,
+            detail: error.message,
+            // A refused computer account is a setting to fix, not an outage.
+            fix: error instanceof MachineAccountRefusedError ? MACHINE_ACCOUNT_FIX : undefined,
+          }),
         ),
       ),
     );
@@ -280,6 +287,11 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
     };
   }
 }
+
+/** What to change when the DC refuses the computer account (readiness logs it at error). */
+const MACHINE_ACCOUNT_FIX =
+  'set the computer account password and machinePasswordFile (--machine-password-file) to the same value ' +
+  '(Set-ADAccountPassword; samba-tool user setpassword), or create the account (New-ADComputer; samba-tool computer create)';
 
 export function netlogon(options: NetlogonOptions): NetlogonVerifier {
   return new NetlogonVerifier(options);
