@@ -250,6 +250,58 @@ describe('gateway settings for Netlogon (--netlogon) and LDAPS by address (--dc-
     usage([...upstream], {}, /--netlogon HOSTS --domain NAME --machine-account/);
   });
 
+  test('--extended-protection (with --tls-cert), --service-principal-names and --dns-domain reach ntlm() and netlogon()', async () => {
+    const pw = { NTLM_SSO_MACHINE_PASSWORD: 'secret' };
+    const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-epa-'));
+    writeFileSync(join(dir, 'cert.pem'), 'cert');
+    writeFileSync(join(dir, 'key.pem'), 'key');
+    const tls = ['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')];
+    const plan = planGateway(
+      readSettings(
+        [
+          ...upstream,
+          ...netlogonFlags,
+          ...tls,
+          '--extended-protection',
+          'require',
+          '--service-principal-names',
+          'HTTP/web.example.test,HTTP/web',
+          '--dns-domain',
+          'example.test',
+        ],
+        pw,
+      ),
+    );
+    assert.equal(plan.options.auth?.extendedProtection, 'require');
+    assert.deepEqual(plan.options.auth?.servicePrincipalNames, ['HTTP/web.example.test', 'HTTP/web']);
+    await plan.options.auth?.verifier.close?.();
+    usage(
+      [...upstream, ...netlogonFlags, '--extended-protection', 'allow'],
+      pw,
+      /needs --tls-cert and --tls-key/,
+    );
+    usage(
+      [...upstream, ...netlogonFlags, ...tls, '--extended-protection', 'on'],
+      pw,
+      /"off", "allow" or "require"/,
+    );
+    usage(
+      [...upstream, ...netlogonFlags, '--service-principal-names', 'HTTP/web'],
+      pw,
+      /only with --extended-protection allow or require/,
+    );
+    usage(
+      [...upstream, '--users', 'u.json', '--dns-domain', 'example.test'],
+      {},
+      /--dns-domain: only with --netlogon/,
+    );
+    usage(
+      [...upstream, '--mode', 'pass-through', '--extended-protection', 'require'],
+      {},
+      /--extended-protection: header mode only/,
+    );
+  });
+
   test('--dc-servername and --dc-ca go to the relay and the lookup account', async () => {
     const plan = planGateway(
       readSettings(
