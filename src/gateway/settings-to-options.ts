@@ -124,7 +124,10 @@ function kerberosFrom(settings: Settings): NtlmOptions['kerberos'] {
   const keytab = str(settings, 'keytab');
   const spn = str(settings, 'spn');
   if (spn && !keytab) throw new UsageError('--spn needs --keytab FILE');
-  return keytab ? { keytab: readFileSetting(keytab, 'keytab'), servicePrincipal: spn } : undefined;
+  if (!keytab) return undefined;
+  readFileSetting(keytab, 'keytab');
+  // The path, not the bytes: readiness reads the file again to see that it is still usable.
+  return { keytab, servicePrincipal: spn };
 }
 
 /**
