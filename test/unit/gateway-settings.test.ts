@@ -127,7 +127,7 @@ describe('gateway settings', () => {
     );
   });
 
-  test('Kerberos: --keytab (read at start) and --spn; --spn alone is a usage error', () => {
+  test('Kerberos: --keytab (checked at start, handed on as a path for readiness to re-read) and --spn; --spn alone is a usage error', () => {
     const keytab = new URL('../fixtures/kerberos/http.keytab', import.meta.url).pathname;
     const users = new URL('../../demo-app/users.json', import.meta.url).pathname;
     const plan = planGateway(
@@ -137,7 +137,15 @@ describe('gateway settings', () => {
       ),
     );
     assert.equal(plan.options.auth?.kerberos?.servicePrincipal, 'HTTP/localhost');
-    assert.ok(Buffer.isBuffer(plan.options.auth?.kerberos?.keytab));
+    assert.equal(plan.options.auth?.kerberos?.keytab, keytab);
+    assert.throws(
+      () =>
+        planGateway(
+          readSettings(['--upstream', 'http://x', '--users', users, '--keytab', '/nonexistent'], {}),
+        ),
+      (error: unknown) =>
+        error instanceof UsageError && /--keytab: cannot read \/nonexistent/.test(error.message),
+    );
     assert.throws(
       () => planGateway(readSettings(['--upstream', 'http://x', '--users', users, '--spn', 'HTTP/x'], {})),
       (error: unknown) => error instanceof UsageError && /--spn needs --keytab/.test(error.message),
