@@ -56,6 +56,13 @@ function secureChannelFailure(
       `check that TCP ${port} is open from this host and that the DC's Netlogon service runs`,
     );
   }
+  if (/bind refused|not accepted/.test(describeError(error))) {
+    return fail(
+      CHECK,
+      `${endpoint.host}:${port} answered, but does not serve netlogon there: ${describeError(error)}`,
+      'give netlogon’s own port as HOST:PORT, or leave the port out so that the endpoint mapper says it',
+    );
+  }
   return fail(
     CHECK,
     `netlogon on ${endpoint.host}:${port} answered, but refused the AES sealed secure channel: ${describeError(error)}`,

@@ -28,7 +28,7 @@ import { curlNegotiate, KerberosClientEnv } from '../helpers/kerberos.js';
 import { linesWith } from '../helpers/log-lines.js';
 import { sample } from '../helpers/metrics-text.js';
 import { type1, type3 } from '../helpers/ntlm-client.js';
-import { type RunningProcess, startDemo, startGateway } from '../helpers/processes.js';
+import { type RunningProcess, runCli, startDemo, startGateway } from '../helpers/processes.js';
 import {
   KEYTAB,
   MACHINE_ACCOUNT,
@@ -200,6 +200,22 @@ describe('readiness and agreement (Samba AD DC, strict)', { skip }, () => {
     await nobody.close();
     assert.equal(report.ready, false);
     assert.match(String(report.checks[0]!.detail), /0xC000018B \(no such computer account\)/);
+  });
+
+  it('doctor: a DC that answers on another RPC port is said to answer, never to be unreachable', async () => {
+    const { stdout } = await runCli(
+      ['doctor', '--netlogon', '127.0.0.1:135', '--domain', 'EXAMPLE', '--machine-account', MACHINE_ACCOUNT],
+      {
+        NTLM_SSO_MACHINE_PASSWORD: MACHINE_PASSWORD,
+      },
+    );
+    const line = stdout.split('\n').find((text) => text.includes(' secure channel: '));
+    assert.match(
+      String(line),
+      /^✗ netlogon:\/\/127\.0\.0\.1:135 secure channel: 127\.0\.0\.1:135 answered, but /,
+      stdout,
+    );
+    assert.doesNotMatch(stdout, /did not complete|did not answer|no answer/);
   });
 
   it('Kerberos: ready while the keytab is readable with a usable key; 503 with the fix when it is not, 200 once restored', async () => {
