@@ -1,7 +1,28 @@
 import express, { type Express } from 'express';
-import type { NtlmMiddleware } from 'ntlm-sso';
+import type { NtlmMiddleware, RefusalHandler } from 'ntlm-sso';
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * The 401 page of the demo on its own users (demo-app/users.json): the browser shows it when the
+ * user cancels the password prompt, so it says whom to sign in as.
+ */
+export function demoUsersPage(users: readonly string[]): RefusalHandler {
+  const items = users.map((user) => `<li><code>${escapeHtml(user)}</code></li>`).join('\n');
+  return (_req, res) => {
+    res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    res.end(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign in: ntlm-sso demo</title></head>
+<body>
+<h1>Sign in to the ntlm-sso demo</h1>
+<p>This demo runs on its own users (demo-app/users.json). Sign in as one of them:</p>
+<ul id="demo-users">
+${items}
+</ul>
+</body></html>
+`);
+  };
+}
 
 /** The demo site: every route sits behind the NTLM middleware it is given. */
 export function createDemoApp(auth: NtlmMiddleware): Express {

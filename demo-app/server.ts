@@ -6,7 +6,13 @@
 //     account, which works on DCs that require LDAP signing (NTLM_MACHINE_PASSWORD instead of
 //     the file works too; a port after a DC skips the endpoint mapper);
 //   NTLM_DC_URL=ldap://dc1,ldap://dc2 NTLM_DOMAIN=EXAMPLE: the LDAP relay.
+// HTTPS with NTLM_TLS_CERT=cert.pem NTLM_TLS_KEY=key.pem; then NTLM_EXTENDED_PROTECTION=allow or
+// require binds logons to that TLS channel (IIS's Extended Protection; NTLM_SPN also names the
+// target clients must sign).
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import { fileURLToPath } from 'node:url';
 import {
   domainController,
@@ -16,7 +22,7 @@ import {
   RedisStore,
   type Verifier,
 } from 'ntlm-sso';
-import { createDemoApp } from './app.js';
+import { createDemoApp, demoUsersPage } from './app.js';
 
 const host = process.env.HOST ?? '127.0.0.1';
 const port = Number(process.env.PORT ?? 3000);
@@ -31,7 +37,7 @@ const list = (value: string | undefined) =>
     .map((item) => item.trim())
     .filter(Boolean) ?? [];
 
-function verifierFromEnvironment(): { verifier: Verifier; source: string } {
+function verifierFromEnvironment(): { verifier: Verifier; source: string; localUsers?: string[] } {
   const domain = process.env.NTLM_DOMAIN ?? 'EXAMPLE';
   const netlogonDcs = list(process.env.NTLM_NETLOGON);
   if (netlogonDcs.length) {
@@ -55,10 +61,21 @@ function verifierFromEnvironment(): { verifier: Verifier; source: string } {
     };
   }
   const usersFile = process.env.NTLM_USERS_FILE ?? fileURLToPath(new URL('./users.json', import.meta.url));
-  return { verifier: localDirectoryFromFile(usersFile), source: usersFile };
+  // The demo's own users are there to be tried: its 401 page names them (never a real directory's).
+  const localUsers = process.env.NTLM_USERS_FILE ? undefined : demoUsers(usersFile);
+  return { verifier: localDirectoryFromFile(usersFile), source: usersFile, localUsers };
 }
 
-const { verifier, source } = verifierFromEnvironment();
+/** `EXAMPLE\alice / Alice-Passw0rd!` for each user of the demo's users.json. */
+function demoUsers(file: string): string[] {
+  const { domain, users } = JSON.parse(readFileSync(file, 'utf8')) as {
+    domain: string;
+    users: { username: string; password?: string }[];
+  };
+  return users.map((user) => `${domain}\\${user.username} / ${user.password ?? '(NT hash only)'}`);
+}
+
+const { verifier, source, localUsers } = verifierFromEnvironment();
 // Bearer tokens let later requests skip NTLM. Give every instance the same NTLM_JWT_SECRET
 // (32+ bytes) for them to accept each other's tokens; by default each start makes its own.
 const secret = process.env.NTLM_JWT_SECRET ?? randomBytes(32).toString('base64');
@@ -67,11 +84,27 @@ const secret = process.env.NTLM_JWT_SECRET ?? randomBytes(32).toString('base64')
 const kerberos = process.env.NTLM_KEYTAB
   ? { keytab: process.env.NTLM_KEYTAB, servicePrincipal: process.env.NTLM_SPN || undefined }
   : undefined;
-const auth = ntlm({ verifier, debug, bearer: { secret }, store, kerberos });
+const tls =
+  process.env.NTLM_TLS_CERT && process.env.NTLM_TLS_KEY
+    ? { cert: readFileSync(process.env.NTLM_TLS_CERT), key: readFileSync(process.env.NTLM_TLS_KEY) }
+    : undefined;
+const extendedProtection = (process.env.NTLM_EXTENDED_PROTECTION ?? 'off') as 'off' | 'allow' | 'require';
+const auth = ntlm({
+  verifier,
+  debug,
+  bearer: { secret },
+  store,
+  kerberos,
+  extendedProtection,
+  servicePrincipalNames: process.env.NTLM_SPN ? [process.env.NTLM_SPN] : undefined,
+  onUnauthorized: localUsers ? demoUsersPage(localUsers) : undefined,
+});
 const app = createDemoApp(auth);
-const server = app.listen(port, host, () => {
+const server = (tls ? https.createServer(tls, app) : http.createServer(app)).listen(port, host, () => {
+  const scheme = tls ? 'https' : 'http';
+  const protection = extendedProtection === 'off' ? '' : `; Extended Protection ${extendedProtection}`;
   console.log(
-    `ntlm-sso demo on http://${host}:${port}/ (users from ${source}${kerberos ? `; Kerberos from ${kerberos.keytab}` : ''})`,
+    `ntlm-sso demo on ${scheme}://${host}:${port}/ (users from ${source}${kerberos ? `; Kerberos from ${kerberos.keytab}` : ''}${protection})`,
   );
 });
 // NTLM authenticates the connection: keep idle ones as long as their identity lasts

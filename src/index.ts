@@ -44,6 +44,7 @@ export type {
   LocalDirectoryOptions,
   LocalUser,
   Logger,
+  MechanismName,
   NetlogonOptions,
   NtlmIdentity,
   NtlmOptions,

@@ -32,9 +32,16 @@ export interface NtlmIdentity {
   readonly groupSids?: readonly string[] | undefined;
   /** The client's Kerberos realm (`EXAMPLE.TEST`), when it logged on with Kerberos. */
   readonly realm?: string | undefined;
-  /** How the user proved who they are: NTLM (alone, or inside SPNEGO) or Kerberos. */
-  readonly mechanism?: 'NTLM' | 'Kerberos' | undefined;
+  /**
+   * How the user proved who they are: `NTLM` (raw NTLMSSP, under `NTLM` or `Negotiate`),
+   * `SPNEGO-NTLM` (NTLMSSP inside SPNEGO) or `Kerberos`. The same name is in the `logon accepted`
+   * log line and the metrics' `mechanism` label.
+   */
+  readonly mechanism?: MechanismName | undefined;
 }
+
+/** The mechanism a logon used, as `req.ntlm.mechanism`, the log and the metrics name it. */
+export type MechanismName = 'NTLM' | 'SPNEGO-NTLM' | 'Kerberos';
 
 /** What the middleware puts on `req.ntlm`. */
 export interface NtlmRequestInfo extends NtlmIdentity {

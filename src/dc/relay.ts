@@ -9,7 +9,9 @@ import { type DcLocator, hostPort, type LocatedDc } from './dc-locator.js';
 import { DcSelector } from './dc-selector.js';
 import { FoundDcs } from './found-dcs.js';
 import { LdapConnection, LdapTransportError } from './ldap-connection.js';
+import type { LdapResult } from './ldap-messages.js';
 import { OperationLimiter } from './operation-limiter.js';
+import { describeResult, probeSigning, SIGNING_REQUIRED_FIX } from './signing-probe.js';
 
 export interface RelaySettings {
   /** Upper-case NetBIOS domain → its DC URLs, in the order they are tried. */
@@ -35,6 +37,21 @@ export interface OpenRelay {
 
 /** Longest wait for a turn at a busy DC before answering 503. */
 const QUEUE_WAIT_MS = 10_000;
+/**
+ * How long a DC's "signing not required" stands before readiness binds again to see (ms). Each
+ * test bind is an anonymous NTLM logon in the DC's security log, so not one per poll; a DC found
+ * requiring signing is asked again at every probe, and a relayed logon it refuses for want of
+ * signing marks it at once.
+ */
+const SIGNING_RECHECK_MS = 60_000;
+
+/** One DC as readiness found it; `fix` says what to change when it is a setting, not an outage. */
+export interface RelayProbe {
+  readonly domain: string;
+  readonly dc: string;
+  readonly error: string | undefined;
+  readonly fix?: string | undefined;
+}
 
 /**
  * The LDAP relay to the domain controllers: picks a DC (failover and circuit breaker), relays the
@@ -47,6 +64,8 @@ export class LdapRelay {
   readonly #selector: DcSelector;
   readonly #limiters = new Map<string, OperationLimiter>();
   readonly #found = new Map<string, FoundDcs>();
+  /** What each DC answered an unsigned relayed bind last, and when (see SIGNING_RECHECK_MS). */
+  readonly #signing = new Map<string, { required: boolean; detail: string; at: number }>();
 
   constructor(settings: RelaySettings) {
     this.#settings = settings;
@@ -82,6 +101,7 @@ export class LdapRelay {
           this.#selector.answered(url, 'negotiate', (performance.now() - started) / 1000);
           this.#selector.markUp(url); // it answered, whatever it said
           if (result.resultCode !== ResultCode.saslBindInProgress || !serverSaslCreds) {
+            this.#noteSigningRefusal(url, result);
             throw bindFailure(result, url, '');
           }
           return serverSaslCreds;
@@ -118,7 +138,10 @@ export class LdapRelay {
         const started = performance.now();
         const { result } = await connection.saslBind('GSS-SPNEGO', authenticateToken);
         this.#selector.answered(connection.url, 'authenticate', (performance.now() - started) / 1000);
-        if (result.resultCode !== ResultCode.success) throw bindFailure(result, connection.url, claimedUser);
+        if (result.resultCode !== ResultCode.success) {
+          this.#noteSigningRefusal(connection.url, result);
+          throw bindFailure(result, connection.url, claimedUser);
+        }
         return then(connection);
       });
     } catch (error) {
@@ -142,11 +165,12 @@ export class LdapRelay {
   }
 
   /**
-   * Readiness: which DCs answer now, by domain. A DC answers when it takes a connection and
-   * reads its rootDSE (anonymous, allowed even where LDAP signing is required) within the
-   * timeouts; nothing is relayed and the breaker is left alone.
+   * Readiness: which DCs can serve relayed logons now, by domain. A DC can when it takes a
+   * connection, reads its rootDSE (anonymous, allowed even where LDAP signing is required) and
+   * does not require LDAP signing of an unsigned relayed bind (probeSigning, as the doctor
+   * checks it), within the timeouts; no account is tried and the breaker is left alone.
    */
-  async probe(): Promise<{ domain: string; dc: string; error: string | undefined }[]> {
+  async probe(now = Date.now()): Promise<RelayProbe[]> {
     const lists = await Promise.all(
       [...this.#settings.domains.keys()].map(async (domain) => {
         const found = this.#found.get(domain);
@@ -154,18 +178,22 @@ export class LdapRelay {
         return found.update().then(
           (urls) => [domain, urls] as const,
           (error: Error) =>
-            [domain, [], { domain, dc: `dns:${found.locator.name}`, error: error.message }] as const,
+            [
+              domain,
+              [],
+              { domain, dc: `dns:${found.locator.name}`, error: error.message } as RelayProbe,
+            ] as const,
         );
       }),
     );
     const dnsFailures = lists.flatMap((list) => (list[2] ? [list[2]] : []));
     const probes = lists.flatMap(([domain, urls]) =>
-      urls.map(async (url) => {
+      urls.map(async (url): Promise<RelayProbe> => {
         let connection: LdapConnection | undefined;
         try {
           connection = await LdapConnection.connect({ url, ...this.#settings, tls: this.#settings.tls });
           await readNamingContext(connection);
-          return { domain, dc: url, error: undefined };
+          return { domain, dc: url, ...(await this.#signingVerdict(url, connection, now)) };
         } catch (error) {
           return { domain, dc: url, error: (error as Error).message };
         } finally {
@@ -178,6 +206,33 @@ export class LdapRelay {
 
   close(): void {
     for (const found of this.#found.values()) found.locator.close();
+  }
+
+  /** Whether `url` requires signing of unsigned relayed binds: remembered, or asked on `connection`. */
+  async #signingVerdict(
+    url: string,
+    connection: LdapConnection,
+    now: number,
+  ): Promise<Pick<RelayProbe, 'error' | 'fix'>> {
+    let known = this.#signing.get(url);
+    if (!known || known.required || now - known.at >= SIGNING_RECHECK_MS) {
+      const answer = await probeSigning(connection);
+      if (answer.verdict === 'unexpected')
+        return {
+          error: `answered an unsigned relayed ${answer.step} with ${describeResult(answer.result)}`,
+        };
+      known = { required: answer.verdict === 'required', detail: describeResult(answer.result), at: now };
+      this.#signing.set(url, known);
+    }
+    return known.required
+      ? { error: `requires LDAP signing (it answered ${known.detail})`, fix: SIGNING_REQUIRED_FIX }
+      : { error: undefined };
+  }
+
+  /** A relayed bind refused for want of signing: readiness says so from now on. */
+  #noteSigningRefusal(url: string, result: LdapResult): void {
+    if (result.resultCode === ResultCode.strongerAuthRequired)
+      this.#signing.set(url, { required: true, detail: describeResult(result), at: Date.now() });
   }
 
   /** Runs `operation` in the DC's line of at most `maxConcurrentOperations`. */

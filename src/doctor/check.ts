@@ -50,3 +50,35 @@ export function describeError(error: unknown): string {
 export function formatMs(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1).replace(/\.0$/, '')} s`;
 }
+
+/** Codes of a peer that never answered: refused, unreachable, unknown, silent. */
+const NO_ANSWER_CODES = new Set([
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/**
+ * Whether an error says the peer never answered (refused or silent connection, unknown host, no
+ * answer in time), as opposed to an answer we could not use (an LDAP result, an RPC fault, a
+ * certificate, a Redis error reply). A line must never say "did not answer" of the second kind.
+ */
+export function neverAnswered(error: unknown): boolean {
+  for (let cause: unknown = error, depth = 0; cause instanceof Error && depth < 5; depth++) {
+    const { code, name } = cause as NodeJS.ErrnoException;
+    if (typeof code === 'string' && NO_ANSWER_CODES.has(code)) return true;
+    if (
+      name === 'TransportError' &&
+      /^(cannot connect|no TCP connection|no answer within)/.test(cause.message)
+    )
+      return true;
+    const reason = (cause as { reason?: unknown }).reason;
+    if (reason === 'connect-timeout' || reason === 'operation-timeout') return true;
+    if (/no answer within|ECONNREFUSED/.test(cause.message)) return true;
+    cause = cause.cause ?? (cause instanceof AggregateError ? cause.errors[0] : undefined);
+  }
+  return false;
+}

@@ -2,7 +2,7 @@ import type tls from 'node:tls';
 import { readNamingContext } from '../dc/account-lookup.js';
 import { ResultCode } from '../dc/dc-errors.js';
 import { ServiceAccountDirectory } from '../dc/service-account.js';
-import { type CheckResult, describeError, fail, formatMs, pass } from './check.js';
+import { type CheckResult, describeError, fail, formatMs, neverAnswered, pass } from './check.js';
 
 const CHECK = 'lookup account';
 
@@ -52,10 +52,16 @@ export async function checkLookupAccount(
         'use an ldaps:// --lookup-url (a DC that requires signing accepts simple binds only over TLS)',
       );
     }
+    if (neverAnswered(error))
+      return fail(
+        CHECK,
+        `${account.bindDN}: no answer from ${url}: ${describeError(error)}`,
+        `check that ${url} answers from this host`,
+      );
     return fail(
       CHECK,
-      `${account.bindDN}: ${describeError(error)}`,
-      `check that ${url} answers from this host`,
+      `${account.bindDN}: ${url} answered, but the bind or the read failed: ${describeError(error)}`,
+      'an untrusted or misnamed certificate needs --dc-ca or --dc-servername; otherwise look up that answer in the DC’s LDAP policy',
     );
   } finally {
     await directory.close();

@@ -14,7 +14,7 @@ export interface DoctorPlan {
   readonly timeoutMs: number;
   /** The relay's domain controllers (--dc). */
   readonly dcs: readonly string[];
-  /** TLS options for ldaps:// (--dc-ca). */
+  /** TLS options for ldaps:// (--dc-ca, --dc-servername). */
   readonly tls: tls.ConnectionOptions | undefined;
   readonly lookup: (LookupAccountSettings & { readonly urls: readonly string[] }) | undefined;
   readonly netlogon:
@@ -114,10 +114,12 @@ function dnsPlan(settings: Settings, kerberosNeeded: boolean): DoctorPlan['dns']
 export function planDoctor(settings: Settings, env: NodeJS.ProcessEnv): DoctorPlan {
   const dcs = ldapUrls(settings, 'dc');
   const caFile = str(settings, 'dc-ca');
-  let tlsOptions: tls.ConnectionOptions | undefined;
+  // --dc-servername is the name the certificates are checked against, as the gateway uses it.
+  const servername = str(settings, 'dc-servername');
+  let tlsOptions: tls.ConnectionOptions | undefined = servername ? { servername } : undefined;
   if (caFile) {
     try {
-      tlsOptions = { ca: readFileSync(caFile) };
+      tlsOptions = { ...tlsOptions, ca: readFileSync(caFile) };
     } catch (cause) {
       throw new UsageError(`--dc-ca: cannot read ${caFile}: ${(cause as Error).message}`);
     }

@@ -36,6 +36,13 @@ export async function checkRedis(url: string, timeoutMs: number): Promise<CheckR
     const reply = await Promise.race([client.connect().then(() => client.ping()), deadline]);
     return pass(CHECK, `${reply} in ${formatMs(performance.now() - started)}`);
   } catch (error) {
+    // An error reply (NOAUTH, WRONGPASS...) is an answer: say so, never "did not answer".
+    if ((error as Error).name === 'ReplyError')
+      return fail(
+        CHECK,
+        `Redis answered with an error: ${describeError(error)}`,
+        'check the password and database in --redis (redis://:password@host:port/db) and the Redis ACL',
+      );
     return fail(
       CHECK,
       `Redis did not answer: ${describeError(cause ?? error)}`,

@@ -113,7 +113,7 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'dns-domain',
     kind: 'string',
     placeholder: 'NAME',
-    help: 'DNS name of that domain, e.g. example.test: where --dc auto and --netlogon auto look for the DCs (required with auto)',
+    help: 'DNS name of that domain, e.g. example.test: where --dc auto and --netlogon auto look for the DCs (required with auto); with --netlogon also the name our CHALLENGE sends (default <domain>.local)',
   },
   {
     group: 'Header mode: who users are',
@@ -149,6 +149,20 @@ export const FLAGS: readonly FlagSpec[] = [
     kind: 'string',
     placeholder: 'PRINCIPAL',
     help: 'with --keytab: accept only tickets for this service principal, e.g. HTTP/web.example.com (default: any principal in the keytab)',
+  },
+  {
+    group: 'Header mode: who users are',
+    name: 'extended-protection',
+    kind: 'string',
+    placeholder: 'MODE',
+    help: 'IIS Extended Protection, with --tls-cert: "allow" refuses an NTLM logon bound to another TLS channel or service, "require" also one bound to none (default off)',
+  },
+  {
+    group: 'Header mode: who users are',
+    name: 'service-principal-names',
+    kind: 'list',
+    placeholder: 'SPNS',
+    help: 'with --extended-protection: our names for its target-name check, comma-separated, e.g. HTTP/web.example.com (one without a port accepts its host on any port)',
   },
   {
     group: 'Header mode: who users are',

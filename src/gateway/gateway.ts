@@ -35,6 +35,8 @@ function authentication(settings: GatewaySettings, options: GatewayOptions) {
     settings.mode === 'header'
       ? ntlm({
           logger: settings.logger,
+          // Handshake shares count the client a --trusted-proxy forwards, as the gateway does.
+          trustedProxies: options.trustedProxies,
           ...(metricsOn ? { metrics: { defaultMetrics: true } } : {}),
           ...options.auth!,
         })

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { NtlmMiddleware } from '../http/middleware.js';
+import { readinessAnswer } from '../http/operator-answers.js';
 import { JWKS_CACHE_CONTROL, sendJson, sendText } from '../http/responses.js';
-import type { ReadinessReport } from '../metrics/readiness.js';
 import type { Logger } from '../types.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { GatewaySettings } from './gateway-settings.js';
@@ -45,31 +45,17 @@ export function operatorEndpoints(
     });
   };
 
-  /** Readiness: the authenticator's probe in header mode (pass-through has nothing of its own to wait for). */
+  /**
+   * Readiness: the shared answer of auth.ready(), Fastify's and Koa's handlers (header mode; pass-through
+   * has nothing of its own to wait for), and 503 while draining.
+   */
   const ready = (res: http.ServerResponse) => {
     if (parts.state().draining) return sendJson(res, 503, { status: 'draining' });
-    if (!auth) return sendJson(res, 200, { status: 'ready', checks: [] });
-    auth.ready().then(
-      (report) => {
-        // Verdicts only, under neutral names: which DC (its address) and why are in the log.
-        const checks = readinessChecks(report.checks);
-        if (!report.ready)
-          logger.debug('not ready', {
-            checks: report.checks.map(
-              (check, i) =>
-                `${checks[i]!.name} = ${check.name}: ${check.ok ? 'ok' : (check.detail ?? 'no answer')}`,
-            ),
-          });
-        sendJson(res, report.ready ? 200 : 503, {
-          status: report.ready ? 'ready' : 'unavailable',
-          checks,
-        });
-      },
-      (error: Error) => {
-        logger.error('readiness check failed', { reason: error.message });
-        sendJson(res, 503, { status: 'unavailable', checks: [] });
-      },
-    );
+    const report = auth ? auth.ready : async () => ({ ready: true, checks: [] });
+    void readinessAnswer(report, logger).then(({ status, contentType, body }) => {
+      res.writeHead(status, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
+      res.end(body);
+    });
   };
 
   const logout = (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -124,13 +110,4 @@ export function operatorEndpoints(
         );
     },
   };
-}
-
-/**
- * /ready's checks as strangers may see them: `dc1`, `dc2`... in the configured order, and `store`.
- * A DC's address tells whoever asks where to aim; the log line names it.
- */
-function readinessChecks(checks: ReadinessReport['checks']): { name: string; ok: boolean }[] {
-  let dcs = 0;
-  return checks.map(({ name, ok }) => ({ name: name === 'store' ? 'store' : `dc${++dcs}`, ok }));
 }

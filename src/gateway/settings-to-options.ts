@@ -49,6 +49,8 @@ const num = (settings: Settings, name: string) => settings[name] as number | und
 const SOURCES = ['users', 'dc', 'netlogon'] as const;
 const DC_ONLY = ['dc-ca', 'dc-servername', 'lookup-url', 'lookup-user', 'lookup-password'];
 const NETLOGON_ONLY = ['machine-account', 'machine-password-file', 'machine-password'];
+/** The domain's DNS name and servers: where `auto` finds DCs, and with --netlogon the CHALLENGE's name. */
+const DNS = ['dns-domain', 'dns-server'];
 
 function verifierFrom(settings: Settings, store: Store | undefined): { verifier: Verifier; source: string } {
   const given = SOURCES.filter((name) => settings[name] !== undefined);
@@ -60,12 +62,20 @@ function verifierFrom(settings: Settings, store: Store | undefined): { verifier:
   const misplaced = [
     ...(source === 'dc' ? [] : DC_ONLY),
     ...(source === 'netlogon' ? [] : NETLOGON_ONLY),
+    ...(source === 'users' ? DNS : []),
   ].filter((name) => settings[name] !== undefined);
-  if (misplaced.length > 0)
+  if (misplaced.length > 0) {
+    const first = misplaced[0]!;
+    const home = DC_ONLY.includes(first)
+      ? '--dc'
+      : NETLOGON_ONLY.includes(first)
+        ? '--netlogon'
+        : '--dc or --netlogon';
     throw new UsageError(
       `${misplaced.map((name) => (name === 'machine-password' ? 'NTLM_SSO_MACHINE_PASSWORD' : `--${name}`)).join(', ')}: ` +
-        `only with --${DC_ONLY.includes(misplaced[0]!) ? 'dc' : 'netlogon'}`,
+        `only with ${home}`,
     );
+  }
   const users = str(settings, 'users');
   if (users) return { verifier: localDirectoryFromFile(users), source: `users from ${users}` };
   if (source === 'netlogon') return netlogonFrom(settings, store);
@@ -144,7 +154,32 @@ function kerberosFrom(settings: Settings): NtlmOptions['kerberos'] {
   const keytab = str(settings, 'keytab');
   const spn = str(settings, 'spn');
   if (spn && !keytab) throw new UsageError('--spn needs --keytab FILE');
-  return keytab ? { keytab: readFileSetting(keytab, 'keytab'), servicePrincipal: spn } : undefined;
+  if (!keytab) return undefined;
+  readFileSetting(keytab, 'keytab');
+  // The path, not the bytes: readiness reads the file again to see that it is still usable.
+  return { keytab, servicePrincipal: spn };
+}
+
+/**
+ * --extended-protection [--service-principal-names]: IIS's Extended Protection, checked where the
+ * client's TLS channel ends, so only with the gateway's own --tls-cert.
+ */
+function extendedProtectionFrom(
+  settings: Settings,
+): Pick<NtlmOptions, 'extendedProtection' | 'servicePrincipalNames'> {
+  const mode = str(settings, 'extended-protection') ?? 'off';
+  if (mode !== 'off' && mode !== 'allow' && mode !== 'require')
+    throw new UsageError(
+      `--extended-protection must be "off", "allow" or "require", got ${JSON.stringify(mode)}`,
+    );
+  const spns = list(settings, 'service-principal-names');
+  if (mode !== 'off' && !settings['tls-cert'])
+    throw new UsageError(
+      `--extended-protection ${mode} needs --tls-cert and --tls-key: clients bind their logon to the TLS channel, which must end at the gateway`,
+    );
+  if (spns && mode === 'off')
+    throw new UsageError('--service-principal-names: only with --extended-protection allow or require');
+  return { extendedProtection: mode, servicePrincipalNames: spns };
 }
 
 function jwtSecret(settings: Settings): string | Buffer {
@@ -171,6 +206,7 @@ function authOptions(settings: Settings, debug: 0 | 1 | 2): { auth: NtlmOptions;
     auth: {
       verifier,
       kerberos: kerberosFrom(settings),
+      ...extendedProtectionFrom(settings),
       debug,
       usernameFormat: format as UsernameFormat | undefined,
       allowUsers: list(settings, 'allow-users'),
@@ -215,6 +251,8 @@ const HEADER_MODE_ONLY = [
   'machine-password',
   'keytab',
   'spn',
+  'extended-protection',
+  'service-principal-names',
   'lookup-url',
   'lookup-user',
   'lookup-password',

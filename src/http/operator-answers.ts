@@ -13,8 +13,19 @@ export interface OperatorAnswer {
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
- * Readiness as the gateway's `/.ntlm-sso/ready` answers it: 200 or 503, with the names checked
- * and their verdicts; why a check failed is in the log only (the answer is unauthenticated).
+ * The checks as strangers may see them: a DC (a check named by its address, `ldap://...`,
+ * `netlogon://...`) is `dc1`, `dc2`... in the configured order; `store` and `kerberos keytab`
+ * keep their names. A DC's address tells whoever asks where to aim; the log names it.
+ */
+function publicChecks(checks: ReadinessReport['checks']): { name: string; ok: boolean }[] {
+  let dcs = 0;
+  return checks.map(({ name, ok }) => ({ name: name.includes(':') ? `dc${++dcs}` : name, ok }));
+}
+
+/**
+ * Readiness as the gateway's `/.ntlm-sso/ready` answers it: 200 or 503, with each check's verdict
+ * under a public name; which DC that is and why it failed are in the log only (the answer is
+ * unauthenticated).
  */
 export async function readinessAnswer(
   ready: () => Promise<ReadinessReport>,
@@ -27,13 +38,18 @@ export async function readinessAnswer(
     logger.error('readiness check failed', { reason: (error as Error).message });
     report = { ready: false, checks: [] };
   }
+  const checks = publicChecks(report.checks);
+  if (!report.ready)
+    logger.debug('not ready', {
+      checks: report.checks.map(
+        (check, i) =>
+          `${checks[i]!.name} = ${check.name}: ${check.ok ? 'ok' : (check.detail ?? 'no answer')}`,
+      ),
+    });
   return {
     status: report.ready ? 200 : 503,
     contentType: JSON_TYPE,
-    body: JSON.stringify({
-      status: report.ready ? 'ready' : 'unavailable',
-      checks: report.checks.map(({ name, ok }) => ({ name, ok })),
-    }),
+    body: JSON.stringify({ status: report.ready ? 'ready' : 'unavailable', checks }),
   };
 }
 

@@ -83,7 +83,17 @@ export interface KerberosAcceptor {
   accept(token: Buffer, channel?: KerberosChannel): Promise<KerberosAcceptResult>;
   /** The realms of the service principals it serves (from the keytab): the site's own. */
   readonly realms: readonly string[];
+  /**
+   * Readiness: the keytab file is readable and still holds a usable key (for servicePrincipal).
+   * Read again at each call, so that a keytab deleted, truncated or replaced by one without that
+   * key shows before a restart would fail on it. A keytab given as bytes is always ready.
+   */
+  check(): { name: string; ok: boolean; detail?: string; fix?: string };
 }
+
+/** What to do about a keytab that is not usable. */
+const KEYTAB_FIX =
+  'make the keytab readable by this service and export it again if needed (ktpass; samba-tool domain exportkeytab FILE --principal=HTTP/...)';
 
 const MAX_TOKEN_BYTES = 64 * 1024;
 /** TicketFlags (RFC 4120 5.3) bit 7: a postdated ticket not yet validated by the KDC. */
@@ -125,7 +135,22 @@ export function kerberosAcceptor(options: KerberosAcceptorOptions): KerberosAcce
       now,
     }),
   });
-  return { accept: (token, channel) => acceptor.accept(token, channel), realms: acceptor.realms };
+  const { keytab, servicePrincipal } = options;
+  return {
+    accept: (token, channel) => acceptor.accept(token, channel),
+    realms: acceptor.realms,
+    check: () => {
+      if (typeof keytab !== 'string') return { name: 'kerberos keytab', ok: true };
+      try {
+        ServiceKeys.fromKeytab(keytab, servicePrincipal, allowRc4);
+        return { name: 'kerberos keytab', ok: true };
+      } catch (error) {
+        const cause = (error as Error).cause as Error | undefined;
+        const detail = `${(error as Error).message}${cause?.message ? `: ${cause.message}` : ''}`;
+        return { name: 'kerberos keytab', ok: false, detail, fix: KEYTAB_FIX };
+      }
+    },
+  };
 }
 
 interface AcceptorPolicy {
@@ -142,7 +167,7 @@ interface OpenTicket {
 }
 
 /** Receipt of a KRB_AP_REQ (RFC 4120 3.2.3), in its order, with the PAC checks of MS-KILE 3.4.5. */
-class KeytabAcceptor implements KerberosAcceptor {
+class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept'> {
   readonly #keys: ServiceKeys;
   readonly #policy: AcceptorPolicy;
 

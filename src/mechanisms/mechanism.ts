@@ -1,4 +1,4 @@
-import type { NtlmIdentity } from '../types.js';
+import type { MechanismName, NtlmIdentity } from '../types.js';
 
 /** What a mechanism learns from the request besides the token. */
 export interface MechanismContext {
@@ -43,4 +43,9 @@ export interface Mechanism {
   start(token: Buffer, context: MechanismContext): Promise<Step>;
   /** A few fields about a token for log lines (its message type, the user it names...), never secrets. */
   describe(token: Buffer): Record<string, unknown>;
+  /**
+   * Which mechanism a token belongs to (`NTLM`, `SPNEGO-NTLM`, `Kerberos`), for the log and the
+   * metrics of a logon that fails; undefined when the token cannot be read. Never throws.
+   */
+  mechanismOf(token: Buffer): MechanismName | undefined;
 }

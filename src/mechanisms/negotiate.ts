@@ -11,7 +11,7 @@ import {
 } from '../negotiate/spnego.js';
 import type { ExtendedProtectionMode } from '../ntlm/extended-protection.js';
 import { canSign, ntlmMac, verifyNtlmMac } from '../ntlm/signing.js';
-import type { NtlmIdentity } from '../types.js';
+import type { MechanismName, NtlmIdentity } from '../types.js';
 import type { Mechanism, MechanismContext, Step } from './mechanism.js';
 import type { NtlmMechanism, NtlmOutcome } from './ntlm.js';
 
@@ -106,6 +106,30 @@ export class NegotiateMechanism implements Mechanism {
     }
   }
 
+  /**
+   * Raw NTLMSSP is `NTLM`; inside SPNEGO, the inner token says: NTLMSSP is `SPNEGO-NTLM`, an
+   * AP-REQ `Kerberos`. A NegTokenInit without a token of ours is named by the mechanism we
+   * would choose from its list.
+   */
+  mechanismOf(token: Buffer): MechanismName | undefined {
+    try {
+      const outer = peekNegotiateToken(token);
+      if (outer === 'ntlmssp') return 'NTLM';
+      if (outer === 'krb5') return 'Kerberos';
+      const spnego = decodeSpnego(token);
+      const inner = spnego.kind === 'init' ? spnego.mechToken : spnego.responseToken;
+      const kind = inner ? peekNegotiateToken(inner) : undefined;
+      if (kind === 'ntlmssp') return 'SPNEGO-NTLM';
+      if (kind === 'krb5') return 'Kerberos';
+      if (spnego.kind !== 'init') return undefined;
+      const first = spnego.mechTypes[0];
+      if (first !== undefined && this.#inner(first) === 'kerberos') return 'Kerberos';
+      return spnego.mechTypes.includes(MechOid.NTLMSSP) ? 'SPNEGO-NTLM' : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Picks the mechanism: the client's first if we run it, else the first listed that we run. */
   #negotiate(init: NegTokenInit, context: MechanismContext): Promise<Step> | Step {
     const first = init.mechTypes[0]!;
@@ -197,7 +221,7 @@ export class NegotiateMechanism implements Mechanism {
           const mechListMIC = checkNtlmMechListMic(outcome, resp, negotiation);
           return {
             done: true,
-            identity: outcome.identity,
+            identity: { ...outcome.identity, mechanism: 'SPNEGO-NTLM' },
             responseToken: encodeNegTokenResp({ negState: NegState.ACCEPT_COMPLETED, mechListMIC }),
           };
         },

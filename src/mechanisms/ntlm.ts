@@ -112,6 +112,10 @@ export class NtlmMechanism implements Mechanism {
     };
   }
 
+  mechanismOf(): 'NTLM' {
+    return 'NTLM';
+  }
+
   describe(token: Buffer): Record<string, unknown> {
     try {
       switch (peekMessageType(token)) {

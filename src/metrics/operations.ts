@@ -1,7 +1,7 @@
 import type { Logger } from '../types.js';
 import { type AuthenticatorObserver, isObservable, type VerifierObserver } from './observer.js';
 import { type MetricsOptions, type NtlmMetrics, PrometheusMetrics } from './prometheus.js';
-import { Readiness, type ReadinessReport } from './readiness.js';
+import { Readiness, type ReadinessReport, type SelfChecked } from './readiness.js';
 
 /**
  * DC transitions as operators want them: one line when a DC that served fails (also when the
@@ -35,12 +35,31 @@ function transitionLog(logger: Logger): VerifierObserver {
   };
 }
 
+/**
+ * One line per readiness change: info when ready again; error, with what to change, when a
+ * setting stops every logon (a DC that requires LDAP signing, a refused computer account, an
+ * unusable keytab); warn for an outage (nothing answers).
+ */
+function readinessLog(logger: Logger, report: ReadinessReport): void {
+  const failing = report.checks.filter((check) => !check.ok);
+  const described = failing.map((check) => `${check.name}: ${check.detail ?? 'no answer'}`);
+  if (report.ready) logger.info('ready: the domain controllers (and store) answer', {});
+  else if (failing.some((check) => check.fix))
+    logger.error('not ready: logons cannot succeed with these settings', {
+      failing: described,
+      fix: [...new Set(failing.flatMap((check) => (check.fix ? [check.fix] : [])))],
+    });
+  else logger.warn('not ready: no domain controller (or the store) answers', { failing: described });
+}
+
 export interface OperationsSettings {
   readonly logger: Logger;
   /** The verifier: observed when it reports, probed when it can be. */
   readonly verifier: object;
   /** The shared store, pinged for readiness when it can be (RedisStore). */
   readonly store: object | undefined;
+  /** The Kerberos acceptor, whose keytab readiness checks. */
+  readonly kerberos?: Partial<SelfChecked> | undefined;
   readonly metrics: MetricsOptions | undefined;
 }
 
@@ -70,14 +89,9 @@ export class Operations {
       if (observable) this.#stops.push(observable.observe(metrics));
       this.metrics = metrics;
     }
-    this.#readiness = new Readiness(verifier, settings.store, (report) => {
-      const failing = report.checks.filter((check) => !check.ok);
-      if (report.ready) logger.info('ready: the domain controllers (and store) answer', {});
-      else
-        logger.warn('not ready: no domain controller (or the store) answers', {
-          failing: failing.map((check) => `${check.name}: ${check.detail ?? 'no answer'}`),
-        });
-    });
+    const { store, kerberos } = settings;
+    this.#readiness = new Readiness({ verifier, store, kerberos }, (report) => readinessLog(logger, report));
+    this.#readiness.start();
   }
 
   /** Whether logons can be decided now; see Readiness. */
@@ -86,6 +100,7 @@ export class Operations {
   }
 
   close(): void {
+    this.#readiness.stop();
     for (const stop of this.#stops.splice(0)) stop();
   }
 }

@@ -12,6 +12,8 @@ export interface DependencyCheck {
   readonly ok: boolean;
   /** Why not (for the log; the gateway does not put it in its answer). */
   readonly detail?: string | undefined;
+  /** What to change, when the failure is a setting rather than an outage (logged at error). */
+  readonly fix?: string | undefined;
 }
 
 export interface ReadinessReport {
@@ -29,6 +31,18 @@ export interface PingableStore {
   ping(): Promise<void>;
 }
 
+/** A part that checks itself: the Kerberos keytab (readable, with a usable key). */
+export interface SelfChecked {
+  check(): { readonly name: string; readonly ok: boolean; readonly detail?: string; readonly fix?: string };
+}
+
+/** What readiness asks: the verifier's DCs, the shared store, the Kerberos keytab. */
+export interface ReadinessParts {
+  readonly verifier: object;
+  readonly store: object | undefined;
+  readonly kerberos?: Partial<SelfChecked> | undefined;
+}
+
 export function isProbed(verifier: object): verifier is ProbedVerifier {
   return typeof (verifier as Partial<ProbedVerifier>).probe === 'function';
 }
@@ -41,6 +55,8 @@ function isPingable(store: object | undefined): store is PingableStore {
 const REUSE_MS = 1000;
 /** A probe that has not finished by then counts as failed (ms): DC timeouts are longer. */
 const PROBE_DEADLINE_MS = 5000;
+/** While not ready, how soon readiness looks again by itself, polled or not (ms). */
+const RECHECK_MS = 30_000;
 
 function deadline<T>(promise: Promise<T>, name: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -49,22 +65,46 @@ function deadline<T>(promise: Promise<T>, name: string): Promise<T> {
       () => reject(new Error(`${name}: no answer in ${PROBE_DEADLINE_MS} ms`)),
       PROBE_DEADLINE_MS,
     );
+    timer.unref();
   });
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
+/** What a change is: the failing checks, and which of them are settings (with a fix). */
+function signature(report: ReadinessReport): string {
+  return report.checks
+    .filter((check) => !check.ok)
+    .map((check) => `${check.name}${check.fix ? ' (fix)' : ''}`)
+    .join('\n');
+}
+
 export class Readiness {
-  readonly #verifier: object;
-  readonly #store: object | undefined;
+  readonly #parts: ReadinessParts;
   #last: { at: number; report: ReadinessReport } | undefined;
   #running: Promise<ReadinessReport> | undefined;
   /** Called when the answer changes (not for every probe), for one log line per transition. */
   readonly #onChange: (report: ReadinessReport) => void;
+  #recheck: NodeJS.Timeout | undefined;
+  #watching = false;
 
-  constructor(verifier: object, store: object | undefined, onChange: (report: ReadinessReport) => void) {
-    this.#verifier = verifier;
-    this.#store = store;
+  constructor(parts: ReadinessParts, onChange: (report: ReadinessReport) => void) {
+    this.#parts = parts;
     this.#onChange = onChange;
+  }
+
+  /**
+   * Probes now, at start, so that a setting that stops every logon (a DC that requires LDAP
+   * signing, a computer account the DC refuses, an unreadable keytab) is logged before any user
+   * meets it; then, while not ready, again every RECHECK_MS, so that a fix is seen and logged.
+   */
+  start(): void {
+    this.#watching = true;
+    void this.check();
+  }
+
+  stop(): void {
+    this.#watching = false;
+    clearTimeout(this.#recheck);
   }
 
   check(now = Date.now()): Promise<ReadinessReport> {
@@ -76,8 +116,7 @@ export class Readiness {
   }
 
   async #probe(): Promise<ReadinessReport> {
-    const verifier = this.#verifier;
-    const store = this.#store;
+    const { verifier, store, kerberos } = this.#parts;
     const [dcs, stored] = await Promise.all([
       isProbed(verifier)
         ? deadline(verifier.probe(), 'domain controllers').catch(
@@ -94,11 +133,23 @@ export class Readiness {
           )
         : undefined,
     ]);
-    const checks = stored ? [...dcs.checks, stored] : dcs.checks;
-    const report = { ready: dcs.ready && (stored?.ok ?? true), checks };
-    const changed = this.#last === undefined ? !report.ready : this.#last.report.ready !== report.ready;
+    const keytab = kerberos?.check?.();
+    const checks = [...dcs.checks, ...(keytab ? [keytab] : []), ...(stored ? [stored] : [])];
+    const report = { ready: dcs.ready && (stored?.ok ?? true) && (keytab?.ok ?? true), checks };
+    const changed =
+      this.#last === undefined
+        ? !report.ready
+        : this.#last.report.ready !== report.ready || signature(this.#last.report) !== signature(report);
     this.#last = { at: Date.now(), report };
     if (changed) this.#onChange(report);
+    this.#scheduleRecheck(report);
     return report;
+  }
+
+  #scheduleRecheck(report: ReadinessReport): void {
+    clearTimeout(this.#recheck);
+    if (!this.#watching || report.ready) return;
+    this.#recheck = setTimeout(() => void this.check(), RECHECK_MS);
+    this.#recheck.unref();
   }
 }

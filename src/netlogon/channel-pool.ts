@@ -27,6 +27,9 @@ export interface ChannelPoolOptions extends Endpoint {
   readonly queueTimeoutMs: number;
 }
 
+/** How long a probe's failed channel set-up stands before a probe tries again (ms). */
+const SETUP_RETRY_MS = 10_000;
+
 interface Waiter {
   readonly resolve: (channel: RpcConnection | undefined) => void;
   readonly timer: NodeJS.Timeout;
@@ -59,6 +62,8 @@ export class ChannelPool {
   #open = 0;
   readonly #waiters: Waiter[] = [];
   #closed = false;
+  /** The last channel set-up a readiness probe saw fail, and when. */
+  #lastSetupFailure: { at: number; error: unknown } | undefined;
 
   constructor(
     private readonly options: ChannelPoolOptions,
@@ -134,9 +139,26 @@ export class ChannelPool {
     return result.validation;
   }
 
-  /** Readiness: whether this DC's netlogon answers now (see probeNetlogon). Throws if not. */
-  async probe(): Promise<void> {
+  /**
+   * Readiness: whether a secure channel to this DC can be opened now. Netlogon must answer (see
+   * probeNetlogon) and the pool must hold a channel: an idle or busy one, else one is set up here
+   * (through the pool, so the next logon uses it and no other channel's key is replaced). A
+   * failed set-up is remembered for a few seconds, so that polls do not re-key the account
+   * (and re-read its password file) once a second. Throws if not.
+   */
+  async probe(now = Date.now()): Promise<void> {
     await probeNetlogon(this.options);
+    if (this.#idle.some((channel) => channel.usable) || this.#open > this.#idle.length) return;
+    const failed = this.#lastSetupFailure;
+    if (failed && now - failed.at < SETUP_RETRY_MS) throw failed.error;
+    try {
+      const { channel } = await this.#acquire();
+      this.#release(channel);
+      this.#lastSetupFailure = undefined;
+    } catch (error) {
+      this.#lastSetupFailure = { at: now, error };
+      throw error;
+    }
   }
 
   close(): void {

@@ -119,7 +119,8 @@ export async function authenticateMachine(
       throw machineRefused(
         dc,
         `NetrServerAuthenticate3 as ${machine.computerName}$ answered ${statusText(answer.status)} ` +
-          '(wrong machine password, no such computer account, or AES refused)',
+          `(${MACHINE_REFUSALS[answer.status >>> 0] ?? 'wrong machine password, no such computer account, or AES refused'})`,
+        answer.status >>> 0,
       );
     }
     const expected = computeNetlogonCredentialAes(challenge.serverChallenge, sessionKey);
@@ -139,8 +140,34 @@ export async function authenticateMachine(
   }
 }
 
-function machineRefused(dc: string, message: string): ServiceUnavailableError {
-  return new ServiceUnavailableError('ERR_NTLM_DC_MACHINE_ACCOUNT_REFUSED', `${dc}: ${message}`);
+/**
+ * What NetrServerAuthenticate3's status says about the computer account, as Samba 4.17 answers
+ * (measured in test/integration/readiness.test.ts; Windows answers alike, MS-NRPC 3.5.4.4.2).
+ */
+export const MachineStatus = {
+  /** STATUS_ACCESS_DENIED: the account exists; the password (so the credential) is wrong. */
+  WRONG_PASSWORD: 0xc0000022,
+  /** STATUS_NO_TRUST_SAM_ACCOUNT: no computer account of that name. */
+  NO_ACCOUNT: 0xc000018b,
+} as const;
+
+const MACHINE_REFUSALS: Record<number, string> = {
+  [MachineStatus.WRONG_PASSWORD]: 'wrong machine password',
+  [MachineStatus.NO_ACCOUNT]: 'no such computer account',
+};
+
+/** The DC refused our computer account; `status` is NetrServerAuthenticate3's NTSTATUS, when it gave one. */
+export class MachineAccountRefusedError extends ServiceUnavailableError {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+  ) {
+    super('ERR_NTLM_DC_MACHINE_ACCOUNT_REFUSED', message);
+  }
+}
+
+function machineRefused(dc: string, message: string, status?: number): MachineAccountRefusedError {
+  return new MachineAccountRefusedError(`${dc}: ${message}`, status);
 }
 
 /** A connection bound to netlogon with schannel under `sessionKey`: ready for sealed calls. */

@@ -82,7 +82,12 @@ export type Decision =
 
 /** What a failed request was, for its observers: a logon attempt (timed from its first leg), or a Bearer token. */
 type Attempt =
-  | { readonly kind: 'logon'; readonly durationMs: number | undefined }
+  | {
+      readonly kind: 'logon';
+      readonly durationMs: number | undefined;
+      /** The mechanism's name when the token could be read (`SPNEGO-NTLM`), else the scheme. */
+      readonly mechanism?: string | undefined;
+    }
   | { readonly kind: 'bearer' };
 const UNTIMED_LOGON: Attempt = { kind: 'logon', durationMs: undefined };
 
@@ -311,7 +316,7 @@ export class Authenticator {
       }
       if (step.done) {
         this.#registry.releaseHandshake(slot);
-        return this.#completed(state, request, scheme, step, issued);
+        return this.#completed(state, request, scheme, step, issued, mechanism.mechanismOf(token) ?? scheme);
       }
       this.#awaitNextLeg(state, request, { exchange: step.pending, controller, slot });
       if (debug >= 1)
@@ -322,7 +327,11 @@ export class Authenticator {
         });
       return { kind: 'challenge', offers: [`${scheme} ${step.responseToken.toString('base64')}`] };
     } catch (error) {
-      return this.#fail(error, request, scheme, { kind: 'logon', durationMs: this.#handshakeTime(state) });
+      return this.#fail(error, request, scheme, {
+        kind: 'logon',
+        durationMs: this.#handshakeTime(state),
+        mechanism: mechanism.mechanismOf(token),
+      });
     }
   }
 
@@ -420,15 +429,18 @@ export class Authenticator {
     scheme: ConnectionScheme,
     step: Extract<Step, { done: true }>,
     issued: IssuedToken | undefined,
+    tokenMechanism: string,
   ): Decision {
     const { identity, responseToken } = step;
     const logger = this.#log(request);
     const durationMs = this.#handshakeTime(state);
+    // One name for the logon, wherever it shows: req.ntlm.mechanism, this line, the metrics.
+    const mechanism = identity.mechanism ?? tokenMechanism;
     logger.info('logon accepted', {
       user: identity.username,
       domain: identity.domain,
       workstation: identity.workstation,
-      mechanism: scheme,
+      mechanism,
       remote: request.clientAddress,
       durationMs: durationMs === undefined ? undefined : Math.round(durationMs),
     });
@@ -438,7 +450,7 @@ export class Authenticator {
       token: issued?.token,
     });
     const allowed = this.#allowed(info);
-    this.#report({ mechanism: scheme, result: allowed ? 'success' : 'forbidden', durationMs });
+    this.#report({ mechanism, result: allowed ? 'success' : 'forbidden', durationMs });
     this.#registry.authenticate(state, info, allowed, this.#options.maxConnections);
     this.#registry.use(state, this.#options);
     if (!allowed) return this.#forbidden(info, request);
@@ -499,7 +511,11 @@ export class Authenticator {
   #fail(error: unknown, request: AuthRequest, scheme: ConnectionScheme, attempt: Attempt): Decision {
     if (!isNtlmError(error)) throw error;
     if (attempt.kind === 'logon')
-      this.#report({ mechanism: scheme, result: error.code, durationMs: attempt.durationMs });
+      this.#report({
+        mechanism: attempt.mechanism ?? scheme,
+        result: error.code,
+        durationMs: attempt.durationMs,
+      });
     const fields = {
       code: error.code,
       reason: error.message,

@@ -161,14 +161,19 @@ export class DomainControllerVerifier implements Verifier, ObservableVerifier, P
     };
   }
 
-  /** Ready when every configured domain has a DC that answers (see LdapRelay.probe). */
+  /** Ready when every configured domain has a DC that answers and takes unsigned relayed binds (see LdapRelay.probe). */
   async probe(): Promise<ReadinessReport> {
     const answers = await this.#relay.probe();
     return {
       ready: [...this.#domains.keys()].every((domain) =>
         answers.some((answer) => answer.domain === domain && answer.error === undefined),
       ),
-      checks: answers.map(({ dc, error }) => ({ name: dc, ok: error === undefined, detail: error })),
+      checks: answers.map(({ dc, error, fix }) => ({
+        name: dc,
+        ok: error === undefined,
+        detail: error,
+        fix,
+      })),
     };
   }
 

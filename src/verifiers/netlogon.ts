@@ -12,6 +12,7 @@ import { type ObservableVerifier, Observers, type VerifierObserver } from '../me
 import type { ProbedVerifier, ReadinessReport } from '../metrics/readiness.js';
 import { ChannelPool } from '../netlogon/channel-pool.js';
 import { MachinePassword, type MachinePasswordSource } from '../netlogon/machine-password.js';
+import { MachineAccountRefusedError } from '../netlogon/secure-channel.js';
 import { type SamInfo4, samInfoSids, UserFlags } from '../netlogon/validation-info.js';
 import type { ServerNames } from '../ntlm/server-challenge.js';
 import { checkMic, checkNtlmV2Timestamp } from '../ntlm/verify-ntlmv2.js';
@@ -331,7 +332,7 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
     };
   }
 
-  /** Ready when one DC's netlogon answers (endpoint mapper and an unauthenticated bind). */
+  /** Ready when a secure channel to one DC can be opened (see ChannelPool.probe). */
   async probe(): Promise<ReadinessReport> {
     let dcs = [...this.#pools.keys()];
     if (this.#found) {
@@ -349,7 +350,13 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
         .map((pool) =>
           pool.probe().then(
             () => ({ name: `netlogon://${pool.name}`, ok: true }),
-            (error: Error) => ({ name: `netlogon://${pool.name}`, ok: false, detail: error.message }),
+            (error: Error) => ({
+              name: `netlogon://${pool.name}`,
+              ok: false,
+              detail: error.message,
+              // A refused computer account is a setting to fix, not an outage.
+              fix: error instanceof MachineAccountRefusedError ? MACHINE_ACCOUNT_FIX : undefined,
+            }),
           ),
         ),
     );
@@ -427,6 +434,11 @@ function directoryCache(options: DirectoryCacheOptions | false | undefined): Dir
   const ttlSeconds = positive(options?.ttlSeconds, DEFAULTS.netlogon.cacheTtlSeconds, 'cache.ttlSeconds');
   return new DirectoryCache(options?.store ?? new MemoryStore({ maxEntries: 10_000 }), ttlSeconds);
 }
+
+/** What to change when the DC refuses the computer account (readiness logs it at error). */
+const MACHINE_ACCOUNT_FIX =
+  'set the computer account password and machinePasswordFile (--machine-password-file) to the same value ' +
+  '(Set-ADAccountPassword; samba-tool user setpassword), or create the account (New-ADComputer; samba-tool computer create)';
 
 export function netlogon(options: NetlogonOptions): NetlogonVerifier {
   return new NetlogonVerifier(options);

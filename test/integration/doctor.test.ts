@@ -119,6 +119,20 @@ describe('ntlm-sso doctor against the Samba DC', {
       );
       // The other checks still ran, over the unverified connection.
       run.line(/^✓ ldaps:\/\/127\.0\.0\.1 LDAP signing: not required/);
+      // --dc-servername is the TLS servername, as the gateway uses it: the same URL now verifies.
+      const name = /the certificate is for (\S+?), not 127\.0\.0\.1/.exec(tls)![1]!;
+      const named = await doctor([
+        '--dc',
+        'ldaps://127.0.0.1',
+        '--dc-ca',
+        `${DC_DIR}/private/tls/ca.pem`,
+        '--dc-servername',
+        name,
+      ]);
+      assert.equal(named.code, 0, named.stdout);
+      named.line(
+        new RegExp(`^✓ ldaps://127\\.0\\.0\\.1 TLS certificate: verified for ${name.replaceAll('.', '\\.')}`),
+      );
     });
 
     it('a wrong lookup password: the bind line says so', async () => {
@@ -226,18 +240,22 @@ describe('ntlm-sso doctor against the Samba DC', {
       }
     });
 
-    it('a wrong machine password is told apart from an unreachable DC', async () => {
+    it('a wrong machine password, a missing account and an unreachable DC are told apart', async () => {
       const wrong = await doctor(NETLOGON_FLAGS, { NTLM_SSO_MACHINE_PASSWORD: 'not-the-machine-password' });
       assert.equal(wrong.code, 1);
       assert.match(
         wrong.line(/secure channel/),
-        /^✗ netlogon:\/\/127\.0\.0\.1 secure channel: the DC refused computer account WEB01\$ of EXAMPLE .*check the machine password/,
+        /^✗ netlogon:\/\/127\.0\.0\.1 secure channel: the DC refused the machine password of WEB01\$ of EXAMPLE: the account exists .*0xC0000022.*: set the account’s password and --machine-password-file/,
       );
       const unknown = await doctor(
         ['--netlogon', '127.0.0.1', '--domain', 'EXAMPLE', '--machine-account', 'NOSUCH$'],
         { NTLM_SSO_MACHINE_PASSWORD: MACHINE_PASSWORD },
       );
-      assert.match(unknown.line(/secure channel/), /the DC refused computer account NOSUCH\$/);
+      assert.match(
+        unknown.line(/secure channel/),
+        /^✗ netlogon:\/\/127\.0\.0\.1 secure channel: the DC has no computer account NOSUCH\$ in EXAMPLE .*0xC000018B.*samba-tool computer create NOSUCH/,
+      );
+      assert.doesNotMatch(unknown.stdout, /machine password of/, 'a missing account is not a wrong password');
       const closed = await doctor(
         ['--netlogon', '127.0.0.1:1', '--domain', 'EXAMPLE', '--machine-account', MACHINE_ACCOUNT],
         {

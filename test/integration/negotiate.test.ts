@@ -119,7 +119,7 @@ describe('Negotiate through ntlm() against the Samba KDC', {
       assert.equal(result.status, 200, `${result.stderr}\n${JSON.stringify(served.logger.records)}`);
       const { ntlm: info } = JSON.parse(result.body);
       assert.equal(info.username, 'alice');
-      assert.equal(info.mechanism, 'NTLM');
+      assert.equal(info.mechanism, 'SPNEGO-NTLM');
       assert.equal(info.scheme, 'Negotiate');
       assert.deepEqual(served.logger.codes(), []);
     } finally {
@@ -202,7 +202,7 @@ describe('Negotiate through ntlm() against the Samba KDC', {
       await firefoxLoad(`${served.url}/ntlm`, 'localhost', ntlmEnv);
       assert.deepEqual(
         served.logons.at(-1),
-        { user: 'alice', mechanism: 'NTLM' },
+        { user: 'alice', mechanism: 'SPNEGO-NTLM' },
         JSON.stringify(served.logger.records),
       );
     } finally {

@@ -290,3 +290,34 @@ describe('doctor helpers', () => {
     for (const [text, shown] of cases) assert.equal(hideUrlPasswords(text), shown);
   });
 });
+
+describe('doctor: who answered', () => {
+  it('an error is "never answered" only for a refused, unreachable or silent peer, never for an answer', async () => {
+    const { neverAnswered } = await import('../../src/doctor/check.js');
+    const { TransportError } = await import('../../src/rpc/transport.js');
+    const { RpcFault, RpcProtocolError } = await import('../../src/rpc/pdu.js');
+    const { LdapTransportError } = await import('../../src/dc/ldap-connection.js');
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    assert.equal(neverAnswered(refused), true);
+    assert.equal(neverAnswered(new TransportError('cannot connect to dc:135: refused')), true);
+    assert.equal(neverAnswered(new TransportError('no answer within 500 ms')), true);
+    assert.equal(neverAnswered(new LdapTransportError('operation-timeout', 'ldap://dc: no answer')), true);
+    assert.equal(neverAnswered(new Error('wrapped', { cause: refused })), true);
+    assert.equal(neverAnswered(new RpcFault('bind refused (bind_nak)', 0x1c010003)), false);
+    assert.equal(
+      neverAnswered(new RpcProtocolError('ept_map: status 0x16c9a0d6 (interface not registered?)')),
+      false,
+    );
+    const certificate = Object.assign(new Error('unable to verify the first certificate'), {
+      code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    });
+    assert.equal(
+      neverAnswered(new LdapTransportError('connect-failed', 'ldaps://dc: tls', { cause: certificate })),
+      false,
+    );
+    assert.equal(
+      neverAnswered(Object.assign(new Error('NOAUTH Authentication required.'), { name: 'ReplyError' })),
+      false,
+    );
+  });
+});

@@ -192,7 +192,7 @@ describe('gateway settings', () => {
     );
   });
 
-  test('Kerberos: --keytab (read at start) and --spn; --spn alone is a usage error', () => {
+  test('Kerberos: --keytab (checked at start, handed on as a path for readiness to re-read) and --spn; --spn alone is a usage error', () => {
     const keytab = new URL('../fixtures/kerberos/http.keytab', import.meta.url).pathname;
     const users = new URL('../../demo-app/users.json', import.meta.url).pathname;
     const plan = planGateway(
@@ -202,7 +202,15 @@ describe('gateway settings', () => {
       ),
     );
     assert.equal(plan.options.auth?.kerberos?.servicePrincipal, 'HTTP/localhost');
-    assert.ok(Buffer.isBuffer(plan.options.auth?.kerberos?.keytab));
+    assert.equal(plan.options.auth?.kerberos?.keytab, keytab);
+    assert.throws(
+      () =>
+        planGateway(
+          readSettings(['--upstream', 'http://x', '--users', users, '--keytab', '/nonexistent'], {}),
+        ),
+      (error: unknown) =>
+        error instanceof UsageError && /--keytab: cannot read \/nonexistent/.test(error.message),
+    );
     assert.throws(
       () => planGateway(readSettings(['--upstream', 'http://x', '--users', users, '--spn', 'HTTP/x'], {})),
       (error: unknown) => error instanceof UsageError && /--spn needs --keytab/.test(error.message),
@@ -313,6 +321,58 @@ describe('gateway settings for Netlogon (--netlogon) and LDAPS by address (--dc-
     usage([...upstream, '--users', 'u.json'], pw, /NTLM_SSO_MACHINE_PASSWORD: only with --netlogon/);
     usage([...upstream, '--mode', 'pass-through', '--netlogon', 'dc1'], {}, /--netlogon: header mode only/);
     usage([...upstream], {}, /--netlogon HOSTS --domain NAME --machine-account/);
+  });
+
+  test('--extended-protection (with --tls-cert), --service-principal-names and --dns-domain reach ntlm() and netlogon()', async () => {
+    const pw = { NTLM_SSO_MACHINE_PASSWORD: 'secret' };
+    const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-epa-'));
+    writeFileSync(join(dir, 'cert.pem'), 'cert');
+    writeFileSync(join(dir, 'key.pem'), 'key');
+    const tls = ['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')];
+    const plan = planGateway(
+      readSettings(
+        [
+          ...upstream,
+          ...netlogonFlags,
+          ...tls,
+          '--extended-protection',
+          'require',
+          '--service-principal-names',
+          'HTTP/web.example.test,HTTP/web',
+          '--dns-domain',
+          'example.test',
+        ],
+        pw,
+      ),
+    );
+    assert.equal(plan.options.auth?.extendedProtection, 'require');
+    assert.deepEqual(plan.options.auth?.servicePrincipalNames, ['HTTP/web.example.test', 'HTTP/web']);
+    await plan.options.auth?.verifier.close?.();
+    usage(
+      [...upstream, ...netlogonFlags, '--extended-protection', 'allow'],
+      pw,
+      /needs --tls-cert and --tls-key/,
+    );
+    usage(
+      [...upstream, ...netlogonFlags, ...tls, '--extended-protection', 'on'],
+      pw,
+      /"off", "allow" or "require"/,
+    );
+    usage(
+      [...upstream, ...netlogonFlags, '--service-principal-names', 'HTTP/web'],
+      pw,
+      /only with --extended-protection allow or require/,
+    );
+    usage(
+      [...upstream, '--users', 'u.json', '--dns-domain', 'example.test'],
+      {},
+      /--dns-domain: only with --dc or --netlogon/,
+    );
+    usage(
+      [...upstream, '--mode', 'pass-through', '--extended-protection', 'require'],
+      {},
+      /--extended-protection: header mode only/,
+    );
   });
 
   test('--dc-servername and --dc-ca go to the relay and the lookup account', async () => {

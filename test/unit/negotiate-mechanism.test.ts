@@ -178,7 +178,7 @@ describe('NTLM inside SPNEGO through ntlm() (local directory)', () => {
     const { last, exported, flags, mechTypesDer } = await login([MechOid.NTLMSSP], 'good');
     assert.equal(last.status, 200, JSON.stringify(served.logger.records));
     assert.equal(JSON.parse(last.body).ntlm.username, 'alice');
-    assert.equal(JSON.parse(last.body).ntlm.mechanism, 'NTLM');
+    assert.equal(JSON.parse(last.body).ntlm.mechanism, 'SPNEGO-NTLM');
     const done = answer(last.headers);
     assert.equal(done.negState, NegState.ACCEPT_COMPLETED);
     assert.deepEqual(done.mechListMIC, ntlmMac(exported, flags, 'server-to-client', mechTypesDer));
