@@ -155,7 +155,8 @@ export class BearerTokens {
       typeof claims.jti !== 'string' ||
       typeof claims.username !== 'string' ||
       typeof claims.domain !== 'string' ||
-      typeof claims.exp !== 'number'
+      typeof claims.exp !== 'number' ||
+      !hasOwnClaimTypes(claims)
     )
       return undefined;
     const verified: VerifiedToken = {
@@ -167,7 +168,7 @@ export class BearerTokens {
         domain: claims.domain,
         // A token travels without its connection: there is no workstation to report.
         workstation: '',
-        groups: Array.isArray(claims.groups) ? claims.groups : undefined,
+        groups: claims.groups,
         displayName: claims.displayName,
         mail: claims.mail,
         sid: claims.sid,
@@ -229,4 +230,16 @@ export class BearerTokens {
     clearTimeout(this.#resync);
     this.#resync = undefined;
   }
+}
+
+/**
+ * The optional claims `issue` writes, as it writes them: groups a list of names, the others text.
+ * A token signed with our key but carrying anything else (another signer sharing the key, a bug)
+ * is refused, rather than handing the access rules a group that is not a string.
+ */
+function hasOwnClaimTypes(claims: jwt.JwtPayload): boolean {
+  const { groups, displayName, mail, sid } = claims;
+  if (groups !== undefined && !(Array.isArray(groups) && groups.every((group) => typeof group === 'string')))
+    return false;
+  return [displayName, mail, sid].every((claim) => claim === undefined || typeof claim === 'string');
 }
