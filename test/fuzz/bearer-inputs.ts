@@ -29,7 +29,21 @@ function odd(random: Random): unknown {
   ])();
 }
 
-const CLAIMS = ['username', 'domain', 'groups', 'displayName', 'mail', 'sid', 'iat', 'exp', 'nbf', 'aud', 'iss', 'sub', 'jti'];
+const CLAIMS = [
+  'username',
+  'domain',
+  'groups',
+  'displayName',
+  'mail',
+  'sid',
+  'iat',
+  'exp',
+  'nbf',
+  'aud',
+  'iss',
+  'sub',
+  'jti',
+];
 const HEADER = ['alg', 'kid', 'typ', 'crit', 'jku', 'x5u'];
 
 /** Signs `header.payload` with HS256 and `secret`, whatever the header's `alg` says. */
@@ -56,8 +70,12 @@ export function bearerInput(random: Random, seed: string, secret: string): strin
     }
     case 2: {
       const field = random.pick(HEADER);
-      header[field] = random.chance(0.5) ? random.pick(['none', 'HS512', 'RS256', 'ES256', '', 'HS256', 'default']) : odd(random);
-      return random.chance(0.3) ? `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}.` : sign(header, payload, secret);
+      header[field] = random.chance(0.5)
+        ? random.pick(['none', 'HS512', 'RS256', 'ES256', '', 'HS256', 'default'])
+        : odd(random);
+      return random.chance(0.3)
+        ? `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}.`
+        : sign(header, payload, secret);
     }
     case 3:
       return mutateBytes(random, Buffer.from(seed, 'latin1'), 3).toString('latin1');

@@ -106,8 +106,8 @@ export function cloneTree(nodes: readonly DerTreeNode[]): DerTreeNode[] {
 
 /** Identifier octets worth trying: other universal types, context tags, long-form tags. */
 const IDS = [
-  0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0a, 0x13, 0x16, 0x18, 0x1b, 0x30, 0x31, 0x60, 0x61, 0x6e, 0x6f,
-  0x7e, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xaa, 0xbf, 0x00, 0xff,
+  0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0a, 0x13, 0x16, 0x18, 0x1b, 0x30, 0x31, 0x60, 0x61, 0x6e, 0x6f, 0x7e,
+  0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xaa, 0xbf, 0x00, 0xff,
 ];
 
 /** Integers at the edges of what a Kerberos INTEGER (Int32, UInt32, Microseconds) holds. */
@@ -188,7 +188,8 @@ export function mutateTree(random: Random, roots: DerTreeNode[], max = 3): void 
         // Deep nesting: a parser that recurses without a bound runs out of stack here.
         let wrapped: DerTreeNode = node;
         const depth = random.chance(0.5) ? random.range(2, 10) : random.range(100, 600);
-        for (let i = 0; i < depth; i++) wrapped = { id: Buffer.from([0x30]), children: [wrapped], content: Buffer.alloc(0) };
+        for (let i = 0; i < depth; i++)
+          wrapped = { id: Buffer.from([0x30]), children: [wrapped], content: Buffer.alloc(0) };
         siblings[siblings.indexOf(node)] = wrapped;
         break;
       }

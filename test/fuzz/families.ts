@@ -4,11 +4,11 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { isNtlmError } from '../../src/errors.js';
-import { decodeSamLogonEx, decodeAuthenticate3, decodeReqChallenge } from '../../src/netlogon/calls.js';
+import { decodeSpnego, encodeNegTokenInit, encodeNegTokenResp, MechOid } from '../../src/negotiate/spnego.js';
+import { decodeAuthenticate3, decodeReqChallenge, decodeSamLogonEx } from '../../src/netlogon/calls.js';
 import { unsealAes } from '../../src/netlogon/crypto.js';
 import { logonFailure } from '../../src/netlogon/status.js';
 import { samInfoSids } from '../../src/netlogon/validation-info.js';
-import { decodeSpnego, encodeNegTokenInit, encodeNegTokenResp, MechOid } from '../../src/negotiate/spnego.js';
 import { ntlmMac } from '../../src/ntlm/signing.js';
 import { decodePdu, RpcFault, RpcProtocolError } from '../../src/rpc/pdu.js';
 import { type ClientCredentials, type1, type3 } from '../helpers/ntlm-client.js';
@@ -108,11 +108,21 @@ const ntlmNegotiate: Family = {
     onConnection(local, async (socket) => {
       if (random.chance(0.1)) {
         const authorization = oddHeader(random);
-        return { kind: 'header', answer: await local.send(socket, { authorization }), legs: [], input: authorization };
+        return {
+          kind: 'header',
+          answer: await local.send(socket, { authorization }),
+          legs: [],
+          input: authorization,
+        };
       }
       const scheme = random.chance(0.7) ? 'NTLM' : 'Negotiate';
       const authorization = `${scheme} ${b64(negotiateInput(random))}`;
-      return { kind: scheme, answer: await local.send(socket, { authorization }), legs: [], input: authorization };
+      return {
+        kind: scheme,
+        answer: await local.send(socket, { authorization }),
+        legs: [],
+        input: authorization,
+      };
     }),
 };
 
@@ -151,7 +161,12 @@ async function ntlmLogon(random: Random, target: Target, scheme: 'NTLM' | 'Negot
       if (broken) token = breakLayout(random, token);
     }
     const authorization = `${scheme} ${b64(token)}`;
-    return { kind, answer: await target.send(socket, { authorization }), legs: [first], input: authorization };
+    return {
+      kind,
+      answer: await target.send(socket, { authorization }),
+      legs: [first],
+      input: authorization,
+    };
   });
 }
 
@@ -170,7 +185,12 @@ async function spnegoLogon(random: Random, target: Target): Promise<InputResult>
     if (random.chance(0.35)) {
       init = random.chance(0.8) ? mutateDer(random, init) : mutateBytes(random, init, 3);
       const authorization = `Negotiate ${b64(init)}`;
-      return { kind: 'init', answer: await target.send(socket, { authorization }), legs: [], input: authorization };
+      return {
+        kind: 'init',
+        answer: await target.send(socket, { authorization }),
+        legs: [],
+        input: authorization,
+      };
     }
     const legs: Answer[] = [];
     let answer = await target.send(socket, { authorization: `Negotiate ${b64(init)}` });
@@ -198,7 +218,9 @@ async function spnegoLogon(random: Random, target: Target): Promise<InputResult>
     const flags = token.readUInt32LE(60);
     const mechTypesDer = decodeSpnegoMechTypes(init);
     const mechListMIC =
-      exportedKey && random.chance(0.9) ? ntlmMac(exportedKey, flags, 'client-to-server', mechTypesDer) : undefined;
+      exportedKey && random.chance(0.9)
+        ? ntlmMac(exportedKey, flags, 'client-to-server', mechTypesDer)
+        : undefined;
     let final = encodeNegTokenResp({ responseToken: token, mechListMIC });
     const mutated = !edited || random.chance(0.5);
     if (mutated) final = random.chance(0.8) ? mutateDer(random, final) : mutateBytes(random, final, 3);
@@ -235,7 +257,12 @@ const kerberos: Family = {
     onConnection(local, async (socket) => {
       const layer = random.weighted(LAYERS);
       const authorization = `Negotiate ${b64(inputs.input(random, layer))}`;
-      return { kind: layer, answer: await local.send(socket, { authorization }), legs: [], input: authorization };
+      return {
+        kind: layer,
+        answer: await local.send(socket, { authorization }),
+        legs: [],
+        input: authorization,
+      };
     }),
 };
 
@@ -273,9 +300,13 @@ const bearer: Family = {
     }),
 };
 
-const capture = JSON.parse(readFileSync(new URL('../fixtures/netlogon-capture.json', import.meta.url), 'utf8'));
+const capture = JSON.parse(
+  readFileSync(new URL('../fixtures/netlogon-capture.json', import.meta.url), 'utf8'),
+);
 const SESSION_KEY = Buffer.from(capture.authenticate3.sessionKey, 'hex');
-const SAMLOGON_ANSWER = capture.samLogonEx.pdus.find((p: { direction: string }) => p.direction === 'response');
+const SAMLOGON_ANSWER = capture.samLogonEx.pdus.find(
+  (p: { direction: string }) => p.direction === 'response',
+);
 const NDR_SEEDS = {
   samLogonEx: Buffer.from(SAMLOGON_ANSWER.plain, 'hex'),
   reqChallenge: Buffer.from(capture.authenticate3.stubs.opnum4Response, 'hex'),
@@ -313,14 +344,18 @@ const ndr: Family = {
       else if (which === 'authenticate3') decodeAuthenticate3(stub);
       else {
         const verifier = random.chance(0.5) ? mutateBytes(random, NDR_SEEDS.verifier, 2) : NDR_SEEDS.verifier;
-        if (unsealAes(SESSION_KEY, 1n, stub, verifier) !== undefined) throw new Error('a mutated PDU unsealed');
+        if (unsealAes(SESSION_KEY, 1n, stub, verifier) !== undefined)
+          throw new Error('a mutated PDU unsealed');
         decodePdu(stub);
       }
       return { kind: which, answer: { status: 200 }, legs: [], input: stub.toString('hex') };
     } catch (error) {
       const typed = isNtlmError(error) || error instanceof RpcProtocolError || error instanceof RpcFault;
       const answer: Answer = typed
-        ? { status: isNtlmError(error) ? error.statusCode : 400, code: (error as { code?: string }).code ?? 'RPC_PROTOCOL' }
+        ? {
+            status: isNtlmError(error) ? error.statusCode : 400,
+            code: (error as { code?: string }).code ?? 'RPC_PROTOCOL',
+          }
         : { status: 'crash', code: (error as Error).stack };
       return { kind: which, answer, legs: [], input: stub.toString('hex') };
     }
@@ -335,4 +370,13 @@ const netlogon: Family = {
   },
 };
 
-export const FAMILIES: readonly Family[] = [ntlmNegotiate, ntlmAuthenticate, spnegoNtlm, kerberos, pac, bearer, ndr, netlogon];
+export const FAMILIES: readonly Family[] = [
+  ntlmNegotiate,
+  ntlmAuthenticate,
+  spnegoNtlm,
+  kerberos,
+  pac,
+  bearer,
+  ndr,
+  netlogon,
+];

@@ -2,9 +2,9 @@
 // statuses per family, crashes (anything thrown, uncaught exceptions, rejections nobody
 // handled), hangs (no answer within the timeout), 5xx, each with a reproducer (seed, index, input).
 import { performance } from 'node:perf_hooks';
-import type { Answer } from './target.js';
-import { type Family, type FuzzContext, type InputResult } from './families.js';
+import type { Family, FuzzContext, InputResult } from './families.js';
 import { Random } from './random.js';
+import type { Answer } from './target.js';
 
 export interface FamilyStats {
   inputs: number;
@@ -54,7 +54,11 @@ export interface FuzzRun {
 }
 
 /** The family input `index` of the run seeded `seed` belongs to, and the stream it draws from. */
-export function inputAt(seed: number, index: number, families: FuzzRun['families']): { family: Family; random: Random } {
+export function inputAt(
+  seed: number,
+  index: number,
+  families: FuzzRun['families'],
+): { family: Family; random: Random } {
   const random = new Random(seed, index);
   return { family: random.weighted(families), random };
 }
@@ -86,7 +90,14 @@ export async function runFuzz(run: FuzzRun): Promise<FuzzSummary> {
   };
   // A throw nobody catches, or a rejection nobody handles, is a crash of the input(s) in flight.
   const uncaught = (error: unknown) =>
-    record({ family: 'process', index: Math.min(...inFlight), kind: 'uncaught', what: 'crash', code: (error as Error)?.stack ?? String(error), input: [...inFlight].join(',') });
+    record({
+      family: 'process',
+      index: Math.min(...inFlight),
+      kind: 'uncaught',
+      what: 'crash',
+      code: (error as Error)?.stack ?? String(error),
+      input: [...inFlight].join(','),
+    });
   process.on('uncaughtException', uncaught);
   process.on('unhandledRejection', uncaught);
 
@@ -109,7 +120,8 @@ export async function runFuzz(run: FuzzRun): Promise<FuzzSummary> {
   const lane = async () => {
     while (next < end) {
       const index = next++;
-      if (run.rotateEvery && index > from && (index - from) % run.rotateEvery === 0) context = await run.context();
+      if (run.rotateEvery && index > from && (index - from) % run.rotateEvery === 0)
+        context = await run.context();
       const { family, random } = inputAt(run.seed, index, run.families);
       inFlight.add(index);
       const t0 = performance.now();
@@ -117,18 +129,16 @@ export async function runFuzz(run: FuzzRun): Promise<FuzzSummary> {
       try {
         result = await family.run(random, context);
       } catch (error) {
-        result = { kind: 'harness', answer: { status: 'crash', code: (error as Error).stack }, legs: [], input: '' };
+        result = {
+          kind: 'harness',
+          answer: { status: 'crash', code: (error as Error).stack },
+          legs: [],
+          input: '',
+        };
       }
       const ms = performance.now() - t0;
       inFlight.delete(index);
-      const s = (stats[family.name] ??= { inputs: 0, statuses: {}, kinds: {}, codes: {}, totalMs: 0, maxMs: 0 });
-      s.inputs++;
-      s.totalMs += ms;
-      s.maxMs = Math.max(s.maxMs, ms);
-      const status = String(result.answer.status);
-      s.statuses[status] = (s.statuses[status] ?? 0) + 1;
-      s.kinds[result.kind] = (s.kinds[result.kind] ?? 0) + 1;
-      if (result.answer.code && result.answer.status !== 'crash') s.codes[result.answer.code] = (s.codes[result.answer.code] ?? 0) + 1;
+      tally(stats, family.name, result, ms);
       const what = failure(result.answer, family.decoderOnly === true);
       const base = { family: family.name, index, kind: result.kind, input: result.input };
       if (what) record({ ...base, what, code: result.answer.code, reason: result.answer.reason });
@@ -147,4 +157,21 @@ export async function runFuzz(run: FuzzRun): Promise<FuzzSummary> {
     process.off('unhandledRejection', uncaught);
   }
   return summary();
+}
+
+/** Adds one input's answer to its family's counts. */
+function tally(stats: Record<string, FamilyStats>, family: string, result: InputResult, ms: number): void {
+  let s = stats[family];
+  if (!s) {
+    s = { inputs: 0, statuses: {}, kinds: {}, codes: {}, totalMs: 0, maxMs: 0 };
+    stats[family] = s;
+  }
+  s.inputs++;
+  s.totalMs += ms;
+  s.maxMs = Math.max(s.maxMs, ms);
+  const status = String(result.answer.status);
+  s.statuses[status] = (s.statuses[status] ?? 0) + 1;
+  s.kinds[result.kind] = (s.kinds[result.kind] ?? 0) + 1;
+  const { code } = result.answer;
+  if (code && result.answer.status !== 'crash') s.codes[code] = (s.codes[code] ?? 0) + 1;
 }

@@ -40,7 +40,8 @@ function replaceContent(nodes: DerTreeNode[], old: Buffer, replacement: Buffer):
       node.content = replacement;
       return true;
     }
-    if (node.children && content.includes(old) && replaceContent(node.children, old, replacement)) return true;
+    if (node.children && content.includes(old) && replaceContent(node.children, old, replacement))
+      return true;
   }
   return false;
 }
@@ -62,9 +63,13 @@ export class KerberosInputs {
   readonly pac: Buffer;
 
   constructor() {
-    this.#spnego = Buffer.from(readFileSync(new URL('curl-negotiate-token.b64', FIXTURES), 'utf8').trim(), 'base64');
+    this.#spnego = Buffer.from(
+      readFileSync(new URL('curl-negotiate-token.b64', FIXTURES), 'utf8').trim(),
+      'base64',
+    );
     const init = decodeSpnego(this.#spnego);
-    if (init.kind !== 'init' || !init.mechToken) throw new Error('the fixture is not a NegTokenInit with a token');
+    if (init.kind !== 'init' || !init.mechToken)
+      throw new Error('the fixture is not a NegTokenInit with a token');
     this.#apReq = unwrapGssToken(init.mechToken).body;
     const apReq = decodeApReq(this.#apReq);
     this.#serviceKey = parseKeytab(KEYTAB).find((e) => e.key.etype === EncType.AES256_CTS_HMAC_SHA1_96)!.key;
@@ -114,22 +119,34 @@ export class KerberosInputs {
       const apReq = this.#apReqWith(ticket, authenticator);
       const mutatedApReq = layer === 'ap-req' ? structured(random, apReq) : apReq;
       let gss = wrapGssToken(KRB5_OID, TokId.AP_REQ, mutatedApReq);
-      if (layer === 'gss') gss = Buffer.concat([mutateBytes(random, gss.subarray(0, 24), 2), gss.subarray(24)]);
+      if (layer === 'gss')
+        gss = Buffer.concat([mutateBytes(random, gss.subarray(0, 24), 2), gss.subarray(24)]);
       if (layer === 'bare-krb5') return random.chance(0.5) ? gss : mutateBytes(random, gss, 2);
-      return encodeNegTokenInit({ mechTypes: [MechOid.MS_KRB5, MechOid.KRB5, MechOid.NTLMSSP], mechToken: gss });
+      return encodeNegTokenInit({
+        mechTypes: [MechOid.MS_KRB5, MechOid.KRB5, MechOid.NTLMSSP],
+        mechToken: gss,
+      });
     }
     const token = this.#token(ticket, authenticator);
     return layer === 'spnego' ? structured(random, token) : token;
   }
 
   #apReqWith(ticketPlain: Buffer, authenticatorPlain: Buffer): Buffer {
+    const ticket = encrypt(this.#serviceKey, KeyUsage.TICKET, ticketPlain);
+    const authenticator = encrypt(this.#sessionKey, KeyUsage.AP_REQ_AUTHENTICATOR, authenticatorPlain);
+    if (
+      ticket.length === this.#ticketCipher.length &&
+      authenticator.length === this.#authenticatorCipher.length
+    ) {
+      // Same lengths (the plaintexts kept theirs): the ciphers go where the old ones were.
+      const apReq = Buffer.from(this.#apReq);
+      ticket.copy(apReq, this.#apReq.indexOf(this.#ticketCipher));
+      authenticator.copy(apReq, this.#apReq.indexOf(this.#authenticatorCipher));
+      return apReq;
+    }
     const roots = parseDer(this.#apReq)!;
-    replaceContent(roots, this.#ticketCipher, encrypt(this.#serviceKey, KeyUsage.TICKET, ticketPlain));
-    replaceContent(
-      roots,
-      this.#authenticatorCipher,
-      encrypt(this.#sessionKey, KeyUsage.AP_REQ_AUTHENTICATOR, authenticatorPlain),
-    );
+    replaceContent(roots, this.#ticketCipher, ticket);
+    replaceContent(roots, this.#authenticatorCipher, authenticator);
     return serializeAll(roots);
   }
 
@@ -205,22 +222,29 @@ export function mutatePac(random: Random, pac: Buffer): Buffer {
     const buffer = buffers.length ? random.pick(buffers) : undefined;
     const choice = random.int(10);
     if (!buffer || choice === 0) {
-      if (out.length >= 8) out.writeUInt32LE(boundary(random, out.readUInt32LE(0)) >>> 0, random.chance(0.8) ? 0 : 4);
+      if (out.length >= 8)
+        out.writeUInt32LE(boundary(random, out.readUInt32LE(0)) >>> 0, random.chance(0.8) ? 0 : 4);
       else out = mutateBytes(random, out, 2);
       continue;
     }
     const inside = buffer.offset + buffer.size <= out.length ? buffer : undefined;
     switch (choice) {
       case 1:
-        out.writeUInt32LE(random.chance(0.5) ? random.pick([0, 1, 2, 6, 7, 10, 11, 12, 13, 14, 16, 17, 18]) : random.u32(), buffer.entry);
+        out.writeUInt32LE(
+          random.chance(0.5) ? random.pick([0, 1, 2, 6, 7, 10, 11, 12, 13, 14, 16, 17, 18]) : random.u32(),
+          buffer.entry,
+        );
         break;
       case 2:
         out.writeUInt32LE(boundary(random, buffer.size) >>> 0, buffer.entry + 4);
         break;
       case 3:
         out.writeBigUInt64LE(
-          BigInt(random.chance(0.5) ? boundary(random, buffer.offset) : buffer.offset + random.pick([-8, -1, 1, 8, 4096])) &
-            0xffffffffffffffffn,
+          BigInt(
+            random.chance(0.5)
+              ? boundary(random, buffer.offset)
+              : buffer.offset + random.pick([-8, -1, 1, 8, 4096]),
+          ) & 0xffffffffffffffffn,
           buffer.entry + 8,
         );
         break;
@@ -230,14 +254,26 @@ export function mutatePac(random: Random, pac: Buffer): Buffer {
           const body = mutateNdr(random, out.subarray(inside.offset, inside.offset + inside.size), 0);
           out = splice(out, inside, body);
         } else if (inside) {
-          out = splice(out, inside, mutateBytes(random, out.subarray(inside.offset, inside.offset + inside.size), 2));
+          out = splice(
+            out,
+            inside,
+            mutateBytes(random, out.subarray(inside.offset, inside.offset + inside.size), 2),
+          );
         }
         break;
       case 6:
         if (inside && buffer.type === PacBufferType.CLIENT_INFO && inside.size >= 10) {
           // ClientId (8), NameLength (2), Name: the length, or a lone surrogate in the name.
-          if (random.chance(0.5)) out.writeUInt16LE(boundary(random, out.readUInt16LE(inside.offset + 8)) & 0xffff, inside.offset + 8);
-          else if (inside.size >= 12) out.writeUInt16LE(random.pick([0xd800, 0xdc00, 0]), inside.offset + 10 + 2 * random.int((inside.size - 10) >> 1));
+          if (random.chance(0.5))
+            out.writeUInt16LE(
+              boundary(random, out.readUInt16LE(inside.offset + 8)) & 0xffff,
+              inside.offset + 8,
+            );
+          else if (inside.size >= 12)
+            out.writeUInt16LE(
+              random.pick([0xd800, 0xdc00, 0]),
+              inside.offset + 10 + 2 * random.int((inside.size - 10) >> 1),
+            );
         }
         break;
       case 7:
@@ -248,7 +284,11 @@ export function mutatePac(random: Random, pac: Buffer): Buffer {
         }
         break;
       case 8:
-        if (inside && (buffer.type === PacBufferType.SERVER_CHECKSUM || buffer.type === PacBufferType.PRIVSVR_CHECKSUM) && inside.size >= 4) {
+        if (
+          inside &&
+          (buffer.type === PacBufferType.SERVER_CHECKSUM || buffer.type === PacBufferType.PRIVSVR_CHECKSUM) &&
+          inside.size >= 4
+        ) {
           out.writeInt32LE(random.pick([16, 15, -138, 0, 1, 12345, -1]), inside.offset);
         }
         break;

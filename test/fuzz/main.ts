@@ -1,4 +1,4 @@
-// npm run fuzz -- [--count 1000000] [--seed N] [--only kerberos,pac] [--replay INDEX]
+// npm run fuzz -- [--count 1000000] [--from 0] [--seed N] [--only kerberos,pac] [--replay INDEX]
 //                  [--concurrency 16] [--timeout-ms 30000] [--json FILE]
 // The review's fuzz (issue 18): inputs through the authenticator, mutating NTLM NEGOTIATE and
 // AUTHENTICATE, SPNEGO, Kerberos DER, the PAC, JWTs and the DC's NDR answers; the Netlogon family
@@ -16,6 +16,7 @@ import { contextFactory, netlogonTarget } from './setup.js';
 const { values } = parseArgs({
   options: {
     count: { type: 'string', default: '1000000' },
+    from: { type: 'string', default: '0' },
     seed: { type: 'string' },
     only: { type: 'string' },
     replay: { type: 'string' },
@@ -54,7 +55,7 @@ const replay = values.replay === undefined ? undefined : Number(values.replay);
 const run: FuzzRun = {
   seed,
   count: replay === undefined ? Number(values.count) : 1,
-  from: replay ?? 0,
+  from: replay ?? Number(values.from),
   families,
   concurrency: replay === undefined ? Number(values.concurrency) : 1,
   context: await contextFactory({ timeoutMs, netlogon: dc?.target }),

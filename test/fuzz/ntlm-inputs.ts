@@ -36,11 +36,25 @@ function oddName(random: Random, base: string): string {
 function randomText(random: Random): string {
   const length = random.chance(0.9) ? random.int(24) : random.range(200, 1200);
   let text = '';
-  for (let i = 0; i < length; i++) text += String.fromCharCode(random.chance(0.8) ? random.range(0x20, 0x7e) : random.int(0x10000));
+  for (let i = 0; i < length; i++)
+    text += String.fromCharCode(random.chance(0.8) ? random.range(0x20, 0x7e) : random.int(0x10000));
   return text;
 }
 
-const USERS = ['alice', 'ALICE', 'Alice', 'bob', 'nobody', 'carol', 'dave', 'Administrator', 'Guest', 'WEB01$', 'krbtgt', ''];
+const USERS = [
+  'alice',
+  'ALICE',
+  'Alice',
+  'bob',
+  'nobody',
+  'carol',
+  'dave',
+  'Administrator',
+  'Guest',
+  'WEB01$',
+  'krbtgt',
+  '',
+];
 const DOMAINS = ['EXAMPLE', 'example.test', 'EXAMPLE.TEST', '', 'OTHER', 'WEB01', '.'];
 
 function name(random: Random, choices: readonly string[], current: string): string {
@@ -59,7 +73,9 @@ function name(random: Random, choices: readonly string[], current: string): stri
 /** An AV pair value of a length its id does not expect, or random bytes. */
 function oddPair(random: Random): AvPair {
   const id = random.chance(0.8) ? random.range(0, 0x0b) : random.int(0x10000);
-  const length = random.chance(0.7) ? random.pick([0, 1, 2, 3, 4, 7, 8, 15, 16, 17, 255]) : random.range(256, 2000);
+  const length = random.chance(0.7)
+    ? random.pick([0, 1, 2, 3, 4, 7, 8, 15, 16, 17, 255])
+    : random.range(256, 2000);
   return { id, value: random.bytes(length) };
 }
 
@@ -128,7 +144,12 @@ export function editType3(random: Random): (draft: Type3Draft) => void {
           break;
         default:
           draft.pairs.push({
-            id: r.pick([AvId.MsvAvChannelBindings, AvId.MsvAvTargetName, AvId.MsvAvTimestamp, AvId.MsvAvSingleHost]),
+            id: r.pick([
+              AvId.MsvAvChannelBindings,
+              AvId.MsvAvTargetName,
+              AvId.MsvAvTimestamp,
+              AvId.MsvAvSingleHost,
+            ]),
             value: r.bytes(r.pick([0, 1, 8, 15, 16, 17, 48])),
           });
       }
@@ -172,7 +193,9 @@ export function breakLayout(random: Random, token: Buffer, fields = AUTHENTICATE
         break;
       case 2:
         out.writeUInt32LE(
-          random.chance(0.5) ? boundary(random, out.readUInt32LE(descriptor + 4)) >>> 0 : random.int(out.length + 8),
+          random.chance(0.5)
+            ? boundary(random, out.readUInt32LE(descriptor + 4)) >>> 0
+            : random.int(out.length + 8),
           descriptor + 4,
         );
         break;
@@ -183,7 +206,10 @@ export function breakLayout(random: Random, token: Buffer, fields = AUTHENTICATE
         break;
       }
       case 4:
-        out.writeUInt32LE((out.readUInt32LE(fields === NEGOTIATE_FIELDS ? 12 : 60) ^ (1 << random.int(32))) >>> 0, fields === NEGOTIATE_FIELDS ? 12 : 60);
+        out.writeUInt32LE(
+          (out.readUInt32LE(fields === NEGOTIATE_FIELDS ? 12 : 60) ^ (1 << random.int(32))) >>> 0,
+          fields === NEGOTIATE_FIELDS ? 12 : 60,
+        );
         break;
       case 5:
         out.writeUInt32LE(random.pick([0, 1, 2, 3, 4, 0xffffffff]), 8);
@@ -197,9 +223,12 @@ export function breakLayout(random: Random, token: Buffer, fields = AUTHENTICATE
 
 /** A NEGOTIATE: the test client's, with other flags, names or version, or broken. */
 export function negotiateInput(random: Random): Buffer {
-  if (random.chance(0.3)) return type1(random.chance(0.5) ? CLIENT_FLAGS ^ (1 << random.int(32)) : random.u32());
+  if (random.chance(0.3))
+    return type1(random.chance(0.5) ? CLIENT_FLAGS ^ (1 << random.int(32)) : random.u32());
   const message = encodeNegotiate({
-    flags: random.chance(0.5) ? CLIENT_FLAGS | F.NEGOTIATE_OEM_DOMAIN_SUPPLIED | F.NEGOTIATE_OEM_WORKSTATION_SUPPLIED : random.u32(),
+    flags: random.chance(0.5)
+      ? CLIENT_FLAGS | F.NEGOTIATE_OEM_DOMAIN_SUPPLIED | F.NEGOTIATE_OEM_WORKSTATION_SUPPLIED
+      : random.u32(),
     domain: randomText(random),
     workstation: randomText(random),
     version: random.bytes(8),

@@ -1,5 +1,6 @@
 // The fuzz's weights and its summary as text.
 import { decodeAuthenticate } from '../../src/ntlm/authenticate.js';
+import { decodeNtlmV2Response } from '../../src/ntlm/ntlmv2-response.js';
 import type { FuzzSummary } from './harness.js';
 
 /** The names an NTLM AUTHENTICATE input carries, escaped, when it decodes: what a DC choked on. */
@@ -7,8 +8,24 @@ function describeInput(input: string): string[] {
   const match = /^NTLM ([A-Za-z0-9+/=]+)$/.exec(input);
   if (!match) return [];
   try {
-    const { user, domain, workstation } = decodeAuthenticate(Buffer.from(match[1]!, 'base64'));
-    return [`  names: ${JSON.stringify({ user, domain, workstation }).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}`];
+    const message = decodeAuthenticate(Buffer.from(match[1]!, 'base64'));
+    const { user, domain, workstation, flags, lmChallengeResponse, ntChallengeResponse } = message;
+    const names = JSON.stringify({ user, domain, workstation }).replace(
+      /[\u0080-\uffff]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
+    let pairs = 'no NTLMv2 blob';
+    try {
+      const blob = decodeNtlmV2Response(ntChallengeResponse);
+      pairs = `blob AV pairs ${blob.avPairs
+        .map((pair) => `${pair.id}:${pair.value.length}`)
+        .join(' ')}, client challenge ${blob.clientChallenge.length} bytes`;
+    } catch (error) {
+      pairs = `blob: ${(error as Error).message}`;
+    }
+    return [
+      `  names: ${names}; flags 0x${(flags >>> 0).toString(16)}; LM ${lmChallengeResponse.length} bytes, NT ${ntChallengeResponse.length} bytes; ${pairs}`,
+    ];
   } catch {
     return [];
   }
@@ -38,7 +55,9 @@ function asHex(input: string): string {
 }
 
 const clip = (text: string, verbose: boolean) =>
-  text.length > 1500 && !verbose ? `${text.slice(0, 1500)}... (${text.length} chars; all of it with --json)` : text;
+  text.length > 1500 && !verbose
+    ? `${text.slice(0, 1500)}... (${text.length} chars; all of it with --json)`
+    : text;
 
 export function formatSummary(
   summary: FuzzSummary,

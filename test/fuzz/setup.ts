@@ -6,7 +6,7 @@ import { type1, type3 } from '../helpers/ntlm-client.js';
 import { MACHINE_ACCOUNT, MACHINE_PASSWORD } from '../helpers/samba.js';
 import { ALICE, testDirectory } from '../helpers/servers.js';
 import { BEARER_SECRET, type FuzzContext } from './families.js';
-import { KerberosInputs, KEYTAB } from './kerberos-inputs.js';
+import { KEYTAB, KerberosInputs } from './kerberos-inputs.js';
 import { Target } from './target.js';
 
 export const QUIET = { debug() {}, info() {}, warn() {}, error() {} };
@@ -50,7 +50,8 @@ async function issuedToken(target: Target): Promise<string> {
     const last = await target.send(socket, {
       authorization: `NTLM ${(await type3(negotiate, challenge, ALICE)).toString('base64')}`,
     });
-    if (last.decision?.kind !== 'pass' || !last.decision.issued) throw new Error(`alice could not log in: ${last.status} ${last.code}`);
+    if (last.decision?.kind !== 'pass' || !last.decision.issued)
+      throw new Error(`alice could not log in: ${last.status} ${last.code}`);
     return last.decision.issued.token;
   } finally {
     socket.destroy();
@@ -61,7 +62,10 @@ async function issuedToken(target: Target): Promise<string> {
  * A context factory: each call makes a fresh local target (its replay cache and registry start
  * empty) around the one Netlogon target, checked with a real logon of each kind first.
  */
-export async function contextFactory(options: { timeoutMs: number; netlogon: Target | undefined }): Promise<() => Promise<FuzzContext>> {
+export async function contextFactory(options: {
+  timeoutMs: number;
+  netlogon: Target | undefined;
+}): Promise<() => Promise<FuzzContext>> {
   const kerberos = new KerberosInputs();
   return async () => {
     const local = localTarget(options.timeoutMs);

@@ -6,8 +6,8 @@
 // them makes a million inputs take minutes, not hours.
 import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
-import { refusalResponse } from '../../src/http/decision-response.js';
 import { type HttpAuthentication, httpAuthentication } from '../../src/http/adapter.js';
+import { refusalResponse } from '../../src/http/decision-response.js';
 import type { Decision } from '../../src/session/authenticator.js';
 import type { NtlmOptions } from '../../src/types.js';
 
@@ -67,7 +67,8 @@ export class Target {
     try {
       if (decision.kind === 'pass') {
         this.auth.pass(decision, req, NO_HEADERS);
-        if (req.headers['x-ntlm-username'] !== decision.info.remoteUser) throw new Error('identity header not ours');
+        if (req.headers['x-ntlm-username'] !== decision.info.remoteUser)
+          throw new Error('identity header not ours');
         return { status: 200, decision };
       }
       if (decision.kind === 'next') return { status: 200, decision };

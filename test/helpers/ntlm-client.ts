@@ -118,7 +118,11 @@ export async function type3(
   options.edit?.(draft);
   const { flags, clientChallenge } = draft;
   const responseKey = ntowfv2(await ntowfv1(credentials.password), draft.user, draft.domain);
-  const blob = encodeClientChallengeBlob(draft.timestamp, clientChallenge, draft.rawPairs ?? encodeAvPairs(draft.pairs));
+  const blob = encodeClientChallengeBlob(
+    draft.timestamp,
+    clientChallenge,
+    draft.rawPairs ?? encodeAvPairs(draft.pairs),
+  );
   const ntProofStr = computeNtProofStr(responseKey, challenge.serverChallenge, blob);
   const sessionBaseKey = sessionBaseKeyV2(responseKey, ntProofStr);
   const randomSessionKey = randomBytes(16);
@@ -129,7 +133,9 @@ export async function type3(
     flags,
     lmChallengeResponse:
       draft.lmChallengeResponse ??
-      (withMic ? Buffer.alloc(24) : computeLmv2Response(responseKey, challenge.serverChallenge, clientChallenge)),
+      (withMic
+        ? Buffer.alloc(24)
+        : computeLmv2Response(responseKey, challenge.serverChallenge, clientChallenge)),
     ntChallengeResponse: Buffer.concat([ntProofStr, blob]),
     domain: draft.domain,
     user: draft.user,
