@@ -50,6 +50,8 @@ export interface FuzzRun {
   readonly context: () => Promise<FuzzContext>;
   readonly rotateEvery?: number;
   readonly onProgress?: (done: number, summary: () => FuzzSummary) => void;
+  /** Receives the summary function at once (to print what was counted if the run is stopped). */
+  readonly onStart?: (summary: () => FuzzSummary) => void;
   readonly progressEvery?: number;
 }
 
@@ -112,6 +114,7 @@ export async function runFuzz(run: FuzzRun): Promise<FuzzSummary> {
     findings: [...findings.values()],
   });
 
+  run.onStart?.(summary);
   let context = await run.context();
   const from = run.from ?? 0;
   let next = from;

@@ -60,6 +60,15 @@ const run: FuzzRun = {
   concurrency: replay === undefined ? Number(values.concurrency) : 1,
   context: await contextFactory({ timeoutMs, netlogon: dc?.target }),
   rotateEvery: 50_000,
+  onStart: (summary) => {
+    // Stopped early (SIGINT, SIGTERM): print what was counted so far.
+    const stop = () => {
+      console.log(`STOPPED EARLY\n${formatSummary(summary(), dcCalls)}`);
+      process.exit(3);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  },
   onProgress: (done, summary) => {
     const s = summary();
     console.log(
