@@ -14,6 +14,7 @@ const missing = await sambaMissing();
 if (missing && process.env.CI) throw new Error(`CI needs the Samba DC: ${missing}`);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 const TIMEOUT_MS = 30_000;
+const IN_PROCESS = FAMILIES.map((family) => family.name).filter((name) => name !== 'netlogon');
 
 function weighted(names: (name: string) => boolean): (readonly [number, Family])[] {
   return FAMILIES.filter((family) => names(family.name)).map(
@@ -28,20 +29,22 @@ function assertClean(summary: FuzzSummary, calls = { answered: 0, down: 0 }): vo
 
 describe(`the review's fuzz, a slice (seed ${SEED})`, () => {
   it('16,000 inputs in process (NTLM, SPNEGO, Kerberos DER, the PAC, JWTs, NDR): no crash, no hang, no 5xx', async (t) => {
-    t.diagnostic(`seed ${SEED}: npm run fuzz -- --seed ${SEED} --only <families> repeats it`);
+    t.diagnostic(`npm run fuzz -- --seed ${SEED} --count 16000 --only ${IN_PROCESS.join(',')} repeats it`);
     const summary = await runFuzz({
       seed: SEED,
       count: 16_000,
-      families: weighted((name) => name !== 'netlogon'),
+      families: weighted((name) => IN_PROCESS.includes(name)),
       concurrency: 16,
       context: await contextFactory({ timeoutMs: TIMEOUT_MS, netlogon: undefined }),
     });
     assertClean(summary);
-    // The fuzz must get past the parsers: real logons among the mutations still pass.
-    for (const family of ['ntlm-authenticate', 'kerberos', 'bearer']) {
-      assert.ok((summary.families[family]?.statuses['200'] ?? 0) > 0, `${family}: some inputs pass`);
-    }
-    assert.ok((summary.families.pac?.statuses['403'] ?? 0) > 0, 'some re-signed PACs decode to an identity');
+    // The fuzz must get past the parsers: real logons among the mutations still pass (Kerberos
+    // identities carry group SIDs, not names, so allowGroups answers them 403: decided all the same).
+    const answered = (family: string, status: string) => summary.families[family]?.statuses[status] ?? 0;
+    for (const family of ['ntlm-authenticate', 'spnego-ntlm', 'bearer'])
+      assert.ok(answered(family, '200') > 0, `${family}: some inputs pass`);
+    for (const family of ['kerberos', 'pac'])
+      assert.ok(answered(family, '403') > 0, `${family}: some inputs reach an identity`);
   });
 
   describe('against the strict Samba DC', { skip: missing ? `skipped: ${missing}` : false }, () => {
@@ -56,7 +59,7 @@ describe(`the review's fuzz, a slice (seed ${SEED})`, () => {
     });
 
     it('4,000 NTLM and SPNEGO logons through Netlogon: no crash, no hang, no 5xx (no 503 either)', async (t) => {
-      t.diagnostic(`seed ${SEED}: npm run fuzz -- --seed ${SEED} --only netlogon repeats it`);
+      t.diagnostic(`npm run fuzz -- --seed ${SEED} --count 4000 --only netlogon repeats it`);
       const calls = { answered: 0, down: 0 };
       dc!.verifier.observe({
         dcKnown() {},
