@@ -222,7 +222,8 @@ export class BearerTokens {
       typeof claims.jti !== 'string' ||
       typeof claims.username !== 'string' ||
       typeof claims.domain !== 'string' ||
-      typeof claims.exp !== 'number'
+      typeof claims.exp !== 'number' ||
+      !hasOwnClaimTypes(claims)
     )
       return undefined;
     const verified: VerifiedToken = {
@@ -300,4 +301,16 @@ export class BearerTokens {
     clearTimeout(this.#resync);
     this.#resync = undefined;
   }
+}
+
+/**
+ * The optional claims `issue` writes, as it writes them: groups a list of names, the others text.
+ * A token signed with our key but carrying anything else (another signer sharing the key, a bug)
+ * is refused, rather than handing the access rules a group that is not a string.
+ */
+function hasOwnClaimTypes(claims: JWTPayload): boolean {
+  const { groups, displayName, mail, sid } = claims;
+  if (groups !== undefined && !(Array.isArray(groups) && groups.every((group) => typeof group === 'string')))
+    return false;
+  return [displayName, mail, sid].every((claim) => claim === undefined || typeof claim === 'string');
 }

@@ -3,7 +3,7 @@
 // Chromium) are exercised separately in test/acceptance.
 import { randomBytes } from 'node:crypto';
 import { encodeAuthenticate, writeMic } from '../../src/ntlm/authenticate.js';
-import { AvFlags, AvId, decodeAvPairs, encodeAvPairs } from '../../src/ntlm/av-pairs.js';
+import { AvFlags, AvId, type AvPair, decodeAvPairs, encodeAvPairs } from '../../src/ntlm/av-pairs.js';
 import { decodeChallenge } from '../../src/ntlm/challenge.js';
 import {
   computeLmv2Response,
@@ -49,6 +49,28 @@ export interface ClientOptions {
   targetName?: string;
   /** Receives the ExportedSessionKey (for a SPNEGO mechListMIC). */
   onExportedKey?: (key: Buffer) => void;
+  /**
+   * Changes the message before it is encoded and its proofs (NTProofStr, MIC) are computed over
+   * what was changed: the fuzzer's structure-aware edits that still reach the verifier.
+   */
+  edit?: (draft: Type3Draft) => void;
+}
+
+/** The fields of a Type 3 the `edit` option may change. */
+export interface Type3Draft {
+  user: string;
+  domain: string;
+  workstation: string;
+  flags: number;
+  /** The AV pairs of the NTLMv2 blob (EOL added when encoded). */
+  pairs: AvPair[];
+  /** Instead of `pairs`: the blob's AV pair bytes exactly as given (no EOL added). */
+  rawPairs: Buffer | undefined;
+  timestamp: bigint;
+  clientChallenge: Buffer;
+  /** Instead of the LMv2 response (or zeros with a MIC). */
+  lmChallengeResponse: Buffer | undefined;
+  version: Buffer;
 }
 
 export function type1(flags = CLIENT_FLAGS): Buffer {
@@ -63,8 +85,6 @@ export async function type3(
   options: ClientOptions = {},
 ): Promise<Buffer> {
   const challenge = decodeChallenge(challengeToken);
-  const flags = (options.flags ?? CLIENT_FLAGS) & challenge.flags;
-  const responseKey = ntowfv2(await ntowfv1(credentials.password), credentials.user, credentials.domain);
   const serverPairs = decodeAvPairs(challenge.targetInfo);
   const withMic = options.mic !== false;
   const serverTime = serverPairs.find((p) => p.id === AvId.MsvAvTimestamp)?.value;
@@ -83,8 +103,26 @@ export async function type3(
     micFlag.writeUInt32LE(AvFlags.MIC_PRESENT);
     pairs.push({ id: AvId.MsvAvFlags, value: micFlag });
   }
-  const clientChallenge = randomBytes(8);
-  const blob = encodeClientChallengeBlob(timestamp, clientChallenge, encodeAvPairs(pairs));
+  const draft: Type3Draft = {
+    user: credentials.user,
+    domain: credentials.domain,
+    workstation: credentials.workstation ?? 'TESTBOX',
+    flags: (options.flags ?? CLIENT_FLAGS) & challenge.flags,
+    pairs,
+    rawPairs: undefined,
+    timestamp,
+    clientChallenge: randomBytes(8),
+    lmChallengeResponse: undefined,
+    version: Buffer.from('0a00614a0000000f', 'hex'),
+  };
+  options.edit?.(draft);
+  const { flags, clientChallenge } = draft;
+  const responseKey = ntowfv2(await ntowfv1(credentials.password), draft.user, draft.domain);
+  const blob = encodeClientChallengeBlob(
+    draft.timestamp,
+    clientChallenge,
+    draft.rawPairs ?? encodeAvPairs(draft.pairs),
+  );
   const ntProofStr = computeNtProofStr(responseKey, challenge.serverChallenge, blob);
   const sessionBaseKey = sessionBaseKeyV2(responseKey, ntProofStr);
   const randomSessionKey = randomBytes(16);
@@ -93,15 +131,17 @@ export async function type3(
   options.onExportedKey?.(exportedKey);
   const token = encodeAuthenticate({
     flags,
-    lmChallengeResponse: withMic
-      ? Buffer.alloc(24)
-      : computeLmv2Response(responseKey, challenge.serverChallenge, clientChallenge),
+    lmChallengeResponse:
+      draft.lmChallengeResponse ??
+      (withMic
+        ? Buffer.alloc(24)
+        : computeLmv2Response(responseKey, challenge.serverChallenge, clientChallenge)),
     ntChallengeResponse: Buffer.concat([ntProofStr, blob]),
-    domain: credentials.domain,
-    user: credentials.user,
-    workstation: credentials.workstation ?? 'TESTBOX',
+    domain: draft.domain,
+    user: draft.user,
+    workstation: draft.workstation,
     encryptedRandomSessionKey: keyExchange ? rc4(sessionBaseKey, randomSessionKey) : Buffer.alloc(0),
-    version: Buffer.from('0a00614a0000000f', 'hex'),
+    version: draft.version,
   });
   if (withMic) writeMic(token, computeMic(exportedKey, negotiateToken, challengeToken, token));
   return token;

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { ConfigurationError, MemoryStore, type TokenAlgorithm } from '../../src/index.js';
+import { createAuthenticator } from '../../src/http/middleware.js';
+import { ConfigurationError, localDirectory, MemoryStore, type TokenAlgorithm } from '../../src/index.js';
+import { resolveOptions } from '../../src/options.js';
 import { BearerTokens } from '../../src/session/bearer-tokens.js';
 
 const ALICE = { username: 'alice', domain: 'EXAMPLE', workstation: 'PC', groups: ['Engineering'] };
@@ -152,5 +155,51 @@ describe('the JWKS', () => {
 
   it('is empty with an HS256 secret alone', () => {
     assert.deepEqual(tokens({ secret: randomBytes(32) }).jwks(), { keys: [] });
+  });
+});
+
+describe('Bearer token claims', () => {
+  const secret = randomBytes(32);
+  /** A token signed with our own key, but with claims `issue` never writes. */
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const forged = (claims: Record<string, unknown>) => {
+    const now = Math.floor(Date.now() / 1000);
+    const payload = { username: 'alice', domain: 'EXAMPLE', ...claims, iat: now, exp: now + 60 };
+    const signed = `${part({ alg: 'HS256', typ: 'JWT', kid: 'default' })}.${part({ ...payload, iss: 'ntlm-sso', aud: 'ntlm-sso', jti: 'id-1' })}`;
+    return `${signed}.${createHmac('sha256', secret).update(signed).digest('base64url')}`;
+  };
+
+  it('refuses a token whose groups are not names, or whose names are not text (found by the fuzz)', async () => {
+    const checker = tokens({ secret });
+    assert.equal((await checker.verify(forged({ groups: ['Engineering'] })))?.identity.username, 'alice');
+    for (const claims of [
+      { groups: [1, null, {}, 'Engineering'] },
+      { groups: [['Engineering']] },
+      { groups: 'Engineering' },
+      { displayName: { toString: 1 } },
+      { mail: 7 },
+      { sid: ['S-1-5-21-1'] },
+    ]) {
+      assert.equal(await checker.verify(forged(claims)), undefined, JSON.stringify(claims));
+    }
+  });
+
+  it('a token with a group that is not a string gets 401 under allowGroups, not an exception', async () => {
+    const authenticator = createAuthenticator(
+      resolveOptions({
+        verifier: localDirectory({ domain: 'EXAMPLE', users: [] }),
+        logger: { debug() {}, info() {}, warn() {}, error() {} },
+        bearer: { secret },
+        allowGroups: ['Engineering'],
+      }),
+    );
+    const decision = await authenticator.authenticate({
+      socket: new Socket(),
+      authorization: `Bearer ${forged({ groups: [1, 'Engineering'] })}`,
+      cookie: undefined,
+      clientAddress: '127.0.0.1',
+    });
+    assert.equal(decision.kind, 'fail');
+    assert.equal(decision.kind === 'fail' && decision.error.code, 'ERR_NTLM_INVALID_BEARER');
   });
 });
