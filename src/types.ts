@@ -34,7 +34,7 @@ export interface NtlmIdentity {
   /** The client's Kerberos realm (`EXAMPLE.TEST`), when it logged on with Kerberos. */
   readonly realm?: string | undefined;
   /** How the user proved who they are: NTLM (alone, or inside SPNEGO) or Kerberos. */
-  readonly mechanism?: 'NTLM' | 'Kerberos' | undefined;
+  readonly mechanism?: 'NTLM' | 'Kerberos' | 'Basic' | undefined;
 }
 
 /** What the middleware puts on `req.ntlm`. */
@@ -42,7 +42,7 @@ export interface NtlmRequestInfo extends NtlmIdentity {
   /** The user name as `usernameFormat` shows it: `alice` or `EXAMPLE\alice`. Sent as X-Ntlm-Username. */
   readonly remoteUser: string;
   /** How this request was authenticated: the connection's handshake, or a Bearer token. */
-  readonly scheme: 'NTLM' | 'Negotiate' | 'Bearer';
+  readonly scheme: 'NTLM' | 'Negotiate' | 'Basic' | 'Bearer';
   /** When the handshake behind this identity completed (ms since the epoch). */
   readonly authenticatedAt: number;
   /** The id (`jti`) of the Bearer token issued or presented, when `bearer` is on. */
@@ -247,6 +247,16 @@ export interface NtlmOptions {
    * @default ['Negotiate', 'NTLM'] with `kerberos`, else ['NTLM']
    */
   schemes?: ('Negotiate' | 'NTLM')[];
+  /**
+   * Offer and take HTTP Basic, last, after `schemes`, over TLS only (the socket is TLS, or a
+   * `trustedProxies` proxy says `X-Forwarded-Proto: https`), with the realm of the verifier's
+   * first domain. The password is checked against the domain each time (netlogon(): an interactive
+   * logon; domainController(): an LDAPS simple bind; localDirectory(): its records), under a
+   * per-user and per-client limit on failures. Over plain HTTP it is never offered and Basic
+   * credentials get 401.
+   * @default false
+   */
+  basic?: boolean;
   /**
    * Like Apache::AuthenNTLM's ntlmdebug: 0 no debug lines (info and above only), 1 also each
    * handshake step, 2 also the tokens (base64).

@@ -4,6 +4,7 @@ import { isRequestFault, SEC_PKG_ERROR } from '../rpc/faults.js';
 import { RpcFault } from '../rpc/pdu.js';
 import { answerMismatch } from './answer-check.js';
 import { decodeSamLogonEx, encodeSamLogonEx, type NetworkLogon, Opnum } from './calls.js';
+import { encodeInteractiveSamLogonEx, type InteractiveLogon } from './interactive-logon.js';
 import {
   authenticateMachine,
   type Endpoint,
@@ -57,6 +58,8 @@ export class ChannelPool {
   /** The channel set-ups (Authenticate3 + bind), one after another; see above. */
   #setups: Promise<unknown> = Promise.resolve();
   readonly #idle: RpcConnection[] = [];
+  /** Each channel's session key: an interactive logon's password OWF is encrypted under it. */
+  readonly #sessionKeys = new WeakMap<RpcConnection, Buffer>();
   #open = 0;
   readonly #waiters: Waiter[] = [];
   #closed = false;
@@ -76,13 +79,16 @@ export class ChannelPool {
    * An answer that does not belong to this logon (answerMismatch) is refused, and its channel
    * dropped.
    */
-  async samLogon(computerName: string, logon: NetworkLogon): Promise<SamInfo4> {
-    const stub = encodeSamLogonEx(computerName, logon);
+  async samLogon(computerName: string, logon: NetworkLogon | InteractiveLogon): Promise<SamInfo4> {
+    const stubFor = (channel: RpcConnection) =>
+      'ntOwfPassword' in logon
+        ? encodeInteractiveSamLogonEx(computerName, logon, this.#sessionKeys.get(channel)!)
+        : encodeSamLogonEx(computerName, logon);
     let { channel, reused } = await this.#acquire();
     for (let attempt = 0; ; attempt++) {
       let answer: Buffer;
       try {
-        answer = await channel.call(Opnum.NetrLogonSamLogonEx, stub);
+        answer = await channel.call(Opnum.NetrLogonSamLogonEx, stubFor(channel));
       } catch (error) {
         this.#discard(channel);
         // At most two more channels: an idle one fails once; a 0x721 may meet another process again.
@@ -108,7 +114,7 @@ export class ChannelPool {
    * the pool only when the answer is sound; a channel that carried an answer we cannot trust is
    * dropped. An answer we cannot use is the DC's error (503), not a verdict.
    */
-  #verdict(channel: RpcConnection, answer: Buffer, logon: NetworkLogon): SamInfo4 {
+  #verdict(channel: RpcConnection, answer: Buffer, logon: NetworkLogon | InteractiveLogon): SamInfo4 {
     let result: ReturnType<typeof decodeSamLogonEx>;
     try {
       result = decodeSamLogonEx(answer);
@@ -259,7 +265,9 @@ export class ChannelPool {
 
   async #authenticateAndBind(port: number): Promise<RpcConnection> {
     const { sessionKey } = await this.#authenticate(port);
-    return openSealedConnection(this.options, port, this.machine, sessionKey);
+    const channel = await openSealedConnection(this.options, port, this.machine, sessionKey);
+    this.#sessionKeys.set(channel, sessionKey);
+    return channel;
   }
 
   /**
