@@ -10,12 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { netlogon } from '../../src/index.js';
+import { domainController, localDirectory, netlogon } from '../../src/index.js';
 import { curl } from '../helpers/curl.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { ROOT, type RunningProcess, runCli, startGateway } from '../helpers/processes.js';
 import {
   accountSid,
+  DC_DIR,
+  DC_URL,
   MACHINE_ACCOUNT,
   MACHINE_PASSWORD,
   sambaMissing,
@@ -286,6 +288,76 @@ describe('Basic and plain HTTP: ntlm() with basic: true (Samba AD DC)', { skip }
         'X-Forwarded-Proto': 'https, http',
       });
       assert.equal(appended.status, 401);
+    } finally {
+      await served.close();
+    }
+  });
+});
+
+describe('Basic through the LDAP relay (simple bind over TLS) and the local directory', { skip }, () => {
+  before(() => startDc({ strict: true }));
+  after(() => stopDc());
+  const overTls = { 'X-Forwarded-Proto': 'https' };
+
+  it('domainController(): StartTLS + simple bind on a DC that requires strong auth; identity and groups from the bound connection', async () => {
+    const { readFileSync } = await import('node:fs');
+    const served = await serveIdentity({
+      verifier: domainController({
+        domains: { EXAMPLE: [DC_URL] },
+        tls: { ca: readFileSync(`${DC_DIR}/private/tls/ca.pem`), checkServerIdentity: () => undefined },
+      }),
+      basic: true,
+      trustedProxies: ['127.0.0.1'],
+    });
+    try {
+      const ok = await get(served.url, undefined, { Authorization: basic(ALICE), ...overTls });
+      assert.equal(ok.status, 200, ok.body);
+      const info = JSON.parse(ok.body);
+      assert.equal(info.username, 'alice');
+      assert.equal(info.domain, 'EXAMPLE');
+      assert.equal(info.sid, await accountSid('alice'));
+      assert.ok(info.groups.includes('Engineering'), JSON.stringify(info.groups));
+      const upn = await get(served.url, undefined, {
+        Authorization: basic('alice@example.test:Alice-Passw0rd!'),
+        ...overTls,
+      });
+      assert.equal(upn.status, 200, upn.body);
+      const wrong = await get(served.url, undefined, {
+        Authorization: basic('EXAMPLE\\bob:nope'),
+        ...overTls,
+      });
+      assert.equal(wrong.status, 401);
+      const disabled = await get(served.url, undefined, {
+        Authorization: basic('EXAMPLE\\carol:Carol-Passw0rd!'),
+        ...overTls,
+      });
+      assert.equal(disabled.status, 401);
+      assert.deepEqual(served.logger.codes(), ['ERR_NTLM_LOGON_FAILED', 'ERR_NTLM_ACCOUNT_DISABLED']);
+    } finally {
+      await served.close();
+    }
+  });
+
+  it('localDirectory(): its records decide', async () => {
+    const served = await serveIdentity({
+      verifier: localDirectory({
+        domain: 'EXAMPLE',
+        users: [
+          { username: 'alice', password: 'Alice-Passw0rd!' },
+          { username: 'carol', password: 'Carol-Passw0rd!', disabled: true },
+        ],
+      }),
+      basic: true,
+      trustedProxies: ['127.0.0.1'],
+    });
+    try {
+      const ok = await get(served.url, undefined, { Authorization: basic(ALICE), ...overTls });
+      assert.equal(ok.status, 200, ok.body);
+      assert.equal(JSON.parse(ok.body).username, 'alice');
+      for (const credentials of ['alice:wrong', 'nobody:Alice-Passw0rd!', 'carol:Carol-Passw0rd!']) {
+        const refused = await get(served.url, undefined, { Authorization: basic(credentials), ...overTls });
+        assert.equal(refused.status, 401, credentials);
+      }
     } finally {
       await served.close();
     }
