@@ -263,6 +263,38 @@ describe('Basic and plain HTTP: ntlm() with basic: true (Samba AD DC)', { skip }
     }
   });
 
+  it('lockout: 8 wrong Basic passwords for bob cost him 5 bad counts at the DC, no more (threshold 10)', async () => {
+    const conf = `${DC_DIR}/etc/smb.conf`;
+    const samba = (...args: string[]) => run('samba-tool', [...args, '-s', conf], { timeout: 60_000 });
+    const badPwdCount = async () =>
+      Number(
+        /badPwdCount: (\d+)/.exec(
+          (await samba('user', 'show', 'bob', '--attributes=badPwdCount')).stdout,
+        )?.[1] ?? 0,
+      );
+    await samba('domain', 'passwordsettings', 'set', '--account-lockout-threshold=10');
+    const served = await serveIdentity({ verifier: verifier(), basic: true, trustedProxies: ['127.0.0.1'] });
+    try {
+      const before = await badPwdCount();
+      for (let i = 0; i < 8; i++) {
+        const answer = await get(served.url, undefined, {
+          Authorization: basic(`EXAMPLE\\bob:wrong-${i}`),
+          'X-Forwarded-Proto': 'https',
+        });
+        assert.equal(answer.status, 401);
+      }
+      const codes = served.logger.codes();
+      assert.deepEqual(codes, [
+        ...Array(5).fill('ERR_NTLM_LOGON_FAILED'),
+        ...Array(3).fill('ERR_NTLM_TOO_MANY_FAILURES'),
+      ]);
+      assert.equal((await badPwdCount()) - before, 5);
+    } finally {
+      await served.close();
+      await samba('domain', 'passwordsettings', 'set', '--account-lockout-threshold=0');
+    }
+  });
+
   it('behind a trusted proxy that says X-Forwarded-Proto: https, Basic is offered and taken, groups included', async () => {
     const served = await serveIdentity({ verifier: verifier(), basic: true, trustedProxies: ['127.0.0.1'] });
     try {
