@@ -175,6 +175,29 @@ describe('Basic credentials and the Netlogon OWF', () => {
   });
 });
 
+describe('Basic and the identity policy', () => {
+  it('the policy checked after every mechanism refuses a computer account that proved its password by Basic', async () => {
+    const served = await serveIdentity({
+      verifier: localDirectory({
+        domain: 'EXAMPLE',
+        users: [{ username: 'kiosk$', password: 'Kiosk-Passw0rd!' }],
+      }),
+      basic: true,
+      trustedProxies: ['127.0.0.1'],
+    });
+    try {
+      const token = Buffer.from('kiosk$:Kiosk-Passw0rd!').toString('base64');
+      const res = await fetch(served.url, {
+        headers: { Authorization: `Basic ${token}`, 'X-Forwarded-Proto': 'https' },
+      });
+      assert.equal(res.status, 401);
+      assert.deepEqual(served.logger.codes(), ['ERR_NTLM_COMPUTER_ACCOUNT_REFUSED']);
+    } finally {
+      await served.close();
+    }
+  });
+});
+
 describe('Basic and the logs', () => {
   it('debug: 2 logs tokens, never a Basic one (it is the password)', async () => {
     const served = await serveIdentity({
