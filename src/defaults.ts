@@ -17,6 +17,7 @@ export const DEFAULTS = {
     extendedProtection: 'off',
     debug: 0,
     allowComputerAccounts: false,
+    basic: false,
   },
   bearer: {
     expiresInSeconds: 3600,

@@ -19,6 +19,7 @@ export {
   kerberosAcceptor,
 } from './kerberos/acceptor.js';
 export { consoleLogger } from './logger.js';
+export type { PasswordLogon, PasswordVerifier } from './mechanisms/password-verifier.js';
 export type { MetricsOptions, MetricsRegistry, NtlmMetrics } from './metrics/prometheus.js';
 export type { DependencyCheck, ReadinessReport } from './metrics/readiness.js';
 export * as spnego from './negotiate/spnego.js';

@@ -53,6 +53,7 @@ export const OPTION_KEYS = {
     store: true,
     kerberos: true,
     schemes: true,
+    basic: true,
     debug: true,
     skip: true,
     onUnauthorized: true,

@@ -180,6 +180,9 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
     store: options.store,
     kerberos,
     schemes: schemeList(options.schemes, options.kerberos !== undefined),
+    basic: flag(options.basic, 'basic', DEFAULTS.ntlm.basic)
+      ? { realm: String(options.verifier.domains?.[0] ?? 'ntlm-sso').toUpperCase() }
+      : undefined,
     skip: optionalFunction(options.skip, 'skip'),
     handlers: {
       401: optionalFunction(options.onUnauthorized, 'onUnauthorized'),

@@ -41,14 +41,14 @@ export interface NtlmIdentity {
 }
 
 /** The mechanism a logon used, as `req.ntlm.mechanism`, the log and the metrics name it. */
-export type MechanismName = 'NTLM' | 'SPNEGO-NTLM' | 'Kerberos';
+export type MechanismName = 'NTLM' | 'SPNEGO-NTLM' | 'Kerberos' | 'Basic';
 
 /** What the middleware puts on `req.ntlm`. */
 export interface NtlmRequestInfo extends NtlmIdentity {
   /** The user name as `usernameFormat` shows it: `alice` or `EXAMPLE\alice`. Sent as X-Ntlm-Username. */
   readonly remoteUser: string;
   /** How this request was authenticated: the connection's handshake, or a Bearer token. */
-  readonly scheme: 'NTLM' | 'Negotiate' | 'Bearer';
+  readonly scheme: 'NTLM' | 'Negotiate' | 'Basic' | 'Bearer';
   /** When the handshake behind this identity completed (ms since the epoch). */
   readonly authenticatedAt: number;
   /** The id (`jti`) of the Bearer token issued or presented, when `bearer` is on. */
@@ -259,6 +259,16 @@ export interface NtlmOptions {
    * @default ['Negotiate', 'NTLM'] with `kerberos`, else ['NTLM']
    */
   schemes?: ('Negotiate' | 'NTLM')[];
+  /**
+   * Offer and take HTTP Basic, last, after `schemes`, over TLS only (the socket is TLS, or a
+   * `trustedProxies` proxy says `X-Forwarded-Proto: https`), with the realm of the verifier's
+   * first domain. The password is checked against the domain each time (netlogon(): an interactive
+   * logon; domainController(): an LDAPS simple bind; localDirectory(): its records), under a
+   * per-user and per-client limit on failures. Over plain HTTP it is never offered and Basic
+   * credentials get 401.
+   * @default false
+   */
+  basic?: boolean;
   /**
    * Like Apache::AuthenNTLM's ntlmdebug: 0 no debug lines (info and above only), 1 also each
    * handshake step, 2 also the tokens (base64).

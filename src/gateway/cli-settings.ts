@@ -229,6 +229,12 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   {
     group: 'Header mode: who users are',
+    name: 'basic',
+    kind: 'boolean',
+    help: 'also offer HTTP Basic, last, checked against the domain (needs --tls-cert: Basic is offered and taken over TLS only)',
+  },
+  {
+    group: 'Header mode: who users are',
     name: 'allow-computer-accounts',
     kind: 'boolean',
     help: 'let accounts whose name ends in $ (computers) log on; by default they get 401',

@@ -213,6 +213,7 @@ function authOptions(settings: Settings, debug: 0 | 1 | 2): { auth: NtlmOptions;
       allowGroups: list(settings, 'allow-groups'),
       trustedDomains: list(settings, 'trusted-domains'),
       allowComputerAccounts: settings['allow-computer-accounts'] === true ? true : undefined,
+      basic: settings.basic === true ? true : undefined,
       maxConnections: num(settings, 'max-connections'),
       connectionIdleTimeoutMs: idle,
       maxConnectionAgeMs: age,
@@ -260,6 +261,7 @@ const HEADER_MODE_ONLY = [
   'allow-groups',
   'trusted-domains',
   'allow-computer-accounts',
+  'basic',
   'jwt-secret',
   'jwt-secret-file',
   'token-ttl',
@@ -281,6 +283,10 @@ export function planGateway(settings: Settings): GatewayPlan {
   const cert = str(settings, 'tls-cert');
   const key = str(settings, 'tls-key');
   if (Boolean(cert) !== Boolean(key)) throw new UsageError('--tls-cert and --tls-key go together');
+  if (settings.basic === true && !cert)
+    throw new UsageError(
+      '--basic needs TLS: give --tls-cert and --tls-key (Basic sends the password itself, so it is offered and taken over TLS only)',
+    );
   const upstreamCa = str(settings, 'upstream-ca');
   const operatorListen = str(settings, 'operator-listen');
   const debugText = str(settings, 'debug') ?? '0';

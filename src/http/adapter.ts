@@ -1,11 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Mechanism } from '../mechanisms/mechanism.js';
-import { NegotiateMechanism } from '../mechanisms/negotiate.js';
-import { NtlmMechanism } from '../mechanisms/ntlm.js';
+import { buildRegistry } from '../mechanisms/registry.js';
+import { isSecureRequest } from '../mechanisms/secure-request.js';
 import { type ResolvedOptions, resolveOptions } from '../options.js';
 import { Authenticator, type AuthRequest, type Decision } from '../session/authenticator.js';
-import type { ConnectionScheme } from '../session/authorization.js';
 import { tokenCookie } from '../session/bearer-tokens.js';
 import { clientAddress, type TrustedProxies } from '../session/client-address.js';
 import type { Logger, NtlmOptions, NtlmRequestInfo, RefusalHandler } from '../types.js';
@@ -90,27 +88,15 @@ class NodeAuthRequest implements AuthRequest {
   get clientAddress(): string {
     return clientAddress(this.req, this.trustedProxies);
   }
+
+  get secure(): boolean {
+    return isSecureRequest(this.req, this.trustedProxies);
+  }
 }
 
-/**
- * The authenticator for `ntlm()`'s options: NTLM, and Negotiate (SPNEGO with Kerberos from the
- * keytab or NTLM inside; raw NTLMSSP), accepted whether offered or not; 401s offer `schemes`.
- */
+/** The authenticator for `ntlm()`'s options, with the mechanisms they turn on (buildRegistry). */
 export function createAuthenticator(options: ResolvedOptions): Authenticator {
-  const ntlmMechanism = new NtlmMechanism(options.verifier, options);
-  const mechanisms = new Map<ConnectionScheme, Mechanism>([
-    ['NTLM', ntlmMechanism],
-    [
-      'Negotiate',
-      new NegotiateMechanism(
-        ntlmMechanism,
-        options.kerberos,
-        options.extendedProtection,
-        options.verifier.nameGroups?.bind(options.verifier),
-      ),
-    ],
-  ]);
-  return new Authenticator(options, mechanisms, options.schemes);
+  return new Authenticator(options, buildRegistry(options));
 }
 
 /**

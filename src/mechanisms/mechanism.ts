@@ -10,6 +10,10 @@ export interface MechanismContext {
    * channel signs. Undefined over plain HTTP.
    */
   readonly channelBindings: Buffer | undefined;
+  /** Whether the request came over TLS (see isSecureRequest): Basic runs only then. */
+  readonly secure: boolean;
+  /** Who per-client limits count the request against (the peer, or what a trusted proxy forwards). */
+  readonly clientAddress: string;
 }
 
 /**

@@ -18,7 +18,11 @@ import { type SamInfo4, UserFlags } from './validation-info.js';
  *
  * Returns why the answer does not belong, or undefined when it does.
  */
-export function answerMismatch(info: SamInfo4, asked: NetworkLogon, ourDomain: string): string | undefined {
+export function answerMismatch(
+  info: SamInfo4,
+  asked: Pick<NetworkLogon, 'userName' | 'logonDomainName'>,
+  ourDomain: string,
+): string | undefined {
   if ((info.userFlags & UserFlags.LOGON_GUEST) !== 0 || info.userId === GUEST_RID) return undefined;
   const user = fold(asked.userName);
   const spellings = [

@@ -4,6 +4,7 @@ import { isRequestFault, SEC_PKG_ERROR } from '../rpc/faults.js';
 import { RpcFault } from '../rpc/pdu.js';
 import { answerMismatch } from './answer-check.js';
 import { decodeSamLogonEx, encodeSamLogonEx, type NetworkLogon, Opnum } from './calls.js';
+import { encodeInteractiveSamLogonEx, type InteractiveLogon } from './interactive-logon.js';
 import { machineLockKey, withMachineLock } from './machine-lock.js';
 import {
   authenticateMachine,
@@ -59,6 +60,8 @@ export class ChannelPool {
   readonly name: string;
   #port: number | undefined;
   readonly #idle: RpcConnection[] = [];
+  /** Each channel's session key: an interactive logon's password OWF is encrypted under it. */
+  readonly #sessionKeys = new WeakMap<RpcConnection, Buffer>();
   #open = 0;
   readonly #waiters: Waiter[] = [];
   #closed = false;
@@ -80,13 +83,16 @@ export class ChannelPool {
    * An answer that does not belong to this logon (answerMismatch) is refused, and its channel
    * dropped.
    */
-  async samLogon(computerName: string, logon: NetworkLogon): Promise<SamInfo4> {
-    const stub = encodeSamLogonEx(computerName, logon);
+  async samLogon(computerName: string, logon: NetworkLogon | InteractiveLogon): Promise<SamInfo4> {
+    const stubFor = (channel: RpcConnection) =>
+      'ntOwfPassword' in logon
+        ? encodeInteractiveSamLogonEx(computerName, logon, this.#sessionKeys.get(channel)!)
+        : encodeSamLogonEx(computerName, logon);
     let { channel, reused } = await this.#acquire();
     for (let attempt = 0; ; attempt++) {
       let answer: Buffer;
       try {
-        answer = await channel.call(Opnum.NetrLogonSamLogonEx, stub);
+        answer = await channel.call(Opnum.NetrLogonSamLogonEx, stubFor(channel));
       } catch (error) {
         this.#discard(channel);
         // At most two more channels: an idle one fails once; a 0x721 may meet another process again.
@@ -112,7 +118,7 @@ export class ChannelPool {
    * the pool only when the answer is sound; a channel that carried an answer we cannot trust is
    * dropped. An answer we cannot use is the DC's error (503), not a verdict.
    */
-  #verdict(channel: RpcConnection, answer: Buffer, logon: NetworkLogon): SamInfo4 {
+  #verdict(channel: RpcConnection, answer: Buffer, logon: NetworkLogon | InteractiveLogon): SamInfo4 {
     let result: ReturnType<typeof decodeSamLogonEx>;
     try {
       result = decodeSamLogonEx(answer);
@@ -283,7 +289,9 @@ export class ChannelPool {
 
   async #authenticateAndBind(port: number): Promise<RpcConnection> {
     const { sessionKey } = await this.#authenticate(port);
-    return openSealedConnection(this.options, port, this.machine, sessionKey);
+    const channel = await openSealedConnection(this.options, port, this.machine, sessionKey);
+    this.#sessionKeys.set(channel, sessionKey);
+    return channel;
   }
 
   /**

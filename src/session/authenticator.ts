@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { AuthenticationError, isNtlmError, type NtlmError, ServiceUnavailableError } from '../errors.js';
 import type { Mechanism, Step } from '../mechanisms/mechanism.js';
+import type { MechanismRegistry } from '../mechanisms/registry.js';
 import { type AuthenticatorObserver, type LogonOutcome, Observers } from '../metrics/observer.js';
 import { Operations } from '../metrics/operations.js';
 import type { NtlmMetrics } from '../metrics/prometheus.js';
@@ -48,6 +49,8 @@ export interface AuthRequest {
   readonly cookie: string | undefined;
   /** Who per-client limits count the request against (the peer, or what a trusted proxy forwards). */
   readonly clientAddress: string;
+  /** Whether it came over TLS (isSecureRequest): TLS-only mechanisms (Basic) are offered and taken then only. */
+  readonly secure?: boolean | undefined;
   /** Where this request's log lines go (Fastify's `request.log`, with its reqId); else the `logger` option. */
   readonly logger?: Logger | undefined;
 }
@@ -99,27 +102,18 @@ const UNTIMED_LOGON: Attempt = { kind: 'logon', durationMs: undefined };
 export class Authenticator {
   readonly #registry = new ConnectionRegistry();
   readonly #options: ResolvedOptions;
-  readonly #mechanisms: ReadonlyMap<ConnectionScheme, Mechanism>;
-  /** The `WWW-Authenticate` values of a fresh start, e.g. `['Negotiate', 'NTLM']`. */
-  readonly #offers: readonly string[];
+  /** The mechanisms by scheme, and the `WWW-Authenticate` offers of a fresh start. */
+  readonly #mechanisms: MechanismRegistry;
   /** Who hears of each outcome (metrics); they never change a decision. */
   readonly #observers = new Observers<AuthenticatorObserver>();
   /** When each connection's current handshake began (performance.now()), for its duration. */
   readonly #handshakeStarts = new WeakMap<ConnectionState, number>();
   readonly #operations: Operations;
 
-  /**
-   * `mechanisms`: what each scheme is accepted with; `offers`: the schemes a fresh 401 proposes,
-   * in order (a scheme may be accepted without being offered: raw NTLMSSP under Negotiate).
-   */
-  constructor(
-    options: ResolvedOptions,
-    mechanisms: ReadonlyMap<ConnectionScheme, Mechanism>,
-    offers: readonly ConnectionScheme[],
-  ) {
+  /** `mechanisms`: what each scheme is accepted with, and what a fresh 401 offers (buildRegistry). */
+  constructor(options: ResolvedOptions, mechanisms: MechanismRegistry) {
     this.#options = options;
     this.#mechanisms = mechanisms;
-    this.#offers = offers;
     this.#operations = new Operations(options, this);
   }
 
@@ -151,7 +145,7 @@ export class Authenticator {
   authenticate(request: AuthRequest): Decision | Promise<Decision> {
     let authorization: ReturnType<typeof parseAuthorization>;
     try {
-      authorization = parseAuthorization(request.authorization);
+      authorization = parseAuthorization(request.authorization, this.#mechanisms.schemes);
     } catch (error) {
       return this.#fail(error, request, 'NTLM', UNTIMED_LOGON);
     }
@@ -160,12 +154,8 @@ export class Authenticator {
       return this.#bearer(authorization.credentials, request);
     }
     if (authorization.kind === 'token') {
-      const mechanism = this.#mechanisms.get(authorization.scheme);
-      if (mechanism) return this.#leg(request, authorization.scheme, mechanism, authorization.token);
-      this.#log(request).debug('authorization scheme not offered here', {
-        scheme: authorization.scheme,
-        remote: request.clientAddress,
-      });
+      const entry = this.#mechanisms.find(authorization.scheme)!;
+      return this.#leg(request, authorization.scheme, entry.mechanism, authorization.token);
     }
 
     const known = this.#registry.peek(request.socket);
@@ -176,12 +166,12 @@ export class Authenticator {
         reason: used,
         remote: request.clientAddress,
       });
-      return { kind: 'challenge', offers: this.#offers };
+      return { kind: 'challenge', offers: this.#mechanisms.offers(request.secure === true) };
     }
     const fromCookie = this.#cookieToken(request.cookie);
     if (fromCookie !== undefined) return this.#bearer(fromCookie, request);
     if (authorization.kind === 'other' && otherSchemes === 'next') return { kind: 'next' };
-    return { kind: 'challenge', offers: this.#offers };
+    return { kind: 'challenge', offers: this.#mechanisms.offers(request.secure === true) };
   }
 
   /**
@@ -284,7 +274,7 @@ export class Authenticator {
   ): Promise<Decision> {
     const { debug } = this.#options;
     const logger = this.#log(request);
-    if (debug >= 2)
+    if (debug >= 2 && this.#mechanisms.find(scheme)?.loggableTokens)
       logger.debug('token received', {
         scheme,
         remote: request.clientAddress,
@@ -366,6 +356,8 @@ export class Authenticator {
         get channelBindings() {
           return channelBindingsOf(socket);
         },
+        secure: request.secure === true,
+        clientAddress: request.clientAddress,
       });
       return { step, slot, controller };
     } catch (error) {
@@ -528,7 +520,8 @@ export class Authenticator {
     else logger.warn('logon refused', fields);
     // A refusal re-offers what we accept; a client that used a scheme we do not offer first
     // (raw NTLMSSP under Negotiate) hears its own scheme back.
-    const offers = this.#offers.includes(scheme) ? this.#offers : [scheme];
+    const offered = this.#mechanisms.find(scheme)?.challenge !== undefined;
+    const offers = offered ? this.#mechanisms.offers(request.secure === true) : [scheme];
     return { kind: 'fail', error, offers };
   }
 

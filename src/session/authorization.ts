@@ -1,8 +1,10 @@
 import { InvalidTokenError } from '../errors.js';
+import { MAX_BASIC_BASE64_LENGTH } from '../mechanisms/basic-credentials.js';
+import type { MechanismScheme } from '../mechanisms/registry.js';
 import { MAX_SPNEGO_TOKEN_BYTES } from '../negotiate/spnego.js';
 import { MAX_TOKEN_BYTES } from '../ntlm/fields.js';
 
-export type ConnectionScheme = 'NTLM' | 'Negotiate';
+export type ConnectionScheme = MechanismScheme;
 
 export type ParsedAuthorization =
   /** `NTLM <token>` or `Negotiate <token>`: a leg of a connection's handshake (any mechanism). */
@@ -15,22 +17,28 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const MAX_BASE64_LENGTH: Record<ConnectionScheme, number> = {
   NTLM: Math.ceil(MAX_TOKEN_BYTES / 3) * 4,
   Negotiate: Math.ceil(MAX_SPNEGO_TOKEN_BYTES / 3) * 4,
+  Basic: MAX_BASIC_BASE64_LENGTH,
 };
 
 /**
  * Reads the Authorization header, the one place that does. `NTLM <token>` and `Negotiate <token>`
- * (RFC 4559) carry a handshake leg, whatever the mechanism inside; anything else (Basic, Bearer)
- * is "other". A malformed NTLM/Negotiate header is an InvalidTokenError (400).
+ * (RFC 4559) carry a handshake leg, whatever the mechanism inside, and `Basic <token>` a whole
+ * logon when Basic is on; anything else (Bearer) is "other". A malformed header of an accepted
+ * scheme is an InvalidTokenError (400).
  */
-export function parseAuthorization(header: string | undefined): ParsedAuthorization {
+export function parseAuthorization(
+  header: string | undefined,
+  /** The schemes read as tokens; Basic only when a mechanism runs it (else the application's). */
+  accepted: readonly ConnectionScheme[] = ['NTLM', 'Negotiate'],
+): ParsedAuthorization {
   if (header === undefined || header.trim() === '') return { kind: 'none' };
   const match = /^\s*(\S+)(?:\s+(\S*))?\s*$/.exec(header);
   if (!match)
     throw new InvalidTokenError('Authorization header is not "<scheme> <token>"', 'ERR_NTLM_INVALID_HEADER');
   const [, rawScheme = '', credentials = ''] = match;
   const lower = rawScheme.toLowerCase();
-  if (lower !== 'ntlm' && lower !== 'negotiate') return { kind: 'other', scheme: rawScheme, credentials };
-  const scheme: ConnectionScheme = lower === 'ntlm' ? 'NTLM' : 'Negotiate';
+  const scheme = accepted.find((name) => name.toLowerCase() === lower);
+  if (scheme === undefined) return { kind: 'other', scheme: rawScheme, credentials };
   if (credentials === '') {
     throw new InvalidTokenError(`Authorization: ${rawScheme} carries no token`, 'ERR_NTLM_INVALID_HEADER');
   }

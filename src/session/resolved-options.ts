@@ -32,6 +32,8 @@ export interface ResolvedOptions {
   readonly kerberos: KerberosAcceptor | undefined;
   /** The schemes a 401 offers, in order. */
   readonly schemes: readonly ('Negotiate' | 'NTLM')[];
+  /** Basic over TLS, offered last, with its realm; undefined when off. */
+  readonly basic: { readonly realm: string } | undefined;
   readonly skip: ((req: IncomingMessage) => boolean) | undefined;
   readonly handlers: {
     readonly 401?: RefusalHandler;

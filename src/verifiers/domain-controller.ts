@@ -9,8 +9,10 @@ import {
   parseLdapUrl,
   ServiceAccountDirectory,
 } from '../dc/index.js';
+import { type PasswordBindOptions, withPasswordBind } from '../dc/password-bind.js';
 import { DEFAULTS } from '../defaults.js';
 import { AuthenticationError, ConfigurationError } from '../errors.js';
+import type { PasswordLogon, PasswordVerifier } from '../mechanisms/password-verifier.js';
 import type { ObservableVerifier, VerifierObserver } from '../metrics/observer.js';
 import type { ProbedVerifier, ReadinessReport } from '../metrics/readiness.js';
 import { NegotiateFlags } from '../ntlm/flags.js';
@@ -41,7 +43,9 @@ const AUTO = 'auto';
  * tokens are relayed in an LDAP SASL bind (GSS-SPNEGO, empty DN) and the DC answers. Who the
  * user is comes from the DC (the SIDs of the bound connection), never from the AUTHENTICATE.
  */
-export class DomainControllerVerifier implements Verifier, ObservableVerifier, ProbedVerifier {
+export class DomainControllerVerifier
+  implements Verifier, PasswordVerifier, ObservableVerifier, ProbedVerifier
+{
   readonly name: string;
   readonly domains: readonly string[];
   readonly #relay: LdapRelay;
@@ -51,6 +55,8 @@ export class DomainControllerVerifier implements Verifier, ObservableVerifier, P
   readonly #defaultDomain: string;
   readonly #fallbackDomain: string | undefined;
   readonly nameGroups: (<T extends NtlmIdentity>(identity: T) => Promise<T>) | undefined;
+  /** For Basic's simple binds: the same DCs, timeouts and TLS options as the relay. */
+  readonly #bind: Omit<PasswordBindOptions, 'urls'>;
 
   constructor(options: DomainControllerOptions, internals: DcDnsInternals = {}) {
     knownKeysOnly(options, OPTION_KEYS.domainController, OWNER);
@@ -70,6 +76,7 @@ export class DomainControllerVerifier implements Verifier, ObservableVerifier, P
       ),
     };
     const tlsOptions = checkTls(options.tls, 'tls');
+    this.#bind = { ...timeouts, tls: tlsOptions };
     this.#relay = new LdapRelay({
       domains: new Map([...domains].map(([domain, urls]) => [domain, locators.has(domain) ? [] : urls])),
       locators,
@@ -144,6 +151,35 @@ export class DomainControllerVerifier implements Verifier, ObservableVerifier, P
       username: account.username,
       domain: relay.netbiosDomain,
       workstation: authenticate.workstation,
+      displayName: account.displayName,
+      mail: account.mail,
+      userPrincipalName: account.userPrincipalName,
+      sid: account.sid,
+      groups,
+      groupSids,
+    };
+  }
+
+  /**
+   * Basic: a simple bind as the user over TLS (withPasswordBind), then the bound connection says
+   * who it is, as for relayed NTLM. `DOMAIN\\user` and UPNs go to the DC as typed; a bare name
+   * is qualified with the default domain.
+   */
+  async verifyPassword(logon: PasswordLogon): Promise<NtlmIdentity> {
+    const domain = this.#domainFor(logon.domain);
+    const upn = logon.domain === '' && logon.username.includes('@');
+    const bindName = upn ? logon.username : `${domain}\\${logon.username}`;
+    const described = await withPasswordBind(
+      { ...this.#bind, urls: this.#domains.get(domain)! },
+      bindName,
+      logon.password,
+      (directory) => this.#identity.boundUser(directory, domain, logon.username),
+    );
+    const { account, groupSids, groups } = described;
+    return {
+      username: account.username,
+      domain,
+      workstation: '',
       displayName: account.displayName,
       mail: account.mail,
       userPrincipalName: account.userPrincipalName,

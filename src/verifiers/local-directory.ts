@@ -1,7 +1,9 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DEFAULTS } from '../defaults.js';
 import { AuthenticationError, ConfigurationError } from '../errors.js';
 import { readJsonObject } from '../json-file.js';
+import type { PasswordLogon, PasswordVerifier } from '../mechanisms/password-verifier.js';
 import { ntowfv1 } from '../ntlm/crypto.js';
 import type { ServerNames } from '../ntlm/server-challenge.js';
 import { verifyNtlmV2 } from '../ntlm/verify-ntlmv2.js';
@@ -10,6 +12,7 @@ import type {
   HandshakeStart,
   LocalDirectoryOptions,
   LocalUser,
+  NtlmIdentity,
   PendingHandshake,
   Verifier,
 } from '../types.js';
@@ -27,7 +30,7 @@ const NETBIOS_NAME = /^[^\\/:*?"<>|\u0000-\u001f]{1,15}$/;
  * A user directory held in memory: the verifier behind the demo and tests, and a real option
  * for small sites. It accepts NTLMv2 only and checks the proof, timestamp and MIC itself.
  */
-export class LocalDirectoryVerifier implements Verifier {
+export class LocalDirectoryVerifier implements Verifier, PasswordVerifier {
   readonly name = 'local-directory';
   readonly domains: readonly string[];
   readonly #names: ServerNames;
@@ -163,6 +166,26 @@ export class LocalDirectoryVerifier implements Verifier {
         return { identity, exportedSessionKey };
       },
     );
+  }
+
+  /** Basic: the password's NT hash against the record's, in constant time; the identity from the record. */
+  async verifyPassword(logon: PasswordLogon): Promise<NtlmIdentity> {
+    const account = this.#lookup(logon.username, logon.domain);
+    const given = await ntowfv1(logon.password);
+    // An unknown user costs the same comparison, so that timing does not tell which names exist.
+    const stored = account ? await account.ntHash : randomBytes(16);
+    if (!timingSafeEqual(given, stored) || !account) {
+      throw new AuthenticationError('ERR_NTLM_LOGON_FAILED', 'wrong password or no such user', {
+        claimedUser: logon.username,
+      });
+    }
+    if (account.user.disabled) {
+      throw new AuthenticationError('ERR_NTLM_ACCOUNT_DISABLED', 'account is disabled', {
+        claimedUser: logon.username,
+      });
+    }
+    const { username, displayName, mail, groups } = account.user;
+    return { username, domain: this.#names.netbiosDomain, workstation: '', displayName, mail, groups };
   }
 }
 

@@ -8,12 +8,14 @@ import { DEFAULTS } from '../defaults.js';
 import { AuthenticationError, ConfigurationError, isNtlmError, ServiceUnavailableError } from '../errors.js';
 import { LsaChannel } from '../lsa/lsa-channel.js';
 import { lsaSidNames } from '../lsa/lsa-source.js';
+import type { PasswordLogon, PasswordVerifier } from '../mechanisms/password-verifier.js';
 import { type ObservableVerifier, Observers, type VerifierObserver } from '../metrics/observer.js';
 import type { ProbedVerifier, ReadinessReport } from '../metrics/readiness.js';
 import { ChannelPool } from '../netlogon/channel-pool.js';
 import { MachinePassword, type MachinePasswordSource } from '../netlogon/machine-password.js';
 import { MachineAccountRefusedError } from '../netlogon/secure-channel.js';
 import { type SamInfo4, samInfoSids, UserFlags } from '../netlogon/validation-info.js';
+import { ntowfv1 } from '../ntlm/crypto.js';
 import type { ServerNames } from '../ntlm/server-challenge.js';
 import { checkMic, checkNtlmV2Timestamp } from '../ntlm/verify-ntlmv2.js';
 import { OPTION_KEYS } from '../option-keys.js';
@@ -77,7 +79,7 @@ const DC_FAILED: ReadonlySet<string> = new Set([
  * NetrLogonSamLogonEx, sealed schannel). Works against DCs that require LDAP signing, and with
  * clients that do not sign. The identity comes from the DC's answer only.
  */
-export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVerifier {
+export class NetlogonVerifier implements Verifier, PasswordVerifier, ObservableVerifier, ProbedVerifier {
   readonly name: string;
   readonly domains: readonly string[];
   readonly #names: ServerNames;
@@ -304,6 +306,25 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
       this.#lookup?.mailOf(identity.sid),
     ]);
     return mail === undefined ? named : { ...named, mail };
+  }
+
+  /**
+   * Basic: the password checked by the DC as an interactive logon (NETLOGON_INTERACTIVE_INFO with
+   * the NT OWF encrypted under the channel's key), the identity from its validation info.
+   */
+  async verifyPassword(logon: PasswordLogon): Promise<NtlmIdentity> {
+    const info = await this.#logon({
+      logonDomainName: logon.domain,
+      userName: logon.username,
+      workstation: this.#computerName,
+      ntOwfPassword: await ntowfv1(logon.password),
+    });
+    if ((info.userFlags & UserFlags.LOGON_GUEST) !== 0) {
+      throw new AuthenticationError('ERR_NTLM_GUEST_REFUSED', 'the DC logged the user on as Guest', {
+        claimedUser: logon.username,
+      });
+    }
+    return this.nameGroups(this.#identity(info, ''));
   }
 
   async close(): Promise<void> {

@@ -52,6 +52,7 @@ describe('DEFAULTS and the README agree', () => {
       'maxRequestsPerConnection',
       'debug',
       'allowComputerAccounts',
+      'basic',
     ]);
   });
 

@@ -1,0 +1,117 @@
+import { ConfigurationError } from '../errors.js';
+import type { KerberosAcceptor } from '../kerberos/acceptor.js';
+import type { Verifier } from '../types.js';
+import { BasicMechanism } from './basic.js';
+import type { Mechanism } from './mechanism.js';
+import { NegotiateMechanism } from './negotiate.js';
+import { NtlmMechanism, type NtlmMechanismOptions } from './ntlm.js';
+import { isPasswordVerifier } from './password-verifier.js';
+
+/** The HTTP schemes a mechanism may run under. */
+export type MechanismScheme = 'NTLM' | 'Negotiate' | 'Basic';
+
+/** One mechanism and how the authenticator treats its scheme. */
+export interface MechanismEntry {
+  readonly scheme: MechanismScheme;
+  readonly mechanism: Mechanism;
+  /** Its `WWW-Authenticate` challenge on a fresh 401, or undefined: accepted, never offered. */
+  readonly challenge: string | undefined;
+  /** Offered and taken over TLS only (isSecureRequest); over plain HTTP its credentials get 401. */
+  readonly tlsOnly: boolean;
+  /** Whether its tokens may go into debug logs (never a Basic token: it is the password). */
+  readonly loggableTokens: boolean;
+}
+
+/**
+ * The mechanisms of one ntlm(), in the order a 401 offers them; the one place that knows which
+ * exist. The authenticator asks it for the mechanism of a scheme and for the offers of a
+ * request; adding a mechanism is an entry here and its module beside this one.
+ */
+export class MechanismRegistry {
+  readonly #entries: readonly MechanismEntry[];
+  readonly #byScheme: ReadonlyMap<string, MechanismEntry>;
+  readonly #offers: { readonly plain: readonly string[]; readonly secure: readonly string[] };
+
+  constructor(entries: readonly MechanismEntry[]) {
+    this.#entries = entries;
+    this.#byScheme = new Map(entries.map((entry) => [entry.scheme.toLowerCase(), entry]));
+    const offered = (secure: boolean) =>
+      entries.flatMap((entry) =>
+        entry.challenge !== undefined && (secure || !entry.tlsOnly) ? [entry.challenge] : [],
+      );
+    this.#offers = { plain: offered(false), secure: offered(true) };
+  }
+
+  /** The entry for a scheme as the client spelled it (case-insensitive), if we run it. */
+  find(scheme: string): MechanismEntry | undefined {
+    return this.#byScheme.get(scheme.toLowerCase());
+  }
+
+  /** The schemes whose Authorization header carries a token for a mechanism here. */
+  get schemes(): readonly MechanismScheme[] {
+    return this.#entries.map((entry) => entry.scheme);
+  }
+
+  /**
+   * A fresh 401's challenges, each in a `WWW-Authenticate` header of its own (Java's HttpClient
+   * reads only the first scheme of each header): Basic only over TLS, and always last.
+   */
+  offers(secure: boolean): readonly string[] {
+    return secure ? this.#offers.secure : this.#offers.plain;
+  }
+}
+
+/** What the registry is built from: ntlm()'s resolved options. */
+export interface RegistryOptions extends NtlmMechanismOptions {
+  readonly verifier: Verifier;
+  readonly kerberos: KerberosAcceptor | undefined;
+  /** The schemes offered first, in order (`schemes`). */
+  readonly schemes: readonly ('Negotiate' | 'NTLM')[];
+  /** Basic over TLS, last; its realm. */
+  readonly basic: { readonly realm: string } | undefined;
+}
+
+/**
+ * NTLM, and Negotiate (SPNEGO with Kerberos from the keytab or NTLM inside; raw NTLMSSP),
+ * accepted whether offered or not, offered as `schemes` says; then Basic when it is on.
+ */
+export function buildRegistry(options: RegistryOptions): MechanismRegistry {
+  const ntlm = new NtlmMechanism(options.verifier, options);
+  const connection: Record<'NTLM' | 'Negotiate', Mechanism> = {
+    NTLM: ntlm,
+    Negotiate: new NegotiateMechanism(
+      ntlm,
+      options.kerberos,
+      options.extendedProtection,
+      options.verifier.nameGroups?.bind(options.verifier),
+    ),
+  };
+  const order: readonly ('Negotiate' | 'NTLM')[] = [
+    ...options.schemes,
+    ...(['Negotiate', 'NTLM'] as const).filter((scheme) => !options.schemes.includes(scheme)),
+  ];
+  const entries: MechanismEntry[] = order.map((scheme) => ({
+    scheme,
+    mechanism: connection[scheme],
+    challenge: options.schemes.includes(scheme) ? scheme : undefined,
+    tlsOnly: false,
+    loggableTokens: true,
+  }));
+  if (options.basic) {
+    const { verifier } = options;
+    if (!isPasswordVerifier(verifier)) {
+      throw new ConfigurationError(
+        `ntlm(): basic needs a verifier that checks passwords (netlogon(), domainController() or localDirectory()); ${verifier.name} does not`,
+        { code: 'ERR_NTLM_CONFIG', option: 'ntlm().basic' },
+      );
+    }
+    entries.push({
+      scheme: 'Basic',
+      mechanism: new BasicMechanism(verifier),
+      challenge: `Basic realm="${options.basic.realm}", charset="UTF-8"`,
+      tlsOnly: true,
+      loggableTokens: false,
+    });
+  }
+  return new MechanismRegistry(entries);
+}
