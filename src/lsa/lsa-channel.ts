@@ -1,4 +1,4 @@
-import { machineLockKey, withMachineLock } from '../netlogon/machine-lock.js';
+import { machineLockKey, recordMachineKey, withMachineLock } from '../netlogon/machine-lock.js';
 import { SchannelContext } from '../netlogon/schannel.js';
 import {
   authenticateMachine,
@@ -143,6 +143,7 @@ export class LsaChannel {
     const { host } = this.endpoint;
     return withMachineLock(machineLockKey(host, this.machine.computerName), async () => {
       const { sessionKey } = await authenticateMachine(this.endpoint, netlogonPort, this.machine);
+      recordMachineKey(machineLockKey(host, this.machine.computerName), sessionKey);
       const connection = await RpcConnection.open({ ...this.endpoint, port: lsaPort }).catch((error) => {
         this.#lsaPort = undefined; // the DC may listen elsewhere after a restart
         throw unavailable(this.name, 'lsarpc connection', error);

@@ -5,7 +5,7 @@ import { RpcFault } from '../rpc/pdu.js';
 import { answerMismatch } from './answer-check.js';
 import { decodeSamLogonEx, encodeSamLogonEx, type NetworkLogon, Opnum } from './calls.js';
 import { encodeInteractiveSamLogonEx, type InteractiveLogon } from './interactive-logon.js';
-import { machineLockKey, withMachineLock } from './machine-lock.js';
+import { machineLockKey, recordMachineKey, withLatestMachineKey, withMachineLock } from './machine-lock.js';
 import {
   authenticateMachine,
   type Endpoint,
@@ -84,15 +84,22 @@ export class ChannelPool {
    * dropped.
    */
   async samLogon(computerName: string, logon: NetworkLogon | InteractiveLogon): Promise<SamInfo4> {
-    const stubFor = (channel: RpcConnection) =>
+    // An interactive logon's OWF is encrypted under the key the DC keeps now (see machine-lock.ts),
+    // held for the call; a network logon needs no key of ours and takes no lock.
+    const call = (channel: RpcConnection) =>
       'ntOwfPassword' in logon
-        ? encodeInteractiveSamLogonEx(computerName, logon, this.#sessionKeys.get(channel)!)
-        : encodeSamLogonEx(computerName, logon);
+        ? withLatestMachineKey(this.#lockKey, (key) =>
+            channel.call(
+              Opnum.NetrLogonSamLogonEx,
+              encodeInteractiveSamLogonEx(computerName, logon, key ?? this.#sessionKeys.get(channel)!),
+            ),
+          )
+        : channel.call(Opnum.NetrLogonSamLogonEx, encodeSamLogonEx(computerName, logon));
     let { channel, reused } = await this.#acquire();
     for (let attempt = 0; ; attempt++) {
       let answer: Buffer;
       try {
-        answer = await channel.call(Opnum.NetrLogonSamLogonEx, stubFor(channel));
+        answer = await call(channel);
       } catch (error) {
         this.#discard(channel);
         // At most two more channels: an idle one fails once; a 0x721 may meet another process again.
@@ -254,9 +261,11 @@ export class ChannelPool {
    * the process-wide lock of this DC and computer name, which the LSA channel takes too.
    */
   #openChannel(): Promise<RpcConnection> {
-    return withMachineLock(machineLockKey(this.options.host, this.machine.computerName), () =>
-      this.#setUpChannel(),
-    );
+    return withMachineLock(this.#lockKey, () => this.#setUpChannel());
+  }
+
+  get #lockKey(): string {
+    return machineLockKey(this.options.host, this.machine.computerName);
   }
 
   async #setUpChannel(): Promise<RpcConnection> {
@@ -289,6 +298,7 @@ export class ChannelPool {
 
   async #authenticateAndBind(port: number): Promise<RpcConnection> {
     const { sessionKey } = await this.#authenticate(port);
+    recordMachineKey(this.#lockKey, sessionKey);
     const channel = await openSealedConnection(this.options, port, this.machine, sessionKey);
     this.#sessionKeys.set(channel, sessionKey);
     return channel;
