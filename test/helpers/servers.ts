@@ -165,5 +165,5 @@ export async function serveIdentity(options: NtlmOptions) {
       }),
     () => auth.close(),
   );
-  return { url: served.url, logger, close: served.close };
+  return { url: served.url, logger, auth, close: served.close };
 }

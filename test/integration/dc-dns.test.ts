@@ -8,7 +8,10 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import type { DnsResolver, SrvRecord } from '../../src/dc/dc-locator.js';
+import { LSARPC_INTERFACE } from '../../src/lsa/lookup-sids3.js';
 import { resolvePort } from '../../src/netlogon/secure-channel.js';
+import { RpcConnection } from '../../src/rpc/connection.js';
+import { EPM_PORT, eptMap } from '../../src/rpc/epm.js';
 import { DomainControllerVerifier } from '../../src/verifiers/domain-controller.js';
 import { NetlogonVerifier } from '../../src/verifiers/netlogon.js';
 import { curlNtlm } from '../helpers/curl.js';
@@ -74,11 +77,26 @@ const NETR_SERVER_AUTHENTICATE3 = 26;
  * ServerCredential of NetrServerAuthenticate3's answer (the first 8 bytes of the stub, after the
  * 24-byte response header), as a host without the machine password has to: it cannot compute it.
  */
+/** lsarpc's port on the real DC: the verifier names groups through it (LSA), past the impostor too. */
+async function lsarpcPort(): Promise<number> {
+  const connection = await RpcConnection.open({
+    host: '127.0.0.1',
+    port: EPM_PORT,
+    connectTimeoutMs: 2000,
+    callTimeoutMs: 5000,
+  });
+  try {
+    return await eptMap(connection, LSARPC_INTERFACE);
+  } finally {
+    connection.close();
+  }
+}
+
 async function impostorDc(netlogonPort: number, forgeCredential: boolean) {
   const sockets = new Set<Socket>();
   const servers: Server[] = [];
   let forged = 0;
-  for (const port of [135, netlogonPort]) {
+  for (const port of [135, netlogonPort, await lsarpcPort()]) {
     const server = createServer((client) => {
       const upstream = connect({ host: '127.0.0.1', port });
       for (const socket of [client, upstream]) {
