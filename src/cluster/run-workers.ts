@@ -1,0 +1,106 @@
+import cluster, { type Worker } from 'node:cluster';
+import { MemoryStore } from '../store/store.js';
+import type { Logger } from '../types.js';
+import { serveStore } from './primary-store.js';
+import { WORKER_READY, WORKER_SHUTDOWN, WORKER_VARIABLE } from './worker-role.js';
+
+/** How long after a worker died unexpectedly its replacement is started. */
+const RESTART_DELAY_MS = 1000;
+
+/**
+ * The primary of `--workers N`: forks N copies of this command, one after the other (a bad
+ * setting then fails once, in the first, and the primary exits with its code), serves them one
+ * shared in-memory store (primary-store.ts), replaces a worker that dies, and on SIGTERM or
+ * SIGINT asks every worker to finish its requests and exit. Resolves with the exit code.
+ *
+ * Connections are handed out whole by the primary (node:cluster's round-robin: the primary
+ * accepts, then passes the socket), so an NTLM handshake and everything after it on one
+ * connection stay in one worker.
+ */
+export async function runWorkers(count: number, logger: Logger): Promise<number> {
+  cluster.schedulingPolicy = cluster.SCHED_RR;
+  const store = new MemoryStore();
+  let stopping = false;
+  const fork = (index: number): Worker => {
+    const worker = cluster.fork({ [WORKER_VARIABLE]: `${index}/${count}` });
+    indexes.set(worker, index);
+    serveStore(worker, store);
+    return worker;
+  };
+
+  for (let index = 1; index <= count; index++) {
+    const worker = fork(index);
+    const code = await untilReady(worker);
+    if (code !== undefined) {
+      await stopAll(logger);
+      return code === 0 ? 1 : code;
+    }
+  }
+
+  return new Promise<number>((resolve) => {
+    let failed = false;
+    cluster.on('exit', (worker, code, signal) => {
+      if (code !== 0) failed = true;
+      if (stopping) {
+        if (Object.keys(cluster.workers ?? {}).length === 0) resolve(failed ? 1 : 0);
+        return;
+      }
+      logger.error('worker died; starting another', { pid: worker.process.pid, code, signal });
+      setTimeout(() => {
+        if (!stopping) fork(indexes.get(worker) ?? count);
+      }, RESTART_DELAY_MS).unref();
+    });
+    const stop = (signal: string) => {
+      if (stopping) {
+        logger.warn(`${signal} again: killing the workers`);
+        for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+        return;
+      }
+      stopping = true;
+      logger.info(`ntlm-sso gateway: ${signal}, every worker finishes its in-flight requests`);
+      if (Object.keys(cluster.workers ?? {}).length === 0) resolve(1);
+      for (const worker of Object.values(cluster.workers ?? {})) askToStop(worker!);
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+const indexes = new WeakMap<Worker, number>();
+
+/** undefined once the worker listens; its exit code if it exits first. */
+function untilReady(worker: Worker): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown) => {
+      if ((message as { type?: unknown } | null)?.type !== WORKER_READY) return;
+      worker.off('exit', onExit);
+      worker.off('message', onMessage);
+      resolve(undefined);
+    };
+    const onExit = (code: number | null) => {
+      worker.off('message', onMessage);
+      resolve(code ?? 1);
+    };
+    worker.on('message', onMessage);
+    worker.once('exit', onExit);
+  });
+}
+
+function askToStop(worker: Worker): void {
+  if (worker.isConnected()) worker.send({ type: WORKER_SHUTDOWN }, (error: Error | null) => void error);
+  else worker.process.kill('SIGTERM');
+}
+
+async function stopAll(logger: Logger): Promise<void> {
+  const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => !!worker);
+  logger.debug('stopping the workers started so far', { count: workers.length });
+  await Promise.all(
+    workers.map(
+      (worker) =>
+        new Promise<void>((resolve) => {
+          worker.once('exit', () => resolve());
+          askToStop(worker);
+        }),
+    ),
+  );
+}
