@@ -6,10 +6,13 @@
 //   the other within 1 s, a Kerberos authenticator replayed on the other refused;
 // - both instances on one Netlogon machine account (WEB01$), logging on at once: what Samba does.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { resolvePort } from '../../src/netlogon/secure-channel.js';
 import { curl, curlNtlm } from '../helpers/curl.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
@@ -17,9 +20,11 @@ import { type Balancer, haproxyMissing, startTcpBalancer } from '../helpers/hapr
 import { NtlmHttpClient } from '../helpers/http-client.js';
 import { KerberosClientEnv } from '../helpers/kerberos.js';
 import { gssapiTokens } from '../helpers/kerberos-tokens.js';
+import { netlogonProxy } from '../helpers/netlogon-proxy.js';
 import { type RunningProcess, startGateway } from '../helpers/processes.js';
 import { redisMissing, startRedis } from '../helpers/redis.js';
 import {
+  DC_DIR,
   KEYTAB,
   MACHINE_ACCOUNT,
   MACHINE_PASSWORD,
@@ -33,6 +38,7 @@ const missing = (await sambaMissing()) ?? (await redisMissing()) ?? (await hapro
 if (missing && process.env.CI) throw new Error(`CI needs the Samba DC, Redis and HAProxy: ${missing}`);
 const skip = missing ? `skipped: ${missing}` : false;
 
+const run = promisify(execFile);
 const ALICE = 'EXAMPLE\\alice:Alice-Passw0rd!';
 const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-scale-'));
 const passwordFile = join(dir, 'web01-password');
@@ -40,16 +46,20 @@ const secretFile = join(dir, 'jwt-secret');
 const kerberos = new KerberosClientEnv();
 
 /** The gateway's flags for the Samba DC: NTLM through Netlogon as WEB01$, Kerberos with the DC's keytab. */
-function domainFlags(upstream: string): string[] {
+function domainFlags(
+  upstream: string,
+  netlogonHost = '127.0.0.1',
+  machineAccount = MACHINE_ACCOUNT,
+): string[] {
   return [
     '--upstream',
     upstream,
     '--netlogon',
-    '127.0.0.1',
+    netlogonHost,
     '--domain',
     'EXAMPLE',
     '--machine-account',
-    MACHINE_ACCOUNT,
+    machineAccount,
     '--machine-password-file',
     passwordFile,
     '--keytab',
@@ -78,6 +88,17 @@ describe('scale-out: workers and instances (Samba DC, Redis, HAProxy)', { skip }
     writeFileSync(passwordFile, `${MACHINE_PASSWORD}\n`, { mode: 0o600 });
     writeFileSync(secretFile, 'a-shared-secret-of-at-least-32-bytes!!\n', { mode: 0o600 });
     await startDc({ strict: true });
+    // A second computer account with the same password (one file serves both instances).
+    const conf = `${DC_DIR}/etc/smb.conf`;
+    await run('samba-tool', ['computer', 'create', 'WEB02', '-s', conf]).catch(() => {});
+    await run('samba-tool', [
+      'user',
+      'setpassword',
+      'WEB02$',
+      `--newpassword=${MACHINE_PASSWORD}`,
+      '-s',
+      conf,
+    ]);
     await kerberos.kinit('alice@EXAMPLE.TEST', 'Alice-Passw0rd!');
     await kerberos.kvno('HTTP/localhost@EXAMPLE.TEST');
   });
@@ -211,35 +232,77 @@ describe('scale-out: workers and instances (Samba DC, Redis, HAProxy)', { skip }
       assert.equal((await negotiate(gateways[1]!.url, token!)).status, 401);
       assert.match(gateways[1]!.output(), /ERR_KRB_REPLAY/);
     });
+  });
+  describe('two instances on one Netlogon machine account (WEB01$), through a counting proxy', () => {
+    const upstreams: EchoUpstream[] = [];
+    let proxy: Awaited<ReturnType<typeof netlogonProxy>>;
+    before(async () => {
+      const port = await resolvePort({
+        host: '127.0.0.1',
+        port: undefined,
+        connectTimeoutMs: 2000,
+        callTimeoutMs: 5000,
+      });
+      proxy = await netlogonProxy({ host: '127.0.0.1', port });
+      for (let i = 0; i < 2; i++) upstreams.push(await startEchoUpstream());
+    });
+    after(async () => {
+      proxy?.close();
+      for (const upstream of upstreams) await upstream.close();
+    });
 
-    it('one Netlogon machine account for both instances: logons at once on both, and after one restarts', async (t) => {
-      const burst = async () => {
-        const replies = await Promise.all(
-          Array.from({ length: 16 }, (_, i) => curlNtlm(`${gateways[i % 2]!.url}/`, ALICE)),
+    /** Three rounds: two fresh instances, 16 logons at once (8 each); statuses and what the proxy counted. */
+    async function rounds(accounts: readonly [string, string]) {
+      const results: { statuses: number[]; line: string }[] = [];
+      for (let round = 0; round < 3; round++) {
+        const before = { a3: proxy.authenticate3Calls, sealed: proxy.sealedConnections };
+        // Both start together and get their first logons together: their channel set-ups
+        // (ReqChallenge, Authenticate3, then bind) interleave, which no lock in one process prevents.
+        const gateways = await Promise.all(
+          upstreams.map((upstream, i) =>
+            startGateway(domainFlags(upstream.url, `127.0.0.1:${proxy.port}`, accounts[i])),
+          ),
         );
-        return replies.map((reply) => reply.status);
-      };
-      const first = await burst();
-      // Instance 2 starts again: its new channels' Authenticate3 replace the key the DC holds
-      // for WEB01$ while instance 1's channels are bound and in use.
-      const port = new URL(gateways[1]!.url).port;
-      await gateways[1]!.stop();
-      gateways[1] = await startGateway(
-        [...domainFlags(upstreams[1]!.url), '--redis', redis.url],
-        {},
-        Number(port),
-      );
-      const second = await burst();
-      const third = await burst();
-      const retried = gateways.map(
-        (gateway) => (gateway.output().match(/0x721|bound under a key/g) ?? []).length,
-      );
-      t.diagnostic(`statuses: at once ${first}; after instance 2 restarted ${second}; then ${third}`);
-      t.diagnostic(`log lines naming the replaced key (0x721) per instance: ${retried}`);
-      for (const statuses of [first, second, third])
+        try {
+          const replies = await Promise.all(
+            Array.from({ length: 16 }, (_, i) => curlNtlm(`${gateways[i % 2]!.url}/`, ALICE)),
+          );
+          const statuses = replies.map((reply) => reply.status);
+          const codes = gateways.flatMap(
+            (gateway) => gateway.output().match(/ERR_NTLM_[A-Z_]+|fault 0x[0-9a-f]+/g) ?? [],
+          );
+          results.push({
+            statuses,
+            line:
+              `round ${round + 1}: ${statuses.filter((s) => s === 200).length}/16 answered 200 (${[...new Set(statuses)]}); ` +
+              `${proxy.authenticate3Calls - before.a3} Authenticate3, ${proxy.sealedConnections - before.sealed} sealed binds` +
+              (codes.length ? `; logged: ${[...new Set(codes)]}` : ''),
+          });
+        } finally {
+          await Promise.all(gateways.map((gateway) => gateway.stop()));
+        }
+      }
+      return results;
+    }
+
+    it('one computer account per instance (WEB01$, WEB02$): every logon 200', async (t) => {
+      const results = await rounds([MACHINE_ACCOUNT, 'WEB02$']);
+      for (const { line } of results) t.diagnostic(line);
+      for (const { statuses, line } of results)
         assert.deepEqual(
           statuses,
           statuses.map(() => 200),
+          line,
+        );
+    });
+
+    it('one shared computer account (WEB01$ twice): a good password never gets 401; what Samba does is measured', async (t) => {
+      const results = await rounds([MACHINE_ACCOUNT, MACHINE_ACCOUNT]);
+      for (const { line } of results) t.diagnostic(line);
+      for (const { statuses, line } of results)
+        assert.ok(
+          statuses.every((status) => status === 200 || status === 503),
+          line,
         );
     });
   });
