@@ -21,6 +21,7 @@ import type {
   PinningLimits,
   RedisStoreOptions,
   ServiceAccountOptions,
+  WorkerStoreOptions,
 } from './types.js';
 
 /** Every key of T, optional ones included, exactly once. */
@@ -142,6 +143,7 @@ export const OPTION_KEYS = {
     timeoutMs: true,
     unavailablePauseMs: true,
   }),
+  workerStore: keysOf<WorkerStoreOptions>({ timeoutMs: true }),
   gateway: keysOf<GatewayOptions>({
     upstream: true,
     mode: true,

@@ -7,8 +7,9 @@ import { isStoreRequest, STORE_REPLY, type StoreReply, type StoreRequest } from 
  * store held here (a MemoryStore), so that a Kerberos authenticator admitted by one worker is a
  * replay to every other, and a logout in one is seen by all. The store's own operations are
  * atomic in this single process (setIfAbsent included), so workers never both win a key.
+ * Call it once per forked worker; in the worker, `new WorkerStore()` is its side.
  */
-export function serveStore(worker: Worker, store: Store): void {
+export function serveWorkerStore(worker: Worker, store: Store): void {
   worker.on('message', (message: unknown) => {
     if (!isStoreRequest(message)) return;
     run(store, message).then(

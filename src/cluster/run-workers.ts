@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { MemoryStore } from '../store/store.js';
 import type { Logger } from '../types.js';
-import { serveStore } from './primary-store.js';
+import { serveWorkerStore } from './primary-store.js';
 import { WORKER_READY, WORKER_SHUTDOWN, WORKER_VARIABLE } from './worker-role.js';
 
 /** How long after a worker died unexpectedly its replacement is started. */
@@ -24,7 +24,7 @@ export async function runWorkers(count: number, logger: Logger): Promise<number>
   const fork = (index: number): Worker => {
     const worker = cluster.fork({ [WORKER_VARIABLE]: `${index}/${count}` });
     indexes.set(worker, index);
-    serveStore(worker, store);
+    serveWorkerStore(worker, store);
     return worker;
   };
 

@@ -1,5 +1,4 @@
 import cluster from 'node:cluster';
-import { DEFAULTS } from '../defaults.js';
 import type { Store } from '../store/store.js';
 import { WorkerStore } from './worker-store.js';
 
@@ -29,7 +28,7 @@ let shared: WorkerStore | undefined;
  */
 export function workerSharedStore(): Store | undefined {
   if (!workerRole()) return undefined;
-  shared ??= new WorkerStore({ timeoutMs: DEFAULTS.redisStore.timeoutMs });
+  shared ??= new WorkerStore();
   return shared;
 }
 

@@ -1,4 +1,9 @@
+import { DEFAULTS } from '../defaults.js';
+import { ConfigurationError } from '../errors.js';
+import { OPTION_KEYS } from '../option-keys.js';
 import type { Store } from '../store/store.js';
+import type { WorkerStoreOptions } from '../types.js';
+import { knownKeysOnly, positiveInteger } from '../validation.js';
 import { isStoreReply, STORE_REQUEST, type StoreOperation, type StoreReply } from './store-messages.js';
 
 interface Pending {
@@ -18,10 +23,18 @@ export class WorkerStore implements Store {
   readonly #timeoutMs: number;
   #nextId = 1;
 
-  constructor(options: { timeoutMs: number }) {
+  constructor(options: WorkerStoreOptions = {}) {
+    knownKeysOnly(options, OPTION_KEYS.workerStore, 'WorkerStore');
     if (typeof process.send !== 'function')
-      throw new Error('WorkerStore: this process has no IPC channel (it is not a cluster worker)');
-    this.#timeoutMs = options.timeoutMs;
+      throw new ConfigurationError(
+        'WorkerStore: this process has no IPC channel; create it in a node:cluster worker whose primary calls serveWorkerStore()',
+      );
+    this.#timeoutMs = positiveInteger(
+      options.timeoutMs,
+      'timeoutMs',
+      DEFAULTS.workerStore.timeoutMs,
+      'WorkerStore',
+    );
     process.on('message', (message: unknown) => {
       if (!isStoreReply(message)) return;
       const pending = this.#pending.get(message.id);

@@ -3,11 +3,11 @@
 // through the primary's store; SIGTERM ends every worker. Which worker holds a connection is
 // read with `ss -p` (test/helpers/socket-owner.ts), not from the gateway.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, it, test } from 'node:test';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
 import { NtlmHttpClient } from '../helpers/http-client.js';
-import { type RunningProcess, startGateway } from '../helpers/processes.js';
+import { type RunningProcess, startDemo, startGateway } from '../helpers/processes.js';
 import { ALICE, BOB } from '../helpers/servers.js';
 import { isAlive, serverSocketOwner } from '../helpers/socket-owner.js';
 
@@ -115,5 +115,52 @@ describe('ntlm-sso gateway --workers 2', () => {
     assert.equal(await gateway.stop(), 0);
     await eventually(() => [...workers].every((pid) => !isAlive(pid)), 'every worker has exited');
     assert.match(gateway.output(), /SIGTERM, every worker finishes/);
+  });
+});
+
+describe('the demo with NTLM_WORKERS=2', () => {
+  let demo: RunningProcess;
+  before(async () => {
+    demo = await startDemo({ NTLM_WORKERS: '2', NTLM_DEBUG: '0' });
+  });
+  after(() => demo?.stop());
+
+  it('logons on both workers; a logout in one is refused by both; SIGTERM ends them', async () => {
+    assert.match(demo.output(), /\(2 workers/);
+    const port = Number(new URL(demo.url).port);
+    const client = new NtlmHttpClient(demo.url);
+    const login = await client.login('/api/whoami', ALICE);
+    client.close();
+    assert.equal(login.status, 200);
+    const token = String(login.headers.authorization ?? '');
+    assert.match(token, /^Bearer /);
+    const request = async (method: string, path: string) => {
+      const fresh = new NtlmHttpClient(demo.url);
+      try {
+        const reply = await fresh.request(path, { Authorization: token }, method);
+        return { status: reply.status, pid: await serverSocketOwner(port, reply.localPort!) };
+      } finally {
+        fresh.close();
+      }
+    };
+    const accepted = new Set<number>();
+    await eventually(async () => {
+      const { status, pid } = await request('GET', '/api/whoami');
+      if (status === 200 && pid) accepted.add(pid);
+      return accepted.size >= 2;
+    }, 'the token accepted by 2 workers');
+    assert.equal((await request('POST', '/api/logout')).status, 200);
+    const refused = new Set<number>();
+    await eventually(
+      async () => {
+        const { status, pid } = await request('GET', '/api/whoami');
+        if (status === 401 && pid) refused.add(pid);
+        return refused.size >= 2;
+      },
+      'the token refused by 2 workers',
+      2000,
+    );
+    assert.equal(await demo.stop(), 0);
+    await eventually(() => [...accepted].every((pid) => !isAlive(pid)), 'every demo worker has exited');
   });
 });
