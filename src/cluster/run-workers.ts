@@ -21,6 +21,12 @@ export async function runWorkers(count: number, logger: Logger): Promise<number>
   cluster.schedulingPolicy = cluster.SCHED_RR;
   const store = new MemoryStore();
   let stopping = false;
+  let started = false;
+  let failed = false;
+  let finish!: (code: number) => void;
+  const finished = new Promise<number>((resolve) => {
+    finish = resolve;
+  });
   const fork = (index: number): Worker => {
     const worker = cluster.fork({ [WORKER_VARIABLE]: `${index}/${count}` });
     indexes.set(worker, index);
@@ -28,43 +34,52 @@ export async function runWorkers(count: number, logger: Logger): Promise<number>
     return worker;
   };
 
-  for (let index = 1; index <= count; index++) {
-    const worker = fork(index);
-    const code = await untilReady(worker);
-    if (code !== undefined) {
-      await stopAll(logger);
+  cluster.on('exit', (worker, code, signal) => {
+    // A worker stopped by our SIGTERM before it listened (a shutdown during start-up) did no wrong.
+    if (code !== 0 && !(stopping && signal === 'SIGTERM')) failed = true;
+    if (stopping) {
+      if (liveWorkers().length === 0) finish(failed ? 1 : 0);
+      return;
+    }
+    if (!started) return; // untilReady() reports it
+    logger.error('worker died; starting another', { pid: worker.process.pid, code, signal });
+    setTimeout(() => {
+      if (!stopping) fork(indexes.get(worker) ?? count);
+    }, RESTART_DELAY_MS).unref();
+  });
+  const stop = (signal: string) => {
+    if (stopping) {
+      logger.warn(`${signal} again: killing the workers`);
+      for (const worker of liveWorkers()) worker.process.kill('SIGKILL');
+      return;
+    }
+    stopping = true;
+    logger.info(`ntlm-sso gateway: ${signal}, every worker finishes its in-flight requests`);
+    if (liveWorkers().length === 0) finish(failed ? 1 : 0);
+    for (const worker of liveWorkers()) askToStop(worker);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  // One after the other: a bad setting fails once, in the first, and nothing else starts.
+  for (let index = 1; index <= count && !stopping; index++) {
+    const code = await untilReady(fork(index));
+    if (code !== undefined && !stopping) {
+      stopping = true;
+      await Promise.all(liveWorkers().map(stopAndWait));
       return code === 0 ? 1 : code;
     }
   }
-
-  return new Promise<number>((resolve) => {
-    let failed = false;
-    cluster.on('exit', (worker, code, signal) => {
-      if (code !== 0) failed = true;
-      if (stopping) {
-        if (Object.keys(cluster.workers ?? {}).length === 0) resolve(failed ? 1 : 0);
-        return;
-      }
-      logger.error('worker died; starting another', { pid: worker.process.pid, code, signal });
-      setTimeout(() => {
-        if (!stopping) fork(indexes.get(worker) ?? count);
-      }, RESTART_DELAY_MS).unref();
-    });
-    const stop = (signal: string) => {
-      if (stopping) {
-        logger.warn(`${signal} again: killing the workers`);
-        for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
-        return;
-      }
-      stopping = true;
-      logger.info(`ntlm-sso gateway: ${signal}, every worker finishes its in-flight requests`);
-      if (Object.keys(cluster.workers ?? {}).length === 0) resolve(1);
-      for (const worker of Object.values(cluster.workers ?? {})) askToStop(worker!);
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-  });
+  started = true;
+  return finished;
 }
+
+function liveWorkers(): Worker[] {
+  return Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined);
+}
+
+/** Workers that listen, and so heed the primary's request to stop. */
+const ready = new WeakSet<Worker>();
 
 const indexes = new WeakMap<Worker, number>();
 
@@ -75,6 +90,7 @@ function untilReady(worker: Worker): Promise<number | undefined> {
       if ((message as { type?: unknown } | null)?.type !== WORKER_READY) return;
       worker.off('exit', onExit);
       worker.off('message', onMessage);
+      ready.add(worker);
       resolve(undefined);
     };
     const onExit = (code: number | null) => {
@@ -87,20 +103,15 @@ function untilReady(worker: Worker): Promise<number | undefined> {
 }
 
 function askToStop(worker: Worker): void {
-  if (worker.isConnected()) worker.send({ type: WORKER_SHUTDOWN }, (error: Error | null) => void error);
+  // Before it listens a worker has no handler for the request: SIGTERM ends it at once.
+  if (ready.has(worker) && worker.isConnected())
+    worker.send({ type: WORKER_SHUTDOWN }, (error: Error | null) => void error);
   else worker.process.kill('SIGTERM');
 }
 
-async function stopAll(logger: Logger): Promise<void> {
-  const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => !!worker);
-  logger.debug('stopping the workers started so far', { count: workers.length });
-  await Promise.all(
-    workers.map(
-      (worker) =>
-        new Promise<void>((resolve) => {
-          worker.once('exit', () => resolve());
-          askToStop(worker);
-        }),
-    ),
-  );
+function stopAndWait(worker: Worker): Promise<void> {
+  return new Promise<void>((resolve) => {
+    worker.once('exit', () => resolve());
+    askToStop(worker);
+  });
 }

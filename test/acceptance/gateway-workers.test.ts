@@ -7,7 +7,7 @@ import { after, before, describe, it, test } from 'node:test';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
 import { NtlmHttpClient } from '../helpers/http-client.js';
-import { type RunningProcess, startDemo, startGateway } from '../helpers/processes.js';
+import { type RunningProcess, runCli, startDemo, startGateway } from '../helpers/processes.js';
 import { ALICE, BOB } from '../helpers/servers.js';
 import { isAlive, serverSocketOwner } from '../helpers/socket-owner.js';
 
@@ -103,6 +103,12 @@ describe('ntlm-sso gateway --workers 2', () => {
       'the token refused by 2 workers',
       2000,
     );
+  });
+
+  test('a mistake in the settings: exit 2, said once (the first worker stops the start)', async () => {
+    const { code, stderr } = await runCli(['gateway', '--workers', '2', '--upstream', upstream.url]);
+    assert.equal(code, 2);
+    assert.equal(stderr.match(/header mode needs --users/g)?.length, 1, stderr);
   });
 
   test('SIGTERM ends the primary and every worker, exit 0', async () => {
