@@ -111,6 +111,23 @@ describe('ntlm-sso gateway --workers 2', () => {
     assert.equal(stderr.match(/header mode needs --users/g)?.length, 1, stderr);
   });
 
+  test('a worker that dies is replaced: connections spread over 2 live workers again', async () => {
+    const { pid: victim } = await onNewConnection('/.ntlm-sso/health', {});
+    assert.ok(victim);
+    process.kill(victim, 'SIGKILL');
+    const workers = new Set<number>();
+    await eventually(
+      async () => {
+        const { reply, pid } = await onNewConnection('/.ntlm-sso/health', {});
+        if (reply.status === 200 && pid && pid !== victim) workers.add(pid);
+        return workers.size >= 2;
+      },
+      'two live workers, one of them new',
+      10_000,
+    );
+    assert.match(gateway.output(), /worker died; starting another/);
+  });
+
   test('SIGTERM ends the primary and every worker, exit 0', async () => {
     const workers = new Set<number>();
     await eventually(async () => {

@@ -47,6 +47,9 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'
 export async function startSentinelSet(): Promise<SentinelSet> {
   const primary = await startRedis();
   const replicaPort = await freePort();
+  // Sentinel rewrites its configuration file, and a full resync writes an RDB: a directory of
+  // their own, never the working directory (a left-over dump.rdb would be loaded next time).
+  const dir = mkdtempSync(join(tmpdir(), 'sentinel-'));
   const replica = await spawnUntil(
     [
       '--port',
@@ -57,15 +60,15 @@ export async function startSentinelSet(): Promise<SentinelSet> {
       '',
       '--appendonly',
       'no',
+      '--dir',
+      dir,
       '--replicaof',
       '127.0.0.1',
       String(primary.port),
     ],
     'MASTER <-> REPLICA sync: Finished with success',
   );
-  const dir = mkdtempSync(join(tmpdir(), 'sentinel-'));
   const sentinelPort = await freePort();
-  // Sentinel rewrites its configuration file: it must be a file of its own, writable.
   const config = join(dir, 'sentinel.conf');
   writeFileSync(
     config,
