@@ -35,9 +35,10 @@ export async function runWorkers(count: number, logger: Logger): Promise<number>
   };
 
   cluster.on('exit', (worker, code, signal) => {
-    // A worker stopped by our SIGTERM before it listened (a shutdown during start-up) did no wrong.
-    if (code !== 0 && !(stopping && signal === 'SIGTERM')) failed = true;
     if (stopping) {
+      // The exit code says how the shutdown went (a worker that died earlier was replaced); a
+      // worker stopped by our SIGTERM before it listened (during start-up) did no wrong.
+      if (code !== 0 && signal !== 'SIGTERM') failed = true;
       if (liveWorkers().length === 0) finish(failed ? 1 : 0);
       return;
     }

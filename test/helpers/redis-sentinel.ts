@@ -22,10 +22,11 @@ function spawnUntil(args: string[], ready: string): Promise<ChildProcess> {
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`redis-server ${args[0]} did not start:\n${output}`)),
-      10_000,
-    );
+    const timer = setTimeout(() => {
+      // Not left running: it would keep the test file's process alive.
+      child.kill('SIGKILL');
+      reject(new Error(`redis-server ${args[0]} did not start:\n${output}`));
+    }, 10_000);
     child.stdout?.on('data', (chunk) => {
       output += chunk;
       if (output.includes(ready)) {
@@ -46,6 +47,15 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'
 
 export async function startSentinelSet(): Promise<SentinelSet> {
   const primary = await startRedis();
+  try {
+    return await withReplicaAndSentinel(primary);
+  } catch (error) {
+    await primary.stop();
+    throw error;
+  }
+}
+
+async function withReplicaAndSentinel(primary: Awaited<ReturnType<typeof startRedis>>): Promise<SentinelSet> {
   const replicaPort = await freePort();
   // Sentinel rewrites its configuration file, and a full resync writes an RDB: a directory of
   // their own, never the working directory (a left-over dump.rdb would be loaded next time).
