@@ -30,6 +30,7 @@ import { keepAliveScenario } from './scenarios/keep-alive.js';
 import { kerberosScenario } from './scenarios/kerberos.js';
 import { logonScenario } from './scenarios/logons.js';
 import { netlogonScenario } from './scenarios/netlogon.js';
+import { workersScenario } from './scenarios/workers.js';
 
 /** Every scenario, in the order, with the rows it reports when it cannot run at all. */
 const SCENARIOS: { n: number; name: string; goal: string; run: (ctx: Context) => Promise<Row[]> }[] = [
@@ -41,6 +42,7 @@ const SCENARIOS: { n: number; name: string; goal: string; run: (ctx: Context) =>
   { n: 6, name: 'heap per idle authenticated connection', goal: '≤ +1 KB/conn', run: heapScenario },
   { n: 7, name: 'gateway vs the upstream direct', goal: '≥ 0.80', run: gatewayScenario },
   { n: 8, name: 'revocation and directory caches', goal: 'report', run: cachesScenario },
+  { n: 9, name: 'gateway --workers 2 vs 1', goal: 'report', run: workersScenario },
 ];
 
 const { values } = parseArgs({

@@ -3,13 +3,17 @@
 // shutdown, 1 when the gateway cannot start or stops on an error, 2 for a command-line mistake.
 // `ntlm-sso doctor ...`: the same settings, checked (src/doctor/). Exit codes: 0 when every check
 // passes, 1 when one fails, 2 for a command-line mistake.
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
+import { runWorkers } from './cluster/run-workers.js';
+import { announceReady, onShutdownRequest, workerRole } from './cluster/worker-role.js';
 import { planDoctor } from './doctor/plan.js';
 import { runDoctor } from './doctor/run-doctor.js';
 import { doctorHelp, readDoctorSettings } from './doctor/settings.js';
 import { ConfigurationError } from './errors.js';
 import { helpText, readSettings, UsageError } from './gateway/cli-settings.js';
 import { createGateway } from './gateway/gateway.js';
+import { gatewayLogger } from './gateway/gateway-logger.js';
 import { planGateway } from './gateway/settings-to-options.js';
 
 function packageVersion(): string {
@@ -31,6 +35,13 @@ async function gateway(argv: readonly string[]): Promise<void> {
     process.stdout.write(`${packageVersion()}\n`);
     return;
   }
+  const workers = (settings.workers as number | undefined) ?? 1;
+  if (workers > 1 && cluster.isPrimary) {
+    const format = settings['log-format'];
+    const logger = gatewayLogger(format === 'json' || format === 'pretty' ? format : 'auto', 0);
+    process.exit(await runWorkers(workers, logger));
+  }
+  const role = workerRole();
   const plan = planGateway(settings);
   const instance = createGateway(plan.options);
   const address = await instance.listen(plan.listen.port, plan.listen.host);
@@ -40,17 +51,23 @@ async function gateway(argv: readonly string[]): Promise<void> {
   const logger = plan.options.logger!;
   // Before the "listening" line, which scripts (and the tests) wait for.
   const operator = instance.operatorServer?.address();
-  if (operator && typeof operator === 'object')
+  // In a cluster, the last worker to start says it for all (the primary starts them in turn).
+  const speaks = !role || role.index === role.count;
+  if (speaks && operator && typeof operator === 'object')
     logger.info(
       `ntlm-sso gateway: health, readiness and metrics on http://${operator.family === 'IPv6' ? `[${operator.address}]` : operator.address}:${operator.port}/ only`,
     );
-  logger.info(
-    `ntlm-sso gateway (${instance.mode} mode) listening on ${scheme}://${host}:${address.port}/ ` +
-      `→ ${new URL(plan.options.upstream).origin}; ${plan.source}`,
-  );
+  if (speaks)
+    logger.info(
+      `ntlm-sso gateway (${instance.mode} mode) listening on ${scheme}://${host}:${address.port}/ ` +
+        `→ ${new URL(plan.options.upstream).origin}; ${plan.source}${role ? `; ${role.count} workers` : ''}`,
+    );
+  if (role) announceReady();
 
   let stopping = false;
   const stop = (signal: string) => {
+    // A worker hears of a shutdown twice (a terminal's SIGINT and the primary's request): once is enough.
+    if (stopping && role) return;
     if (stopping) {
       process.stderr.write(`ntlm-sso gateway: ${signal} again, exiting now\n`);
       process.exit(1);
@@ -67,6 +84,7 @@ async function gateway(argv: readonly string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  if (role) onShutdownRequest(stop);
 }
 
 /** Runs the checks and resolves with the exit code. */

@@ -64,6 +64,9 @@ export const DEFAULTS = {
     unavailablePauseMs: 2000,
     prefix: 'ntlm-sso:',
   },
+  workerStore: {
+    timeoutMs: 1000,
+  },
   gateway: {
     listen: '127.0.0.1:8080',
     mode: 'header',

@@ -1,3 +1,5 @@
+export { serveWorkerStore } from './cluster/primary-store.js';
+export { WorkerStore } from './cluster/worker-store.js';
 export {
   AuthenticationError,
   ConfigurationError,
@@ -60,6 +62,7 @@ export type {
   TokenAlgorithm,
   UsernameFormat,
   Verifier,
+  WorkerStoreOptions,
 } from './types.js';
 export { DomainControllerVerifier, domainController } from './verifiers/domain-controller.js';
 export {

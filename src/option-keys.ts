@@ -22,6 +22,7 @@ import type {
   PinningLimits,
   RedisStoreOptions,
   ServiceAccountOptions,
+  WorkerStoreOptions,
 } from './types.js';
 
 /** Every key of T, optional ones included, exactly once. */
@@ -148,6 +149,7 @@ export const OPTION_KEYS = {
     timeoutMs: true,
     unavailablePauseMs: true,
   }),
+  workerStore: keysOf<WorkerStoreOptions>({ timeoutMs: true }),
   gateway: keysOf<GatewayOptions>({
     upstream: true,
     mode: true,

@@ -593,6 +593,12 @@ export interface RedisStoreOptions {
   unavailablePauseMs?: number;
 }
 
+/** A `node:cluster` worker's view of the store its primary serves (`serveWorkerStore`). */
+export interface WorkerStoreOptions {
+  /** Longest wait for the primary's answer (ms): a busy or gone primary must not hang a request. @default 1000 */
+  timeoutMs?: number;
+}
+
 export interface NetlogonOptions {
   /** NetBIOS name of the domain, e.g. `EXAMPLE` (1-15 characters). */
   domain: string;

@@ -177,6 +177,8 @@ export async function startGateway(
   dcUrl: string,
   cpuProfileDir?: string,
   mode: 'header' | 'pass-through' = 'header',
+  /** `--workers`: node:cluster processes on the one port. */
+  workers = 1,
 ): Promise<Child> {
   const port = await freePort();
   if (cpuProfileDir) mkdirSync(cpuProfileDir, { recursive: true });
@@ -194,6 +196,7 @@ export async function startGateway(
       ...auth,
       '--debug',
       '0',
+      ...(workers > 1 ? ['--workers', String(workers)] : []),
     ],
     port,
   );

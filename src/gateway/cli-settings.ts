@@ -68,6 +68,13 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   {
     group: 'Gateway',
+    name: 'workers',
+    kind: 'integer',
+    placeholder: 'N',
+    help: 'run N processes (node:cluster) on one port; each connection stays in one worker. Revocations and the Kerberos replay cache are shared through --redis, else through the primary (default 1)',
+  },
+  {
+    group: 'Gateway',
     name: 'tls-cert',
     kind: 'string',
     placeholder: 'FILE',

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { workerSharedStore } from '../cluster/worker-role.js';
 import { RedisStore } from '../store/redis-store.js';
 import type { Store } from '../store/store.js';
 import type { GatewayMode, GatewayOptions, NtlmOptions, UsernameFormat, Verifier } from '../types.js';
@@ -192,7 +193,8 @@ function jwtSecret(settings: Settings): string | Buffer {
 
 function authOptions(settings: Settings, debug: 0 | 1 | 2): { auth: NtlmOptions; source: string } {
   const redis = str(settings, 'redis');
-  const store = redis ? new RedisStore({ redis }) : undefined;
+  // --workers without --redis: the workers share the primary's store (src/cluster/).
+  const store = redis ? new RedisStore({ redis }) : workerSharedStore();
   const { verifier, source } = verifierFrom(settings, store);
   const cookie = settings['token-cookie'] === true ? { secure: Boolean(settings['tls-cert']) } : undefined;
   const ttl = num(settings, 'token-ttl');

@@ -95,8 +95,10 @@ export async function startClusterDemo(env: Record<string, string>): Promise<Run
 export async function startGateway(
   args: string[],
   env: Record<string, string> = {},
+  /** Start again where an earlier gateway listened (a restart behind a balancer). */
+  port?: number,
 ): Promise<RunningProcess> {
-  const port = await freePort();
+  port ??= await freePort();
   return startUntilReady(
     ['dist/cli.js', 'gateway', '--listen', `127.0.0.1:${port}`, ...args],
     env,
