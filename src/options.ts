@@ -143,7 +143,10 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
     maxConnections: count('maxConnections'),
     connectionIdleTimeoutMs: count('connectionIdleTimeoutMs'),
     maxConnectionAgeMs: count('maxConnectionAgeMs'),
-    maxRequestsPerConnection: count('maxRequestsPerConnection'),
+    maxRequestsPerConnection:
+      options.maxRequestsPerConnection === Number.POSITIVE_INFINITY
+        ? Number.POSITIVE_INFINITY
+        : count('maxRequestsPerConnection'),
     allowUsers: stringList(options.allowUsers, 'allowUsers'),
     allowGroups: stringList(options.allowGroups, 'allowGroups'),
     identityPolicy: identityPolicyFrom(options, kerberos),

@@ -17,6 +17,7 @@ import {
   type HandshakeSlot,
   type PendingEntry,
 } from './connection-registry.js';
+import { IdentityInterner } from './identity-interner.js';
 import type { ResolvedOptions } from './resolved-options.js';
 
 /**
@@ -100,6 +101,10 @@ export class Authenticator {
   /** When each connection's current handshake began (performance.now()), for its duration. */
   readonly #handshakeStarts = new WeakMap<ConnectionState, number>();
   readonly #operations: Operations;
+  /** One shared identity per user for every connection that logged on as them (idle memory). */
+  readonly #identities = new IdentityInterner();
+  /** `req.ntlm` of a verified Bearer token, built on its first request, not on every one. */
+  readonly #bearerInfo = new WeakMap<VerifiedToken, NtlmRequestInfo>();
 
   /**
    * `mechanisms`: what each scheme is accepted with; `offers`: the schemes a fresh 401 proposes,
@@ -241,8 +246,12 @@ export class Authenticator {
       );
       return this.#fail(invalid, request, 'NTLM', { kind: 'bearer' });
     }
-    const { identity, tokenId, issuedAt, expiresAt } = verified;
-    const info = this.#info(identity, 'Bearer', issuedAt, { tokenId, tokenExpiresAt: expiresAt, token });
+    let info = this.#bearerInfo.get(verified);
+    if (!info) {
+      const { identity, tokenId, issuedAt, expiresAt } = verified;
+      info = this.#info(identity, 'Bearer', issuedAt, { tokenId, tokenExpiresAt: expiresAt, token });
+      this.#bearerInfo.set(verified, info);
+    }
     return this.#allowed(info) ? { kind: 'pass', info } : this.#forbidden(info, request);
   }
 
@@ -378,7 +387,8 @@ export class Authenticator {
     scheme: ConnectionScheme,
     step: Extract<Step, { done: true }>,
   ): Decision {
-    const { identity, responseToken } = step;
+    const { responseToken } = step;
+    const identity = this.#identities.intern(step.identity);
     const { tokens } = this.#options;
     const logger = this.#log(request);
     const durationMs = this.#handshakeTime(state);
