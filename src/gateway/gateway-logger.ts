@@ -38,6 +38,41 @@ export function prettyLine(json: string): string {
   return `${rest ? `${head} ${rest}` : head}\n`;
 }
 
+/** What coalescing outputs still hold; written out when the process exits (pipes and files are synchronous then). */
+const unwritten = new Set<() => void>();
+let exitHooked = false;
+
+/**
+ * `output` with the lines of one event-loop turn written together: the access log wrote one line
+ * per request, a system call and a wake-up of the reader each (a tenth of the gateway's CPU per
+ * proxied request in its profile). Lines go out at the end of the turn, or at exit.
+ */
+export function coalescing(output: LogOutput): LogOutput {
+  let pending = '';
+  const flush = () => {
+    unwritten.delete(flush);
+    const text = pending;
+    pending = '';
+    if (text) output.write(text);
+  };
+  if (!exitHooked) {
+    exitHooked = true;
+    process.once('exit', () => {
+      for (const pendingFlush of [...unwritten]) pendingFlush();
+    });
+  }
+  return {
+    isTTY: output.isTTY,
+    write(text: string) {
+      if (!pending) {
+        unwritten.add(flush);
+        setImmediate(flush);
+      }
+      pending += text;
+    },
+  };
+}
+
 /**
  * The gateway's logger: pino, with ISO timestamps and level names, JSON lines unless the output
  * is a terminal (or `format` says otherwise). pino is a dependency, not an optional one, because
@@ -47,7 +82,7 @@ export function prettyLine(json: string): string {
 export function gatewayLogger(
   format: LogFormat,
   debug: 0 | 1 | 2,
-  output: LogOutput = process.stdout,
+  output: LogOutput = coalescing(process.stdout),
 ): Logger {
   const pretty = format === 'pretty' || (format === 'auto' && output.isTTY === true);
   const destination = pretty ? { write: (line: string) => output.write(prettyLine(line)) } : output;
