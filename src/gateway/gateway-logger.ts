@@ -45,7 +45,7 @@ let exitHooked = false;
 /**
  * `output` with the lines of one event-loop turn written together: the access log wrote one line
  * per request, a system call and a wake-up of the reader each (a tenth of the gateway's CPU per
- * proxied request in its profile). Lines go out at the end of the turn, or at exit.
+ * proxied request in its profile). Info and debug lines go out at the end of the turn, or at exit.
  */
 export function coalescing(output: LogOutput): LogOutput {
   let pending = '';
@@ -64,6 +64,12 @@ export function coalescing(output: LogOutput): LogOutput {
   return {
     isTTY: output.isTTY,
     write(text: string) {
+      // Warnings and errors go out at once (after what is pending, in order): someone may be
+      // reading them as the response that caused them arrives.
+      if (!ROUTINE.test(text)) {
+        pending += text;
+        return flush();
+      }
       if (!pending) {
         unwritten.add(flush);
         setImmediate(flush);
@@ -72,6 +78,9 @@ export function coalescing(output: LogOutput): LogOutput {
     },
   };
 }
+
+/** A pino JSON line at info or debug (access lines are info). */
+const ROUTINE = /^\{"level":"(?:info|debug)"/;
 
 /**
  * The gateway's logger: pino, with ISO timestamps and level names, JSON lines unless the output
@@ -82,10 +91,14 @@ export function coalescing(output: LogOutput): LogOutput {
 export function gatewayLogger(
   format: LogFormat,
   debug: 0 | 1 | 2,
-  output: LogOutput = coalescing(process.stdout),
+  output: LogOutput = process.stdout,
 ): Logger {
   const pretty = format === 'pretty' || (format === 'auto' && output.isTTY === true);
-  const destination = pretty ? { write: (line: string) => output.write(prettyLine(line)) } : output;
+  const destination = pretty
+    ? { write: (line: string) => output.write(prettyLine(line)) }
+    : output === process.stdout
+      ? coalescing(output)
+      : output;
   const logger = pino(
     {
       level: debug >= 1 ? 'debug' : 'info',
