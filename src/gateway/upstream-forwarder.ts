@@ -4,6 +4,9 @@ import { sendText } from '../http/responses.js';
 import type { Logger } from '../types.js';
 import type { UpstreamSettings } from './upstream-proxy.js';
 
+/** Response headers that are the upstream connection's, not the client's. */
+const HOP_BY_HOP_ANSWER = new Set(['connection', 'keep-alive', 'transfer-encoding']);
+
 /** Sends one client request upstream on `agent` and its answer back; errors become 502/504. */
 export type Forward = (req: http.IncomingMessage, res: http.ServerResponse, agent: http.Agent) => void;
 
@@ -72,28 +75,24 @@ export function createForwarder(settings: UpstreamSettings, logger: Logger): For
     });
     upstreamReq.on('response', (upstreamRes) => {
       const answer = upstreamRes.headers;
-      // Hop by hop (RFC 9110 7.6.1): ours to set towards the client, not the upstream's.
-      delete answer['transfer-encoding'];
-      const upstreamHint = answer['keep-alive'];
-      delete answer['keep-alive'];
-      if (req.httpVersion === '1.0') answer.connection = headers.connection ?? 'close';
-      else answer.connection ??= 'keep-alive';
-      // Shutting down: the upstream's answer ends the client connection (it would keep it alive).
-      if (settings.draining()) answer.connection = 'close';
-      // The client is told our keep-alive timeout, not the upstream's (Node adds none itself
-      // once a response has a Connection header).
-      else if (!/\bclose\b/i.test(answer.connection)) answer['keep-alive'] = keepAliveHint;
       res.statusCode = upstreamRes.statusCode ?? 502;
       if (upstreamRes.statusMessage) res.statusMessage = upstreamRes.statusMessage;
+      // Copied, not edited: the agent reads the upstream's own Keep-Alive once the body is done.
       for (const name in answer) {
+        if (HOP_BY_HOP_ANSWER.has(name)) continue;
         const value = answer[name];
         if (value !== undefined) res.setHeader(name, value);
       }
-      // The agent reads the upstream's own Keep-Alive when the body is done, to retire the socket in time.
-      upstreamRes.once('end', () => {
-        if (upstreamHint === undefined) delete answer['keep-alive'];
-        else answer['keep-alive'] = upstreamHint;
-      });
+      // Hop by hop (RFC 9110 7.6.1): ours to set towards the client. Shutting down, the answer
+      // ends the client connection (it would keep it alive); otherwise the client is told our
+      // keep-alive timeout, not the upstream's (Node adds none itself once there is a Connection header).
+      const connection = settings.draining()
+        ? 'close'
+        : req.httpVersion === '1.0'
+          ? (headers.connection ?? 'close')
+          : (answer.connection ?? 'keep-alive');
+      res.setHeader('connection', connection);
+      if (!/\bclose\b/i.test(connection)) res.setHeader('keep-alive', keepAliveHint);
       upstreamRes.on('error', (error) => failed(error, req, res));
       upstreamRes.pipe(res);
     });
