@@ -13,7 +13,7 @@ export const DEFAULTS = {
     maxConnections: 10_000,
     connectionIdleTimeoutMs: 60_000,
     maxConnectionAgeMs: 3_600_000,
-    maxRequestsPerConnection: 1000,
+    maxRequestsPerConnection: Number.POSITIVE_INFINITY,
     extendedProtection: 'off',
     debug: 0,
     allowComputerAccounts: false,

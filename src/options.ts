@@ -171,7 +171,10 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
     maxConnections: count('maxConnections'),
     connectionIdleTimeoutMs: count('connectionIdleTimeoutMs'),
     maxConnectionAgeMs: count('maxConnectionAgeMs'),
-    maxRequestsPerConnection: count('maxRequestsPerConnection'),
+    maxRequestsPerConnection:
+      options.maxRequestsPerConnection === Number.POSITIVE_INFINITY
+        ? Number.POSITIVE_INFINITY
+        : count('maxRequestsPerConnection'),
     allowUsers: stringList(options.allowUsers, 'allowUsers'),
     allowGroups: checkGroupsNameable(stringList(options.allowGroups, 'allowGroups'), options),
     identityPolicy: identityPolicyFrom(options, kerberos),

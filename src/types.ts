@@ -203,7 +203,11 @@ export interface NtlmOptions {
   connectionIdleTimeoutMs?: number;
   /** A connection's identity lasts at most this long (ms; `ntlm_time`). @default 3600000 */
   maxConnectionAgeMs?: number;
-  /** Requests served on one identity before the connection authenticates again (`ntlm_requests`). @default 1000 */
+  /**
+   * Requests served on one identity before the connection authenticates again. No limit by
+   * default, as in IIS and nginx-ntlm-module: the identity is bound to the TCP connection, which
+   * `maxConnectionAgeMs` and `connectionIdleTimeoutMs` already bound. @default Infinity
+   */
   maxRequestsPerConnection?: number;
   /**
    * Apache's `require user`: only these users get through, any case: `alice` (of a configured

@@ -339,7 +339,7 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'max-requests',
     kind: 'integer',
     placeholder: 'N',
-    help: `authenticate a connection again after this many requests (default ${DEFAULTS.ntlm.maxRequestsPerConnection})`,
+    help: `authenticate a connection again after this many requests (default: no limit; pass-through mode: ${G.pinnedMaxRequests})`,
   },
   {
     group: 'Limits',

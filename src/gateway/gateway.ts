@@ -1,7 +1,6 @@
 import type http from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { ProxyServer } from 'http-proxy-3';
 import { stripClientIdentityHeaders } from '../http/identity-headers.js';
 import { type NtlmMiddleware, ntlm } from '../http/middleware.js';
 import { sendText } from '../http/responses.js';
@@ -17,6 +16,7 @@ import { type GatewaySettings, resolveGatewayOptions } from './gateway-settings.
 import { GracefulShutdown } from './graceful-shutdown.js';
 import { operatorEndpoints } from './operator-endpoints.js';
 import { PinnedUpstreams } from './pinned-upstreams.js';
+import { createForwarder, type Forward } from './upstream-forwarder.js';
 import { prepareUpstreamRequest } from './upstream-headers.js';
 import { createUpstreamProxy } from './upstream-proxy.js';
 import { websocketUpgrades } from './websocket-upgrades.js';
@@ -74,7 +74,7 @@ interface RequestPathParts {
   readonly metrics: GatewayMetrics | undefined;
   readonly pins: PinnedUpstreams | undefined;
   readonly auth: NtlmMiddleware | undefined;
-  readonly proxy: ProxyServer;
+  readonly forward: Forward;
   readonly sharedAgent: http.Agent;
   readonly forwardAuthenticated: (req: http.IncomingMessage, socket: Socket) => void;
 }
@@ -85,7 +85,7 @@ interface RequestPathParts {
  * through, with who it is from.
  */
 function requestPath(parts: RequestPathParts): http.RequestListener {
-  const { settings, tls, shares, shutdown, endpoints, metrics, pins, auth, proxy, sharedAgent } = parts;
+  const { settings, tls, shares, shutdown, endpoints, metrics, pins, auth, forward, sharedAgent } = parts;
   const { logger, trusted } = settings;
   return (req, res) => {
     // Answered 503 on arrival (ConnectionShares): nothing it sends is served.
@@ -113,7 +113,7 @@ function requestPath(parts: RequestPathParts): http.RequestListener {
           'Too many logons in progress; try again shortly.\n',
         );
       setForwardingHeaders(req, trusted, tls);
-      return void proxy.web(req, res, { agent });
+      return forward(req, res, agent);
     }
     auth!(req, res, (error) => {
       if (error) {
@@ -121,7 +121,7 @@ function requestPath(parts: RequestPathParts): http.RequestListener {
         return sendText(res, 500, {}, 'Internal gateway error\n');
       }
       parts.forwardAuthenticated(req, req.socket);
-      proxy.web(req, res, { agent: sharedAgent });
+      forward(req, res, sharedAgent);
     });
   };
 }
@@ -159,16 +159,16 @@ export function createGateway(options: GatewayOptions): Gateway {
   const { mode, logger, trusted, forward, pinning } = settings;
   const tls = Boolean(options.tls);
   const { auth, metrics } = authentication(settings, options);
-  const { proxy, newAgent } = createUpstreamProxy(
-    {
-      upstream: settings.upstream,
-      tls: options.upstreamTls ?? {},
-      timeoutMs: settings.upstreamTimeoutMs,
-      idleTimeoutMs: settings.idleTimeoutMs,
-      draining: () => shutdown.draining,
-    },
-    logger,
-  );
+  const upstreamSettings = {
+    upstream: settings.upstream,
+    tls: options.upstreamTls ?? {},
+    timeoutMs: settings.upstreamTimeoutMs,
+    idleTimeoutMs: settings.idleTimeoutMs,
+    draining: () => shutdown.draining,
+  };
+  // http-proxy-3 for WebSocket upgrades; every other request on node:http's client (upstream-forwarder.ts says why).
+  const { proxy, newAgent } = createUpstreamProxy(upstreamSettings, logger);
+  const toUpstream = createForwarder(upstreamSettings, logger);
   // One keep-alive pool. In header mode it is everyone's: safe, because the upstream learns who
   // is asking from each request's headers only. In pass-through mode it carries only requests
   // from connections that never presented credentials.
@@ -217,7 +217,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     metrics,
     pins,
     auth,
-    proxy,
+    forward: toUpstream,
     sharedAgent,
     forwardAuthenticated,
   });

@@ -18,6 +18,7 @@ import {
   type HandshakeSlot,
   type PendingEntry,
 } from './connection-registry.js';
+import { IdentityInterner } from './identity-interner.js';
 import type { ResolvedOptions } from './resolved-options.js';
 
 /**
@@ -109,6 +110,10 @@ export class Authenticator {
   /** When each connection's current handshake began (performance.now()), for its duration. */
   readonly #handshakeStarts = new WeakMap<ConnectionState, number>();
   readonly #operations: Operations;
+  /** One shared identity per user for every connection that logged on as them (idle memory). */
+  readonly #identities = new IdentityInterner();
+  /** `req.ntlm` of a verified Bearer token, built on its first request, not on every one. */
+  readonly #bearerInfo = new WeakMap<VerifiedToken, NtlmRequestInfo>();
 
   /** `mechanisms`: what each scheme is accepted with, and what a fresh 401 offers (buildRegistry). */
   constructor(options: ResolvedOptions, mechanisms: MechanismRegistry) {
@@ -251,8 +256,12 @@ export class Authenticator {
       );
       return this.#fail(invalid, request, 'NTLM', { kind: 'bearer' });
     }
-    const { identity, tokenId, issuedAt, expiresAt } = verified;
-    const info = this.#info(identity, 'Bearer', issuedAt, { tokenId, tokenExpiresAt: expiresAt, token });
+    let info = this.#bearerInfo.get(verified);
+    if (!info) {
+      const { identity, tokenId, issuedAt, expiresAt } = verified;
+      info = this.#info(identity, 'Bearer', issuedAt, { tokenId, tokenExpiresAt: expiresAt, token });
+      this.#bearerInfo.set(verified, info);
+    }
     return this.#allowed(info) ? { kind: 'pass', info } : this.#forbidden(info, request);
   }
 
@@ -423,7 +432,8 @@ export class Authenticator {
     issued: IssuedToken | undefined,
     tokenMechanism: string,
   ): Decision {
-    const { identity, responseToken } = step;
+    const { responseToken } = step;
+    const identity = this.#identities.intern(step.identity);
     const logger = this.#log(request);
     const durationMs = this.#handshakeTime(state);
     // One name for the logon, wherever it shows: req.ntlm.mechanism, this line, the metrics.

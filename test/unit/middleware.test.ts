@@ -381,6 +381,15 @@ describe('connection rules (nginx-ntlm-module) and access rules', () => {
     }
   });
 
+  it('by default a connection is not sent back to a logon for its number of requests (as IIS, nginx-ntlm)', async () => {
+    const t = await startServer('node:http', {});
+    const client = new NtlmHttpClient(t.url);
+    assert.equal((await client.login('/', ALICE)).status, 200);
+    for (let i = 0; i < 1000; i++) assert.equal((await client.request('/')).status, 200, `request ${i + 2}`);
+    client.close();
+    await t.close();
+  });
+
   it('beyond maxConnections, the oldest authenticated connection loses its identity', async () => {
     const t = await startServer('node:http', { maxConnections: 1 });
     const first = new NtlmHttpClient(t.url);
