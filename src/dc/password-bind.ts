@@ -3,10 +3,7 @@ import type { Client } from 'ldapts';
 import { ServiceUnavailableError } from '../errors.js';
 import type { DirectorySearch } from './account-lookup.js';
 import { bindFailure } from './dc-errors.js';
-import type { SearchEntry } from './ldap-messages.js';
-import { ldapts } from './ldapts.js';
-
-const BINARY_ATTRIBUTES = ['objectSid', 'tokenGroups'];
+import { ldapts, searchWithClient } from './ldapts.js';
 
 export interface PasswordBindOptions {
   /** The domain's DCs, in order (ldaps://, or ldap:// upgraded with StartTLS). */
@@ -74,27 +71,5 @@ export async function withPasswordBind<T>(
 
 /** The bound ldapts client as a DirectorySearch, for the identity lookups of dc/identity.ts. */
 function boundSearch(client: Client): DirectorySearch {
-  return {
-    async search(request) {
-      const { searchEntries } = await client.search(request.base, {
-        scope: request.scope === 0 ? 'base' : 'sub',
-        filter: request.filter,
-        attributes: [...request.attributes],
-        explicitBufferAttributes: BINARY_ATTRIBUTES,
-      });
-      const entries: SearchEntry[] = searchEntries.map((entry) => {
-        const attributes = new Map<string, Buffer[]>();
-        for (const [name, value] of Object.entries(entry)) {
-          if (name === 'dn') continue;
-          const values = Array.isArray(value) ? value : [value];
-          attributes.set(
-            name.toLowerCase(),
-            values.map((v) => (Buffer.isBuffer(v) ? v : Buffer.from(String(v), 'utf8'))),
-          );
-        }
-        return { dn: entry.dn, attributes };
-      });
-      return { result: { resultCode: 0, matchedDN: '', diagnosticMessage: '' }, entries };
-    },
-  };
+  return { search: (request) => searchWithClient(client, request) };
 }

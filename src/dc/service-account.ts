@@ -5,8 +5,7 @@ import { ServiceUnavailableError } from '../errors.js';
 import type { ServiceAccountOptions } from '../types.js';
 import { hideUrlPasswords } from '../url-credentials.js';
 import type { DirectorySearch } from './account-lookup.js';
-import type { SearchEntry } from './ldap-messages.js';
-import { ldapts } from './ldapts.js';
+import { ldapts, searchWithClient } from './ldapts.js';
 
 export interface ServiceAccountTimeouts {
   readonly connectTimeoutMs: number;
@@ -15,7 +14,6 @@ export interface ServiceAccountTimeouts {
   readonly queueTimeoutMs: number;
 }
 
-const BINARY_ATTRIBUTES = ['objectSid', 'tokenGroups'];
 /** Searches waiting for a connection, at most; beyond it, 503 at once. */
 const MAX_WAITING = 1000;
 
@@ -157,26 +155,7 @@ export class ServiceAccountDirectory implements DirectorySearch {
     const client = await this.#acquire();
     let healthy = true;
     try {
-      const scope = request.scope === 0 ? 'base' : 'sub';
-      const { searchEntries } = await client.search(request.base, {
-        scope,
-        filter: request.filter,
-        attributes: [...request.attributes],
-        explicitBufferAttributes: BINARY_ATTRIBUTES,
-      });
-      const entries: SearchEntry[] = searchEntries.map((entry) => {
-        const attributes = new Map<string, Buffer[]>();
-        for (const [name, value] of Object.entries(entry)) {
-          if (name === 'dn') continue;
-          const values = Array.isArray(value) ? value : [value];
-          attributes.set(
-            name.toLowerCase(),
-            values.map((v) => (Buffer.isBuffer(v) ? v : Buffer.from(String(v), 'utf8'))),
-          );
-        }
-        return { dn: entry.dn, attributes };
-      });
-      return { result: { resultCode: 0, matchedDN: '', diagnosticMessage: '' }, entries };
+      return await searchWithClient(client, request);
     } catch (error) {
       healthy = false;
       throw lookupUnavailable(`search of "${request.base}" failed`, error);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { plainAddress, type TrustedProxies } from '../session/client-address.js';
+import { plainAddress, type TrustedProxies } from '../net/client-address.js';
 import type { Logger } from '../types.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { sendText } from '../http/responses.js';
-import { clientAddress, plainAddress, shareKey, type TrustedProxies } from '../session/client-address.js';
+import { clientAddress, plainAddress, shareKey, type TrustedProxies } from '../net/client-address.js';
 import type { Logger } from '../types.js';
 
 const BUSY_BODY = 'Too many connections that have not logged in; try again shortly.\n';

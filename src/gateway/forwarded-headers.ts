@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
-import { plainAddress, type TrustedProxies } from '../session/client-address.js';
+import { plainAddress, type TrustedProxies } from '../net/client-address.js';
 
 /** RFC 7239 section 6: an IPv6 node is quoted and bracketed. */
 function forwardedNode(address: string): string {

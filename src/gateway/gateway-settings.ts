@@ -4,8 +4,8 @@ import { ConfigurationError } from '../errors.js';
 const G = DEFAULTS.gateway;
 
 import { adaptLogger, consoleLogger, levelledLogger } from '../logger.js';
+import { TrustedProxies } from '../net/client-address.js';
 import { OPTION_KEYS } from '../option-keys.js';
-import { TrustedProxies } from '../session/client-address.js';
 import type { GatewayMode, GatewayOptions, Logger, PinningLimits } from '../types.js';
 import { knownKeysOnly, oneOf, positiveInteger } from '../validation.js';
 import type { ShareLimits } from './connection-shares.js';

@@ -5,7 +5,7 @@ import { stripClientIdentityHeaders } from '../http/identity-headers.js';
 import { type NtlmMiddleware, ntlm } from '../http/middleware.js';
 import { sendText } from '../http/responses.js';
 import { promClientAvailable } from '../metrics/prometheus.js';
-import { clientAddress } from '../session/client-address.js';
+import { clientAddress } from '../net/client-address.js';
 import type { Gateway, GatewayOptions } from '../types.js';
 import { assignRequestId, logAccess } from './access-log.js';
 import { createClientServer } from './client-server.js';

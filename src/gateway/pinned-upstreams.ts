@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
+import { shareKey } from '../net/client-address.js';
 import { MessageType, peekMessageType } from '../ntlm/fields.js';
-import { shareKey } from '../session/client-address.js';
 import type { Logger, PinningLimits } from '../types.js';
 
 /** Makes a keep-alive agent for the upstream, with these extra settings. */

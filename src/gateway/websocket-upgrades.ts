@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { ProxyServer } from 'http-proxy-3';
 import { stripClientIdentityHeaders } from '../http/identity-headers.js';
 import type { NtlmMiddleware } from '../http/middleware.js';
-import type { TrustedProxies } from '../session/client-address.js';
+import type { TrustedProxies } from '../net/client-address.js';
 import { assignRequestId } from './access-log.js';
 import type { ConnectionShares } from './connection-shares.js';
 import { setForwardingHeaders } from './forwarded-headers.js';

@@ -1,5 +1,5 @@
 import { AuthenticationError } from '../errors.js';
-import { shareKey } from '../session/client-address.js';
+import { shareKey } from '../net/client-address.js';
 
 /** How many password checks may fail per user name, and per client, within one window. */
 export interface FailureLimitOptions {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { TrustedProxies } from '../session/client-address.js';
+import type { TrustedProxies } from '../net/client-address.js';
 
 /**
  * Whether a request came over TLS, the rule Basic is offered and taken by:

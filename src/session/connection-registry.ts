@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { PendingExchange } from '../mechanisms/mechanism.js';
+import { shareKey } from '../net/client-address.js';
 import type { NtlmRequestInfo } from '../types.js';
-import { shareKey } from './client-address.js';
 
 /**
  * One of the `maxPendingHandshakes` places, taken when a handshake begins, before the mechanism

@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { KerberosAcceptor } from '../kerberos/acceptor.js';
+import type { TrustedProxies } from '../net/client-address.js';
 import type { Logger, MetricsOptions, NtlmOptions, RefusalHandler, Store, UsernameFormat } from '../types.js';
 import type { BearerTokens } from './bearer-tokens.js';
-import type { TrustedProxies } from './client-address.js';
 import type { IdentityPolicy } from './identity-policy.js';
 
 export interface ResolvedOptions {

@@ -10,8 +10,8 @@ import { readBasicCredentials } from '../../src/mechanisms/basic-credentials.js'
 import { FailureLimits } from '../../src/mechanisms/failure-limits.js';
 import { buildRegistry } from '../../src/mechanisms/registry.js';
 import { isSecureRequest } from '../../src/mechanisms/secure-request.js';
+import { TrustedProxies } from '../../src/net/client-address.js';
 import { encryptOwf } from '../../src/netlogon/interactive-logon.js';
-import { TrustedProxies } from '../../src/session/client-address.js';
 import { serveIdentity } from '../helpers/servers.js';
 
 const limits = { maxFailuresPerUser: 3, maxFailuresPerClient: 5, windowMs: 60_000, maxKeys: 100 };

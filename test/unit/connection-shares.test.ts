@@ -9,7 +9,7 @@ import net, { type AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { createClientServer } from '../../src/gateway/client-server.js';
 import { ConnectionShares, type ShareLimits } from '../../src/gateway/connection-shares.js';
-import { TrustedProxies } from '../../src/session/client-address.js';
+import { TrustedProxies } from '../../src/net/client-address.js';
 import { eventually } from '../helpers/eventually.js';
 import { addLoopbackAddresses, inTestNamespace } from '../helpers/loopback.js';
 import { recordingLogger } from '../helpers/servers.js';

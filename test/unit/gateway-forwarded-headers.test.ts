@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import { describe, test } from 'node:test';
 import { setForwardingHeaders } from '../../src/gateway/forwarded-headers.js';
 import { isNtlmError } from '../../src/index.js';
-import { clientAddress, TrustedProxies } from '../../src/session/client-address.js';
+import { clientAddress, TrustedProxies } from '../../src/net/client-address.js';
 
 function request(remoteAddress: string, headers: Record<string, string> = {}): IncomingMessage {
   return {

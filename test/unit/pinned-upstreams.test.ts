@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { HANDSHAKE_WINDOW_MS, PinnedUpstreams } from '../../src/gateway/pinned-upstreams.js';
-import { shareKey } from '../../src/session/client-address.js';
+import { shareKey } from '../../src/net/client-address.js';
 import type { PinningLimits } from '../../src/types.js';
 import { type1 } from '../helpers/ntlm-client.js';
 

@@ -1,3 +1,5 @@
+// Who is on the other end of a request: the peer address, or behind a trusted proxy the client
+// it forwards, and the share key (an IPv6 client by its /64) that every per-client limit counts by.
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import { ConfigurationError } from '../errors.js';
