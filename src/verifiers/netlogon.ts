@@ -11,6 +11,7 @@ import { lsaSidNames } from '../lsa/lsa-source.js';
 import { type ObservableVerifier, Observers, type VerifierObserver } from '../metrics/observer.js';
 import type { ProbedVerifier, ReadinessReport } from '../metrics/readiness.js';
 import { ChannelPool } from '../netlogon/channel-pool.js';
+import { LogonDeadline, logonDeadlineMs } from '../netlogon/deadline.js';
 import { MachinePassword, type MachinePasswordSource } from '../netlogon/machine-password.js';
 import { MachineAccountRefusedError } from '../netlogon/secure-channel.js';
 import { type SamInfo4, samInfoSids, UserFlags } from '../netlogon/validation-info.js';
@@ -89,6 +90,8 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
   /** With dcs: 'auto', the DCs found in DNS. */
   readonly #found: FoundDcs | undefined;
   readonly #maxClockSkewMs: number;
+  /** How long one logon may wait for the DCs, all steps together (see deadline.ts). */
+  readonly #deadlineMs: number;
   readonly #passwordObservers = new Observers<VerifierObserver>();
   readonly #lsaChannels = new Map<string, LsaChannel>();
   readonly #newLsaChannel: (host: string, port: number | undefined) => LsaChannel;
@@ -143,6 +146,7 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
       DEFAULTS.netlogon.queueTimeoutMs,
       'queueTimeoutMs',
     );
+    this.#deadlineMs = logonDeadlineMs({ queueTimeoutMs, connectTimeoutMs, callTimeoutMs });
     const downtimeMs = positive(options.downtimeMs, DEFAULTS.netlogon.downtimeMs, 'downtimeMs');
     this.#maxClockSkewMs = positive(
       options.maxClockSkewMs,
@@ -202,7 +206,7 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
     this.#selector = new DcSelector(new Map([[SELECTOR_KEY, [...this.#pools.keys()]]]), {
       downtimeMs,
       // A trial logon may wait in line, then open a channel (endpoint mapper, authenticate, bind).
-      trialTimeoutMs: queueTimeoutMs + 3 * (connectTimeoutMs + callTimeoutMs),
+      trialTimeoutMs: this.#deadlineMs,
     });
     // A found DC is dialled at its address, through its endpoint mapper: the SRV port is LDAP's.
     this.#found = auto
@@ -264,14 +268,18 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
       async (finish, { serverChallenge, negotiateToken, challengeToken }): Promise<VerifiedLogon> => {
         const { authenticate, ntlmV2 } = finish;
         const claimedUser = authenticate.user;
-        const info = await this.#logon({
-          logonDomainName: authenticate.domain,
-          userName: authenticate.user,
-          workstation: authenticate.workstation,
-          lmChallenge: serverChallenge,
-          ntChallengeResponse: authenticate.ntChallengeResponse,
-          lmChallengeResponse: authenticate.lmChallengeResponse,
-        });
+        const deadline = new LogonDeadline(this.#deadlineMs);
+        const info = await deadline.race(
+          this.#logon({
+            logonDomainName: authenticate.domain,
+            userName: authenticate.user,
+            workstation: authenticate.workstation,
+            lmChallenge: serverChallenge,
+            ntChallengeResponse: authenticate.ntChallengeResponse,
+            lmChallengeResponse: authenticate.lmChallengeResponse,
+          }),
+          'Netlogon',
+        );
         checkNtlmV2Timestamp(ntlmV2, Date.now(), this.#maxClockSkewMs, claimedUser);
         const exportedSessionKey = checkMic({
           sessionBaseKey: info.userSessionKey,
@@ -287,7 +295,10 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
             claimedUser,
           });
         }
-        const identity = await this.nameGroups(this.#identity(info, authenticate.workstation));
+        const identity = await deadline.race(
+          this.nameGroups(this.#identity(info, authenticate.workstation)),
+          'group names (LSA)',
+        );
         return { identity, exportedSessionKey };
       },
     );
