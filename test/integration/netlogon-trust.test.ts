@@ -144,6 +144,24 @@ describe('Netlogon trust (issue 18, strict Samba AD DC)', { skip }, () => {
     }
   });
 
+  it('a name the DC finds without its spaces (" alice", "alice  ") logs in as the account the DC answers for', async () => {
+    // Found by the fuzz: Samba looks names up as the directory compares them, and answers with
+    // the account's own name; the answer check took that for an answer to another logon (503).
+    const verifier = netlogon(options());
+    try {
+      const outcomes: string[] = [];
+      for (const user of [' alice', 'alice  ', ' ALICE ']) {
+        const o = await logon(verifier, { ...ALICE, user });
+        outcomes.push(
+          `${JSON.stringify(user)}: ${o.identity?.username ?? `${o.error?.statusCode} ${o.error?.code}`}`,
+        );
+      }
+      assert.deepEqual(outcomes, ['" alice": alice', '"alice  ": alice', '" ALICE ": alice']);
+    } finally {
+      await verifier.close();
+    }
+  });
+
   it('every channel binds under a key of its own, and they all serve', async () => {
     const proxy = await netlogonProxy({ host: '127.0.0.1', port: netlogonPort });
     const verifier = netlogon(options({ dcs: [`127.0.0.1:${proxy.port}`], maxChannelsPerDc: 4 }));
