@@ -310,10 +310,11 @@ export class NetlogonVerifier implements Verifier, ObservableVerifier, ProbedVer
    * one: for this verifier's logons and for Kerberos logons (the PAC carries SIDs only).
    */
   async nameGroups<T extends NtlmIdentity>(identity: T): Promise<T> {
-    const [named, mail] = await Promise.all([
-      this.#sidNames.nameGroups(identity),
-      this.#lookup?.mailOf(identity.sid),
-    ]);
+    // Bounded as a logon is (a Kerberos logon waits for it too): LSA calls queue one at a time.
+    const [named, mail] = await new LogonDeadline(this.#deadlineMs).race(
+      Promise.all([this.#sidNames.nameGroups(identity), this.#lookup?.mailOf(identity.sid)]),
+      'group names (LSA)',
+    );
     return mail === undefined ? named : { ...named, mail };
   }
 
