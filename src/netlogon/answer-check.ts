@@ -11,7 +11,9 @@ import { type SamInfo4, UserFlags } from './validation-info.js';
  * keys and sequence numbers ever fail to. They are cheap and never refuse a logon the DC means:
  * - the account: the name the client typed is the account's sAMAccountName (EffectiveName) or one
  *   of its UPN spellings (the Upn field, or name@ the DNS or NetBIOS domain of the answer), compared
- *   as Windows compares names (upper-cased one UTF-16 unit at a time);
+ *   as the directory compares names: upper-cased one UTF-16 unit at a time, without leading and
+ *   trailing spaces, a run of spaces as one (Samba finds ` alice` as alice, and answers `alice`:
+ *   found by the fuzz);
  * - the domain: the answer's domain is ours or the one the client named (NetBIOS or DNS). A DC may
  *   answer for its own domain when the client names one it does not know, so ours always passes.
  * A Guest answer is left to the verifier, which refuses it with its own code.
@@ -44,5 +46,5 @@ export function answerMismatch(
 }
 
 function fold(name: string): string {
-  return windowsUppercase(name);
+  return windowsUppercase(name.replace(/^ +| +$/g, '').replace(/ {2,}/g, ' '));
 }

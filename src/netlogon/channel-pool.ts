@@ -32,7 +32,8 @@ export interface ChannelPoolOptions extends Endpoint {
 const SETUP_RETRY_MS = 10_000;
 
 interface Waiter {
-  readonly resolve: (channel: RpcConnection | undefined) => void;
+  /** A channel, or why none came (undefined: the pool closed). */
+  readonly resolve: (channel: RpcConnection | Error | undefined) => void;
   readonly timer: NodeJS.Timeout;
 }
 
@@ -214,7 +215,8 @@ export class ChannelPool {
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         resolve: (channel) => {
-          if (channel) resolve(channel);
+          if (channel instanceof Error) reject(channel);
+          else if (channel) resolve(channel);
           else reject(new ServiceUnavailableError('ERR_NTLM_DC_UNAVAILABLE', `${this.name}: closed`));
         },
         timer: setTimeout(() => {
@@ -250,9 +252,10 @@ export class ChannelPool {
     if (!waiter) return;
     clearTimeout(waiter.timer);
     this.#open++;
-    this.#openChannel().then(waiter.resolve, () => {
+    // The set-up's own error, not "closed": a set-up that failed for load must not read as an outage.
+    this.#openChannel().then(waiter.resolve, (error: Error) => {
       this.#open--;
-      waiter.resolve(undefined);
+      waiter.resolve(error);
     });
   }
 

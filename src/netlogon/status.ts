@@ -21,7 +21,28 @@ const LOGON_STATUS: Record<number, [AuthenticationCode, string]> = {
   3221226036: ['ERR_NTLM_ACCOUNT_LOCKED', 'account locked out'],
   3221225566: ['ERR_NTLM_UNKNOWN_DOMAIN', 'no logon server for the domain'],
   3221225695: ['ERR_NTLM_UNKNOWN_DOMAIN', 'no such domain'],
+  ...requestStatuses(),
 };
+
+/**
+ * Statuses that say the DC could not take *this logon's* data: the data is the client's, so any
+ * client can cause them, and they answer that logon (401) without counting against the DC. Samba
+ * 4.17 answers STATUS_INVALID_PARAMETER for a name AV pair of the NTLMv2 blob that is not UTF-16
+ * (issue 18 fuzz finding 2; the parser refuses those now, this is the second line); the others
+ * are its numbered and mixed forms and a name the DC refuses as such.
+ */
+function requestStatuses(): Record<number, [AuthenticationCode, string]> {
+  const invalid: [AuthenticationCode, string] = ['ERR_NTLM_LOGON_FAILED', 'the DC could not read this logon'];
+  const statuses: Record<number, [AuthenticationCode, string]> = {
+    3221225485: invalid, // STATUS_INVALID_PARAMETER
+    3221225520: invalid, // STATUS_INVALID_PARAMETER_MIX
+    3221225570: ['ERR_NTLM_LOGON_FAILED', 'invalid account name'], // STATUS_INVALID_ACCOUNT_NAME
+    3221225734: invalid, // STATUS_NAME_TOO_LONG
+  };
+  // STATUS_INVALID_PARAMETER_1 to _12.
+  for (let status = 0xc00000ef; status <= 0xc00000fa; status++) statuses[status] = invalid;
+  return statuses;
+}
 
 export function statusText(status: number): string {
   return `0x${(status >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;

@@ -1,4 +1,5 @@
 import { InvalidTokenError } from '../errors.js';
+import { hasLoneSurrogate } from './fields.js';
 
 /** AvId values, MS-NLMP 2.2.2.1. */
 export const AvId = {
@@ -50,6 +51,31 @@ export function decodeAvPairs(bytes: Buffer): AvPair[] {
     offset += length;
   }
   throw new InvalidTokenError('AV pair list has no MsvAvEOL terminator');
+}
+
+/** The pairs that carry a name (UTF-16LE, MS-NLMP 2.2.2.1): what a DC converts, and refuses when it cannot. */
+const NAME_PAIRS: ReadonlySet<number> = new Set([
+  AvId.MsvAvNbComputerName,
+  AvId.MsvAvNbDomainName,
+  AvId.MsvAvDnsComputerName,
+  AvId.MsvAvDnsDomainName,
+  AvId.MsvAvDnsTreeName,
+  AvId.MsvAvTargetName,
+]);
+
+/**
+ * Refuses a name pair that is not UTF-16: an odd length or a lone surrogate. A DC converts these
+ * names when it checks the NTLMv2 response, and answers STATUS_INVALID_PARAMETER for the whole
+ * logon (measured on Samba 4.17, issue 18 fuzz finding 2); no client sends one.
+ */
+export function checkNamePairs(pairs: readonly AvPair[]): void {
+  for (const { id, value } of pairs) {
+    if (!NAME_PAIRS.has(id)) continue;
+    if (value.length % 2 !== 0) throw new InvalidTokenError(`AV pair ${id} (a name) has an odd byte length`);
+    if (hasLoneSurrogate(value.toString('utf16le'))) {
+      throw new InvalidTokenError(`AV pair ${id} (a name) is not valid UTF-16 (a lone surrogate)`);
+    }
+  }
 }
 
 export function encodeAvPairs(pairs: readonly AvPair[]): Buffer {

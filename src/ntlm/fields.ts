@@ -99,7 +99,7 @@ export function decodeName(bytes: Buffer, unicode: boolean, name: string): strin
   }
   // A lone surrogate is not UTF-16: a DC cannot convert it (Samba faults the whole Netlogon call
   // with 0x6F7, issue 18), and no client sends one. Refused here, before any verifier asks a DC.
-  if (LONE_SURROGATE.test(text)) {
+  if (hasLoneSurrogate(text)) {
     throw new InvalidTokenError(`${name} is not valid UTF-16 (a lone surrogate)`);
   }
   return text;
@@ -107,6 +107,11 @@ export function decodeName(bytes: Buffer, unicode: boolean, name: string): strin
 
 /** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether `text` is not valid UTF-16 (holds a lone surrogate). */
+export function hasLoneSurrogate(text: string): boolean {
+  return LONE_SURROGATE.test(text);
+}
 
 export function encodeName(text: string, unicode: boolean): Buffer {
   return Buffer.from(text, unicode ? 'utf16le' : 'latin1');

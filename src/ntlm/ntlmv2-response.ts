@@ -1,5 +1,5 @@
 import { InvalidTokenError } from '../errors.js';
-import { type AvPair, decodeAvPairs, encodeAvPairs } from './av-pairs.js';
+import { type AvPair, checkNamePairs, decodeAvPairs, encodeAvPairs } from './av-pairs.js';
 
 /**
  * NTLMv2_RESPONSE, MS-NLMP 2.2.2.8: NTProofStr followed by the NTLMv2_CLIENT_CHALLENGE
@@ -30,12 +30,15 @@ export function decodeNtlmV2Response(response: Buffer): NtlmV2Response {
   if (blob[0] !== 1 || blob[1] !== 1) {
     throw new InvalidTokenError(`NTLMv2 client challenge has version ${blob[0]}.${blob[1]}, not 1.1`);
   }
+  const avPairs = decodeAvPairs(blob.subarray(BLOB_HEADER));
+  // Before any verifier sends the response to a DC: names it cannot read fail the whole logon there.
+  checkNamePairs(avPairs);
   return {
     ntProofStr: response.subarray(0, PROOF_LENGTH),
     clientChallengeBlob: blob,
     timestamp: blob.readBigUInt64LE(8),
     clientChallenge: blob.subarray(16, 24),
-    avPairs: decodeAvPairs(blob.subarray(BLOB_HEADER)),
+    avPairs,
   };
 }
 

@@ -12,6 +12,7 @@ import type { PasswordLogon, PasswordVerifier } from '../mechanisms/password-ver
 import { type ObservableVerifier, Observers, type VerifierObserver } from '../metrics/observer.js';
 import type { ProbedVerifier, ReadinessReport } from '../metrics/readiness.js';
 import { ChannelPool } from '../netlogon/channel-pool.js';
+import { LogonDeadline, logonDeadlineMs } from '../netlogon/deadline.js';
 import { MachinePassword, type MachinePasswordSource } from '../netlogon/machine-password.js';
 import { MachineAccountRefusedError } from '../netlogon/secure-channel.js';
 import { type SamInfo4, samInfoSids, UserFlags } from '../netlogon/validation-info.js';
@@ -91,6 +92,8 @@ export class NetlogonVerifier implements Verifier, PasswordVerifier, ObservableV
   /** With dcs: 'auto', the DCs found in DNS. */
   readonly #found: FoundDcs | undefined;
   readonly #maxClockSkewMs: number;
+  /** How long one logon may wait for the DCs, all steps together (see deadline.ts). */
+  readonly #deadlineMs: number;
   readonly #passwordObservers = new Observers<VerifierObserver>();
   readonly #lsaChannels = new Map<string, LsaChannel>();
   readonly #newLsaChannel: (host: string, port: number | undefined) => LsaChannel;
@@ -145,6 +148,7 @@ export class NetlogonVerifier implements Verifier, PasswordVerifier, ObservableV
       DEFAULTS.netlogon.queueTimeoutMs,
       'queueTimeoutMs',
     );
+    this.#deadlineMs = logonDeadlineMs({ queueTimeoutMs, connectTimeoutMs, callTimeoutMs });
     const downtimeMs = positive(options.downtimeMs, DEFAULTS.netlogon.downtimeMs, 'downtimeMs');
     this.#maxClockSkewMs = positive(
       options.maxClockSkewMs,
@@ -204,7 +208,7 @@ export class NetlogonVerifier implements Verifier, PasswordVerifier, ObservableV
     this.#selector = new DcSelector(new Map([[SELECTOR_KEY, [...this.#pools.keys()]]]), {
       downtimeMs,
       // A trial logon may wait in line, then open a channel (endpoint mapper, authenticate, bind).
-      trialTimeoutMs: queueTimeoutMs + 3 * (connectTimeoutMs + callTimeoutMs),
+      trialTimeoutMs: this.#deadlineMs,
     });
     // A found DC is dialled at its address, through its endpoint mapper: the SRV port is LDAP's.
     this.#found = auto
@@ -266,14 +270,18 @@ export class NetlogonVerifier implements Verifier, PasswordVerifier, ObservableV
       async (finish, { serverChallenge, negotiateToken, challengeToken }): Promise<VerifiedLogon> => {
         const { authenticate, ntlmV2 } = finish;
         const claimedUser = authenticate.user;
-        const info = await this.#logon({
-          logonDomainName: authenticate.domain,
-          userName: authenticate.user,
-          workstation: authenticate.workstation,
-          lmChallenge: serverChallenge,
-          ntChallengeResponse: authenticate.ntChallengeResponse,
-          lmChallengeResponse: authenticate.lmChallengeResponse,
-        });
+        const deadline = new LogonDeadline(this.#deadlineMs);
+        const info = await deadline.race(
+          this.#logon({
+            logonDomainName: authenticate.domain,
+            userName: authenticate.user,
+            workstation: authenticate.workstation,
+            lmChallenge: serverChallenge,
+            ntChallengeResponse: authenticate.ntChallengeResponse,
+            lmChallengeResponse: authenticate.lmChallengeResponse,
+          }),
+          'Netlogon',
+        );
         checkNtlmV2Timestamp(ntlmV2, Date.now(), this.#maxClockSkewMs, claimedUser);
         const exportedSessionKey = checkMic({
           sessionBaseKey: info.userSessionKey,
@@ -289,7 +297,10 @@ export class NetlogonVerifier implements Verifier, PasswordVerifier, ObservableV
             claimedUser,
           });
         }
-        const identity = await this.nameGroups(this.#identity(info, authenticate.workstation));
+        const identity = await deadline.race(
+          this.nameGroups(this.#identity(info, authenticate.workstation)),
+          'group names (LSA)',
+        );
         return { identity, exportedSessionKey };
       },
     );
@@ -301,10 +312,11 @@ export class NetlogonVerifier implements Verifier, PasswordVerifier, ObservableV
    * one: for this verifier's logons and for Kerberos logons (the PAC carries SIDs only).
    */
   async nameGroups<T extends NtlmIdentity>(identity: T): Promise<T> {
-    const [named, mail] = await Promise.all([
-      this.#sidNames.nameGroups(identity),
-      this.#lookup?.mailOf(identity.sid),
-    ]);
+    // Bounded as a logon is (a Kerberos logon waits for it too): LSA calls queue one at a time.
+    const [named, mail] = await new LogonDeadline(this.#deadlineMs).race(
+      Promise.all([this.#sidNames.nameGroups(identity), this.#lookup?.mailOf(identity.sid)]),
+      'group names (LSA)',
+    );
     return mail === undefined ? named : { ...named, mail };
   }
 

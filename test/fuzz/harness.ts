@@ -100,8 +100,6 @@ export async function runFuzz(run: FuzzRun): Promise<FuzzSummary> {
       code: (error as Error)?.stack ?? String(error),
       input: [...inFlight].join(','),
     });
-  process.on('uncaughtException', uncaught);
-  process.on('unhandledRejection', uncaught);
 
   const summary = (): FuzzSummary => ({
     seed: run.seed,
@@ -115,7 +113,10 @@ export async function runFuzz(run: FuzzRun): Promise<FuzzSummary> {
   });
 
   run.onStart?.(summary);
+  // Made before the handlers below: a context that cannot be made fails the run, loudly.
   let context = await run.context();
+  process.on('uncaughtException', uncaught);
+  process.on('unhandledRejection', uncaught);
   const from = run.from ?? 0;
   let next = from;
   let done = 0;

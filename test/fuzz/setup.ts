@@ -1,6 +1,7 @@
 // The fuzz's targets: the local directory with Kerberos and Bearer tokens (no DC needed), and the
 // Netlogon verifier against the real Samba DC, plus the seeds made by logging in for real.
 import { netlogon } from '../../src/index.js';
+import type { Verifier } from '../../src/types.js';
 import type { NetlogonVerifier } from '../../src/verifiers/netlogon.js';
 import { type1, type3 } from '../helpers/ntlm-client.js';
 import { MACHINE_ACCOUNT, MACHINE_PASSWORD } from '../helpers/samba.js';
@@ -11,11 +12,27 @@ import { Target } from './target.js';
 
 export const QUIET = { debug() {}, info() {}, warn() {}, error() {} };
 
+/**
+ * The local directory, naming group SIDs as a directory would that knows none of them (they stay
+ * SIDs): ntlm() refuses group names in allowGroups with Kerberos unless the verifier can name
+ * SIDs (ERR_NTLM_CONFIG_GROUPS_UNRESOLVABLE), and the fuzzed PACs' SIDs go through it too.
+ */
+function namingDirectory(): Verifier {
+  const directory = testDirectory();
+  return {
+    name: directory.name,
+    domains: directory.domains,
+    startHandshake: (start) => directory.startHandshake(start),
+    close: async () => directory.close?.(),
+    nameGroups: async (identity) => ({ ...identity, groups: [...(identity.groupSids ?? [])] }),
+  };
+}
+
 /** The local target: NTLM against the local directory, Kerberos from the fixture keytab, Bearer tokens, access rules. */
 export function localTarget(timeoutMs: number): Target {
   return new Target(
     {
-      verifier: testDirectory(),
+      verifier: namingDirectory(),
       logger: QUIET,
       kerberos: { keytab: KEYTAB },
       bearer: { secret: BEARER_SECRET, cookie: true },

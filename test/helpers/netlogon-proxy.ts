@@ -39,6 +39,7 @@ export async function netlogonProxy(target: { host: string; port: number }) {
   let replayed = 0;
   let sealedConnections = 0;
   let authenticate3Calls = 0;
+  let answerDelayMs = 0;
 
   const server = createServer((client) => {
     const upstream = connect(target);
@@ -95,7 +96,11 @@ export async function netlogonProxy(target: { host: string; port: number }) {
             recordHere = false;
           }
         }
-        client.write(pdu);
+        if (answerDelayMs === 0) client.write(pdu);
+        else {
+          const copy = Buffer.from(pdu);
+          setTimeout(() => client.writable && client.write(copy), answerDelayMs);
+        }
       }),
     );
   });
@@ -103,6 +108,10 @@ export async function netlogonProxy(target: { host: string; port: number }) {
 
   return {
     port: (server.address() as AddressInfo).port,
+    /** Holds every answer of the DC this long: a DC slow rather than silent. */
+    slowDown(ms: number): void {
+      answerDelayMs = ms;
+    },
     /** Records the answer to the first call on the next sealed connection. */
     record(): void {
       recording = true;

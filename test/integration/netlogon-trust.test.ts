@@ -1,7 +1,8 @@
 // Issue 18, the Netlogon items, against the real (strict) Samba AD DC:
 // 1. a sealed NetrLogonSamLogonEx answer replayed into another channel never logs anyone in;
 // 2. a name that is not UTF-16 gets 400 before the DC is asked, and a fault one request causes
-//    answers that request only: alice keeps logging in;
+//    answers that request only: alice keeps logging in; the same for the name AV pairs of the
+//    NTLMv2 blob, and a DC status one logon's data causes (fuzz finding 2);
 // 7. a burst of logons waits for a channel instead of being refused;
 // 8. a rotated machine password, written to the password file, is picked up without a restart.
 import assert from 'node:assert/strict';
@@ -13,15 +14,23 @@ import { type NetlogonOptions, netlogon } from '../../src/index.js';
 import { decodeSamLogonEx, encodeSamLogonEx, Opnum } from '../../src/netlogon/calls.js';
 import { authenticateMachine, openSealedConnection, resolvePort } from '../../src/netlogon/secure-channel.js';
 import { decodeAuthenticate } from '../../src/ntlm/authenticate.js';
+import { AvId } from '../../src/ntlm/av-pairs.js';
 import { ntowfv1 } from '../../src/ntlm/crypto.js';
 import { decodeNegotiate } from '../../src/ntlm/negotiate.js';
+import type { NtlmV2Response } from '../../src/ntlm/ntlmv2-response.js';
 import { checkLogonPolicy } from '../../src/ntlm/policy.js';
 import type { RpcConnection } from '../../src/rpc/connection.js';
 import { RpcFault } from '../../src/rpc/pdu.js';
 import type { NtlmIdentity, Verifier } from '../../src/types.js';
 import { NtlmHttpClient } from '../helpers/http-client.js';
 import { netlogonProxy } from '../helpers/netlogon-proxy.js';
-import { type ClientCredentials, type ClientOptions, type1, type3 } from '../helpers/ntlm-client.js';
+import {
+  type ClientCredentials,
+  type ClientOptions,
+  type Type3Draft,
+  type1,
+  type3,
+} from '../helpers/ntlm-client.js';
 import {
   DC_DIR,
   MACHINE_ACCOUNT,
@@ -60,6 +69,7 @@ async function logon(
   edit: (authenticate: ReturnType<typeof decodeAuthenticate>) => ReturnType<typeof decodeAuthenticate> = (
     a,
   ) => a,
+  policy: (authenticate: ReturnType<typeof decodeAuthenticate>) => NtlmV2Response = checkLogonPolicy,
 ): Promise<Outcome> {
   const negotiateToken = type1();
   const pending = await verifier.startHandshake({
@@ -69,10 +79,22 @@ async function logon(
   });
   const authenticateToken = await type3(negotiateToken, pending.challengeToken, credentials, clientOptions);
   const authenticate = edit(decodeAuthenticate(authenticateToken));
-  return pending.complete({ authenticate, authenticateToken, ntlmV2: checkLogonPolicy(authenticate) }).then(
+  return pending.complete({ authenticate, authenticateToken, ntlmV2: policy(authenticate) }).then(
     (identity) => ({ identity }),
     (error) => ({ error }),
   );
+}
+
+/** The NTLMv2 response as the parser would read it, without its checks: what reaches a DC if the parser let it through. */
+function lenientNtlmV2(authenticate: ReturnType<typeof decodeAuthenticate>): NtlmV2Response {
+  const nt = authenticate.ntChallengeResponse;
+  return {
+    ntProofStr: nt.subarray(0, 16),
+    clientChallengeBlob: nt.subarray(16),
+    timestamp: nt.readBigUInt64LE(24),
+    clientChallenge: nt.subarray(32, 40),
+    avPairs: [],
+  };
 }
 
 describe('Netlogon trust (issue 18, strict Samba AD DC)', { skip }, () => {
@@ -119,6 +141,24 @@ describe('Netlogon trust (issue 18, strict Samba AD DC)', { skip }, () => {
     } finally {
       await verifier.close();
       proxy.close();
+    }
+  });
+
+  it('a name the DC finds without its spaces (" alice", "alice  ") logs in as the account the DC answers for', async () => {
+    // Found by the fuzz: Samba looks names up as the directory compares them, and answers with
+    // the account's own name; the answer check took that for an answer to another logon (503).
+    const verifier = netlogon(options());
+    try {
+      const outcomes: string[] = [];
+      for (const user of [' alice', 'alice  ', ' ALICE ']) {
+        const o = await logon(verifier, { ...ALICE, user });
+        outcomes.push(
+          `${JSON.stringify(user)}: ${o.identity?.username ?? `${o.error?.statusCode} ${o.error?.code}`}`,
+        );
+      }
+      assert.deepEqual(outcomes, ['" alice": alice', '"alice  ": alice', '" ALICE ": alice']);
+    } finally {
+      await verifier.close();
     }
   });
 
@@ -239,6 +279,118 @@ describe('Netlogon trust (issue 18, strict Samba AD DC)', { skip }, () => {
       );
     } finally {
       await served.close();
+    }
+  });
+
+  // Fuzz finding 2: Samba answers STATUS_INVALID_PARAMETER (0xC000000D) for a name AV pair of the
+  // NTLMv2 blob that is not UTF-16, for a valid password and an unknown user alike.
+  const notUtf16Pairs: [string, (draft: Type3Draft) => void][] = [
+    [
+      'an MsvAvNbComputerName of 3 bytes',
+      (d) => d.pairs.push({ id: AvId.MsvAvNbComputerName, value: Buffer.from('WEB') }),
+    ],
+    [
+      'a lone surrogate in MsvAvDnsComputerName',
+      (d) => d.pairs.push({ id: AvId.MsvAvDnsComputerName, value: Buffer.from('a\uD800b', 'utf16le') }),
+    ],
+  ];
+
+  it('a name AV pair of the NTLMv2 blob that is not UTF-16 gets 400 before any DC is asked; alice keeps logging in', async () => {
+    const served = await serveIdentity({ verifier: netlogon(options()) });
+    try {
+      const statuses: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const [, edit] = notUtf16Pairs[i % notUtf16Pairs.length]!;
+        const attacker = new NtlmHttpClient(served.url);
+        const user = new NtlmHttpClient(served.url);
+        try {
+          const bad = await attacker.login('/', i < 3 ? ALICE : { ...ALICE, user: 'nobody' }, { edit });
+          const good = await user.login('/', ALICE);
+          statuses.push(`${bad.status}/${good.status}`);
+        } finally {
+          attacker.close();
+          user.close();
+        }
+      }
+      assert.deepEqual(
+        statuses,
+        statuses.map(() => '400/200'),
+      );
+    } finally {
+      await served.close();
+    }
+  });
+
+  it('a DC status the logon itself causes (0xC000000D) answers that logon 401 and does not touch the DC health', async () => {
+    const verifier = netlogon(options());
+    const down: string[] = [];
+    verifier.observe({
+      dcKnown() {},
+      directoryCache() {},
+      dcDown: (dc, reason) => down.push(`${dc}: ${reason}`),
+      dcUp() {},
+      dcLatency() {},
+    });
+    try {
+      const outcomes: string[] = [];
+      for (const [what, edit] of notUtf16Pairs) {
+        // Past the parser (which refuses such a pair with 400): straight into the verifier.
+        const bad = await logon(verifier, ALICE, { edit }, (a) => a, lenientNtlmV2);
+        outcomes.push(`${what}: ${bad.identity ? 'logged in' : `${bad.error.statusCode} ${bad.error.code}`}`);
+        const alice = await logon(verifier, ALICE);
+        outcomes.push(alice.identity?.username ?? `${alice.error?.statusCode} ${alice.error?.code}`);
+      }
+      assert.deepEqual(
+        outcomes,
+        notUtf16Pairs.flatMap(([what]) => [`${what}: 401 ERR_NTLM_LOGON_FAILED`, 'alice']),
+      );
+      assert.deepEqual(down, []);
+    } finally {
+      await verifier.close();
+    }
+  });
+
+  it('a DC slow rather than silent: every logon is answered within its deadline, however many wait for set-ups', async (t) => {
+    // Each answer of the DC takes 1.2 s, within callTimeoutMs; a channel set-up (bind,
+    // ReqChallenge, Authenticate3, schannel bind) about 5 s, and set-ups run one at a time (the
+    // machine lock). Fuzz finding 3: the 8th of 8 logons waited for 7 set-ups before its own
+    // (about 40 s), and the LSA channel's set-up for the group names queued behind them too.
+    const proxy = await netlogonProxy({ host: '127.0.0.1', port: netlogonPort });
+    proxy.slowDown(1200);
+    const timeouts = { connectTimeoutMs: 1000, callTimeoutMs: 2000, queueTimeoutMs: 2000 };
+    const deadlineMs = timeouts.queueTimeoutMs + 3 * (timeouts.connectTimeoutMs + timeouts.callTimeoutMs);
+    const verifier = netlogon(
+      options({ dcs: [`127.0.0.1:${proxy.port}`], maxChannelsPerDc: 8, ...timeouts }),
+    );
+    const down: string[] = [];
+    verifier.observe({
+      dcKnown() {},
+      directoryCache() {},
+      dcDown: (dc, reason) => down.push(`${dc}: ${reason}`),
+      dcUp() {},
+      dcLatency() {},
+    });
+    // Generous against a loaded machine: the deadline plus 8 s; before the fix, 40 s and more.
+    const patienceMs = deadlineMs + 8000;
+    try {
+      const outcomes = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          Promise.race([
+            logon(verifier, ALICE).then((o) =>
+              o.identity ? '200' : `${o.error.statusCode} ${o.error.code}`,
+            ),
+            sleep(patienceMs).then(() => `no answer within ${patienceMs} ms`),
+          ]),
+        ),
+      );
+      t.diagnostic(outcomes.join(', '));
+      const unanswered = outcomes.filter((o) => !/^(200|503 ERR_NTLM_DC_UNAVAILABLE)$/.test(o));
+      assert.deepEqual(unanswered, [], outcomes.join(', '));
+      // A late logon is load: the DC answered every step in time, so it is not marked down.
+      assert.deepEqual(down, []);
+    } finally {
+      await verifier.close();
+      await proxy.close();
     }
   });
 

@@ -6,6 +6,7 @@ import { AvId, decodeAvPairs, encodeAvPairs } from '../../src/ntlm/av-pairs.js';
 import { decodeChallenge, encodeChallenge } from '../../src/ntlm/challenge.js';
 import { NegotiateFlags as F } from '../../src/ntlm/flags.js';
 import { decodeNegotiate, encodeNegotiate } from '../../src/ntlm/negotiate.js';
+import { decodeNtlmV2Response, encodeClientChallengeBlob } from '../../src/ntlm/ntlmv2-response.js';
 import { checkLogonPolicy } from '../../src/ntlm/policy.js';
 import { challengeFlags } from '../../src/ntlm/server-challenge.js';
 import { parseAuthorization } from '../../src/session/authorization.js';
@@ -180,6 +181,43 @@ describe('AV pairs', () => {
     assert.throws(() => decodeAvPairs(Buffer.from([1, 0, 2, 0, 65, 0])), invalid());
     assert.throws(() => decodeAvPairs(Buffer.from([1, 0, 0xff, 0xff, 65, 0, 0, 0, 0, 0])), invalid());
     assert.deepEqual(decodeAvPairs(Buffer.from([0, 0, 0, 0, 9, 9])), []);
+  });
+
+  it('refuses a name AV pair of the NTLMv2 blob that is not UTF-16, before any verifier (fuzz finding 2)', () => {
+    const response = (pairs: { id: number; value: Buffer }[]) =>
+      Buffer.concat([Buffer.alloc(16), encodeClientChallengeBlob(0n, Buffer.alloc(8), pairs)]);
+    const names = [
+      AvId.MsvAvNbComputerName,
+      AvId.MsvAvNbDomainName,
+      AvId.MsvAvDnsComputerName,
+      AvId.MsvAvDnsDomainName,
+      AvId.MsvAvDnsTreeName,
+      AvId.MsvAvTargetName,
+    ];
+    for (const id of names) {
+      for (const value of [
+        Buffer.from('WEB'),
+        Buffer.from('a\uD800b', 'utf16le'),
+        Buffer.from('\uDC00', 'utf16le'),
+      ]) {
+        assert.throws(
+          () => decodeNtlmV2Response(response([{ id, value }])),
+          invalid(),
+          `pair ${id} ${value.toString('hex')}`,
+        );
+      }
+      // A surrogate pair is UTF-16.
+      const emoji = Buffer.from('web\uD83D\uDE00', 'utf16le');
+      assert.deepEqual(decodeNtlmV2Response(response([{ id, value: emoji }])).avPairs, [
+        { id, value: emoji },
+      ]);
+    }
+    // Pairs that are not names keep their bytes: a 3-byte timestamp is not this check's business.
+    assert.equal(
+      decodeNtlmV2Response(response([{ id: AvId.MsvAvSingleHost, value: Buffer.from('abc') }])).avPairs
+        .length,
+      1,
+    );
   });
 });
 
