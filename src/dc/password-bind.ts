@@ -2,8 +2,9 @@ import type tls from 'node:tls';
 import type { Client } from 'ldapts';
 import { ServiceUnavailableError } from '../errors.js';
 import type { DirectorySearch } from './account-lookup.js';
+import { searchWithClient } from './client-search.js';
 import { bindFailure } from './dc-errors.js';
-import { ldapts, searchWithClient } from './ldapts.js';
+import { ldapts } from './ldapts.js';
 
 export interface PasswordBindOptions {
   /** The domain's DCs, in order (ldaps://, or ldap:// upgraded with StartTLS). */

@@ -5,7 +5,8 @@ import { ServiceUnavailableError } from '../errors.js';
 import type { ServiceAccountOptions } from '../types.js';
 import { hideUrlPasswords } from '../url-credentials.js';
 import type { DirectorySearch } from './account-lookup.js';
-import { ldapts, searchWithClient } from './ldapts.js';
+import { searchWithClient } from './client-search.js';
+import { ldapts } from './ldapts.js';
 
 export interface ServiceAccountTimeouts {
   readonly connectTimeoutMs: number;
