@@ -58,10 +58,14 @@ async function certificate(name: string): Promise<Buffer> {
 async function serve(options: Partial<NtlmOptions>, tls = true) {
   const logger = recordingLogger();
   const auth = ntlm({ verifier: testDirectory(), kerberos: { keytab: KEYTAB }, logger, ...options });
+  /** What the application answered, request by request: the identities it was handed. */
+  const answered: { user: string; mechanism: string | undefined }[] = [];
   const handler: http.RequestListener = (req, res) =>
-    auth(req, res, () =>
-      res.end(JSON.stringify({ user: req.ntlm!.username, mechanism: req.ntlm!.mechanism })),
-    );
+    auth(req, res, () => {
+      const who = { user: req.ntlm!.username, mechanism: req.ntlm!.mechanism };
+      answered.push(who);
+      res.end(JSON.stringify(who));
+    });
   const server = tls
     ? https.createServer(
         { key: readFileSync(pem('ours-key.pem')), cert: readFileSync(pem('ours.pem')) },
@@ -72,6 +76,7 @@ async function serve(options: Partial<NtlmOptions>, tls = true) {
   return {
     url: `${tls ? 'https' : 'http'}://localhost:${(server.address() as AddressInfo).port}/`,
     logger,
+    answered,
     /** The code of each refusal and 503, in order. */
     codes: () => logger.codes(),
     close: async () => {
@@ -200,10 +205,13 @@ describe('Kerberos trust against the Samba KDC (issue 18: channel bindings, repl
     }
   });
 
-  it("headless Chromium (MIT GSSAPI on Linux) binds nothing: Kerberos over HTTPS under 'allow' 200, under 'require' 401 ERR_NTLM_CHANNEL_BINDING_MISMATCH", async () => {
-    const seen: Record<string, { status: number | undefined; body: string; codes: unknown[] }> = {};
+  it("headless Chromium (MIT GSSAPI on Linux) binds nothing: Kerberos over HTTPS under 'allow' 200, under 'require' 401 ERR_NTLM_CHANNEL_BINDING_MISMATCH", async (t) => {
+    const seen: Record<
+      string,
+      { statuses: number[]; answered: unknown[]; codes: unknown[]; navigation: string }
+    > = {};
     for (const mode of ['allow', 'require'] as const) {
-      const t = await serve({ extendedProtection: mode });
+      const served = await serve({ extendedProtection: mode });
       const browser = await chromium.launch({
         executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
         env: alice.env as Record<string, string>,
@@ -211,22 +219,32 @@ describe('Kerberos trust against the Samba KDC (issue 18: channel bindings, repl
       });
       try {
         const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+        const statuses: number[] = [];
+        page.on('response', (response) => {
+          if (response.url() === served.url) statuses.push(response.status());
+        });
         // Chromium's first Negotiate challenge after start fails before it loads libgssapi
         // (kerberos.test.ts); from the second on it answers with a ticket.
-        await page.goto(`${t.url}warm-up`).catch(() => undefined);
-        // On a loaded machine the warm-up may not have done it yet: a navigation that brought no
-        // answer at all (not a refusal) is tried again, twice at most.
-        let response = await page.goto(t.url).catch(() => undefined);
-        for (let i = 0; i < 2 && !response; i++) response = await page.goto(t.url).catch(() => undefined);
-        seen[mode] = { status: response?.status(), body: (await response?.text()) ?? '', codes: t.codes() };
+        await page.goto(`${served.url}warm-up`).catch(() => undefined);
+        const navigation = await page.goto(served.url).then(
+          (response) => `ended ${response?.status()}`,
+          (error: Error) => error.message.split('\n')[0]!,
+        );
+        seen[mode] = { statuses, answered: [...served.answered], codes: served.codes(), navigation };
       } finally {
         await browser.close();
-        await t.close();
+        await served.close();
       }
     }
-    assert.equal(seen.allow!.status, 200, JSON.stringify(seen));
-    assert.deepEqual(JSON.parse(seen.allow!.body), { user: 'alice', mechanism: 'Kerberos' });
-    assert.notEqual(seen.require!.status, 200);
+    // What the server decided on Chromium's real tokens. (Seen here on an idle machine: after the
+    // 200 under 'allow', Chromium itself may end the navigation on chrome-error, which happened
+    // after our answer and is reported, not asserted; on a loaded one the navigation ended 200.)
+    t.diagnostic(JSON.stringify(seen));
+    assert.deepEqual(seen.allow!.statuses.slice(0, 1), [200], JSON.stringify(seen));
+    assert.deepEqual(seen.allow!.answered, [{ user: 'alice', mechanism: 'Kerberos' }], JSON.stringify(seen));
+    assert.deepEqual(seen.allow!.codes, []);
+    assert.ok(!seen.require!.statuses.includes(200), JSON.stringify(seen));
+    assert.deepEqual(seen.require!.answered, []);
     assert.ok(seen.require!.codes.length > 0, JSON.stringify(seen));
     assert.ok(
       seen.require!.codes.every((code) => code === 'ERR_NTLM_CHANNEL_BINDING_MISMATCH'),
