@@ -159,10 +159,14 @@ describe('scale-out: workers and instances (Samba DC, Redis, HAProxy)', { skip }
     before(async () => {
       redis = await startRedis();
       for (let i = 0; i < 2; i++) upstreams.push(await startEchoUpstream());
-      // Both at once: their first channels (Authenticate3 as WEB01$) are set up side by side.
+      // Both at once, each with a computer account of its own (the supported layout: measured
+      // below, two instances on one account re-key each other's channels now and then).
+      const accounts = [MACHINE_ACCOUNT, 'WEB02$'];
       gateways.push(
         ...(await Promise.all(
-          upstreams.map((upstream) => startGateway([...domainFlags(upstream.url), '--redis', redis.url])),
+          upstreams.map((upstream, i) =>
+            startGateway([...domainFlags(upstream.url, '127.0.0.1', accounts[i]), '--redis', redis.url]),
+          ),
         )),
       );
       balancer = await startTcpBalancer(gateways.map((gateway) => new URL(gateway.url).host));
