@@ -183,25 +183,12 @@ export async function namesBySid(
   return names;
 }
 
-/** Names (sAMAccountName) of the groups among `sids`, in one search. SIDs with no object are skipped. */
+/** Names (sAMAccountName) of the groups among `sids`, in their order, in one search. SIDs with no object are skipped. */
 export async function groupNames(
   directory: DirectorySearch,
   sids: readonly string[],
   namingContext: string,
 ): Promise<string[]> {
-  if (sids.length === 0) return [];
-  const { EqualityFilter, OrFilter } = ldapts();
-  const filter = new OrFilter({
-    filters: sids.map((sid) => new EqualityFilter({ attribute: 'objectSid', value: sidToBuffer(sid) })),
-  });
-  const entries = await searchOk(directory, {
-    base: namingContext,
-    scope: Scope.subtree,
-    filter,
-    attributes: ['sAMAccountName', 'objectSid'],
-  });
-  const bySid = new Map(
-    entries.map((e) => [sidToString(e.attributes.get('objectsid')![0]!), text(e, 'sAMAccountName')]),
-  );
+  const bySid = await namesBySid(directory, sids, namingContext);
   return sids.map((sid) => bySid.get(sid)).filter((name): name is string => name !== undefined);
 }

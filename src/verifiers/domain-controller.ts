@@ -146,18 +146,7 @@ export class DomainControllerVerifier
           : this.#identity.boundUser(connection, relay.netbiosDomain, claimedUser),
     );
     // Guest, anonymous and other domains are the identity policy's to refuse (session/identity-policy.ts).
-    const { account, groupSids, groups } = described;
-    return {
-      username: account.username,
-      domain: relay.netbiosDomain,
-      workstation: authenticate.workstation,
-      displayName: account.displayName,
-      mail: account.mail,
-      userPrincipalName: account.userPrincipalName,
-      sid: account.sid,
-      groups,
-      groupSids,
-    };
+    return identityOf(described, relay.netbiosDomain, authenticate.workstation);
   }
 
   /**
@@ -175,18 +164,7 @@ export class DomainControllerVerifier
       logon.password,
       (directory) => this.#identity.boundUser(directory, domain, logon.username),
     );
-    const { account, groupSids, groups } = described;
-    return {
-      username: account.username,
-      domain,
-      workstation: '',
-      displayName: account.displayName,
-      mail: account.mail,
-      userPrincipalName: account.userPrincipalName,
-      sid: account.sid,
-      groups,
-      groupSids,
-    };
+    return identityOf(described, domain, '');
   }
 
   /** DC transitions and latency (the relay's selector) and directory-cache hits, to `observer`. */
@@ -355,6 +333,25 @@ function directoryCache(options: DirectoryCacheOptions | false | undefined): Dir
     OWNER,
   );
   return new DirectoryCache(options?.store ?? new MemoryStore({ maxEntries: 10_000 }), ttlSeconds);
+}
+
+/** What the DC said about the user it authenticated, as the identity the app is handed. */
+function identityOf(
+  { account, groupSids, groups }: Described,
+  domain: string,
+  workstation: string,
+): NtlmIdentity {
+  return {
+    username: account.username,
+    domain,
+    workstation,
+    displayName: account.displayName,
+    mail: account.mail,
+    userPrincipalName: account.userPrincipalName,
+    sid: account.sid,
+    groups,
+    groupSids,
+  };
 }
 
 export function domainController(options: DomainControllerOptions): DomainControllerVerifier {
