@@ -56,6 +56,25 @@ export const MACHINE_PASSWORD = 'Web01-Machine-Passw0rd-123!';
 export const KEYTAB = `${DC_DIR}/http.keytab`;
 export const KRB5_CONF = `${SCRIPTS}/krb5.conf`;
 
+/**
+ * The gateway's flags for Netlogon to the test DC as `account` (WEB01$ by default): the password
+ * in a file of the DC's directory (never a flag), as --machine-password-file wants it.
+ */
+export function netlogonGatewayFlags(account = MACHINE_ACCOUNT, host = '127.0.0.1'): string[] {
+  const file = `${DC_DIR}/machine-password-${account.replace('$', '')}`;
+  writeFileSync(file, `${MACHINE_PASSWORD}\n`, { mode: 0o600 });
+  return [
+    '--netlogon',
+    host,
+    '--domain',
+    'EXAMPLE',
+    '--machine-account',
+    account,
+    '--machine-password-file',
+    file,
+  ];
+}
+
 function provisionedLayout(): string | undefined {
   try {
     return readFileSync(`${DC_DIR}/.provisioned`, 'utf8').trim();

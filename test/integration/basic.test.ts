@@ -3,7 +3,7 @@
 // java.net.http.HttpClient (no NTLM) logs in through it; plain HTTP never offers nor takes Basic.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import {
   DC_URL,
   MACHINE_ACCOUNT,
   MACHINE_PASSWORD,
+  netlogonGatewayFlags,
   sambaMissing,
   startDc,
   stopDc,
@@ -97,21 +98,12 @@ describe('Basic over TLS with --netlogon (Samba AD DC)', { skip }, () => {
       cert,
     ]);
     ca = (await import('node:fs')).readFileSync(cert, 'utf8');
-    const passwordFile = join(dir, 'web01-password');
-    writeFileSync(passwordFile, `${MACHINE_PASSWORD}\n`, { mode: 0o600 });
     upstream = await startEchoUpstream();
     gateway = await startGateway(
       [
         '--upstream',
         upstream.url,
-        '--netlogon',
-        '127.0.0.1',
-        '--domain',
-        'EXAMPLE',
-        '--machine-account',
-        MACHINE_ACCOUNT,
-        '--machine-password-file',
-        passwordFile,
+        ...netlogonGatewayFlags(),
         '--basic',
         '--tls-cert',
         cert,

@@ -3,9 +3,7 @@
 // reached over ldaps:// by address (issue 10: this was a "500 Internal gateway error").
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { curlNtlm } from '../helpers/curl.js';
 import { startEchoUpstream } from '../helpers/echo-upstream.js';
@@ -15,8 +13,7 @@ import {
   ADMIN_PASSWORD,
   DC_DIR,
   DC_URL,
-  MACHINE_ACCOUNT,
-  MACHINE_PASSWORD,
+  netlogonGatewayFlags,
   sambaMissing,
   startDc,
   stopDc,
@@ -37,24 +34,8 @@ describe('gateway --netlogon and --dc-servername (Samba AD DC)', { skip }, () =>
 
   it('--netlogon on a DC that requires LDAP signing: curl --ntlm logs in, the upstream sees alice', async () => {
     const upstream = await startEchoUpstream();
-    const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-machine-'));
-    const passwordFile = join(dir, 'web01-password');
-    writeFileSync(passwordFile, `${MACHINE_PASSWORD}\n`, { mode: 0o600 });
     const gateway = await startGateway(
-      [
-        '--upstream',
-        upstream.url,
-        '--netlogon',
-        '127.0.0.1',
-        '--domain',
-        'EXAMPLE',
-        '--machine-account',
-        MACHINE_ACCOUNT,
-        '--machine-password-file',
-        passwordFile,
-        '--forward-groups',
-        '--forward-token',
-      ],
+      ['--upstream', upstream.url, ...netlogonGatewayFlags(), '--forward-groups', '--forward-token'],
       { NTLM_SSO_JWT_SECRET: 'a-test-secret-of-at-least-32-bytes!!' },
     );
     try {

@@ -2,9 +2,7 @@
 // relay, Netlogon and Kerberos with Netlogon, against the real Samba AD DC (LDAP, KDC, RPC), with
 // group names from LsarLookupSids3 over the machine account's own secure channel.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import {
   domainController,
@@ -31,6 +29,7 @@ import {
   KEYTAB,
   MACHINE_ACCOUNT,
   MACHINE_PASSWORD,
+  netlogonGatewayFlags,
   sambaMissing,
   startDc,
   stopDc,
@@ -368,20 +367,10 @@ describe('group names for every mechanism (Samba AD DC)', { skip }, () => {
 
   it('gateway --netlogon --keytab --spn --forward-groups --allow-groups Engineering: the upstream gets Engineering on the first logon, NTLM and Kerberos', async () => {
     const upstream = await startEchoUpstream();
-    const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-machine-'));
-    const passwordFile = join(dir, 'web01-password');
-    writeFileSync(passwordFile, `${MACHINE_PASSWORD}\n`, { mode: 0o600 });
     const gateway = await startGateway([
       '--upstream',
       upstream.url,
-      '--netlogon',
-      '127.0.0.1',
-      '--domain',
-      'EXAMPLE',
-      '--machine-account',
-      MACHINE_ACCOUNT,
-      '--machine-password-file',
-      passwordFile,
+      ...netlogonGatewayFlags(),
       '--keytab',
       KEYTAB,
       '--spn',

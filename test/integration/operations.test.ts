@@ -3,9 +3,6 @@
 // the DC (stopped → 503 within seconds, started → 200) and /metrics, and its JSON access log
 // agreeing with the X-Request-Id the upstream saw.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { domainController, ntlm } from '../../src/index.js';
 import { curl, curlNtlm } from '../helpers/curl.js';
@@ -14,7 +11,7 @@ import { eventually } from '../helpers/eventually.js';
 import { linesWith } from '../helpers/log-lines.js';
 import { sample } from '../helpers/metrics-text.js';
 import { freePort, startGateway } from '../helpers/processes.js';
-import { MACHINE_ACCOUNT, MACHINE_PASSWORD, sambaMissing, startDc, stopDc } from '../helpers/samba.js';
+import { netlogonGatewayFlags, sambaMissing, startDc, stopDc } from '../helpers/samba.js';
 import { listen, recordingLogger } from '../helpers/servers.js';
 
 const missing = await sambaMissing();
@@ -98,21 +95,11 @@ describe('metrics, logs and readiness (Samba AD DC)', { skip }, () => {
 
   it('the gateway: /metrics after logons, one JSON access line per request with the id the upstream saw, /ready follows the DC', async () => {
     const upstream = await startEchoUpstream();
-    const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-ops-'));
-    const passwordFile = join(dir, 'machine-password');
-    writeFileSync(passwordFile, MACHINE_PASSWORD, { mode: 0o600 });
     const relay = await startGateway(['--upstream', upstream.url, '--dc', DC, '--domain', 'EXAMPLE']);
     const viaNetlogon = await startGateway([
       '--upstream',
       upstream.url,
-      '--netlogon',
-      '127.0.0.1',
-      '--domain',
-      'EXAMPLE',
-      '--machine-account',
-      MACHINE_ACCOUNT,
-      '--machine-password-file',
-      passwordFile,
+      ...netlogonGatewayFlags(),
       '--trusted-proxy',
       '127.0.0.1',
     ]);
