@@ -30,6 +30,7 @@ import { NtlmHttpClient } from '../helpers/http-client.js';
 import { nginxConfig } from '../helpers/nginx.js';
 import { freePort, ROOT, startGateway } from '../helpers/processes.js';
 import { ALICE, listen, testDirectory } from '../helpers/servers.js';
+import { selfSignedCertificate } from '../helpers/tls.js';
 
 const run = promisify(execFile);
 const DOC = readFileSync(join(ROOT, 'docs/deployment.md'), 'utf8');
@@ -103,29 +104,6 @@ async function startNginx(dir: string, body: string, port: number): Promise<() =
   };
 }
 
-/** A self-signed certificate for the TLS snippets. */
-async function certificate(dir: string): Promise<{ cert: string; key: string }> {
-  mkdirSync(dir, { recursive: true });
-  const cert = join(dir, 'tls.crt');
-  const key = join(dir, 'tls.key');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=sso.example.com',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-  ]);
-  return { cert, key };
-}
-
 describe('docs/deployment.md: browser policies', () => {
   it('the Chromium managed policy is JSON with AuthServerAllowlist, and no delegation', () => {
     const policy = JSON.parse(snippet('chromium-policy')) as Record<string, unknown>;
@@ -146,7 +124,7 @@ describe('docs/deployment.md: browser policies', () => {
 describe('docs/deployment.md: nginx', { skip: nginxMissing }, () => {
   let tls: { cert: string; key: string };
   before(async () => {
-    tls = await certificate(join(work, 'tls'));
+    tls = await selfSignedCertificate(join(work, 'tls'), { commonName: 'sso.example.com', altNames: '' });
   });
 
   it('every nginx snippet passes nginx -t (nginx-ntlm-module: without its ntlm* lines)', async () => {

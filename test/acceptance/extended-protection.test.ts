@@ -2,23 +2,22 @@
 // Our own client with the right, a wrong or no binding; then real clients (Chromium, python
 // requests-ntlm) under 'require'.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { type NtlmOptions, ntlm } from '../../src/index.js';
 import { channelBindingsHash, tlsServerEndPoint } from '../../src/ntlm/extended-protection.js';
 import { withChromiumPage } from '../helpers/chromium.js';
 import { NtlmHttpClient } from '../helpers/http-client.js';
 import { pythonNtlmGet } from '../helpers/python.js';
 import { ALICE, recordingLogger, testDirectory } from '../helpers/servers.js';
+import { selfSignedCertificate } from '../helpers/tls.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-epa-'));
-const keyPath = join(dir, 'key.pem');
+const keyPath = join(dir, 'cert-key.pem');
 const certPath = join(dir, 'cert.pem');
 
 async function serveHttps(options: Partial<NtlmOptions>) {
@@ -44,24 +43,7 @@ async function serveHttps(options: Partial<NtlmOptions>) {
 describe('Extended Protection over HTTPS', () => {
   let bindings: Buffer;
   before(async () => {
-    await promisify(execFile)('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-keyout',
-      keyPath,
-      '-out',
-      certPath,
-    ]);
-    const der = Buffer.from(readFileSync(certPath, 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64');
+    const { der } = await selfSignedCertificate(dir);
     bindings = channelBindingsHash(tlsServerEndPoint(der));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));

@@ -14,6 +14,7 @@ import { linesWith } from '../helpers/log-lines.js';
 import { freePort, ROOT, runCli, startGateway } from '../helpers/processes.js';
 import { RawConnection } from '../helpers/raw-http.js';
 import { ALICE } from '../helpers/servers.js';
+import { selfSignedCertificate } from '../helpers/tls.js';
 
 const ALICE_CREDENTIALS = `EXAMPLE\\alice:${ALICE.password}`;
 const USERS = 'demo-app/users.json';
@@ -250,24 +251,10 @@ describe('ntlm-sso gateway command line', () => {
 
   test('--tls-cert/--tls-key: curl --ntlm logs in over HTTPS', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-tls-'));
-    const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
-    await promisify(execFile)('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ]);
+    const { cert, key } = await selfSignedCertificate(dir, {
+      commonName: '127.0.0.1',
+      altNames: 'IP:127.0.0.1',
+    });
     const gateway = await startGateway([
       '--upstream',
       upstream.url,

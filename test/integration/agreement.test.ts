@@ -4,14 +4,12 @@
 // forwarded client, the mechanism's name, Extended Protection and the DNS domain; the demo over
 // HTTPS with Extended Protection, and its 401 page naming its users.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import Fastify from 'fastify';
 import Koa from 'koa';
 import { ntlmPlugin } from '../../src/fastify/index.js';
@@ -38,6 +36,7 @@ import {
   stopDc,
 } from '../helpers/samba.js';
 import { ALICE, recordingLogger, serveIdentity } from '../helpers/servers.js';
+import { selfSignedCertificate } from '../helpers/tls.js';
 
 const missing = await sambaMissing();
 if (missing && process.env.CI) throw new Error(`CI needs the Samba DC: ${missing}`);
@@ -62,26 +61,7 @@ async function readiness(url: string): Promise<{ status: number; body: unknown }
 
 /** A self-signed certificate for localhost and its channel bindings (RFC 5929 tls-server-end-point). */
 async function certificate() {
-  const key = join(dir, 'key.pem');
-  const cert = join(dir, 'cert.pem');
-  await promisify(execFile)('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=localhost',
-    '-addext',
-    'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-  ]);
-  const der = Buffer.from(readFileSync(cert, 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64');
+  const { key, cert, der } = await selfSignedCertificate(dir);
   return { key, cert, bindings: channelBindingsHash(tlsServerEndPoint(der)) };
 }
 

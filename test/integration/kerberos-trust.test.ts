@@ -23,6 +23,7 @@ import { gssapiTokens, resealAuthenticator, withBindings, withSubkey } from '../
 import { redisMissing, startRedis } from '../helpers/redis.js';
 import { KEYTAB, sambaMissing, startDc, stopDc } from '../helpers/samba.js';
 import { recordingLogger, testDirectory } from '../helpers/servers.js';
+import { selfSignedCertificate } from '../helpers/tls.js';
 
 const run = promisify(execFile);
 const missing = await sambaMissing();
@@ -34,24 +35,7 @@ const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-krb-trust-'));
 const pem = (name: string) => join(dir, name);
 
 async function certificate(name: string): Promise<Buffer> {
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=localhost',
-    '-addext',
-    'subjectAltName=DNS:localhost',
-    '-keyout',
-    pem(`${name}-key.pem`),
-    '-out',
-    pem(`${name}.pem`),
-  ]);
-  return Buffer.from(readFileSync(pem(`${name}.pem`), 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64');
+  return (await selfSignedCertificate(dir, { name, altNames: 'DNS:localhost' })).der;
 }
 
 /** ntlm() with the DC's keytab, over HTTPS (our certificate) or plain HTTP. */
