@@ -30,6 +30,16 @@ export async function sambaMissing(): Promise<string | undefined> {
   }
 }
 
+/**
+ * A DC suite's `skip`: false when Samba is here; in CI its absence is an error, not a skip, so
+ * that a machine without the DC fails loudly instead of passing.
+ */
+export async function sambaSkip(): Promise<string | false> {
+  const missing = await sambaMissing();
+  if (missing && process.env.CI) throw new Error(`CI needs the Samba DC: ${missing}`);
+  return missing ? `skipped: ${missing}` : false;
+}
+
 async function script(name: string, env: Record<string, string> = {}): Promise<string> {
   const { stdout } = await run('bash', [`${SCRIPTS}/${name}`, DC_DIR], {
     env: { ...process.env, ...env },
