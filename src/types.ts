@@ -327,6 +327,16 @@ export interface KerberosOptions {
    * gets 401). @default 500000 (about 35 MB when full)
    */
   maxReplayEntries?: number;
+  /**
+   * The KDCs that Basic (`basic: true`) checks passwords with, `host[:port]` (port 88 unless
+   * given), tried in order while one cannot be reached; or 'auto': the SRV records
+   * `_kerberos._tcp.<realm>` of the keytab's realm. With a keytab, Basic asks the KDC for a
+   * ticket to our own principal with the password, and opens it with the keytab.
+   * @default 'auto'
+   */
+  kdc?: string[] | 'auto';
+  /** Longest wait for a KDC connection, and then for each of its answers (ms). @default 3000 */
+  kdcTimeoutMs?: number;
 }
 
 /**
