@@ -266,7 +266,8 @@ export interface NtlmOptions {
   /**
    * Offer and take HTTP Basic, last, after `schemes`, over TLS only (the socket is TLS, or a
    * `trustedProxies` proxy says `X-Forwarded-Proto: https`), with the realm of the verifier's
-   * first domain. The password is checked against the domain each time (netlogon(): an interactive
+   * first domain. The password is checked against the domain each time (with `kerberos`: the KDC,
+   * the ticket it gives for our principal opened with the keytab; else netlogon(): an interactive
    * logon; domainController(): an LDAPS simple bind; localDirectory(): its records), under a
    * per-user and per-client limit on failures. Over plain HTTP it is never offered and Basic
    * credentials get 401.
