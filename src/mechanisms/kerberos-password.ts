@@ -1,7 +1,9 @@
 import { AuthenticationError, InvalidTokenError, NtlmError, ServiceUnavailableError } from '../errors.js';
 import type { KerberosAcceptor } from '../kerberos/acceptor.js';
-import { type PasswordClient, requestTgt } from '../kerberos/as-exchange.js';
+import type { Ticket } from '../kerberos/ap-req.js';
+import { type PasswordClient, requestTgt, type Tgt } from '../kerberos/as-exchange.js';
 import type { KdcTransport } from '../kerberos/kdc-transport.js';
+import { principalText } from '../kerberos/keytab.js';
 import { KdcError, KdcErrorCode } from '../kerberos/krb-error.js';
 import { NameType } from '../kerberos/principal.js';
 import { requestServiceTicket } from '../kerberos/tgs-exchange.js';
@@ -27,27 +29,42 @@ export class KerberosPasswordVerifier implements PasswordVerifier {
   async verifyPassword(logon: PasswordLogon): Promise<NtlmIdentity> {
     const service = this.acceptor.servicePrincipal;
     const client = clientName(logon, service.realm);
-    let ticket: Awaited<ReturnType<typeof requestServiceTicket>>;
+    let tgt: Tgt;
+    let ticket: Ticket;
     try {
-      const tgt = await requestTgt(this.kdc, client, logon.password, logon.signal);
+      tgt = await requestTgt(this.kdc, client, logon.password, logon.signal);
       ticket = await requestServiceTicket(this.kdc, tgt, service, logon.signal);
     } catch (error) {
       throw asLogonError(error, logon.username);
     }
-    let verified: ReturnType<KerberosAcceptor['verifyTicket']>;
-    try {
-      verified = this.acceptor.verifyTicket(ticket);
-    } catch (error) {
-      const reason = error instanceof NtlmError ? `${error.code}: ${error.message}` : String(error);
+    const verified = this.#openTicket(ticket, logon.username);
+    // The ticket must be for the client the password's TGT named: a TGT of another account
+    // (someone's own, passed off as this user's) yields a ticket that opens, but for that account.
+    const asked = principalText(tgt.cname.components, tgt.crealm);
+    if (verified.clientPrincipal.toLowerCase() !== asked.toLowerCase()) {
       throw new AuthenticationError(
         'ERR_KRB_KDC_NOT_VERIFIED',
-        `the service ticket from the KDC does not open with our keytab (${reason}): a KDC that is not the domain's, or a keytab older than the account's key`,
-        { claimedUser: logon.username, cause: error },
+        `the service ticket is for ${verified.clientPrincipal}, the TGT for ${asked}`,
+        { claimedUser: logon.username },
       );
     }
     const identity = fromKerberos(verified.identity);
     checkTypedDomain(logon, identity);
     return this.nameGroups ? this.nameGroups(identity) : identity;
+  }
+
+  /** The acceptor's checks; any refusal means the KDC that answered did not seal it with our key. */
+  #openTicket(ticket: Ticket, claimedUser: string): ReturnType<KerberosAcceptor['verifyTicket']> {
+    try {
+      return this.acceptor.verifyTicket(ticket);
+    } catch (error) {
+      const reason = error instanceof NtlmError ? `${error.code}: ${error.message}` : String(error);
+      throw new AuthenticationError(
+        'ERR_KRB_KDC_NOT_VERIFIED',
+        `the service ticket from the KDC does not open with our keytab (${reason}): a KDC that is not the domain's, or a keytab older than the account's key`,
+        { claimedUser, cause: error },
+      );
+    }
   }
 }
 
