@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { DEFAULTS } from '../defaults.js';
 import { ConfigurationError, InvalidTokenError } from '../errors.js';
 import type { Store } from '../store/store.js';
@@ -93,10 +94,12 @@ export interface KerberosAcceptor {
   readonly servicePrincipal: { readonly components: readonly string[]; readonly realm: string };
   /**
    * Opens a service ticket fetched from the KDC by a password check (Basic): the checks an
-   * AP-REQ's ticket gets (our key, times, session key type, PAC signature and CLIENT_INFO),
-   * without an authenticator, since no client sent one.
+   * AP-REQ's ticket gets (our key, times, session key type, PAC signature and CLIENT_INFO), and
+   * in place of the authenticator's proof, that the ticket holds `sessionKey`, the key the
+   * TGS-REP gave (a ticket captured from someone else's AP-REQ opens with our key, but its
+   * session key is not the one a forged TGS-REP can name).
    */
-  verifyTicket(ticket: Ticket): Omit<KerberosAcceptResult, 'responseToken'>;
+  verifyTicket(ticket: Ticket, sessionKey: EncryptionKey): Omit<KerberosAcceptResult, 'responseToken'>;
 }
 
 /** What to do about a keytab that is not usable. */
@@ -148,7 +151,7 @@ export function kerberosAcceptor(options: KerberosAcceptorOptions): KerberosAcce
     accept: (token, channel) => acceptor.accept(token, channel),
     realms: acceptor.realms,
     servicePrincipal: keys.principal,
-    verifyTicket: (ticket) => acceptor.verifyTicket(ticket),
+    verifyTicket: (ticket, sessionKey) => acceptor.verifyTicket(ticket, sessionKey),
     check: () => {
       if (typeof keytab !== 'string') return { name: 'kerberos keytab', ok: true };
       try {
@@ -212,9 +215,16 @@ class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept' | 'verifyTicket'
     };
   }
 
-  verifyTicket(ticket: Ticket): Omit<KerberosAcceptResult, 'responseToken'> {
+  verifyTicket(ticket: Ticket, sessionKey: EncryptionKey): Omit<KerberosAcceptResult, 'responseToken'> {
     const serviceKey = this.#keys.forTicket(ticket);
     const { part, client } = this.#openTicket(ticket, serviceKey);
+    if (
+      part.key.etype !== sessionKey.etype ||
+      part.key.value.length !== sessionKey.value.length ||
+      !timingSafeEqual(part.key.value, sessionKey.value)
+    ) {
+      refuse('ERR_KRB_CLIENT_MISMATCH', 'the ticket does not hold the session key its TGS-REP named', client);
+    }
     const pac = verifiedPac(part, serviceKey, client);
     return { identity: identityFrom(pac, part.crealm), clientPrincipal: client };
   }

@@ -1,6 +1,6 @@
 import type { Ticket } from './ap-req.js';
 import { newNonce, REQUESTED_ETYPES, type Tgt } from './as-exchange.js';
-import { decrypt, KeyUsage } from './enctypes.js';
+import { decrypt, type EncryptionKey, KeyUsage } from './enctypes.js';
 import { decodeEncKdcRepPart, decodeKdcRep, KdcRepType } from './kdc-rep.js';
 import { encodeKdcReqBody, encodeTgsReq, tgsApReq } from './kdc-req.js';
 import type { KdcTransport } from './kdc-transport.js';
@@ -20,6 +20,12 @@ export interface ServicePrincipal {
   readonly realm: string;
 }
 
+/** The ticket, and the session key the KDC told us is inside it. */
+export interface ServiceTicket {
+  readonly ticket: Ticket;
+  readonly sessionKey: EncryptionKey;
+}
+
 const TICKET_LIFETIME_MS = 10 * 60_000;
 
 export async function requestServiceTicket(
@@ -28,7 +34,7 @@ export async function requestServiceTicket(
   service: ServicePrincipal,
   signal: AbortSignal,
   now: () => Date = () => new Date(),
-): Promise<Ticket> {
+): Promise<ServiceTicket> {
   const nonce = newNonce();
   const body = encodeKdcReqBody({
     realm: service.realm,
@@ -52,5 +58,5 @@ export async function requestServiceTicket(
   if (part.nonce !== nonce || !samePrincipal(named, service) || !samePrincipal(ticketFor, service)) {
     refuse('ERR_KRB_KDC_NOT_VERIFIED', 'TGS-REP does not answer our TGS-REQ (nonce or server name)', client);
   }
-  return rep.ticket;
+  return { ticket: rep.ticket, sessionKey: part.key };
 }

@@ -1,12 +1,11 @@
 import { AuthenticationError, InvalidTokenError, NtlmError, ServiceUnavailableError } from '../errors.js';
 import type { KerberosAcceptor } from '../kerberos/acceptor.js';
-import type { Ticket } from '../kerberos/ap-req.js';
 import { type PasswordClient, requestTgt, type Tgt } from '../kerberos/as-exchange.js';
 import type { KdcTransport } from '../kerberos/kdc-transport.js';
 import { principalText } from '../kerberos/keytab.js';
 import { KdcError, KdcErrorCode } from '../kerberos/krb-error.js';
 import { NameType } from '../kerberos/principal.js';
-import { requestServiceTicket } from '../kerberos/tgs-exchange.js';
+import { requestServiceTicket, type ServiceTicket } from '../kerberos/tgs-exchange.js';
 import type { NtlmIdentity } from '../types.js';
 import { fromKerberos } from './negotiate.js';
 import type { PasswordLogon, PasswordVerifier } from './password-verifier.js';
@@ -30,14 +29,14 @@ export class KerberosPasswordVerifier implements PasswordVerifier {
     const service = this.acceptor.servicePrincipal;
     const client = clientName(logon, service.realm);
     let tgt: Tgt;
-    let ticket: Ticket;
+    let issued: ServiceTicket;
     try {
       tgt = await requestTgt(this.kdc, client, logon.password, logon.signal);
-      ticket = await requestServiceTicket(this.kdc, tgt, service, logon.signal);
+      issued = await requestServiceTicket(this.kdc, tgt, service, logon.signal);
     } catch (error) {
       throw asLogonError(error, logon.username);
     }
-    const verified = this.#openTicket(ticket, logon.username);
+    const verified = this.#openTicket(issued, logon.username);
     // The ticket must be for the client the password's TGT named: a TGT of another account
     // (someone's own, passed off as this user's) yields a ticket that opens, but for that account.
     const asked = principalText(tgt.cname.components, tgt.crealm);
@@ -54,9 +53,9 @@ export class KerberosPasswordVerifier implements PasswordVerifier {
   }
 
   /** The acceptor's checks; any refusal means the KDC that answered did not seal it with our key. */
-  #openTicket(ticket: Ticket, claimedUser: string): ReturnType<KerberosAcceptor['verifyTicket']> {
+  #openTicket(issued: ServiceTicket, claimedUser: string): ReturnType<KerberosAcceptor['verifyTicket']> {
     try {
-      return this.acceptor.verifyTicket(ticket);
+      return this.acceptor.verifyTicket(issued.ticket, issued.sessionKey);
     } catch (error) {
       const reason = error instanceof NtlmError ? `${error.code}: ${error.message}` : String(error);
       throw new AuthenticationError(

@@ -17,9 +17,13 @@ import { promisify } from 'node:util';
 import { der, readFields, readInteger, readOne, TagClass } from '../../src/asn1/der.js';
 import type { NtlmOptions, Verifier } from '../../src/index.js';
 import { aesStringToKey } from '../../src/kerberos/aes-sha1.js';
+import type { Ticket } from '../../src/kerberos/ap-req.js';
+import { requestTgt } from '../../src/kerberos/as-exchange.js';
 import { encodeEncryptedData, encodeEncryptionKey } from '../../src/kerberos/asn1-types.js';
-import { encrypt, KeyUsage } from '../../src/kerberos/enctypes.js';
-import { encodePrincipalName } from '../../src/kerberos/principal.js';
+import { type EncryptionKey, encrypt, KeyUsage } from '../../src/kerberos/enctypes.js';
+import { KdcTransport } from '../../src/kerberos/kdc-transport.js';
+import { encodePrincipalName, NameType } from '../../src/kerberos/principal.js';
+import { requestServiceTicket, type ServiceTicket } from '../../src/kerberos/tgs-exchange.js';
 import { curl } from '../helpers/curl.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { type RunningProcess, startGateway } from '../helpers/processes.js';
@@ -217,6 +221,70 @@ describe('KDC spoofing: a forged KDC that hands out tickets for a password of it
   });
 });
 
+describe('a forged KDC that hands out a real ticket of bob for our service', { skip }, () => {
+  let bobs: ServiceTicket;
+  before(async () => {
+    await startDc();
+    // A genuine ticket of bob's for HTTP/localhost, from the real KDC: as captured from bob's
+    // Negotiate header (its session key unknown to the attacker), or as the attacker's own.
+    const kdc = new KdcTransport(async () => [{ host: '127.0.0.1', port: 88 }], {
+      connectTimeoutMs: 3000,
+      timeoutMs: 3000,
+      maxAnswerBytes: 256 * 1024,
+    });
+    const signal = new AbortController().signal;
+    const bob = {
+      cname: { nameType: NameType.PRINCIPAL, components: ['bob'] },
+      realm: 'EXAMPLE.TEST',
+      canonicalize: false,
+    };
+    const tgt = await requestTgt(kdc, bob, 'Bob-Passw0rd!', signal);
+    bobs = await requestServiceTicket(
+      kdc,
+      tgt,
+      { components: ['HTTP', 'localhost'], realm: 'EXAMPLE.TEST' },
+      signal,
+    );
+  });
+  after(() => stopDc());
+
+  async function attempt(typed: string, replay: Replay) {
+    const forged = await forgedKdc('Attacker-Chose-This-1!', replay);
+    const served = await serveWithKdc([`127.0.0.1:${forged.port}`]);
+    try {
+      const answer = await get(served.url, {
+        Authorization: basic(`${typed}:Attacker-Chose-This-1!`),
+        ...overTls,
+      });
+      return { answer, codes: served.logger.codes(), log: JSON.stringify(served.logger.records) };
+    } finally {
+      await served.close();
+      await forged.close();
+    }
+  }
+
+  it("a captured ticket of bob's, with a password the attacker chose: it opens with our key, but its session key is not the TGS-REP's: 401 ERR_KRB_KDC_NOT_VERIFIED", async () => {
+    const { answer, codes, log } = await attempt('EXAMPLE\\bob', {
+      user: 'bob',
+      ticket: encodeTicket(bobs.ticket),
+    });
+    assert.equal(answer.status, 401, answer.body);
+    assert.deepEqual(codes, ['ERR_KRB_KDC_NOT_VERIFIED']);
+    assert.match(log, /does not hold the session key its TGS-REP named/);
+  });
+
+  it("the attacker's own ticket (bob, session key known) passed off as alice's: 401 ERR_KRB_KDC_NOT_VERIFIED, not bob", async () => {
+    const { answer, codes, log } = await attempt('EXAMPLE\\alice', {
+      user: 'alice',
+      ticket: encodeTicket(bobs.ticket),
+      sessionKey: bobs.sessionKey,
+    });
+    assert.equal(answer.status, 401, answer.body);
+    assert.deepEqual(codes, ['ERR_KRB_KDC_NOT_VERIFIED']);
+    assert.match(log, /the service ticket is for bob@EXAMPLE.TEST, the TGT for alice@EXAMPLE.TEST/);
+  });
+});
+
 describe('the gateway: --basic with --keytab and --kdc, curl -u over TLS', { skip }, () => {
   let dir: string;
   let upstream: EchoUpstream;
@@ -356,6 +424,19 @@ async function countingProxy(kdcPort: number) {
   return { requests, ...(await listenOn(server)) };
 }
 
+/** A Ticket (RFC 4120 5.3) encoded again from what was read: DER has one encoding. */
+function encodeTicket(ticket: Ticket): Buffer {
+  return der.application(
+    1,
+    der.sequence(
+      der.context(0, der.integer(5)),
+      der.context(1, der.kerberosString(ticket.realm)),
+      der.context(2, encodePrincipalName(ticket.sname)),
+      der.context(3, encodeEncryptedData(ticket.encPart)),
+    ),
+  );
+}
+
 /** The nonce of a KDC-REQ (AS or TGS): req-body [4], nonce [7]. */
 function nonceOf(request: Buffer): number {
   const { reader } = readOne(request, 'KDC-REQ', TagClass.APPLICATION, request[0]! & 0x1f);
@@ -364,14 +445,23 @@ function nonceOf(request: Buffer): number {
   return readInteger(body.get(7)!, 'nonce') >>> 0;
 }
 
+/** A real service ticket the forged KDC hands out: captured (its session key unknown) or its own. */
+interface Replay {
+  /** The client the forged AS-REP names. */
+  readonly user: string;
+  readonly ticket: Buffer;
+  readonly sessionKey?: { etype: number; value: Buffer };
+}
+
 /**
  * A KDC an attacker runs: PREAUTH_REQUIRED with ETYPE-INFO2 first, then an AS-REP sealed with the
  * key of `password` (which it chose), then a TGS-REP for HTTP/localhost whose ticket it sealed
  * with a key of its own, since it does not have ours.
  */
-async function forgedKdc(password: string) {
+async function forgedKdc(password: string, replay?: Replay) {
   const realm = 'EXAMPLE.TEST';
-  const salt = `${realm}alice`;
+  const user = replay?.user ?? 'alice';
+  const salt = `${realm}${user}`;
   const userKey = { etype: 18, value: aesStringToKey(password, salt, 32) };
   const sessionKey = { etype: 18, value: randomBytes(32) };
   const notOurKey = { etype: 18, value: randomBytes(32) };
@@ -391,11 +481,11 @@ async function forgedKdc(password: string) {
         ),
       ),
     );
-  const encPart = (tag: number, nonce: number, sname: Buffer) =>
+  const encPart = (tag: number, nonce: number, sname: Buffer, key: EncryptionKey = sessionKey) =>
     der.application(
       tag,
       der.sequence(
-        der.context(0, encodeEncryptionKey(sessionKey)),
+        der.context(0, encodeEncryptionKey(key)),
         der.context(1, der.sequence()),
         der.context(2, der.integer(nonce)),
         der.context(4, der.bitString(Buffer.from([0x40, 0xe1, 0, 0]))),
@@ -405,15 +495,15 @@ async function forgedKdc(password: string) {
         der.context(10, sname),
       ),
     );
-  const rep = (msgType: number, sname: Buffer, ticketKey: { etype: number; value: Buffer }, sealed: Buffer) =>
+  const rep = (msgType: number, ticketBytes: Buffer, sealed: Buffer) =>
     der.application(
       msgType,
       der.sequence(
         der.context(0, der.integer(5)),
         der.context(1, der.integer(msgType)),
         der.context(3, der.kerberosString(realm)),
-        der.context(4, name(1, 'alice')),
-        der.context(5, ticket(sname, ticketKey)),
+        der.context(4, name(1, user)),
+        der.context(5, ticketBytes),
         der.context(6, encodeEncryptedData({ etype: 18, kvno: undefined, cipher: sealed })),
       ),
     );
@@ -446,13 +536,15 @@ async function forgedKdc(password: string) {
       const krbtgt = name(2, 'krbtgt', realm);
       return rep(
         11,
-        krbtgt,
-        notOurKey,
+        ticket(krbtgt, notOurKey),
         encrypt(userKey, KeyUsage.AS_REP_ENC_PART, encPart(25, nonce, krbtgt)),
       );
     }
     const http = name(2, 'HTTP', 'localhost');
-    return rep(13, http, notOurKey, encrypt(sessionKey, KeyUsage.TGS_REP_ENC_PART, encPart(26, nonce, http)));
+    // Replaying a captured ticket, it cannot know the session key inside: it names one of its own.
+    const named = replay?.sessionKey ?? sessionKey;
+    const sealed = encrypt(sessionKey, KeyUsage.TGS_REP_ENC_PART, encPart(26, nonce, http, named));
+    return rep(13, replay?.ticket ?? ticket(http, notOurKey), sealed);
   });
   return { requests, ...(await listenOn(server)) };
 }
