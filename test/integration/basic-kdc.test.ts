@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { der, readFields, readInteger, readOne, TagClass } from '../../src/asn1/der.js';
-import type { NtlmOptions, Verifier } from '../../src/index.js';
+import { type NtlmOptions, netlogon, type Verifier } from '../../src/index.js';
 import { aesStringToKey } from '../../src/kerberos/aes-sha1.js';
 import type { Ticket } from '../../src/kerberos/ap-req.js';
 import { requestTgt } from '../../src/kerberos/as-exchange.js';
@@ -27,7 +27,16 @@ import { requestServiceTicket, type ServiceTicket } from '../../src/kerberos/tgs
 import { curl } from '../helpers/curl.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { type RunningProcess, startGateway } from '../helpers/processes.js';
-import { accountSid, DC_DIR, KEYTAB, sambaMissing, startDc, stopDc } from '../helpers/samba.js';
+import {
+  accountSid,
+  DC_DIR,
+  KEYTAB,
+  MACHINE_ACCOUNT,
+  MACHINE_PASSWORD,
+  sambaMissing,
+  startDc,
+  stopDc,
+} from '../helpers/samba.js';
 import { serveIdentity } from '../helpers/servers.js';
 
 const run = promisify(execFile);
@@ -98,6 +107,36 @@ describe('Basic checked by the Samba KDC, the ticket opened with our keytab', { 
       }
     } finally {
       await served.close();
+    }
+  });
+
+  it('beside netlogon(): the keytab path is taken (AS, AS, TGS at the KDC) and the machine account names the PAC groups', async () => {
+    const counted = await countingProxy(88);
+    const served = await serveIdentity({
+      verifier: netlogon({
+        domain: 'EXAMPLE',
+        dnsDomain: 'example.test',
+        dcs: ['127.0.0.1'],
+        machineAccount: MACHINE_ACCOUNT,
+        machinePassword: MACHINE_PASSWORD,
+      }),
+      kerberos: { keytab: KEYTAB, kdc: [`127.0.0.1:${counted.port}`] },
+      basic: true,
+      trustedProxies: ['127.0.0.1'],
+    });
+    try {
+      const ok = await get(served.url, {
+        Authorization: basic('EXAMPLE\\alice:Alice-Passw0rd!'),
+        ...overTls,
+      });
+      assert.equal(ok.status, 200, ok.body);
+      const info = JSON.parse(ok.body);
+      assert.equal(info.username, 'alice');
+      assert.ok(info.groups.includes('Engineering'), JSON.stringify(info.groups));
+      assert.deepEqual(counted.requests, ['AS-REQ', 'AS-REQ', 'TGS-REQ']);
+    } finally {
+      await served.close();
+      await counted.close();
     }
   });
 
