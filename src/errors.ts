@@ -46,7 +46,9 @@ export type AuthenticationCode =
   | 'ERR_KRB_BAD_PAC'
   | 'ERR_KRB_CLOCK_SKEW'
   | 'ERR_KRB_CLIENT_MISMATCH'
-  | 'ERR_KRB_ENCTYPE_REFUSED';
+  | 'ERR_KRB_ENCTYPE_REFUSED'
+  | 'ERR_KRB_KDC_NOT_VERIFIED'
+  | 'ERR_KRB_KDC_REFUSED';
 
 export type ServiceUnavailableCode =
   | 'ERR_NTLM_TOO_MANY_HANDSHAKES'
@@ -58,7 +60,9 @@ export type ServiceUnavailableCode =
   | 'ERR_NTLM_DC_NOT_FOUND'
   | 'ERR_NTLM_LOOKUP_UNAVAILABLE'
   | 'ERR_NTLM_STORE_UNAVAILABLE'
-  | 'ERR_KRB_REPLAY_CACHE_FULL';
+  | 'ERR_KRB_REPLAY_CACHE_FULL'
+  | 'ERR_KRB_KDC_UNAVAILABLE'
+  | 'ERR_KRB_KDC_ERROR';
 
 /**
  * One code per kind of mistake, so that tools and tests can tell them apart; every one starts

@@ -82,6 +82,8 @@ export const OPTION_KEYS = {
     maxClockSkewMs: true,
     allowRc4: true,
     maxReplayEntries: true,
+    kdc: true,
+    kdcTimeoutMs: true,
   }),
   metrics: keysOf<MetricsOptions>({ registry: true, prefix: true, defaultMetrics: true }),
   domainController: keysOf<DomainControllerOptions>({

@@ -1,6 +1,8 @@
 import { DEFAULTS } from './defaults.js';
 import { ConfigurationError } from './errors.js';
 import { type KerberosAcceptor, kerberosAcceptor } from './kerberos/acceptor.js';
+import { kdcAddresses } from './kerberos/kdc-locator.js';
+import { KdcTransport } from './kerberos/kdc-transport.js';
 import { adaptLogger, consoleLogger, levelledLogger } from './logger.js';
 import { resolveMetricsOption } from './metrics/prometheus.js';
 import { TrustedProxies } from './net/client-address.js';
@@ -14,6 +16,9 @@ import type { KerberosOptions, NtlmOptions } from './types.js';
 import { knownKeysOnly, oneOf, positiveInteger } from './validation.js';
 
 export type { ResolvedOptions };
+
+/** A KDC answer larger than this is refused: a ticket with a thousand groups in its PAC is ~30 KiB. */
+const KDC_MAX_ANSWER_BYTES = 256 * 1024;
 
 /** `kerberos` → an acceptor whose replay cache lives in the middleware's store (shared across instances). */
 function kerberosFrom(kerberos: KerberosOptions | undefined, store: Store | undefined) {
@@ -30,6 +35,21 @@ function kerberosFrom(kerberos: KerberosOptions | undefined, store: Store | unde
     allowRc4,
     maxReplayEntries,
     replayStore: store,
+  });
+}
+
+/** With a keytab, Basic checks passwords with the KDC: its addresses and waits (`kerberos.kdc`). */
+function kdcTransportFrom(kerberos: KerberosOptions, realm: string): KdcTransport {
+  const timeoutMs = positiveInteger(
+    kerberos.kdcTimeoutMs,
+    'kerberos.kdcTimeoutMs',
+    DEFAULTS.kerberos.kdcTimeoutMs,
+  );
+  const kdcs = kdcAddresses(kerberos.kdc ?? DEFAULTS.kerberos.kdc, realm, 'ntlm().kerberos.kdc');
+  return new KdcTransport(kdcs.list, {
+    connectTimeoutMs: timeoutMs,
+    timeoutMs,
+    maxAnswerBytes: KDC_MAX_ANSWER_BYTES,
   });
 }
 
@@ -184,7 +204,10 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
     kerberos,
     schemes: schemeList(options.schemes, options.kerberos !== undefined),
     basic: flag(options.basic, 'basic', DEFAULTS.ntlm.basic)
-      ? { realm: String(options.verifier.domains?.[0] ?? 'ntlm-sso').toUpperCase() }
+      ? {
+          realm: String(options.verifier.domains?.[0] ?? 'ntlm-sso').toUpperCase(),
+          kdc: kerberos && kdcTransportFrom(options.kerberos!, kerberos.servicePrincipal.realm),
+        }
       : undefined,
     skip: optionalFunction(options.skip, 'skip'),
     handlers: {

@@ -266,7 +266,8 @@ export interface NtlmOptions {
   /**
    * Offer and take HTTP Basic, last, after `schemes`, over TLS only (the socket is TLS, or a
    * `trustedProxies` proxy says `X-Forwarded-Proto: https`), with the realm of the verifier's
-   * first domain. The password is checked against the domain each time (netlogon(): an interactive
+   * first domain. The password is checked against the domain each time (with `kerberos`: the KDC,
+   * the ticket it gives for our principal opened with the keytab; else netlogon(): an interactive
    * logon; domainController(): an LDAPS simple bind; localDirectory(): its records), under a
    * per-user and per-client limit on failures. Over plain HTTP it is never offered and Basic
    * credentials get 401.
@@ -327,6 +328,16 @@ export interface KerberosOptions {
    * gets 401). @default 500000 (about 35 MB when full)
    */
   maxReplayEntries?: number;
+  /**
+   * The KDCs that Basic (`basic: true`) checks passwords with, `host[:port]` (port 88 unless
+   * given), tried in order while one cannot be reached; or 'auto': the SRV records
+   * `_kerberos._tcp.<realm>` of the keytab's realm. With a keytab, Basic asks the KDC for a
+   * ticket to our own principal with the password, and opens it with the keytab.
+   * @default 'auto'
+   */
+  kdc?: string[] | 'auto';
+  /** Longest wait for a KDC connection, and then for each of its answers (ms). @default 3000 */
+  kdcTimeoutMs?: number;
 }
 
 /**

@@ -159,6 +159,13 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   {
     group: 'Header mode: who users are',
+    name: 'kdc',
+    kind: 'list',
+    placeholder: 'HOSTS',
+    help: 'with --keytab and --basic: the KDCs that check Basic passwords, HOST[:PORT] comma-separated, or "auto" (_kerberos._tcp of the keytab realm in DNS); default: the --netlogon or --dc hosts, else auto',
+  },
+  {
+    group: 'Header mode: who users are',
     name: 'extended-protection',
     kind: 'string',
     placeholder: 'MODE',

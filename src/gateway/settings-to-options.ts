@@ -150,15 +150,29 @@ function netlogonFrom(settings: Settings, store: Store | undefined): { verifier:
   };
 }
 
-/** --keytab [--spn]: Kerberos beside NTLM. */
+/** --keytab [--spn] [--kdc]: Kerberos beside NTLM, and with --basic the KDCs that check passwords. */
 function kerberosFrom(settings: Settings): NtlmOptions['kerberos'] {
   const keytab = str(settings, 'keytab');
   const spn = str(settings, 'spn');
   if (spn && !keytab) throw new UsageError('--spn needs --keytab FILE');
+  if (list(settings, 'kdc') && !keytab) throw new UsageError('--kdc needs --keytab FILE (and --basic)');
   if (!keytab) return undefined;
   readFileSetting(keytab, 'keytab');
   // The path, not the bytes: readiness reads the file again to see that it is still usable.
-  return { keytab, servicePrincipal: spn };
+  return { keytab, servicePrincipal: spn, kdc: kdcFrom(settings) };
+}
+
+/**
+ * --kdc, else the DCs already named (every AD DC is a KDC): --netlogon's hosts, --dc's URL hosts;
+ * else (or with 'auto') the KDCs found in DNS for the keytab's realm.
+ */
+function kdcFrom(settings: Settings): string[] | 'auto' {
+  const kdc = list(settings, 'kdc');
+  if (kdc) return isAuto(kdc) ? 'auto' : kdc;
+  const dcs = list(settings, 'netlogon') ?? list(settings, 'dc');
+  if (!dcs || isAuto(dcs)) return 'auto';
+  // Their hosts only: the ports given there are Netlogon's or LDAP's, the KDC's is 88.
+  return dcs.map((dc) => (dc.includes('://') ? new URL(dc).hostname : dc.replace(/:\d+$/, '')));
 }
 
 /**
@@ -254,6 +268,7 @@ const HEADER_MODE_ONLY = [
   'machine-password',
   'keytab',
   'spn',
+  'kdc',
   'extended-protection',
   'service-principal-names',
   'lookup-url',

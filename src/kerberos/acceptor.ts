@@ -1,9 +1,10 @@
+import { timingSafeEqual } from 'node:crypto';
 import { DEFAULTS } from '../defaults.js';
 import { ConfigurationError, InvalidTokenError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { positiveInteger } from '../validation.js';
 import { encodeApRep } from './ap-rep.js';
-import { type ApReq, decodeApReq } from './ap-req.js';
+import { type ApReq, decodeApReq, type Ticket } from './ap-req.js';
 import { type Authenticator, decodeAuthenticator } from './authenticator.js';
 import { checkKerberosChannelBindings, type KerberosChannel } from './channel-bindings.js';
 import { decodeEncTicketPart, type EncTicketPart } from './enc-ticket-part.js';
@@ -89,6 +90,16 @@ export interface KerberosAcceptor {
    * key shows before a restart would fail on it. A keytab given as bytes is always ready.
    */
   check(): { name: string; ok: boolean; detail?: string; fix?: string };
+  /** The principal a password check (Basic) asks the KDC a ticket for: servicePrincipal, else the keytab's first. */
+  readonly servicePrincipal: { readonly components: readonly string[]; readonly realm: string };
+  /**
+   * Opens a service ticket fetched from the KDC by a password check (Basic): the checks an
+   * AP-REQ's ticket gets (our key, times, session key type, PAC signature and CLIENT_INFO), and
+   * in place of the authenticator's proof, that the ticket holds `sessionKey`, the key the
+   * TGS-REP gave (a ticket captured from someone else's AP-REQ opens with our key, but its
+   * session key is not the one a forged TGS-REP can name).
+   */
+  verifyTicket(ticket: Ticket, sessionKey: EncryptionKey): Omit<KerberosAcceptResult, 'responseToken'>;
 }
 
 /** What to do about a keytab that is not usable. */
@@ -139,6 +150,8 @@ export function kerberosAcceptor(options: KerberosAcceptorOptions): KerberosAcce
   return {
     accept: (token, channel) => acceptor.accept(token, channel),
     realms: acceptor.realms,
+    servicePrincipal: keys.principal,
+    verifyTicket: (ticket, sessionKey) => acceptor.verifyTicket(ticket, sessionKey),
     check: () => {
       if (typeof keytab !== 'string') return { name: 'kerberos keytab', ok: true };
       try {
@@ -167,7 +180,7 @@ interface OpenTicket {
 }
 
 /** Receipt of a KRB_AP_REQ (RFC 4120 3.2.3), in its order, with the PAC checks of MS-KILE 3.4.5. */
-class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept'> {
+class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept' | 'verifyTicket'> {
   readonly #keys: ServiceKeys;
   readonly #policy: AcceptorPolicy;
 
@@ -190,7 +203,7 @@ class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept'> {
     const apReq = decodeApReq(unwrapApReq(token));
     if (apReq.useSessionKey) refuse('ERR_KRB_NO_KEY', 'user-to-user tickets are not supported');
     const serviceKey = this.#keys.forTicket(apReq.ticket);
-    const { part, client } = this.#openTicket(apReq, serviceKey);
+    const { part, client } = this.#openTicket(apReq.ticket, serviceKey);
     const authenticator = this.#openAuthenticator(apReq, part, client, channel);
     const pac = verifiedPac(part, serviceKey, client);
     // Last, so that only authenticators that passed every check occupy the cache.
@@ -202,9 +215,23 @@ class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept'> {
     };
   }
 
+  verifyTicket(ticket: Ticket, sessionKey: EncryptionKey): Omit<KerberosAcceptResult, 'responseToken'> {
+    const serviceKey = this.#keys.forTicket(ticket);
+    const { part, client } = this.#openTicket(ticket, serviceKey);
+    if (
+      part.key.etype !== sessionKey.etype ||
+      part.key.value.length !== sessionKey.value.length ||
+      !timingSafeEqual(part.key.value, sessionKey.value)
+    ) {
+      refuse('ERR_KRB_CLIENT_MISMATCH', 'the ticket does not hold the session key its TGS-REP named', client);
+    }
+    const pac = verifiedPac(part, serviceKey, client);
+    return { identity: identityFrom(pac, part.crealm), clientPrincipal: client };
+  }
+
   /** Decrypts the ticket with the service key (key usage 2) and checks its session key and times. */
-  #openTicket(apReq: ApReq, serviceKey: EncryptionKey): OpenTicket {
-    const plain = decrypt(serviceKey, KeyUsage.TICKET, apReq.ticket.encPart.cipher);
+  #openTicket(ticket: Ticket, serviceKey: EncryptionKey): OpenTicket {
+    const plain = decrypt(serviceKey, KeyUsage.TICKET, ticket.encPart.cipher);
     if (!plain)
       refuse('ERR_KRB_MODIFIED', 'ticket does not decrypt with the keytab key (wrong key or modified)');
     const part = decodeEncTicketPart(plain);

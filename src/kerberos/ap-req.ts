@@ -48,7 +48,8 @@ export function decodeApReq(bytes: Buffer): ApReq {
   };
 }
 
-function readTicket(outer: DerReader, node: ReturnType<DerReader['next']>): Ticket {
+/** A Ticket (RFC 4120 5.3) found by `outer`: in an AP-REQ, or in a KDC-REP. */
+export function readTicket(outer: DerReader, node: ReturnType<DerReader['next']>): Ticket {
   if (node.tagClass !== TagClass.APPLICATION || node.tag !== 1 || !node.constructed) {
     throw outer.fail('Ticket: expected [APPLICATION 1]');
   }

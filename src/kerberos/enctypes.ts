@@ -19,7 +19,12 @@ export const ChecksumType = {
 
 /** Key usage numbers (RFC 4120 7.5.1, MS-PAC 2.8). */
 export const KeyUsage = {
+  PA_ENC_TIMESTAMP: 1,
   TICKET: 2,
+  AS_REP_ENC_PART: 3,
+  TGS_REQ_AUTH_CHECKSUM: 6,
+  TGS_REQ_AUTHENTICATOR: 7,
+  TGS_REP_ENC_PART: 8,
   AP_REQ_AUTHENTICATOR: 11,
   AP_REP_ENC_PART: 12,
   PAC_CHECKSUM: 17,
@@ -106,6 +111,16 @@ export function encrypt(key: EncryptionKey, usage: number, plain: Buffer): Buffe
 /** The keyed checksum that goes with a key's encryption type (RFC 3961 4, "required checksum"). */
 export function checksumTypeFor(etype: number): number | undefined {
   return PROFILES.get(etype)?.checksumType;
+}
+
+/** A keyed checksum of the type that goes with the key (a client's: the TGS-REQ body checksum). */
+export function makeChecksum(
+  key: EncryptionKey,
+  usage: number,
+  data: Buffer,
+): { cksumtype: number; checksum: Buffer } {
+  const profile = profileOf(key);
+  return { cksumtype: profile.checksumType, checksum: profile.checksum(key.value, usage, data) };
 }
 
 /** Verifies a keyed checksum; false for a wrong value and for a type that does not fit the key. */

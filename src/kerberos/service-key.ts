@@ -61,6 +61,12 @@ export class ServiceKeys {
     return [...new Set(served.map((e) => e.realm))];
   }
 
+  /** The principal served, with its realm: servicePrincipal's entry, else the keytab's first usable one. */
+  get principal(): { components: readonly string[]; realm: string } {
+    const entry = this.#entries.find((e) => !this.#service || matchesService(this.#service, e))!;
+    return { components: entry.components, realm: entry.realm };
+  }
+
   /** Which keytab key opens this ticket: principal, then enctype, then kvno (rotation). */
   forTicket(ticket: Ticket): EncryptionKey {
     const target = { components: ticket.sname.components, realm: ticket.realm };

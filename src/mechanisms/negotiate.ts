@@ -297,7 +297,7 @@ function checkNtlmMechListMic(
   return ntlmMac(key, outcome.flags, 'server-to-client', negotiation.mechTypesDer);
 }
 
-function fromKerberos(identity: KerberosIdentity): NtlmIdentity {
+export function fromKerberos(identity: KerberosIdentity): NtlmIdentity {
   return {
     username: identity.username,
     domain: identity.domain,

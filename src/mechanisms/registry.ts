@@ -1,11 +1,13 @@
 import { ConfigurationError } from '../errors.js';
 import type { KerberosAcceptor } from '../kerberos/acceptor.js';
+import type { KdcTransport } from '../kerberos/kdc-transport.js';
 import type { Verifier } from '../types.js';
 import { BasicMechanism } from './basic.js';
+import { KerberosPasswordVerifier } from './kerberos-password.js';
 import type { Mechanism } from './mechanism.js';
 import { NegotiateMechanism } from './negotiate.js';
 import { NtlmMechanism, type NtlmMechanismOptions } from './ntlm.js';
-import { isPasswordVerifier } from './password-verifier.js';
+import { isPasswordVerifier, type PasswordVerifier } from './password-verifier.js';
 
 /** The HTTP schemes a mechanism may run under. */
 export type MechanismScheme = 'NTLM' | 'Negotiate' | 'Basic';
@@ -67,8 +69,28 @@ export interface RegistryOptions extends NtlmMechanismOptions {
   readonly kerberos: KerberosAcceptor | undefined;
   /** The schemes offered first, in order (`schemes`). */
   readonly schemes: readonly ('Negotiate' | 'NTLM')[];
-  /** Basic over TLS, last; its realm. */
-  readonly basic: { readonly realm: string } | undefined;
+  /** Basic over TLS, last; its realm, and with a keytab the KDCs that check its passwords. */
+  readonly basic: { readonly realm: string; readonly kdc?: KdcTransport | undefined } | undefined;
+}
+
+/**
+ * Who checks Basic's passwords. With a keytab, the KDC (an AS and a TGS exchange, the ticket
+ * opened with the keytab): preferred over the verifier's own check because it proves that the
+ * answer came from the domain without any machine-account channel, and gives the PAC. Else the
+ * verifier (Netlogon, the LDAPS relay, the local directory).
+ */
+function passwordVerifier(options: RegistryOptions, kdc: KdcTransport | undefined): PasswordVerifier {
+  const { verifier } = options;
+  if (options.kerberos && kdc) {
+    return new KerberosPasswordVerifier(options.kerberos, kdc, verifier.nameGroups?.bind(verifier));
+  }
+  if (!isPasswordVerifier(verifier)) {
+    throw new ConfigurationError(
+      `ntlm(): basic needs a keytab (kerberos) or a verifier that checks passwords (netlogon(), domainController() or localDirectory()); ${verifier.name} does not`,
+      { code: 'ERR_NTLM_CONFIG', option: 'ntlm().basic' },
+    );
+  }
+  return verifier;
 }
 
 /**
@@ -98,16 +120,9 @@ export function buildRegistry(options: RegistryOptions): MechanismRegistry {
     loggableTokens: true,
   }));
   if (options.basic) {
-    const { verifier } = options;
-    if (!isPasswordVerifier(verifier)) {
-      throw new ConfigurationError(
-        `ntlm(): basic needs a verifier that checks passwords (netlogon(), domainController() or localDirectory()); ${verifier.name} does not`,
-        { code: 'ERR_NTLM_CONFIG', option: 'ntlm().basic' },
-      );
-    }
     entries.push({
       scheme: 'Basic',
-      mechanism: new BasicMechanism(verifier),
+      mechanism: new BasicMechanism(passwordVerifier(options, options.basic.kdc)),
       challenge: `Basic realm="${options.basic.realm}", charset="UTF-8"`,
       tlsOnly: true,
       loggableTokens: false,

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { KerberosAcceptor } from '../kerberos/acceptor.js';
+import type { KdcTransport } from '../kerberos/kdc-transport.js';
 import type { TrustedProxies } from '../net/client-address.js';
 import type { Logger, MetricsOptions, NtlmOptions, RefusalHandler, Store, UsernameFormat } from '../types.js';
 import type { BearerTokens } from './bearer-tokens.js';
@@ -32,8 +33,8 @@ export interface ResolvedOptions {
   readonly kerberos: KerberosAcceptor | undefined;
   /** The schemes a 401 offers, in order. */
   readonly schemes: readonly ('Negotiate' | 'NTLM')[];
-  /** Basic over TLS, offered last, with its realm; undefined when off. */
-  readonly basic: { readonly realm: string } | undefined;
+  /** Basic over TLS, offered last, with its realm; undefined when off. With `kerberos`, its KDCs. */
+  readonly basic: { readonly realm: string; readonly kdc?: KdcTransport | undefined } | undefined;
   readonly skip: ((req: IncomingMessage) => boolean) | undefined;
   readonly handlers: {
     readonly 401?: RefusalHandler;

@@ -138,7 +138,7 @@ describe('the mechanism registry', () => {
     const ntlmOnly = { ...verifier, name: 'ntlm-only', startHandshake: verifier.startHandshake };
     assert.throws(
       () => buildRegistry({ ...base, verifier: ntlmOnly, schemes: ['NTLM'], basic: { realm: 'EXAMPLE' } }),
-      /basic needs a verifier that checks passwords/,
+      /basic needs a keytab \(kerberos\) or a verifier that checks passwords/,
     );
   });
 });

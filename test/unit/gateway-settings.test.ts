@@ -216,6 +216,30 @@ describe('gateway settings', () => {
       (error: unknown) => error instanceof UsageError && /--spn needs --keytab/.test(error.message),
     );
   });
+
+  test("--kdc: Basic's KDCs; without it the --netlogon or --dc hosts (their ports are not the KDC's), else auto", () => {
+    const keytab = new URL('../fixtures/kerberos/http.keytab', import.meta.url).pathname;
+    const users = new URL('../../demo-app/users.json', import.meta.url).pathname;
+    const kdcOf = (argv: string[], env: NodeJS.ProcessEnv = {}) =>
+      planGateway(readSettings(['--upstream', 'http://127.0.0.1:9', '--keytab', keytab, ...argv], env))
+        .options.auth?.kerberos?.kdc;
+    assert.deepEqual(kdcOf(['--users', users, '--kdc', 'kdc1:1088,kdc2']), ['kdc1:1088', 'kdc2']);
+    assert.equal(kdcOf(['--users', users, '--kdc', 'auto']), 'auto');
+    assert.equal(kdcOf(['--users', users]), 'auto');
+    const netlogon = ['--netlogon', 'dc1.example.test,dc2.example.test:49152', '--domain', 'EXAMPLE'];
+    assert.deepEqual(
+      kdcOf([...netlogon, '--machine-account', 'WEB01$'], { NTLM_SSO_MACHINE_PASSWORD: 'secret' }),
+      ['dc1.example.test', 'dc2.example.test'],
+    );
+    assert.deepEqual(kdcOf(['--dc', 'ldaps://dc1.example.test:636,ldap://10.0.0.2', '--domain', 'EXAMPLE']), [
+      'dc1.example.test',
+      '10.0.0.2',
+    ]);
+    assert.throws(
+      () => planGateway(readSettings(['--upstream', 'http://x', '--users', users, '--kdc', 'dc1'], {})),
+      (error: unknown) => error instanceof UsageError && /--kdc needs --keytab/.test(error.message),
+    );
+  });
 });
 
 describe('gateway settings for Netlogon (--netlogon) and LDAPS by address (--dc-servername)', () => {
