@@ -1,14 +1,9 @@
-import { readFileSync } from 'node:fs';
 import type tls from 'node:tls';
-import { parseLdapUrl } from '../dc/ldap-connection.js';
-import { type Settings, UsageError } from '../gateway/cli-settings.js';
 import type { Endpoint, MachineAccount } from '../netlogon/secure-channel.js';
-import { ntowfv1 } from '../ntlm/crypto.js';
-import { parseNetlogonDc } from '../verifiers/netlogon.js';
 import type { DnsPlan } from './dns-srv.js';
 import type { LookupAccountSettings } from './lookup-account.js';
 
-/** What the doctor will check, from the settings; every missing or conflicting setting is a UsageError. */
+/** What the doctor will check; the command line builds it from its settings (src/cli/doctor-plan.ts). */
 export interface DoctorPlan {
   /** Longest wait of each step (connect, each answer, PING), in ms. */
   readonly timeoutMs: number;
@@ -28,126 +23,4 @@ export interface DoctorPlan {
   readonly dns: (DnsPlan & { readonly dc: boolean; readonly netlogon: boolean }) | undefined;
   /** The gateway's Kerberos keytab (--keytab) and the principal it serves (--spn). */
   readonly keytab: { readonly path: string; readonly spn: string | undefined } | undefined;
-}
-
-const DEFAULT_TIMEOUT_MS = 3000;
-const NETBIOS_NAME = /^[^\\/:*?"<>|$\u0000-\u001f]{1,15}$/;
-
-const str = (settings: Settings, name: string) => settings[name] as string | undefined;
-/** A list setting; a string too, in case the gateway's table gives the name another kind one day. */
-const list = (settings: Settings, name: string): string[] | undefined => {
-  const value = settings[name];
-  if (value === undefined) return undefined;
-  return (Array.isArray(value) ? value : String(value).split(',')).map((item) => item.trim()).filter(Boolean);
-};
-
-function readSecretFile(path: string, flag: string): string {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new UsageError(`--${flag}: cannot read ${path}: ${(cause as Error).message}`);
-  }
-  const secret = text.replace(/\r?\n$/, '');
-  if (secret === '') throw new UsageError(`--${flag}: ${path} is empty`);
-  return secret;
-}
-
-function netlogonPlan(settings: Settings, env: NodeJS.ProcessEnv): DoctorPlan['netlogon'] {
-  const hosts = list(settings, 'netlogon');
-  if (!hosts) return undefined;
-  const domain = str(settings, 'domain')?.toUpperCase();
-  if (!domain || !NETBIOS_NAME.test(domain))
-    throw new UsageError('--netlogon needs --domain NAME (the NetBIOS name, e.g. EXAMPLE)');
-  const account = str(settings, 'machine-account')?.toUpperCase();
-  const computerName = account?.replace(/\$$/, '');
-  if (!computerName || !NETBIOS_NAME.test(computerName))
-    throw new UsageError('--netlogon needs --machine-account NAME, a computer account such as WEB01$');
-  const file = str(settings, 'machine-password-file');
-  const variable = env.NTLM_SSO_MACHINE_PASSWORD;
-  if (Boolean(file) === Boolean(variable))
-    throw new UsageError(
-      '--netlogon needs the machine password: --machine-password-file FILE or the variable NTLM_SSO_MACHINE_PASSWORD (one of them)',
-    );
-  const password = file ? readSecretFile(file, 'machine-password-file') : variable!;
-  const ntHash = ntowfv1(password);
-  ntHash.catch(() => {});
-  const endpoints = hosts
-    .filter((dc) => dc !== AUTO)
-    .map((dc) => {
-      try {
-        return parseNetlogonDc(dc);
-      } catch {
-        throw new UsageError(`--netlogon: ${JSON.stringify(dc)} is not HOST or HOST:PORT`);
-      }
-    });
-  return { endpoints, machine: { domain, computerName, ntHash } };
-}
-
-const AUTO = 'auto';
-
-function ldapUrls(settings: Settings, name: string): string[] {
-  const urls = (list(settings, name) ?? []).filter((url) => !(name === 'dc' && url === AUTO));
-  for (const url of urls) {
-    try {
-      parseLdapUrl(url);
-    } catch {
-      throw new UsageError(`--${name}: ${JSON.stringify(url)} is not an ldap:// or ldaps:// URL`);
-    }
-  }
-  return urls;
-}
-
-/** `--dc auto` or `--netlogon auto` (or just --dns-domain): what DNS says is checked first. */
-function dnsPlan(settings: Settings, kerberosNeeded: boolean): DoctorPlan['dns'] {
-  const dc = list(settings, 'dc')?.includes(AUTO) ?? false;
-  const netlogon = list(settings, 'netlogon')?.includes(AUTO) ?? false;
-  const domain = str(settings, 'dns-domain');
-  if (!domain) {
-    if (dc || netlogon)
-      throw new UsageError(`--${dc ? 'dc' : 'netlogon'} auto needs --dns-domain NAME (e.g. example.test)`);
-    return undefined;
-  }
-  return { domain, servers: list(settings, 'dns-server'), kerberosNeeded, dc, netlogon };
-}
-
-export function planDoctor(settings: Settings, env: NodeJS.ProcessEnv): DoctorPlan {
-  const dcs = ldapUrls(settings, 'dc');
-  const caFile = str(settings, 'dc-ca');
-  // --dc-servername is the name the certificates are checked against, as the gateway uses it.
-  const servername = str(settings, 'dc-servername');
-  let tlsOptions: tls.ConnectionOptions | undefined = servername ? { servername } : undefined;
-  if (caFile) {
-    try {
-      tlsOptions = { ...tlsOptions, ca: readFileSync(caFile) };
-    } catch (cause) {
-      throw new UsageError(`--dc-ca: cannot read ${caFile}: ${(cause as Error).message}`);
-    }
-  }
-  const lookupUrls = ldapUrls(settings, 'lookup-url');
-  const bindDN = str(settings, 'lookup-user');
-  const password = str(settings, 'lookup-password');
-  if (lookupUrls.length > 0 && !(bindDN && password))
-    throw new UsageError('--lookup-url needs --lookup-user and --lookup-password');
-  const keytab = str(settings, 'keytab');
-  const spn = str(settings, 'spn');
-  if (spn && !keytab) throw new UsageError('--spn needs --keytab FILE');
-  const plan: DoctorPlan = {
-    timeoutMs: (settings.timeout as number | undefined) ?? DEFAULT_TIMEOUT_MS,
-    dcs,
-    tls: tlsOptions,
-    lookup:
-      lookupUrls.length > 0
-        ? { urls: lookupUrls, bindDN: bindDN!, password: password!, tls: tlsOptions }
-        : undefined,
-    netlogon: netlogonPlan(settings, env),
-    redis: str(settings, 'redis'),
-    dns: dnsPlan(settings, Boolean(keytab)),
-    keytab: keytab ? { path: keytab, spn } : undefined,
-  };
-  if (plan.dcs.length === 0 && !plan.dns && !plan.lookup && !plan.netlogon && !plan.redis && !plan.keytab)
-    throw new UsageError(
-      'nothing to check: give --dc URLS, --netlogon HOSTS, --keytab FILE or --redis URL (or a --config file with them); a --users directory needs no network',
-    );
-  return plan;
 }

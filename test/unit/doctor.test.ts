@@ -6,14 +6,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { PeerCertificate } from 'node:tls';
+import { planDoctor } from '../../src/cli/doctor-plan.js';
+import { readSettings } from '../../src/cli/parse.js';
+import { UsageError } from '../../src/cli/usage-error.js';
 import { fail, formatResult, notChecked, pass } from '../../src/doctor/check.js';
 import { checkClockSkew, parseGeneralizedTime } from '../../src/doctor/clock-skew.js';
 import { checkKeytabFile } from '../../src/doctor/keytab.js';
 import { certificateNames } from '../../src/doctor/ldap-tls.js';
-import { planDoctor } from '../../src/doctor/plan.js';
-import { readDoctorSettings } from '../../src/doctor/settings.js';
-import { UsageError } from '../../src/gateway/cli-settings.js';
 import { hideUrlPasswords } from '../../src/url-credentials.js';
+
+const readDoctorSettings = (argv: readonly string[], env: NodeJS.ProcessEnv) =>
+  readSettings('doctor', argv, env);
 
 const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-doctor-unit-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
