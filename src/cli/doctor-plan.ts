@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type tls from 'node:tls';
 import { parseLdapUrl } from '../dc/ldap-connection.js';
-import type { DoctorPlan } from '../doctor/plan.js';
+import type { DoctorPlan } from '../doctor/doctor-plan.js';
 import { ntowfv1 } from '../ntlm/crypto.js';
 import { parseNetlogonDc } from '../verifiers/netlogon.js';
 import type { Settings } from './parse.js';

@@ -10,7 +10,7 @@ import { checkLdapSigning } from './ldap-signing.js';
 import { checkLdapTls } from './ldap-tls.js';
 import { checkLookupAccount } from './lookup-account.js';
 import { checkNetlogon } from './netlogon-channel.js';
-import type { DoctorPlan } from './plan.js';
+import type { DoctorPlan } from './doctor-plan.js';
 import { checkRedis } from './redis-ping.js';
 import { checkTcpConnect } from './tcp-connect.js';
 
