@@ -99,7 +99,7 @@ async function gateway(argv: readonly string[]): Promise<void> {
 async function doctor(argv: readonly string[]): Promise<number> {
   const settings = readSettings('doctor', argv, process.env);
   if (answeredHelp('doctor', settings)) return 0;
-  const plan = planDoctor(settings, process.env);
+  const plan = planDoctor(settings);
   const { failed } = await runDoctor(plan, (line) => process.stdout.write(`${line}\n`));
   return failed === 0 ? 0 : 1;
 }
