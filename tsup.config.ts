@@ -14,7 +14,7 @@ export default defineConfig([
   // instead of carrying a copy of the library. fastify and koa stay external (peers).
   {
     ...COMMON,
-    entry: { ...LIBRARY, cli: 'src/cli.ts' },
+    entry: { ...LIBRARY, cli: 'src/cli/main.ts' },
     format: ['esm'],
     dts: { entry: LIBRARY },
     clean: true,

@@ -26,7 +26,7 @@ export type { MetricsOptions, MetricsRegistry, NtlmMetrics } from './metrics/pro
 export type { DependencyCheck, ReadinessReport } from './metrics/readiness.js';
 export * as spnego from './negotiate/spnego.js';
 // The wire layer, for verifiers of your own and for tests.
-export * as wire from './ntlm/index.js';
+export * as wire from './ntlm/public.js';
 export { RedisStore } from './store/redis-store.js';
 export { MemoryStore, type Store } from './store/store.js';
 // Every public type, options first: the one place they are documented.

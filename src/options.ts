@@ -1,56 +1,24 @@
 import { DEFAULTS } from './defaults.js';
 import { ConfigurationError } from './errors.js';
-import { type KerberosAcceptor, kerberosAcceptor } from './kerberos/acceptor.js';
-import { kdcAddresses } from './kerberos/kdc-locator.js';
-import { KdcTransport } from './kerberos/kdc-transport.js';
 import { adaptLogger, consoleLogger, levelledLogger } from './logger.js';
 import { resolveMetricsOption } from './metrics/prometheus.js';
 import { TrustedProxies } from './net/client-address.js';
 import { OPTION_KEYS } from './option-keys.js';
 import { isSid } from './session/access-rules.js';
-import { BearerTokens } from './session/bearer-tokens.js';
-import { IdentityPolicy } from './session/identity-policy.js';
-import type { ResolvedOptions } from './session/resolved-options.js';
-import type { Store } from './store/store.js';
+import type { CheckedOptions } from './session/resolved-options.js';
 import type { KerberosOptions, NtlmOptions } from './types.js';
 import { knownKeysOnly, oneOf, positiveInteger } from './validation.js';
 
-export type { ResolvedOptions };
+export type { CheckedOptions };
 
-/** A KDC answer larger than this is refused: a ticket with a thousand groups in its PAC is ~30 KiB. */
-const KDC_MAX_ANSWER_BYTES = 256 * 1024;
-
-/** `kerberos` → an acceptor whose replay cache lives in the middleware's store (shared across instances). */
-function kerberosFrom(kerberos: KerberosOptions | undefined, store: Store | undefined) {
+/** `kerberos`: its keys only; kerberosAcceptor() checks their values when the composition root builds it. */
+function kerberosOptions(kerberos: KerberosOptions | undefined): KerberosOptions | undefined {
   if (kerberos === undefined) return undefined;
   if (typeof kerberos !== 'object' || kerberos === null) {
     throw new ConfigurationError('ntlm(): kerberos must be { keytab, servicePrincipal?, ... }');
   }
   knownKeysOnly(kerberos, OPTION_KEYS.kerberos, 'ntlm()', 'kerberos.');
-  const { keytab, servicePrincipal, maxClockSkewMs, allowRc4, maxReplayEntries } = kerberos;
-  return kerberosAcceptor({
-    keytab,
-    servicePrincipal,
-    maxClockSkewMs,
-    allowRc4,
-    maxReplayEntries,
-    replayStore: store,
-  });
-}
-
-/** With a keytab, Basic checks passwords with the KDC: its addresses and waits (`kerberos.kdc`). */
-function kdcTransportFrom(kerberos: KerberosOptions, realm: string): KdcTransport {
-  const timeoutMs = positiveInteger(
-    kerberos.kdcTimeoutMs,
-    'kerberos.kdcTimeoutMs',
-    DEFAULTS.kerberos.kdcTimeoutMs,
-  );
-  const kdcs = kdcAddresses(kerberos.kdc ?? DEFAULTS.kerberos.kdc, realm, 'ntlm().kerberos.kdc');
-  return new KdcTransport(kdcs.list, {
-    connectTimeoutMs: timeoutMs,
-    timeoutMs,
-    maxAnswerBytes: KDC_MAX_ANSWER_BYTES,
-  });
+  return kerberos;
 }
 
 function schemeList(value: unknown, kerberos: boolean): readonly ('Negotiate' | 'NTLM')[] {
@@ -95,10 +63,11 @@ function optionalFunction<T>(value: T | undefined, name: string): T | undefined 
 }
 
 /**
- * The identity policy: the configured domains are the verifier's and the keytab's realms; a
- * verifier that names none would leave no way to tell our users from a trust's, so it is refused.
+ * The identity policy's rules: the configured domains are the verifier's (the composition root
+ * adds the keytab's realms); a verifier that names none would leave no way to tell our users from
+ * a trust's, so it is refused.
  */
-function identityPolicyFrom(options: NtlmOptions, kerberos: KerberosAcceptor | undefined): IdentityPolicy {
+function identityRules(options: NtlmOptions): CheckedOptions['identityRules'] {
   const domains = stringList(options.verifier.domains, 'verifier.domains', false);
   if (!domains?.length) {
     throw new ConfigurationError(
@@ -106,15 +75,15 @@ function identityPolicyFrom(options: NtlmOptions, kerberos: KerberosAcceptor | u
       { code: 'ERR_NTLM_CONFIG_MISSING', option: 'ntlm().verifier.domains' },
     );
   }
-  return new IdentityPolicy({
-    ownDomains: [...domains, ...(kerberos?.realms ?? [])],
+  return {
+    ownDomains: domains,
     trustedDomains: stringList(options.trustedDomains, 'trustedDomains') ?? [],
     allowComputerAccounts: flag(
       options.allowComputerAccounts,
       'allowComputerAccounts',
       DEFAULTS.ntlm.allowComputerAccounts,
     ),
-  });
+  };
 }
 
 /**
@@ -137,8 +106,12 @@ function checkGroupsNameable(
   );
 }
 
-/** Validates options once, at start-up, and fills in the defaults documented in types.ts. */
-export function resolveOptions(options: NtlmOptions): ResolvedOptions {
+/**
+ * Checks options once, at start-up, and fills in the defaults documented in types.ts. It builds
+ * nothing: the tokens, the Kerberos acceptor and the mechanisms are built from what it returns by
+ * the composition root (compose.ts), whose constructors check what is theirs (keys, keytab).
+ */
+export function resolveOptions(options: NtlmOptions): CheckedOptions {
   if (typeof options !== 'object' || options === null)
     throw new ConfigurationError('ntlm(): options object is required');
   knownKeysOnly(options, OPTION_KEYS.ntlm, 'ntlm()');
@@ -161,7 +134,7 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
   const debug = oneOf(String(options.debug ?? N.debug), 'debug', ['0', '1', '2'], '0');
   const level = Number(debug) as 0 | 1 | 2;
   const maxPendingHandshakes = count('maxPendingHandshakes');
-  const kerberos = kerberosFrom(options.kerberos, options.store);
+  const kerberos = kerberosOptions(options.kerberos);
   const maxPendingHandshakesPerClient = positiveInteger(
     options.maxPendingHandshakesPerClient,
     'maxPendingHandshakesPerClient',
@@ -197,17 +170,14 @@ export function resolveOptions(options: NtlmOptions): ResolvedOptions {
         : count('maxRequestsPerConnection'),
     allowUsers: stringList(options.allowUsers, 'allowUsers'),
     allowGroups: checkGroupsNameable(stringList(options.allowGroups, 'allowGroups'), options),
-    identityPolicy: identityPolicyFrom(options, kerberos),
+    identityRules: identityRules(options),
     debug: level,
-    tokens: options.bearer ? new BearerTokens(options.bearer, options.store) : undefined,
+    bearer: options.bearer,
     store: options.store,
     kerberos,
     schemes: schemeList(options.schemes, options.kerberos !== undefined),
     basic: flag(options.basic, 'basic', DEFAULTS.ntlm.basic)
-      ? {
-          realm: String(options.verifier.domains?.[0] ?? 'ntlm-sso').toUpperCase(),
-          kdc: kerberos && kdcTransportFrom(options.kerberos!, kerberos.servicePrincipal.realm),
-        }
+      ? { realm: String(options.verifier.domains?.[0] ?? 'ntlm-sso').toUpperCase() }
       : undefined,
     skip: optionalFunction(options.skip, 'skip'),
     handlers: {

@@ -3,6 +3,7 @@ import { parseLdapUrl } from '../dc/ldap-connection.js';
 import { hideUrlPasswords } from '../url-credentials.js';
 import { type CheckResult, describeError, fail, formatMs, formatResult } from './check.js';
 import { checkDnsRecords } from './dns-srv.js';
+import type { DoctorPlan } from './doctor-plan.js';
 import { checkKeytabFile } from './keytab.js';
 import { checkKeytabAgainstDirectory } from './keytab-directory.js';
 import { checkRootDse } from './ldap-root-dse.js';
@@ -10,7 +11,6 @@ import { checkLdapSigning } from './ldap-signing.js';
 import { checkLdapTls } from './ldap-tls.js';
 import { checkLookupAccount } from './lookup-account.js';
 import { checkNetlogon } from './netlogon-channel.js';
-import type { DoctorPlan } from './plan.js';
 import { checkRedis } from './redis-ping.js';
 import { checkTcpConnect } from './tcp-connect.js';
 

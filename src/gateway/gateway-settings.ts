@@ -54,6 +54,14 @@ function operatorListen(value: GatewayOptions['operatorListen']): GatewaySetting
 }
 
 function upstreamUrl(value: string | URL): URL {
+  if (value === undefined || value === '')
+    throw new ConfigurationError(
+      "gateway: upstream is required, the application's URL, e.g. 'http://127.0.0.1:9000'",
+      {
+        code: 'ERR_NTLM_CONFIG_MISSING',
+        option: 'gateway.upstream',
+      },
+    );
   let url: URL;
   try {
     url = new URL(value);

@@ -1,10 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { buildRegistry } from '../mechanisms/registry.js';
+import { composeOptions, createAuthenticator, type ResolvedOptions } from '../compose.js';
 import { isSecureRequest } from '../mechanisms/secure-request.js';
 import { clientAddress, type TrustedProxies } from '../net/client-address.js';
-import { type ResolvedOptions, resolveOptions } from '../options.js';
-import { Authenticator, type AuthRequest, type Decision } from '../session/authenticator.js';
+import type { Authenticator, AuthRequest, Decision } from '../session/authenticator.js';
 import { tokenCookie } from '../session/bearer-tokens.js';
 import type { Logger, NtlmOptions, NtlmRequestInfo, RefusalHandler } from '../types.js';
 import { type PlainResponse, passHeaders } from './decision-response.js';
@@ -94,11 +93,6 @@ class NodeAuthRequest implements AuthRequest {
   }
 }
 
-/** The authenticator for `ntlm()`'s options, with the mechanisms they turn on (buildRegistry). */
-export function createAuthenticator(options: ResolvedOptions): Authenticator {
-  return new Authenticator(options, buildRegistry(options));
-}
-
 /**
  * NTLM authenticates a connection: if Node closes idle connections sooner than we would keep
  * their identity (its default keepAliveTimeout is 5 s), every pause costs a new handshake and a
@@ -124,7 +118,7 @@ export function httpAuthentication<Handler = RefusalHandler>(
   userOptions: AdapterOptions<Handler>,
 ): HttpAuthentication<Handler> {
   // ntlm() checks that the handlers are functions; their signature is the adapter's business.
-  const options = resolveOptions(userOptions as NtlmOptions);
+  const options = composeOptions(userOptions as NtlmOptions);
   const authenticator = createAuthenticator(options);
   const { tokens } = options;
   let firstRequest = true;

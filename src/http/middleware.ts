@@ -7,7 +7,7 @@ import { httpAuthentication, type ResponseHeaders, refusalOf } from './adapter.j
 import { type PlainResponse, refusalResponse } from './decision-response.js';
 import { JWKS_CACHE_CONTROL, sendJson, sendPlain } from './responses.js';
 
-export { createAuthenticator } from './adapter.js';
+export { createAuthenticator } from '../compose.js';
 
 declare module 'node:http' {
   interface IncomingMessage {

@@ -2,10 +2,20 @@ import type { IncomingMessage } from 'node:http';
 import type { KerberosAcceptor } from '../kerberos/acceptor.js';
 import type { KdcTransport } from '../kerberos/kdc-transport.js';
 import type { TrustedProxies } from '../net/client-address.js';
-import type { Logger, MetricsOptions, NtlmOptions, RefusalHandler, Store, UsernameFormat } from '../types.js';
+import type {
+  BearerOptions,
+  KerberosOptions,
+  Logger,
+  MetricsOptions,
+  NtlmOptions,
+  RefusalHandler,
+  Store,
+  UsernameFormat,
+} from '../types.js';
 import type { BearerTokens } from './bearer-tokens.js';
-import type { IdentityPolicy } from './identity-policy.js';
+import type { IdentityPolicy, IdentityPolicyOptions } from './identity-policy.js';
 
+/** ntlm()'s options as the session uses them: checked (options.ts), with what they build (compose.ts). */
 export interface ResolvedOptions {
   readonly verifier: NtlmOptions['verifier'];
   readonly usernameFormat: UsernameFormat;
@@ -44,4 +54,15 @@ export interface ResolvedOptions {
   readonly setUser: boolean;
   /** Prometheus metrics, when `metrics` is on (prom-client is loaded only then). */
   readonly metrics: MetricsOptions | undefined;
+}
+
+/**
+ * What options.ts hands the composition root: every option checked, every default filled in,
+ * nothing built yet.
+ */
+export interface CheckedOptions extends Omit<ResolvedOptions, 'identityPolicy' | 'tokens' | 'kerberos'> {
+  /** The identity policy's rules; `ownDomains` holds the verifier's domains (the keytab's realms join them). */
+  readonly identityRules: IdentityPolicyOptions;
+  readonly bearer: BearerOptions | undefined;
+  readonly kerberos: KerberosOptions | undefined;
 }

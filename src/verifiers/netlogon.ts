@@ -54,7 +54,9 @@ function positive(value: unknown, fallback: number, name: string): number {
 }
 
 /** Where the machine password comes from: exactly one of the two options. */
-function machinePasswordSource(options: NetlogonOptions): MachinePasswordSource {
+function machinePasswordSource(
+  options: Pick<NetlogonOptions, 'machinePassword' | 'machinePasswordFile'>,
+): MachinePasswordSource {
   const { machinePassword, machinePasswordFile } = options;
   if ((machinePassword === undefined) === (machinePasswordFile === undefined)) {
     throw new ConfigurationError(
@@ -66,6 +68,35 @@ function machinePasswordSource(options: NetlogonOptions): MachinePasswordSource 
     throw new ConfigurationError('netlogon: machinePassword must be a non-empty string');
   }
   return { password: machinePassword };
+}
+
+/** The machine account netlogon() takes, checked as it checks it (the doctor checks the same one). */
+export interface NetlogonMachineAccount {
+  /** The NetBIOS domain, upper case. */
+  readonly domain: string;
+  /** The computer name, upper case, without the `$`. */
+  readonly computerName: string;
+  readonly password: MachinePasswordSource;
+}
+
+/** The domain, the computer account and where its password comes from; ConfigurationError when one is wrong. */
+export function netlogonMachineAccount(
+  options: Pick<NetlogonOptions, 'domain' | 'machineAccount' | 'machinePassword' | 'machinePasswordFile'>,
+): NetlogonMachineAccount {
+  const domain = options?.domain?.toUpperCase();
+  if (!domain || !NETBIOS_NAME.test(domain)) {
+    throw new ConfigurationError(
+      `netlogon: domain must be the NetBIOS domain name (1-15 characters, e.g. EXAMPLE), got ${JSON.stringify(options?.domain)}`,
+    );
+  }
+  const account = typeof options.machineAccount === 'string' ? options.machineAccount.toUpperCase() : '';
+  const computerName = account.endsWith('$') ? account.slice(0, -1) : account;
+  if (!NETBIOS_NAME.test(computerName) || computerName.includes('$')) {
+    throw new ConfigurationError(
+      `netlogon: machineAccount must be a computer account name such as WEB01$ (at most 15 characters before the $), got ${JSON.stringify(options.machineAccount)}`,
+    );
+  }
+  return { domain, computerName, password: machinePasswordSource(options) };
 }
 
 /** Only a DC that did not answer trips the breaker; one that answered oddly (status, NDR, an answer for another logon) costs that logon only. */
@@ -106,19 +137,7 @@ export class NetlogonVerifier implements Verifier, PasswordVerifier, ObservableV
 
   constructor(options: NetlogonOptions, internals: DcDnsInternals = {}) {
     knownKeysOnly(options, OPTION_KEYS.netlogon, 'netlogon()');
-    const domain = options?.domain?.toUpperCase();
-    if (!domain || !NETBIOS_NAME.test(domain)) {
-      throw new ConfigurationError(
-        `netlogon: domain must be the NetBIOS domain name (1-15 characters, e.g. EXAMPLE), got ${JSON.stringify(options?.domain)}`,
-      );
-    }
-    const account = typeof options.machineAccount === 'string' ? options.machineAccount.toUpperCase() : '';
-    const computerName = account.endsWith('$') ? account.slice(0, -1) : account;
-    if (!NETBIOS_NAME.test(computerName) || computerName.includes('$')) {
-      throw new ConfigurationError(
-        `netlogon: machineAccount must be a computer account name such as WEB01$ (at most 15 characters before the $), got ${JSON.stringify(options.machineAccount)}`,
-      );
-    }
+    const { domain, computerName, password: passwordSource } = netlogonMachineAccount(options);
     const auto = options.dcs === 'auto';
     if (!auto && (!Array.isArray(options.dcs) || options.dcs.length === 0)) {
       throw new ConfigurationError(
@@ -155,7 +174,7 @@ export class NetlogonVerifier implements Verifier, PasswordVerifier, ObservableV
       DEFAULTS.netlogon.maxClockSkewMs,
       'maxClockSkewMs',
     );
-    const password = new MachinePassword(machinePasswordSource(options), (event) =>
+    const password = new MachinePassword(passwordSource, (event) =>
       this.#passwordObservers.each((observer) => observer.machinePasswordReread?.(event)),
     );
 

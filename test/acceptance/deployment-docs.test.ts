@@ -21,8 +21,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { environmentName, FLAGS } from '../../src/gateway/cli-settings.js';
-import { parseListen } from '../../src/gateway/settings-to-options.js';
+import { environmentName, flagsOf } from '../../src/cli/flags.js';
+import { parseListen } from '../../src/cli/gateway-plan.js';
 import { ntlm } from '../../src/index.js';
 import { curlNtlm } from '../helpers/curl.js';
 import { startEchoUpstream } from '../helpers/echo-upstream.js';
@@ -256,7 +256,7 @@ describe('docs/deployment.md: systemd', () => {
   const CLI = '/opt/ntlm-sso/node_modules/ntlm-sso/dist/cli.js';
 
   it('the environment file names only gateway settings, and the unit runs the package bin with node', () => {
-    const known = new Set(FLAGS.map((spec) => environmentName(spec.name)));
+    const known = new Set(flagsOf('gateway').map((spec) => environmentName(spec.name)));
     for (const name of Object.keys(env)) assert.ok(known.has(name), `${name} is no gateway setting`);
     assert.equal(PACKAGE.bin['ntlm-sso'], './dist/cli.js');
     assert.ok(PACKAGE.files.includes('dist'));

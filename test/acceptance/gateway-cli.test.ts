@@ -52,10 +52,72 @@ describe('ntlm-sso gateway command line', () => {
     assert.equal(viaNpx, stdout);
   });
 
+  test('-h and --help: usage on stdout and exit 0, on gateway, doctor and the bare command, whatever the environment holds', async () => {
+    const usage: Array<[string[], RegExp]> = [
+      [['gateway'], /^Usage:\n {2}ntlm-sso gateway --upstream URL/m],
+      [['doctor'], /^Usage:\n {2}ntlm-sso doctor /m],
+      [[], /^Commands:\n {2}gateway .*\n {2}doctor /m],
+    ];
+    for (const [command, shows] of usage) {
+      for (const flag of ['-h', '--help']) {
+        const args = [...command, flag];
+        // A malformed variable does not stand in the way of the help.
+        const { code, stdout, stderr } = await runCli(args, { NTLM_SSO_MAX_REQUESTS: 'many' });
+        assert.equal(code, 0, `${args.join(' ')}: ${stderr}`);
+        assert.match(stdout, shows, args.join(' '));
+        assert.match(stdout, /-h, --help +show this help/, args.join(' '));
+        assert.equal(stderr, '');
+      }
+    }
+    const version = await runCli(['gateway', '-v']);
+    assert.equal(version.code, 0);
+    assert.match(version.stdout, /^\d+\.\d+\.\d+/);
+  });
+
+  test("a mistake is one line on stderr and exit 2: an unknown flag from the parser, a library-checked one with the library's code", async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [
+        ['gateway', '--bogus'],
+        /^ntlm-sso gateway: Unknown option '--bogus' \(ntlm-sso gateway --help lists the options\)\n$/,
+      ],
+      [
+        ['doctor', '-x'],
+        /^ntlm-sso doctor: Unknown option '-x' \(ntlm-sso doctor --help lists the options\)\n$/,
+      ],
+      // The doctor's own flag is not the gateway's.
+      [['gateway', '--timeout', '3s'], /^ntlm-sso gateway: Unknown option '--timeout'/],
+      // Ranges are ntlm()'s and createGateway()'s to check, and their codes reach the user.
+      [
+        ['gateway', '--upstream', 'http://127.0.0.1:1', '--users', USERS, '--max-connections', '0'],
+        /^ntlm-sso gateway: ntlm\(\): maxConnections must be a positive integer, got 0 \[ERR_NTLM_CONFIG_NOT_POSITIVE_INTEGER\]/,
+      ],
+      [
+        ['gateway', '--upstream', 'http://127.0.0.1:1', '--users', USERS, '--header-timeout', '0s'],
+        /headerTimeoutMs must be a positive integer.*\[ERR_NTLM_CONFIG_NOT_POSITIVE_INTEGER\]/,
+      ],
+      // The keytab is read by ntlm(), not first by the command line.
+      [
+        ['gateway', '--upstream', 'http://127.0.0.1:1', '--users', USERS, '--keytab', 'missing.keytab'],
+        /kerberosAcceptor\(\): cannot read the keytab missing\.keytab \[ERR_NTLM_CONFIG\]/,
+      ],
+      [
+        ['gateway', '--upstream', 'http://127.0.0.1:1', '--netlogon', '127.0.0.1', '--domain', 'EXAMPLE'],
+        /netlogon: machineAccount must be a computer account name/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const { code, stdout, stderr } = await runCli(args);
+      assert.equal(code, 2, `${args.join(' ')}: ${stderr}`);
+      assert.match(stderr, message);
+      assert.equal(stderr.split('\n').length, 2, `one line: ${stderr}`);
+      assert.equal(stdout, '');
+    }
+  });
+
   test('mistakes exit 2 with a message that says what is wrong', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['gateway', '--upstrem', 'http://x'], /Unknown option '--upstrem'/],
-      [['gateway', '--users', USERS], /--upstream URL is required/],
+      [['gateway', '--users', USERS], /upstream is required.*\[ERR_NTLM_CONFIG_MISSING\]/],
       [['gateway', '--upstream', 'http://127.0.0.1:1'], /needs --users FILE or --dc URLS --domain NAME/],
       [['gateway', '--upstream', 'http://127.0.0.1:1', '--dc', 'ldap://127.0.0.1'], /--dc needs --domain/],
       [

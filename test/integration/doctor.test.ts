@@ -341,11 +341,15 @@ describe('ntlm-sso doctor command-line mistakes', () => {
     const cases: [string[], RegExp][] = [
       [[], /nothing to check/],
       [['--bogus'], /Unknown option '--bogus'/],
-      [['--netlogon', '127.0.0.1'], /--netlogon needs --domain/],
-      [['--netlogon', '127.0.0.1', '--domain', 'EXAMPLE'], /--netlogon needs --machine-account/],
+      // What netlogon() checks, it says, with its code.
+      [['--netlogon', '127.0.0.1'], /netlogon: domain must be the NetBIOS domain name.*\[ERR_NTLM_CONFIG\]/],
+      [
+        ['--netlogon', '127.0.0.1', '--domain', 'EXAMPLE'],
+        /netlogon: machineAccount must be a computer account/,
+      ],
       [
         ['--netlogon', '127.0.0.1', '--domain', 'EXAMPLE', '--machine-account', 'WEB01$'],
-        /needs the machine password/,
+        /netlogon: give exactly one of machinePassword or machinePasswordFile/,
       ],
       [['--dc', 'http://dc1'], /--dc: "http:\/\/dc1" is not an ldap/],
       [['--redis', 'redis://127.0.0.1:1', '--timeout', 'soon'], /--timeout must be a time/],

@@ -3,9 +3,9 @@ import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { composeOptions } from '../../src/compose.js';
 import { createAuthenticator } from '../../src/http/middleware.js';
 import { ConfigurationError, localDirectory, MemoryStore, type TokenAlgorithm } from '../../src/index.js';
-import { resolveOptions } from '../../src/options.js';
 import { BearerTokens } from '../../src/session/bearer-tokens.js';
 
 const ALICE = { username: 'alice', domain: 'EXAMPLE', workstation: 'PC', groups: ['Engineering'] };
@@ -186,7 +186,7 @@ describe('Bearer token claims', () => {
 
   it('a token with a group that is not a string gets 401 under allowGroups, not an exception', async () => {
     const authenticator = createAuthenticator(
-      resolveOptions({
+      composeOptions({
         verifier: localDirectory({ domain: 'EXAMPLE', users: [] }),
         logger: { debug() {}, info() {}, warn() {}, error() {} },
         bearer: { secret },

@@ -6,14 +6,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { PeerCertificate } from 'node:tls';
+import { planDoctor } from '../../src/cli/doctor-plan.js';
+import { readSettings } from '../../src/cli/parse.js';
+import { UsageError } from '../../src/cli/usage-error.js';
 import { fail, formatResult, notChecked, pass } from '../../src/doctor/check.js';
 import { checkClockSkew, parseGeneralizedTime } from '../../src/doctor/clock-skew.js';
 import { checkKeytabFile } from '../../src/doctor/keytab.js';
 import { certificateNames } from '../../src/doctor/ldap-tls.js';
-import { planDoctor } from '../../src/doctor/plan.js';
-import { readDoctorSettings } from '../../src/doctor/settings.js';
-import { UsageError } from '../../src/gateway/cli-settings.js';
+import { ConfigurationError } from '../../src/errors.js';
 import { hideUrlPasswords } from '../../src/url-credentials.js';
+
+const readDoctorSettings = (argv: readonly string[], env: NodeJS.ProcessEnv) =>
+  readSettings('doctor', argv, env);
 
 const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-doctor-unit-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -89,7 +93,6 @@ describe('doctor settings', () => {
         ],
         {},
       ),
-      {},
     );
     assert.deepEqual(plan.netlogon?.endpoints, [
       { host: 'dc1.example.test', port: undefined },
@@ -101,11 +104,11 @@ describe('doctor settings', () => {
     assert.equal(plan.timeoutMs, 3000);
   });
 
-  it('mistakes are UsageErrors', () => {
+  it("mistakes: UsageErrors for the command line, the library's ConfigurationErrors for what netlogon() and domainController() check", () => {
     const plan =
       (argv: string[], env: NodeJS.ProcessEnv = {}) =>
       () =>
-        planDoctor(readDoctorSettings(argv, env), env);
+        planDoctor(readDoctorSettings(argv, env));
     assert.throws(plan(['--upstream', 'http://x', '--users', 'demo-app/users.json']), /nothing to check/);
     assert.throws(
       plan(['--netlogon', 'dc1:99999', '--domain', 'EXAMPLE', '--machine-account', 'W$'], {
@@ -129,15 +132,19 @@ describe('doctor settings', () => {
           NTLM_SSO_MACHINE_PASSWORD: 'x',
         },
       ),
-      /one of them/,
+      /netlogon: give exactly one of machinePassword or machinePasswordFile/,
     );
-    assert.throws(plan(['--lookup-url', 'ldaps://dc1']), /--lookup-url needs --lookup-user/);
+    assert.throws(
+      plan(['--lookup-url', 'ldaps://dc1']),
+      (error: unknown) =>
+        error instanceof ConfigurationError &&
+        /lookup\.bindDN must be a non-empty string/.test(error.message),
+    );
     assert.throws(plan(['--dc', 'ldap://dc1', '--dc-ca', join(dir, 'missing.pem')]), /--dc-ca: cannot read/);
     assert.throws(plan(['--dc', 'ldap://dc1', '--spn', 'HTTP/web']), /--spn needs --keytab FILE/);
     assert.throws(plan(['--dc', 'auto']), /--dc auto needs --dns-domain NAME/);
     const auto = planDoctor(
       readDoctorSettings(['--dc', 'auto', '--dns-domain', 'example.test', '--dns-server', '10.0.0.53'], {}),
-      {},
     );
     assert.deepEqual(auto.dcs, [], 'auto is found in DNS, not dialled');
     assert.deepEqual(auto.dns, {
@@ -147,7 +154,7 @@ describe('doctor settings', () => {
       dc: true,
       netlogon: false,
     });
-    assert.deepEqual(planDoctor(readDoctorSettings(['--keytab', 'k', '--spn', 'HTTP/web'], {}), {}).keytab, {
+    assert.deepEqual(planDoctor(readDoctorSettings(['--keytab', 'k', '--spn', 'HTTP/web'], {})).keytab, {
       path: 'k',
       spn: 'HTTP/web',
     });

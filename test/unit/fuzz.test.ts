@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { composeOptions } from '../../src/compose.js';
 import { isNtlmError } from '../../src/errors.js';
 import { createAuthenticator } from '../../src/http/middleware.js';
 import { decodeAuthenticate } from '../../src/ntlm/authenticate.js';
@@ -17,7 +18,6 @@ import { decodeNegotiate } from '../../src/ntlm/negotiate.js';
 import { decodeNtlmV2Response } from '../../src/ntlm/ntlmv2-response.js';
 import { checkLogonPolicy } from '../../src/ntlm/policy.js';
 import { verifyNtlmV2 } from '../../src/ntlm/verify-ntlmv2.js';
-import { resolveOptions } from '../../src/options.js';
 import { parseAuthorization } from '../../src/session/authorization.js';
 import { type1, type3 } from '../helpers/ntlm-client.js';
 import { ALICE, testDirectory } from '../helpers/servers.js';
@@ -169,7 +169,7 @@ describe('fuzzing the wire layer', () => {
   it('5,000 mutated AUTHENTICATE messages through the authenticator settle with typed errors', async () => {
     const quiet = { debug() {}, info() {}, warn() {}, error() {} };
     const authenticator = createAuthenticator(
-      resolveOptions({
+      composeOptions({
         verifier: testDirectory(),
         logger: quiet,
         maxPendingHandshakes: 10,

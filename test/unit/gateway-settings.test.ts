@@ -6,27 +6,27 @@ import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import {
-  environmentName,
-  FLAGS,
-  parseDuration,
-  readSettings,
-  UsageError,
-} from '../../src/gateway/cli-settings.js';
-import { parseListen, planGateway } from '../../src/gateway/settings-to-options.js';
+import { environmentName, FLAGS } from '../../src/cli/flags.js';
+import { parseListen, planGateway } from '../../src/cli/gateway-plan.js';
+import { parseDuration, readSettings as readCommandSettings } from '../../src/cli/parse.js';
+import { UsageError } from '../../src/cli/usage-error.js';
 import { headerValue, prepareUpstreamRequest } from '../../src/gateway/upstream-headers.js';
 import { ConfigurationError, createGateway, type GatewayOptions } from '../../src/index.js';
 import type { NtlmRequestInfo } from '../../src/types.js';
 import { testDirectory } from '../helpers/servers.js';
 
+const readSettings = (argv: readonly string[], env: NodeJS.ProcessEnv) =>
+  readCommandSettings('gateway', argv, env);
+
 describe('gateway settings', () => {
-  test('times: ms, s, m, h; a bare number is seconds; nonsense is a UsageError', () => {
+  test("times: ms, s, m, h; a bare number is seconds; nonsense is a UsageError (a zero is the library's to refuse)", () => {
     assert.equal(parseDuration('250ms', 'x'), 250);
     assert.equal(parseDuration('30s', 'x'), 30_000);
     assert.equal(parseDuration('5m', 'x'), 300_000);
     assert.equal(parseDuration('1h', 'x'), 3_600_000);
     assert.equal(parseDuration('90', 'x'), 90_000);
-    for (const bad of ['', '0', '-1s', '1d', 'soon', '1.5.2s'])
+    assert.equal(parseDuration('0', 'x'), 0);
+    for (const bad of ['', '-1s', '1d', 'soon', '1.5.2s'])
       assert.throws(() => parseDuration(bad, 'x'), UsageError);
   });
 
@@ -192,7 +192,7 @@ describe('gateway settings', () => {
     );
   });
 
-  test('Kerberos: --keytab (checked at start, handed on as a path for readiness to re-read) and --spn; --spn alone is a usage error', () => {
+  test('Kerberos: --keytab (checked by ntlm() at start, handed on as a path for readiness to re-read) and --spn; --spn alone is a usage error', () => {
     const keytab = new URL('../fixtures/kerberos/http.keytab', import.meta.url).pathname;
     const users = new URL('../../demo-app/users.json', import.meta.url).pathname;
     const plan = planGateway(
@@ -205,11 +205,13 @@ describe('gateway settings', () => {
     assert.equal(plan.options.auth?.kerberos?.keytab, keytab);
     assert.throws(
       () =>
-        planGateway(
-          readSettings(['--upstream', 'http://x', '--users', users, '--keytab', '/nonexistent'], {}),
+        createGateway(
+          planGateway(
+            readSettings(['--upstream', 'http://x', '--users', users, '--keytab', '/nonexistent'], {}),
+          ).options,
         ),
       (error: unknown) =>
-        error instanceof UsageError && /--keytab: cannot read \/nonexistent/.test(error.message),
+        error instanceof ConfigurationError && /cannot read the keytab \/nonexistent/.test(error.message),
     );
     assert.throws(
       () => planGateway(readSettings(['--upstream', 'http://x', '--users', users, '--spn', 'HTTP/x'], {})),
@@ -256,6 +258,13 @@ describe('gateway settings for Netlogon (--netlogon) and LDAPS by address (--dc-
     assert.throws(
       () => planGateway(readSettings(argv, env)),
       (error: unknown) => error instanceof UsageError && message.test(error.message),
+      argv.join(' '),
+    );
+  /** A mistake netlogon() finds: its ConfigurationError, not a copy of the check in the CLI. */
+  const libraryRefuses = (argv: string[], env: NodeJS.ProcessEnv, message: RegExp) =>
+    assert.throws(
+      () => planGateway(readSettings(argv, env)),
+      (error: unknown) => error instanceof ConfigurationError && message.test(error.message),
       argv.join(' '),
     );
 
@@ -315,22 +324,26 @@ describe('gateway settings for Netlogon (--netlogon) and LDAPS by address (--dc-
       /use one of --users, --dc or --netlogon, not --dc and --netlogon/,
     );
     usage([...upstream, ...netlogonFlags, '--users', 'u.json'], pw, /not --users and --netlogon/);
-    usage(
+    libraryRefuses(
       [...upstream, '--netlogon', 'dc1', '--machine-account', 'WEB01$'],
       pw,
-      /--netlogon needs --domain NAME/,
+      /netlogon: domain must be the NetBIOS domain name/,
     );
-    usage(
+    libraryRefuses(
       [...upstream, '--netlogon', 'dc1', '--domain', 'EXAMPLE'],
       pw,
-      /--netlogon needs --machine-account/,
+      /netlogon: machineAccount must be a computer account name/,
     );
-    usage(
+    libraryRefuses(
       [...upstream, ...netlogonFlags],
       {},
-      /exactly one of --machine-password-file FILE or NTLM_SSO_MACHINE_PASSWORD/,
+      /exactly one of machinePassword or machinePasswordFile/,
     );
-    usage([...upstream, ...netlogonFlags, '--machine-password-file', '/x'], pw, /exactly one of/);
+    libraryRefuses(
+      [...upstream, ...netlogonFlags, '--machine-password-file', '/x'],
+      pw,
+      /exactly one of machinePassword or machinePasswordFile/,
+    );
     usage(
       [...upstream, ...netlogonFlags, '--dc-servername', 'dc1.example.test'],
       pw,

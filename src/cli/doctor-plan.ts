@@ -1,37 +1,14 @@
 import { readFileSync } from 'node:fs';
 import type tls from 'node:tls';
 import { parseLdapUrl } from '../dc/ldap-connection.js';
-import { type Settings, UsageError } from '../gateway/cli-settings.js';
-import type { Endpoint, MachineAccount } from '../netlogon/secure-channel.js';
-import { ntowfv1 } from '../ntlm/crypto.js';
-import { parseNetlogonDc } from '../verifiers/netlogon.js';
-import type { DnsPlan } from './dns-srv.js';
-import type { LookupAccountSettings } from './lookup-account.js';
-
-/** What the doctor will check, from the settings; every missing or conflicting setting is a UsageError. */
-export interface DoctorPlan {
-  /** Longest wait of each step (connect, each answer, PING), in ms. */
-  readonly timeoutMs: number;
-  /** The relay's domain controllers (--dc). */
-  readonly dcs: readonly string[];
-  /** TLS options for ldaps:// (--dc-ca, --dc-servername). */
-  readonly tls: tls.ConnectionOptions | undefined;
-  readonly lookup: (LookupAccountSettings & { readonly urls: readonly string[] }) | undefined;
-  readonly netlogon:
-    | {
-        readonly endpoints: readonly Omit<Endpoint, 'connectTimeoutMs' | 'callTimeoutMs'>[];
-        readonly machine: MachineAccount;
-      }
-    | undefined;
-  readonly redis: string | undefined;
-  /** `--dc auto` / `--netlogon auto`: the DCs are found in DNS first, then checked as listed ones. */
-  readonly dns: (DnsPlan & { readonly dc: boolean; readonly netlogon: boolean }) | undefined;
-  /** The gateway's Kerberos keytab (--keytab) and the principal it serves (--spn). */
-  readonly keytab: { readonly path: string; readonly spn: string | undefined } | undefined;
-}
+import type { DoctorPlan } from '../doctor/doctor-plan.js';
+import { MachinePassword } from '../netlogon/machine-password.js';
+import { checkLookup } from '../verifiers/domain-controller.js';
+import { netlogonMachineAccount, parseNetlogonDc } from '../verifiers/netlogon.js';
+import type { Settings } from './parse.js';
+import { UsageError } from './usage-error.js';
 
 const DEFAULT_TIMEOUT_MS = 3000;
-const NETBIOS_NAME = /^[^\\/:*?"<>|$\u0000-\u001f]{1,15}$/;
 
 const str = (settings: Settings, name: string) => settings[name] as string | undefined;
 /** A list setting; a string too, in case the gateway's table gives the name another kind one day. */
@@ -41,37 +18,20 @@ const list = (settings: Settings, name: string): string[] | undefined => {
   return (Array.isArray(value) ? value : String(value).split(',')).map((item) => item.trim()).filter(Boolean);
 };
 
-function readSecretFile(path: string, flag: string): string {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new UsageError(`--${flag}: cannot read ${path}: ${(cause as Error).message}`);
-  }
-  const secret = text.replace(/\r?\n$/, '');
-  if (secret === '') throw new UsageError(`--${flag}: ${path} is empty`);
-  return secret;
-}
-
-function netlogonPlan(settings: Settings, env: NodeJS.ProcessEnv): DoctorPlan['netlogon'] {
+/**
+ * --netlogon: the machine account as netlogon() checks it (its ConfigurationError when wrong), the
+ * password read as netlogon() reads it.
+ */
+function netlogonPlan(settings: Settings): DoctorPlan['netlogon'] {
   const hosts = list(settings, 'netlogon');
   if (!hosts) return undefined;
-  const domain = str(settings, 'domain')?.toUpperCase();
-  if (!domain || !NETBIOS_NAME.test(domain))
-    throw new UsageError('--netlogon needs --domain NAME (the NetBIOS name, e.g. EXAMPLE)');
-  const account = str(settings, 'machine-account')?.toUpperCase();
-  const computerName = account?.replace(/\$$/, '');
-  if (!computerName || !NETBIOS_NAME.test(computerName))
-    throw new UsageError('--netlogon needs --machine-account NAME, a computer account such as WEB01$');
-  const file = str(settings, 'machine-password-file');
-  const variable = env.NTLM_SSO_MACHINE_PASSWORD;
-  if (Boolean(file) === Boolean(variable))
-    throw new UsageError(
-      '--netlogon needs the machine password: --machine-password-file FILE or the variable NTLM_SSO_MACHINE_PASSWORD (one of them)',
-    );
-  const password = file ? readSecretFile(file, 'machine-password-file') : variable!;
-  const ntHash = ntowfv1(password);
-  ntHash.catch(() => {});
+  const account = netlogonMachineAccount({
+    domain: str(settings, 'domain') as string,
+    machineAccount: str(settings, 'machine-account') as string,
+    machinePassword: str(settings, 'machine-password'),
+    machinePasswordFile: str(settings, 'machine-password-file'),
+  });
+  const { ntHash } = new MachinePassword(account.password);
   const endpoints = hosts
     .filter((dc) => dc !== AUTO)
     .map((dc) => {
@@ -81,7 +41,7 @@ function netlogonPlan(settings: Settings, env: NodeJS.ProcessEnv): DoctorPlan['n
         throw new UsageError(`--netlogon: ${JSON.stringify(dc)} is not HOST or HOST:PORT`);
       }
     });
-  return { endpoints, machine: { domain, computerName, ntHash } };
+  return { endpoints, machine: { domain: account.domain, computerName: account.computerName, ntHash } };
 }
 
 const AUTO = 'auto';
@@ -111,7 +71,7 @@ function dnsPlan(settings: Settings, kerberosNeeded: boolean): DoctorPlan['dns']
   return { domain, servers: list(settings, 'dns-server'), kerberosNeeded, dc, netlogon };
 }
 
-export function planDoctor(settings: Settings, env: NodeJS.ProcessEnv): DoctorPlan {
+export function planDoctor(settings: Settings): DoctorPlan {
   const dcs = ldapUrls(settings, 'dc');
   const caFile = str(settings, 'dc-ca');
   // --dc-servername is the name the certificates are checked against, as the gateway uses it.
@@ -127,20 +87,24 @@ export function planDoctor(settings: Settings, env: NodeJS.ProcessEnv): DoctorPl
   const lookupUrls = ldapUrls(settings, 'lookup-url');
   const bindDN = str(settings, 'lookup-user');
   const password = str(settings, 'lookup-password');
-  if (lookupUrls.length > 0 && !(bindDN && password))
-    throw new UsageError('--lookup-url needs --lookup-user and --lookup-password');
+  // The lookup account as domainController() checks it (bindDN and password required).
+  if (lookupUrls.length > 0)
+    checkLookup({ url: lookupUrls, bindDN: bindDN as string, password: password as string }, tlsOptions);
   const keytab = str(settings, 'keytab');
   const spn = str(settings, 'spn');
   if (spn && !keytab) throw new UsageError('--spn needs --keytab FILE');
+  const timeoutMs = (settings.timeout as number | undefined) ?? DEFAULT_TIMEOUT_MS;
+  // The doctor's own setting: no library option checks it.
+  if (timeoutMs <= 0) throw new UsageError(`--timeout must be longer than 0, got ${timeoutMs} ms`);
   const plan: DoctorPlan = {
-    timeoutMs: (settings.timeout as number | undefined) ?? DEFAULT_TIMEOUT_MS,
+    timeoutMs,
     dcs,
     tls: tlsOptions,
     lookup:
       lookupUrls.length > 0
         ? { urls: lookupUrls, bindDN: bindDN!, password: password!, tls: tlsOptions }
         : undefined,
-    netlogon: netlogonPlan(settings, env),
+    netlogon: netlogonPlan(settings),
     redis: str(settings, 'redis'),
     dns: dnsPlan(settings, Boolean(keytab)),
     keytab: keytab ? { path: keytab, spn } : undefined,

@@ -1,11 +1,8 @@
-import { parseArgs } from 'node:util';
 import { DEFAULTS } from '../defaults.js';
-import { readJsonObject } from '../json-file.js';
 
 const G = DEFAULTS.gateway;
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+export const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** A time as `--help` shows it: the largest unit that divides it (`1h`, `60s`, `500ms`). */
 function duration(ms: number): string {
@@ -14,18 +11,26 @@ function duration(ms: number): string {
   return `${ms}ms`;
 }
 
-/** A command-line mistake: printed with a pointer to --help, exit code 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export type Kind = 'string' | 'boolean' | 'list' | 'integer' | 'duration';
 
-type Kind = 'string' | 'boolean' | 'list' | 'integer' | 'duration';
+/** `ntlm-sso gateway ...`, `ntlm-sso doctor ...`, and `ntlm-sso` alone (-h, -v). */
+export type Command = 'ntlm-sso' | 'gateway' | 'doctor';
+/** Most flags are the gateway's, and the doctor takes them all, so that it runs with the gateway's command line. */
+const BOTH: readonly Command[] = ['gateway', 'doctor'];
 
 export interface FlagSpec {
   readonly name: string;
   readonly kind: Kind;
   readonly placeholder?: string;
   readonly help: string;
+  /** The commands that take it (default: both). */
+  readonly commands?: readonly Command[];
+  /** A one-letter alias: `-h` for --help. */
+  readonly short?: string;
+  /** The only values it takes; --help shows them. */
+  readonly choices?: readonly string[];
+  /** false: no NTLM_SSO_* variable sets it (--help, --version). */
+  readonly environment?: false;
   /** A secret: only its NTLM_SSO_* variable sets it, never a command-line argument (visible in `ps`) or the config file. */
   readonly environmentOnly?: true;
   readonly group:
@@ -33,10 +38,11 @@ export interface FlagSpec {
     | 'Header mode: who users are'
     | 'Header mode: tokens and headers'
     | 'Limits'
-    | 'Other';
+    | 'Other'
+    | 'Doctor';
 }
 
-/** Every flag, once: parsing, the NTLM_SSO_* variables, the config file keys and --help come from here. */
+/** Every flag of every command, once: parsing, the NTLM_SSO_* variables, the config file keys and --help come from here. */
 export const FLAGS: readonly FlagSpec[] = [
   {
     group: 'Gateway',
@@ -55,6 +61,7 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     group: 'Gateway',
     name: 'mode',
+    choices: ['header', 'pass-through'],
     kind: 'string',
     placeholder: 'MODE',
     help: '"header" (default): authenticate here, send X-Ntlm-Username/-Domain upstream; "pass-through": the upstream speaks NTLM itself (IIS), each client connection keeps its own upstream connection',
@@ -167,6 +174,7 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     group: 'Header mode: who users are',
     name: 'extended-protection',
+    choices: ['off', 'allow', 'require'],
     kind: 'string',
     placeholder: 'MODE',
     help: 'IIS Extended Protection, with --tls-cert: "allow" refuses an NTLM logon bound to another TLS channel or service, "require" also one bound to none (default off)',
@@ -297,6 +305,7 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     group: 'Header mode: tokens and headers',
     name: 'username-format',
+    choices: ['user', 'domain\\user'],
     kind: 'string',
     placeholder: 'FORMAT',
     help: 'X-Ntlm-Username as "user" (default) or "domain\\user"',
@@ -442,6 +451,7 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     group: 'Other',
     name: 'debug',
+    choices: ['0', '1', '2'],
     kind: 'string',
     placeholder: 'LEVEL',
     help: '0: info, warnings and errors: logons, refusals, DC transitions, one access line per request (default); 1: also each handshake step; 2: also tokens',
@@ -449,160 +459,44 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     group: 'Other',
     name: 'log-format',
+    choices: ['auto', 'json', 'pretty'],
     kind: 'string',
     placeholder: 'FORMAT',
     help: '"json" (one object per line, ISO timestamps), "pretty" (one readable line), or "auto" (default): pretty on a terminal, JSON otherwise',
   },
-  { group: 'Other', name: 'help', kind: 'boolean', help: 'show this help' },
-  { group: 'Other', name: 'version', kind: 'boolean', help: 'show the version' },
+  {
+    group: 'Doctor',
+    name: 'timeout',
+    kind: 'duration',
+    placeholder: 'TIME',
+    commands: ['doctor'],
+    help: 'longest wait of each step (default 3s)',
+  },
+  {
+    group: 'Other',
+    name: 'help',
+    short: 'h',
+    kind: 'boolean',
+    commands: ['ntlm-sso', ...BOTH],
+    environment: false,
+    help: 'show this help',
+  },
+  {
+    group: 'Other',
+    name: 'version',
+    short: 'v',
+    kind: 'boolean',
+    commands: ['ntlm-sso', ...BOTH],
+    environment: false,
+    help: 'show the version',
+  },
 ];
 
-export type SettingValue = string | boolean | number | string[];
-export type Settings = Record<string, SettingValue>;
+/** The flags `command` takes, in the table's order. */
+export function flagsOf(command: Command): readonly FlagSpec[] {
+  return FLAGS.filter((spec) => (spec.commands ?? BOTH).includes(command));
+}
 
 export function environmentName(flag: string): string {
   return `NTLM_SSO_${flag.toUpperCase().replaceAll('-', '_')}`;
-}
-
-/** nginx-style times: `500ms`, `30s`, `5m`, `1h`; a bare number means seconds. */
-export function parseDuration(text: string, flag: string): number {
-  const match = DURATION.exec(text.trim());
-  const ms = match ? Math.round(Number(match[1]) * UNIT_MS[match[2] ?? 's']!) : Number.NaN;
-  if (!Number.isSafeInteger(ms) || ms <= 0)
-    throw new UsageError(`--${flag} must be a time such as 30s, 5m or 1h, got ${JSON.stringify(text)}`);
-  return ms;
-}
-
-function normalize(spec: FlagSpec, raw: SettingValue, source: string): SettingValue {
-  const where = `${source === 'flag' ? '' : `${source}: `}--${spec.name}`;
-  switch (spec.kind) {
-    case 'boolean':
-      if (typeof raw === 'boolean') return raw;
-      if (/^(1|true|yes|on)$/i.test(String(raw))) return true;
-      if (/^(0|false|no|off|)$/i.test(String(raw))) return false;
-      throw new UsageError(`${where} is a switch: use true or false, got ${JSON.stringify(raw)}`);
-    case 'list': {
-      const items = Array.isArray(raw) ? raw : String(raw).split(',');
-      const list = items.map((item) => String(item).trim()).filter(Boolean);
-      if (list.length === 0) throw new UsageError(`${where} needs at least one value`);
-      return list;
-    }
-    case 'integer': {
-      const value = typeof raw === 'number' ? raw : Number(String(raw).trim());
-      if (!Number.isSafeInteger(value) || value <= 0)
-        throw new UsageError(`${where} must be a positive whole number, got ${JSON.stringify(raw)}`);
-      return value;
-    }
-    case 'duration':
-      return parseDuration(String(raw), spec.name);
-    default:
-      if (typeof raw !== 'string' || raw === '') throw new UsageError(`${where} needs a value`);
-      return raw;
-  }
-}
-
-/**
- * The gateway's settings from, in order of precedence: command-line flags, NTLM_SSO_* variables,
- * the --config file. Unknown flags, unknown config keys and malformed values are UsageErrors;
- * a config file that cannot be read is a ConfigurationError.
- */
-export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings {
-  const byName = new Map(FLAGS.map((spec) => [spec.name, spec]));
-  for (const spec of FLAGS) {
-    if (
-      spec.environmentOnly &&
-      argv.some((arg) => arg === `--${spec.name}` || arg.startsWith(`--${spec.name}=`))
-    )
-      throw new UsageError(
-        `--${spec.name} is never a command-line argument (every user can read it in ps): set ${environmentName(spec.name)}${byName.has(`${spec.name}-file`) ? ` or use --${spec.name}-file FILE` : ''}`,
-      );
-  }
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: Object.fromEntries(
-        FLAGS.filter((spec) => !spec.environmentOnly).map(
-          (spec) => [spec.name, { type: spec.kind === 'boolean' ? 'boolean' : 'string' }] as const,
-        ),
-      ),
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
-  }
-
-  const settings: Settings = {};
-  const configPath = (parsed.values.config as string | undefined) ?? env[environmentName('config')];
-  if (configPath) {
-    for (const [key, value] of Object.entries(readJsonObject(configPath, 'config file') as Settings)) {
-      const spec = byName.get(key);
-      if (!spec || key === 'config' || key === 'help' || key === 'version')
-        throw new UsageError(`config file ${configPath}: unknown key ${JSON.stringify(key)}`);
-      if (spec.environmentOnly)
-        throw new UsageError(
-          `config file ${configPath}: "${key}" is a secret: set ${environmentName(key)}${byName.has(`${key}-file`) ? ` or "${key}-file"` : ''} instead`,
-        );
-      settings[key] = normalize(spec, value, `config file ${configPath}`);
-    }
-  }
-  for (const spec of FLAGS) {
-    const fromEnv = env[environmentName(spec.name)];
-    if (fromEnv !== undefined && spec.name !== 'config')
-      settings[spec.name] = normalize(spec, fromEnv, environmentName(spec.name));
-  }
-  for (const [name, value] of Object.entries(parsed.values)) {
-    if (value !== undefined) settings[name] = normalize(byName.get(name)!, value as SettingValue, 'flag');
-  }
-  return settings;
-}
-
-/** One option's help, wrapped to 100 columns under its description column. */
-function wrap(prefix: string, text: string): string[] {
-  const lines: string[] = [];
-  let line = prefix;
-  for (const word of text.split(' ')) {
-    if (line.length + word.length > 100 && line.trim() !== prefix.trim()) {
-      lines.push(line.trimEnd());
-      line = ' '.repeat(prefix.length);
-    }
-    line += `${word} `;
-  }
-  lines.push(line.trimEnd());
-  return lines;
-}
-
-export function helpText(version: string): string {
-  const lines = [
-    `ntlm-sso ${version}: Windows single sign-on (NTLM) in front of any HTTP application`,
-    '',
-    'Usage:',
-    '  ntlm-sso gateway --upstream URL (--users FILE | --dc URLS --domain NAME) [options]',
-    '  ntlm-sso gateway --upstream URL --netlogon HOSTS --domain NAME --machine-account NAME$ --machine-password-file FILE [options]',
-    '  ntlm-sso gateway --upstream URL --mode pass-through [options]',
-    '',
-    'Example:',
-    '  npx ntlm-sso gateway --listen 127.0.0.1:8080 --upstream http://127.0.0.1:9000 --users demo-app/users.json',
-  ];
-  let group = '';
-  for (const spec of FLAGS) {
-    if (spec.group !== group) {
-      group = spec.group;
-      lines.push('', `${group}:`);
-    }
-    const flag = spec.environmentOnly
-      ? environmentName(spec.name)
-      : `--${spec.name}${spec.placeholder ? ` ${spec.placeholder}` : ''}`;
-    lines.push(...wrap(`  ${flag.padEnd(26)} `, spec.help));
-  }
-  lines.push(
-    '',
-    'Every flag can also be set as an environment variable: --jwt-secret is NTLM_SSO_JWT_SECRET,',
-    '--dc is NTLM_SSO_DC, a switch is NTLM_SSO_FORWARD_GROUPS=true. Flags win over variables,',
-    'variables over the --config file. Times: 500ms, 30s, 5m, 1h (a bare number is seconds).',
-    '',
-    'SIGTERM or SIGINT: stop accepting, finish in-flight requests (--shutdown-timeout), exit 0.',
-  );
-  return `${lines.join('\n')}\n`;
 }

@@ -3,21 +3,27 @@
 // shutdown, 1 when the gateway cannot start or stops on an error, 2 for a command-line mistake.
 // `ntlm-sso doctor ...`: the same settings, checked (src/doctor/). Exit codes: 0 when every check
 // passes, 1 when one fails, 2 for a command-line mistake.
+// Every command reads its settings with one parser from one flag table (flags.ts, parse.ts);
+// what the library checks (ranges, required options, files it reads) it checks itself, and its
+// ConfigurationError reaches the user as exit code 2 with its code.
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
-import { runWorkers } from './cluster/run-workers.js';
-import { announceReady, onShutdownRequest, workerRole } from './cluster/worker-role.js';
-import { planDoctor } from './doctor/plan.js';
-import { runDoctor } from './doctor/run-doctor.js';
-import { doctorHelp, readDoctorSettings } from './doctor/settings.js';
-import { ConfigurationError } from './errors.js';
-import { helpText, readSettings, UsageError } from './gateway/cli-settings.js';
-import { createGateway } from './gateway/gateway.js';
-import { gatewayLogger } from './gateway/gateway-logger.js';
-import { planGateway } from './gateway/settings-to-options.js';
+import { runWorkers } from '../cluster/run-workers.js';
+import { announceReady, onShutdownRequest, workerRole } from '../cluster/worker-role.js';
+import { runDoctor } from '../doctor/run-doctor.js';
+import { ConfigurationError } from '../errors.js';
+import { createGateway } from '../gateway/gateway.js';
+import { gatewayLogger } from '../gateway/gateway-logger.js';
+import { planDoctor } from './doctor-plan.js';
+import type { Command } from './flags.js';
+import { planGateway } from './gateway-plan.js';
+import { helpFor } from './help.js';
+import { readSettings, type Settings } from './parse.js';
+import { UsageError } from './usage-error.js';
 
 function packageVersion(): string {
   try {
+    // dist/cli.js, next to the package's own package.json one folder up.
     const url = new URL('../package.json', import.meta.url);
     return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
   } catch {
@@ -25,17 +31,19 @@ function packageVersion(): string {
   }
 }
 
+/** -h/--help and -v/--version, which every command takes: true when one was answered. */
+function answeredHelp(command: Command, settings: Settings): boolean {
+  if (settings.help) process.stdout.write(helpFor(command, packageVersion()));
+  else if (settings.version) process.stdout.write(`${packageVersion()}\n`);
+  return settings.help === true || settings.version === true;
+}
+
 async function gateway(argv: readonly string[]): Promise<void> {
-  const settings = readSettings(argv, process.env);
-  if (settings.help) {
-    process.stdout.write(helpText(packageVersion()));
-    return;
-  }
-  if (settings.version) {
-    process.stdout.write(`${packageVersion()}\n`);
-    return;
-  }
+  const settings = readSettings('gateway', argv, process.env);
+  if (answeredHelp('gateway', settings)) return;
   const workers = (settings.workers as number | undefined) ?? 1;
+  // How many processes is the command line's own business: no option of the library takes it.
+  if (workers < 1) throw new UsageError(`--workers must be a positive whole number, got ${workers}`);
   if (workers > 1 && cluster.isPrimary) {
     const format = settings['log-format'];
     const logger = gatewayLogger(format === 'json' || format === 'pretty' ? format : 'auto', 0);
@@ -89,47 +97,42 @@ async function gateway(argv: readonly string[]): Promise<void> {
 
 /** Runs the checks and resolves with the exit code. */
 async function doctor(argv: readonly string[]): Promise<number> {
-  const settings = readDoctorSettings(argv, process.env);
-  if (settings.help) {
-    process.stdout.write(doctorHelp(packageVersion()));
-    return 0;
-  }
-  const plan = planDoctor(settings, process.env);
+  const settings = readSettings('doctor', argv, process.env);
+  if (answeredHelp('doctor', settings)) return 0;
+  const plan = planDoctor(settings);
   const { failed } = await runDoctor(plan, (line) => process.stdout.write(`${line}\n`));
   return failed === 0 ? 0 : 1;
 }
 
-let command: string | undefined;
+/** The subcommand, once known: error lines name it. */
+let command: Exclude<Command, 'ntlm-sso'> | undefined;
 
 async function main(argv: readonly string[]): Promise<void> {
-  const rest = argv.slice(1);
-  command = argv[0];
+  const [first, ...rest] = argv;
+  if (first === 'gateway' || first === 'doctor') command = first;
   if (command === 'gateway') return gateway(rest);
   if (command === 'doctor') {
     // Exit at once: a check's half-closed socket must not keep the process (or the shell) waiting.
     process.exit(await doctor(rest));
   }
-  if (command === '--version' || command === '-v') {
-    process.stdout.write(`${packageVersion()}\n`);
+  if (first === 'help') {
+    const about = rest[0] === 'gateway' || rest[0] === 'doctor' ? rest[0] : 'ntlm-sso';
+    process.stdout.write(helpFor(about, packageVersion()));
     return;
   }
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(helpText(packageVersion()));
-    process.stdout.write(
-      '\nntlm-sso doctor [the same settings]: checks them before users do (ntlm-sso doctor --help).\n',
-    );
-    return;
-  }
-  throw new UsageError(`unknown command ${JSON.stringify(command)}: the commands are "gateway" and "doctor"`);
+  if (first !== undefined && !first.startsWith('-'))
+    throw new UsageError(`unknown command ${JSON.stringify(first)}: the commands are "gateway" and "doctor"`);
+  // No command: -h/--help and -v/--version only; bare `ntlm-sso` shows the help too.
+  const settings = readSettings('ntlm-sso', argv, process.env);
+  if (!answeredHelp('ntlm-sso', settings)) process.stdout.write(helpFor('ntlm-sso', packageVersion()));
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError || error instanceof ConfigurationError) {
-    // A configuration mistake names its code, so that scripts and searches can tell them apart.
+    // One line; a configuration mistake names its code, so that scripts and searches can tell them apart.
     const code = error instanceof ConfigurationError ? ` [${error.code}]` : '';
-    process.stderr.write(
-      `ntlm-sso: ${(error as Error).message}${code}\nRun "ntlm-sso ${command === 'doctor' ? 'doctor' : 'gateway'} --help" for the options.\n`,
-    );
+    const name = `ntlm-sso${command ? ` ${command}` : ''}`;
+    process.stderr.write(`${name}: ${(error as Error).message}${code} (${name} --help lists the options)\n`);
     process.exit(2);
   }
   const code = (error as NodeJS.ErrnoException).code;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { workerSharedStore } from '../cluster/worker-role.js';
+import { gatewayLogger } from '../gateway/gateway-logger.js';
 import { RedisStore } from '../store/redis-store.js';
 import type { Store } from '../store/store.js';
 import type { GatewayMode, GatewayOptions, NtlmOptions, UsernameFormat, Verifier } from '../types.js';
@@ -8,8 +9,8 @@ import { hideUrlPasswords } from '../url-credentials.js';
 import { domainController } from '../verifiers/domain-controller.js';
 import { localDirectoryFromFile } from '../verifiers/local-directory.js';
 import { netlogon } from '../verifiers/netlogon.js';
-import { type Settings, UsageError } from './cli-settings.js';
-import { gatewayLogger } from './gateway-logger.js';
+import type { Settings } from './parse.js';
+import { UsageError } from './usage-error.js';
 
 export interface ListenAddress {
   readonly host: string;
@@ -94,16 +95,15 @@ function verifierFrom(settings: Settings, store: Store | undefined): { verifier:
       ? { ca: caFile ? readFileSetting(caFile, 'dc-ca') : undefined, servername }
       : undefined;
   const lookupUrl = list(settings, 'lookup-url');
-  const lookupUser = str(settings, 'lookup-user');
-  const lookupPassword = str(settings, 'lookup-password');
-  if (lookupUrl && !(lookupUser && lookupPassword))
-    throw new UsageError('--lookup-url needs --lookup-user and --lookup-password');
+  // bindDN and password missing: domainController() says so (ConfigurationError).
+  const lookupUser = str(settings, 'lookup-user') as string;
+  const lookupPassword = str(settings, 'lookup-password') as string;
   return {
     verifier: domainController({
       domains: { [domain]: isAuto(dc) ? 'auto' : dc },
       ...dnsFrom(settings),
       tls,
-      lookup: lookupUrl ? { url: lookupUrl, bindDN: lookupUser!, password: lookupPassword!, tls } : undefined,
+      lookup: lookupUrl ? { url: lookupUrl, bindDN: lookupUser, password: lookupPassword, tls } : undefined,
       // With --redis, what the directory says about users is shared by every instance too.
       cache: store ? { store } : undefined,
     }),
@@ -121,43 +121,39 @@ function dnsFrom(settings: Settings): { dnsDomain?: string; dns?: { servers: str
   return { ...(dnsDomain ? { dnsDomain } : {}), ...(servers ? { dns: { servers } } : {}) };
 }
 
-/** --netlogon: the DC validates each logon over the machine account's secure channel (MS-NRPC). */
+/**
+ * --netlogon: the DC validates each logon over the machine account's secure channel (MS-NRPC).
+ * netlogon() checks the domain, the machine account and its password (exactly one source).
+ */
 function netlogonFrom(settings: Settings, store: Store | undefined): { verifier: Verifier; source: string } {
   const dcs = list(settings, 'netlogon')!;
-  const domain = str(settings, 'domain');
-  if (!domain) throw new UsageError('--netlogon needs --domain NAME (the NetBIOS name, e.g. EXAMPLE)');
-  const machineAccount = str(settings, 'machine-account');
-  if (!machineAccount)
-    throw new UsageError('--netlogon needs --machine-account NAME (a computer account, e.g. WEB01$)');
+  const domain = str(settings, 'domain') as string;
+  const machineAccount = str(settings, 'machine-account') as string;
   const machinePasswordFile = str(settings, 'machine-password-file');
   const machinePassword = str(settings, 'machine-password');
-  if ((machinePasswordFile === undefined) === (machinePassword === undefined))
-    throw new UsageError(
-      '--netlogon needs the machine password in exactly one of --machine-password-file FILE or NTLM_SSO_MACHINE_PASSWORD',
-    );
+  const verifier = netlogon({
+    domain,
+    dcs: isAuto(dcs) ? 'auto' : dcs,
+    ...dnsFrom(settings),
+    machineAccount,
+    machinePassword,
+    machinePasswordFile,
+    // With --redis, group names (per SID) are shared by every instance too.
+    cache: store ? { store } : undefined,
+  });
   return {
-    verifier: netlogon({
-      domain,
-      dcs: isAuto(dcs) ? 'auto' : dcs,
-      ...dnsFrom(settings),
-      machineAccount,
-      machinePassword,
-      machinePasswordFile,
-      // With --redis, group names (per SID) are shared by every instance too.
-      cache: store ? { store } : undefined,
-    }),
+    verifier,
     source: `${domain.toUpperCase()} via Netlogon (${isAuto(dcs) ? 'DCs found in DNS' : dcs.join(', ')}) as ${machineAccount}`,
   };
 }
 
-/** --keytab [--spn] [--kdc]: Kerberos beside NTLM, and with --basic the KDCs that check passwords. */
+/** --keytab [--spn] [--kdc]: Kerberos beside NTLM (ntlm() reads the keytab and says when it cannot), and with --basic the KDCs that check passwords. */
 function kerberosFrom(settings: Settings): NtlmOptions['kerberos'] {
   const keytab = str(settings, 'keytab');
   const spn = str(settings, 'spn');
   if (spn && !keytab) throw new UsageError('--spn needs --keytab FILE');
   if (list(settings, 'kdc') && !keytab) throw new UsageError('--kdc needs --keytab FILE (and --basic)');
   if (!keytab) return undefined;
-  readFileSetting(keytab, 'keytab');
   // The path, not the bytes: readiness reads the file again to see that it is still usable.
   return { keytab, servicePrincipal: spn, kdc: kdcFrom(settings) };
 }
@@ -182,11 +178,7 @@ function kdcFrom(settings: Settings): string[] | 'auto' {
 function extendedProtectionFrom(
   settings: Settings,
 ): Pick<NtlmOptions, 'extendedProtection' | 'servicePrincipalNames'> {
-  const mode = str(settings, 'extended-protection') ?? 'off';
-  if (mode !== 'off' && mode !== 'allow' && mode !== 'require')
-    throw new UsageError(
-      `--extended-protection must be "off", "allow" or "require", got ${JSON.stringify(mode)}`,
-    );
+  const mode = (str(settings, 'extended-protection') ?? 'off') as NtlmOptions['extendedProtection'];
   const spns = list(settings, 'service-principal-names');
   if (mode !== 'off' && !settings['tls-cert'])
     throw new UsageError(
@@ -213,8 +205,6 @@ function authOptions(settings: Settings, debug: 0 | 1 | 2): { auth: NtlmOptions;
   const cookie = settings['token-cookie'] === true ? { secure: Boolean(settings['tls-cert']) } : undefined;
   const ttl = num(settings, 'token-ttl');
   const format = str(settings, 'username-format');
-  if (format !== undefined && format !== 'user' && format !== 'domain\\user')
-    throw new UsageError(`--username-format must be "user" or "domain\\user", got ${JSON.stringify(format)}`);
   const idle = num(settings, 'idle-timeout');
   const age = num(settings, 'max-age');
   return {
@@ -236,7 +226,7 @@ function authOptions(settings: Settings, debug: 0 | 1 | 2): { auth: NtlmOptions;
       maxRequestsPerConnection: num(settings, 'max-requests'),
       bearer: {
         secret: jwtSecret(settings),
-        expiresInSeconds: ttl === undefined ? undefined : Math.max(1, Math.round(ttl / 1000)),
+        expiresInSeconds: ttl === undefined ? undefined : Math.ceil(ttl / 1000),
         cookie,
       },
       store,
@@ -290,13 +280,15 @@ const HEADER_MODE_ONLY = [
   'logout-path',
 ];
 
-/** Turns checked settings into what createGateway() takes; every missing or conflicting setting is a UsageError. */
+/**
+ * Turns parsed settings into what createGateway() takes. A conflict between flags that only the
+ * command line has (which source of users, files it reads, header-mode-only flags) is a
+ * UsageError; what createGateway(), ntlm() and the verifiers check (the upstream, ranges,
+ * required options, the keytab) is theirs to say, as a ConfigurationError.
+ */
 export function planGateway(settings: Settings): GatewayPlan {
-  const upstream = str(settings, 'upstream');
-  if (!upstream) throw new UsageError('--upstream URL is required, e.g. --upstream http://127.0.0.1:9000');
+  const upstream = str(settings, 'upstream') as string;
   const mode = (str(settings, 'mode') ?? 'header') as GatewayMode;
-  if (mode !== 'header' && mode !== 'pass-through')
-    throw new UsageError(`--mode must be "header" or "pass-through", got ${JSON.stringify(mode)}`);
   const cert = str(settings, 'tls-cert');
   const key = str(settings, 'tls-key');
   if (Boolean(cert) !== Boolean(key)) throw new UsageError('--tls-cert and --tls-key go together');
@@ -306,13 +298,9 @@ export function planGateway(settings: Settings): GatewayPlan {
     );
   const upstreamCa = str(settings, 'upstream-ca');
   const operatorListen = str(settings, 'operator-listen');
-  const debugText = str(settings, 'debug') ?? '0';
-  if (!['0', '1', '2'].includes(debugText))
-    throw new UsageError(`--debug must be 0, 1 or 2, got ${JSON.stringify(debugText)}`);
-  const debug = Number(debugText) as 0 | 1 | 2;
-  const logFormat = str(settings, 'log-format') ?? 'auto';
-  if (logFormat !== 'auto' && logFormat !== 'json' && logFormat !== 'pretty')
-    throw new UsageError(`--log-format must be "auto", "json" or "pretty", got ${JSON.stringify(logFormat)}`);
+  // --debug and --log-format take only their choices (flags.ts).
+  const debug = Number(str(settings, 'debug') ?? '0') as 0 | 1 | 2;
+  const logFormat = (str(settings, 'log-format') ?? 'auto') as 'auto' | 'json' | 'pretty';
 
   const common: GatewayOptions = {
     upstream,
