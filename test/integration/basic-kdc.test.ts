@@ -26,6 +26,7 @@ import { encodePrincipalName, NameType } from '../../src/kerberos/principal.js';
 import { requestServiceTicket, type ServiceTicket } from '../../src/kerberos/tgs-exchange.js';
 import { curl } from '../helpers/curl.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
+import { eventually } from '../helpers/eventually.js';
 import { type RunningProcess, startGateway } from '../helpers/processes.js';
 import {
   accountSid,
@@ -217,6 +218,47 @@ describe('Basic checked by the Samba KDC, the ticket opened with our keytab', { 
       );
     } finally {
       await served.close();
+    }
+  });
+
+  it('a KDC that stopped answering is skipped until its back-off runs out, then tried again (a log line each way)', async () => {
+    const first = await switchableKdc(88);
+    const second = await countingProxy(88);
+    const served = await serveWithKdc([`127.0.0.1:${first.port}`, `127.0.0.1:${second.port}`]);
+    const alice = { Authorization: basic('EXAMPLE\\alice:Alice-Passw0rd!'), ...overTls };
+    const name = `127.0.0.1:${first.port}`;
+    try {
+      // It has the request when it falls silent: never retried elsewhere (lockout counts), 503.
+      const lost = await get(served.url, alice);
+      assert.equal(lost.status, 503, lost.body);
+      assert.deepEqual(second.requests, []);
+      const down = served.logger.records.filter((r) => r.message.startsWith('KDC down'));
+      assert.deepEqual(
+        down.map((r) => r.fields?.kdc),
+        [name],
+        JSON.stringify(served.logger.records),
+      );
+      // The next logon does not wait for it: the second KDC is asked first.
+      const ok = await get(served.url, alice);
+      assert.equal(ok.status, 200, ok.body);
+      assert.equal(first.connections, 1, 'the KDC marked down was asked again');
+      assert.deepEqual(second.requests, ['AS-REQ', 'AS-REQ', 'TGS-REQ']);
+      // It serves again: once its back-off has run out, one logon tries it, and it is back.
+      first.answer();
+      await eventually(
+        async () => (await get(served.url, alice)).status === 200 && first.connections > 1,
+        'the KDC tried again after its back-off',
+        10_000,
+      );
+      const back = served.logger.records.filter((r) => r.message === 'KDC answers again');
+      assert.deepEqual(
+        back.map((r) => r.fields?.kdc),
+        [name],
+      );
+    } finally {
+      await served.close();
+      await first.close();
+      await second.close();
     }
   });
 
@@ -438,29 +480,61 @@ async function listenOn(server: net.Server) {
   };
 }
 
+/** The real KDC's answer to one request. */
+function forward(request: Buffer, kdcPort: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const upstream = net.connect(kdcPort, '127.0.0.1');
+    const frame = Buffer.alloc(4);
+    frame.writeUInt32BE(request.length);
+    let got = Buffer.alloc(0);
+    upstream.on('data', (chunk) => {
+      got = Buffer.concat([got, chunk]);
+      if (got.length >= 4 && got.length >= 4 + got.readUInt32BE(0)) {
+        upstream.end();
+        resolve(got.subarray(4, 4 + got.readUInt32BE(0)));
+      }
+    });
+    upstream.on('error', reject);
+    upstream.write(Buffer.concat([frame, request]));
+  });
+}
+
 /** Forwards each request to the real KDC on `kdcPort` and records its type. */
 async function countingProxy(kdcPort: number) {
   const requests: string[] = [];
-  const server = serveKerberos(
-    (request) =>
-      new Promise((resolve, reject) => {
-        requests.push(MSG[request[0]!] ?? `0x${request[0]!.toString(16)}`);
-        const upstream = net.connect(kdcPort, '127.0.0.1');
-        const frame = Buffer.alloc(4);
-        frame.writeUInt32BE(request.length);
-        let got = Buffer.alloc(0);
-        upstream.on('data', (chunk) => {
-          got = Buffer.concat([got, chunk]);
-          if (got.length >= 4 && got.length >= 4 + got.readUInt32BE(0)) {
-            upstream.end();
-            resolve(got.subarray(4, 4 + got.readUInt32BE(0)));
-          }
-        });
-        upstream.on('error', reject);
-        upstream.write(Buffer.concat([frame, request]));
-      }),
-  );
+  const server = serveKerberos((request) => {
+    requests.push(MSG[request[0]!] ?? `0x${request[0]!.toString(16)}`);
+    return forward(request, kdcPort);
+  });
   return { requests, ...(await listenOn(server)) };
+}
+
+/** A KDC that accepts and stays silent until `answer()`, then forwards to the real one; counts connections. */
+async function switchableKdc(kdcPort: number) {
+  let silent = true;
+  const server = serveKerberos((request) =>
+    silent ? new Promise<Buffer>(() => {}) : forward(request, kdcPort),
+  );
+  const state = { connections: 0 };
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (socket) => {
+    state.connections++;
+    sockets.add(socket);
+  });
+  const listening = await listenOn(server);
+  return {
+    port: listening.port,
+    get connections() {
+      return state.connections;
+    },
+    answer: () => {
+      silent = false;
+    },
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return listening.close();
+    },
+  };
 }
 
 /** A Ticket (RFC 4120 5.3) encoded again from what was read: DER has one encoding. */
