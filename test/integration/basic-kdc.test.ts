@@ -25,6 +25,7 @@ import { KdcTransport } from '../../src/kerberos/kdc-transport.js';
 import { encodePrincipalName, NameType } from '../../src/kerberos/principal.js';
 import { requestServiceTicket, type ServiceTicket } from '../../src/kerberos/tgs-exchange.js';
 import { curl } from '../helpers/curl.js';
+import { systemDnsMissing, systemDnsServer } from '../helpers/dns-server.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
 import { type RunningProcess, startGateway } from '../helpers/processes.js';
@@ -38,7 +39,7 @@ import {
   startDc,
   stopDc,
 } from '../helpers/samba.js';
-import { serveIdentity } from '../helpers/servers.js';
+import { serveIdentity, silentTcpServer } from '../helpers/servers.js';
 
 const run = promisify(execFile);
 const missing = await sambaMissing();
@@ -259,6 +260,64 @@ describe('Basic checked by the Samba KDC, the ticket opened with our keytab', { 
       await served.close();
       await first.close();
       await second.close();
+    }
+  });
+
+  it("kdc: 'auto': close() ends the KDC exchange in flight, and nothing is asked of DNS or a KDC after it", {
+    skip: systemDnsMissing(),
+  }, async () => {
+    const kdc = await silentTcpServer();
+    const dns = await systemDnsServer({
+      srv: { '_kerberos._tcp.example.test': [{ target: 'kdc.example.test', port: kdc.port }] },
+      a: { 'kdc.example.test': '127.0.0.1' },
+    });
+    // A KDC that keeps silent for a minute: only close() can end the wait sooner.
+    const served = await serveIdentity({
+      verifier: ntlmOnly,
+      kerberos: { keytab: KEYTAB, kdc: 'auto', kdcTimeoutMs: 60_000 },
+      basic: true,
+      trustedProxies: ['127.0.0.1'],
+    });
+    const alice = { Authorization: basic('EXAMPLE\\alice:Alice-Passw0rd!'), ...overTls };
+    try {
+      const pending = get(served.url, alice);
+      await eventually(() => kdc.open() === 1, 'the logon reached the KDC found in DNS');
+      assert.deepEqual(dns.questions.slice(0, 2), ['SRV _kerberos._tcp.example.test', 'A kdc.example.test']);
+      const asked = dns.questions.length;
+      await served.auth.close();
+      await eventually(() => kdc.open() === 0, 'close() closed the connection to the KDC');
+      assert.equal((await pending).status, 503);
+      const after = await get(served.url, alice);
+      assert.equal(after.status, 503);
+      assert.equal(dns.questions.length, asked, `DNS asked after close(): ${dns.questions.join(', ')}`);
+      assert.equal(kdc.open(), 0, 'a KDC connection opened after close()');
+    } finally {
+      await served.close();
+      await dns.close();
+      kdc.close();
+    }
+  });
+
+  it("kdc: 'auto': close() cancels a DNS look-up in flight (the logon ends with ECANCELLED, not the DNS timeout)", {
+    skip: systemDnsMissing(),
+  }, async () => {
+    const dns = await systemDnsServer({}, { silent: true });
+    const served = await serveIdentity({
+      verifier: ntlmOnly,
+      kerberos: { keytab: KEYTAB, kdc: 'auto' },
+      basic: true,
+      trustedProxies: ['127.0.0.1'],
+    });
+    try {
+      const pending = get(served.url, { Authorization: basic('EXAMPLE\\alice:Alice-Passw0rd!'), ...overTls });
+      await eventually(() => dns.questions.length > 0, 'the logon asked DNS for the KDCs');
+      await served.auth.close();
+      assert.equal((await pending).status, 503);
+      const log = JSON.stringify(served.logger.records);
+      assert.match(log, /_kerberos\._tcp\.example\.test\): ECANCELLED/, log);
+    } finally {
+      await served.close();
+      await dns.close();
     }
   });
 
