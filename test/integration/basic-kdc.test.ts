@@ -36,6 +36,7 @@ import {
   MACHINE_ACCOUNT,
   MACHINE_PASSWORD,
   sambaMissing,
+  setUserAttribute,
   startDc,
   stopDc,
 } from '../helpers/samba.js';
@@ -45,6 +46,10 @@ const run = promisify(execFile);
 const missing = await sambaMissing();
 if (missing && process.env.CI) throw new Error(`CI needs the Samba DC: ${missing}`);
 const skip = missing ? `skipped: ${missing}` : false;
+
+/** userAccountControl's UF_NORMAL_ACCOUNT and UF_DONT_REQUIRE_PREAUTH (MS-ADTS 2.2.16). */
+const NORMAL_ACCOUNT = 0x200;
+const DONT_REQUIRE_PREAUTH = 0x400000;
 
 const basic = (credentials: string) => `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
 const overTls = { 'X-Forwarded-Proto': 'https' };
@@ -509,6 +514,84 @@ describe('the gateway: --basic with --keytab and --kdc, curl -u over TLS', { ski
       readFileSync(join(dir, 'cert.pem'), 'utf8'),
     );
     assert.equal(local.status, 401, 'the local directory checked the password, not the KDC');
+  });
+});
+
+describe('an account that does not require Kerberos preauthentication (UF_DONT_REQUIRE_PREAUTH)', {
+  skip,
+}, () => {
+  const conf = `${DC_DIR}/etc/smb.conf`;
+  const samba = (...args: string[]) => run('samba-tool', [...args, '-s', conf], { timeout: 60_000 });
+  const userAccountControl = async (name: string) =>
+    Number(
+      /userAccountControl: (\d+)/.exec(
+        (await samba('user', 'show', name, '--attributes=userAccountControl')).stdout,
+      )?.[1],
+    );
+  const user = 'nopreauth';
+  const password = 'NoPreauth-Passw0rd!';
+  let krbtgtFlags: number;
+  before(async () => {
+    // Samba's KDC (Heimdal) asks for preauthentication when its configuration, the client or the
+    // server (krbtgt) requires it; all three say so by default, so the flag on an account alone
+    // changes nothing (measured on 4.17: PREAUTH_REQUIRED, MIT kinit's trace the same). For this
+    // suite the KDC runs with [kdc] require-preauth = false and krbtgt carries the flag: then only
+    // accounts marked so skip it, as on Windows.
+    const kdcConf = join(mkdtempSync(join(tmpdir(), 'ntlm-sso-kdc-')), 'krb5.conf');
+    writeFileSync(
+      kdcConf,
+      '[libdefaults]\n\tdefault_realm = EXAMPLE.TEST\n[kdc]\n\trequire-preauth = false\n',
+    );
+    process.env.KRB5_CONFIG = kdcConf;
+    try {
+      await startDc();
+    } finally {
+      delete process.env.KRB5_CONFIG;
+    }
+    await samba('user', 'delete', user).catch(() => undefined); // left by an interrupted run
+    await samba('user', 'create', user, password);
+    krbtgtFlags = await userAccountControl('krbtgt');
+    await setUserAttribute(user, 'userAccountControl', String(NORMAL_ACCOUNT | DONT_REQUIRE_PREAUTH));
+    await setUserAttribute('krbtgt', 'userAccountControl', String(krbtgtFlags | DONT_REQUIRE_PREAUTH));
+  });
+  after(async () => {
+    await setUserAttribute('krbtgt', 'userAccountControl', String(krbtgtFlags & ~DONT_REQUIRE_PREAUTH));
+    await samba('user', 'delete', user);
+    await stopDc(); // the next start is without the KDC configuration above
+  });
+
+  it('its password still decides: the AS-REP must open under it (wrong: 401 at the first AS-REQ; right: 200)', async () => {
+    const counted = await countingProxy(88);
+    const served = await serveWithKdc([`127.0.0.1:${counted.port}`]);
+    try {
+      const wrong = await get(served.url, {
+        Authorization: basic(`EXAMPLE\\${user}:wrong-password`),
+        ...overTls,
+      });
+      assert.equal(wrong.status, 401, wrong.body);
+      assert.deepEqual(served.logger.codes(), ['ERR_NTLM_LOGON_FAILED']);
+      assert.match(
+        JSON.stringify(served.logger.records),
+        /AS-REP enc-part does not open with the key from the password/,
+      );
+      // No PREAUTH_REQUIRED: the probe's answer was the AS-REP itself, and it went no further.
+      assert.deepEqual(counted.requests, ['AS-REQ']);
+      const ok = await get(served.url, { Authorization: basic(`EXAMPLE\\${user}:${password}`), ...overTls });
+      assert.equal(ok.status, 200, ok.body);
+      assert.equal(JSON.parse(ok.body).username, user);
+      assert.equal(JSON.parse(ok.body).sid, await accountSid(user));
+      assert.deepEqual(counted.requests, ['AS-REQ', 'AS-REQ', 'TGS-REQ']);
+      // Accounts without the flag still preauthenticate under this KDC configuration.
+      const alice = await get(served.url, {
+        Authorization: basic('EXAMPLE\\alice:Alice-Passw0rd!'),
+        ...overTls,
+      });
+      assert.equal(alice.status, 200, alice.body);
+      assert.deepEqual(counted.requests.slice(3), ['AS-REQ', 'AS-REQ', 'TGS-REQ']);
+    } finally {
+      await served.close();
+      await counted.close();
+    }
   });
 });
 
