@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -28,7 +28,7 @@ import { curl } from '../helpers/curl.js';
 import { systemDnsMissing, systemDnsServer } from '../helpers/dns-server.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
-import { type RunningProcess, startGateway } from '../helpers/processes.js';
+import { ROOT, type RunningProcess, startGateway } from '../helpers/processes.js';
 import {
   accountSid,
   DC_DIR,
@@ -431,12 +431,14 @@ describe('a forged KDC that hands out a real ticket of bob for our service', { s
   });
 });
 
-describe('the gateway: --basic with --keytab and --kdc, curl -u over TLS', { skip }, () => {
+describe('the gateway: --basic with --keytab and --kdc, curl -u and Java over TLS', { skip }, () => {
   let dir: string;
   let upstream: EchoUpstream;
   let gateway: RunningProcess;
+  let kdc: Awaited<ReturnType<typeof countingProxy>>;
   before(async () => {
     await startDc();
+    kdc = await countingProxy(88);
     dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-basic-kdc-'));
     await run('openssl', [
       'req',
@@ -472,7 +474,7 @@ describe('the gateway: --basic with --keytab and --kdc, curl -u over TLS', { ski
         '--keytab',
         KEYTAB,
         '--kdc',
-        '127.0.0.1',
+        `127.0.0.1:${kdc.port}`,
         '--basic',
         '--tls-cert',
         join(dir, 'cert.pem'),
@@ -485,6 +487,7 @@ describe('the gateway: --basic with --keytab and --kdc, curl -u over TLS', { ski
   after(async () => {
     await gateway?.stop();
     await upstream?.close();
+    await kdc?.close();
     await stopDc();
   });
 
@@ -514,6 +517,37 @@ describe('the gateway: --basic with --keytab and --kdc, curl -u over TLS', { ski
       readFileSync(join(dir, 'cert.pem'), 'utf8'),
     );
     assert.equal(local.status, 401, 'the local directory checked the password, not the KDC');
+  });
+
+  it("Java's java.net.http.HttpClient logs in through Basic over TLS, alice's password checked by the KDC", {
+    skip: existsSync('/usr/bin/javac') ? false : 'no javac (openjdk)',
+  }, async () => {
+    const classes = join(dir, 'java');
+    await run('javac', ['-d', classes, join(ROOT, 'test/helpers/java/BasicLogin.java')], {
+      timeout: 120_000,
+    });
+    const url = gateway.url.replace('http:', 'https:');
+    const before = kdc.requests.length;
+    const { stdout } = await run(
+      'java',
+      [
+        '-cp',
+        classes,
+        'BasicLogin',
+        `${url}/java`,
+        'EXAMPLE\\alice',
+        'Alice-Passw0rd!',
+        join(dir, 'cert.pem'),
+      ],
+      { timeout: 120_000 },
+    );
+    assert.match(stdout, /scheme=basic realm=EXAMPLE/i);
+    const statuses = [...stdout.matchAll(/^status=(\d+)$/gm)].map((match) => Number(match[1]));
+    assert.deepEqual(statuses, [200, 200], stdout);
+    assert.match(stdout, /"x-ntlm-username":"alice"/);
+    assert.doesNotMatch(stdout, /"authorization"/i, 'the upstream received the Authorization header');
+    // Her domain password, which the local directory does not hold, went to the KDC (AS, AS, TGS).
+    assert.deepEqual(kdc.requests.slice(before, before + 3), ['AS-REQ', 'AS-REQ', 'TGS-REQ'], stdout);
   });
 });
 
