@@ -4,7 +4,7 @@
 // so every 200 came through the KDC. A forged KDC on loopback shows the keytab check at work; a
 // silent one shows the timeout.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -299,6 +299,44 @@ describe('Basic checked by the Samba KDC, the ticket opened with our keytab', { 
       assert.equal(kdc.open(), 0, 'a KDC connection opened after close()');
     } finally {
       await served.close();
+      await dns.close();
+      kdc.close();
+    }
+  });
+
+  it("kdc: 'auto': after close(), nothing of ours keeps the process alive (a process of its own exits by itself)", {
+    skip: systemDnsMissing(),
+  }, async () => {
+    const kdc = await silentTcpServer();
+    const dns = await systemDnsServer({
+      srv: { '_kerberos._tcp.example.test': [{ target: 'kdc.example.test', port: kdc.port }] },
+      a: { 'kdc.example.test': '127.0.0.1' },
+    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'test/helpers/kdc-close-child.ts'), KEYTAB],
+      {
+        cwd: ROOT,
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
+    let stdout = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      await eventually(() => kdc.open() === 1, 'the logon reached the KDC found in DNS', 30_000);
+      child.stdin.end('close\n');
+      // Without close() reaching the KDC socket, its 60 s wait kept the process (and the test) alive.
+      assert.equal(await exited, 0, stdout);
+      const { status, active } = JSON.parse(stdout) as { status: number; active: string[] };
+      assert.equal(status, 503);
+      const ours = active.filter((resource) => /TCP|Timeout|Query|GetAddrInfo|UDP/.test(resource));
+      assert.deepEqual(ours, [], `still active after close(): ${active.join(', ')}`);
+      assert.equal(kdc.open(), 0);
+    } finally {
+      child.kill();
       await dns.close();
       kdc.close();
     }
