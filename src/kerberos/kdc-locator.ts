@@ -1,7 +1,7 @@
 import { DcLocator, kdcSrvName } from '../dc/dc-locator.js';
 import { DEFAULTS } from '../defaults.js';
 import { ConfigurationError } from '../errors.js';
-import { type KdcAddress, parseKdcAddress } from './kdc-transport.js';
+import { type KdcAddress, type KdcSource, parseKdcAddress } from './kdc-transport.js';
 
 /** After a failure, DNS is asked again at most this often (as for the DCs: dc-dns.ts). */
 const REQUERY_AFTER_MS = 5000;
@@ -15,18 +15,21 @@ export function kdcAddresses(
   kdc: readonly string[] | 'auto',
   realm: string,
   owner: string,
-): { list: () => Promise<readonly KdcAddress[]>; close: () => void; name: string } {
+): { list: KdcSource; close: () => void; name: string } {
   if (kdc === 'auto') {
     const locator = new DcLocator(kdcSrvName(realm.toLowerCase()), {
       timeoutMs: DEFAULTS.dcDns.timeoutMs,
       refreshMs: DEFAULTS.dcDns.refreshMs,
       requeryAfterMs: REQUERY_AFTER_MS,
     });
-    return {
-      list: async () => (await locator.locate()).map((found) => ({ host: found.address, port: found.port })),
-      close: () => locator.close(),
-      name: `dns:${locator.name}`,
-    };
+    // The transport is handed `list` alone: it carries what the transport must tell the locator.
+    const close = () => locator.close();
+    const list: KdcSource = Object.assign(
+      async (): Promise<readonly KdcAddress[]> =>
+        (await locator.locate()).map((found) => ({ host: found.address, port: found.port })),
+      { failed: () => locator.failed(), close },
+    );
+    return { list, close, name: `dns:${locator.name}` };
   }
   if (!Array.isArray(kdc) || kdc.length === 0 || !kdc.every((item) => typeof item === 'string')) {
     throw new ConfigurationError(

@@ -1,5 +1,10 @@
 import type { Logger } from '../types.js';
-import { type AuthenticatorObserver, isObservable, type VerifierObserver } from './observer.js';
+import {
+  type AuthenticatorObserver,
+  type DcObserver,
+  isObservable,
+  type VerifierObserver,
+} from './observer.js';
 import { type MetricsOptions, type NtlmMetrics, PrometheusMetrics } from './prometheus.js';
 import { Readiness, type ReadinessReport, type SelfChecked } from './readiness.js';
 
@@ -35,6 +40,21 @@ function transitionLog(logger: Logger): VerifierObserver {
   };
 }
 
+/** The same for the KDCs that check Basic's passwords (`host:port`). */
+function kdcTransitionLog(logger: Logger): DcObserver {
+  return {
+    dcKnown: () => {},
+    dcDown: (kdc, reason) =>
+      logger.warn('KDC down: skipped until its back-off runs out; the next KDC, if any, is tried first', {
+        kdc,
+        reason,
+      }),
+    dcUp: (kdc, downForMs) =>
+      logger.info('KDC answers again', { kdc, downForSeconds: Math.round(downForMs / 1000) }),
+    dcLatency: () => {},
+  };
+}
+
 /**
  * One line per readiness change: info when ready again; error, with what to change, when a
  * setting stops every logon (a DC that requires LDAP signing, a refused computer account, an
@@ -61,6 +81,8 @@ export interface OperationsSettings {
   /** The Kerberos acceptor, whose keytab readiness checks. */
   readonly kerberos?: Partial<SelfChecked> | undefined;
   readonly metrics: MetricsOptions | undefined;
+  /** Basic with a keytab: the KDCs it checks passwords with, whose transitions are logged. */
+  readonly basic?: { readonly kdc?: { observe(observer: DcObserver): () => void } | undefined } | undefined;
 }
 
 /** Where the Authenticator's observers come from. */
@@ -83,6 +105,8 @@ export class Operations {
     const { logger, verifier } = settings;
     const observable = isObservable(verifier) ? verifier : undefined;
     if (observable) this.#stops.push(observable.observe(transitionLog(logger)));
+    const kdc = settings.basic?.kdc;
+    if (kdc) this.#stops.push(kdc.observe(kdcTransitionLog(logger)));
     if (settings.metrics) {
       const metrics = new PrometheusMetrics(settings.metrics, () => authenticator.counts);
       this.#stops.push(authenticator.observe(metrics));

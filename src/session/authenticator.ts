@@ -547,6 +547,7 @@ export class Authenticator {
   async close(): Promise<void> {
     this.#operations.close();
     this.#options.tokens?.close();
+    this.#options.basic?.kdc?.close();
     await this.#options.verifier.close?.();
     await this.#options.store?.close?.();
   }

@@ -4,9 +4,9 @@
 // so every 200 came through the KDC. A forged KDC on loopback shows the keytab check at work; a
 // silent one shows the timeout.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -25,8 +25,10 @@ import { KdcTransport } from '../../src/kerberos/kdc-transport.js';
 import { encodePrincipalName, NameType } from '../../src/kerberos/principal.js';
 import { requestServiceTicket, type ServiceTicket } from '../../src/kerberos/tgs-exchange.js';
 import { curl } from '../helpers/curl.js';
+import { systemDnsMissing, systemDnsServer } from '../helpers/dns-server.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
-import { type RunningProcess, startGateway } from '../helpers/processes.js';
+import { eventually } from '../helpers/eventually.js';
+import { ROOT, type RunningProcess, startGateway } from '../helpers/processes.js';
 import {
   accountSid,
   DC_DIR,
@@ -34,15 +36,20 @@ import {
   MACHINE_ACCOUNT,
   MACHINE_PASSWORD,
   sambaMissing,
+  setUserAttribute,
   startDc,
   stopDc,
 } from '../helpers/samba.js';
-import { serveIdentity } from '../helpers/servers.js';
+import { serveIdentity, silentTcpServer } from '../helpers/servers.js';
 
 const run = promisify(execFile);
 const missing = await sambaMissing();
 if (missing && process.env.CI) throw new Error(`CI needs the Samba DC: ${missing}`);
 const skip = missing ? `skipped: ${missing}` : false;
+
+/** userAccountControl's UF_NORMAL_ACCOUNT and UF_DONT_REQUIRE_PREAUTH (MS-ADTS 2.2.16). */
+const NORMAL_ACCOUNT = 0x200;
+const DONT_REQUIRE_PREAUTH = 0x400000;
 
 const basic = (credentials: string) => `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
 const overTls = { 'X-Forwarded-Proto': 'https' };
@@ -220,6 +227,147 @@ describe('Basic checked by the Samba KDC, the ticket opened with our keytab', { 
     }
   });
 
+  it('a KDC that stopped answering is skipped until its back-off runs out, then tried again (a log line each way)', async () => {
+    const first = await switchableKdc(88);
+    const second = await countingProxy(88);
+    const served = await serveWithKdc([`127.0.0.1:${first.port}`, `127.0.0.1:${second.port}`]);
+    const alice = { Authorization: basic('EXAMPLE\\alice:Alice-Passw0rd!'), ...overTls };
+    const name = `127.0.0.1:${first.port}`;
+    try {
+      // It has the request when it falls silent: never retried elsewhere (lockout counts), 503.
+      const lost = await get(served.url, alice);
+      assert.equal(lost.status, 503, lost.body);
+      assert.deepEqual(second.requests, []);
+      const down = served.logger.records.filter((r) => r.message.startsWith('KDC down'));
+      assert.deepEqual(
+        down.map((r) => r.fields?.kdc),
+        [name],
+        JSON.stringify(served.logger.records),
+      );
+      // The next logon does not wait for it: the second KDC is asked first.
+      const ok = await get(served.url, alice);
+      assert.equal(ok.status, 200, ok.body);
+      assert.equal(first.connections, 1, 'the KDC marked down was asked again');
+      assert.deepEqual(second.requests, ['AS-REQ', 'AS-REQ', 'TGS-REQ']);
+      // It serves again: once its back-off has run out, one logon tries it, and it is back.
+      first.answer();
+      await eventually(
+        async () => (await get(served.url, alice)).status === 200 && first.connections > 1,
+        'the KDC tried again after its back-off',
+        10_000,
+      );
+      const back = served.logger.records.filter((r) => r.message === 'KDC answers again');
+      assert.deepEqual(
+        back.map((r) => r.fields?.kdc),
+        [name],
+      );
+    } finally {
+      await served.close();
+      await first.close();
+      await second.close();
+    }
+  });
+
+  it("kdc: 'auto': close() ends the KDC exchange in flight, and nothing is asked of DNS or a KDC after it", {
+    skip: systemDnsMissing(),
+  }, async () => {
+    const kdc = await silentTcpServer();
+    const dns = await systemDnsServer({
+      srv: { '_kerberos._tcp.example.test': [{ target: 'kdc.example.test', port: kdc.port }] },
+      a: { 'kdc.example.test': '127.0.0.1' },
+    });
+    // A KDC that keeps silent for a minute: only close() can end the wait sooner.
+    const served = await serveIdentity({
+      verifier: ntlmOnly,
+      kerberos: { keytab: KEYTAB, kdc: 'auto', kdcTimeoutMs: 60_000 },
+      basic: true,
+      trustedProxies: ['127.0.0.1'],
+    });
+    const alice = { Authorization: basic('EXAMPLE\\alice:Alice-Passw0rd!'), ...overTls };
+    try {
+      const pending = get(served.url, alice);
+      pending.catch(() => {}); // awaited below; a failed check first must not leave it unhandled
+      await eventually(() => kdc.open() === 1, 'the logon reached the KDC found in DNS');
+      assert.deepEqual(dns.questions.slice(0, 2), ['SRV _kerberos._tcp.example.test', 'A kdc.example.test']);
+      const asked = dns.questions.length;
+      await served.auth.close();
+      await eventually(() => kdc.open() === 0, 'close() closed the connection to the KDC');
+      assert.equal((await pending).status, 503);
+      const after = await get(served.url, alice);
+      assert.equal(after.status, 503);
+      assert.equal(dns.questions.length, asked, `DNS asked after close(): ${dns.questions.join(', ')}`);
+      assert.equal(kdc.open(), 0, 'a KDC connection opened after close()');
+    } finally {
+      await served.close();
+      await dns.close();
+      kdc.close();
+    }
+  });
+
+  it("kdc: 'auto': after close(), nothing of ours keeps the process alive (a process of its own exits by itself)", {
+    skip: systemDnsMissing(),
+  }, async () => {
+    const kdc = await silentTcpServer();
+    const dns = await systemDnsServer({
+      srv: { '_kerberos._tcp.example.test': [{ target: 'kdc.example.test', port: kdc.port }] },
+      a: { 'kdc.example.test': '127.0.0.1' },
+    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'test/helpers/kdc-close-child.ts'), KEYTAB],
+      {
+        cwd: ROOT,
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
+    let stdout = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      await eventually(() => kdc.open() === 1, 'the logon reached the KDC found in DNS', 30_000);
+      child.stdin.end('close\n');
+      await eventually(
+        () => stdout.includes('\n'),
+        'the process reported what is left after close()',
+        30_000,
+      );
+      const { active } = JSON.parse(stdout) as { active: string[] };
+      const ours = active.filter((resource) => /TCP|Timeout|Query|GetAddrInfo|UDP/.test(resource));
+      assert.deepEqual(ours, [], `still active after close(): ${active.join(', ')}`);
+      assert.equal(await exited, 0, stdout);
+      assert.equal(kdc.open(), 0);
+    } finally {
+      child.kill();
+      await dns.close();
+      kdc.close();
+    }
+  });
+
+  it("kdc: 'auto': close() cancels a DNS look-up in flight (the logon ends with ECANCELLED, not the DNS timeout)", {
+    skip: systemDnsMissing(),
+  }, async () => {
+    const dns = await systemDnsServer({}, { silent: true });
+    const served = await serveIdentity({
+      verifier: ntlmOnly,
+      kerberos: { keytab: KEYTAB, kdc: 'auto' },
+      basic: true,
+      trustedProxies: ['127.0.0.1'],
+    });
+    try {
+      const pending = get(served.url, { Authorization: basic('EXAMPLE\\alice:Alice-Passw0rd!'), ...overTls });
+      await eventually(() => dns.questions.length > 0, 'the logon asked DNS for the KDCs');
+      await served.auth.close();
+      assert.equal((await pending).status, 503);
+      const log = JSON.stringify(served.logger.records);
+      assert.match(log, /_kerberos\._tcp\.example\.test\): ECANCELLED/, log);
+    } finally {
+      await served.close();
+      await dns.close();
+    }
+  });
+
   it('a silent KDC (accepts, never answers): 503 ERR_KRB_KDC_UNAVAILABLE after kdcTimeoutMs, not a hang', async () => {
     const silent = net.createServer(() => {});
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
@@ -324,12 +472,14 @@ describe('a forged KDC that hands out a real ticket of bob for our service', { s
   });
 });
 
-describe('the gateway: --basic with --keytab and --kdc, curl -u over TLS', { skip }, () => {
+describe('the gateway: --basic with --keytab and --kdc, curl -u and Java over TLS', { skip }, () => {
   let dir: string;
   let upstream: EchoUpstream;
   let gateway: RunningProcess;
+  let kdc: Awaited<ReturnType<typeof countingProxy>>;
   before(async () => {
     await startDc();
+    kdc = await countingProxy(88);
     dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-basic-kdc-'));
     await run('openssl', [
       'req',
@@ -365,7 +515,7 @@ describe('the gateway: --basic with --keytab and --kdc, curl -u over TLS', { ski
         '--keytab',
         KEYTAB,
         '--kdc',
-        '127.0.0.1',
+        `127.0.0.1:${kdc.port}`,
         '--basic',
         '--tls-cert',
         join(dir, 'cert.pem'),
@@ -378,6 +528,7 @@ describe('the gateway: --basic with --keytab and --kdc, curl -u over TLS', { ski
   after(async () => {
     await gateway?.stop();
     await upstream?.close();
+    await kdc?.close();
     await stopDc();
   });
 
@@ -407,6 +558,115 @@ describe('the gateway: --basic with --keytab and --kdc, curl -u over TLS', { ski
       readFileSync(join(dir, 'cert.pem'), 'utf8'),
     );
     assert.equal(local.status, 401, 'the local directory checked the password, not the KDC');
+  });
+
+  it("Java's java.net.http.HttpClient logs in through Basic over TLS, alice's password checked by the KDC", {
+    skip: existsSync('/usr/bin/javac') ? false : 'no javac (openjdk)',
+  }, async () => {
+    const classes = join(dir, 'java');
+    await run('javac', ['-d', classes, join(ROOT, 'test/helpers/java/BasicLogin.java')], {
+      timeout: 120_000,
+    });
+    const url = gateway.url.replace('http:', 'https:');
+    const before = kdc.requests.length;
+    const { stdout } = await run(
+      'java',
+      [
+        '-cp',
+        classes,
+        'BasicLogin',
+        `${url}/java`,
+        'EXAMPLE\\alice',
+        'Alice-Passw0rd!',
+        join(dir, 'cert.pem'),
+      ],
+      { timeout: 120_000 },
+    );
+    assert.match(stdout, /scheme=basic realm=EXAMPLE/i);
+    const statuses = [...stdout.matchAll(/^status=(\d+)$/gm)].map((match) => Number(match[1]));
+    assert.deepEqual(statuses, [200, 200], stdout);
+    assert.match(stdout, /"x-ntlm-username":"alice"/);
+    assert.doesNotMatch(stdout, /"authorization"/i, 'the upstream received the Authorization header');
+    // Her domain password, which the local directory does not hold, went to the KDC (AS, AS, TGS).
+    assert.deepEqual(kdc.requests.slice(before, before + 3), ['AS-REQ', 'AS-REQ', 'TGS-REQ'], stdout);
+  });
+});
+
+describe('an account that does not require Kerberos preauthentication (UF_DONT_REQUIRE_PREAUTH)', {
+  skip,
+}, () => {
+  const conf = `${DC_DIR}/etc/smb.conf`;
+  const samba = (...args: string[]) => run('samba-tool', [...args, '-s', conf], { timeout: 60_000 });
+  const userAccountControl = async (name: string) =>
+    Number(
+      /userAccountControl: (\d+)/.exec(
+        (await samba('user', 'show', name, '--attributes=userAccountControl')).stdout,
+      )?.[1],
+    );
+  const user = 'nopreauth';
+  const password = 'NoPreauth-Passw0rd!';
+  let krbtgtFlags: number;
+  before(async () => {
+    // Samba's KDC (Heimdal) asks for preauthentication when its configuration, the client or the
+    // server (krbtgt) requires it; all three say so by default, so the flag on an account alone
+    // changes nothing (measured on 4.17: PREAUTH_REQUIRED, MIT kinit's trace the same). For this
+    // suite the KDC runs with [kdc] require-preauth = false and krbtgt carries the flag: then only
+    // accounts marked so skip it, as on Windows.
+    const kdcConf = join(mkdtempSync(join(tmpdir(), 'ntlm-sso-kdc-')), 'krb5.conf');
+    writeFileSync(
+      kdcConf,
+      '[libdefaults]\n\tdefault_realm = EXAMPLE.TEST\n[kdc]\n\trequire-preauth = false\n',
+    );
+    process.env.KRB5_CONFIG = kdcConf;
+    try {
+      await startDc();
+    } finally {
+      delete process.env.KRB5_CONFIG;
+    }
+    await samba('user', 'delete', user).catch(() => undefined); // left by an interrupted run
+    await samba('user', 'create', user, password);
+    krbtgtFlags = await userAccountControl('krbtgt');
+    await setUserAttribute(user, 'userAccountControl', String(NORMAL_ACCOUNT | DONT_REQUIRE_PREAUTH));
+    await setUserAttribute('krbtgt', 'userAccountControl', String(krbtgtFlags | DONT_REQUIRE_PREAUTH));
+  });
+  after(async () => {
+    await setUserAttribute('krbtgt', 'userAccountControl', String(krbtgtFlags & ~DONT_REQUIRE_PREAUTH));
+    await samba('user', 'delete', user);
+    await stopDc(); // the next start is without the KDC configuration above
+  });
+
+  it('its password still decides: the AS-REP must open under it (wrong: 401 at the first AS-REQ; right: 200)', async () => {
+    const counted = await countingProxy(88);
+    const served = await serveWithKdc([`127.0.0.1:${counted.port}`]);
+    try {
+      const wrong = await get(served.url, {
+        Authorization: basic(`EXAMPLE\\${user}:wrong-password`),
+        ...overTls,
+      });
+      assert.equal(wrong.status, 401, wrong.body);
+      assert.deepEqual(served.logger.codes(), ['ERR_NTLM_LOGON_FAILED']);
+      assert.match(
+        JSON.stringify(served.logger.records),
+        /AS-REP enc-part does not open with the key from the password/,
+      );
+      // No PREAUTH_REQUIRED: the probe's answer was the AS-REP itself, and it went no further.
+      assert.deepEqual(counted.requests, ['AS-REQ']);
+      const ok = await get(served.url, { Authorization: basic(`EXAMPLE\\${user}:${password}`), ...overTls });
+      assert.equal(ok.status, 200, ok.body);
+      assert.equal(JSON.parse(ok.body).username, user);
+      assert.equal(JSON.parse(ok.body).sid, await accountSid(user));
+      assert.deepEqual(counted.requests, ['AS-REQ', 'AS-REQ', 'TGS-REQ']);
+      // Accounts without the flag still preauthenticate under this KDC configuration.
+      const alice = await get(served.url, {
+        Authorization: basic('EXAMPLE\\alice:Alice-Passw0rd!'),
+        ...overTls,
+      });
+      assert.equal(alice.status, 200, alice.body);
+      assert.deepEqual(counted.requests.slice(3), ['AS-REQ', 'AS-REQ', 'TGS-REQ']);
+    } finally {
+      await served.close();
+      await counted.close();
+    }
   });
 });
 
@@ -438,29 +698,61 @@ async function listenOn(server: net.Server) {
   };
 }
 
+/** The real KDC's answer to one request. */
+function forward(request: Buffer, kdcPort: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const upstream = net.connect(kdcPort, '127.0.0.1');
+    const frame = Buffer.alloc(4);
+    frame.writeUInt32BE(request.length);
+    let got = Buffer.alloc(0);
+    upstream.on('data', (chunk) => {
+      got = Buffer.concat([got, chunk]);
+      if (got.length >= 4 && got.length >= 4 + got.readUInt32BE(0)) {
+        upstream.end();
+        resolve(got.subarray(4, 4 + got.readUInt32BE(0)));
+      }
+    });
+    upstream.on('error', reject);
+    upstream.write(Buffer.concat([frame, request]));
+  });
+}
+
 /** Forwards each request to the real KDC on `kdcPort` and records its type. */
 async function countingProxy(kdcPort: number) {
   const requests: string[] = [];
-  const server = serveKerberos(
-    (request) =>
-      new Promise((resolve, reject) => {
-        requests.push(MSG[request[0]!] ?? `0x${request[0]!.toString(16)}`);
-        const upstream = net.connect(kdcPort, '127.0.0.1');
-        const frame = Buffer.alloc(4);
-        frame.writeUInt32BE(request.length);
-        let got = Buffer.alloc(0);
-        upstream.on('data', (chunk) => {
-          got = Buffer.concat([got, chunk]);
-          if (got.length >= 4 && got.length >= 4 + got.readUInt32BE(0)) {
-            upstream.end();
-            resolve(got.subarray(4, 4 + got.readUInt32BE(0)));
-          }
-        });
-        upstream.on('error', reject);
-        upstream.write(Buffer.concat([frame, request]));
-      }),
-  );
+  const server = serveKerberos((request) => {
+    requests.push(MSG[request[0]!] ?? `0x${request[0]!.toString(16)}`);
+    return forward(request, kdcPort);
+  });
   return { requests, ...(await listenOn(server)) };
+}
+
+/** A KDC that accepts and stays silent until `answer()`, then forwards to the real one; counts connections. */
+async function switchableKdc(kdcPort: number) {
+  let silent = true;
+  const server = serveKerberos((request) =>
+    silent ? new Promise<Buffer>(() => {}) : forward(request, kdcPort),
+  );
+  const state = { connections: 0 };
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (socket) => {
+    state.connections++;
+    sockets.add(socket);
+  });
+  const listening = await listenOn(server);
+  return {
+    port: listening.port,
+    get connections() {
+      return state.connections;
+    },
+    answer: () => {
+      silent = false;
+    },
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return listening.close();
+    },
+  };
 }
 
 /** A Ticket (RFC 4120 5.3) encoded again from what was read: DER has one encoding. */

@@ -166,4 +166,96 @@ describe('KDC addresses and transport', () => {
       server.close();
     }
   });
+
+  it('a KDC refused at connect is marked down and the next tried; when all are down, 503 with Retry-After and no connection', async () => {
+    let connections = 0;
+    const answering = net.createServer((socket) => {
+      connections++;
+      socket.once('data', () => {
+        const answer = Buffer.from('answer');
+        const frame = Buffer.alloc(4);
+        frame.writeUInt32BE(answer.length);
+        socket.end(Buffer.concat([frame, answer]));
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => answering.listen(0, '127.0.0.1', resolve));
+    const { port } = answering.address() as net.AddressInfo;
+    const transport = new KdcTransport(
+      async () => [
+        { host: '127.0.0.1', port: 1 },
+        { host: '127.0.0.1', port },
+      ],
+      { connectTimeoutMs: 2000, timeoutMs: 2000, maxAnswerBytes: 64 * 1024, firstRetryMs: 60_000 },
+    );
+    const events: string[] = [];
+    transport.observe({
+      dcKnown: () => {},
+      dcDown: (kdc) => events.push(`down ${kdc}`),
+      dcUp: (kdc) => events.push(`up ${kdc}`),
+      dcLatency: () => {},
+    });
+    const signal = new AbortController().signal;
+    try {
+      assert.equal((await transport.exchange(Buffer.from('one'), signal)).toString(), 'answer');
+      assert.deepEqual(events, ['down 127.0.0.1:1']);
+      assert.equal((await transport.exchange(Buffer.from('two'), signal)).toString(), 'answer');
+      assert.equal(connections, 2);
+      // The one left goes down too (it closes before answering): nothing is tried until a back-off ends.
+      answering.removeAllListeners('connection');
+      answering.on('connection', (socket) => {
+        connections++;
+        socket.destroy();
+      });
+      await assert.rejects(transport.exchange(Buffer.from('three'), signal), {
+        code: 'ERR_KRB_KDC_UNAVAILABLE',
+      });
+      await assert.rejects(
+        transport.exchange(Buffer.from('four'), signal),
+        (error: Error & { retryAfterSeconds?: number }) => {
+          assert.match(error.message, /all failed recently/);
+          assert.ok((error.retryAfterSeconds ?? 0) >= 1, String(error.retryAfterSeconds));
+          return true;
+        },
+      );
+      assert.equal(connections, 3, 'a KDC marked down was connected to');
+      assert.deepEqual(events, ['down 127.0.0.1:1', `down 127.0.0.1:${port}`]);
+    } finally {
+      answering.close();
+    }
+  });
+
+  it('close(): the exchange in flight ends with 503 at once, and none starts after it', async () => {
+    const silent = net.createServer((socket) => socket.on('error', () => {}));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    let asked = 0;
+    let closed = 0;
+    const source = Object.assign(
+      async () => {
+        asked++;
+        return [{ host: '127.0.0.1', port }];
+      },
+      { close: () => void closed++ },
+    );
+    const transport = new KdcTransport(source, {
+      connectTimeoutMs: 60_000,
+      timeoutMs: 60_000,
+      maxAnswerBytes: 1024,
+    });
+    const signal = new AbortController().signal;
+    try {
+      const pending = transport.exchange(Buffer.from('one'), signal);
+      await new Promise<void>((resolve) => silent.once('connection', () => resolve()));
+      transport.close();
+      await assert.rejects(pending, { code: 'ERR_KRB_KDC_UNAVAILABLE', message: /closed/ });
+      await assert.rejects(transport.exchange(Buffer.from('two'), signal), {
+        code: 'ERR_KRB_KDC_UNAVAILABLE',
+      });
+      assert.equal(asked, 1, 'the source was asked after close()');
+      assert.equal(closed, 1);
+    } finally {
+      silent.close();
+    }
+  });
 });
