@@ -120,8 +120,10 @@ class PoolAnswer implements Dispatcher.DispatchHandler {
  * loaded for its unpinned requests, the pinned ones cost 10–15% more CPU (162–171 µs against
  * 146–152 µs in the same rounds: two HTTP clients in one process). Does what http-proxy-3 did for
  * us: the client's Host and headers (already rewritten by the gateway), the upstream URL's path
- * before the request's, no `Trailer`, `Content-Length: 0` on a bodiless DELETE/OPTIONS, no
- * `Transfer-Encoding` back, a Connection header for HTTP/1.0 clients, and the status message.
+ * before the request's, no `Trailer`, `Content-Length: 0` on a bodiless DELETE/OPTIONS (on
+ * node:http's client; undici sends one with neither Content-Length nor chunking, which RFC 9112
+ * 6.3 reads as no body), no `Transfer-Encoding` back, a Connection header for HTTP/1.0 clients,
+ * and the status message.
  */
 export function createForwarder(
   settings: UpstreamSettings,
