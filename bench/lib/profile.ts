@@ -137,7 +137,11 @@ export async function profileServer(
     await server.stop();
   }
   ctx.profiles.push(summariseProfile(dir, label, window));
-  // BENCH_KEEP_PROFILES=<dir>: the raw .cpuprofile files too (for Chrome DevTools, or inclusive times), one folder per profile.
+  keepProfile(dir, label);
+}
+
+/** BENCH_KEEP_PROFILES=<dir>: the raw .cpuprofile files too (for Chrome DevTools, or inclusive times), one folder per profile. */
+export function keepProfile(dir: string, label: string): void {
   const keep = process.env.BENCH_KEEP_PROFILES;
   if (keep) cpSync(dir, join(keep, label.split(' ')[0]!), { recursive: true });
 }

@@ -18,7 +18,7 @@ import {
 import { CONNECTIONS, type Context } from '../lib/context.js';
 import { processCpuMs } from '../lib/cpu.js';
 import { keepAliveLoad } from '../lib/ntlm-load.js';
-import { summariseProfile } from '../lib/profile.js';
+import { keepProfile, summariseProfile } from '../lib/profile.js';
 import type { Row } from '../lib/report.js';
 import { interleave, median, pairedRatio, round } from '../lib/stats.js';
 
@@ -128,6 +128,7 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
     ctx.profiles.push(
       summariseProfile(profileDir, '7 gateway, header mode (dist/cli.js), whole process lifetime'),
     );
+    keepProfile(profileDir, '7');
     const vsDirect = pairedRatio(samples.gateway!, samples.direct!);
     const perRound = Object.entries(samples)
       .map(([name, rates]) => `${name} ${rates.map(Math.round).join(', ')}`)
