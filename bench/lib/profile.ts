@@ -1,6 +1,6 @@
 // Reads a V8 .cpuprofile (node --cpu-prof) into the few lines a reader needs: which functions
 // the busy time went to (self time), which of our own functions cost most, and how it splits between our code, Express, other packages, Node's internals and GC.
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, type ServerOptions, startServer } from './children.js';
 import type { Context, CostLine, ProfileSummary } from './context.js';
@@ -137,4 +137,11 @@ export async function profileServer(
     await server.stop();
   }
   ctx.profiles.push(summariseProfile(dir, label, window));
+  keepProfile(dir, label);
+}
+
+/** BENCH_KEEP_PROFILES=<dir>: the raw .cpuprofile files too (for Chrome DevTools, or inclusive times), one folder per profile. */
+export function keepProfile(dir: string, label: string): void {
+  const keep = process.env.BENCH_KEEP_PROFILES;
+  if (keep) cpSync(dir, join(keep, label.split(' ')[0]!), { recursive: true });
 }

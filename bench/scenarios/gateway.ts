@@ -16,8 +16,9 @@ import {
   startServer,
 } from '../lib/children.js';
 import { CONNECTIONS, type Context } from '../lib/context.js';
+import { processCpuMs } from '../lib/cpu.js';
 import { keepAliveLoad } from '../lib/ntlm-load.js';
-import { summariseProfile } from '../lib/profile.js';
+import { keepProfile, summariseProfile } from '../lib/profile.js';
 import type { Row } from '../lib/report.js';
 import { interleave, median, pairedRatio, round } from '../lib/stats.js';
 
@@ -76,14 +77,31 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
     const authenticated = new Set(['gateway', 'ntlm-direct', 'pass-through']);
     let gatewayErrors = 0;
     let reauth = 0;
-    const load = (variant: string, durationMs: number) =>
-      keepAliveLoad({
+    /** Each proxy's process: its CPU per answered request is steadier than the rate on a shared machine. */
+    const proxyPid: Record<string, number | undefined> = {
+      gateway: gateway.child.pid,
+      'node-proxy': nodeProxy.child.pid,
+      'undici-proxy': undiciProxy.child.pid,
+      'pass-through': passThrough.child.pid,
+    };
+    const proxyCpuUs: Record<string, number[]> = {};
+    const load = async (variant: string, durationMs: number) => {
+      const pid = proxyPid[variant];
+      const before = pid ? processCpuMs(pid) : 0;
+      const result = await keepAliveLoad({
         port: ports[variant]!,
         connections: CONNECTIONS,
         durationMs,
         users: authenticated.has(variant) ? ctx.users : undefined,
       });
+      if (pid) {
+        proxyCpuUs[variant] ??= [];
+        proxyCpuUs[variant].push(((processCpuMs(pid) - before) * 1000) / Math.max(1, result.ok));
+      }
+      return result;
+    };
     for (const variant of variants) await load(variant, ctx.sizes.warmupMs);
+    for (const variant of Object.keys(proxyCpuUs)) proxyCpuUs[variant] = [];
     const samples = (await interleave<string>(variants, ctx.sizes.rounds, async (variant) => {
       const result = await load(variant, ctx.sizes.requestRoundMs);
       if (authenticated.has(variant)) {
@@ -110,6 +128,7 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
     ctx.profiles.push(
       summariseProfile(profileDir, '7 gateway, header mode (dist/cli.js), whole process lifetime'),
     );
+    keepProfile(profileDir, '7');
     const vsDirect = pairedRatio(samples.gateway!, samples.direct!);
     const perRound = Object.entries(samples)
       .map(([name, rates]) => `${name} ${rates.map(Math.round).join(', ')}`)
@@ -117,7 +136,10 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
     const detail =
       `${ctx.sizes.rounds} interleaved rounds of ${ctx.sizes.requestRoundMs / 1000} s, ${CONNECTIONS} client connections; ` +
       `req/s per round: ${perRound}. Authenticated variants: ${reauth} re-authentications, ${gatewayErrors} errors. ` +
-      `nginx: 1 worker, keepalive 32 to the upstream, keepalive_requests raised to 1,000,000 on both sides, access log off.`;
+      `nginx: 1 worker, keepalive 32 to the upstream, keepalive_requests raised to 1,000,000 on both sides, access log off. ` +
+      `Proxy CPU-µs per request (median of rounds, from /proc): ${Object.entries(proxyCpuUs)
+        .map(([name, us]) => `${name} ${median(us).toFixed(1)}`)
+        .join(', ')}.`;
     const rows: Row[] = [
       {
         id: '7',

@@ -1,6 +1,8 @@
 // Scenario 1: requests on authenticated keep-alive connections, against bare Express and
 // express-ntlm. 8 connections, each authenticated once (not timed), then as many GETs as they
-// carry; the same hand-written client for all three servers.
+// carry; the same hand-written client for all. 1c: the floor of any Express middleware that
+// hands the application an identity (bench/servers/app.ts, mode 'floor': it only sets req.ntlm
+// and res.locals.ntlm), which no middleware doing that can beat.
 import { type ServerChild, startServer } from '../lib/children.js';
 import { CONNECTIONS, type Context } from '../lib/context.js';
 import { processCpuMs } from '../lib/cpu.js';
@@ -9,16 +11,16 @@ import { profileServer } from '../lib/profile.js';
 import type { Row } from '../lib/report.js';
 import { interleave, median, pairedRatio, round } from '../lib/stats.js';
 
-const VARIANTS = ['bare', 'ours', 'express-ntlm'] as const;
+const VARIANTS = ['bare', 'ours', 'express-ntlm', 'floor'] as const;
 type Variant = (typeof VARIANTS)[number];
 
 export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
   const env = { BENCH_DC_URL: ctx.dcUrl };
   const servers = {} as Record<Variant, ServerChild>;
-  const reauth: Record<Variant, number> = { bare: 0, ours: 0, 'express-ntlm': 0 };
-  const errors: Record<Variant, number> = { bare: 0, ours: 0, 'express-ntlm': 0 };
+  const reauth: Record<Variant, number> = { bare: 0, ours: 0, 'express-ntlm': 0, floor: 0 };
+  const errors: Record<Variant, number> = { bare: 0, ours: 0, 'express-ntlm': 0, floor: 0 };
   /** Server CPU-µs per answered request, per round (from /proc): the cost the rates only hint at. */
-  const cpuUs: Record<Variant, number[]> = { bare: [], ours: [], 'express-ntlm': [] };
+  const cpuUs: Record<Variant, number[]> = { bare: [], ours: [], 'express-ntlm': [], floor: [] };
   try {
     for (const variant of VARIANTS) servers[variant] = await startServer({ mode: variant, env });
     const load = (variant: Variant, durationMs: number) =>
@@ -26,7 +28,7 @@ export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
         port: servers[variant].port,
         connections: CONNECTIONS,
         durationMs,
-        users: variant === 'bare' ? undefined : ctx.users,
+        users: variant === 'bare' || variant === 'floor' ? undefined : ctx.users,
       });
     for (const variant of VARIANTS) await load(variant, ctx.sizes.warmupMs);
     const samples = await interleave(VARIANTS, ctx.sizes.rounds, async (variant) => {
@@ -62,6 +64,7 @@ export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
     const ours = median(samples.ours);
     const vsBare = pairedRatio(samples.ours, samples.bare);
     const vsExpressNtlm = pairedRatio(samples.ours, samples['express-ntlm']);
+    const floorVsBare = pairedRatio(samples.floor, samples.bare);
     const failed = errors.ours > 0;
     return [
       {
@@ -81,6 +84,8 @@ export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
           `The server process is CPU-bound, so every microsecond the middleware spends per request shows: ` +
           `ours used ${median(cpuUs.ours).toFixed(1)} µs of server CPU per request against ${median(cpuUs.bare).toFixed(1)} µs ` +
           `for bare Express (${(median(cpuUs.ours) - median(cpuUs.bare)).toFixed(1)} µs more); where it goes is in the profile below. ` +
+          `Setting req.ntlm and res.locals.ntlm alone (1c) costs ${(median(cpuUs.floor) - median(cpuUs.bare)).toFixed(1)} µs and gets ` +
+          `${floorVsBare.toFixed(2)}× of bare. ` +
           `${reauth.ours} requests paid a new logon through the DC mid-run.`,
         samples,
       },
@@ -102,6 +107,24 @@ export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
           'connection back to a new logon; ours applies the per-connection age and idle limits and handles ' +
           'X-Ntlm-* headers (see 1).',
         samples,
+      },
+      {
+        id: '1c',
+        scenario:
+          'the floor: Express with a middleware that only sets req.ntlm and res.locals.ntlm vs bare Express',
+        unit: 'req/s',
+        ours: median(samples.floor),
+        baselineName: 'bare Express 4',
+        baseline: median(samples.bare),
+        ratio: round(floorVsBare, 3),
+        compare: `${floorVsBare.toFixed(2)}×`,
+        goal: 'report',
+        met: null,
+        status: 'measured',
+        detail:
+          `same rounds as 1; no authentication at all: one middleware that assigns a frozen identity to req.ntlm and ` +
+          `res.locals.ntlm, as every identity middleware must. Server CPU-µs per request: floor ${median(cpuUs.floor).toFixed(1)}, ` +
+          `bare ${median(cpuUs.bare).toFixed(1)}, ours ${median(cpuUs.ours).toFixed(1)}.`,
       },
     ];
   } finally {

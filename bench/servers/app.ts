@@ -3,12 +3,13 @@
 // generator runs in another process; this one answers `heap` (after two full GCs: start it
 // with --expose-gc), `mark` (the profile clock) and `stop` over the IPC channel. Configured by environment variables:
 // BENCH_MODE, BENCH_DC_URL, BENCH_JWT_SECRET, BENCH_MACHINE_PASSWORD, BENCH_KEYTAB, BENCH_SPN,
-// BENCH_KEEPALIVE_MS.
+// BENCH_KEEPALIVE_MS; BENCH_LOCAL_DIRECTORY=1 logs alice of test/helpers/servers.ts on without a DC
+// (for profiling the request path alone).
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import expressNtlm from 'express-ntlm';
 import express from 'express4';
-import { domainController, type Logger, type NtlmOptions, netlogon, ntlm } from 'ntlm-sso';
+import { domainController, type Logger, localDirectory, type NtlmOptions, netlogon, ntlm } from 'ntlm-sso';
 
 const mode = process.env.BENCH_MODE ?? 'bare';
 const dcUrl = process.env.BENCH_DC_URL ?? 'ldap://127.0.0.1';
@@ -23,7 +24,14 @@ const quiet: Logger = {
 
 /** The middleware's options per mode; the bench asks for Netlogon and Kerberos only when features.ts found them. */
 function middlewareOptions(): NtlmOptions {
-  const relay = () => domainController({ domains: { EXAMPLE: [dcUrl] } });
+  const relay = () =>
+    process.env.BENCH_LOCAL_DIRECTORY
+      ? localDirectory({
+          domain: 'EXAMPLE',
+          dnsDomain: 'example.test',
+          users: [{ username: 'alice', password: 'Alice-Passw0rd!' }],
+        })
+      : domainController({ domains: { EXAMPLE: [dcUrl] } });
   switch (mode) {
     case 'ours-netlogon':
     case 'ours-netlogon-cold':
@@ -55,6 +63,16 @@ let close = async () => {};
 switch (mode) {
   case 'bare':
     break;
+  case 'floor': {
+    // The least a middleware that hands over an identity does: req.ntlm and res.locals.ntlm.
+    const identity = Object.freeze({ username: 'alice', domain: 'EXAMPLE' });
+    app.use((req: object, res: { locals: Record<string, unknown> }, next: () => void) => {
+      (req as { ntlm?: unknown }).ntlm = identity;
+      res.locals.ntlm = identity;
+      next();
+    });
+    break;
+  }
   case 'ours':
   case 'ours-bearer':
   case 'ours-netlogon':

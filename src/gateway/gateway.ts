@@ -166,13 +166,15 @@ export function createGateway(options: GatewayOptions): Gateway {
     idleTimeoutMs: settings.idleTimeoutMs,
     draining: () => shutdown.draining,
   };
-  // http-proxy-3 for WebSocket upgrades; every other request on node:http's client (upstream-forwarder.ts says why).
+  // http-proxy-3 for WebSocket upgrades; every other request on undici's Pool in header mode,
+  // on node:http's client in pass-through mode (upstream-forwarder.ts says why).
   const { proxy, newAgent } = createUpstreamProxy(upstreamSettings, logger);
-  const toUpstream = createForwarder(upstreamSettings, logger);
   // One keep-alive pool. In header mode it is everyone's: safe, because the upstream learns who
-  // is asking from each request's headers only. In pass-through mode it carries only requests
-  // from connections that never presented credentials.
+  // is asking from each request's headers only (its requests go on undici's Pool; this agent
+  // names that route). In pass-through mode it carries only requests from connections that
+  // never presented credentials.
   const sharedAgent = newAgent({ maxFreeSockets: 64 });
+  const upstreamClient = createForwarder(upstreamSettings, logger, pinning ? undefined : sharedAgent);
   const pins = pinning
     ? new PinnedUpstreams(pinning, sharedAgent, newAgent, logger, (client) => shares.authenticated(client))
     : undefined;
@@ -217,7 +219,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     metrics,
     pins,
     auth,
-    forward: toUpstream,
+    forward: upstreamClient.forward,
     sharedAgent,
     forwardAuthenticated,
   });
@@ -252,6 +254,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
       pins?.close();
       sharedAgent.destroy();
+      await upstreamClient.close();
       proxy.close?.();
       await auth?.close();
     }),

@@ -1,7 +1,9 @@
 import http from 'node:http';
 import https from 'node:https';
+import type { Dispatcher, Pool } from 'undici';
 import { sendText } from '../http/responses.js';
 import type { Logger } from '../types.js';
+import { createUpstreamPool, poolRequest } from './upstream-pool.js';
 import type { UpstreamSettings } from './upstream-proxy.js';
 
 /** Response headers that are the upstream connection's, not the client's. */
@@ -10,20 +12,125 @@ const HOP_BY_HOP_ANSWER = new Set(['connection', 'keep-alive', 'transfer-encodin
 /** Sends one client request upstream on `agent` and its answer back; errors become 502/504. */
 export type Forward = (req: http.IncomingMessage, res: http.ServerResponse, agent: http.Agent) => void;
 
+/** The upstream answered `error` instead of a response; the client gets a 502/504 (or its connection ends). */
+type Failed = (error: NodeJS.ErrnoException, req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+/** undici's timeouts: the upstream was silent (504), not broken (502). */
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** Writes the upstream's answer head on `res`: its headers but the hop-by-hop ones, which are ours to set. */
+function writeAnswerHead(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  settings: UpstreamSettings,
+  keepAliveHint: string,
+  status: number,
+  statusMessage: string | undefined,
+  answer: http.IncomingHttpHeaders,
+): void {
+  res.statusCode = status;
+  if (statusMessage) res.statusMessage = statusMessage;
+  for (const name in answer) {
+    if (HOP_BY_HOP_ANSWER.has(name)) continue;
+    const value = answer[name];
+    if (value !== undefined) res.setHeader(name, value);
+  }
+  // Hop by hop (RFC 9110 7.6.1): ours to set towards the client. Shutting down, the answer
+  // ends the client connection (it would keep it alive); otherwise the client is told our
+  // keep-alive timeout, not the upstream's (Node adds none itself once there is a Connection header).
+  const connection = settings.draining()
+    ? 'close'
+    : req.httpVersion === '1.0'
+      ? (req.headers.connection ?? 'close')
+      : (answer.connection ?? 'keep-alive');
+  res.setHeader('connection', connection);
+  if (!/\bclose\b/i.test(connection)) res.setHeader('keep-alive', keepAliveHint);
+}
+
 /**
- * The gateway's HTTP requests upstream, on node:http's client directly. Measured (gateway CPU per
- * proxied request from /proc, one interleaved run, header mode with local users, 8 keep-alive
- * clients): through http-proxy-3 192 µs, this way 138 µs; http-proxy-3 copied the headers,
- * emitted events and ran its passes on every request (a tenth of the gateway's profile).
- * undici's Pool did better still in the same run (bench/servers/plain-proxy.ts: 63 µs against
- * 96 µs on node:http's client), but it would be a new runtime dependency and a Client per pinned
- * connection in pass-through mode: the next step, not taken yet. WebSocket upgrades still go
- * through http-proxy-3 (websocket-upgrades.ts). Does what http-proxy-3 did for us: the client's Host and headers
- * (already rewritten by the gateway), the upstream URL's path before the request's, no
- * `Trailer`, `Content-Length: 0` on a bodiless DELETE/OPTIONS, no `Transfer-Encoding` back, a
- * Connection header for HTTP/1.0 clients, and the status message.
+ * One request on the undici pool: the answer streams back to `res` (undici pauses while the
+ * client reads slowly), and a client that leaves aborts the upstream request. A class: one
+ * object per request, no closures.
  */
-export function createForwarder(settings: UpstreamSettings, logger: Logger): Forward {
+class PoolAnswer implements Dispatcher.DispatchHandler {
+  #controller: Dispatcher.DispatchController | undefined;
+  #clientGone = false;
+
+  constructor(
+    private readonly req: http.IncomingMessage,
+    private readonly res: http.ServerResponse,
+    private readonly settings: UpstreamSettings,
+    private readonly keepAliveHint: string,
+    private readonly failed: Failed,
+  ) {
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      this.#clientGone = true;
+      this.#controller?.abort(new Error('the client closed its connection'));
+    });
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#clientGone) controller.abort(new Error('the client closed its connection'));
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    status: number,
+    headers: http.IncomingHttpHeaders,
+    statusMessage?: string,
+  ): void {
+    // "headers" is what undici parsed: values of repeated names (Set-Cookie) come as arrays.
+    writeAnswerHead(this.req, this.res, this.settings, this.keepAliveHint, status, statusMessage, headers);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.res.write(chunk)) return;
+    controller.pause();
+    this.res.once('drain', () => controller.resume());
+  }
+
+  onResponseEnd(): void {
+    this.res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.#clientGone) return;
+    const code = (error as NodeJS.ErrnoException).code;
+    // The same words as node:http's path: an operator reads one reason for a silent upstream.
+    const reported: NodeJS.ErrnoException =
+      code && TIMEOUT_CODES.has(code)
+        ? Object.assign(new Error(`no answer in ${this.settings.timeoutMs} ms`, { cause: error }), {
+            code: 'UPSTREAM_TIMEOUT',
+          })
+        : error;
+    this.failed(reported, this.req, this.res);
+  }
+}
+
+/**
+ * The gateway's HTTP requests upstream. Header mode's (all on one shared pool) go on undici's
+ * Pool: measured in bench scenario 7 (gateway CPU per proxied request from /proc, LDAP relay, 8
+ * keep-alive clients, interleaved rounds of one run, 2026-12-05) 145–178 µs on node:http's client,
+ * 95–110 µs on undici's (the minimal proxies of 7d/7e: 87–100 and 75–77 µs). Pass-through mode
+ * stays on node:http's client: a pinned client connection keeps a node:http agent of one socket,
+ * because a WebSocket upgrade must go on the very upstream connection the client authenticated
+ * and http-proxy-3, which tunnels upgrades, speaks node:http agents; and with undici's Pool also
+ * loaded for its unpinned requests, the pinned ones cost 10–15% more CPU (162–171 µs against
+ * 146–152 µs in the same rounds: two HTTP clients in one process). Does what http-proxy-3 did for
+ * us: the client's Host and headers (already rewritten by the gateway), the upstream URL's path
+ * before the request's, no `Trailer`, `Content-Length: 0` on a bodiless DELETE/OPTIONS (on
+ * node:http's client; undici sends one with neither Content-Length nor chunking, which RFC 9112
+ * 6.3 reads as no body), no `Transfer-Encoding` back, a Connection header for HTTP/1.0 clients,
+ * and the status message.
+ */
+export function createForwarder(
+  settings: UpstreamSettings,
+  logger: Logger,
+  /** Header mode's shared agent: the requests for it go on undici's Pool instead (pass-through: none). */
+  pooled: http.Agent | undefined,
+): { forward: Forward; close: () => Promise<void> } {
   const { upstream, timeoutMs, idleTimeoutMs } = settings;
   const request = upstream.protocol === 'https:' ? https.request : http.request;
   const hostname = upstream.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -31,7 +138,9 @@ export function createForwarder(settings: UpstreamSettings, logger: Logger): For
   const prefix = upstream.pathname === '/' ? '' : upstream.pathname.replace(/\/$/, '');
   const keepAliveHint = `timeout=${Math.floor(idleTimeoutMs / 1000)}`;
 
-  const failed = (error: NodeJS.ErrnoException, req: http.IncomingMessage, res: http.ServerResponse) => {
+  // Made at the first request it carries (a gateway that only answers its own endpoints never loads undici).
+  let pool: Pool | undefined;
+  const failed: Failed = (error, req, res) => {
     // A client that left mid-response: nothing to answer.
     if (req.socket.destroyed && error.code === 'ECONNRESET') return;
     logger.error('upstream request failed', {
@@ -47,12 +156,18 @@ export function createForwarder(settings: UpstreamSettings, logger: Logger): For
     else sendText(res, 502, { Connection: 'close' }, 'Bad gateway: the upstream could not be reached.\n');
   };
 
-  return (req, res, agent) => {
+  const forward: Forward = (req, res, agent) => {
     const headers = req.headers;
     delete headers.trailer;
     if ((req.method === 'DELETE' || req.method === 'OPTIONS') && !headers['content-length']) {
       headers['content-length'] = '0';
       delete headers['transfer-encoding'];
+    }
+    if (pooled !== undefined && agent === pooled) {
+      const handler = new PoolAnswer(req, res, settings, keepAliveHint, failed);
+      pool ??= createUpstreamPool(settings);
+      pool.dispatch(poolRequest(req, prefix + (req.url ?? '/')), handler);
+      return;
     }
     const upstreamReq = request({
       hostname,
@@ -74,28 +189,19 @@ export function createForwarder(settings: UpstreamSettings, logger: Logger): For
       if (!res.writableFinished) upstreamReq.destroy();
     });
     upstreamReq.on('response', (upstreamRes) => {
-      const answer = upstreamRes.headers;
-      res.statusCode = upstreamRes.statusCode ?? 502;
-      if (upstreamRes.statusMessage) res.statusMessage = upstreamRes.statusMessage;
-      // Copied, not edited: the agent reads the upstream's own Keep-Alive once the body is done.
-      for (const name in answer) {
-        if (HOP_BY_HOP_ANSWER.has(name)) continue;
-        const value = answer[name];
-        if (value !== undefined) res.setHeader(name, value);
-      }
-      // Hop by hop (RFC 9110 7.6.1): ours to set towards the client. Shutting down, the answer
-      // ends the client connection (it would keep it alive); otherwise the client is told our
-      // keep-alive timeout, not the upstream's (Node adds none itself once there is a Connection header).
-      const connection = settings.draining()
-        ? 'close'
-        : req.httpVersion === '1.0'
-          ? (headers.connection ?? 'close')
-          : (answer.connection ?? 'keep-alive');
-      res.setHeader('connection', connection);
-      if (!/\bclose\b/i.test(connection)) res.setHeader('keep-alive', keepAliveHint);
+      writeAnswerHead(
+        req,
+        res,
+        settings,
+        keepAliveHint,
+        upstreamRes.statusCode ?? 502,
+        upstreamRes.statusMessage,
+        upstreamRes.headers,
+      );
       upstreamRes.on('error', (error) => failed(error, req, res));
       upstreamRes.pipe(res);
     });
     req.pipe(upstreamReq);
   };
+  return { forward, close: async () => pool?.destroy() };
 }

@@ -242,6 +242,58 @@ describe('gateway, header mode', () => {
     }
   });
 
+  test('hop-by-hop and Expect request headers stay at the gateway; a bodiless DELETE goes without a body', async () => {
+    const client = new NtlmHttpClient(gateway.url);
+    try {
+      assert.equal(
+        (await client.login('/', { user: 'alice', domain: 'EXAMPLE', password: ALICE.password })).status,
+        200,
+      );
+      // Upgrade without "Connection: upgrade" is an ordinary request to Node; undici refuses to send it.
+      const hop = await client.request('/hop', {
+        TE: 'trailers',
+        'Keep-Alive': 'timeout=5',
+        Upgrade: 'h2c',
+        Connection: 'keep-alive, TE',
+      });
+      assert.equal(hop.status, 200);
+      const hopSeen = upstreamView(hop.body).headers;
+      for (const name of ['te', 'keep-alive', 'upgrade']) assert.equal(hopSeen[name], undefined, name);
+      assert.notEqual(hopSeen.connection, 'keep-alive, TE');
+      assert.equal(hopSeen['x-ntlm-username'], 'alice');
+
+      // Without a body and without chunking (RFC 9112 6.3: no Content-Length, no Transfer-Encoding, no body).
+      const deleted = await client.request('/gone', {}, 'DELETE');
+      assert.equal(deleted.status, 200);
+      const deleteSeen = upstreamView(deleted.body).headers;
+      assert.equal(deleteSeen['transfer-encoding'], undefined);
+      assert.ok([undefined, '0'].includes(deleteSeen['content-length']), deleteSeen['content-length']);
+
+      const body = randomBytes(200 * 1024);
+      const echoed = await new Promise<Buffer>((resolve, reject) => {
+        const req = http.request(`${gateway.url}/echo`, {
+          method: 'POST',
+          agent: client.agent,
+          headers: { Expect: '100-continue', 'Content-Length': String(body.length) },
+        });
+        // The body goes once the gateway said 100 Continue (Node's server says it for the gateway).
+        req.on('continue', () => req.end(body));
+        req.on('response', (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve(Buffer.concat(chunks)));
+        });
+        req.on('error', reject);
+        req.flushHeaders();
+      });
+      assert.equal(echoed.length, body.length);
+      assert.ok(echoed.equals(body));
+      assert.equal(upstream.seen.at(-1)?.headers.expect, undefined);
+    } finally {
+      client.close();
+    }
+  });
+
   test('WebSocket upgrade: the NTLM handshake runs on the upgrade requests, then the tunnel carries bytes', async () => {
     const connection = await RawConnection.open(gateway.url);
     try {
