@@ -125,7 +125,7 @@ describe('ntlm-sso gateway --workers 2', () => {
       'two live workers, one of them new',
       10_000,
     );
-    assert.match(gateway.output(), /worker died; starting another/);
+    await gateway.waitForOutput(/worker died; starting another/);
   });
 
   test('SIGTERM ends the primary and every worker, exit 0', async () => {

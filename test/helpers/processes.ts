@@ -18,6 +18,12 @@ export interface RunningProcess {
   readonly url: string;
   readonly child: ChildProcess;
   output(): string;
+  /**
+   * Resolves with the output once it matches `pattern`. A log line about a request may come
+   * after its answer (the gateway writes its lines once per event-loop turn), so a test that has
+   * its answer waits for the line rather than reading the output at once.
+   */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
 }
@@ -61,6 +67,25 @@ async function startUntilReady(
     url,
     child,
     output: () => output,
+    waitForOutput: (pattern, timeoutMs = 5000) =>
+      new Promise<string>((resolve, reject) => {
+        const check = () => {
+          if (!pattern.test(output)) return false;
+          clearTimeout(timer);
+          child.stdout.off('data', check);
+          child.stderr.off('data', check);
+          resolve(output);
+          return true;
+        };
+        const timer = setTimeout(() => {
+          child.stdout.off('data', check);
+          child.stderr.off('data', check);
+          reject(new Error(`no output matching ${pattern} in ${timeoutMs} ms:\n${output}`));
+        }, timeoutMs);
+        if (check()) return;
+        child.stdout.on('data', check);
+        child.stderr.on('data', check);
+      }),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       return exited;

@@ -156,14 +156,14 @@ describe('Basic over TLS with --netlogon (Samba AD DC)', { skip }, () => {
   it('a wrong password: 401, with the offers again', async () => {
     const answer = await get(`${url}/`, ca, { Authorization: basic('EXAMPLE\\bob:wrong-password') });
     assert.equal(answer.status, 401);
-    assert.match(gateway.output(), /ERR_NTLM_LOGON_FAILED/);
+    await gateway.waitForOutput(/ERR_NTLM_LOGON_FAILED/);
     assert.deepEqual(challenges(answer), ['NTLM', 'Basic realm="EXAMPLE", charset="UTF-8"']);
   });
 
   it('a disabled account with its right password: 401', async () => {
     const answer = await get(`${url}/`, ca, { Authorization: basic('EXAMPLE\\carol:Carol-Passw0rd!') });
     assert.equal(answer.status, 401);
-    assert.match(gateway.output(), /ERR_NTLM_ACCOUNT_DISABLED/);
+    await gateway.waitForOutput(/ERR_NTLM_ACCOUNT_DISABLED/);
   });
 
   it('NTLM still logs in on the same TLS listener (curl --ntlm)', async () => {
