@@ -18,13 +18,15 @@ export type { ResolvedOptions };
 
 /** `kerberos` → an acceptor whose replay cache lives in the middleware's store (shared across instances). */
 function acceptorFrom(options: KerberosOptions, store: Store | undefined): KerberosAcceptor {
-  const { keytab, servicePrincipal, maxClockSkewMs, allowRc4, maxReplayEntries } = options;
+  const { keytab, servicePrincipal, maxClockSkewMs, allowRc4, maxReplayEntries, maxReplayEntriesPerClient } =
+    options;
   return kerberosAcceptor({
     keytab,
     servicePrincipal,
     maxClockSkewMs,
     allowRc4,
     maxReplayEntries,
+    maxReplayEntriesPerClient,
     replayStore: store,
   });
 }

@@ -50,6 +50,8 @@ export const DEFAULTS = {
     maxClockSkewMs: 300_000,
     /** About 35 MB when full (~70 bytes an entry); see SECURITY.md. */
     maxReplayEntries: 500_000,
+    /** A tenth of the cache: one flooding principal leaves nine tenths to everyone else. */
+    maxReplayEntriesPerClient: 50_000,
     kdc: 'auto',
     kdcTimeoutMs: 3000,
   },

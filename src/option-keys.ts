@@ -82,6 +82,7 @@ export const OPTION_KEYS = {
     maxClockSkewMs: true,
     allowRc4: true,
     maxReplayEntries: true,
+    maxReplayEntriesPerClient: true,
     kdc: true,
     kdcTimeoutMs: true,
   }),

@@ -329,6 +329,12 @@ export interface KerberosOptions {
    */
   maxReplayEntries?: number;
   /**
+   * Of those, what one client principal may hold: past it, that principal's new Kerberos logons
+   * get 503 (`ERR_KRB_REPLAY_SHARE_FULL`) while everyone else's go on.
+   * @default 50000 (a tenth of the default cache; never more than `maxReplayEntries`)
+   */
+  maxReplayEntriesPerClient?: number;
+  /**
    * The KDCs that Basic (`basic: true`) checks passwords with, `host[:port]` (port 88 unless
    * given), tried in order while one cannot be reached; or 'auto': the SRV records
    * `_kerberos._tcp.<realm>` of the keytab's realm. With a keytab, Basic asks the KDC for a

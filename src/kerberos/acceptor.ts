@@ -64,6 +64,11 @@ export interface KerberosAcceptorOptions {
    * @default 500000 (about 35 MB in this process when full)
    */
   maxReplayEntries?: number;
+  /**
+   * Of those, what one client principal may hold: past it, that principal's new logons get 503
+   * (`ERR_KRB_REPLAY_SHARE_FULL`) and everyone else's go on. @default 50000, at most maxReplayEntries
+   */
+  maxReplayEntriesPerClient?: number;
   /** The clock, in ms since the epoch (for tests). @default Date.now */
   now?: () => number;
 }
@@ -132,6 +137,15 @@ export function kerberosAcceptor(options: KerberosAcceptorOptions): KerberosAcce
     DEFAULTS.kerberos.maxReplayEntries,
     'kerberosAcceptor()',
   );
+  const maxReplayEntriesPerClient = Math.min(
+    maxReplayEntries,
+    positiveInteger(
+      options.maxReplayEntriesPerClient,
+      'maxReplayEntriesPerClient',
+      DEFAULTS.kerberos.maxReplayEntriesPerClient,
+      'kerberosAcceptor()',
+    ),
+  );
   const keys = ServiceKeys.fromKeytab(options.keytab, options.servicePrincipal, allowRc4);
   // Read at each call, not captured: a test may replace Date.
   const now = options.now ?? (() => Date.now());
@@ -143,6 +157,7 @@ export function kerberosAcceptor(options: KerberosAcceptorOptions): KerberosAcce
       store: options.replayStore,
       maxClockSkewMs,
       maxEntries: maxReplayEntries,
+      maxEntriesPerClient: maxReplayEntriesPerClient,
       now,
     }),
   });

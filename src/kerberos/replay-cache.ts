@@ -16,6 +16,8 @@ export interface ReplayCacheOptions {
   readonly store: Store | undefined;
   readonly maxClockSkewMs: number;
   readonly maxEntries: number;
+  /** Entries one client principal may hold of them (a user flooding fills only this share). @default maxEntries */
+  readonly maxEntriesPerClient?: number;
   /** The acceptor's clock, ms since the epoch. */
   readonly now: () => number;
 }
@@ -29,6 +31,9 @@ export interface ReplayCacheOptions {
  * An entry is never dropped before then (an LRU could be flushed by a flood of fresh
  * authenticators, and a captured AP-REQ would be accepted again). When `maxEntries` are held,
  * new logons get 503 until entries expire; a replay is looked up first, so it gets 401 even then.
+ * One client principal holds at most `maxEntriesPerClient` of them: a user (or one stolen
+ * account) flooding fresh authenticators gets 503 for its own new logons and leaves the rest of
+ * the cache to everyone else.
  *
  * Where the entries live:
  * - no store, or a MemoryStore: an in-process table (one per MemoryStore, so acceptors sharing
@@ -40,12 +45,14 @@ export class ReplayCache {
   readonly #backend: ReplayBackend;
   readonly #lifetimeMs: number;
   readonly #maxEntries: number;
+  readonly #shares: ClientShares;
   readonly #now: () => number;
 
   constructor(options: ReplayCacheOptions) {
     const { store } = options;
     this.#lifetimeMs = 2 * options.maxClockSkewMs;
     this.#maxEntries = options.maxEntries;
+    this.#shares = new ClientShares(options.maxEntriesPerClient ?? options.maxEntries);
     this.#now = options.now;
     if (store === undefined) this.#backend = new InProcessBackend(new SeenTable());
     else if (store instanceof MemoryStore) this.#backend = new InProcessBackend(tableOf(store));
@@ -62,8 +69,17 @@ export class ReplayCache {
   async admit(entry: ReplayEntry): Promise<ReplayVerdict> {
     const digest = replayDigest(entry);
     const now = this.#now();
+    const expiresAt = now + this.#lifetimeMs;
+    const refusal = (held: number) =>
+      held >= this.#maxEntries
+        ? cacheFull(this.#maxEntries)
+        : this.#shares.full(entry.client, now)
+          ? shareFull(this.#shares.max)
+          : undefined;
     try {
-      return await this.#backend.admit(digest, now, now + this.#lifetimeMs, this.#maxEntries);
+      const verdict = await this.#backend.admit(digest, now, expiresAt, refusal);
+      if (verdict === 'first') this.#shares.add(entry.client, expiresAt);
+      return verdict;
     } catch (error) {
       if (error instanceof ServiceUnavailableError) throw error;
       // Without the cache we cannot tell a replay from a first use: refuse to decide.
@@ -89,8 +105,59 @@ function cacheFull(maxEntries: number): ServiceUnavailableError {
   );
 }
 
+function shareFull(maxPerClient: number): ServiceUnavailableError {
+  return new ServiceUnavailableError(
+    'ERR_KRB_REPLAY_SHARE_FULL',
+    `this client principal holds ${maxPerClient} authenticators inside the clock-skew window: its new Kerberos logons are refused until some expire (see kerberos.maxReplayEntriesPerClient)`,
+    { retryAfterSeconds: 1 },
+  );
+}
+
+/** Why a new entry may not be added, given how many are held; undefined when it may. */
+type Refusal = (held: number) => ServiceUnavailableError | undefined;
+
 interface ReplayBackend {
-  admit(digest: Buffer, now: number, expiresAt: number, maxEntries: number): Promise<ReplayVerdict>;
+  admit(digest: Buffer, now: number, expiresAt: number, refusal: Refusal): Promise<ReplayVerdict>;
+}
+
+/**
+ * How many live entries each client principal added through this cache. Entries expire in the
+ * order they were added (one lifetime), so a queue of (expiry, client) tells, from its front,
+ * whose count to lower: pruning costs what it removes, and a client with none left is forgotten.
+ */
+class ClientShares {
+  readonly #counts = new Map<string, number>();
+  #expiries: number[] = [];
+  #clients: string[] = [];
+  #head = 0;
+
+  constructor(readonly max: number) {}
+
+  full(client: string, now: number): boolean {
+    this.#prune(now);
+    return (this.#counts.get(client) ?? 0) >= this.max;
+  }
+
+  add(client: string, expiresAt: number): void {
+    this.#counts.set(client, (this.#counts.get(client) ?? 0) + 1);
+    this.#expiries.push(expiresAt);
+    this.#clients.push(client);
+  }
+
+  #prune(now: number): void {
+    while (this.#head < this.#expiries.length && this.#expiries[this.#head]! <= now) {
+      const client = this.#clients[this.#head]!;
+      const left = this.#counts.get(client)! - 1;
+      if (left === 0) this.#counts.delete(client);
+      else this.#counts.set(client, left);
+      this.#head++;
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#expiries.length) {
+      this.#expiries = this.#expiries.slice(this.#head);
+      this.#clients = this.#clients.slice(this.#head);
+      this.#head = 0;
+    }
+  }
 }
 
 /**
@@ -149,12 +216,13 @@ function tableOf(store: MemoryStore): SeenTable {
 class InProcessBackend implements ReplayBackend {
   constructor(private readonly table: SeenTable) {}
 
-  async admit(digest: Buffer, now: number, expiresAt: number, maxEntries: number): Promise<ReplayVerdict> {
+  async admit(digest: Buffer, now: number, expiresAt: number, refusal: Refusal): Promise<ReplayVerdict> {
     const key = digest.toString('base64url', 0, 16);
     this.table.prune(now);
     // The replay first: a captured AP-REQ gets 401 even while the cache is full.
     if (this.table.has(key, now)) return 'replay';
-    if (this.table.size >= maxEntries) throw cacheFull(maxEntries);
+    const refused = refusal(this.table.size);
+    if (refused) throw refused;
     this.table.add(key, expiresAt);
     return 'first';
   }
@@ -168,12 +236,13 @@ class StoreBackend implements ReplayBackend {
 
   constructor(private readonly store: Store & Required<Pick<Store, 'setIfAbsent'>>) {}
 
-  async admit(digest: Buffer, now: number, expiresAt: number, maxEntries: number): Promise<ReplayVerdict> {
+  async admit(digest: Buffer, now: number, expiresAt: number, refusal: Refusal): Promise<ReplayVerdict> {
     // The whole hash, under the name every version has used: instances of mixed versions agree.
     const key = `krb-replay:${digest.toString('base64url')}`;
-    if (this.#held(now) >= maxEntries) {
+    const refused = refusal(this.#held(now));
+    if (refused) {
       if ((await this.store.get(key)) !== undefined) return 'replay';
-      throw cacheFull(maxEntries);
+      throw refused;
     }
     const ttlSeconds = Math.ceil((expiresAt - now) / 1000);
     let first: boolean;

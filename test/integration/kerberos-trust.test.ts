@@ -305,6 +305,29 @@ describe('Kerberos trust against the Samba KDC (issue 18: channel bindings, repl
     }
   }
 
+  it("alice flooding fresh authenticators fills her share only: her new logons 503, bob's 200", async () => {
+    const flood = await gssapiTokens(alice.env, 6);
+    const [bobsToken] = await gssapiTokens(bob.env, 1);
+    const t = await serve(
+      { kerberos: { keytab: KEYTAB, maxReplayEntries: 12, maxReplayEntriesPerClient: 4 } },
+      false,
+    );
+    try {
+      const statuses: number[] = [];
+      for (const token of flood) statuses.push((await send(t.url, token)).status);
+      assert.deepEqual(statuses, [200, 200, 200, 200, 503, 503]);
+      assert.equal((await send(t.url, bobsToken!)).status, 200, "bob's logon while alice's share is full");
+      assert.equal((await send(t.url, flood[0]!)).status, 401, "alice's replay is still a replay");
+      assert.deepEqual(t.codes(), [
+        'ERR_KRB_REPLAY_SHARE_FULL',
+        'ERR_KRB_REPLAY_SHARE_FULL',
+        'ERR_KRB_REPLAY',
+      ]);
+    } finally {
+      await t.close();
+    }
+  });
+
   it("a flood one past the cap (8, then 24) never brings bob's replay back: 401 while new logons get 503", async () => {
     await floodAboveTheCap(8, () => undefined);
     await floodAboveTheCap(24, () => undefined);

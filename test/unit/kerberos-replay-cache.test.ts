@@ -113,4 +113,39 @@ describe('Kerberos replay cache', () => {
     assert.equal(await cache.admit(bob), 'replay');
     await assert.rejects(cache.admit(entry()), full);
   });
+  for (const backend of ['in process', 'a store like Redis'] as const) {
+    it(`${backend}: one principal flooding fills its own share only; its replays stay replays, others log on`, async () => {
+      const clock = { t: 1_000_000 };
+      const store = backend === 'in process' ? undefined : sharedStore(clock);
+      const cache = new ReplayCache({
+        store,
+        maxClockSkewMs: SKEW,
+        maxEntries: 10,
+        maxEntriesPerClient: 3,
+        now: () => clock.t,
+      });
+      const first = entry();
+      const verdicts: string[] = [];
+      for (const next of [first, entry(), entry(), entry(), entry()]) {
+        verdicts.push(
+          await cache.admit(next).catch((error: unknown) => (error as ServiceUnavailableError).code),
+        );
+      }
+      assert.deepEqual(verdicts, [
+        'first',
+        'first',
+        'first',
+        'ERR_KRB_REPLAY_SHARE_FULL',
+        'ERR_KRB_REPLAY_SHARE_FULL',
+      ]);
+      assert.equal(
+        await cache.admit(first),
+        'replay',
+        "alice's replay is still told apart while her share is full",
+      );
+      assert.equal(await cache.admit(entry('bob@EXAMPLE.TEST')), 'first', 'bob logs on meanwhile');
+      clock.t += 2 * SKEW + 1000;
+      assert.equal(await cache.admit(entry()), 'first', 'her share is free again once her entries expire');
+    });
+  }
 });
