@@ -132,7 +132,9 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     // One line; a configuration mistake names its code, so that scripts and searches can tell them apart.
     const code = error instanceof ConfigurationError ? ` [${error.code}]` : '';
     const name = `ntlm-sso${command ? ` ${command}` : ''}`;
-    process.stderr.write(`${name}: ${(error as Error).message}${code} (${name} --help lists the options)\n`);
+    // The library names its own function (`gateway: upstream is required`): not twice.
+    const message = command ? error.message.replace(new RegExp(`^${command}: `), '') : error.message;
+    process.stderr.write(`${name}: ${message}${code} (${name} --help lists the options)\n`);
     process.exit(2);
   }
   const code = (error as NodeJS.ErrnoException).code;

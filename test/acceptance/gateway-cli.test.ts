@@ -117,7 +117,7 @@ describe('ntlm-sso gateway command line', () => {
   test('mistakes exit 2 with a message that says what is wrong', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['gateway', '--upstrem', 'http://x'], /Unknown option '--upstrem'/],
-      [['gateway', '--users', USERS], /upstream is required.*\[ERR_NTLM_CONFIG_MISSING\]/],
+      [['gateway', '--users', USERS], /^ntlm-sso gateway: upstream is required.*\[ERR_NTLM_CONFIG_MISSING\]/],
       [['gateway', '--upstream', 'http://127.0.0.1:1'], /needs --users FILE or --dc URLS --domain NAME/],
       [['gateway', '--upstream', 'http://127.0.0.1:1', '--dc', 'ldap://127.0.0.1'], /--dc needs --domain/],
       [
