@@ -111,6 +111,7 @@ export class Operations {
       const metrics = new PrometheusMetrics(settings.metrics, () => authenticator.counts);
       this.#stops.push(authenticator.observe(metrics));
       if (observable) this.#stops.push(observable.observe(metrics));
+      if (kdc) this.#stops.push(kdc.observe(metrics.kdcObserver()));
       this.metrics = metrics;
     }
     const { store, kerberos } = settings;

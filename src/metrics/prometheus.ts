@@ -5,7 +5,13 @@ import { ConfigurationError } from '../errors.js';
 import { OPTION_KEYS } from '../option-keys.js';
 import type { MetricsOptions, MetricsRegistry } from '../types.js';
 import { knownKeysOnly } from '../validation.js';
-import type { AuthenticatorObserver, DcOperation, LogonOutcome, VerifierObserver } from './observer.js';
+import type {
+  AuthenticatorObserver,
+  DcObserver,
+  DcOperation,
+  LogonOutcome,
+  VerifierObserver,
+} from './observer.js';
 
 export type { MetricsOptions, MetricsRegistry };
 
@@ -90,6 +96,7 @@ export class PrometheusMetrics implements AuthenticatorObserver, VerifierObserve
   readonly #handshakeSeconds: PromClient.Histogram<'mechanism' | 'result'>;
   readonly #dcSeconds: PromClient.Histogram<'dc' | 'operation'>;
   readonly #dcUp: PromClient.Gauge<'dc'>;
+  readonly #kdcUp: PromClient.Gauge<'kdc'>;
   readonly #bearer: PromClient.Counter<'result'>;
   readonly #cache: PromClient.Counter<'result'>;
 
@@ -124,6 +131,12 @@ export class PrometheusMetrics implements AuthenticatorObserver, VerifierObserve
         name: `${prefix}dc_up`,
         help: '1 while the domain controller is tried, 0 while the circuit breaker skips it after a failure',
         labelNames: ['dc'],
+        registers,
+      });
+      this.#kdcUp = new client.Gauge({
+        name: `${prefix}kdc_up`,
+        help: "1 while the KDC (Basic's password checks with a keytab) is tried, 0 while the circuit breaker skips it after a failure",
+        labelNames: ['kdc'],
         registers,
       });
       new client.Gauge({
@@ -190,6 +203,16 @@ export class PrometheusMetrics implements AuthenticatorObserver, VerifierObserve
 
   dcUp(dc: string): void {
     this.#dcUp.set({ dc }, 1);
+  }
+
+  /** The KDCs' breaker, reported as `kdc_up` (their exchanges are not timed: the log has their failures). */
+  kdcObserver(): DcObserver {
+    return {
+      dcKnown: (kdc) => this.#kdcUp.set({ kdc }, 1),
+      dcDown: (kdc) => this.#kdcUp.set({ kdc }, 0),
+      dcUp: (kdc) => this.#kdcUp.set({ kdc }, 1),
+      dcLatency: () => {},
+    };
   }
 
   dcLatency(dc: string, operation: DcOperation, seconds: number): void {

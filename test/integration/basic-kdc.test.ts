@@ -28,6 +28,7 @@ import { curl } from '../helpers/curl.js';
 import { systemDnsMissing, systemDnsServer } from '../helpers/dns-server.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
+import { sample } from '../helpers/metrics-text.js';
 import { ROOT, type RunningProcess, startGateway } from '../helpers/processes.js';
 import {
   accountSid,
@@ -230,9 +231,13 @@ describe('Basic checked by the Samba KDC, the ticket opened with our keytab', { 
   it('a KDC that stopped answering is skipped until its back-off runs out, then tried again (a log line each way)', async () => {
     const first = await switchableKdc(88);
     const second = await countingProxy(88);
-    const served = await serveWithKdc([`127.0.0.1:${first.port}`, `127.0.0.1:${second.port}`]);
+    const served = await serveWithKdc([`127.0.0.1:${first.port}`, `127.0.0.1:${second.port}`], {
+      metrics: true,
+    });
     const alice = { Authorization: basic('EXAMPLE\\alice:Alice-Passw0rd!'), ...overTls };
     const name = `127.0.0.1:${first.port}`;
+    const kdcUp = async (kdc: string) =>
+      sample(await served.auth.metrics!.text(), 'ntlm_sso_kdc_up', { kdc });
     try {
       // It has the request when it falls silent: never retried elsewhere (lockout counts), 503.
       const lost = await get(served.url, alice);
@@ -244,6 +249,8 @@ describe('Basic checked by the Samba KDC, the ticket opened with our keytab', { 
         [name],
         JSON.stringify(served.logger.records),
       );
+      assert.equal(await kdcUp(name), 0, 'kdc_up of the KDC that fell silent');
+      assert.equal(await kdcUp(`127.0.0.1:${second.port}`), 1);
       // The next logon does not wait for it: the second KDC is asked first.
       const ok = await get(served.url, alice);
       assert.equal(ok.status, 200, ok.body);
@@ -256,6 +263,7 @@ describe('Basic checked by the Samba KDC, the ticket opened with our keytab', { 
         'the KDC tried again after its back-off',
         10_000,
       );
+      assert.equal(await kdcUp(name), 1, 'kdc_up once it answers again');
       const back = served.logger.records.filter((r) => r.message === 'KDC answers again');
       assert.deepEqual(
         back.map((r) => r.fields?.kdc),
