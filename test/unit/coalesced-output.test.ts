@@ -15,31 +15,34 @@ function recorder() {
 const routine = (line: string) => line.startsWith('info');
 
 describe('coalescing', () => {
-  it('routine lines within the gap after a write wait for one write; a warning takes them along at once', async () => {
+  it('after two writes in a window, routine lines wait for one write; a warning takes them along at once', async () => {
     let clock = 1000;
     const out = recorder();
-    const log = coalescing(out, routine, { gapMs: 50, now: () => clock });
+    const log = coalescing(out, routine, { windowMs: 50, now: () => clock });
     log.write('info a\n');
     assert.deepEqual(out.writes, [], 'not before the end of the turn');
     await nextTurn();
     assert.deepEqual(out.writes, ['info a\n'], 'at rest: at the end of its turn');
-    // The clock stands still: every later turn is within the gap.
-    for (const name of ['b', 'c', 'd']) {
+    log.write('info b\n');
+    await nextTurn();
+    assert.deepEqual(out.writes, ['info a\n', 'info b\n'], "a logon's next line too");
+    // The clock stands still: every later turn is within the window.
+    for (const name of ['c', 'd', 'e']) {
       log.write(`info ${name}\n`);
       await nextTurn();
     }
-    assert.deepEqual(out.writes, ['info a\n'], 'three turns, no write');
-    log.write('warn e\n');
-    assert.deepEqual(out.writes, ['info a\n', 'info b\ninfo c\ninfo d\nwarn e\n'], 'in order, one write');
+    assert.equal(out.writes.length, 2, 'three turns, no write');
+    log.write('warn f\n');
+    assert.deepEqual(out.writes.slice(2), ['info c\ninfo d\ninfo e\nwarn f\n'], 'in order, one write');
     clock += 50;
-    log.write('info f\n');
+    log.write('info g\n');
     await nextTurn();
-    assert.equal(out.writes.at(-1), 'info f\n', 'the gap over: at the end of the turn again');
+    assert.equal(out.writes.at(-1), 'info g\n', 'a new window: at the end of the turn again');
   });
 
   it('a batch is written in chunks of whole lines that a pipe takes whole (4096 bytes)', () => {
     const out = recorder();
-    const log = coalescing(out, routine, { gapMs: 60_000, now: () => 0 });
+    const log = coalescing(out, routine, { windowMs: 60_000, now: () => 0 });
     const lines = Array.from({ length: 200 }, (_, i) => `info ${'é'.repeat(i % 90)} ${i}\n`);
     for (const line of lines) log.write(line);
     const long = `warn ${'x'.repeat(5000)}\n`;
