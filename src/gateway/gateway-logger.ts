@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { adaptLogger } from '../logger.js';
 import type { Logger } from '../types.js';
+import { coalescing } from './coalesced-output.js';
 
 /** `json`: one JSON object per line (for a log shipper); `pretty`: one readable line; `auto`: pretty on a terminal. */
 export type LogFormat = 'auto' | 'json' | 'pretty';
@@ -38,47 +39,6 @@ export function prettyLine(json: string): string {
   return `${rest ? `${head} ${rest}` : head}\n`;
 }
 
-/** What coalescing outputs still hold; written out when the process exits (pipes and files are synchronous then). */
-const unwritten = new Set<() => void>();
-let exitHooked = false;
-
-/**
- * `output` with the lines of one event-loop turn written together: the access log wrote one line
- * per request, a system call and a wake-up of the reader each (a tenth of the gateway's CPU per
- * proxied request in its profile). Info and debug lines go out at the end of the turn, or at exit.
- */
-export function coalescing(output: LogOutput): LogOutput {
-  let pending = '';
-  const flush = () => {
-    unwritten.delete(flush);
-    const text = pending;
-    pending = '';
-    if (text) output.write(text);
-  };
-  if (!exitHooked) {
-    exitHooked = true;
-    process.once('exit', () => {
-      for (const pendingFlush of [...unwritten]) pendingFlush();
-    });
-  }
-  return {
-    isTTY: output.isTTY,
-    write(text: string) {
-      // Warnings and errors go out at once (after what is pending, in order): someone may be
-      // reading them as the response that caused them arrives.
-      if (!ROUTINE.test(text)) {
-        pending += text;
-        return flush();
-      }
-      if (!pending) {
-        unwritten.add(flush);
-        setImmediate(flush);
-      }
-      pending += text;
-    },
-  };
-}
-
 /**
  * pino's ISO timestamp, formatted once per millisecond: under load several access lines share a
  * millisecond, and `toISOString()` per line (0.52 µs; a cached one 0.04 µs) was 2.3% of the
@@ -99,6 +59,7 @@ function isoTimeOncePerMs(): () => string {
 
 /** A pino JSON line at info or debug (access lines are info). */
 const ROUTINE = /^\{"level":"(?:info|debug)"/;
+const isRoutine = (line: string) => ROUTINE.test(line);
 
 /**
  * The gateway's logger: pino, with ISO timestamps and level names, JSON lines unless the output
@@ -115,7 +76,7 @@ export function gatewayLogger(
   const destination = pretty
     ? { write: (line: string) => output.write(prettyLine(line)) }
     : output === process.stdout
-      ? coalescing(output)
+      ? coalescing(process.stdout, isRoutine)
       : output;
   const logger = pino(
     {

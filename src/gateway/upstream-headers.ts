@@ -20,6 +20,27 @@ export function headerValue(name: string): string {
   return name.replace(/[^\x20-\x7e]|[%,]/gu, (char) => encodeURIComponent(char));
 }
 
+/** The identity headers' values for one identity. */
+interface EncodedIdentity {
+  readonly username: string;
+  readonly domain: string;
+  groups?: string;
+}
+
+/**
+ * Encoded once per identity, not per request: `req.ntlm` is one frozen object shared by all of
+ * a user's connections (session/identity-interner.ts). A mutable one is encoded every time.
+ */
+const encodedIdentities = new WeakMap<object, EncodedIdentity>();
+
+function encodedIdentity(info: NonNullable<IncomingMessage['ntlm']>): EncodedIdentity {
+  let encoded = encodedIdentities.get(info);
+  if (encoded) return encoded;
+  encoded = { username: headerValue(info.remoteUser), domain: headerValue(info.domain) };
+  if (Object.isFrozen(info)) encodedIdentities.set(info, encoded);
+  return encoded;
+}
+
 /**
  * Turns the request the ntlm() middleware let through into the one the upstream gets: the
  * identity headers (encoded), and no credentials of ours (the gateway consumed them).
@@ -34,8 +55,10 @@ export function prepareUpstreamRequest(req: IncomingMessage, forward: ForwardedI
   // could have a proxy in front of the upstream drop them. Only "upgrade" has to go on.
   if (/\bupgrade\b/i.test(headers.connection ?? '')) headers.connection = 'upgrade';
   else delete headers.connection;
-  headers['x-ntlm-username'] = headerValue(info.remoteUser);
-  headers['x-ntlm-domain'] = headerValue(info.domain);
-  if (forward.groups) headers[GROUPS_HEADER] = (info.groups ?? []).map(headerValue).join(',');
+  const encoded = encodedIdentity(info);
+  headers['x-ntlm-username'] = encoded.username;
+  headers['x-ntlm-domain'] = encoded.domain;
+  if (forward.groups)
+    headers[GROUPS_HEADER] = encoded.groups ??= (info.groups ?? []).map(headerValue).join(',');
   if (forward.token && info.token) headers[TOKEN_HEADER] = info.token;
 }

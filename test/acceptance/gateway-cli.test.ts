@@ -305,6 +305,15 @@ describe('ntlm-sso gateway command line', () => {
     quiet.close();
     idle.close();
     assert.match(gateway.output(), /SIGTERM, finishing in-flight requests/);
+    // Its access line, answered just before exit, was written (the log batches routine lines).
+    const slowLines = linesWith(gateway.output(), 'request').filter(
+      (line) => line.path === '/slow' && line.status === 200,
+    );
+    assert.deepEqual(
+      slowLines.map((line) => [line.status, line.user]),
+      [[200, 'alice']],
+      gateway.output(),
+    );
     await assert.rejects(
       curl([`${gateway.url}/.ntlm-sso/health`]),
       /Couldn't connect|Connection refused|exit code 7/i,

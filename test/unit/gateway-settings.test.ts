@@ -478,6 +478,35 @@ describe('identity headers for the upstream', () => {
     assert.equal(without.headers['x-ntlm-groups'], undefined);
     assert.equal(without.headers['x-ntlm-token'], undefined);
   });
+
+  test("a shared frozen identity's headers are encoded once and stay right; a mutable one's follow its changes", () => {
+    const identity = (remoteUser: string): NtlmRequestInfo => ({
+      username: remoteUser,
+      domain: 'EXAMPLE',
+      remoteUser,
+      workstation: '',
+      groups: ['Ingeniería'],
+      scheme: 'NTLM',
+      authenticatedAt: 0,
+    });
+    const upstreamHeaders = (info: NtlmRequestInfo, groups: boolean) => {
+      const req = { ntlm: info, headers: {} } as unknown as IncomingMessage;
+      prepareUpstreamRequest(req, { groups, token: false });
+      return [req.headers['x-ntlm-username'], req.headers['x-ntlm-domain'], req.headers['x-ntlm-groups']];
+    };
+    const frozen = Object.freeze(identity('Jürgen'));
+    assert.deepEqual(upstreamHeaders(frozen, false), ['J%C3%BCrgen', 'EXAMPLE', undefined]);
+    assert.deepEqual(upstreamHeaders(frozen, true), ['J%C3%BCrgen', 'EXAMPLE', 'Ingenier%C3%ADa']);
+    assert.deepEqual(upstreamHeaders(Object.freeze(identity('bob')), true), [
+      'bob',
+      'EXAMPLE',
+      'Ingenier%C3%ADa',
+    ]);
+    const mutable = identity('alice');
+    assert.equal(upstreamHeaders(mutable, false)[0], 'alice');
+    (mutable as { remoteUser: string }).remoteUser = 'mallory';
+    assert.equal(upstreamHeaders(mutable, false)[0], 'mallory', 'not a value kept from an earlier request');
+  });
 });
 
 describe('createGateway() options', () => {
