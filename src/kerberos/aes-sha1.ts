@@ -1,4 +1,4 @@
-import { type Cipher, createHmac, type Decipher, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
+import { type Cipher, createHmac, type Decipher, timingSafeEqual } from 'node:crypto';
 import { aesCtsDecryptWith, aesCtsEncrypt, ecbDecryptor, ecbEncryptor } from './aes-cts.js';
 import { nfold } from './nfold.js';
 import { pooledRandomBytes } from './random-pool.js';
@@ -54,17 +54,6 @@ export function usageConstant(usage: number, kind: 0x99 | 0xaa | 0x55): Buffer {
   constant.writeUInt32BE(usage >>> 0);
   constant[4] = kind;
   return constant;
-}
-
-/** string-to-key (RFC 3962 4): PBKDF2-HMAC-SHA1, then DK(tkey, "kerberos"). 4096 iterations by default. */
-export function aesStringToKey(
-  password: string,
-  salt: string | Buffer,
-  keyBytes: 16 | 32,
-  iterations = 4096,
-): Buffer {
-  const tkey = pbkdf2Sync(Buffer.from(password, 'utf8'), salt, iterations, keyBytes, 'sha1');
-  return deriveKey(tkey, Buffer.from('kerberos', 'latin1'));
 }
 
 function hmacSha1(key: Buffer, data: Buffer): Buffer {

@@ -43,14 +43,14 @@ export function iterationsOf(s2kparams: Buffer | undefined): number {
 export async function stringToKey(
   etype: number,
   password: string,
-  salt: string,
+  salt: string | Buffer,
   iterations: number = DEFAULT_ITERATIONS,
 ): Promise<EncryptionKey> {
   const keyBytes = KEY_BYTES[etype];
   if (keyBytes === undefined) throw new RangeError(`no string-to-key for enctype ${etype}`);
   const tkey = await pbkdf2Async(
     Buffer.from(password, 'utf8'),
-    Buffer.from(salt, 'utf8'),
+    typeof salt === 'string' ? Buffer.from(salt, 'utf8') : salt,
     iterations,
     keyBytes,
     'sha1',
