@@ -4,7 +4,7 @@ import { decrypt, type EncryptionKey, KeyUsage, keyLengthOk } from './enctypes.j
 import { decodeEncKdcRepPart, decodeKdcRep, type KdcRep, KdcRepType } from './kdc-rep.js';
 import { encodeAsReq, encTimestamp, type KdcReqBody } from './kdc-req.js';
 import type { KdcTransport } from './kdc-transport.js';
-import { samePrincipal } from './keytab.js';
+import { principalText, samePrincipal } from './keytab.js';
 import {
   decodeKrbError,
   type EtypeInfo2Entry,
@@ -45,7 +45,8 @@ export interface PasswordClient {
 
 /** Enctypes asked for, preferred first: AES only (RC4 is refused, SECURITY.md). */
 export const REQUESTED_ETYPES = [18, 17] as const;
-const TICKET_LIFETIME_MS = 10 * 60_000;
+/** What the tickets asked for may live: long enough for the exchange, never reused after it. */
+export const TICKET_LIFETIME_MS = 10 * 60_000;
 
 export async function requestTgt(
   kdc: KdcTransport,
@@ -135,7 +136,7 @@ function openAsRep(
   client: PasswordClient,
   cannotOpen: AuthenticationCode,
 ): Tgt {
-  const claimed = `${rep.cname.components.join('/')}@${rep.crealm}`;
+  const claimed = principalText(rep.cname.components, rep.crealm);
   if (rep.encPart.etype !== key.etype) {
     refuse(cannotOpen, `AS-REP sealed with enctype ${rep.encPart.etype}, not ${key.etype}`, claimed);
   }

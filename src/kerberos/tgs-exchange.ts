@@ -1,5 +1,5 @@
 import type { Ticket } from './ap-req.js';
-import { newNonce, REQUESTED_ETYPES, type Tgt } from './as-exchange.js';
+import { newNonce, REQUESTED_ETYPES, type Tgt, TICKET_LIFETIME_MS } from './as-exchange.js';
 import { decrypt, type EncryptionKey, KeyUsage } from './enctypes.js';
 import { decodeEncKdcRepPart, decodeKdcRep, KdcRepType } from './kdc-rep.js';
 import { encodeKdcReqBody, encodeTgsReq, tgsApReq } from './kdc-req.js';
@@ -25,8 +25,6 @@ export interface ServiceTicket {
   readonly ticket: Ticket;
   readonly sessionKey: EncryptionKey;
 }
-
-const TICKET_LIFETIME_MS = 10 * 60_000;
 
 export async function requestServiceTicket(
   kdc: KdcTransport,
