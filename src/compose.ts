@@ -18,17 +18,9 @@ export type { ResolvedOptions };
 
 /** `kerberos` → an acceptor whose replay cache lives in the middleware's store (shared across instances). */
 function acceptorFrom(options: KerberosOptions, store: Store | undefined): KerberosAcceptor {
-  const { keytab, servicePrincipal, maxClockSkewMs, allowRc4, maxReplayEntries, maxReplayEntriesPerClient } =
-    options;
-  return kerberosAcceptor({
-    keytab,
-    servicePrincipal,
-    maxClockSkewMs,
-    allowRc4,
-    maxReplayEntries,
-    maxReplayEntriesPerClient,
-    replayStore: store,
-  });
+  // The KDC settings are Basic's (kdcTransportFrom), not the acceptor's.
+  const { kdc: _kdc, kdcTimeoutMs: _kdcTimeoutMs, ...acceptorOptions } = options;
+  return kerberosAcceptor({ ...acceptorOptions, replayStore: store });
 }
 
 /** A KDC answer larger than this is refused: a ticket with a thousand groups in its PAC is ~30 KiB. */
