@@ -1,7 +1,6 @@
 // The gateway in front of an https:// upstream (header mode, undici's Pool): the upstream's
 // certificate is checked against `upstreamTls.ca`, and one nobody vouched for is a 502.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { createGateway, localDirectory } from '../../src/index.js';
 import { NtlmHttpClient } from '../helpers/http-client.js';
 import { ALICE, recordingLogger } from '../helpers/servers.js';
+import { selfSignedCertificate } from '../helpers/tls.js';
 
 describe('gateway, https:// upstream', () => {
   let upstream: https.Server;
@@ -18,29 +18,9 @@ describe('gateway, https:// upstream', () => {
   let origin: string;
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-upstream-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    cert = readFileSync(join(dir, 'cert.pem'));
-    upstream = https.createServer({ cert, key: readFileSync(join(dir, 'key.pem')) }, (req, res) =>
+    const tls = await selfSignedCertificate(dir);
+    cert = Buffer.from(tls.pem);
+    upstream = https.createServer({ cert, key: readFileSync(tls.key) }, (req, res) =>
       res.end(JSON.stringify({ user: req.headers['x-ntlm-username'], url: req.url })),
     );
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));

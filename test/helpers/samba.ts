@@ -221,11 +221,24 @@ export async function openLdapConnections(port = 389): Promise<number> {
   return count;
 }
 
+/** samba-tool on the test DC's own samdb (as accounts.sh does; the DC may be running). */
+export function sambaTool(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return run('samba-tool', [...args, '-s', `${DC_DIR}/etc/smb.conf`], { timeout: 60_000 });
+}
+
+/**
+ * A numeric attribute of a user as samba-tool shows it (`badPwdCount`, `userAccountControl`);
+ * `absent` when the directory leaves it out (Samba omits a badPwdCount of 0), else an error.
+ */
+export async function userNumber(user: string, attribute: string, absent?: number): Promise<number> {
+  const { stdout } = await sambaTool('user', 'show', user, `--attributes=${attribute}`);
+  const value = new RegExp(`${attribute}: (\\d+)`).exec(stdout)?.[1];
+  if (value !== undefined) return Number(value);
+  if (absent !== undefined) return absent;
+  throw new Error(`userNumber: ${user} has no ${attribute}`);
+}
+
 /** Sets the password of the machine account WEB01$ on the DC (samba-tool on its samdb, as accounts.sh does). */
 export async function setMachinePassword(password: string): Promise<void> {
-  await run(
-    'samba-tool',
-    ['user', 'setpassword', MACHINE_ACCOUNT, `--newpassword=${password}`, '-s', `${DC_DIR}/etc/smb.conf`],
-    { timeout: 60_000 },
-  );
+  await sambaTool('user', 'setpassword', MACHINE_ACCOUNT, `--newpassword=${password}`);
 }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -16,13 +16,13 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { der, readFields, readInteger, readOne, TagClass } from '../../src/asn1/der.js';
 import { type NtlmOptions, netlogon, type Verifier } from '../../src/index.js';
-import { aesStringToKey } from '../../src/kerberos/aes-sha1.js';
 import type { Ticket } from '../../src/kerberos/ap-req.js';
 import { requestTgt } from '../../src/kerberos/as-exchange.js';
 import { encodeEncryptedData, encodeEncryptionKey } from '../../src/kerberos/asn1-types.js';
 import { type EncryptionKey, encrypt, KeyUsage } from '../../src/kerberos/enctypes.js';
 import { KdcTransport } from '../../src/kerberos/kdc-transport.js';
 import { encodePrincipalName, NameType } from '../../src/kerberos/principal.js';
+import { stringToKey } from '../../src/kerberos/string-to-key.js';
 import { requestServiceTicket, type ServiceTicket } from '../../src/kerberos/tgs-exchange.js';
 import { curl } from '../helpers/curl.js';
 import { systemDnsMissing, systemDnsServer } from '../helpers/dns-server.js';
@@ -32,16 +32,18 @@ import { sample } from '../helpers/metrics-text.js';
 import { ROOT, type RunningProcess, startGateway } from '../helpers/processes.js';
 import {
   accountSid,
-  DC_DIR,
   KEYTAB,
   MACHINE_ACCOUNT,
   MACHINE_PASSWORD,
   sambaMissing,
+  sambaTool,
   setUserAttribute,
   startDc,
   stopDc,
+  userNumber,
 } from '../helpers/samba.js';
 import { serveIdentity, silentTcpServer } from '../helpers/servers.js';
+import { type SelfSignedCertificate, selfSignedCertificate } from '../helpers/tls.js';
 
 const run = promisify(execFile);
 const missing = await sambaMissing();
@@ -182,15 +184,8 @@ describe('Basic checked by the Samba KDC, the ticket opened with our keytab', { 
   });
 
   it('a wrong password costs bob one bad-password count at the domain (one AS-REQ with a timestamp, no retry)', async () => {
-    const conf = `${DC_DIR}/etc/smb.conf`;
-    const samba = (...args: string[]) => run('samba-tool', [...args, '-s', conf], { timeout: 60_000 });
-    const badPwdCount = async () =>
-      Number(
-        /badPwdCount: (\d+)/.exec(
-          (await samba('user', 'show', 'bob', '--attributes=badPwdCount')).stdout,
-        )?.[1] ?? 0,
-      );
-    await samba('domain', 'passwordsettings', 'set', '--account-lockout-threshold=10');
+    const badPwdCount = () => userNumber('bob', 'badPwdCount', 0);
+    await sambaTool('domain', 'passwordsettings', 'set', '--account-lockout-threshold=10');
     const counted = await countingProxy(88);
     const served = await serveWithKdc([`127.0.0.1:${counted.port}`]);
     try {
@@ -203,8 +198,8 @@ describe('Basic checked by the Samba KDC, the ticket opened with our keytab', { 
     } finally {
       await served.close();
       await counted.close();
-      await samba('domain', 'passwordsettings', 'set', '--account-lockout-threshold=0');
-      await samba('user', 'unlock', 'bob');
+      await sambaTool('domain', 'passwordsettings', 'set', '--account-lockout-threshold=0');
+      await sambaTool('user', 'unlock', 'bob');
     }
   });
 
@@ -482,6 +477,7 @@ describe('a forged KDC that hands out a real ticket of bob for our service', { s
 
 describe('the gateway: --basic with --keytab and --kdc, curl -u and Java over TLS', { skip }, () => {
   let dir: string;
+  let tls: SelfSignedCertificate;
   let upstream: EchoUpstream;
   let gateway: RunningProcess;
   let kdc: Awaited<ReturnType<typeof countingProxy>>;
@@ -489,23 +485,7 @@ describe('the gateway: --basic with --keytab and --kdc, curl -u and Java over TL
     await startDc();
     kdc = await countingProxy(88);
     dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-basic-kdc-'));
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ]);
+    tls = await selfSignedCertificate(dir, { commonName: '127.0.0.1', altNames: 'IP:127.0.0.1' });
     upstream = await startEchoUpstream();
     // The local directory knows alice under another password: a 200 for her domain password
     // can only have come through the KDC (the keytab path is preferred).
@@ -526,9 +506,9 @@ describe('the gateway: --basic with --keytab and --kdc, curl -u and Java over TL
         `127.0.0.1:${kdc.port}`,
         '--basic',
         '--tls-cert',
-        join(dir, 'cert.pem'),
+        tls.cert,
         '--tls-key',
-        join(dir, 'key.pem'),
+        tls.key,
       ],
       {},
     );
@@ -544,7 +524,7 @@ describe('the gateway: --basic with --keytab and --kdc, curl -u and Java over TL
     const url = gateway.url.replace('http:', 'https:');
     const { stdout } = await curl([
       '--cacert',
-      join(dir, 'cert.pem'),
+      tls.cert,
       '--basic',
       '-u',
       'EXAMPLE\\alice:Alice-Passw0rd!',
@@ -554,16 +534,12 @@ describe('the gateway: --basic with --keytab and --kdc, curl -u and Java over TL
     assert.equal(seen.headers['x-ntlm-username'], 'alice');
     assert.equal(seen.headers['x-ntlm-domain'], 'EXAMPLE');
     assert.equal(seen.headers.authorization, undefined);
-    const refused = await get(
-      `${url}/`,
-      { Authorization: basic('EXAMPLE\\alice:wrong') },
-      readFileSync(join(dir, 'cert.pem'), 'utf8'),
-    );
+    const refused = await get(`${url}/`, { Authorization: basic('EXAMPLE\\alice:wrong') }, tls.pem);
     assert.equal(refused.status, 401);
     const local = await get(
       `${url}/`,
       { Authorization: basic('EXAMPLE\\alice:Local-Only-Passw0rd!') },
-      readFileSync(join(dir, 'cert.pem'), 'utf8'),
+      tls.pem,
     );
     assert.equal(local.status, 401, 'the local directory checked the password, not the KDC');
   });
@@ -579,15 +555,7 @@ describe('the gateway: --basic with --keytab and --kdc, curl -u and Java over TL
     const before = kdc.requests.length;
     const { stdout } = await run(
       'java',
-      [
-        '-cp',
-        classes,
-        'BasicLogin',
-        `${url}/java`,
-        'EXAMPLE\\alice',
-        'Alice-Passw0rd!',
-        join(dir, 'cert.pem'),
-      ],
+      ['-cp', classes, 'BasicLogin', `${url}/java`, 'EXAMPLE\\alice', 'Alice-Passw0rd!', tls.cert],
       { timeout: 120_000 },
     );
     assert.match(stdout, /scheme=basic realm=EXAMPLE/i);
@@ -603,14 +571,6 @@ describe('the gateway: --basic with --keytab and --kdc, curl -u and Java over TL
 describe('an account that does not require Kerberos preauthentication (UF_DONT_REQUIRE_PREAUTH)', {
   skip,
 }, () => {
-  const conf = `${DC_DIR}/etc/smb.conf`;
-  const samba = (...args: string[]) => run('samba-tool', [...args, '-s', conf], { timeout: 60_000 });
-  const userAccountControl = async (name: string) =>
-    Number(
-      /userAccountControl: (\d+)/.exec(
-        (await samba('user', 'show', name, '--attributes=userAccountControl')).stdout,
-      )?.[1],
-    );
   const user = 'nopreauth';
   const password = 'NoPreauth-Passw0rd!';
   let krbtgtFlags: number;
@@ -631,15 +591,15 @@ describe('an account that does not require Kerberos preauthentication (UF_DONT_R
     } finally {
       delete process.env.KRB5_CONFIG;
     }
-    await samba('user', 'delete', user).catch(() => undefined); // left by an interrupted run
-    await samba('user', 'create', user, password);
-    krbtgtFlags = await userAccountControl('krbtgt');
+    await sambaTool('user', 'delete', user).catch(() => undefined); // left by an interrupted run
+    await sambaTool('user', 'create', user, password);
+    krbtgtFlags = await userNumber('krbtgt', 'userAccountControl');
     await setUserAttribute(user, 'userAccountControl', String(NORMAL_ACCOUNT | DONT_REQUIRE_PREAUTH));
     await setUserAttribute('krbtgt', 'userAccountControl', String(krbtgtFlags | DONT_REQUIRE_PREAUTH));
   });
   after(async () => {
     await setUserAttribute('krbtgt', 'userAccountControl', String(krbtgtFlags & ~DONT_REQUIRE_PREAUTH));
-    await samba('user', 'delete', user);
+    await sambaTool('user', 'delete', user);
     await stopDc(); // the next start is without the KDC configuration above
   });
 
@@ -801,7 +761,7 @@ async function forgedKdc(password: string, replay?: Replay) {
   const realm = 'EXAMPLE.TEST';
   const user = replay?.user ?? 'alice';
   const salt = `${realm}${user}`;
-  const userKey = { etype: 18, value: aesStringToKey(password, salt, 32) };
+  const userKey = await stringToKey(18, password, salt);
   const sessionKey = { etype: 18, value: randomBytes(32) };
   const notOurKey = { etype: 18, value: randomBytes(32) };
   const requests: string[] = [];

@@ -22,10 +22,13 @@ import {
   MACHINE_PASSWORD,
   netlogonGatewayFlags,
   sambaSkip,
+  sambaTool,
   startDc,
   stopDc,
+  userNumber,
 } from '../helpers/samba.js';
 import { serveIdentity } from '../helpers/servers.js';
+import { selfSignedCertificate } from '../helpers/tls.js';
 
 const run = promisify(execFile);
 const skip = await sambaSkip();
@@ -76,26 +79,10 @@ describe('Basic over TLS with --netlogon (Samba AD DC)', { skip }, () => {
   before(async () => {
     await startDc();
     dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-basic-'));
-    cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ]);
-    ca = (await import('node:fs')).readFileSync(cert, 'utf8');
+    const tls = await selfSignedCertificate(dir, { commonName: '127.0.0.1', altNames: 'IP:127.0.0.1' });
+    cert = tls.cert;
+    const { key } = tls;
+    ca = tls.pem;
     upstream = await startEchoUpstream();
     gateway = await startGateway(
       [
@@ -254,17 +241,10 @@ describe('Basic and plain HTTP: ntlm() with basic: true (Samba AD DC)', { skip }
   });
 
   it('lockout: 8 wrong Basic passwords for bob cost him 5 bad counts at the DC, no more (threshold 10)', async () => {
-    const conf = `${DC_DIR}/etc/smb.conf`;
-    const samba = (...args: string[]) => run('samba-tool', [...args, '-s', conf], { timeout: 60_000 });
-    const badPwdCount = async () =>
-      Number(
-        /badPwdCount: (\d+)/.exec(
-          (await samba('user', 'show', 'bob', '--attributes=badPwdCount')).stdout,
-        )?.[1] ?? 0,
-      );
+    const badPwdCount = () => userNumber('bob', 'badPwdCount', 0);
     // From a clean count, and back to one after: bob logs in elsewhere in these tests.
-    await samba('user', 'unlock', 'bob');
-    await samba('domain', 'passwordsettings', 'set', '--account-lockout-threshold=10');
+    await sambaTool('user', 'unlock', 'bob');
+    await sambaTool('domain', 'passwordsettings', 'set', '--account-lockout-threshold=10');
     const served = await serveIdentity({ verifier: verifier(), basic: true, trustedProxies: ['127.0.0.1'] });
     try {
       const before = await badPwdCount();
@@ -283,8 +263,8 @@ describe('Basic and plain HTTP: ntlm() with basic: true (Samba AD DC)', { skip }
       assert.equal((await badPwdCount()) - before, 5);
     } finally {
       await served.close();
-      await samba('domain', 'passwordsettings', 'set', '--account-lockout-threshold=0');
-      await samba('user', 'unlock', 'bob');
+      await sambaTool('domain', 'passwordsettings', 'set', '--account-lockout-threshold=0');
+      await sambaTool('user', 'unlock', 'bob');
     }
   });
 

@@ -20,6 +20,7 @@ import {
   MACHINE_ACCOUNT,
   MACHINE_PASSWORD,
   sambaMissing,
+  sambaTool,
   startDc,
   stopDc,
 } from '../helpers/samba.js';
@@ -362,10 +363,6 @@ describe('ntlm-sso doctor command-line mistakes', () => {
     }
   });
 });
-
-/** samba-tool on the test DC's own samdb (as test/samba-dc/accounts.sh does; the DC may run). */
-const sambaTool = (...args: string[]) =>
-  promisify(execFile)('samba-tool', [...args, '-s', `${DC_DIR}/etc/smb.conf`], { timeout: 60_000 });
 
 /**
  * A service account of the keytab tests' own (httpsvc and its KEYTAB stay as the other tests
