@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { NtlmRequestInfo } from '../types.js';
+import { requestProperty } from './request-property.js';
 
 export const USERNAME_HEADER = 'x-ntlm-username';
 export const DOMAIN_HEADER = 'x-ntlm-domain';
@@ -38,10 +39,14 @@ export function stripClientIdentityHeaders(req: IncomingMessage): void {
   raw.splice(0, raw.length, ...kept);
 }
 
+const setNtlm = requestProperty<NtlmRequestInfo>('ntlm');
+/** `req.user`, with the `setUser` option. */
+export const setUser = requestProperty<NtlmRequestInfo>('user');
+
 /** Sets the verified identity on the request: `req.ntlm` and the X-Ntlm-Username / X-Ntlm-Domain headers. */
 export function attachIdentity(req: IncomingMessage, info: NtlmRequestInfo): void {
   const { remoteUser, domain } = info;
-  req.ntlm = info;
+  setNtlm(req, info);
   const { headers } = req;
   headers[USERNAME_HEADER] = remoteUser;
   headers[DOMAIN_HEADER] = domain;

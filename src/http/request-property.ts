@@ -1,0 +1,55 @@
+import { IncomingMessage } from 'node:http';
+
+/**
+ * A property the middleware sets on every request it lets through (`req.ntlm`, `req.user`),
+ * at the cost of a plain assignment whatever the framework did to the request.
+ *
+ * Express (4 and 5) gives every request its app's prototype (`Object.setPrototypeOf(req,
+ * app.request)`), and V8 before 13 (Node 20 and 22) caches no hidden-class transition made after
+ * a prototype change: an own property added to such a request costs a new hidden class per
+ * request and leaves every later property read on that request megamorphic, ~10 µs a request on
+ * the bench machine (bench row 1c). On such a prototype the property is an accessor over a
+ * WeakMap instead, installed once. It stays per request: a request the middleware skipped or
+ * refused reads `undefined`, and the application may assign it as before. Plain node:http
+ * requests, whose own properties cost nothing extra, get an own property, and Node's
+ * IncomingMessage.prototype is never touched.
+ */
+export function requestProperty<T>(name: string): (req: IncomingMessage, value: T) => void {
+  const values = new WeakMap<object, unknown>();
+  const prepared = new WeakSet<object>();
+  const accessor: PropertyDescriptor = {
+    configurable: true,
+    enumerable: false,
+    get(this: object) {
+      return values.get(this);
+    },
+    set(this: object, value: unknown) {
+      values.set(this, value);
+    },
+  };
+
+  /**
+   * The accessor goes on the outermost prototype between `proto` and IncomingMessage's (a mounted
+   * Express app's prototype inherits from its parent's, so both see it), unless one on the way
+   * already defines the property (another copy of this module, or the application).
+   */
+  const prepare = (proto: object) => {
+    prepared.add(proto);
+    let outermost: object | undefined;
+    for (
+      let at: object | null = proto;
+      at && at !== IncomingMessage.prototype;
+      at = Object.getPrototypeOf(at)
+    ) {
+      if (Object.hasOwn(at, name)) return;
+      outermost = at;
+    }
+    if (outermost) Object.defineProperty(outermost, name, accessor);
+  };
+
+  return (req, value) => {
+    const proto = Object.getPrototypeOf(req) as object;
+    if (!prepared.has(proto)) prepare(proto);
+    (req as unknown as Record<string, unknown>)[name] = value;
+  };
+}

@@ -1,0 +1,96 @@
+// req.ntlm and req.user on Express live in an accessor on the app's request prototype (see
+// src/http/request-property.ts). These check that it behaves as an own property would where an
+// application can tell: per request, visible through mounted apps, assignable, and never on
+// Node's own IncomingMessage.prototype.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import express5 from 'express';
+import express4 from 'express4';
+import { ntlm } from '../../src/index.js';
+import { NtlmHttpClient } from '../helpers/http-client.js';
+import { ALICE, listen, testDirectory } from '../helpers/servers.js';
+
+type Req = http.IncomingMessage & { user?: unknown };
+type Res = http.ServerResponse & { locals: Record<string, unknown>; json(body: unknown): void };
+
+for (const [name, express] of [
+  ['express5', express5],
+  ['express4', express4],
+] as const) {
+  describe(`req.ntlm and req.user on ${name}`, () => {
+    let server: Awaited<ReturnType<typeof listen>>;
+    before(async () => {
+      const auth = ntlm({
+        verifier: testDirectory(),
+        setUser: true,
+        skip: (req) => req.url?.startsWith('/public') ?? false,
+      });
+      // The middleware sits in a mounted app; the parent reads what it set after the mount.
+      const parent = express();
+      const child = express();
+      child.use(auth);
+      child.get('/inner', (req: Req, res: Res) => res.json({ ntlm: req.ntlm?.username ?? null }));
+      child.use('/assign', (req: Req, _res: Res, next: () => void) => {
+        req.ntlm = { ...req.ntlm!, username: 'changed' };
+        next();
+      });
+      parent.use(child);
+      parent.use((req: Req, res: Res) =>
+        res.json({
+          ntlm: req.ntlm?.username ?? null,
+          user: (req.user as { username?: string } | undefined)?.username ?? null,
+          locals: (res.locals.ntlm as { username?: string } | undefined)?.username ?? null,
+          own: Object.keys(req).includes('ntlm'),
+        }),
+      );
+      server = await listen(parent as unknown as http.RequestListener, () => auth.close());
+    });
+    after(() => server.close());
+
+    it('is set on the requests the middleware lets through, inside and after the mounted app', async () => {
+      const client = new NtlmHttpClient(server.url);
+      const login = await client.login('/inner', ALICE);
+      assert.equal(login.status, 200);
+      assert.deepEqual(JSON.parse(login.body), { ntlm: 'alice' });
+      const outer = await client.request('/outer');
+      assert.deepEqual(JSON.parse(outer.body), { ntlm: 'alice', user: 'alice', locals: 'alice', own: false });
+      client.close();
+    });
+
+    it('reads undefined on a skipped request of an authenticated connection', async () => {
+      const client = new NtlmHttpClient(server.url);
+      assert.equal((await client.login('/outer', ALICE)).status, 200);
+      const skipped = await client.request('/public');
+      assert.deepEqual(JSON.parse(skipped.body), { ntlm: null, user: null, locals: null, own: false });
+      client.close();
+    });
+
+    it('takes an assignment by the application, for that request only', async () => {
+      const client = new NtlmHttpClient(server.url);
+      assert.equal((await client.login('/outer', ALICE)).status, 200);
+      assert.equal(JSON.parse((await client.request('/assign')).body).ntlm, 'changed');
+      assert.equal(JSON.parse((await client.request('/outer')).body).ntlm, 'alice');
+      client.close();
+    });
+  });
+}
+
+it("leaves Node's IncomingMessage.prototype alone: plain node:http requests get own properties", async () => {
+  const auth = ntlm({ verifier: testDirectory() });
+  let own: boolean | undefined;
+  const server = await listen(
+    (req, res) =>
+      auth(req, res, () => {
+        own = Object.hasOwn(req, 'ntlm');
+        res.end();
+      }),
+    () => auth.close(),
+  );
+  const client = new NtlmHttpClient(server.url);
+  assert.equal((await client.login('/', ALICE)).status, 200);
+  client.close();
+  await server.close();
+  assert.equal(own, true);
+  assert.equal(Object.getOwnPropertyDescriptor(http.IncomingMessage.prototype, 'ntlm'), undefined);
+});
