@@ -149,7 +149,9 @@ writeReport(
         'logons open a new connection each.',
       'Kerberos (scenario 5): one real token per user from kinit and curl --negotiate (MIT krb5), then per logon ' +
         'the same ticket with its authenticator sealed again (fresh confounder and ctime), so the server does its ' +
-        'full work, replay cache included, without a curl process per logon (bench/lib/kerberos-load.ts).',
+        'full work, replay cache included, without a curl process per logon (bench/lib/kerberos-load.ts). ' +
+        "A round's tokens are sealed before it starts, as a browser's are made on the user's machine; the " +
+        "server sees each client's ticket again on every new connection, as from a real client.",
       'The DC is the test DC of test/helpers/samba.ts with `ldap server require strong auth = no`; the bench ' +
         'runs in a network namespace of its own (bench/run.sh).',
     ],

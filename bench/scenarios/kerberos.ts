@@ -76,7 +76,8 @@ export async function kerberosScenario(ctx: Context): Promise<Row[]> {
           `${ctx.sizes.rounds} interleaved rounds of ${ctx.sizes.logonRoundMs / 1000} s, ${PARALLEL_LOGONS} logons in ` +
           `flight, a new connection each. Kerberos: tokens of ${users.length} users (kinit, then one curl --negotiate ` +
           `each for ${SPN}, aes256 tickets with a PAC), each logon's authenticator sealed again with a fresh ` +
-          `confounder and ctime (bench/lib/kerberos-load.ts), so every one passes the replay cache; NTLM: ` +
+          `confounder and ctime (bench/lib/kerberos-load.ts), so every one passes the replay cache, sealed before ` +
+          `the round starts; NTLM: ` +
           `${ctx.users.length} users in turn. logons/s per round: ${describeRounds(samples)}. CPU-ms per logon ` +
           `(median of rounds, from /proc): ${describeCpu(cpu)}. ${describeErrors(outcome)}.`,
         bound:

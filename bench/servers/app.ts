@@ -9,7 +9,14 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import expressNtlm from 'express-ntlm';
 import express from 'express4';
-import { domainController, type Logger, localDirectory, type NtlmOptions, netlogon, ntlm } from 'ntlm-sso';
+import type { Logger, NtlmOptions } from 'ntlm-sso';
+
+// The built package, as users run it (the bench builds it first): through tsx, 'ntlm-sso' would be
+// the TypeScript source, compiled with a __name() call for every closure it makes. Its types are
+// the source's (dist/ may not exist when the project is type-checked).
+const { domainController, localDirectory, netlogon, ntlm } = (await import(
+  new URL('../../dist/index.js', import.meta.url).href
+)) as typeof import('ntlm-sso');
 
 const mode = process.env.BENCH_MODE ?? 'bare';
 const dcUrl = process.env.BENCH_DC_URL ?? 'ldap://127.0.0.1';

@@ -391,8 +391,27 @@ export const der = {
   kerberosString: (text: string): Buffer =>
     element(TagClass.UNIVERSAL, false, Tag.GENERAL_STRING, Buffer.from(text, 'utf8')),
   kerberosTime(date: Date): Buffer {
-    const text = `${date.toISOString().slice(0, 19).replace(/[-T:]/g, '')}Z`;
-    return element(TagClass.UNIVERSAL, false, Tag.GENERALIZED_TIME, Buffer.from(text, 'latin1'));
+    // YYYYMMDDHHMMSSZ written digit by digit: one per logon (the AP-REP), where a string and a
+    // RegExp cost more than the rest of the encoding.
+    const year = date.getUTCFullYear();
+    if (!(year >= 0 && year <= 9999)) throw new RangeError(`KerberosTime: year ${year} out of range`);
+    const body = Buffer.allocUnsafe(15);
+    let at = 0;
+    const put = (value: number, width: number) => {
+      for (let i = width - 1; i >= 0; i--) {
+        body[at + i] = 0x30 + (value % 10);
+        value = Math.floor(value / 10);
+      }
+      at += width;
+    };
+    put(year, 4);
+    put(date.getUTCMonth() + 1, 2);
+    put(date.getUTCDate(), 2);
+    put(date.getUTCHours(), 2);
+    put(date.getUTCMinutes(), 2);
+    put(date.getUTCSeconds(), 2);
+    body[14] = 0x5a;
+    return element(TagClass.UNIVERSAL, false, Tag.GENERALIZED_TIME, body);
   },
   bitString: (bytes: Buffer): Buffer =>
     element(TagClass.UNIVERSAL, false, Tag.BIT_STRING, Buffer.concat([Buffer.from([0]), bytes])),

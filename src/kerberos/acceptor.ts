@@ -19,6 +19,7 @@ import {
   wrapGssToken,
 } from './gss-token.js';
 import { principalText } from './keytab.js';
+import { type OpenedTicket, OpenedTickets } from './opened-tickets.js';
 import { identityFrom, type KerberosIdentity, verifiedPac } from './pac-identity.js';
 import { pooledRandomBytes } from './random-pool.js';
 import { refuse } from './refuse.js';
@@ -188,16 +189,11 @@ interface AcceptorPolicy {
   readonly replay: ReplayCache;
 }
 
-/** The ticket's encrypted part, opened, and its client as `name@REALM`. */
-interface OpenTicket {
-  readonly part: EncTicketPart;
-  readonly client: string;
-}
-
 /** Receipt of a KRB_AP_REQ (RFC 4120 3.2.3), in its order, with the PAC checks of MS-KILE 3.4.5. */
 class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept' | 'verifyTicket'> {
   readonly #keys: ServiceKeys;
   readonly #policy: AcceptorPolicy;
+  readonly #opened = new OpenedTickets();
 
   constructor(keys: ServiceKeys, policy: AcceptorPolicy) {
     this.#keys = keys;
@@ -217,22 +213,19 @@ class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept' | 'verifyTicket'
     }
     const apReq = decodeApReq(unwrapApReq(token));
     if (apReq.useSessionKey) refuse('ERR_KRB_NO_KEY', 'user-to-user tickets are not supported');
-    const serviceKey = this.#keys.forTicket(apReq.ticket);
-    const { part, client } = this.#openTicket(apReq.ticket, serviceKey);
+    const { part, client, identity } = this.#openTicket(apReq.ticket);
     const authenticator = this.#openAuthenticator(apReq, part, client, channel);
-    const pac = verifiedPac(part, serviceKey, client);
     // Last, so that only authenticators that passed every check occupy the cache.
     await this.#checkReplay(apReq, authenticator, client);
     return {
-      identity: identityFrom(pac, part.crealm),
+      identity,
       responseToken: apReq.mutualRequired ? apRepToken(part.key, authenticator) : undefined,
       clientPrincipal: client,
     };
   }
 
   verifyTicket(ticket: Ticket, sessionKey: EncryptionKey): Omit<KerberosAcceptResult, 'responseToken'> {
-    const serviceKey = this.#keys.forTicket(ticket);
-    const { part, client } = this.#openTicket(ticket, serviceKey);
+    const { part, client, identity } = this.#openTicket(ticket);
     if (
       part.key.etype !== sessionKey.etype ||
       part.key.value.length !== sessionKey.value.length ||
@@ -240,12 +233,30 @@ class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept' | 'verifyTicket'
     ) {
       refuse('ERR_KRB_CLIENT_MISMATCH', 'the ticket does not hold the session key its TGS-REP named', client);
     }
-    const pac = verifiedPac(part, serviceKey, client);
-    return { identity: identityFrom(pac, part.crealm), clientPrincipal: client };
+    return { identity, clientPrincipal: client };
   }
 
-  /** Decrypts the ticket with the service key (key usage 2) and checks its session key and times. */
-  #openTicket(ticket: Ticket, serviceKey: EncryptionKey): OpenTicket {
+  /**
+   * The ticket opened with our key, as before if it came before (OpenedTickets), and its times
+   * checked against our clock now.
+   */
+  #openTicket(ticket: Ticket): OpenedTicket {
+    const serviceKey = this.#keys.forTicket(ticket);
+    const { maxClockSkewMs, now } = this.#policy;
+    const opened = this.#opened.open(
+      ticket,
+      () => this.#openNew(ticket, serviceKey),
+      ({ part }) => part.endtime.getTime() + maxClockSkewMs - now(),
+    );
+    this.#checkTicketTimes(opened.part, opened.client);
+    return opened;
+  }
+
+  /**
+   * Decrypts the ticket with the service key (key usage 2), checks its session key type, and
+   * verifies its PAC (server signature, CLIENT_INFO) into the identity.
+   */
+  #openNew(ticket: Ticket, serviceKey: EncryptionKey): OpenedTicket {
     const plain = decrypt(serviceKey, KeyUsage.TICKET, ticket.encPart.cipher);
     if (!plain)
       refuse('ERR_KRB_MODIFIED', 'ticket does not decrypt with the keytab key (wrong key or modified)');
@@ -254,8 +265,12 @@ class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept' | 'verifyTicket'
     if (!keyLengthOk(part.key) || (part.key.etype === EncType.RC4_HMAC && !this.#policy.allowRc4)) {
       refuse('ERR_KRB_ENCTYPE_REFUSED', `session key of enctype ${part.key.etype} refused`, client);
     }
+    // The times first: an expired ticket is refused as such, not for its PAC.
     this.#checkTicketTimes(part, client);
-    return { part, client };
+    const identity = identityFrom(verifiedPac(part, serviceKey, client), part.crealm);
+    // Shared by every logon with this ticket: frozen, so that no one's change reaches the next.
+    Object.freeze(identity.groupSids);
+    return { part, client, identity: Object.freeze(identity) };
   }
 
   /** RFC 4120 3.2.3: starttime (or authtime) and endtime, within the clock skew; not INVALID. */

@@ -42,6 +42,8 @@ export interface VerifiedToken {
   readonly tokenId: string;
   readonly issuedAt: number;
   readonly expiresAt: number;
+  /** Whose revocations apply to it (revocationOwner of its identity), computed once per token. */
+  readonly owner: string;
 }
 
 /**
@@ -191,7 +193,7 @@ export class BearerTokens {
   }
 
   #unlessRevoked(verified: VerifiedToken): VerifiedToken | undefined | Promise<VerifiedToken | undefined> {
-    if (this.#revoked.isRevoked(revocationOwner(verified.identity), verified.tokenId, verified.expiresAt))
+    if (this.#revoked.isRevoked(verified.owner, verified.tokenId, verified.expiresAt))
       return undefined;
     if (!this.shared) return verified;
     return this.shared
@@ -227,6 +229,7 @@ export class BearerTokens {
     )
       return undefined;
     const verified: VerifiedToken = {
+      owner: revocationOwner(claims as { username: string; domain: string }),
       tokenId: claims.jti,
       issuedAt: (claims.iat ?? 0) * 1000,
       expiresAt: claims.exp * 1000,

@@ -13,7 +13,7 @@ import { decrypt, EncType, encrypt, KeyUsage } from '../../src/kerberos/enctypes
 import { TokId, unwrapGssToken } from '../../src/kerberos/gss-token.js';
 import { parseKeytab } from '../../src/kerberos/keytab.js';
 import { decodeSpnego } from '../../src/negotiate/spnego.js';
-import { MemoryStore } from '../../src/store/store.js';
+import { MemoryStore, type Store } from '../../src/store/store.js';
 
 const FIXTURES = new URL('../fixtures/kerberos/', import.meta.url);
 const KEYTAB = readFileSync(new URL('http.keytab', FIXTURES));
@@ -226,6 +226,37 @@ describe('kerberosAcceptor on the saved curl token', () => {
       replaceFirst(plain, Buffer.from('1b05616c696365', 'hex'), Buffer.from('1b05616c696366', 'hex')),
     );
     await assert.rejects(acceptor().accept(otherAuthenticator), refused('ERR_KRB_CLIENT_MISMATCH'));
+  });
+
+  it('opens a ticket once, yet checks its times, and any changed copy, at every logon', async () => {
+    // Every authenticator admitted: the same token stands for a client's next connections.
+    const admitAll: Store = {
+      get: async () => undefined,
+      set: async () => {},
+      delete: async () => {},
+      setIfAbsent: async () => true,
+    };
+    let now = CAPTURED;
+    const a = acceptor({ replayStore: admitAll, now: () => now });
+    const first = await a.accept(TOKEN);
+    const again = await a.accept(TOKEN);
+    assert.deepEqual(again.identity, first.identity);
+    // Shared by every logon with the ticket: no one can change it for the next.
+    assert.ok(Object.isFrozen(again.identity) && Object.isFrozen(again.identity.groupSids));
+    now = Date.parse('2026-11-23T23:16:00Z');
+    await assert.rejects(a.accept(TOKEN), refused('ERR_KRB_TICKET_EXPIRED'));
+    now = CAPTURED;
+    const tamperedGroup = withTicketEdited((plain) =>
+      replaceFirst(plain, Buffer.from('5204000007000000', 'hex'), Buffer.from('0002000007000000', 'hex')),
+    );
+    const cipher = decodeApReq(unwrapGssToken(TOKEN).body).ticket.encPart.cipher;
+    const flipped = Buffer.from(cipher);
+    flipped[40]! ^= 1;
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(a.accept(tamperedGroup), refused('ERR_KRB_BAD_PAC'));
+      await assert.rejects(a.accept(replaceBytes(TOKEN, cipher, flipped)), refused('ERR_KRB_MODIFIED'));
+    }
+    assert.equal((await a.accept(TOKEN)).identity.sid, `${DOMAIN}-1102`);
   });
 
   it('answers a broken token with InvalidTokenError (400), never a RangeError', async () => {

@@ -1,0 +1,45 @@
+import { LRUCache } from 'lru-cache';
+import type { Ticket } from './ap-req.js';
+import type { EncTicketPart } from './enc-ticket-part.js';
+import { principalText } from './keytab.js';
+import type { KerberosIdentity } from './pac-identity.js';
+
+/** A service ticket opened with our key: its encrypted part, client, and the identity its PAC gives. */
+export interface OpenedTicket {
+  readonly part: EncTicketPart;
+  /** The client principal, `alice@EXAMPLE.COM`. */
+  readonly client: string;
+  readonly identity: KerberosIdentity;
+}
+
+/** Bytes of ciphertext kept as keys, about a third of what the cache holds: ~2,700 tickets of 1 KB. */
+const MAX_CIPHER_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Tickets opened before, by their ciphertext. A client sends the same service ticket on every new
+ * connection for the ticket's life (10 hours by default), each time with a new authenticator.
+ * Opening it again (AES decryption, DER, the PAC's signature and NDR) gives the same answer, so it
+ * is done once per ticket; what a logon brings that is new (the ticket's times against our clock,
+ * the authenticator, channel bindings, the replay cache) is checked every time. Keyed by the exact
+ * ciphertext and the service key it was opened with. A ticket that fails a check is never kept,
+ * an entry leaves when its ticket expires, and the whole is bounded in bytes.
+ */
+export class OpenedTickets {
+  readonly #cache = new LRUCache<string, OpenedTicket>({
+    maxSize: MAX_CIPHER_BYTES,
+    sizeCalculation: (_opened, key) => Math.max(1, key.length),
+  });
+
+  /** The ticket as opened before, or `open()`'s answer, kept for `lifetimeMs(opened)`. */
+  open(ticket: Ticket, open: () => OpenedTicket, lifetimeMs: (opened: OpenedTicket) => number): OpenedTicket {
+    const { encPart, sname, realm } = ticket;
+    // latin1: one character per byte, so the key costs a copy, not an encoding.
+    const key = `${principalText(sname.components, realm)} ${encPart.etype} ${encPart.kvno ?? ''} ${encPart.cipher.toString('latin1')}`;
+    const known = this.#cache.get(key);
+    if (known) return known;
+    const opened = open();
+    const ttl = lifetimeMs(opened);
+    if (ttl > 0) this.#cache.set(key, opened, { ttl });
+    return opened;
+  }
+}
