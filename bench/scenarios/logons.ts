@@ -1,5 +1,6 @@
 // Scenario 3: full logons, a new connection each, 8 in flight, through our LDAP relay vs the
-// DC's own rate for the same LDAP work sent straight to it, and vs express-ntlm (restarted every
+// DC's own rate for the same LDAP work sent straight to it (with a new DC connection per logon,
+// which the relay keeps for its next logon instead), and vs express-ntlm (restarted every
 // round: it keeps each logon's DC connection open for 60 s). Scenarios 4 and 5 compare other
 // ways of logging on with this one: netlogon.ts, kerberos.ts.
 import { openLdapConnections } from '../../test/helpers/samba.js';
@@ -104,12 +105,15 @@ export async function logonScenario(ctx: Context): Promise<Row[]> {
         detail:
           `${ctx.sizes.rounds} interleaved rounds of ${ctx.sizes.logonRoundMs / 1000} s, ${PARALLEL_LOGONS} logons in flight, ` +
           `${ctx.users.length} users in turn; "DC direct" is connect, SASL bind NEGOTIATE, SASL bind AUTHENTICATE, ` +
-          `rootDSE tokenGroups read, unbind, from the load generator itself. ${perRound}. ${cpuDetail}. ${describeErrors(results)}.`,
+          `rootDSE tokenGroups read, unbind, from the load generator itself: a new DC connection per logon, which ` +
+          `the relay keeps instead for its next logon (src/dc/idle-connections.ts; its NEGOTIATE bind starts a ` +
+          `new authentication on it). ${perRound}. ${cpuDetail}. ${describeErrors(results)}.`,
         bound:
           `The DC, our server and the load generator share 2 cores, so a logon rate is bounded by the CPU all ` +
           `three spend per logon. Per logon, the DC spent ${ms(cpu['dc-direct'].dc)} ms when asked directly and ` +
-          `${ms(cpu.ours.dc)} ms through our relay; our server spent ${ms(cpu.ours.server)} ms (HTTP, two legs, ` +
-          `a new LDAP connection, framing) that the DC could otherwise have used, and the load generator ` +
+          `${ms(cpu.ours.dc)} ms through our relay (which reuses its DC connections); our server spent ` +
+          `${ms(cpu.ours.server)} ms (HTTP, two legs on a new client connection, LDAP framing) that the DC could ` +
+          `otherwise have used, and the load generator ` +
           `${ms(cpu.ours.client)} ms against ${ms(cpu['dc-direct'].client)} ms direct. The profile below shows where ours goes.`,
         samples,
       },

@@ -139,6 +139,11 @@ export class LdapConnection {
     return this.#closed !== undefined || this.#closedByUs;
   }
 
+  /** Open, with no operation waiting for an answer: fit for another logon. */
+  get idle(): boolean {
+    return !this.closed && this.#pending.size === 0;
+  }
+
   /** A SASL bind step; resolves with the BindResponse (resultCode 14 means "send the next token"). */
   async saslBind(
     mechanism: string,

@@ -8,6 +8,7 @@ import { bindFailure, ResultCode } from './dc-errors.js';
 import { type DcLocator, hostPort, type LocatedDc } from './dc-locator.js';
 import { DcSelector } from './dc-selector.js';
 import { FoundDcs } from './found-dcs.js';
+import { IdleConnections } from './idle-connections.js';
 import { LdapConnection, LdapTransportError } from './ldap-connection.js';
 import type { LdapResult } from './ldap-messages.js';
 import { OperationLimiter } from './operation-limiter.js';
@@ -66,6 +67,7 @@ export class LdapRelay {
   readonly #found = new Map<string, FoundDcs>();
   /** What each DC answered an unsigned relayed bind last, and when (see SIGNING_RECHECK_MS). */
   readonly #signing = new Map<string, { required: boolean; detail: string; at: number }>();
+  readonly #idle = new IdleConnections();
 
   constructor(settings: RelaySettings) {
     this.#settings = settings;
@@ -96,8 +98,13 @@ export class LdapRelay {
       try {
         const challenge = await this.#limited(url, async () => {
           const started = performance.now();
-          connection = await LdapConnection.connect({ url, ...this.#settings, tls: this.#settings.tls });
-          const { result, serverSaslCreds } = await connection.saslBind('GSS-SPNEGO', negotiateToken);
+          let answer = await this.#negotiateOnIdle(url, negotiateToken);
+          if (answer) connection = answer.connection;
+          else {
+            connection = await LdapConnection.connect({ url, ...this.#settings, tls: this.#settings.tls });
+            answer = { connection, ...(await connection.saslBind('GSS-SPNEGO', negotiateToken)) };
+          }
+          const { result, serverSaslCreds } = answer;
           this.#selector.answered(url, 'negotiate', (performance.now() - started) / 1000);
           this.#selector.markUp(url); // it answered, whatever it said
           if (result.resultCode !== ResultCode.saslBindInProgress || !serverSaslCreds) {
@@ -110,7 +117,7 @@ export class LdapRelay {
       } catch (error) {
         connection?.close();
         if (!(error instanceof LdapTransportError)) throw dcError(error, url);
-        if (error.reason !== 'protocol') this.#selector.markDown(url, Date.now(), error.message);
+        if (error.reason !== 'protocol') this.#markDown(url, error.message);
         failures.push(error.message);
       }
     }
@@ -123,18 +130,43 @@ export class LdapRelay {
   }
 
   /**
+   * The client's NEGOTIATE on a connection kept from an earlier logon to `url`, if there is one;
+   * undefined sends the caller to a new connection. A kept connection the DC has dropped meanwhile
+   * says nothing about the DC; one that took no answer within the timeout does, and fails as a
+   * new connection would.
+   */
+  async #negotiateOnIdle(
+    url: string,
+    negotiateToken: Buffer,
+  ): Promise<({ connection: LdapConnection } & Awaited<ReturnType<LdapConnection['saslBind']>>) | undefined> {
+    const connection = this.#idle.take(url);
+    if (!connection) return undefined;
+    try {
+      return { connection, ...(await connection.saslBind('GSS-SPNEGO', negotiateToken)) };
+    } catch (error) {
+      connection.close();
+      if (error instanceof LdapTransportError && error.reason !== 'operation-timeout') return undefined;
+      throw error;
+    }
+  }
+
+  /**
    * Relays the client's AUTHENTICATE; once the DC has said yes, `then` may use the connection
-   * (to ask who is bound). Both run in the DC's line; the connection is closed afterwards.
+   * (to ask who is bound). Both run in the DC's line. Afterwards the connection is kept for the
+   * next logon when the logon succeeded and `reusable` (no signing or sealing was agreed on it),
+   * else closed.
    */
   async complete<T>(
     relay: OpenRelay,
     authenticateToken: Buffer,
     claimedUser: string,
     then: (connection: LdapConnection) => Promise<T>,
+    reusable = true,
   ): Promise<T> {
     const { connection } = relay;
+    let succeeded = false;
     try {
-      return await this.#limited(connection.url, async () => {
+      const answer = await this.#limited(connection.url, async () => {
         const started = performance.now();
         const { result } = await connection.saslBind('GSS-SPNEGO', authenticateToken);
         this.#selector.answered(connection.url, 'authenticate', (performance.now() - started) / 1000);
@@ -144,9 +176,11 @@ export class LdapRelay {
         }
         return then(connection);
       });
+      succeeded = true;
+      return answer;
     } catch (error) {
       if (error instanceof LdapTransportError) {
-        if (error.reason !== 'protocol') this.#selector.markDown(connection.url, Date.now(), error.message);
+        if (error.reason !== 'protocol') this.#markDown(connection.url, error.message);
         throw new ServiceUnavailableError(
           'ERR_NTLM_DC_UNAVAILABLE',
           `domain controller failed during the logon: ${error.message}`,
@@ -155,8 +189,15 @@ export class LdapRelay {
       }
       throw dcError(error, connection.url);
     } finally {
-      connection.close();
+      if (succeeded && reusable) this.#idle.give(connection);
+      else connection.close();
     }
+  }
+
+  /** The DC failed: the breaker hears of it, and the connections kept for it are closed. */
+  #markDown(url: string, reason: string): void {
+    this.#selector.markDown(url, Date.now(), reason);
+    this.#idle.drop(url);
   }
 
   /** Reports DC transitions and latency to `observer` (see DcSelector.observe). */
@@ -206,6 +247,7 @@ export class LdapRelay {
 
   close(): void {
     for (const found of this.#found.values()) found.locator.close();
+    this.#idle.drop();
   }
 
   /** Whether `url` requires signing of unsigned relayed binds: remembered, or asked on `connection`. */

@@ -144,6 +144,8 @@ export class DomainControllerVerifier
         signed
           ? this.#identity.byName(claimedUser, authenticate.domain, relay)
           : this.#identity.boundUser(connection, relay.netbiosDomain, claimedUser),
+      // A connection with signing agreed takes only signed messages from now on: not reused.
+      !signed,
     );
     // Guest, anonymous and other domains are the identity policy's to refuse (session/identity-policy.ts).
     return identityOf(described, relay.netbiosDomain, authenticate.workstation);

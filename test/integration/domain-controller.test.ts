@@ -3,9 +3,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { MAX_IDLE_PER_DC } from '../../src/dc/idle-connections.js';
 import { type DomainControllerOptions, domainController, type NtlmOptions, ntlm } from '../../src/index.js';
 import { encodeAuthenticate } from '../../src/ntlm/authenticate.js';
 import { NegotiateFlags as F } from '../../src/ntlm/flags.js';
@@ -297,10 +298,64 @@ describe('domain controller verifier (Samba AD DC)', { skip }, () => {
       const results = await Promise.all(logins);
       const wrong = results.filter((r) => r.status !== 200 || r.seen !== r.expected);
       assert.deepEqual(wrong, [], `${wrong.length} of 200 logons went wrong`);
+      // The relay keeps a few for its next logons; every other one was closed.
+      const kept = await openLdapConnections();
+      assert.ok(kept - before <= MAX_IDLE_PER_DC, `${kept - before} relay connections stayed open`);
+      await t.close();
       for (let i = 0; i < 20 && (await openLdapConnections()) > before; i++) await sleep(100);
-      assert.equal(await openLdapConnections(), before, 'every relay connection was closed');
+      assert.equal(await openLdapConnections(), before, 'and close() closed those');
     } finally {
       await t.close(); // a failure must not leave the server holding the test run open
+    }
+  });
+
+  it('keeps a DC connection for the next logon, which sees only its own user; a dropped one is replaced', async () => {
+    // A TCP proxy in front of the DC counts the connections the relay opens, and can drop them all.
+    const sockets = new Set<net.Socket>();
+    let opened = 0;
+    const proxy = net.createServer((client) => {
+      opened++;
+      const dc = net.connect(389, '127.0.0.1');
+      for (const socket of [client, dc]) {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+        socket.on('error', () => {});
+      }
+      client.pipe(dc).pipe(client);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const t = await serve({
+      domains: { EXAMPLE: [`ldap://127.0.0.1:${(proxy.address() as AddressInfo).port}`] },
+    });
+    try {
+      await t.auth.ready();
+      const before = opened;
+      const logon = async (credentials: string) => {
+        const reply = await curlNtlm(t.url, credentials);
+        return reply.status === 200 ? `200 ${JSON.parse(reply.body).username}` : String(reply.status);
+      };
+      assert.equal(await logon('EXAMPLE\\alice:Alice-Passw0rd!'), '200 alice');
+      assert.equal(await logon('EXAMPLE\\bob:Bob-Passw0rd!'), '200 bob');
+      assert.equal(opened - before, 1, "bob's logon ran on alice's connection");
+      // A refused logon's connection is not kept: the next one opens another.
+      assert.equal(await logon('EXAMPLE\\bob:wrong-password'), '401');
+      assert.equal(await logon('EXAMPLE\\alice:Alice-Passw0rd!'), '200 alice');
+      assert.equal(opened - before, 2);
+      // The DC drops idle connections (its own idle timeout, a restart): the next logon opens a new one.
+      for (const socket of sockets) socket.destroy();
+      await sleep(50);
+      assert.equal(await logon('EXAMPLE\\bob:Bob-Passw0rd!'), '200 bob');
+      assert.equal(opened - before, 3);
+      assert.ok(
+        !t.logger.codes().some((code) => String(code).startsWith('ERR_NTLM_DC')),
+        'no DC error logged',
+      );
+      await t.close();
+      for (let i = 0; i < 20 && sockets.size > 0; i++) await sleep(50);
+      assert.equal(sockets.size, 0, 'close() closed the kept connection');
+    } finally {
+      await t.close();
+      proxy.close();
     }
   });
 
