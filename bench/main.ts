@@ -35,7 +35,7 @@ import { workersScenario } from './scenarios/workers.js';
 /** Every scenario, in the order, with the rows it reports when it cannot run at all. */
 const SCENARIOS: { n: number; name: string; goal: string; run: (ctx: Context) => Promise<Row[]> }[] = [
   { n: 1, name: 'authenticated keep-alive requests vs bare Express', goal: '≥ 0.97', run: keepAliveScenario },
-  { n: 2, name: 'Bearer requests vs bare Express', goal: '≥ 0.90', run: bearerScenario },
+  { n: 2, name: 'Bearer requests vs bare Express', goal: '≥ 0.92', run: bearerScenario },
   { n: 3, name: 'full logons vs the DC direct', goal: '≥ 0.90', run: logonScenario },
   { n: 4, name: 'Netlogon logons vs LDAP-relay logons', goal: '≥ 1.5', run: netlogonScenario },
   { n: 5, name: 'Kerberos logons vs LDAP-relay logons', goal: '≥ 10', run: kerberosScenario },
