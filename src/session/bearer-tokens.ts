@@ -193,8 +193,7 @@ export class BearerTokens {
   }
 
   #unlessRevoked(verified: VerifiedToken): VerifiedToken | undefined | Promise<VerifiedToken | undefined> {
-    if (this.#revoked.isRevoked(verified.owner, verified.tokenId, verified.expiresAt))
-      return undefined;
+    if (this.#revoked.isRevoked(verified.owner, verified.tokenId, verified.expiresAt)) return undefined;
     if (!this.shared) return verified;
     return this.shared
       .get(REVOKED + verified.tokenId)
