@@ -12,50 +12,69 @@ export const IDLE_MS = 30_000;
  * authentication on it, which drops the previous user's (RFC 4513 5.2.1.1: a bind resets the
  * connection to anonymous first), and nothing is read on it before that bind has succeeded.
  * Newest first; each closes after IDLE_MS unused, and at most MAX_IDLE_PER_DC are kept per DC.
+ * A kept connection does not keep the process alive, and none is kept after close().
  */
 export class IdleConnections {
-  readonly #byUrl = new Map<string, { connection: LdapConnection; timer: NodeJS.Timeout }[]>();
+  readonly #byUrl = new Map<string, Kept[]>();
+  #closed = false;
 
   /** The most recently kept connection to `url` that is still open, if any. */
   take(url: string): LdapConnection | undefined {
     const idle = this.#byUrl.get(url);
-    for (let kept = idle?.pop(); kept; kept = idle?.pop()) {
+    let found: LdapConnection | undefined;
+    while (idle && idle.length > 0 && !found) {
+      const kept = idle.pop()!;
       clearTimeout(kept.timer);
-      if (kept.connection.idle) return kept.connection;
-      kept.connection.close();
+      if (kept.connection.idle) found = kept.connection;
+      else kept.connection.close();
     }
-    return undefined;
+    if (idle?.length === 0) this.#byUrl.delete(url);
+    found?.keepProcessAlive(true);
+    return found;
   }
 
   /** Keeps `connection` for the next logon to its DC, or closes it when it cannot be kept. */
   give(connection: LdapConnection): void {
-    let idle = this.#byUrl.get(connection.url);
-    if (!idle) {
-      idle = [];
-      this.#byUrl.set(connection.url, idle);
-    }
-    if (!connection.idle || idle.length >= MAX_IDLE_PER_DC) {
+    const idle = this.#byUrl.get(connection.url) ?? [];
+    if (this.#closed || !connection.idle || idle.length >= MAX_IDLE_PER_DC) {
       connection.close();
       return;
     }
-    const kept = {
+    const kept: Kept = {
       connection,
-      timer: setTimeout(() => {
-        idle.splice(idle.indexOf(kept), 1);
-        connection.close();
-      }, IDLE_MS).unref(),
+      timer: setTimeout(() => this.#expire(kept), IDLE_MS).unref(),
     };
+    connection.keepProcessAlive(false);
     idle.push(kept);
+    this.#byUrl.set(connection.url, idle);
   }
 
-  /** Closes the connections kept for `url` (its DC was found down), or for every DC. */
-  drop(url?: string): void {
-    for (const [at, idle] of this.#byUrl) {
-      if (url !== undefined && at !== url) continue;
-      for (const { connection, timer } of idle.splice(0)) {
-        clearTimeout(timer);
-        connection.close();
-      }
+  /** Closes the connections kept for `url` (its DC was found down). */
+  drop(url: string): void {
+    for (const { connection, timer } of this.#byUrl.get(url) ?? []) {
+      clearTimeout(timer);
+      connection.close();
     }
+    this.#byUrl.delete(url);
   }
+
+  /** Closes every kept connection; any given back later is closed at once. */
+  close(): void {
+    this.#closed = true;
+    for (const url of [...this.#byUrl.keys()]) this.drop(url);
+  }
+
+  #expire(kept: Kept): void {
+    kept.connection.close();
+    const idle = this.#byUrl.get(kept.connection.url);
+    const at = idle?.indexOf(kept) ?? -1;
+    if (at < 0) return;
+    idle!.splice(at, 1);
+    if (idle!.length === 0) this.#byUrl.delete(kept.connection.url);
+  }
+}
+
+interface Kept {
+  readonly connection: LdapConnection;
+  readonly timer: NodeJS.Timeout;
 }

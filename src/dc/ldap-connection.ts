@@ -144,6 +144,12 @@ export class LdapConnection {
     return !this.closed && this.#pending.size === 0;
   }
 
+  /** Whether the open socket keeps the process alive: not while it is only kept for later. */
+  keepProcessAlive(keep: boolean): void {
+    if (keep) this.#socket.ref();
+    else this.#socket.unref();
+  }
+
   /** A SASL bind step; resolves with the BindResponse (resultCode 14 means "send the next token"). */
   async saslBind(
     mechanism: string,

@@ -97,12 +97,13 @@ export class LdapRelay {
       let connection: LdapConnection | undefined;
       try {
         const challenge = await this.#limited(url, async () => {
-          const started = performance.now();
-          let answer = await this.#negotiateOnIdle(url, negotiateToken);
-          if (answer) connection = answer.connection;
-          else {
+          let started = performance.now();
+          connection = this.#idle.take(url);
+          let answer = connection && (await this.#negotiateOnKept(connection, negotiateToken));
+          if (!answer) {
+            started = performance.now();
             connection = await LdapConnection.connect({ url, ...this.#settings, tls: this.#settings.tls });
-            answer = { connection, ...(await connection.saslBind('GSS-SPNEGO', negotiateToken)) };
+            answer = await connection.saslBind('GSS-SPNEGO', negotiateToken);
           }
           const { result, serverSaslCreds } = answer;
           this.#selector.answered(url, 'negotiate', (performance.now() - started) / 1000);
@@ -130,22 +131,19 @@ export class LdapRelay {
   }
 
   /**
-   * The client's NEGOTIATE on a connection kept from an earlier logon to `url`, if there is one;
-   * undefined sends the caller to a new connection. A kept connection the DC has dropped meanwhile
-   * says nothing about the DC; one that took no answer within the timeout does, and fails as a
-   * new connection would.
+   * The client's NEGOTIATE on a connection kept from an earlier logon, or undefined (it is closed)
+   * when it fails on the way: the DC may have dropped it, or a firewall silently, which says
+   * nothing yet about the DC. The caller then asks on a new connection, whose outcome does.
    */
-  async #negotiateOnIdle(
-    url: string,
+  async #negotiateOnKept(
+    connection: LdapConnection,
     negotiateToken: Buffer,
-  ): Promise<({ connection: LdapConnection } & Awaited<ReturnType<LdapConnection['saslBind']>>) | undefined> {
-    const connection = this.#idle.take(url);
-    if (!connection) return undefined;
+  ): Promise<Awaited<ReturnType<LdapConnection['saslBind']>> | undefined> {
     try {
-      return { connection, ...(await connection.saslBind('GSS-SPNEGO', negotiateToken)) };
+      return await connection.saslBind('GSS-SPNEGO', negotiateToken);
     } catch (error) {
       connection.close();
-      if (error instanceof LdapTransportError && error.reason !== 'operation-timeout') return undefined;
+      if (error instanceof LdapTransportError) return undefined;
       throw error;
     }
   }
@@ -247,7 +245,7 @@ export class LdapRelay {
 
   close(): void {
     for (const found of this.#found.values()) found.locator.close();
-    this.#idle.drop();
+    this.#idle.close();
   }
 
   /** Whether `url` requires signing of unsigned relayed binds: remembered, or asked on `connection`. */

@@ -40,8 +40,6 @@ export function stripClientIdentityHeaders(req: IncomingMessage): void {
 }
 
 const setNtlm = requestProperty<NtlmRequestInfo>('ntlm');
-/** `req.user`, with the `setUser` option. */
-export const setUser = requestProperty<NtlmRequestInfo>('user');
 
 /** Sets the verified identity on the request: `req.ntlm` and the X-Ntlm-Username / X-Ntlm-Domain headers. */
 export function attachIdentity(req: IncomingMessage, info: NtlmRequestInfo): void {

@@ -5,7 +5,6 @@ import type { Authenticator, Decision } from '../session/authenticator.js';
 import type { JsonWebKeySet, NtlmOptions, NtlmRequestInfo } from '../types.js';
 import { httpAuthentication, type ResponseHeaders, refusalOf } from './adapter.js';
 import { type PlainResponse, refusalResponse } from './decision-response.js';
-import { setUser } from './identity-headers.js';
 import { JWKS_CACHE_CONTROL, sendJson, sendPlain } from './responses.js';
 
 export { createAuthenticator } from '../compose.js';
@@ -71,7 +70,9 @@ export function ntlm(userOptions: NtlmOptions): NtlmMiddleware {
     switch (decision.kind) {
       case 'pass': {
         auth.pass(decision, req, new ServerResponseHeaders(res));
-        if (auth.options.setUser) setUser(req, decision.info);
+        // An own property, as passport makes it: code that logs out with `delete req.user` must
+        // see it go (an accessor would keep it; see request-property.ts).
+        if (auth.options.setUser) (req as IncomingMessage & { user?: NtlmRequestInfo }).user = decision.info;
         // Express renders templates with res.locals: the identity is there too.
         const locals = (res as ServerResponse & { locals?: Record<string, unknown> }).locals;
         if (locals) locals.ntlm = decision.info;

@@ -1,18 +1,22 @@
 import { IncomingMessage } from 'node:http';
 
 /**
- * A property the middleware sets on every request it lets through (`req.ntlm`, `req.user`),
- * at the cost of a plain assignment whatever the framework did to the request.
+ * A property the middleware sets on every request it lets through (`req.ntlm`), at the cost of a
+ * plain assignment whatever the framework did to the request.
  *
  * Express (4 and 5) gives every request its app's prototype (`Object.setPrototypeOf(req,
  * app.request)`), and V8 before 13 (Node 20 and 22) caches no hidden-class transition made after
  * a prototype change: an own property added to such a request costs a new hidden class per
  * request and leaves every later property read on that request megamorphic, ~10 µs a request on
  * the bench machine (bench row 1c). On such a prototype the property is an accessor over a
- * WeakMap instead, installed once. It stays per request: a request the middleware skipped or
- * refused reads `undefined`, and the application may assign it as before. Plain node:http
- * requests, whose own properties cost nothing extra, get an own property, and Node's
- * IncomingMessage.prototype is never touched.
+ * WeakMap instead, installed once on the outermost prototype below IncomingMessage's (Express's
+ * own `express.request`, which every app's request prototype inherits from). It stays per
+ * request: a request the middleware skipped or refused reads `undefined`, an object made from the
+ * request (`Object.create(req)`) reads the request's, and the application may assign it. Unlike an
+ * own property, `delete` does not clear it (assign `undefined`) and `Object.keys(req)` does not
+ * list it. Requests whose prototype chain does not reach IncomingMessage's (Fastify's `inject`,
+ * mocks) and plain node:http requests get an own property, and no prototype outside Express's is
+ * touched.
  */
 export function requestProperty<T>(name: string): (req: IncomingMessage, value: T) => void {
   const values = new WeakMap<object, unknown>();
@@ -21,7 +25,11 @@ export function requestProperty<T>(name: string): (req: IncomingMessage, value: 
     configurable: true,
     enumerable: false,
     get(this: object) {
-      return values.get(this);
+      for (let at: object | null = this; at !== null; at = Object.getPrototypeOf(at)) {
+        const value = values.get(at);
+        if (value !== undefined || values.has(at)) return value;
+      }
+      return undefined;
     },
     set(this: object, value: unknown) {
       values.set(this, value);
@@ -31,17 +39,14 @@ export function requestProperty<T>(name: string): (req: IncomingMessage, value: 
   /**
    * The accessor goes on the outermost prototype between `proto` and IncomingMessage's (a mounted
    * Express app's prototype inherits from its parent's, so both see it), unless one on the way
-   * already defines the property (another copy of this module, or the application).
+   * already defines the property (another copy of this module, or the application), or the chain
+   * never reaches IncomingMessage's.
    */
   const prepare = (proto: object) => {
     prepared.add(proto);
     let outermost: object | undefined;
-    for (
-      let at: object | null = proto;
-      at && at !== IncomingMessage.prototype;
-      at = Object.getPrototypeOf(at)
-    ) {
-      if (Object.hasOwn(at, name)) return;
+    for (let at: object | null = proto; at !== IncomingMessage.prototype; at = Object.getPrototypeOf(at)) {
+      if (at === null || Object.hasOwn(at, name)) return;
       outermost = at;
     }
     if (outermost) Object.defineProperty(outermost, name, accessor);

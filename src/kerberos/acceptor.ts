@@ -213,7 +213,7 @@ class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept' | 'verifyTicket'
     }
     const apReq = decodeApReq(unwrapApReq(token));
     if (apReq.useSessionKey) refuse('ERR_KRB_NO_KEY', 'user-to-user tickets are not supported');
-    const { part, client, identity } = this.#openTicket(apReq.ticket);
+    const { part, client, identity } = this.#openTicket(apReq.ticket, true);
     const authenticator = this.#openAuthenticator(apReq, part, client, channel);
     // Last, so that only authenticators that passed every check occupy the cache.
     await this.#checkReplay(apReq, authenticator, client);
@@ -225,7 +225,7 @@ class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept' | 'verifyTicket'
   }
 
   verifyTicket(ticket: Ticket, sessionKey: EncryptionKey): Omit<KerberosAcceptResult, 'responseToken'> {
-    const { part, client, identity } = this.#openTicket(ticket);
+    const { part, client, identity } = this.#openTicket(ticket, false);
     if (
       part.key.etype !== sessionKey.etype ||
       part.key.value.length !== sessionKey.value.length ||
@@ -237,18 +237,23 @@ class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept' | 'verifyTicket'
   }
 
   /**
-   * The ticket opened with our key, as before if it came before (OpenedTickets), and its times
-   * checked against our clock now.
+   * The ticket opened with our key, with its times checked against our clock now. An AP-REQ's
+   * ticket is opened once (OpenedTickets): a client sends it again on every new connection. A
+   * ticket fetched for a password check (verifyTicket) is new every time, so it is not kept.
    */
-  #openTicket(ticket: Ticket): OpenedTicket {
+  #openTicket(ticket: Ticket, keep: boolean): OpenedTicket {
+    // Every time, kept or not: a ticket for a principal or key we do not serve stops here.
     const serviceKey = this.#keys.forTicket(ticket);
-    const { maxClockSkewMs, now } = this.#policy;
-    const opened = this.#opened.open(
-      ticket,
-      () => this.#openNew(ticket, serviceKey),
-      ({ part }) => part.endtime.getTime() + maxClockSkewMs - now(),
-    );
-    this.#checkTicketTimes(opened.part, opened.client);
+    const known = keep ? this.#opened.get(ticket) : undefined;
+    if (known) {
+      this.#checkTicketTimes(known.part, known.client);
+      return known;
+    }
+    const opened = this.#openNew(ticket, serviceKey);
+    if (keep) {
+      const { maxClockSkewMs, now } = this.#policy;
+      this.#opened.set(ticket, opened, opened.part.endtime.getTime() + maxClockSkewMs - now());
+    }
     return opened;
   }
 

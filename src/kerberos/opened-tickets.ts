@@ -22,7 +22,9 @@ const MAX_CIPHER_BYTES = 8 * 1024 * 1024;
  * is done once per ticket; what a logon brings that is new (the ticket's times against our clock,
  * the authenticator, channel bindings, the replay cache) is checked every time. Keyed by the exact
  * ciphertext and the service key it was opened with. A ticket that fails a check is never kept,
- * an entry leaves when its ticket expires, and the whole is bounded in bytes.
+ * an entry leaves when its ticket expires, and the whole is bounded in bytes. The session keys of
+ * the tickets kept stay in memory as long (as in a client's credential cache); the keytab that
+ * opens them all is there anyway.
  */
 export class OpenedTickets {
   readonly #cache = new LRUCache<string, OpenedTicket>({
@@ -30,16 +32,19 @@ export class OpenedTickets {
     sizeCalculation: (_opened, key) => Math.max(1, key.length),
   });
 
-  /** The ticket as opened before, or `open()`'s answer, kept for `lifetimeMs(opened)`. */
-  open(ticket: Ticket, open: () => OpenedTicket, lifetimeMs: (opened: OpenedTicket) => number): OpenedTicket {
-    const { encPart, sname, realm } = ticket;
-    // latin1: one character per byte, so the key costs a copy, not an encoding.
-    const key = `${principalText(sname.components, realm)} ${encPart.etype} ${encPart.kvno ?? ''} ${encPart.cipher.toString('latin1')}`;
-    const known = this.#cache.get(key);
-    if (known) return known;
-    const opened = open();
-    const ttl = lifetimeMs(opened);
-    if (ttl > 0) this.#cache.set(key, opened, { ttl });
-    return opened;
+  /** The ticket as opened before, if it was. */
+  get(ticket: Ticket): OpenedTicket | undefined {
+    return this.#cache.get(keyOf(ticket));
   }
+
+  /** Keeps `opened` (which passed every check) for `lifetimeMs`: until its ticket expires. */
+  set(ticket: Ticket, opened: OpenedTicket, lifetimeMs: number): void {
+    if (lifetimeMs > 0) this.#cache.set(keyOf(ticket), opened, { ttl: lifetimeMs });
+  }
+}
+
+/** The service principal, the key it was sealed with, and the exact ciphertext. */
+function keyOf({ encPart, sname, realm }: Ticket): string {
+  // latin1: one character per byte, so the key costs a copy, not an encoding.
+  return `${principalText(sname.components, realm)} ${encPart.etype} ${encPart.kvno ?? ''} ${encPart.cipher.toString('latin1')}`;
 }

@@ -115,16 +115,22 @@ export class DomainControllerVerifier
   async startHandshake(start: HandshakeStart): Promise<PendingHandshake> {
     const relay = await this.#relay.open(this.#domainFor(start.negotiate.domain), start.negotiateToken);
     const { connection } = relay;
-    const onAbort = () => connection.close();
-    start.signal.addEventListener('abort', onAbort, { once: true });
+    // Once the AUTHENTICATE is relayed, the relay owns the connection (it may keep it for another
+    // user's logon): a late abort must not close it.
+    let completing = false;
+    const abort = () => {
+      if (!completing) connection.close();
+    };
+    start.signal.addEventListener('abort', abort, { once: true });
     return {
       challengeToken: relay.challenge,
-      abort: () => connection.close(),
+      abort,
       complete: async (finish) => {
+        completing = true;
         try {
           return await this.#complete(relay, finish);
         } finally {
-          start.signal.removeEventListener('abort', onAbort);
+          start.signal.removeEventListener('abort', abort);
         }
       },
     };

@@ -5,7 +5,7 @@ import { IdleConnections, MAX_IDLE_PER_DC } from '../../src/dc/idle-connections.
 import type { LdapConnection } from '../../src/dc/ldap-connection.js';
 
 function connection(url = 'ldap://dc1') {
-  const state = { url, idle: true, closed: false };
+  const state = { url, idle: true, closed: false, referenced: true };
   const fake = {
     url,
     get idle() {
@@ -13,6 +13,9 @@ function connection(url = 'ldap://dc1') {
     },
     close() {
       state.closed = true;
+    },
+    keepProcessAlive(keep: boolean) {
+      state.referenced = keep;
     },
   };
   return { fake: fake as unknown as LdapConnection, state };
@@ -28,13 +31,15 @@ it('gives back the newest open connection of the same DC, never one still busy o
   idle.give(c.fake);
   assert.equal(c.state.closed, true);
   b.state.closed = true; // dropped by the DC while kept
+  assert.equal(a.state.referenced, false, 'a kept connection does not hold the process open');
   assert.equal(idle.take('ldap://dc1'), a.fake);
+  assert.equal(a.state.referenced, true);
   assert.equal(idle.take('ldap://dc1'), undefined);
   assert.equal(idle.take('ldap://dc2'), other.fake);
-  idle.drop();
+  idle.close();
 });
 
-it(`keeps at most ${MAX_IDLE_PER_DC} per DC, and drop() closes a DC's or all of them`, () => {
+it(`keeps at most ${MAX_IDLE_PER_DC} per DC; drop() closes a DC's, close() all and any given back later`, () => {
   const idle = new IdleConnections();
   const many = Array.from({ length: MAX_IDLE_PER_DC + 2 }, () => connection());
   for (const { fake } of many) idle.give(fake);
@@ -48,6 +53,10 @@ it(`keeps at most ${MAX_IDLE_PER_DC} per DC, and drop() closes a DC's or all of 
   assert.ok(many.every(({ state }) => state.closed));
   assert.equal(other.state.closed, false);
   assert.equal(idle.take('ldap://dc1'), undefined);
-  idle.drop();
+  idle.close();
   assert.equal(other.state.closed, true);
+  // A logon that was still running at close() gives its connection back: it is closed, not kept.
+  const late = connection();
+  idle.give(late.fake);
+  assert.equal(late.state.closed, true);
 });

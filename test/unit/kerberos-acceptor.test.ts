@@ -257,6 +257,15 @@ describe('kerberosAcceptor on the saved curl token', () => {
       await assert.rejects(a.accept(replaceBytes(TOKEN, cipher, flipped)), refused('ERR_KRB_MODIFIED'));
     }
     assert.equal((await a.accept(TOKEN)).identity.sid, `${DOMAIN}-1102`);
+    // On a ticket already open, the authenticator is still checked: another client's is refused.
+    const otherAuthenticator = withAuthenticatorEdited((plain) =>
+      replaceFirst(plain, Buffer.from('1b05616c696365', 'hex'), Buffer.from('1b05616c696366', 'hex')),
+    );
+    await assert.rejects(a.accept(otherAuthenticator), refused('ERR_KRB_CLIENT_MISMATCH'));
+    // And the replay cache: the same authenticator twice on one acceptor.
+    const once = acceptor({ replayStore: new MemoryStore() });
+    await once.accept(TOKEN);
+    await assert.rejects(once.accept(TOKEN), refused('ERR_KRB_REPLAY'));
   });
 
   it('answers a broken token with InvalidTokenError (400), never a RangeError', async () => {

@@ -4,9 +4,11 @@
 // Node's own IncomingMessage.prototype.
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import express5 from 'express';
 import express4 from 'express4';
+import { requestProperty } from '../../src/http/request-property.js';
 import { ntlm } from '../../src/index.js';
 import { NtlmHttpClient } from '../helpers/http-client.js';
 import { ALICE, listen, testDirectory } from '../helpers/servers.js';
@@ -35,6 +37,14 @@ for (const [name, express] of [
         req.ntlm = { ...req.ntlm!, username: 'changed' };
         next();
       });
+      child.use('/derived', (req: Req, res: Res) =>
+        res.json({ ntlm: Object.create(req).ntlm?.username ?? null }),
+      );
+      child.use('/logout', (req: Req, _res: Res, next: () => void) => {
+        delete req.user;
+        req.ntlm = undefined;
+        next();
+      });
       parent.use(child);
       parent.use((req: Req, res: Res) =>
         res.json({
@@ -55,6 +65,8 @@ for (const [name, express] of [
       assert.deepEqual(JSON.parse(login.body), { ntlm: 'alice' });
       const outer = await client.request('/outer');
       assert.deepEqual(JSON.parse(outer.body), { ntlm: 'alice', user: 'alice', locals: 'alice', own: false });
+      // An object made from the request (a wrapper) reads it through its prototype.
+      assert.deepEqual(JSON.parse((await client.request('/derived')).body), { ntlm: 'alice' });
       client.close();
     });
 
@@ -71,10 +83,22 @@ for (const [name, express] of [
       assert.equal((await client.login('/outer', ALICE)).status, 200);
       assert.equal(JSON.parse((await client.request('/assign')).body).ntlm, 'changed');
       assert.equal(JSON.parse((await client.request('/outer')).body).ntlm, 'alice');
+      // req.user is an own property (passport-style logouts delete it); req.ntlm is cleared by assignment.
+      const out = JSON.parse((await client.request('/logout')).body);
+      assert.deepEqual([out.ntlm, out.user], [null, null]);
       client.close();
     });
   });
 }
+
+it('touches no prototype of a request that is not an IncomingMessage (Fastify inject, mocks)', () => {
+  const set = requestProperty<number>('probeProperty');
+  const request = Object.create(new Readable()) as http.IncomingMessage;
+  set(request, 1);
+  assert.equal(Object.hasOwn(request, 'probeProperty'), true);
+  assert.equal(Object.getOwnPropertyDescriptor(Object.prototype, 'probeProperty'), undefined);
+  assert.equal(({} as { probeProperty?: number }).probeProperty, undefined);
+});
 
 it("leaves Node's IncomingMessage.prototype alone: plain node:http requests get own properties", async () => {
   const auth = ntlm({ verifier: testDirectory() });
