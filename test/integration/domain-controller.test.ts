@@ -50,6 +50,38 @@ function lookupAccount(): DomainControllerOptions['lookup'] {
   };
 }
 
+/**
+ * A TCP proxy in front of the DC's LDAP port: counts the connections the relay opens, how many
+ * sockets (both ends) are open, and can drop them all, as a DC or a firewall drops idle ones.
+ */
+async function countingProxy() {
+  const sockets = new Set<net.Socket>();
+  let opened = 0;
+  const server = net.createServer((client) => {
+    opened++;
+    const dc = net.connect(389, '127.0.0.1');
+    for (const socket of [client, dc]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => {});
+    }
+    client.pipe(dc).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `ldap://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    opened: () => opened,
+    open: () => sockets.size,
+    dropAll: () => {
+      for (const socket of sockets) socket.destroy();
+    },
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
+
 describe('domain controller verifier (Samba AD DC)', { skip }, () => {
   before(async () => {
     await startDc();
@@ -219,15 +251,25 @@ describe('domain controller verifier (Samba AD DC)', { skip }, () => {
     );
     await plain.close();
 
-    const withLookup = await serve({ lookup: lookupAccount() });
-    const reply = await pythonNtlmGet(withLookup.url, 'EXAMPLE\\alice', 'Alice-Passw0rd!');
-    assert.equal(reply.status, 200, reply.body);
-    const who = JSON.parse(reply.body);
-    assert.deepEqual([who.username, who.domain, who.mail], ['alice', 'EXAMPLE', 'alice@example.test']);
-    assert.ok(who.groups.includes('Engineering'));
-    const wrong = await pythonNtlmGet(withLookup.url, 'EXAMPLE\\alice', 'wrong');
-    assert.equal(wrong.status, 401, 'the DC, not the lookup account, decides');
-    await withLookup.close();
+    const proxy = await countingProxy();
+    const withLookup = await serve({ domains: { EXAMPLE: [proxy.url] }, lookup: lookupAccount() });
+    try {
+      const reply = await pythonNtlmGet(withLookup.url, 'EXAMPLE\\alice', 'Alice-Passw0rd!');
+      assert.equal(reply.status, 200, reply.body);
+      const who = JSON.parse(reply.body);
+      assert.deepEqual([who.username, who.domain, who.mail], ['alice', 'EXAMPLE', 'alice@example.test']);
+      assert.ok(who.groups.includes('Engineering'));
+      // Signing was agreed on that DC connection: it takes only signed messages now, so it is not kept.
+      for (let i = 0; i < 20 && proxy.open() > 0; i++) await sleep(50);
+      assert.equal(proxy.open(), 0, "the signing client's DC connection was closed, not kept");
+      assert.equal((await curlNtlm(withLookup.url, 'EXAMPLE\\bob:Bob-Passw0rd!')).status, 200);
+      assert.equal(proxy.open(), 2, "an unsigned logon's connection is kept (both ends of the proxy)");
+      const wrong = await pythonNtlmGet(withLookup.url, 'EXAMPLE\\alice', 'wrong');
+      assert.equal(wrong.status, 401, 'the DC, not the lookup account, decides');
+    } finally {
+      await withLookup.close();
+      proxy.close();
+    }
   });
 
   it('a DC that accepts TCP and never answers: 503 within the timeout, no socket left open', async () => {
@@ -310,49 +352,34 @@ describe('domain controller verifier (Samba AD DC)', { skip }, () => {
   });
 
   it('keeps a DC connection for the next logon, which sees only its own user; a dropped one is replaced', async () => {
-    // A TCP proxy in front of the DC counts the connections the relay opens, and can drop them all.
-    const sockets = new Set<net.Socket>();
-    let opened = 0;
-    const proxy = net.createServer((client) => {
-      opened++;
-      const dc = net.connect(389, '127.0.0.1');
-      for (const socket of [client, dc]) {
-        sockets.add(socket);
-        socket.on('close', () => sockets.delete(socket));
-        socket.on('error', () => {});
-      }
-      client.pipe(dc).pipe(client);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    const t = await serve({
-      domains: { EXAMPLE: [`ldap://127.0.0.1:${(proxy.address() as AddressInfo).port}`] },
-    });
+    const proxy = await countingProxy();
+    const t = await serve({ domains: { EXAMPLE: [proxy.url] } });
     try {
       await t.auth.ready();
-      const before = opened;
+      const before = proxy.opened();
       const logon = async (credentials: string) => {
         const reply = await curlNtlm(t.url, credentials);
         return reply.status === 200 ? `200 ${JSON.parse(reply.body).username}` : String(reply.status);
       };
       assert.equal(await logon('EXAMPLE\\alice:Alice-Passw0rd!'), '200 alice');
       assert.equal(await logon('EXAMPLE\\bob:Bob-Passw0rd!'), '200 bob');
-      assert.equal(opened - before, 1, "bob's logon ran on alice's connection");
+      assert.equal(proxy.opened() - before, 1, "bob's logon ran on alice's connection");
       // A refused logon's connection is not kept: the next one opens another.
       assert.equal(await logon('EXAMPLE\\bob:wrong-password'), '401');
       assert.equal(await logon('EXAMPLE\\alice:Alice-Passw0rd!'), '200 alice');
-      assert.equal(opened - before, 2);
+      assert.equal(proxy.opened() - before, 2);
       // The DC drops idle connections (its own idle timeout, a restart): the next logon opens a new one.
-      for (const socket of sockets) socket.destroy();
+      proxy.dropAll();
       await sleep(50);
       assert.equal(await logon('EXAMPLE\\bob:Bob-Passw0rd!'), '200 bob');
-      assert.equal(opened - before, 3);
+      assert.equal(proxy.opened() - before, 3);
       assert.ok(
         !t.logger.codes().some((code) => String(code).startsWith('ERR_NTLM_DC')),
         'no DC error logged',
       );
       await t.close();
-      for (let i = 0; i < 20 && sockets.size > 0; i++) await sleep(50);
-      assert.equal(sockets.size, 0, 'close() closed the kept connection');
+      for (let i = 0; i < 20 && proxy.open() > 0; i++) await sleep(50);
+      assert.equal(proxy.open(), 0, 'close() closed the kept connection');
     } finally {
       await t.close();
       proxy.close();
