@@ -154,8 +154,10 @@ export class LdapConnection {
   async saslBind(
     mechanism: string,
     token: Buffer,
+    /** The wait for this answer, when shorter than the connection's operationTimeoutMs. */
+    timeoutMs = this.#options.operationTimeoutMs,
   ): Promise<{ result: LdapResult; serverSaslCreds: Buffer | undefined }> {
-    const response = await this.#send((id) => encodeSaslBind(id, mechanism, token));
+    const response = await this.#send((id) => encodeSaslBind(id, mechanism, token), timeoutMs);
     if (response.op !== Op.BindResponse)
       throw this.#protocolError(`expected a BindResponse, got 0x${response.op.toString(16)}`);
     return { result: response.result, serverSaslCreds: response.serverSaslCreds };
@@ -190,7 +192,10 @@ export class LdapConnection {
     setTimeout(() => this.#socket.destroy(), 1000).unref();
   }
 
-  #send(encode: (messageId: number) => Buffer): Promise<LdapResponse & { entries: SearchEntry[] }> {
+  #send(
+    encode: (messageId: number) => Buffer,
+    timeoutMs = this.#options.operationTimeoutMs,
+  ): Promise<LdapResponse & { entries: SearchEntry[] }> {
     if (this.#closed) return Promise.reject(this.#closed);
     if (this.#closedByUs) return Promise.reject(this.#closedByUsError());
     const messageId = this.#nextMessageId++;
@@ -198,10 +203,10 @@ export class LdapConnection {
       const timer = setTimeout(() => {
         const error = new LdapTransportError(
           'operation-timeout',
-          `${this.url}: no answer within ${this.#options.operationTimeoutMs} ms`,
+          `${this.url}: no answer within ${timeoutMs} ms`,
         );
         this.#fail(error);
-      }, this.#options.operationTimeoutMs);
+      }, timeoutMs);
       this.#pending.set(messageId, { entries: [], resolve, reject, timer });
       this.#socket.write(encode(messageId));
     });

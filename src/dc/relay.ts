@@ -39,6 +39,13 @@ export interface OpenRelay {
 /** Longest wait for a turn at a busy DC before answering 503. */
 const QUEUE_WAIT_MS = 10_000;
 /**
+ * Longest wait for the NEGOTIATE's answer on a kept connection (ms), at most operationTimeoutMs.
+ * A DC answers a bind in milliseconds; a kept connection that stays silent longer is dropped for a
+ * new one, so that a silent DC costs a logon about a second more than with no kept connection,
+ * not a whole operationTimeoutMs more.
+ */
+const KEPT_BIND_TIMEOUT_MS = 1000;
+/**
  * How long a DC's "signing not required" stands before readiness binds again to see (ms). Each
  * test bind is an anonymous NTLM logon in the DC's security log, so not one per poll; a DC found
  * requiring signing is asked again at every probe, and a relayed logon it refuses for want of
@@ -73,8 +80,9 @@ export class LdapRelay {
     this.#settings = settings;
     this.#selector = new DcSelector(settings.domains, {
       downtimeMs: settings.downtimeMs,
-      // A trial is one connect and one bind; past that it was abandoned.
-      trialTimeoutMs: settings.connectTimeoutMs + settings.operationTimeoutMs + QUEUE_WAIT_MS,
+      // A trial is a bind on a kept connection, then one connect and one bind; past that it was abandoned.
+      trialTimeoutMs:
+        KEPT_BIND_TIMEOUT_MS + settings.connectTimeoutMs + settings.operationTimeoutMs + QUEUE_WAIT_MS,
     });
     for (const [domain, locator] of settings.locators ?? [])
       this.#found.set(domain, new FoundDcs(locator, this.#selector, domain, ldapUrlOf));
@@ -140,7 +148,8 @@ export class LdapRelay {
     negotiateToken: Buffer,
   ): Promise<Awaited<ReturnType<LdapConnection['saslBind']>> | undefined> {
     try {
-      return await connection.saslBind('GSS-SPNEGO', negotiateToken);
+      const timeoutMs = Math.min(KEPT_BIND_TIMEOUT_MS, this.#settings.operationTimeoutMs);
+      return await connection.saslBind('GSS-SPNEGO', negotiateToken, timeoutMs);
     } catch (error) {
       connection.close();
       if (error instanceof LdapTransportError) return undefined;

@@ -14,9 +14,10 @@ import { IncomingMessage } from 'node:http';
  * request: a request the middleware skipped or refused reads `undefined`, an object made from the
  * request (`Object.create(req)`) reads the request's, and the application may assign it. Unlike an
  * own property, `delete` does not clear it (assign `undefined`) and `Object.keys(req)` does not
- * list it. Requests whose prototype chain does not reach IncomingMessage's (Fastify's `inject`,
- * mocks) and plain node:http requests get an own property, and no prototype outside Express's is
- * touched.
+ * list it; a value assigned on the prototype itself is inherited, as any property's would be.
+ * Requests whose prototype chain does not reach IncomingMessage's (Fastify's `inject`, mocks) and
+ * plain node:http requests get an own property. The accessor goes on a prototype between the
+ * request's and IncomingMessage's only: Express's, or a server's own `IncomingMessage` subclass.
  */
 export function requestProperty<T>(name: string): (req: IncomingMessage, value: T) => void {
   const values = new WeakMap<object, unknown>();

@@ -52,20 +52,26 @@ function lookupAccount(): DomainControllerOptions['lookup'] {
 
 /**
  * A TCP proxy in front of the DC's LDAP port: counts the connections the relay opens, how many
- * sockets (both ends) are open, and can drop them all, as a DC or a firewall drops idle ones.
+ * sockets (both ends) are open, and can drop them all, as a DC or a firewall drops idle ones, or
+ * silence them (the DC's answers on them no longer arrive), as a firewall that forgot them does.
  */
 async function countingProxy() {
   const sockets = new Set<net.Socket>();
+  const pairs: { client: net.Socket; dc: net.Socket }[] = [];
   let opened = 0;
   const server = net.createServer((client) => {
     opened++;
     const dc = net.connect(389, '127.0.0.1');
+    pairs.push({ client, dc });
     for (const socket of [client, dc]) {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
       socket.on('error', () => {});
     }
     client.pipe(dc).pipe(client);
+    // Either end gone (a reset included, which pipe() does not pass on): the other goes too.
+    client.on('close', () => dc.destroy());
+    dc.on('close', () => client.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -74,6 +80,12 @@ async function countingProxy() {
     open: () => sockets.size,
     dropAll: () => {
       for (const socket of sockets) socket.destroy();
+    },
+    silenceAll: () => {
+      for (const { client, dc } of pairs.splice(0)) {
+        dc.unpipe(client);
+        dc.on('data', () => {}); // read and dropped, so that the DC's close still comes through
+      }
     },
     close: () => {
       for (const socket of sockets) socket.destroy();
@@ -373,6 +385,12 @@ describe('domain controller verifier (Samba AD DC)', { skip }, () => {
       await sleep(50);
       assert.equal(await logon('EXAMPLE\\bob:Bob-Passw0rd!'), '200 bob');
       assert.equal(proxy.opened() - before, 3);
+      // A kept connection that goes silent (a firewall forgot it): its NEGOTIATE waits a second at
+      // most, then a new connection serves the logon, and the DC is not taken for down.
+      proxy.silenceAll();
+      assert.equal(await logon('EXAMPLE\\alice:Alice-Passw0rd!'), '200 alice');
+      assert.equal(proxy.opened() - before, 4);
+      assert.equal(await logon('EXAMPLE\\bob:Bob-Passw0rd!'), '200 bob');
       assert.ok(
         !t.logger.codes().some((code) => String(code).startsWith('ERR_NTLM_DC')),
         'no DC error logged',
