@@ -206,19 +206,23 @@ export function setUserAttribute(user: string, attribute: string, value: string)
   });
 }
 
-/** ESTABLISHED TCP connections from this machine to port 389, read from /proc/net/tcp{,6}. */
+/**
+ * ESTABLISHED TCP connections from this machine to port 389, read from /proc/net/tcp{,6}. Counted
+ * once each by their two addresses: a table of thousands of sockets is read in several chunks
+ * while it changes, and the kernel may then list a socket twice.
+ */
 export async function openLdapConnections(port = 389): Promise<number> {
-  let count = 0;
+  const seen = new Set<string>();
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     const table = await readFile(file, 'utf8').catch(() => '');
     for (const line of table.split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
       if (fields.length < 4) continue;
       const remotePort = Number.parseInt(fields[2]!.split(':')[1] ?? '', 16);
-      if (remotePort === port && fields[3] === '01') count++;
+      if (remotePort === port && fields[3] === '01') seen.add(`${file} ${fields[1]} ${fields[2]}`);
     }
   }
-  return count;
+  return seen.size;
 }
 
 /** samba-tool on the test DC's own samdb (as accounts.sh does; the DC may be running). */
