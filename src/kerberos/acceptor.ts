@@ -19,7 +19,7 @@ import {
   wrapGssToken,
 } from './gss-token.js';
 import { principalText } from './keytab.js';
-import { type OpenedTicket, OpenedTickets } from './opened-tickets.js';
+import { type OpenedTicket, OpenedTickets, ticketKey } from './opened-tickets.js';
 import { identityFrom, type KerberosIdentity, verifiedPac } from './pac-identity.js';
 import { pooledRandomBytes } from './random-pool.js';
 import { refuse } from './refuse.js';
@@ -244,15 +244,16 @@ class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept' | 'verifyTicket'
   #openTicket(ticket: Ticket, keep: boolean): OpenedTicket {
     // Every time, kept or not: a ticket for a principal or key we do not serve stops here.
     const serviceKey = this.#keys.forTicket(ticket);
-    const known = keep ? this.#opened.get(ticket) : undefined;
+    const key = keep ? ticketKey(ticket) : undefined;
+    const known = key === undefined ? undefined : this.#opened.get(key);
     if (known) {
       this.#checkTicketTimes(known.part, known.client);
       return known;
     }
     const opened = this.#openNew(ticket, serviceKey);
-    if (keep) {
+    if (key !== undefined) {
       const { maxClockSkewMs, now } = this.#policy;
-      this.#opened.set(ticket, opened, opened.part.endtime.getTime() + maxClockSkewMs - now());
+      this.#opened.set(key, opened, opened.part.endtime.getTime() + maxClockSkewMs - now());
     }
     return opened;
   }

@@ -32,19 +32,23 @@ export class OpenedTickets {
     sizeCalculation: (_opened, key) => Math.max(1, key.length),
   });
 
-  /** The ticket as opened before, if it was. */
-  get(ticket: Ticket): OpenedTicket | undefined {
-    return this.#cache.get(keyOf(ticket));
+  /** The ticket under `key` (ticketKey) as opened before, if it was. */
+  get(key: string): OpenedTicket | undefined {
+    return this.#cache.get(key);
   }
 
-  /** Keeps `opened` (which passed every check) for `lifetimeMs`: until its ticket expires. */
-  set(ticket: Ticket, opened: OpenedTicket, lifetimeMs: number): void {
-    if (lifetimeMs > 0) this.#cache.set(keyOf(ticket), opened, { ttl: lifetimeMs });
+  /** Keeps `opened` (which passed every check) under `key` for `lifetimeMs`: until its ticket expires. */
+  set(key: string, opened: OpenedTicket, lifetimeMs: number): void {
+    if (lifetimeMs > 0) this.#cache.set(key, opened, { ttl: lifetimeMs });
   }
 }
 
-/** The service principal, the key it was sealed with, and the exact ciphertext. */
-function keyOf({ encPart, sname, realm }: Ticket): string {
+/**
+ * A ticket's key in OpenedTickets: the service principal, the key it was sealed with, and the
+ * exact ciphertext. Made once per logon (a copy of the ciphertext), for the lookup and, on a
+ * miss, the entry.
+ */
+export function ticketKey({ encPart, sname, realm }: Ticket): string {
   // latin1: one character per byte, so the key costs a copy, not an encoding.
   return `${principalText(sname.components, realm)} ${encPart.etype} ${encPart.kvno ?? ''} ${encPart.cipher.toString('latin1')}`;
 }

@@ -56,6 +56,9 @@ const DONT_REQUIRE_PREAUTH = 0x400000;
 
 const basic = (credentials: string) => `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
 const overTls = { 'X-Forwarded-Proto': 'https' };
+/** A Basic logon with `credentials`, as over TLS at a trusted proxy. */
+const basicOverTls = (url: string, credentials: string) =>
+  get(url, { Authorization: basic(credentials), ...overTls });
 
 /** A verifier that checks no password (no verifyPassword): Basic can only go through the KDC. */
 const ntlmOnly: Verifier = {
@@ -104,7 +107,7 @@ describe('Basic checked by the Samba KDC, the ticket opened with our keytab', { 
     try {
       const engineering = await accountSid('Engineering');
       for (const user of ['EXAMPLE\\alice', 'alice', 'alice@example.test']) {
-        const ok = await get(served.url, { Authorization: basic(`${user}:Alice-Passw0rd!`), ...overTls });
+        const ok = await basicOverTls(served.url, `${user}:Alice-Passw0rd!`);
         assert.equal(ok.status, 200, `${user}: ${ok.body} ${JSON.stringify(served.logger.records)}`);
         const info = JSON.parse(ok.body);
         assert.equal(info.username, 'alice');
@@ -135,10 +138,7 @@ describe('Basic checked by the Samba KDC, the ticket opened with our keytab', { 
       trustedProxies: ['127.0.0.1'],
     });
     try {
-      const ok = await get(served.url, {
-        Authorization: basic('EXAMPLE\\alice:Alice-Passw0rd!'),
-        ...overTls,
-      });
+      const ok = await basicOverTls(served.url, 'EXAMPLE\\alice:Alice-Passw0rd!');
       assert.equal(ok.status, 200, ok.body);
       const info = JSON.parse(ok.body);
       assert.equal(info.username, 'alice');
@@ -153,22 +153,10 @@ describe('Basic checked by the Samba KDC, the ticket opened with our keytab', { 
   it('wrong password, unknown user, disabled account, another domain typed: 401, the same answer for the first two', async () => {
     const served = await serveWithKdc(['127.0.0.1']);
     try {
-      const wrong = await get(served.url, {
-        Authorization: basic('EXAMPLE\\alice:wrong-password'),
-        ...overTls,
-      });
-      const unknown = await get(served.url, {
-        Authorization: basic('EXAMPLE\\nobody:Alice-Passw0rd!'),
-        ...overTls,
-      });
-      const disabled = await get(served.url, {
-        Authorization: basic('EXAMPLE\\carol:Carol-Passw0rd!'),
-        ...overTls,
-      });
-      const other = await get(served.url, {
-        Authorization: basic('OTHER\\alice:Alice-Passw0rd!'),
-        ...overTls,
-      });
+      const wrong = await basicOverTls(served.url, 'EXAMPLE\\alice:wrong-password');
+      const unknown = await basicOverTls(served.url, 'EXAMPLE\\nobody:Alice-Passw0rd!');
+      const disabled = await basicOverTls(served.url, 'EXAMPLE\\carol:Carol-Passw0rd!');
+      const other = await basicOverTls(served.url, 'OTHER\\alice:Alice-Passw0rd!');
       for (const answer of [wrong, unknown, disabled, other]) assert.equal(answer.status, 401);
       assert.equal(unknown.body, wrong.body);
       assert.deepEqual(unknown.headers['www-authenticate'], wrong.headers['www-authenticate']);
@@ -190,7 +178,7 @@ describe('Basic checked by the Samba KDC, the ticket opened with our keytab', { 
     const served = await serveWithKdc([`127.0.0.1:${counted.port}`]);
     try {
       const before = await badPwdCount();
-      const answer = await get(served.url, { Authorization: basic('EXAMPLE\\bob:wrong-once'), ...overTls });
+      const answer = await basicOverTls(served.url, 'EXAMPLE\\bob:wrong-once');
       assert.equal(answer.status, 401);
       assert.equal((await badPwdCount()) - before, 1);
       // The probe without preauthentication, then the one with the timestamp; no TGS-REQ.
@@ -206,10 +194,7 @@ describe('Basic checked by the Samba KDC, the ticket opened with our keytab', { 
   it('a KDC unreachable (nothing listens): 503 ERR_KRB_KDC_UNAVAILABLE with a log line', async () => {
     const served = await serveWithKdc(['127.0.0.1:1']);
     try {
-      const answer = await get(served.url, {
-        Authorization: basic('EXAMPLE\\alice:Alice-Passw0rd!'),
-        ...overTls,
-      });
+      const answer = await basicOverTls(served.url, 'EXAMPLE\\alice:Alice-Passw0rd!');
       assert.equal(answer.status, 503);
       assert.deepEqual(served.logger.codes(), ['ERR_KRB_KDC_UNAVAILABLE']);
       assert.ok(
@@ -359,7 +344,7 @@ describe('Basic checked by the Samba KDC, the ticket opened with our keytab', { 
       trustedProxies: ['127.0.0.1'],
     });
     try {
-      const pending = get(served.url, { Authorization: basic('EXAMPLE\\alice:Alice-Passw0rd!'), ...overTls });
+      const pending = basicOverTls(served.url, 'EXAMPLE\\alice:Alice-Passw0rd!');
       await eventually(() => dns.questions.length > 0, 'the logon asked DNS for the KDCs');
       await served.auth.close();
       assert.equal((await pending).status, 503);
@@ -377,10 +362,7 @@ describe('Basic checked by the Samba KDC, the ticket opened with our keytab', { 
     const port = (silent.address() as net.AddressInfo).port;
     const served = await serveWithKdc([`127.0.0.1:${port}`]);
     try {
-      const answer = await get(served.url, {
-        Authorization: basic('EXAMPLE\\alice:Alice-Passw0rd!'),
-        ...overTls,
-      });
+      const answer = await basicOverTls(served.url, 'EXAMPLE\\alice:Alice-Passw0rd!');
       assert.equal(answer.status, 503);
       assert.deepEqual(served.logger.codes(), ['ERR_KRB_KDC_UNAVAILABLE']);
       assert.match(JSON.stringify(served.logger.records), /no answer within 1500 ms/);
@@ -396,10 +378,7 @@ describe('KDC spoofing: a forged KDC that hands out tickets for a password of it
     const forged = await forgedKdc('Attacker-Chose-This-1!');
     const served = await serveWithKdc([`127.0.0.1:${forged.port}`]);
     try {
-      const answer = await get(served.url, {
-        Authorization: basic('EXAMPLE\\alice:Attacker-Chose-This-1!'),
-        ...overTls,
-      });
+      const answer = await basicOverTls(served.url, 'EXAMPLE\\alice:Attacker-Chose-This-1!');
       assert.equal(answer.status, 401, answer.body);
       assert.deepEqual(served.logger.codes(), ['ERR_KRB_KDC_NOT_VERIFIED']);
       // The forged KDC went all the way: both AS-REQs and the TGS-REQ were answered and accepted.
@@ -442,10 +421,7 @@ describe('a forged KDC that hands out a real ticket of bob for our service', { s
     const forged = await forgedKdc('Attacker-Chose-This-1!', replay);
     const served = await serveWithKdc([`127.0.0.1:${forged.port}`]);
     try {
-      const answer = await get(served.url, {
-        Authorization: basic(`${typed}:Attacker-Chose-This-1!`),
-        ...overTls,
-      });
+      const answer = await basicOverTls(served.url, `${typed}:Attacker-Chose-This-1!`);
       return { answer, codes: served.logger.codes(), log: JSON.stringify(served.logger.records) };
     } finally {
       await served.close();
@@ -607,10 +583,7 @@ describe('an account that does not require Kerberos preauthentication (UF_DONT_R
     const counted = await countingProxy(88);
     const served = await serveWithKdc([`127.0.0.1:${counted.port}`]);
     try {
-      const wrong = await get(served.url, {
-        Authorization: basic(`EXAMPLE\\${user}:wrong-password`),
-        ...overTls,
-      });
+      const wrong = await basicOverTls(served.url, `EXAMPLE\\${user}:wrong-password`);
       assert.equal(wrong.status, 401, wrong.body);
       assert.deepEqual(served.logger.codes(), ['ERR_NTLM_LOGON_FAILED']);
       assert.match(
@@ -619,16 +592,13 @@ describe('an account that does not require Kerberos preauthentication (UF_DONT_R
       );
       // No PREAUTH_REQUIRED: the probe's answer was the AS-REP itself, and it went no further.
       assert.deepEqual(counted.requests, ['AS-REQ']);
-      const ok = await get(served.url, { Authorization: basic(`EXAMPLE\\${user}:${password}`), ...overTls });
+      const ok = await basicOverTls(served.url, `EXAMPLE\\${user}:${password}`);
       assert.equal(ok.status, 200, ok.body);
       assert.equal(JSON.parse(ok.body).username, user);
       assert.equal(JSON.parse(ok.body).sid, await accountSid(user));
       assert.deepEqual(counted.requests, ['AS-REQ', 'AS-REQ', 'TGS-REQ']);
       // Accounts without the flag still preauthenticate under this KDC configuration.
-      const alice = await get(served.url, {
-        Authorization: basic('EXAMPLE\\alice:Alice-Passw0rd!'),
-        ...overTls,
-      });
+      const alice = await basicOverTls(served.url, 'EXAMPLE\\alice:Alice-Passw0rd!');
       assert.equal(alice.status, 200, alice.body);
       assert.deepEqual(counted.requests.slice(3), ['AS-REQ', 'AS-REQ', 'TGS-REQ']);
     } finally {
