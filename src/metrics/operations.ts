@@ -9,20 +9,31 @@ import { type MetricsOptions, type NtlmMetrics, PrometheusMetrics } from './prom
 import { Readiness, type ReadinessReport, type SelfChecked } from './readiness.js';
 
 /**
- * DC transitions as operators want them: one line when a DC that served fails (also when the
- * next DC answered and no user noticed), one when it answers again; never one per request.
+ * Server transitions as operators want them: one line when a server that served fails (also when
+ * the next one answered and no user noticed), one when it answers again; never one per request.
+ * `field` names the server in the line: `dc` for the DCs, `kdc` for the KDCs (`host:port`).
  */
-function transitionLog(logger: Logger): VerifierObserver {
+function transitionLines(
+  logger: Logger,
+  field: 'dc' | 'kdc',
+  lines: { down: string; up: string },
+): DcObserver {
   return {
     dcKnown: () => {},
-    dcDown: (dc, reason) =>
-      logger.warn('domain controller down: skipped until it answers again; the next one, if any, is tried', {
-        dc,
-        reason,
-      }),
-    dcUp: (dc, downForMs) =>
-      logger.info('domain controller answers again', { dc, downForSeconds: Math.round(downForMs / 1000) }),
+    dcDown: (server, reason) => logger.warn(lines.down, { [field]: server, reason }),
+    dcUp: (server, downForMs) =>
+      logger.info(lines.up, { [field]: server, downForSeconds: Math.round(downForMs / 1000) }),
     dcLatency: () => {},
+  };
+}
+
+/** The DCs' transitions, and the verifier's rereads of the machine password file. */
+function transitionLog(logger: Logger): VerifierObserver {
+  return {
+    ...transitionLines(logger, 'dc', {
+      down: 'domain controller down: skipped until it answers again; the next one, if any, is tried',
+      up: 'domain controller answers again',
+    }),
     directoryCache: () => {},
     machinePasswordReread: ({ file, changed, error }) =>
       changed
@@ -40,19 +51,12 @@ function transitionLog(logger: Logger): VerifierObserver {
   };
 }
 
-/** The same for the KDCs that check Basic's passwords (`host:port`). */
+/** The same for the KDCs that check Basic's passwords. */
 function kdcTransitionLog(logger: Logger): DcObserver {
-  return {
-    dcKnown: () => {},
-    dcDown: (kdc, reason) =>
-      logger.warn('KDC down: skipped until its back-off runs out; the next KDC, if any, is tried first', {
-        kdc,
-        reason,
-      }),
-    dcUp: (kdc, downForMs) =>
-      logger.info('KDC answers again', { kdc, downForSeconds: Math.round(downForMs / 1000) }),
-    dcLatency: () => {},
-  };
+  return transitionLines(logger, 'kdc', {
+    down: 'KDC down: skipped until its back-off runs out; the next KDC, if any, is tried first',
+    up: 'KDC answers again',
+  });
 }
 
 /**
