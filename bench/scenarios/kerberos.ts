@@ -2,7 +2,9 @@
 // checked with the service's keytab and the identity read from the PAC, no DC round trip) vs NTLM
 // logons through the LDAP relay (three legs, a DC connection and two binds each). One server
 // process, ntlm({ verifier: domainController(), kerberos: { keytab, servicePrincipal } }), serves
-// both: only the mechanism differs. A new HTTP connection per logon, 8 in flight.
+// both: only the mechanism differs. A new HTTP connection per logon, 8 in flight. Row 5b sends the
+// same Kerberos requests to Express answering them with a final token and checking nothing: the
+// floor, what Node's HTTP and Express cost per logon on this machine.
 import { KEYTAB } from '../../test/helpers/samba.js';
 import { startServer } from '../lib/children.js';
 import { type Context, PARALLEL_LOGONS } from '../lib/context.js';
@@ -38,6 +40,7 @@ export async function kerberosScenario(ctx: Context): Promise<Row[]> {
   const mints = await kerberosMints(users, REALM, KEYTAB);
   const env = { BENCH_DC_URL: ctx.dcUrl, BENCH_KEYTAB: KEYTAB, BENCH_SPN: SPN };
   const server = await startServer({ mode: 'ours-kerberos', env });
+  const floor = await startServer({ mode: 'negotiate-floor', env });
   try {
     const kerberosLogons = (port: number) => (durationMs: number) =>
       kerberosLogonLoad({ port, parallel: PARALLEL_LOGONS, durationMs, mints });
@@ -49,6 +52,7 @@ export async function kerberosScenario(ctx: Context): Promise<Row[]> {
           logonLoad({ port: server.port, parallel: PARALLEL_LOGONS, durationMs, users: ctx.users }),
       },
       { name: 'kerberos', server, load: kerberosLogons(server.port) },
+      { name: 'floor', server: floor, load: kerberosLogons(floor.port) },
     ]);
     await profileServer(
       ctx,
@@ -58,6 +62,7 @@ export async function kerberosScenario(ctx: Context): Promise<Row[]> {
     );
     const { samples, cpu } = outcome;
     const ratio = pairedRatio(samples.kerberos!, samples.relay!);
+    const floorRatio = pairedRatio(samples.floor!, samples.relay!);
     const ms = (value: number) => value.toFixed(2);
     return [
       {
@@ -87,8 +92,28 @@ export async function kerberosScenario(ctx: Context): Promise<Row[]> {
           `below shows where the server's goes.`,
         samples,
       },
+      {
+        id: '5b',
+        scenario:
+          'the floor: Express answering the same Negotiate requests, checking nothing, vs LDAP-relay logons',
+        unit: 'logons/s',
+        ours: median(samples.floor!),
+        baselineName: 'NTLM through the LDAP relay (row 5)',
+        baseline: median(samples.relay!),
+        ratio: round(floorRatio, 3),
+        compare: `${floorRatio.toFixed(2)}×`,
+        goal: 'report',
+        met: null,
+        status: 'measured',
+        detail:
+          `same rounds as 5: the same tokens on a new connection each, answered 200 with a final Negotiate token of ` +
+          `the same size by a middleware that reads nothing of them (bench/servers/app.ts, negotiate-floor). ` +
+          `Server CPU per logon ${ms(cpu.floor!.server)} ms against ${ms(cpu.kerberos!.server)} ms for ours: what is ` +
+          `left of ours' is ${ms(cpu.kerberos!.server - cpu.floor!.server)} ms. Kerberos gets ` +
+          `${pairedRatio(samples.kerberos!, samples.floor!).toFixed(2)}× of the floor's rate.`,
+      },
     ];
   } finally {
-    await server.stop();
+    await Promise.all([server.stop(), floor.stop()]);
   }
 }

@@ -2,7 +2,7 @@
 // middleware (with the LDAP relay, Bearer tokens, Netlogon, or the LDAP relay and Kerberos), or express-ntlm. The load
 // generator runs in another process; this one answers `heap` (after two full GCs: start it
 // with --expose-gc), `mark` (the profile clock) and `stop` over the IPC channel. Configured by environment variables:
-// BENCH_MODE, BENCH_DC_URL, BENCH_JWT_SECRET, BENCH_MACHINE_PASSWORD, BENCH_KEYTAB, BENCH_SPN,
+// BENCH_MODE (bare, floor, negotiate-floor, ours, ours-*, express-ntlm), BENCH_DC_URL, BENCH_JWT_SECRET, BENCH_MACHINE_PASSWORD, BENCH_KEYTAB, BENCH_SPN,
 // BENCH_KEEPALIVE_MS; BENCH_LOCAL_DIRECTORY=1 logs alice of test/helpers/servers.ts on without a DC
 // (for profiling the request path alone).
 import type http from 'node:http';
@@ -65,6 +65,9 @@ function middlewareOptions(): NtlmOptions {
   }
 }
 
+/** The size of ours' final Negotiate token for an aes256 ticket (accept-completed and the AP-REP). */
+const FINAL_TOKEN_BYTES = 186;
+
 const app = express();
 let close = async () => {};
 switch (mode) {
@@ -76,6 +79,16 @@ switch (mode) {
     app.use((req: object, res: { locals: Record<string, unknown> }, next: () => void) => {
       (req as { ntlm?: unknown }).ntlm = identity;
       res.locals.ntlm = identity;
+      next();
+    });
+    break;
+  }
+  case 'negotiate-floor': {
+    // Scenario 5's floor: Express answering a Negotiate logon on a new connection with the final
+    // token, checking nothing. What Node's HTTP and Express cost per logon, with the same headers.
+    const answer = `Negotiate ${Buffer.alloc(FINAL_TOKEN_BYTES, 0xa1).toString('base64')}`;
+    app.use((req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => {
+      if (req.headers.authorization?.startsWith('Negotiate ')) res.setHeader('WWW-Authenticate', answer);
       next();
     });
     break;
