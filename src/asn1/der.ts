@@ -190,9 +190,10 @@ export function contextFields(
     if (!known.includes(wrapper.tag)) throw reader.fail(`${what}: unknown field [${wrapper.tag}]`);
     if (wrapper.tag <= last) throw reader.fail(`${what}: field [${wrapper.tag}] out of order or repeated`);
     last = wrapper.tag;
-    const inner = reader.inside(wrapper, `${what} [${wrapper.tag}]`);
-    const value = inner.next(`${what} [${wrapper.tag}]`);
-    inner.end(`${what} [${wrapper.tag}]`);
+    const label = `${what} [${wrapper.tag}]`;
+    const inner = reader.inside(wrapper, label);
+    const value = inner.next(label);
+    inner.end(label);
     fields.set(wrapper.tag, value);
   }
   return fields;

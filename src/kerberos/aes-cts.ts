@@ -6,9 +6,10 @@ import { type Cipher, createCipheriv, createDecipheriv, type Decipher } from 'no
  * one block never occur: every Kerberos message carries a 16-byte confounder.
  *
  * Cost: decryption runs on one ECB decipher per key, made once and kept with the key's derived
- * keys (a service key's live as long as the acceptor, a session key's as long as its logon): one native call
- * for all blocks but the stolen one, one for that, and the CBC chaining as a XOR here. OpenSSL's
- * ECB without padding holds nothing back between calls, so the object can be reused.
+ * keys (a service key's live as long as the acceptor, a session key's as long as its ticket is
+ * cached): one native call for all blocks but the stolen one, one for that, and the CBC chaining
+ * as a XOR here. OpenSSL's ECB without padding holds nothing back between calls, so the object
+ * can be reused. Encryption runs on one kept CBC cipher per key in the same way (AesCtsEncryptor).
  */
 
 const BLOCK = 16;
@@ -30,16 +31,43 @@ export function ecbDecryptor(key: Buffer): Decipher {
 }
 
 export function aesCtsEncrypt(key: Buffer, plain: Buffer): Buffer {
-  if (plain.length < BLOCK) throw new RangeError('AES-CTS input shorter than one block');
-  const n = Math.ceil(plain.length / BLOCK);
-  const padded = Buffer.alloc(n * BLOCK);
-  plain.copy(padded);
-  const cbc = createCipheriv(cipherName(key, 'cbc'), key, ZERO_IV).setAutoPadding(false);
-  const c = cbc.update(padded);
+  return new AesCtsEncryptor(key).encrypt(plain);
+}
+
+/**
+ * AES-CTS encryption under one key on one kept CBC cipher. OpenSSL's CBC carries the last
+ * ciphertext block of a call over as the next call's IV; XORing that block into the next
+ * message's first block gives each message the zero IV it needs: E(P1 ⊕ C ⊕ C) = E(P1). Without
+ * padding and with whole blocks, every call returns all its blocks, so the chain is always known.
+ */
+export class AesCtsEncryptor {
+  readonly #cbc: Cipher;
+  /** The IV the kept cipher uses for the next call: the last ciphertext block it returned. */
+  readonly #chain = Buffer.alloc(BLOCK);
+
+  constructor(key: Buffer) {
+    this.#cbc = createCipheriv(cipherName(key, 'cbc'), key, ZERO_IV).setAutoPadding(false);
+  }
+
+  encrypt(plain: Buffer): Buffer {
+    if (plain.length < BLOCK) throw new RangeError('AES-CTS input shorter than one block');
+    const n = Math.ceil(plain.length / BLOCK);
+    const padded = Buffer.alloc(n * BLOCK);
+    plain.copy(padded);
+    for (let i = 0; i < BLOCK; i++) padded[i] = padded[i]! ^ this.#chain[i]!;
+    const c = this.#cbc.update(padded);
+    c.copy(this.#chain, 0, c.length - BLOCK);
+    return stealCiphertext(c, plain.length);
+  }
+}
+
+/** CBC output to CTS output (RFC 3962 5): the last two blocks swapped, the last one cut. */
+function stealCiphertext(c: Buffer, length: number): Buffer {
+  const n = c.length / BLOCK;
   if (n === 1) return c;
-  const lastLength = plain.length - (n - 1) * BLOCK;
+  const lastLength = length - (n - 1) * BLOCK;
   // Output: C1 .. C(n-2), Cn, then C(n-1) cut to the length of the last plaintext block.
-  const out = Buffer.allocUnsafe(plain.length);
+  const out = Buffer.allocUnsafe(length);
   c.copy(out, 0, 0, (n - 2) * BLOCK);
   c.copy(out, (n - 2) * BLOCK, (n - 1) * BLOCK, n * BLOCK);
   c.copy(out, (n - 1) * BLOCK, (n - 2) * BLOCK, (n - 2) * BLOCK + lastLength);

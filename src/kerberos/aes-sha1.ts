@@ -1,5 +1,6 @@
-import { type Cipher, createHmac, type Decipher, timingSafeEqual } from 'node:crypto';
-import { aesCtsDecryptWith, aesCtsEncrypt, ecbDecryptor, ecbEncryptor } from './aes-cts.js';
+import { type Cipher, type Decipher, timingSafeEqual } from 'node:crypto';
+import { AesCtsEncryptor, aesCtsDecryptWith, ecbDecryptor, ecbEncryptor } from './aes-cts.js';
+import { HmacSha1 } from './hmac-sha1.js';
 import { nfold } from './nfold.js';
 import { pooledRandomBytes } from './random-pool.js';
 
@@ -56,15 +57,11 @@ export function usageConstant(usage: number, kind: 0x99 | 0xaa | 0x55): Buffer {
   return constant;
 }
 
-function hmacSha1(key: Buffer, data: Buffer): Buffer {
-  return createHmac('sha1', key).update(data).digest();
-}
-
 /**
  * One AES key's derived keys, made when first needed: per usage, Ke and Ki together (to encrypt
- * or decrypt, with Ke's ECB decryptor) or Kc alone (to checksum), all on the key's one ECB
- * encryptor. Kept with the key (enctypes.ts): a service key's are derived once per acceptor, a
- * session key's once per logon.
+ * or decrypt) or Kc alone (to checksum), all on the key's one ECB encryptor, each kept as the
+ * cipher or MAC object that uses it. Kept with the key (enctypes.ts): a service key's are derived
+ * once per acceptor, a session key's once per cached ticket.
  */
 export class AesKeySchedule {
   readonly #key: Buffer;
@@ -90,32 +87,42 @@ export class AesKeySchedule {
   }
 }
 
+/** Ke's ciphers and Ki's MAC, for one usage. */
+interface EncryptionKeys {
+  readonly ke: Buffer;
+  readonly ki: HmacSha1;
+  encryptor?: AesCtsEncryptor;
+  decryptor?: Decipher;
+}
+
 export class AesUsageKeys {
-  #encryption: { ke: Buffer; ki: Buffer; decryptor: Decipher | undefined } | undefined;
-  #kc: Buffer | undefined;
+  #encryption: EncryptionKeys | undefined;
+  #kc: HmacSha1 | undefined;
 
   constructor(
     private readonly schedule: AesKeySchedule,
     private readonly usage: number,
   ) {}
 
-  get #keys(): { ke: Buffer; ki: Buffer; decryptor: Decipher | undefined } {
+  get #keys(): EncryptionKeys {
     if (!this.#encryption) {
       const [ke, ki] = this.schedule.derive([
         foldedConstant(this.usage, 0xaa),
         foldedConstant(this.usage, 0x55),
       ]) as [Buffer, Buffer];
-      this.#encryption = { ke, ki, decryptor: undefined };
+      this.#encryption = { ke, ki: new HmacSha1(ki) };
     }
     return this.#encryption;
   }
 
-  get ke(): Buffer {
-    return this.#keys.ke;
+  get ki(): HmacSha1 {
+    return this.#keys.ki;
   }
 
-  get ki(): Buffer {
-    return this.#keys.ki;
+  get encryptor(): AesCtsEncryptor {
+    const keys = this.#keys;
+    keys.encryptor ??= new AesCtsEncryptor(keys.ke);
+    return keys.encryptor;
   }
 
   get decryptor(): Decipher {
@@ -124,15 +131,15 @@ export class AesUsageKeys {
     return keys.decryptor;
   }
 
-  get kc(): Buffer {
-    this.#kc ??= this.schedule.derive([foldedConstant(this.usage, 0x99)])[0]!;
+  get kc(): HmacSha1 {
+    this.#kc ??= new HmacSha1(this.schedule.derive([foldedConstant(this.usage, 0x99)])[0]!);
     return this.#kc;
   }
 }
 
 export function aesEncrypt(keys: AesUsageKeys, plain: Buffer, confounder = pooledRandomBytes(BLOCK)): Buffer {
   const data = Buffer.concat([confounder, plain]);
-  return Buffer.concat([aesCtsEncrypt(keys.ke, data), hmacSha1(keys.ki, data).subarray(0, MAC_BYTES)]);
+  return Buffer.concat([keys.encryptor.encrypt(data), keys.ki.mac(data).subarray(0, MAC_BYTES)]);
 }
 
 export function aesDecrypt(keys: AesUsageKeys, cipher: Buffer): Buffer | undefined {
@@ -140,12 +147,12 @@ export function aesDecrypt(keys: AesUsageKeys, cipher: Buffer): Buffer | undefin
   const body = cipher.subarray(0, cipher.length - MAC_BYTES);
   const mac = cipher.subarray(cipher.length - MAC_BYTES);
   const data = aesCtsDecryptWith(keys.decryptor, body);
-  const expected = hmacSha1(keys.ki, data).subarray(0, MAC_BYTES);
+  const expected = keys.ki.mac(data).subarray(0, MAC_BYTES);
   if (!timingSafeEqual(expected, mac)) return undefined;
   return data.subarray(BLOCK);
 }
 
 /** hmac-sha1-96-aes128 (15) / -aes256 (16), RFC 3962 7: HMAC-SHA1 under Kc, cut to 96 bits. */
 export function aesChecksum(keys: AesUsageKeys, data: Buffer): Buffer {
-  return hmacSha1(keys.kc, data).subarray(0, MAC_BYTES);
+  return keys.kc.mac(data).subarray(0, MAC_BYTES);
 }

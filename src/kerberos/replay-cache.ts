@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { ConfigurationError, ServiceUnavailableError } from '../errors.js';
 import { MemoryStore, type Store } from '../store/store.js';
 
@@ -90,11 +90,10 @@ export class ReplayCache {
   }
 }
 
+/** One-shot: a Hash object per logon cost more than the hashing (bench/analysis.md). */
 function replayDigest(entry: ReplayEntry): Buffer {
-  return createHash('sha256')
-    .update(`${entry.client}\0${entry.server}\0${entry.ctime.getTime()}\0${entry.cusec}\0`)
-    .update(entry.authenticatorCipher)
-    .digest();
+  const fields = `${entry.client}\0${entry.server}\0${entry.ctime.getTime()}\0${entry.cusec}\0`;
+  return hash('sha256', Buffer.concat([Buffer.from(fields), entry.authenticatorCipher]), 'buffer');
 }
 
 function cacheFull(maxEntries: number): ServiceUnavailableError {

@@ -1,9 +1,11 @@
 // RFC 3961 A.1 (n-fold) and RFC 3962 appendix B (string-to-key, AES-CTS) test vectors, and
 // round trips of the encryption profiles.
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { aesCtsDecrypt, aesCtsEncrypt } from '../../src/kerberos/aes-cts.js';
+import { AesCtsEncryptor, aesCtsDecrypt, aesCtsEncrypt } from '../../src/kerberos/aes-cts.js';
 import { decrypt, EncType, encrypt } from '../../src/kerberos/enctypes.js';
+import { HmacSha1 } from '../../src/kerberos/hmac-sha1.js';
 import { nfold } from '../../src/kerberos/nfold.js';
 import { stringToKey } from '../../src/kerberos/string-to-key.js';
 
@@ -112,6 +114,41 @@ describe('AES-CTS (RFC 3962 B, key "chicken teriyaki", IV 0)', () => {
       assert.deepEqual(aesCtsDecrypt(key, hex(output)), input);
     });
   }
+});
+
+describe('kept ciphers and MACs', () => {
+  it('one AesCtsEncryptor gives every message what a fresh zero-IV cipher gives', () => {
+    const key = Buffer.from('chicken teriyaki', 'latin1');
+    const text = Buffer.from("I would like the General Gau's Chicken, please, and wonton soup.", 'latin1');
+    const kept = new AesCtsEncryptor(key);
+    // Lengths that end on a block and lengths that steal, in an order that changes the chain.
+    for (const length of [17, 64, 16, 31, 48, 47, 32, 17, 64]) {
+      const input = text.subarray(0, length);
+      assert.equal(
+        kept.encrypt(input).toString('hex'),
+        aesCtsEncrypt(key, input).toString('hex'),
+        `${length} bytes`,
+      );
+    }
+  });
+
+  it("HmacSha1 gives node:crypto's HMAC-SHA1, for keys shorter than, as long as and longer than a block", () => {
+    for (const keyBytes of [0, 16, 32, 64, 65, 200]) {
+      const key = Buffer.alloc(keyBytes, keyBytes + 1);
+      const mac = new HmacSha1(key);
+      for (const dataBytes of [0, 1, 55, 64, 100, 1000]) {
+        const data = Buffer.alloc(dataBytes, dataBytes * 3 + 1);
+        const expected = createHmac('sha1', key).update(data).digest('hex');
+        assert.equal(
+          mac.mac(data).toString('hex'),
+          expected,
+          `key ${keyBytes} bytes, data ${dataBytes} bytes`,
+        );
+        // The padded keys are not changed by use.
+        assert.equal(mac.mac(data).toString('hex'), expected);
+      }
+    }
+  });
 });
 
 describe('encryption profiles', () => {

@@ -1,0 +1,32 @@
+import { hash } from 'node:crypto';
+
+const BLOCK = 64; // SHA-1's block size
+
+/**
+ * HMAC-SHA1 (RFC 2104) under one key whose padded forms are made once: per message two one-shot
+ * `hash()` calls over (K ⊕ ipad ‖ data) and (K ⊕ opad ‖ inner). The results are node:crypto's
+ * `createHmac` results (test/unit/kerberos-crypto.test.ts compares them); the cost is not: an
+ * Hmac object per message (a stream, a native context, a digest lookup) was the largest single
+ * item of a Kerberos logon's profile (bench/analysis.md), and each logon MACs twice under keys
+ * that repeat (a service's, a cached ticket's session key).
+ */
+export class HmacSha1 {
+  readonly #inner: Buffer;
+  readonly #outer: Buffer;
+
+  constructor(key: Buffer) {
+    const block = Buffer.alloc(BLOCK);
+    (key.length > BLOCK ? hash('sha1', key, 'buffer') : key).copy(block);
+    this.#inner = Buffer.allocUnsafe(BLOCK);
+    this.#outer = Buffer.allocUnsafe(BLOCK);
+    for (let i = 0; i < BLOCK; i++) {
+      this.#inner[i] = block[i]! ^ 0x36;
+      this.#outer[i] = block[i]! ^ 0x5c;
+    }
+  }
+
+  mac(data: Buffer): Buffer {
+    const inner = hash('sha1', Buffer.concat([this.#inner, data]), 'buffer');
+    return hash('sha1', Buffer.concat([this.#outer, inner]), 'buffer');
+  }
+}
