@@ -7,7 +7,7 @@ import { encodeApRep } from './ap-rep.js';
 import { type ApReq, decodeApReq, type Ticket } from './ap-req.js';
 import { type Authenticator, decodeAuthenticator } from './authenticator.js';
 import { checkKerberosChannelBindings, type KerberosChannel } from './channel-bindings.js';
-import { decodeEncTicketPart, type EncTicketPart } from './enc-ticket-part.js';
+import { decodeEncTicketPart } from './enc-ticket-part.js';
 import { ChecksumType, decrypt, type EncryptionKey, EncType, KeyUsage, keyLengthOk } from './enctypes.js';
 import {
   decodeGssChecksum,
@@ -19,7 +19,7 @@ import {
   wrapGssToken,
 } from './gss-token.js';
 import { principalText } from './keytab.js';
-import { type OpenedTicket, OpenedTickets, ticketKey } from './opened-tickets.js';
+import { keptPart, type OpenedTicket, OpenedTickets, type TicketPart, ticketKey } from './opened-tickets.js';
 import { identityFrom, type KerberosIdentity, verifiedPac } from './pac-identity.js';
 import { pooledRandomBytes } from './random-pool.js';
 import { refuse } from './refuse.js';
@@ -276,11 +276,11 @@ class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept' | 'verifyTicket'
     const identity = identityFrom(verifiedPac(part, serviceKey, client), part.crealm);
     // Shared by every logon with this ticket: frozen, so that no one's change reaches the next.
     Object.freeze(identity.groupSids);
-    return { part, client, identity: Object.freeze(identity) };
+    return { part: keptPart(part), client, identity: Object.freeze(identity) };
   }
 
   /** RFC 4120 3.2.3: starttime (or authtime) and endtime, within the clock skew; not INVALID. */
-  #checkTicketTimes(part: EncTicketPart, client: string): void {
+  #checkTicketTimes(part: TicketPart, client: string): void {
     const { now, maxClockSkewMs } = this.#policy;
     const t = now();
     const start = (part.starttime ?? part.authtime).getTime();
@@ -298,7 +298,7 @@ class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept' | 'verifyTicket'
    */
   #openAuthenticator(
     apReq: ApReq,
-    part: EncTicketPart,
+    part: TicketPart,
     client: string,
     channel: KerberosChannel | undefined,
   ): Authenticator {

@@ -31,8 +31,12 @@ function deriveKeys(key: Buffer, ecb: Cipher, folded: readonly Buffer[]): Buffer
   const first = ecb.update(folded.length === 1 ? folded[0]! : Buffer.concat(folded));
   const second = key.length === BLOCK ? undefined : ecb.update(first);
   return folded.map((_, i) => {
-    const k1 = first.subarray(i * BLOCK, (i + 1) * BLOCK);
-    return second ? Buffer.concat([k1, second.subarray(i * BLOCK, (i + 1) * BLOCK)]) : k1;
+    // Derived keys are kept as long as their key: memory of their own (Buffer.alloc), not a
+    // view into the ECB output or into one of Node's shared 8 KB pool slabs.
+    const derived = Buffer.alloc(key.length);
+    first.copy(derived, 0, i * BLOCK, (i + 1) * BLOCK);
+    second?.copy(derived, BLOCK, i * BLOCK, (i + 1) * BLOCK);
+    return derived;
   });
 }
 

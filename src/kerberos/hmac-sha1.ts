@@ -17,8 +17,9 @@ export class HmacSha1 {
   constructor(key: Buffer) {
     const block = Buffer.alloc(BLOCK);
     (key.length > BLOCK ? hash('sha1', key, 'buffer') : key).copy(block);
-    this.#inner = Buffer.allocUnsafe(BLOCK);
-    this.#outer = Buffer.allocUnsafe(BLOCK);
+    // Kept for the key's life: memory of their own, not views into Node's shared 8 KB pool slabs.
+    this.#inner = Buffer.alloc(BLOCK);
+    this.#outer = Buffer.alloc(BLOCK);
     for (let i = 0; i < BLOCK; i++) {
       this.#inner[i] = block[i]! ^ 0x36;
       this.#outer[i] = block[i]! ^ 0x5c;

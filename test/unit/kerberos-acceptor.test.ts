@@ -12,6 +12,7 @@ import { decodeEncTicketPart } from '../../src/kerberos/enc-ticket-part.js';
 import { decrypt, EncType, encrypt, KeyUsage } from '../../src/kerberos/enctypes.js';
 import { TokId, unwrapGssToken } from '../../src/kerberos/gss-token.js';
 import { parseKeytab } from '../../src/kerberos/keytab.js';
+import { keptPart } from '../../src/kerberos/opened-tickets.js';
 import { decodeSpnego } from '../../src/negotiate/spnego.js';
 import { MemoryStore, type Store } from '../../src/store/store.js';
 
@@ -125,6 +126,21 @@ describe('kerberosAcceptor on the saved curl token', () => {
     assert.equal(rep.ctime.toISOString(), '2026-11-23T13:10:59.000Z');
     assert.equal(rep.cusec, 763836);
     assert.equal(rep.subkey?.etype, EncType.AES256_CTS_HMAC_SHA1_96);
+  });
+
+  it('keeps of an opened ticket buffers of their own, no view into the decrypted ticket or a pool slab', () => {
+    const apReq = decodeApReq(unwrapGssToken(TOKEN).body);
+    const part = decodeEncTicketPart(decrypt(SERVICE_KEY, KeyUsage.TICKET, apReq.ticket.encPart.cipher)!);
+    // The decoder's are views (what made a kept ticket hold 8 KB slabs).
+    assert.ok(part.key.value.buffer.byteLength > part.key.value.length);
+    const kept = keptPart(part);
+    for (const bytes of [kept.key.value, kept.flags]) {
+      assert.equal(bytes.buffer.byteLength, bytes.length);
+      assert.equal(bytes.byteOffset, 0);
+    }
+    assert.deepEqual(kept.key, part.key);
+    assert.deepEqual(kept.flags, part.flags);
+    assert.equal('authorizationData' in kept, false);
   });
 
   it('accepts the bare AP-REQ too, and with servicePrincipal set with or without realm', async () => {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { AesCtsEncryptor, aesCtsDecrypt, aesCtsEncrypt } from '../../src/kerberos/aes-cts.js';
+import { deriveKey, usageConstant } from '../../src/kerberos/aes-sha1.js';
 import { decrypt, EncType, encrypt } from '../../src/kerberos/enctypes.js';
 import { HmacSha1 } from '../../src/kerberos/hmac-sha1.js';
 import { nfold } from '../../src/kerberos/nfold.js';
@@ -129,6 +130,14 @@ describe('kept ciphers and MACs', () => {
         aesCtsEncrypt(key, input).toString('hex'),
         `${length} bytes`,
       );
+    }
+  });
+
+  it('derived keys are memory of their own (they are kept as long as their key)', () => {
+    for (const bytes of [16, 32]) {
+      const derived = deriveKey(Buffer.alloc(bytes, 9), usageConstant(2, 0xaa));
+      assert.equal(derived.length, bytes);
+      assert.equal(derived.buffer.byteLength, bytes);
     }
   });
 
