@@ -12,7 +12,7 @@ import { decodeEncTicketPart } from '../../src/kerberos/enc-ticket-part.js';
 import { decrypt, EncType, encrypt, KeyUsage } from '../../src/kerberos/enctypes.js';
 import { TokId, unwrapGssToken } from '../../src/kerberos/gss-token.js';
 import { parseKeytab } from '../../src/kerberos/keytab.js';
-import { keptPart } from '../../src/kerberos/opened-tickets.js';
+import { keptPart, OpenedTickets } from '../../src/kerberos/opened-tickets.js';
 import { decodeSpnego } from '../../src/negotiate/spnego.js';
 import { MemoryStore, type Store } from '../../src/store/store.js';
 
@@ -282,6 +282,38 @@ describe('kerberosAcceptor on the saved curl token', () => {
     const once = acceptor({ replayStore: new MemoryStore() });
     await once.accept(TOKEN);
     await assert.rejects(once.accept(TOKEN), refused('ERR_KRB_REPLAY'));
+  });
+
+  it("keeps an AP-REQ's ticket once it passed, and serves the next logons from it; not a refused one, nor a password check's", async (t) => {
+    const sets = t.mock.method(OpenedTickets.prototype, 'set');
+    const gets = t.mock.method(OpenedTickets.prototype, 'get');
+    const admitAll: Store = {
+      get: async () => undefined,
+      set: async () => {},
+      delete: async () => {},
+      setIfAbsent: async () => true,
+    };
+    const a = acceptor({ replayStore: admitAll });
+    await a.accept(TOKEN);
+    assert.equal(sets.mock.callCount(), 1);
+    assert.equal(gets.mock.calls[0]!.result, undefined);
+    await a.accept(TOKEN);
+    await a.accept(TOKEN);
+    assert.equal(sets.mock.callCount(), 1, 'a hit is not opened and kept again');
+    assert.ok(gets.mock.calls.slice(1).every((call) => call.result !== undefined));
+    // A ticket that fails a check is not kept.
+    const tampered = withTicketEdited((plain) =>
+      replaceFirst(plain, Buffer.from('5204000007000000', 'hex'), Buffer.from('0002000007000000', 'hex')),
+    );
+    await assert.rejects(a.accept(tampered), refused('ERR_KRB_BAD_PAC'));
+    assert.equal(sets.mock.callCount(), 1);
+    // A ticket fetched to check a password (Basic) is new every time: neither looked up nor kept.
+    const gotBefore = gets.mock.callCount();
+    const ticket = decodeApReq(unwrapGssToken(TOKEN).body).ticket;
+    const sessionKey = decodeEncTicketPart(decrypt(SERVICE_KEY, KeyUsage.TICKET, ticket.encPart.cipher)!).key;
+    assert.equal(a.verifyTicket(ticket, sessionKey).clientPrincipal, 'alice@EXAMPLE.TEST');
+    assert.equal(sets.mock.callCount(), 1);
+    assert.equal(gets.mock.callCount(), gotBefore);
   });
 
   it('answers a broken token with InvalidTokenError (400), never a RangeError', async () => {
