@@ -1,5 +1,6 @@
 import { AuthenticationError } from '../errors.js';
 import { shareKey } from '../net/client-address.js';
+import { ownString } from '../own-string.js';
 
 /** How many password checks may fail per user name, and per client, within one window. */
 export interface FailureLimitOptions {
@@ -53,7 +54,9 @@ class WindowCounter {
     if (!window) {
       this.#makeRoom(now);
       window = { failures: 0, inFlight: 0, endsAt: now + this.options.windowMs };
-      this.#windows.set(key, window);
+      // The key is kept until the window ends: its own copy, not a slice of the header or of the
+      // decoded `user:password` it was cut from.
+      this.#windows.set(ownString(key), window);
     }
     if (window.failures + window.inFlight >= this.limit) return undefined;
     window.inFlight++;

@@ -3,6 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import { ConfigurationError } from '../errors.js';
+import { ownString } from '../own-string.js';
 
 /** `::ffff:10.0.0.1` (an IPv4 client on a dual-stack socket) is 10.0.0.1. */
 export function plainAddress(address: string | undefined): string {
@@ -85,7 +86,8 @@ export function clientAddress(req: IncomingMessage, trusted: TrustedProxies): st
   for (let i = chain.length - 1; i >= 0; i--) {
     const entry = plainAddress(chain[i]);
     if (isIP(entry) === 0) return peer;
-    if (!trusted.has(entry) || i === 0) return entry;
+    // Kept by the shares and limits it is counted in: not a slice of the whole header.
+    if (!trusted.has(entry) || i === 0) return ownString(entry);
   }
   return peer;
 }

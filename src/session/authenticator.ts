@@ -8,6 +8,7 @@ import { Operations } from '../metrics/operations.js';
 import type { NtlmMetrics } from '../metrics/prometheus.js';
 import type { ReadinessReport } from '../metrics/readiness.js';
 import { channelBindingsHash, tlsServerEndPoint } from '../ntlm/extended-protection.js';
+import { ownString } from '../own-string.js';
 import type { JsonWebKeySet, Logger, NtlmIdentity, NtlmRequestInfo } from '../types.js';
 import { isAllowed } from './access-rules.js';
 import { type ConnectionScheme, parseAuthorization } from './authorization.js';
@@ -259,7 +260,12 @@ export class Authenticator {
     let info = this.#bearerInfo.get(verified);
     if (!info) {
       const { identity, tokenId, issuedAt, expiresAt } = verified;
-      info = this.#info(identity, 'Bearer', issuedAt, { tokenId, tokenExpiresAt: expiresAt, token });
+      // Kept with the token: its own copy, not a slice of the Cookie header it came in.
+      info = this.#info(identity, 'Bearer', issuedAt, {
+        tokenId,
+        tokenExpiresAt: expiresAt,
+        token: ownString(token),
+      });
       this.#bearerInfo.set(verified, info);
     }
     return this.#allowed(info) ? { kind: 'pass', info } : this.#forbidden(info, request);

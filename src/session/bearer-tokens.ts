@@ -3,6 +3,7 @@ import type { JWTPayload } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { DEFAULTS } from '../defaults.js';
 import { OPTION_KEYS } from '../option-keys.js';
+import { ownString } from '../own-string.js';
 import type { Store } from '../store/store.js';
 import type { BearerOptions, CookieOptions, JsonWebKeySet, NtlmIdentity } from '../types.js';
 import { knownKeysOnly, positiveInteger } from '../validation.js';
@@ -244,7 +245,8 @@ export class BearerTokens {
       },
     };
     const ttl = verified.expiresAt - Date.now();
-    if (ttl > 0) this.#verified.set(token, verified, { ttl });
+    // Its own copy: the token may be a slice of a Cookie header, which the key would keep.
+    if (ttl > 0) this.#verified.set(ownString(token), verified, { ttl });
     return verified;
   }
 
