@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { type InvalidTokenCode, InvalidTokenError } from '../errors.js';
 
 /**
@@ -39,25 +40,31 @@ export interface DerNode {
   readonly depth: number;
 }
 
-/** A DerNode whose whole encoding is cut from the input only when asked for (rarely). */
+/**
+ * A DerNode that is offsets into the input: its body and whole encoding are cut only when asked
+ * for. A constructed element is mostly read through `inside`, on the same input, and a Buffer
+ * view per element was a tenth of a Kerberos logon's DER work.
+ */
 class Element implements DerNode {
   readonly tagClass: number;
   readonly constructed: boolean;
   readonly tag: number;
-  readonly body: Buffer;
 
   constructor(
     first: number,
-    private readonly input: Buffer,
+    readonly input: Buffer,
     private readonly start: number,
-    bodyStart: number,
-    private readonly end: number,
+    readonly bodyStart: number,
+    readonly end: number,
     readonly depth: number,
   ) {
     this.tagClass = first >> 6;
     this.constructed = (first & 0x20) !== 0;
     this.tag = first & 0x1f;
-    this.body = input.subarray(bodyStart, end);
+  }
+
+  get body(): Buffer {
+    return this.input.subarray(this.bodyStart, this.end);
   }
 
   get raw(): Buffer {
@@ -79,20 +86,27 @@ const kerberosError = derError('ERR_KRB_INVALID_TOKEN');
 
 /** Reads consecutive elements of one buffer (a message, or the body of a constructed element). */
 export class DerReader {
-  #pos = 0;
   readonly #buf: Buffer;
+  #pos: number;
+  /** Where this reader's elements end: the buffer's end, or its constructed element's. */
+  readonly #end: number;
   readonly #depth: number;
   readonly #fail: DerErrorFactory;
 
-  constructor(buf: Buffer, options: { depth?: number; fail?: DerErrorFactory } = {}) {
+  constructor(
+    buf: Buffer,
+    options: { depth?: number; fail?: DerErrorFactory; start?: number; end?: number } = {},
+  ) {
     this.#buf = buf;
+    this.#pos = options.start ?? 0;
+    this.#end = options.end ?? buf.length;
     this.#depth = options.depth ?? 0;
     this.#fail = options.fail ?? kerberosError;
     if (this.#depth > MAX_DEPTH) throw this.#fail(`DER nesting deeper than ${MAX_DEPTH}`);
   }
 
   get done(): boolean {
-    return this.#pos >= this.#buf.length;
+    return this.#pos >= this.#end;
   }
 
   get fail(): DerErrorFactory {
@@ -102,8 +116,9 @@ export class DerReader {
   /** The next element; throws when the input ends early or uses a form DER forbids. */
   next(what: string): DerNode {
     const buf = this.#buf;
+    const limit = this.#end;
     const start = this.#pos;
-    if (start + 2 > buf.length) throw this.#fail(`${what}: truncated DER header`);
+    if (start + 2 > limit) throw this.#fail(`${what}: truncated DER header`);
     const first = buf[start]!;
     const tag = first & 0x1f;
     // Every tag in RFC 4120 and RFC 4178 is below 31: the multi-byte tag form never appears.
@@ -117,16 +132,14 @@ export class DerReader {
       const count = lengthByte & 0x7f;
       // 0x80 is BER's indefinite length; more than 4 length bytes is larger than any buffer here.
       if (count === 0 || count > 4) throw this.#fail(`${what}: unsupported DER length form`);
-      if (pos + count > buf.length) throw this.#fail(`${what}: truncated DER length`);
+      if (pos + count > limit) throw this.#fail(`${what}: truncated DER length`);
       length = buf.readUIntBE(pos, count);
       pos += count;
       // DER: the shortest length encoding, always.
       if (length < 0x80 || buf[pos - count] === 0) throw this.#fail(`${what}: non-minimal DER length`);
     }
-    if (length > buf.length - pos) {
-      throw this.#fail(
-        `${what}: element of ${length} bytes runs past its ${buf.length - pos}-byte container`,
-      );
+    if (length > limit - pos) {
+      throw this.#fail(`${what}: element of ${length} bytes runs past its ${limit - pos}-byte container`);
     }
     this.#pos = pos + length;
     return new Element(first, buf, start, pos, pos + length, this.#depth);
@@ -145,13 +158,18 @@ export class DerReader {
 
   /** Nothing may follow the last element (no trailing bytes smuggled past the parser). */
   end(what: string): void {
-    if (!this.done) throw this.#fail(`${what}: ${this.#buf.length - this.#pos} unexpected trailing bytes`);
+    if (!this.done) throw this.#fail(`${what}: ${this.#end - this.#pos} unexpected trailing bytes`);
   }
 
   /** A reader over the body of a constructed element found by this reader. */
   inside(node: DerNode, what: string): DerReader {
     if (!node.constructed) throw this.#fail(`${what}: expected a constructed element`);
-    return new DerReader(node.body, { depth: node.depth + 1, fail: this.#fail });
+    const depth = node.depth + 1;
+    if (node instanceof Element) {
+      // The same input, between the element's body offsets: no view cut.
+      return new DerReader(node.input, { start: node.bodyStart, end: node.end, depth, fail: this.#fail });
+    }
+    return new DerReader(node.body, { depth, fail: this.#fail });
   }
 }
 
@@ -256,12 +274,13 @@ export function readKerberosString(
   fail: DerErrorFactory = kerberosError,
 ): string {
   const body = requireUniversal(node, Tag.GENERAL_STRING, what, fail);
-  // Windows sends UTF-8 names here despite the IA5 rule; reject only control characters.
-  const text = body.toString('utf8');
-  if (/[\x00-\x1f\x7f]/.test(text) || !Buffer.from(text, 'utf8').equals(body)) {
-    throw fail(`${what}: not a valid KerberosString`);
+  // Windows sends UTF-8 names here despite the IA5 rule; reject only control characters (in
+  // UTF-8 they are single bytes: no byte of a multi-byte character is below 0x80).
+  for (const byte of body) {
+    if (byte < 0x20 || byte === 0x7f) throw fail(`${what}: not a valid KerberosString`);
   }
-  return text;
+  if (!isUtf8(body)) throw fail(`${what}: not a valid KerberosString`);
+  return body.toString('utf8');
 }
 
 /** KerberosTime (RFC 4120 5.2.3): GeneralizedTime "YYYYMMDDHHMMSSZ", no fractions. */
@@ -307,7 +326,16 @@ export function readOid(node: DerNode, what: string, fail: DerErrorFactory = ker
   return oidToString(requireUniversal(node, Tag.OID, what, fail), what, fail);
 }
 
+/** The OIDs every Negotiate logon reads (SPNEGO and its mechanisms): known by their bytes. */
+const COMMON_OIDS = [
+  '1.3.6.1.5.5.2',
+  '1.2.840.113554.1.2.2',
+  '1.2.840.48018.1.2.2',
+  '1.3.6.1.4.1.311.2.2.10',
+].map((dotted) => ({ body: encodeOidBody(dotted), dotted }));
+
 export function oidToString(body: Buffer, what: string, fail: DerErrorFactory = kerberosError): string {
+  for (const known of COMMON_OIDS) if (body.equals(known.body)) return known.dotted;
   if (body.length === 0 || body.length > 64 || (body[body.length - 1]! & 0x80) !== 0) {
     throw fail(`${what}: malformed OBJECT IDENTIFIER`);
   }
@@ -352,20 +380,38 @@ export function readSequenceOf<T>(
 
 // ---- writer -------------------------------------------------------------------------------
 
-function header(first: number, length: number): Buffer {
-  if (length < 0x80) return Buffer.from([first, length]);
-  const bytes: number[] = [];
-  for (let n = length; n > 0; n = Math.floor(n / 256)) bytes.unshift(n & 0xff);
-  return Buffer.from([first, 0x80 | bytes.length, ...bytes]);
+/** Bytes of a DER length: one below 0x80, else 0x8n and n big-endian bytes. */
+function lengthBytes(length: number): number {
+  if (length < 0x80) return 1;
+  let count = 1;
+  for (let n = length; n > 0; n = Math.floor(n / 256)) count++;
+  return count;
+}
+
+/** One element of the given contents, in one allocation: header, then each part in turn. */
+function encode(first: number, parts: readonly Buffer[]): Buffer {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const lengthSize = lengthBytes(length);
+  const out = Buffer.allocUnsafe(1 + lengthSize + length);
+  out[0] = first;
+  if (lengthSize === 1) {
+    out[1] = length;
+  } else {
+    out[1] = 0x80 | (lengthSize - 1);
+    for (let i = lengthSize, n = length; i >= 2; i--, n = Math.floor(n / 256)) out[i] = n & 0xff;
+  }
+  let at = 1 + lengthSize;
+  for (const part of parts) at += part.copy(out, at);
+  return out;
 }
 
 export function element(tagClass: number, constructed: boolean, tag: number, body: Buffer): Buffer {
-  return Buffer.concat([header((tagClass << 6) | (constructed ? 0x20 : 0) | tag, body.length), body]);
+  return encode((tagClass << 6) | (constructed ? 0x20 : 0) | tag, [body]);
 }
 
 export const der = {
-  sequence: (...items: Buffer[]): Buffer =>
-    element(TagClass.UNIVERSAL, true, Tag.SEQUENCE, Buffer.concat(items)),
+  sequence: (...items: Buffer[]): Buffer => encode((TagClass.UNIVERSAL << 6) | 0x20 | Tag.SEQUENCE, items),
   /** `[n] EXPLICIT` */
   context: (n: number, inner: Buffer): Buffer => element(TagClass.CONTEXT, true, n, inner),
   application: (n: number, inner: Buffer): Buffer => element(TagClass.APPLICATION, true, n, inner),

@@ -1,0 +1,95 @@
+// KerberosString and OBJECT IDENTIFIER values read from DER: what is accepted and what is refused.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DerReader, der, readKerberosString, readOid } from '../../src/asn1/der.js';
+import { InvalidTokenError } from '../../src/errors.js';
+
+const element = (tag: number, body: Buffer) =>
+  new DerReader(Buffer.from([tag, body.length, ...body])).next('v');
+const kerberosString = (body: Buffer) => readKerberosString(element(0x1b, body), 'v');
+const oid = (body: Buffer) => readOid(element(0x06, body), 'v');
+const invalid = (error: unknown) =>
+  error instanceof InvalidTokenError && error.code === 'ERR_KRB_INVALID_TOKEN';
+
+describe('KerberosString', () => {
+  it('reads IA5 and the UTF-8 names Windows sends', () => {
+    for (const text of ['EXAMPLE.TEST', 'alice', 'HTTP', 'jürgen.müller', '山田', '\ufffd']) {
+      assert.equal(kerberosString(Buffer.from(text, 'utf8')), text);
+      assert.equal(readKerberosString(new DerReader(der.kerberosString(text)).next('v'), 'v'), text);
+    }
+  });
+
+  it('refuses control characters and bytes that are not UTF-8', () => {
+    for (const hex of [
+      '616c00696365', // NUL
+      '616c1f', // unit separator
+      '7f', // DEL
+      '0a', // newline
+      'c3', // a lead byte alone
+      'c0af', // overlong '/'
+      'eda080', // a UTF-16 surrogate
+      'f4908080', // above U+10FFFF
+      'ff',
+    ]) {
+      assert.throws(() => kerberosString(Buffer.from(hex, 'hex')), invalid, hex);
+    }
+  });
+});
+
+describe('OBJECT IDENTIFIER', () => {
+  it('reads the SPNEGO mechanisms and any other OID alike', () => {
+    for (const dotted of [
+      '1.3.6.1.5.5.2',
+      '1.2.840.113554.1.2.2',
+      '1.2.840.48018.1.2.2',
+      '1.3.6.1.4.1.311.2.2.10',
+      '1.3.6.1.4.1.311.2.2.30',
+      '1.2.840.113549.1.1.11',
+      '2.5.4.3',
+      '0.9.2342.19200300.100.1.25',
+    ]) {
+      assert.equal(readOid(new DerReader(der.oid(dotted)).next('v'), 'v'), dotted);
+    }
+  });
+
+  it('refuses empty, unterminated and non-minimal encodings', () => {
+    for (const hex of ['', '2a86', '2a8001', '8001']) {
+      assert.throws(() => oid(Buffer.from(hex, 'hex')), invalid, hex);
+    }
+  });
+});
+
+describe('DER writer', () => {
+  it('writes the shortest length form at every boundary, and reads back what it wrote', () => {
+    const expected: [number, string][] = [
+      [0, '0400'],
+      [127, '047f'],
+      [128, '048180'],
+      [255, '0481ff'],
+      [256, '04820100'],
+      [65_535, '0482ffff'],
+      [65_536, '0483010000'],
+    ];
+    for (const [length, head] of expected) {
+      const body = Buffer.alloc(length, 0x5a);
+      const encoded = der.octetString(body);
+      assert.equal(encoded.subarray(0, head.length / 2).toString('hex'), head, `${length} bytes`);
+      assert.equal(encoded.length, head.length / 2 + length);
+      assert.deepEqual(new DerReader(encoded).next('v').body, body);
+    }
+  });
+
+  it('writes a SEQUENCE of its items in order, and a constructed element inside it', () => {
+    const encoded = der.sequence(der.integer(5), der.context(1, der.kerberosString('alice')), der.sequence());
+    assert.equal(encoded.toString('hex'), '300e020105a1071b05616c6963653000');
+    const reader = new DerReader(encoded);
+    const inner = reader.inside(reader.next('s'), 's');
+    assert.equal(inner.next('i').body.toString('hex'), '05');
+    const field = inner.inside(inner.next('c'), 'c');
+    assert.equal(readKerberosString(field.next('k'), 'k'), 'alice');
+    field.end('c');
+    assert.equal(inner.next('empty').body.length, 0);
+    inner.end('s');
+    assert.throws(() => new DerReader(encoded.subarray(0, 5)).next('cut'), invalid);
+  });
+});
