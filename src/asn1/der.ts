@@ -419,18 +419,14 @@ export const der = {
     if (!Number.isInteger(value) || value < -0x80000000 || value > 0xffffffff) {
       throw new RangeError(`INTEGER ${value} out of range`);
     }
-    let bytes = Buffer.alloc(5);
-    bytes.writeIntBE(value, 0, 5);
-    let start = 0;
-    while (
-      start < 4 &&
-      ((bytes[start] === 0 && bytes[start + 1]! < 0x80) ||
-        (bytes[start] === 0xff && bytes[start + 1]! >= 0x80))
-    ) {
-      start++;
-    }
-    bytes = bytes.subarray(start);
-    return element(TagClass.UNIVERSAL, false, Tag.INTEGER, bytes);
+    // The fewest two's-complement bytes that hold it (DER's minimal form), written in place.
+    let length = 1;
+    while (value < -(2 ** (8 * length - 1)) || value >= 2 ** (8 * length - 1)) length++;
+    const out = Buffer.allocUnsafe(2 + length);
+    out[0] = Tag.INTEGER;
+    out[1] = length;
+    out.writeIntBE(value, 2, length);
+    return out;
   },
   enumerated: (value: number): Buffer =>
     element(TagClass.UNIVERSAL, false, Tag.ENUMERATED, Buffer.from([value])),

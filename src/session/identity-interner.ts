@@ -1,27 +1,57 @@
 import type { NtlmIdentity } from '../types.js';
 
+/** Different identities of one user kept at once (other workstations, groups changed meanwhile). */
+const MAX_VARIANTS_PER_USER = 8;
+
 /**
  * One frozen identity object for all connections of one user (same name, groups and the rest):
  * a directory-cache hit or a PAC is parsed afresh for every logon, and each connection kept its
  * own copy of the strings and group arrays until it closed (most of the heap an idle
- * authenticated connection held). Entries go when no connection refers to their identity.
+ * authenticated connection held). Found by user, then compared field by field: serialising the
+ * whole identity as the key cost a tenth of a Kerberos logon's own CPU. Entries go when no
+ * connection refers to their identity.
  */
 export class IdentityInterner {
-  readonly #byKey = new Map<string, WeakRef<NtlmIdentity>>();
-  readonly #cleanup = new FinalizationRegistry<string>((key) => {
-    if (this.#byKey.get(key)?.deref() === undefined) this.#byKey.delete(key);
+  readonly #byUser = new Map<string, WeakRef<NtlmIdentity>[]>();
+  readonly #cleanup = new FinalizationRegistry<string>((user) => {
+    const alive = this.#byUser.get(user)?.filter((ref) => ref.deref() !== undefined);
+    if (alive?.length) this.#byUser.set(user, alive);
+    else this.#byUser.delete(user);
   });
 
   /** The shared, frozen identity equal to `identity` (made from it if there is none yet). */
   intern(identity: NtlmIdentity): NtlmIdentity {
-    const key = JSON.stringify(identity);
-    const known = this.#byKey.get(key)?.deref();
-    if (known) return known;
+    const user = `${identity.domain}\\${identity.username}`;
+    const variants = this.#byUser.get(user);
+    if (variants) {
+      for (const ref of variants) {
+        const known = ref.deref();
+        if (known && sameIdentity(known, identity)) return known;
+      }
+    }
     const frozen = frozenCopy(identity);
-    this.#byKey.set(key, new WeakRef(frozen));
-    this.#cleanup.register(frozen, key);
+    const ref = new WeakRef(frozen);
+    if (!variants) this.#byUser.set(user, [ref]);
+    else if (variants.push(ref) > MAX_VARIANTS_PER_USER) variants.shift();
+    this.#cleanup.register(frozen, user);
     return frozen;
   }
+}
+
+/** Equal in every field (arrays element by element); a field set to undefined equals an absent one. */
+function sameIdentity(known: NtlmIdentity, candidate: NtlmIdentity): boolean {
+  const a = known as unknown as Record<string, unknown>;
+  const b = candidate as unknown as Record<string, unknown>;
+  for (const key in b) if (!sameValue(a[key], b[key])) return false;
+  for (const key in a) if (!(key in b) && a[key] !== undefined) return false;
+  return true;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** A copy, frozen with its arrays: the verifier's own objects are left as they are. */

@@ -1,7 +1,7 @@
 // KerberosString and OBJECT IDENTIFIER values read from DER: what is accepted and what is refused.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DerReader, der, readKerberosString, readOid } from '../../src/asn1/der.js';
+import { DerReader, der, readInteger, readKerberosString, readOid } from '../../src/asn1/der.js';
 import { InvalidTokenError } from '../../src/errors.js';
 
 const element = (tag: number, body: Buffer) =>
@@ -91,5 +91,33 @@ describe('DER writer', () => {
     assert.equal(inner.next('empty').body.length, 0);
     inner.end('s');
     assert.throws(() => new DerReader(encoded.subarray(0, 5)).next('cut'), invalid);
+  });
+});
+
+describe('DER INTEGER', () => {
+  it('writes the minimal two’s-complement form and reads it back, at every byte boundary', () => {
+    const expected: [number, string][] = [
+      [0, '020100'],
+      [127, '02017f'],
+      [128, '02020080'],
+      [-1, '0201ff'],
+      [-128, '020180'],
+      [-129, '0202ff7f'],
+      [255, '020200ff'],
+      [32_767, '02027fff'],
+      [32_768, '0203008000'],
+      [0x3fffffff, '02043fffffff'],
+      [0x7fffffff, '02047fffffff'],
+      [0x80000000, '02050080000000'],
+      [0xffffffff, '020500ffffffff'],
+      [-0x80000000, '020480000000'],
+    ];
+    for (const [value, hex] of expected) {
+      const encoded = der.integer(value);
+      assert.equal(encoded.toString('hex'), hex, String(value));
+      assert.equal(readInteger(new DerReader(encoded).next('i'), 'i'), value);
+    }
+    assert.throws(() => der.integer(0x100000000), RangeError);
+    assert.throws(() => der.integer(1.5), RangeError);
   });
 });

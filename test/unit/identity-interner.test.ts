@@ -30,4 +30,34 @@ describe('IdentityInterner', () => {
     assert.notEqual(interner.intern({ ...alice(), workstation: 'WS02' }), shared);
     assert.notEqual(interner.intern({ ...alice(), username: 'bob' }), shared);
   });
+
+  it('keeps apart another domain, another group order, an extra field; an undefined field is an absent one', () => {
+    const interner = new IdentityInterner();
+    const shared = interner.intern(alice());
+    assert.notEqual(interner.intern({ ...alice(), domain: 'OTHER' }), shared);
+    assert.notEqual(interner.intern({ ...alice(), groups: ['Domain Users', 'Engineering'] }), shared);
+    assert.notEqual(interner.intern({ ...alice(), mail: 'alice@example.test' }), shared);
+    assert.equal(interner.intern({ ...alice(), mail: undefined }), shared);
+    // A field the verifier adds that is not a string or a list: equal only as the same object.
+    const extra = { tier: 'gold' };
+    const withExtra = interner.intern({ ...alice(), extra } as never);
+    assert.equal(interner.intern({ ...alice(), extra } as never), withExtra);
+    assert.notEqual(interner.intern({ ...alice(), extra: { tier: 'gold' } } as never), withExtra);
+  });
+
+  it('still answers an equal identity when one user has more variants than it keeps', () => {
+    const interner = new IdentityInterner();
+    const workstations = Array.from({ length: 20 }, (_, i) => `WS${i}`);
+    const first = workstations.map((workstation) => interner.intern({ ...alice(), workstation }));
+    for (const [i, workstation] of workstations.entries()) {
+      const again = interner.intern({ ...alice(), workstation });
+      assert.deepEqual(again, first[i]);
+      assert.equal(again.workstation, workstation);
+    }
+    // The most recent ones are shared.
+    assert.equal(
+      interner.intern({ ...alice(), workstation: 'WS19' }),
+      interner.intern({ ...alice(), workstation: 'WS19' }),
+    );
+  });
 });
