@@ -6,10 +6,12 @@
 // another chunk from a value.)
 // 2. The CommonJS declarations (*.d.cts) are copies that import ./chunk.cjs instead of
 //    ./chunk.js: what tsup's second declaration build wrote, which took a minute.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const DIST = new URL('../dist/', import.meta.url).pathname;
+/** The package's entry points (package.json exports); every other declaration file is a shared chunk. */
+const ENTRY_POINTS = new Set(['index', 'fastify', 'koa']);
 const declarations = readdirSync(DIST).filter((file) => file.endsWith('.d.ts'));
 const text = Object.fromEntries(declarations.map((file) => [file, readFileSync(join(DIST, file), 'utf8')]));
 const all = Object.values(text).join('\n');
@@ -29,7 +31,28 @@ for (const file of declarations) {
     fixed++;
   }
   if (source !== text[file]) writeFileSync(join(DIST, file), source);
-  const commonJs = source.replace(/(from '\.\/[\w-]+)\.js'/g, "$1.cjs'");
-  writeFileSync(join(DIST, file.replace(/\.d\.ts$/, '.d.cts')), commonJs);
 }
-console.log(`declarations: ${fixed} namespace members made types; ${declarations.length} .d.cts copies`);
+// Shared declaration chunks that import nothing of ours hold only types (the largest is ~80 KB):
+// one CommonJS copy (.d.cts) serves both kinds of consumer, since an ES module's declarations may
+// import a CommonJS module's and not the other way round (TS1479).
+const isChunk = (file) => !ENTRY_POINTS.has(file.replace(/\.d\.ts$/, ''));
+const standalone = new Set(
+  declarations.filter((file) => isChunk(file) && !/from '\.\/[\w-]+\.js'/.test(text[file])),
+);
+const toCommonJs = (source, all) =>
+  source.replace(/(from '\.\/([\w-]+))\.js'/g, (whole, head, name) =>
+    all || standalone.has(`${name}.d.ts`) ? `${head}.cjs'` : whole,
+  );
+let copies = 0;
+for (const file of declarations) {
+  const source = readFileSync(join(DIST, file), 'utf8');
+  writeFileSync(join(DIST, file.replace(/\.d\.ts$/, '.d.cts')), toCommonJs(source, true));
+  if (standalone.has(file)) unlinkSync(join(DIST, file));
+  else {
+    writeFileSync(join(DIST, file), toCommonJs(source, false));
+    copies++;
+  }
+}
+console.log(
+  `declarations: ${fixed} namespace members made types; ${copies} .d.cts copies; ${standalone.size} shared type chunks as .d.cts only`,
+);
