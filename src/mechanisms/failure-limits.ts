@@ -63,6 +63,11 @@ class WindowCounter {
     return window;
   }
 
+  /** Gives back a place taken by `enter` for a check that did not run: no failure, no success. */
+  withdraw(window: Window): void {
+    window.inFlight--;
+  }
+
   leave(key: string, window: Window, failed: boolean): void {
     window.inFlight--;
     if (failed) window.failures++;
@@ -106,7 +111,9 @@ export class FailureLimits {
     const user = this.#users.enter(userKey, now);
     const from = user && this.#clients.enter(clientKey, now);
     if (!user || !from) {
-      if (user) this.#users.leave(userKey, user, false);
+      // The password was not checked: the user's count stays as it was (leaving as a success
+      // would clear it, and a client over its own limit could then reset another user's).
+      if (user) this.#users.withdraw(user);
       throw new AuthenticationError(
         'ERR_NTLM_TOO_MANY_FAILURES',
         user

@@ -72,6 +72,33 @@ describe('Basic failure limits', () => {
     );
   });
 
+  it("a request refused for its client's count leaves the user's count as it was (it checked no password)", async () => {
+    const failures = new FailureLimits(limits);
+    let asked = 0;
+    const check = () => {
+      asked++;
+      return wrong();
+    };
+    // Client A spends its 5 failures; 2 of them on alice.
+    for (const name of ['alice', 'alice', 'x1', 'x2', 'x3'])
+      await assert.rejects(failures.run(name, '10.2.0.1', check), (e) => code(e) === 'ERR_NTLM_LOGON_FAILED');
+    // A's next attempt at alice is refused for A's count, and must not clear alice's 2 failures.
+    await assert.rejects(
+      failures.run('alice', '10.2.0.1', check),
+      (e) => code(e) === 'ERR_NTLM_TOO_MANY_FAILURES',
+    );
+    // So from another client alice has 1 guess left before her own limit (3), not 3.
+    await assert.rejects(
+      failures.run('alice', '10.2.0.2', check),
+      (e) => code(e) === 'ERR_NTLM_LOGON_FAILED',
+    );
+    await assert.rejects(
+      failures.run('alice', '10.2.0.3', check),
+      (e) => code(e) === 'ERR_NTLM_TOO_MANY_FAILURES',
+    );
+    assert.equal(asked, 6);
+  });
+
   it("a right password clears the user's count; a DC that did not answer (503) is no failure", async () => {
     const failures = new FailureLimits(limits);
     const down = () => Promise.reject(new ServiceUnavailableError('ERR_NTLM_DC_UNAVAILABLE', 'down'));
