@@ -38,13 +38,21 @@ export class IdentityInterner {
   }
 }
 
-/** Equal in every field (arrays element by element); a field set to undefined equals an absent one. */
+/**
+ * Equal in every own field (arrays element by element); a field set to undefined equals an
+ * absent one. Own fields only: a field named like an Object.prototype member (`constructor`)
+ * on one side is compared with what the other side has of its own, which is nothing.
+ */
 function sameIdentity(known: NtlmIdentity, candidate: NtlmIdentity): boolean {
   const a = known as unknown as Record<string, unknown>;
   const b = candidate as unknown as Record<string, unknown>;
-  for (const key in b) if (!sameValue(a[key], b[key])) return false;
-  for (const key in a) if (!(key in b) && a[key] !== undefined) return false;
+  for (const key of Object.keys(b)) if (!sameValue(ownField(a, key), b[key])) return false;
+  for (const key of Object.keys(a)) if (!sameValue(a[key], ownField(b, key))) return false;
   return true;
+}
+
+function ownField(object: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(object, key) ? object[key] : undefined;
 }
 
 function sameValue(a: unknown, b: unknown): boolean {

@@ -45,6 +45,24 @@ describe('IdentityInterner', () => {
     assert.notEqual(interner.intern({ ...alice(), extra: { tier: 'gold' } } as never), withExtra);
   });
 
+  it('compares own fields only: a field named like an Object.prototype member is not taken for an absent one', () => {
+    for (const name of ['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__']) {
+      const interner = new IdentityInterner();
+      const odd = Object.defineProperty(alice(), name, { value: 'admin', enumerable: true });
+      const withField = interner.intern(odd);
+      const plain = interner.intern(alice());
+      assert.notEqual(plain, withField, name);
+      assert.equal(Object.hasOwn(plain, name), false, name);
+      // And the other way round: the plain one first.
+      const other = new IdentityInterner();
+      const first = other.intern(alice());
+      assert.notEqual(
+        other.intern(Object.defineProperty(alice(), name, { value: 'admin', enumerable: true })),
+        first,
+      );
+    }
+  });
+
   it('still answers an equal identity when one user has more variants than it keeps', () => {
     const interner = new IdentityInterner();
     const workstations = Array.from({ length: 20 }, (_, i) => `WS${i}`);
