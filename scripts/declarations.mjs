@@ -7,18 +7,27 @@
 // 2. The CommonJS declarations (*.d.cts) are copies that import ./chunk.cjs instead of
 //    ./chunk.js: what tsup's second declaration build wrote, which took a minute.
 import { readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 const DIST = new URL('../dist/', import.meta.url).pathname;
-/** The package's entry points (package.json exports); every other declaration file is a shared chunk. */
-const ENTRY_POINTS = new Set(['index', 'fastify', 'koa']);
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+/** The package's entry points (their declarations in package.json exports); every other declaration file is a shared chunk. */
+const ENTRY_POINTS = new Set(
+  Object.values(pkg.exports)
+    .map((entry) => entry.import?.types)
+    .filter(Boolean)
+    .map((types) => basename(types, '.d.ts')),
+);
 const declarations = readdirSync(DIST).filter((file) => file.endsWith('.d.ts'));
 const text = Object.fromEntries(declarations.map((file) => [file, readFileSync(join(DIST, file), 'utf8')]));
 const all = Object.values(text).join('\n');
 
 const isTypeOnly = (name) =>
   new RegExp(`^(?:export )?(?:declare )?(?:interface ${name}\\b|type ${name}\\b)`, 'm').test(all) &&
-  !new RegExp(`^(?:export )?declare (?:const|let|var|function|class|enum|abstract class) ${name}\\b`, 'm').test(all);
+  !new RegExp(
+    `^(?:export )?declare (?:const|let|var|function|class|enum|abstract class) ${name}\\b`,
+    'm',
+  ).test(all);
 
 let fixed = 0;
 for (const file of declarations) {

@@ -24,6 +24,8 @@ export interface OpenedTicket {
  * and ~2 KB of native memory (the session key's three kept AES contexts, aes-sha1.ts).
  */
 const ENTRY_BYTES = 8 * 1024;
+/** And per group in the identity: a SID string of the heap (~60–80 bytes), against 8 of ciphertext. */
+const GROUP_BYTES = 80;
 /** About 3,500 tickets of 1 KB: the users who logged on with Kerberos within a ticket's life. */
 const MAX_BYTES = 32 * 1024 * 1024;
 
@@ -41,7 +43,8 @@ const MAX_BYTES = 32 * 1024 * 1024;
 export class OpenedTickets {
   readonly #cache = new LRUCache<string, OpenedTicket>({
     maxSize: MAX_BYTES,
-    sizeCalculation: (_opened, key) => key.length + ENTRY_BYTES,
+    sizeCalculation: (opened, key) =>
+      key.length + ENTRY_BYTES + GROUP_BYTES * opened.identity.groupSids.length,
   });
 
   /** The ticket under `key` (ticketKey) as opened before, if it was. */

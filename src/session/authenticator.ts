@@ -8,7 +8,6 @@ import { Operations } from '../metrics/operations.js';
 import type { NtlmMetrics } from '../metrics/prometheus.js';
 import type { ReadinessReport } from '../metrics/readiness.js';
 import { channelBindingsHash, tlsServerEndPoint } from '../ntlm/extended-protection.js';
-import { ownString } from '../own-string.js';
 import type { JsonWebKeySet, Logger, NtlmIdentity, NtlmRequestInfo } from '../types.js';
 import { isAllowed } from './access-rules.js';
 import { type ConnectionScheme, parseAuthorization } from './authorization.js';
@@ -241,14 +240,14 @@ export class Authenticator {
     // Without a shared store the answer is at hand: no promise on the request path.
     if (verified instanceof Promise) {
       return verified.then(
-        (settled) => this.#bearerVerdict(settled, token, request),
+        (settled) => this.#bearerVerdict(settled, request),
         (error: unknown) => this.#storeUnavailable(error, request),
       );
     }
-    return this.#bearerVerdict(verified, token, request);
+    return this.#bearerVerdict(verified, request);
   }
 
-  #bearerVerdict(verified: VerifiedToken | undefined, token: string, request: AuthRequest): Decision {
+  #bearerVerdict(verified: VerifiedToken | undefined, request: AuthRequest): Decision {
     this.#observers.each((observer) => observer.bearer(verified !== undefined));
     if (!verified) {
       const invalid = new AuthenticationError(
@@ -259,12 +258,12 @@ export class Authenticator {
     }
     let info = this.#bearerInfo.get(verified);
     if (!info) {
-      const { identity, tokenId, issuedAt, expiresAt } = verified;
-      // Kept with the token: its own copy, not a slice of the Cookie header it came in.
+      // verified.token: the token's own copy, not a slice of the Cookie header it came in.
+      const { identity, tokenId, issuedAt, expiresAt, token: ownToken } = verified;
       info = this.#info(identity, 'Bearer', issuedAt, {
         tokenId,
         tokenExpiresAt: expiresAt,
-        token: ownString(token),
+        token: ownToken,
       });
       this.#bearerInfo.set(verified, info);
     }

@@ -45,6 +45,8 @@ export interface VerifiedToken {
   readonly expiresAt: number;
   /** Whose revocations apply to it (revocationOwner of its identity), computed once per token. */
   readonly owner: string;
+  /** The token itself, a copy of its own (it may have come as a slice of a Cookie header). */
+  readonly token: string;
 }
 
 /**
@@ -229,6 +231,7 @@ export class BearerTokens {
     )
       return undefined;
     const verified: VerifiedToken = {
+      token: ownString(token),
       owner: revocationOwner(claims as { username: string; domain: string }),
       tokenId: claims.jti,
       issuedAt: (claims.iat ?? 0) * 1000,
@@ -245,8 +248,7 @@ export class BearerTokens {
       },
     };
     const ttl = verified.expiresAt - Date.now();
-    // Its own copy: the token may be a slice of a Cookie header, which the key would keep.
-    if (ttl > 0) this.#verified.set(ownString(token), verified, { ttl });
+    if (ttl > 0) this.#verified.set(verified.token, verified, { ttl });
     return verified;
   }
 

@@ -121,3 +121,21 @@ describe('DER INTEGER', () => {
     assert.throws(() => der.integer(1.5), RangeError);
   });
 });
+
+describe('DER reader bounds', () => {
+  it("refuses an element that fits the input but runs past its parent's body into a sibling", () => {
+    // SEQUENCE { [0] { OCTET STRING of 3 bytes, in a body of 2 } [1] { 00 } }: the string would
+    // end inside [1] if the reader bounded it by the input instead of by [0].
+    const input = Buffer.from('3007a00204' + '03a10100', 'hex');
+    const reader = new DerReader(input);
+    const sequence = reader.inside(reader.next('s'), 's');
+    const field = sequence.inside(sequence.next('[0]'), '[0]');
+    assert.throws(() => field.next('string'), invalid);
+    // A nested reader ends where its element does, whatever follows in the input.
+    const whole = new DerReader(Buffer.from('3003020101' + '020102', 'hex'));
+    const inner = whole.inside(whole.next('s'), 's');
+    assert.equal(readInteger(inner.next('i'), 'i'), 1);
+    assert.equal(inner.done, true);
+    assert.throws(() => inner.next('past'), invalid);
+  });
+});

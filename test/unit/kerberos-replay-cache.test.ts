@@ -2,6 +2,7 @@
 // clock-skew window (twice the skew), are never evicted before, and a replay is told apart from
 // a full cache in every backend (in process, a shared MemoryStore, a store like Redis).
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ServiceUnavailableError } from '../../src/errors.js';
 import { ReplayCache, type ReplayEntry } from '../../src/kerberos/replay-cache.js';
@@ -148,4 +149,37 @@ describe('Kerberos replay cache', () => {
       assert.equal(await cache.admit(entry()), 'first', 'her share is free again once her entries expire');
     });
   }
+});
+
+describe('the replay key in a shared store', () => {
+  it('is what every version has written: SHA-256 of client, server, ctime, cusec, then the ciphertext (mixed versions share one Redis)', async () => {
+    const keys: string[] = [];
+    const recording: Store = {
+      get: async () => undefined,
+      set: async () => {},
+      delete: async () => {},
+      setIfAbsent: async (key) => {
+        keys.push(key);
+        return true;
+      },
+    };
+    const cache = new ReplayCache({ store: recording, maxClockSkewMs: SKEW, maxEntries: 10, now: () => 0 });
+    const authenticator: ReplayEntry = {
+      client: 'jürgen@EXAMPLE.TEST',
+      server: 'HTTP/web01.example.test@EXAMPLE.TEST',
+      ctime: new Date('2026-11-23T13:10:59Z'),
+      cusec: 763_836,
+      authenticatorCipher: Buffer.from('00112233445566778899aabbccddeeff', 'hex'),
+    };
+    assert.equal(await cache.admit(authenticator), 'first');
+    // The fixed value guards the format; the streaming hash is how the first versions made it.
+    const streamed = createHash('sha256')
+      .update(
+        `${authenticator.client}\0${authenticator.server}\0${authenticator.ctime.getTime()}\0${authenticator.cusec}\0`,
+      )
+      .update(authenticator.authenticatorCipher)
+      .digest('base64url');
+    assert.deepEqual(keys, [`krb-replay:${streamed}`]);
+    assert.equal(keys[0], 'krb-replay:MXuNQMVLxVqaV20d1erNCYE1GJRZiRPrQzTztSF4acU');
+  });
 });
