@@ -8,12 +8,15 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MAX_IDLE_PER_DC } from '../../src/dc/idle-connections.js';
 import { type DomainControllerOptions, domainController, type NtlmOptions, ntlm } from '../../src/index.js';
-import { encodeAuthenticate } from '../../src/ntlm/authenticate.js';
+import { decodeAuthenticate, encodeAuthenticate } from '../../src/ntlm/authenticate.js';
 import { NegotiateFlags as F } from '../../src/ntlm/flags.js';
+import { decodeNegotiate } from '../../src/ntlm/negotiate.js';
+import { checkLogonPolicy } from '../../src/ntlm/policy.js';
+import type { Verifier } from '../../src/types.js';
 import { curlNtlm } from '../helpers/curl.js';
 import { startEchoUpstream } from '../helpers/echo-upstream.js';
 import { NtlmHttpClient } from '../helpers/http-client.js';
-import { type1 } from '../helpers/ntlm-client.js';
+import { type1, type3 } from '../helpers/ntlm-client.js';
 import { startDemo, startGateway } from '../helpers/processes.js';
 import { pythonNtlmGet } from '../helpers/python.js';
 import {
@@ -400,6 +403,56 @@ describe('domain controller verifier (Samba AD DC)', { skip }, () => {
       assert.equal(proxy.open(), 0, 'close() closed the kept connection');
     } finally {
       await t.close();
+      proxy.close();
+    }
+  });
+
+  it('an abort once the AUTHENTICATE is relayed leaves that logon and its kept connection alone', async () => {
+    const proxy = await countingProxy();
+    const verifier = domainController({ domains: { EXAMPLE: [proxy.url] } });
+    /** One handshake straight through the verifier; `afterRelay` runs as the AUTHENTICATE goes out. */
+    const logon = async (
+      user: string,
+      password: string,
+      afterRelay?: (handshake: AbortController) => void,
+    ) => {
+      const negotiateToken = type1();
+      const controller = new AbortController();
+      const pending = await verifier.startHandshake({
+        negotiate: decodeNegotiate(negotiateToken),
+        negotiateToken,
+        signal: controller.signal,
+      });
+      const authenticateToken = await type3(negotiateToken, pending.challengeToken, {
+        user,
+        domain: 'EXAMPLE',
+        password,
+      });
+      const authenticate = decodeAuthenticate(authenticateToken);
+      const identity = pending.complete({
+        authenticate,
+        authenticateToken,
+        ntlmV2: checkLogonPolicy(authenticate),
+      });
+      afterRelay?.(controller);
+      return (await identity).username;
+    };
+    try {
+      const before = proxy.opened();
+      // The client went away (or a newer leg came) just as its AUTHENTICATE was relayed: the
+      // handshake's signal is aborted while the relay owns the connection.
+      let aborted = false;
+      const abortLate = (handshake: AbortController) => {
+        handshake.abort();
+        aborted = handshake.signal.aborted;
+      };
+      assert.equal(await logon('alice', 'Alice-Passw0rd!', abortLate), 'alice');
+      assert.ok(aborted);
+      // The relay kept that connection: the next logon runs on it.
+      assert.equal(await logon('bob', 'Bob-Passw0rd!'), 'bob');
+      assert.equal(proxy.opened() - before, 1, 'the late abort closed the kept connection');
+    } finally {
+      await (verifier as Verifier & { close?(): Promise<void> }).close?.();
       proxy.close();
     }
   });
