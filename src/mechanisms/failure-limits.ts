@@ -75,11 +75,25 @@ class WindowCounter {
     else if (this.resetOnSuccess && this.#windows.get(key) === window) window.failures = 0;
   }
 
+  /**
+   * Room for a new key when the bound is reached: the windows that ended or hold nothing (no
+   * failure, no check under way) are forgotten until half the bound is left; if more than nine
+   * tenths are still held, the oldest others go down to nine tenths. A flood of new names must not
+   * push out the windows that hold failures: that would give a user's guesses a fresh count.
+   */
   #makeRoom(now: number): void {
+    const target = this.options.maxKeys / 2;
     if (this.#windows.size < this.options.maxKeys) return;
     for (const [key, window] of this.#windows) {
-      if (window.endsAt <= now || this.#windows.size >= this.options.maxKeys) this.#windows.delete(key);
-      if (this.#windows.size < this.options.maxKeys / 2) return;
+      if (window.endsAt <= now || (window.failures === 0 && window.inFlight === 0)) this.#windows.delete(key);
+      if (this.#windows.size < target) return;
+    }
+    // Every window left holds failures or a check: the bound on memory still wins, the oldest
+    // tenth goes (a check under way keeps its window object; only its key is forgotten).
+    const kept = this.options.maxKeys * 0.9;
+    for (const key of this.#windows.keys()) {
+      if (this.#windows.size < kept) return;
+      this.#windows.delete(key);
     }
   }
 }
@@ -108,17 +122,19 @@ export class FailureLimits {
     const now = Date.now();
     const userKey = foldUser(username);
     const clientKey = shareKey(client);
-    const user = this.#users.enter(userKey, now);
-    const from = user && this.#clients.enter(clientKey, now);
-    if (!user || !from) {
-      // The password was not checked: the user's count stays as it was (leaving as a success
+    // The client first: a client over its limit makes no user window at all (a flood of new
+    // names from it would otherwise crowd the users' windows).
+    const from = this.#clients.enter(clientKey, now);
+    const user = from && this.#users.enter(userKey, now);
+    if (!from || !user) {
+      // The password was not checked: neither count changes (leaving the user's as a success
       // would clear it, and a client over its own limit could then reset another user's).
-      if (user) this.#users.withdraw(user);
+      if (from) this.#clients.withdraw(from);
       throw new AuthenticationError(
         'ERR_NTLM_TOO_MANY_FAILURES',
-        user
-          ? `${clientKey} failed too many password checks lately; not asking the DC`
-          : `${username} failed too many password checks lately; not asking the DC`,
+        from
+          ? `${username} failed too many password checks lately; not asking the DC`
+          : `${clientKey} failed too many password checks lately; not asking the DC`,
         { claimedUser: username },
       );
     }

@@ -99,6 +99,33 @@ describe('Basic failure limits', () => {
     assert.equal(asked, 6);
   });
 
+  it("a flood of new names cannot push a user's failures out of the bounded table", async () => {
+    const failures = new FailureLimits(limits); // maxKeys 100
+    let asked = 0;
+    const check = () => {
+      asked++;
+      return wrong();
+    };
+    for (let i = 0; i < 3; i++) await assert.rejects(failures.run('alice', `10.3.0.${i}`, check));
+    // A client over its own limit sends 200 names: refused, and no user window made for them.
+    for (let i = 0; i < 5; i++) await assert.rejects(failures.run(`x${i}`, '10.3.1.1', check));
+    for (let i = 0; i < 200; i++)
+      await assert.rejects(
+        failures.run(`flood${i}`, '10.3.1.1', check),
+        (e) => code(e) === 'ERR_NTLM_TOO_MANY_FAILURES',
+      );
+    // Clients within their limits log 150 other users on with right passwords: windows that hold
+    // nothing, forgotten first when the table is full.
+    for (let i = 0; i < 150; i++)
+      assert.equal(await failures.run(`ok${i}`, `10.3.2.${i}`, () => Promise.resolve(i)), i);
+    const before = asked;
+    await assert.rejects(
+      failures.run('alice', '10.3.3.1', check),
+      (e) => code(e) === 'ERR_NTLM_TOO_MANY_FAILURES',
+    );
+    assert.equal(asked, before, "alice's failures were still counted: the DC was not asked");
+  });
+
   it("a right password clears the user's count; a DC that did not answer (503) is no failure", async () => {
     const failures = new FailureLimits(limits);
     const down = () => Promise.reject(new ServiceUnavailableError('ERR_NTLM_DC_UNAVAILABLE', 'down'));
