@@ -14,7 +14,7 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 /** The package's entry points (their declarations in package.json exports); every other declaration file is a shared chunk. */
 const ENTRY_POINTS = new Set(
   Object.values(pkg.exports)
-    .map((entry) => entry.import?.types)
+    .map((entry) => entry?.import?.types)
     .filter(Boolean)
     .map((types) => basename(types, '.d.ts')),
 );

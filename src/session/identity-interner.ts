@@ -46,6 +46,8 @@ export class IdentityInterner {
 function sameIdentity(known: NtlmIdentity, candidate: NtlmIdentity): boolean {
   const a = known as unknown as Record<string, unknown>;
   const b = candidate as unknown as Record<string, unknown>;
+  // Symbol-keyed fields (a verifier's own marks) are not compared: such identities are kept apart.
+  if (Object.getOwnPropertySymbols(a).length > 0 || Object.getOwnPropertySymbols(b).length > 0) return false;
   for (const key of Object.keys(b)) if (!sameValue(ownField(a, key), b[key])) return false;
   for (const key of Object.keys(a)) if (!sameValue(a[key], ownField(b, key))) return false;
   return true;

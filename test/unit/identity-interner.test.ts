@@ -63,6 +63,15 @@ describe('IdentityInterner', () => {
     }
   });
 
+  it('keeps apart an identity with a symbol-keyed field', () => {
+    const interner = new IdentityInterner();
+    const mark = Symbol('verifier');
+    const marked = interner.intern({ ...alice(), [mark]: 'admin' } as never);
+    const plain = interner.intern(alice());
+    assert.notEqual(plain, marked);
+    assert.equal(Object.getOwnPropertySymbols(plain).length, 0);
+  });
+
   it('still answers an equal identity when one user has more variants than it keeps', () => {
     const interner = new IdentityInterner();
     const workstations = Array.from({ length: 20 }, (_, i) => `WS${i}`);
