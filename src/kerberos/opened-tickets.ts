@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { ownBytes } from '../own-copy.js';
 import type { Ticket } from './ap-req.js';
 import type { EncTicketPart } from './enc-ticket-part.js';
 import { principalText } from './keytab.js';
@@ -66,21 +67,14 @@ export class OpenedTickets {
  */
 export function keptPart(part: EncTicketPart): TicketPart {
   return {
-    flags: ownCopy(part.flags),
-    key: { etype: part.key.etype, value: ownCopy(part.key.value) },
+    flags: ownBytes(part.flags),
+    key: { etype: part.key.etype, value: ownBytes(part.key.value) },
     crealm: part.crealm,
     cname: part.cname,
     authtime: part.authtime,
     starttime: part.starttime,
     endtime: part.endtime,
   };
-}
-
-/** A copy on memory of its own (Buffer.alloc is never pooled). */
-function ownCopy(bytes: Buffer): Buffer {
-  const copy = Buffer.alloc(bytes.length);
-  bytes.copy(copy);
-  return copy;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { AuthenticationError } from '../errors.js';
 import { shareKey } from '../net/client-address.js';
-import { ownString } from '../own-string.js';
+import { ownString } from '../own-copy.js';
 
 /** How many password checks may fail per user name, and per client, within one window. */
 export interface FailureLimitOptions {

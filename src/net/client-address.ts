@@ -3,7 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import { ConfigurationError } from '../errors.js';
-import { ownString } from '../own-string.js';
+import { ownString } from '../own-copy.js';
 
 /** `::ffff:10.0.0.1` (an IPv4 client on a dual-stack socket) is 10.0.0.1. */
 export function plainAddress(address: string | undefined): string {

@@ -3,7 +3,7 @@ import type { JWTPayload } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { DEFAULTS } from '../defaults.js';
 import { OPTION_KEYS } from '../option-keys.js';
-import { ownString } from '../own-string.js';
+import { ownString } from '../own-copy.js';
 import type { Store } from '../store/store.js';
 import type { BearerOptions, CookieOptions, JsonWebKeySet, NtlmIdentity } from '../types.js';
 import { knownKeysOnly, positiveInteger } from '../validation.js';

@@ -1,9 +1,9 @@
-// ownString: a copy that keeps nothing of the string it was cut from.
+// ownString and ownBytes: copies that keep nothing of what they were cut from.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { ownString } from '../../src/own-string.js';
+import { ownBytes, ownString } from '../../src/own-copy.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -34,5 +34,19 @@ describe('ownString', () => {
     const token = (header: string, i: number) => header.slice(9, 9 + 1000 + String(i).length);
     // 500 tokens of ~1 KB: ~1 MB in UTF-16 copies at most; the headers behind slices would be 8 MB.
     assert.ok(heapKeptBy((header, i) => ownString(token(header, i))) < 3_000_000);
+  });
+});
+
+describe('ownBytes', () => {
+  it('copies a pooled slice onto memory of its own, which later changes to the source do not reach', () => {
+    const pooled = Buffer.from('a 32-byte session key, say......');
+    const slice = pooled.subarray(2, 18);
+    assert.ok(slice.buffer.byteLength > slice.length);
+    const copy = ownBytes(slice);
+    assert.deepEqual(copy, slice);
+    assert.equal(copy.buffer.byteLength, copy.length);
+    assert.equal(copy.byteOffset, 0);
+    pooled.fill(0);
+    assert.equal(copy.toString(), '32-byte session ');
   });
 });
