@@ -19,7 +19,7 @@ import {
   wrapGssToken,
 } from './gss-token.js';
 import { principalText } from './keytab.js';
-import { keptPart, type OpenedTicket, OpenedTickets, type TicketPart, ticketKey } from './opened-tickets.js';
+import { keptPart, type OpenedTicket, OpenedTickets, type TicketPart } from './opened-tickets.js';
 import { identityFrom, type KerberosIdentity, verifiedPac } from './pac-identity.js';
 import { pooledRandomBytes } from './random-pool.js';
 import { refuse } from './refuse.js';
@@ -244,16 +244,15 @@ class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept' | 'verifyTicket'
   #openTicket(ticket: Ticket, keep: boolean): OpenedTicket {
     // Every time, kept or not: a ticket for a principal or key we do not serve stops here.
     const serviceKey = this.#keys.forTicket(ticket);
-    const key = keep ? ticketKey(ticket) : undefined;
-    const known = key === undefined ? undefined : this.#opened.get(key);
+    const known = keep ? this.#opened.get(ticket, serviceKey) : undefined;
     if (known) {
       this.#checkTicketTimes(known.part, known.client);
       return known;
     }
     const opened = this.#openNew(ticket, serviceKey);
-    if (key !== undefined) {
+    if (keep) {
       const { maxClockSkewMs, now } = this.#policy;
-      this.#opened.set(key, opened, opened.part.endtime.getTime() + maxClockSkewMs - now());
+      this.#opened.set(ticket, serviceKey, opened, opened.part.endtime.getTime() + maxClockSkewMs - now());
     }
     return opened;
   }

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { ownBytes } from '../own-copy.js';
 import type { Ticket } from './ap-req.js';
 import type { EncTicketPart } from './enc-ticket-part.js';
-import { principalText } from './keytab.js';
+import type { EncryptionKey } from './enctypes.js';
 import type { KerberosIdentity } from './pac-identity.js';
 
 /** What a logon reads of its ticket once it is open: the PAC and the rest are not kept. */
@@ -20,7 +20,7 @@ export interface OpenedTicket {
 }
 
 /**
- * What an entry costs besides its key (a copy of the ticket's ciphertext), measured with 3,000
+ * What an entry costs besides its copy of the ticket's ciphertext, measured with 3,000
  * tickets: ~5 KB of heap (the kept part, the identity, the session key's derived keys and MACs)
  * and ~2 KB of native memory (the session key's three kept AES contexts, aes-sha1.ts).
  */
@@ -30,33 +30,62 @@ const GROUP_BYTES = 80;
 /** About 3,500 tickets of 1 KB: the users who logged on with Kerberos within a ticket's life. */
 const MAX_BYTES = 32 * 1024 * 1024;
 
+/** An entry: the ticket's exact ciphertext and the service key that opened it, with what it gave. */
+interface Entry {
+  readonly cipher: Buffer;
+  readonly serviceKey: EncryptionKey;
+  readonly opened: OpenedTicket;
+}
+
+/** Bytes of a ticket's ciphertext that name its entry: for AES, the HMAC's 12 and 4 before them. */
+const TAG_BYTES = 16;
+
 /**
  * Tickets opened before, by their ciphertext. A client sends the same service ticket on every new
  * connection for the ticket's life (10 hours by default), each time with a new authenticator.
  * Opening it again (AES decryption, DER, the PAC's signature and NDR) gives the same answer, so it
  * is done once per ticket; what a logon brings that is new (the ticket's times against our clock,
- * the authenticator, channel bindings, the replay cache) is checked every time. Keyed by the exact
- * ciphertext and the service key it was opened with. A ticket that fails a check is never kept,
- * an entry leaves when its ticket expires, and the whole is bounded in bytes (the least recently
- * used goes first). The session keys of the tickets kept stay in memory as long (as in a client's
- * credential cache); the keytab that opens them all is there anyway.
+ * the authenticator, channel bindings, the replay cache) is checked every time.
+ *
+ * An entry is found by the ciphertext's last 16 bytes (its integrity tag for AES, the RC4 stream's
+ * end for rc4-hmac: random for every ticket the KDC seals) and is used only when the whole
+ * ciphertext and the service key are the same as when it was opened. A key made of the whole
+ * ciphertext cost a 1 KB string per logon, hashed by the table. A ticket that matches a tag but
+ * not the rest is opened as a new one, and fails there unless it is a ticket of ours.
+ *
+ * A ticket that fails a check is never kept, an entry leaves when its ticket expires, and the whole
+ * is bounded in bytes (the least recently used goes first). The session keys of the tickets kept
+ * stay in memory as long (as in a client's credential cache); the keytab that opens them all is
+ * there anyway.
  */
 export class OpenedTickets {
-  readonly #cache = new LRUCache<string, OpenedTicket>({
+  readonly #cache = new LRUCache<string, Entry>({
     maxSize: MAX_BYTES,
-    sizeCalculation: (opened, key) =>
-      key.length + ENTRY_BYTES + GROUP_BYTES * opened.identity.groupSids.length,
+    sizeCalculation: ({ cipher, opened }) =>
+      cipher.length + ENTRY_BYTES + GROUP_BYTES * opened.identity.groupSids.length,
   });
 
-  /** The ticket under `key` (ticketKey) as opened before, if it was. */
-  get(key: string): OpenedTicket | undefined {
-    return this.#cache.get(key);
+  /** The ticket as opened before with `serviceKey`, if it was. */
+  get(ticket: Ticket, serviceKey: EncryptionKey): OpenedTicket | undefined {
+    const { cipher } = ticket.encPart;
+    const entry = this.#cache.get(tagOf(cipher));
+    return entry && entry.serviceKey === serviceKey && entry.cipher.equals(cipher) ? entry.opened : undefined;
   }
 
-  /** Keeps `opened` (which passed every check) under `key` for `lifetimeMs`: until its ticket expires. */
-  set(key: string, opened: OpenedTicket, lifetimeMs: number): void {
-    if (lifetimeMs > 0) this.#cache.set(key, opened, { ttl: lifetimeMs });
+  /**
+   * Keeps `opened` (which passed every check) for `lifetimeMs`: until its ticket expires. It
+   * replaces an entry under the same tag: one of ours, or a ticket that opened too.
+   */
+  set(ticket: Ticket, serviceKey: EncryptionKey, opened: OpenedTicket, lifetimeMs: number): void {
+    const { cipher } = ticket.encPart;
+    if (lifetimeMs > 0)
+      this.#cache.set(tagOf(cipher), { cipher: ownBytes(cipher), serviceKey, opened }, { ttl: lifetimeMs });
   }
+}
+
+/** latin1: one character per byte, so the tag costs a 16-byte copy, not an encoding. */
+function tagOf(cipher: Buffer): string {
+  return cipher.toString('latin1', Math.max(0, cipher.length - TAG_BYTES));
 }
 
 /**
@@ -75,14 +104,4 @@ export function keptPart(part: EncTicketPart): TicketPart {
     starttime: part.starttime,
     endtime: part.endtime,
   };
-}
-
-/**
- * A ticket's key in OpenedTickets: the service principal, the key it was sealed with, and the
- * exact ciphertext. Made once per logon (a copy of the ciphertext), for the lookup and, on a
- * miss, the entry.
- */
-export function ticketKey({ encPart, sname, realm }: Ticket): string {
-  // latin1: one character per byte, so the key costs a copy, not an encoding.
-  return `${principalText(sname.components, realm)} ${encPart.etype} ${encPart.kvno ?? ''} ${encPart.cipher.toString('latin1')}`;
 }

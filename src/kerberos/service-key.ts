@@ -70,22 +70,23 @@ export class ServiceKeys {
   /** Which keytab key opens this ticket: principal, then enctype, then kvno (rotation). */
   forTicket(ticket: Ticket): EncryptionKey {
     const target = { components: ticket.sname.components, realm: ticket.realm };
-    const name = principalText(target.components, target.realm);
+    // For the refusals only: a logon served makes no string.
+    const name = () => principalText(target.components, target.realm);
     if (this.#service && !matchesService(this.#service, target)) {
-      refuse('ERR_KRB_WRONG_SERVICE', `ticket is for ${name}, not ${this.#servicePrincipal}`);
+      refuse('ERR_KRB_WRONG_SERVICE', `ticket is for ${name()}, not ${this.#servicePrincipal}`);
     }
     const forPrincipal = this.#entries.filter((e) => samePrincipal(e, target));
-    if (forPrincipal.length === 0) refuse('ERR_KRB_WRONG_SERVICE', `no key in the keytab for ${name}`);
+    if (forPrincipal.length === 0) refuse('ERR_KRB_WRONG_SERVICE', `no key in the keytab for ${name()}`);
     const { etype, kvno } = ticket.encPart;
     if (etype === EncType.RC4_HMAC && !this.#allowRc4) {
       refuse(
         'ERR_KRB_ENCTYPE_REFUSED',
-        `ticket for ${name} is encrypted with rc4-hmac; set allowRc4 to accept it`,
+        `ticket for ${name()} is encrypted with rc4-hmac; set allowRc4 to accept it`,
       );
     }
     const sameType = forPrincipal.filter((e) => e.key.etype === etype);
     if (sameType.length === 0)
-      refuse('ERR_KRB_NO_KEY', `no key of enctype ${etype} for ${name} in the keytab`);
+      refuse('ERR_KRB_NO_KEY', `no key of enctype ${etype} for ${name()} in the keytab`);
     // No kvno in the ticket: the newest key; with one, exactly that key (RFC 4120 5.2.9).
     const key =
       kvno === undefined
@@ -94,7 +95,7 @@ export class ServiceKeys {
     if (!key) {
       refuse(
         'ERR_KRB_NO_KEY',
-        `no key with kvno ${kvno} for ${name} (keytab has ${sameType.map((e) => e.kvno).join(', ')}): export the keytab again`,
+        `no key with kvno ${kvno} for ${name()} (keytab has ${sameType.map((e) => e.kvno).join(', ')}): export the keytab again`,
       );
     }
     return key.key;

@@ -307,6 +307,16 @@ describe('kerberosAcceptor on the saved curl token', () => {
     );
     await assert.rejects(a.accept(tampered), refused('ERR_KRB_BAD_PAC'));
     assert.equal(sets.mock.callCount(), 1);
+    // Entries are found by the ciphertext's last 16 bytes: a copy changed elsewhere finds the
+    // entry, is not served from it, fails as a new ticket, and leaves the entry to its ticket.
+    const cipher = decodeApReq(unwrapGssToken(TOKEN).body).ticket.encPart.cipher;
+    const sameTag = Buffer.from(cipher);
+    sameTag[40]! ^= 1;
+    await assert.rejects(a.accept(replaceBytes(TOKEN, cipher, sameTag)), refused('ERR_KRB_MODIFIED'));
+    assert.equal(gets.mock.calls.at(-1)!.result, undefined);
+    await a.accept(TOKEN);
+    assert.notEqual(gets.mock.calls.at(-1)!.result, undefined, 'still served from its entry');
+    assert.equal(sets.mock.callCount(), 1);
     // A ticket fetched to check a password (Basic) is new every time: neither looked up nor kept.
     const gotBefore = gets.mock.callCount();
     const ticket = decodeApReq(unwrapGssToken(TOKEN).body).ticket;
