@@ -297,7 +297,24 @@ function checkNtlmMechListMic(
   return ntlmMac(key, outcome.flags, 'server-to-client', negotiation.mechTypesDer);
 }
 
+/**
+ * The identities made from the acceptor's, by its object: a ticket kept open gives the same frozen
+ * identity at every logon, and so the same frozen NtlmIdentity here, which the identity interner
+ * then finds by the object without comparing it field by field.
+ */
+const fromFrozenKerberos = new WeakMap<KerberosIdentity, NtlmIdentity>();
+
 export function fromKerberos(identity: KerberosIdentity): NtlmIdentity {
+  if (!Object.isFrozen(identity)) return kerberosToNtlm(identity);
+  let made = fromFrozenKerberos.get(identity);
+  if (!made) {
+    made = Object.freeze(kerberosToNtlm(identity));
+    fromFrozenKerberos.set(identity, made);
+  }
+  return made;
+}
+
+function kerberosToNtlm(identity: KerberosIdentity): NtlmIdentity {
   return {
     username: identity.username,
     domain: identity.domain,

@@ -18,6 +18,7 @@ import {
   type HandshakeSlot,
   type PendingEntry,
 } from './connection-registry.js';
+import { HandshakeAbort } from './handshake-abort.js';
 import { IdentityInterner } from './identity-interner.js';
 import type { ResolvedOptions } from './resolved-options.js';
 
@@ -38,7 +39,7 @@ const NO_KEYS: JsonWebKeySet = Object.freeze({ keys: Object.freeze([]) });
 interface Leg {
   readonly step: Step;
   readonly slot: HandshakeSlot;
-  readonly controller: AbortController;
+  readonly controller: HandshakeAbort;
 }
 
 /** What the authenticator needs of a request, whatever the framework. */
@@ -320,7 +321,14 @@ export class Authenticator {
       }
       if (step.done) {
         this.#registry.releaseHandshake(slot);
-        return this.#completed(state, request, scheme, step, issued, mechanism.mechanismOf(token) ?? scheme);
+        return this.#completed(
+          state,
+          request,
+          scheme,
+          step,
+          issued,
+          () => mechanism.mechanismOf(token) ?? scheme,
+        );
       }
       this.#awaitNextLeg(state, request, { exchange: step.pending, controller, slot });
       if (debug >= 1)
@@ -361,11 +369,13 @@ export class Authenticator {
     // The slot is taken before any await: a burst of first legs cannot all pass the check
     // while the mechanism is still opening DC connections for the earlier ones.
     const slot = this.#reserve(request.clientAddress);
-    const controller = new AbortController();
+    const controller = new HandshakeAbort();
     try {
       const { socket } = request;
       const step = await mechanism.start(token, {
-        signal: controller.signal,
+        get signal() {
+          return controller.signal;
+        },
         // Read only by a mechanism that checks them: the certificate and two hashes per logon otherwise.
         get channelBindings() {
           return channelBindingsOf(socket);
@@ -435,14 +445,15 @@ export class Authenticator {
     scheme: ConnectionScheme,
     step: Extract<Step, { done: true }>,
     issued: IssuedToken | undefined,
-    tokenMechanism: string,
+    /** What the token says it was, for an identity that does not: read only then (a second parse). */
+    tokenMechanism: () => string,
   ): Decision {
     const { responseToken } = step;
     const identity = this.#identities.intern(step.identity);
     const logger = this.#log(request);
     const durationMs = this.#handshakeTime(state);
     // One name for the logon, wherever it shows: req.ntlm.mechanism, this line, the metrics.
-    const mechanism = identity.mechanism ?? tokenMechanism;
+    const mechanism = identity.mechanism ?? tokenMechanism();
     logger.info('logon accepted', {
       user: identity.username,
       domain: identity.domain,

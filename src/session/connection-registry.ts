@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { PendingExchange } from '../mechanisms/mechanism.js';
 import { shareKey } from '../net/client-address.js';
 import type { NtlmRequestInfo } from '../types.js';
+import type { HandshakeAbort } from './handshake-abort.js';
 
 /**
  * One of the `maxPendingHandshakes` places, taken when a handshake begins, before the mechanism
@@ -22,7 +23,7 @@ export interface HandshakeLimits {
 /** A handshake waiting for the client's next leg on one connection. */
 export interface PendingEntry {
   readonly exchange: PendingExchange;
-  readonly controller: AbortController;
+  readonly controller: HandshakeAbort;
   readonly slot: HandshakeSlot;
   readonly timer: NodeJS.Timeout;
 }

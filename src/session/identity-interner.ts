@@ -13,6 +13,12 @@ const MAX_VARIANTS_PER_USER = 8;
  */
 export class IdentityInterner {
   readonly #byUser = new Map<string, WeakRef<NtlmIdentity>[]>();
+  /**
+   * What an identity interned to, by the very object given, when that object is deeply frozen
+   * (itself and its arrays) and so cannot differ now from when it was compared: a Kerberos ticket
+   * kept open hands over the same one at every logon (mechanisms/negotiate.ts).
+   */
+  readonly #byFrozenObject = new WeakMap<NtlmIdentity, NtlmIdentity>();
   readonly #cleanup = new FinalizationRegistry<string>((user) => {
     const alive = this.#byUser.get(user)?.filter((ref) => ref.deref() !== undefined);
     if (alive?.length) this.#byUser.set(user, alive);
@@ -21,6 +27,14 @@ export class IdentityInterner {
 
   /** The shared, frozen identity equal to `identity` (made from it if there is none yet). */
   intern(identity: NtlmIdentity): NtlmIdentity {
+    const seen = this.#byFrozenObject.get(identity);
+    if (seen) return seen;
+    const interned = this.#find(identity);
+    if (deeplyFrozen(identity)) this.#byFrozenObject.set(identity, interned);
+    return interned;
+  }
+
+  #find(identity: NtlmIdentity): NtlmIdentity {
     const user = `${identity.domain}\\${identity.username}`;
     const variants = this.#byUser.get(user);
     if (variants) {
@@ -34,6 +48,7 @@ export class IdentityInterner {
     if (!variants) this.#byUser.set(user, [ref]);
     else if (variants.push(ref) > MAX_VARIANTS_PER_USER) variants.shift();
     this.#cleanup.register(frozen, user);
+    this.#byFrozenObject.set(frozen, frozen);
     return frozen;
   }
 }
@@ -62,6 +77,14 @@ function sameValue(a: unknown, b: unknown): boolean {
   if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+function deeplyFrozen(identity: NtlmIdentity): boolean {
+  return (
+    Object.isFrozen(identity) &&
+    (identity.groups === undefined || Object.isFrozen(identity.groups)) &&
+    (identity.groupSids === undefined || Object.isFrozen(identity.groupSids))
+  );
 }
 
 /** A copy, frozen with its arrays: the verifier's own objects are left as they are. */

@@ -23,6 +23,35 @@ describe('IdentityInterner', () => {
     assert.deepEqual(shared, first);
   });
 
+  it('finds a deeply frozen identity by its object, and compares one that could have changed', (t) => {
+    const interner = new IdentityInterner();
+    const frozen = Object.freeze({
+      ...alice(),
+      groups: Object.freeze(alice().groups),
+      groupSids: Object.freeze(alice().groupSids),
+    });
+    const shared = interner.intern(frozen);
+    assert.equal(interner.intern(shared), shared, 'an interned identity is its own');
+    // Found again without a field-by-field comparison (spread copies fields; a spy on Object.keys sees none).
+    const keys = t.mock.method(Object, 'keys');
+    assert.equal(interner.intern(frozen), shared);
+    assert.equal(keys.mock.callCount(), 0);
+    keys.mock.restore();
+    // Frozen at the top but with a mutable array: compared every time, so a change is seen.
+    const groups = ['Engineering', 'Domain Users'];
+    const shallow = Object.freeze({ ...alice(), groups });
+    assert.equal(interner.intern(shallow), shared);
+    groups.push('Domain Admins');
+    const changed = interner.intern(shallow);
+    assert.notEqual(changed, shared);
+    assert.deepEqual(changed.groups, ['Engineering', 'Domain Users', 'Domain Admins']);
+    // And a mutable identity object likewise.
+    const mutable = alice();
+    assert.equal(interner.intern(mutable), shared);
+    mutable.workstation = 'WS09';
+    assert.notEqual(interner.intern(mutable), shared);
+  });
+
   it('keeps identities apart that differ in anything (groups, workstation, user)', () => {
     const interner = new IdentityInterner();
     const shared = interner.intern(alice());

@@ -4,10 +4,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, afterEach, before, beforeEach, describe, it, mock } from 'node:test';
+import type { KerberosIdentity } from '../../src/kerberos/acceptor.js';
 import { decodeApReq } from '../../src/kerberos/ap-req.js';
 import { decrypt, EncType, encrypt, KeyUsage } from '../../src/kerberos/enctypes.js';
 import { unwrapGssToken } from '../../src/kerberos/gss-token.js';
 import { parseKeytab } from '../../src/kerberos/keytab.js';
+import { fromKerberos } from '../../src/mechanisms/negotiate.js';
 import {
   decodeSpnego,
   encodeNegTokenInit,
@@ -201,5 +203,30 @@ describe('NTLM inside SPNEGO through ntlm() (local directory)', () => {
     // The authenticator answers a scheme it does not offer with that scheme alone.
     assert.equal(reply.headers['www-authenticate'], 'Negotiate');
     assert.deepEqual(served.logger.codes(), ['ERR_NTLM_UNSUPPORTED_MECHANISM']);
+  });
+});
+
+describe('fromKerberos', () => {
+  const kerberosIdentity = (): KerberosIdentity => ({
+    username: 'alice',
+    domain: 'EXAMPLE',
+    realm: 'EXAMPLE.TEST',
+    sid: 'S-1-5-21-1-2-3-1102',
+    // Frozen, as the acceptor freezes a kept ticket's (the type does not say so).
+    groupSids: Object.freeze(['S-1-5-21-1-2-3-513']) as string[],
+    userPrincipalName: 'alice@example.test',
+    displayName: 'Alice',
+  });
+
+  it("gives one frozen identity per frozen acceptor identity (a kept ticket's), a new one otherwise", () => {
+    const kept = Object.freeze(kerberosIdentity());
+    const identity = fromKerberos(kept);
+    assert.equal(fromKerberos(kept), identity);
+    assert.ok(Object.isFrozen(identity));
+    assert.equal(identity.mechanism, 'Kerberos');
+    assert.equal(identity.workstation, '');
+    const fresh = kerberosIdentity();
+    assert.notEqual(fromKerberos(fresh), fromKerberos(fresh));
+    assert.deepEqual(fromKerberos(fresh), identity);
   });
 });
