@@ -22,7 +22,9 @@ export interface OpenedTicket {
 /**
  * What an entry costs besides its copy of the ticket's ciphertext, measured with 3,000
  * tickets: ~5 KB of heap (the kept part, the identity, the session key's derived keys and MACs)
- * and ~2 KB of native memory (the session key's three kept AES contexts, aes-sha1.ts).
+ * and ~2 KB of native memory (the session key's three kept AES contexts, aes-sha1.ts). Since
+ * then an entry also keeps the NtlmIdentity made from its identity once (mechanisms/negotiate.ts),
+ * a few hundred bytes that share its strings and group array.
  */
 const ENTRY_BYTES = 8 * 1024;
 /** And per group in the identity: a SID string of the heap (~60–80 bytes), against 8 of ciphertext. */
@@ -68,8 +70,12 @@ export class OpenedTickets {
   /** The ticket as opened before with `serviceKey`, if it was. */
   get(ticket: Ticket, serviceKey: EncryptionKey): OpenedTicket | undefined {
     const { cipher } = ticket.encPart;
-    const entry = this.#cache.get(tagOf(cipher));
-    return entry && entry.serviceKey === serviceKey && entry.cipher.equals(cipher) ? entry.opened : undefined;
+    const tag = tagOf(cipher);
+    // peek: a ticket that only shares the tag must not keep the entry from its turn to go.
+    const entry = this.#cache.peek(tag);
+    if (!entry || entry.serviceKey !== serviceKey || !entry.cipher.equals(cipher)) return undefined;
+    this.#cache.get(tag);
+    return entry.opened;
   }
 
   /**

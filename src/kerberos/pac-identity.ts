@@ -17,8 +17,11 @@ export interface KerberosIdentity {
   realm: string;
   userPrincipalName: string | undefined;
   sid: string;
-  /** Global groups (GroupIds), ExtraSids and resource groups, as SIDs. */
-  groupSids: string[];
+  /**
+   * Global groups (GroupIds), ExtraSids and resource groups, as SIDs. Frozen, with the identity,
+   * when the acceptor returns it: a ticket kept open shares both with every logon.
+   */
+  readonly groupSids: readonly string[];
   /** PAC FullName. */
   displayName: string;
 }

@@ -11,6 +11,7 @@ import {
 } from '../negotiate/spnego.js';
 import type { ExtendedProtectionMode } from '../ntlm/extended-protection.js';
 import { canSign, ntlmMac, verifyNtlmMac } from '../ntlm/signing.js';
+import { sealIdentity } from '../sealed-identities.js';
 import type { MechanismName, NtlmIdentity } from '../types.js';
 import type { Mechanism, MechanismContext, Step } from './mechanism.js';
 import type { NtlmMechanism, NtlmOutcome } from './ntlm.js';
@@ -246,7 +247,8 @@ export class NegotiateMechanism implements Mechanism {
         : { extendedProtection: this.extendedProtection, channelBindings: context.channelBindings };
     const { identity, responseToken } = await this.kerberos.accept(token, channel);
     const named = fromKerberos(identity);
-    return { identity: this.nameGroups ? await this.nameGroups(named) : named, responseToken };
+    // A copy to name: the verifier's nameGroups may write to what it is given, and `named` is shared.
+    return { identity: this.nameGroups ? await this.nameGroups({ ...named }) : named, responseToken };
   }
 }
 
@@ -299,16 +301,16 @@ function checkNtlmMechListMic(
 
 /**
  * The identities made from the acceptor's, by its object: a ticket kept open gives the same frozen
- * identity at every logon, and so the same frozen NtlmIdentity here, which the identity interner
- * then finds by the object without comparing it field by field.
+ * identity at every logon (acceptor.ts), and so the same sealed NtlmIdentity here, which the
+ * identity interner then finds by its object without comparing it field by field.
  */
 const fromFrozenKerberos = new WeakMap<KerberosIdentity, NtlmIdentity>();
 
 export function fromKerberos(identity: KerberosIdentity): NtlmIdentity {
-  if (!Object.isFrozen(identity)) return kerberosToNtlm(identity);
+  if (!Object.isFrozen(identity) || !Object.isFrozen(identity.groupSids)) return kerberosToNtlm(identity);
   let made = fromFrozenKerberos.get(identity);
   if (!made) {
-    made = Object.freeze(kerberosToNtlm(identity));
+    made = sealIdentity(kerberosToNtlm(identity));
     fromFrozenKerberos.set(identity, made);
   }
   return made;

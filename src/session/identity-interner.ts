@@ -1,3 +1,4 @@
+import { isSealedIdentity, sealIdentity } from '../sealed-identities.js';
 import type { NtlmIdentity } from '../types.js';
 
 /** Different identities of one user kept at once (other workstations, groups changed meanwhile). */
@@ -9,16 +10,17 @@ const MAX_VARIANTS_PER_USER = 8;
  * own copy of the strings and group arrays until it closed (most of the heap an idle
  * authenticated connection held). Found by user, then compared field by field: serialising the
  * whole identity as the key cost a tenth of a Kerberos logon's own CPU. Entries go when no
- * connection refers to their identity.
+ * connection refers to their identity (a Kerberos ticket kept open refers to its own: it lives as
+ * long as the ticket is kept).
  */
 export class IdentityInterner {
   readonly #byUser = new Map<string, WeakRef<NtlmIdentity>[]>();
   /**
-   * What an identity interned to, by the very object given, when that object is deeply frozen
-   * (itself and its arrays) and so cannot differ now from when it was compared: a Kerberos ticket
-   * kept open hands over the same one at every logon (mechanisms/negotiate.ts).
+   * What a sealed identity (sealed-identities.ts) interned to, by its object: it cannot differ now
+   * from when it was compared. A Kerberos ticket kept open hands over the same one at every logon
+   * (mechanisms/negotiate.ts); the interner's own are sealed too.
    */
-  readonly #byFrozenObject = new WeakMap<NtlmIdentity, NtlmIdentity>();
+  readonly #bySealedObject = new WeakMap<NtlmIdentity, NtlmIdentity>();
   readonly #cleanup = new FinalizationRegistry<string>((user) => {
     const alive = this.#byUser.get(user)?.filter((ref) => ref.deref() !== undefined);
     if (alive?.length) this.#byUser.set(user, alive);
@@ -27,10 +29,10 @@ export class IdentityInterner {
 
   /** The shared, frozen identity equal to `identity` (made from it if there is none yet). */
   intern(identity: NtlmIdentity): NtlmIdentity {
-    const seen = this.#byFrozenObject.get(identity);
+    const seen = this.#bySealedObject.get(identity);
     if (seen) return seen;
     const interned = this.#find(identity);
-    if (deeplyFrozen(identity)) this.#byFrozenObject.set(identity, interned);
+    if (isSealedIdentity(identity)) this.#bySealedObject.set(identity, interned);
     return interned;
   }
 
@@ -43,12 +45,13 @@ export class IdentityInterner {
         if (known && sameIdentity(known, identity)) return known;
       }
     }
-    const frozen = frozenCopy(identity);
+    // A sealed one is kept as it is: a copy would be a second object for as long as its ticket.
+    const frozen = isSealedIdentity(identity) ? identity : frozenCopy(identity);
     const ref = new WeakRef(frozen);
     if (!variants) this.#byUser.set(user, [ref]);
     else if (variants.push(ref) > MAX_VARIANTS_PER_USER) variants.shift();
     this.#cleanup.register(frozen, user);
-    this.#byFrozenObject.set(frozen, frozen);
+    this.#bySealedObject.set(frozen, frozen);
     return frozen;
   }
 }
@@ -79,18 +82,10 @@ function sameValue(a: unknown, b: unknown): boolean {
   return true;
 }
 
-function deeplyFrozen(identity: NtlmIdentity): boolean {
-  return (
-    Object.isFrozen(identity) &&
-    (identity.groups === undefined || Object.isFrozen(identity.groups)) &&
-    (identity.groupSids === undefined || Object.isFrozen(identity.groupSids))
-  );
-}
-
 /** A copy, frozen with its arrays: the verifier's own objects are left as they are. */
 function frozenCopy(identity: NtlmIdentity): NtlmIdentity {
   const copy: { -readonly [K in keyof NtlmIdentity]: NtlmIdentity[K] } = { ...identity };
   if (copy.groups) copy.groups = Object.freeze([...copy.groups]);
   if (copy.groupSids) copy.groupSids = Object.freeze([...copy.groupSids]);
-  return Object.freeze(copy);
+  return sealIdentity(copy);
 }

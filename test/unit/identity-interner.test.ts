@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { sealIdentity } from '../../src/sealed-identities.js';
 import { IdentityInterner } from '../../src/session/identity-interner.js';
 
 const alice = () => ({
@@ -23,29 +24,46 @@ describe('IdentityInterner', () => {
     assert.deepEqual(shared, first);
   });
 
-  it('finds a deeply frozen identity by its object, and compares one that could have changed', (t) => {
+  it('finds a sealed identity (made by this package) by its object, without comparing it', (t) => {
     const interner = new IdentityInterner();
-    const frozen = Object.freeze({
+    const sealed = sealIdentity({
       ...alice(),
       groups: Object.freeze(alice().groups),
       groupSids: Object.freeze(alice().groupSids),
     });
-    const shared = interner.intern(frozen);
-    assert.equal(interner.intern(shared), shared, 'an interned identity is its own');
-    // Found again without a field-by-field comparison (spread copies fields; a spy on Object.keys sees none).
+    const shared = interner.intern(sealed);
+    assert.equal(shared, sealed, 'kept as it is: no second copy');
+    assert.equal(interner.intern(shared), shared);
+    // Found again without a field-by-field comparison (a spy on Object.keys sees none).
     const keys = t.mock.method(Object, 'keys');
-    assert.equal(interner.intern(frozen), shared);
+    assert.equal(interner.intern(sealed), shared);
     assert.equal(keys.mock.callCount(), 0);
     keys.mock.restore();
-    // Frozen at the top but with a mutable array: compared every time, so a change is seen.
-    const groups = ['Engineering', 'Domain Users'];
-    const shallow = Object.freeze({ ...alice(), groups });
-    assert.equal(interner.intern(shallow), shared);
-    groups.push('Domain Admins');
-    const changed = interner.intern(shallow);
-    assert.notEqual(changed, shared);
-    assert.deepEqual(changed.groups, ['Engineering', 'Domain Users', 'Domain Admins']);
-    // And a mutable identity object likewise.
+    assert.equal(interner.intern(alice()), shared, 'an equal identity from a verifier finds it');
+  });
+
+  it("compares a verifier's identity every time, frozen or not: a mutable array or a getter inside may change", () => {
+    const interner = new IdentityInterner();
+    const shared = interner.intern(alice());
+    for (const field of ['groups', 'groupSids'] as const) {
+      const list = [...alice()[field]];
+      const frozenOutside = Object.freeze({ ...alice(), [field]: list });
+      assert.equal(interner.intern(frozenOutside), shared);
+      list.push('S-1-5-21-1-2-3-512');
+      const changed = interner.intern(frozenOutside);
+      assert.notEqual(changed, shared, `a change to ${field} is seen`);
+      assert.deepEqual(changed[field], list);
+    }
+    let name = 'alice';
+    const withGetter = Object.freeze({
+      ...alice(),
+      get username() {
+        return name;
+      },
+    });
+    assert.equal(interner.intern(withGetter).username, 'alice');
+    name = 'bob';
+    assert.equal(interner.intern(withGetter).username, 'bob');
     const mutable = alice();
     assert.equal(interner.intern(mutable), shared);
     mutable.workstation = 'WS09';

@@ -12,7 +12,7 @@ import { decodeEncTicketPart } from '../../src/kerberos/enc-ticket-part.js';
 import { decrypt, EncType, encrypt, KeyUsage } from '../../src/kerberos/enctypes.js';
 import { TokId, unwrapGssToken } from '../../src/kerberos/gss-token.js';
 import { parseKeytab } from '../../src/kerberos/keytab.js';
-import { keptPart, OpenedTickets } from '../../src/kerberos/opened-tickets.js';
+import { keptPart, type OpenedTicket, OpenedTickets } from '../../src/kerberos/opened-tickets.js';
 import { decodeSpnego } from '../../src/negotiate/spnego.js';
 import { MemoryStore, type Store } from '../../src/store/store.js';
 
@@ -324,6 +324,22 @@ describe('kerberosAcceptor on the saved curl token', () => {
     assert.equal(a.verifyTicket(ticket, sessionKey).clientPrincipal, 'alice@EXAMPLE.TEST');
     assert.equal(sets.mock.callCount(), 1);
     assert.equal(gets.mock.callCount(), gotBefore);
+  });
+
+  it('serves a kept ticket only for the same ciphertext and the very service key that opened it', () => {
+    const tickets = new OpenedTickets();
+    const ticket = decodeApReq(unwrapGssToken(TOKEN).body).ticket;
+    const opened = { identity: { groupSids: [] } } as unknown as OpenedTicket;
+    tickets.set(ticket, SERVICE_KEY, opened, 60_000);
+    assert.equal(tickets.get(ticket, SERVICE_KEY), opened);
+    // An equal key, but not the one that opened it (another keytab entry with the same bytes).
+    const twin = { etype: SERVICE_KEY.etype, value: Buffer.from(SERVICE_KEY.value) };
+    assert.equal(tickets.get(ticket, twin), undefined);
+    // The same last 16 bytes, another byte before them.
+    const cipher = Buffer.from(ticket.encPart.cipher);
+    cipher[0]! ^= 1;
+    assert.equal(tickets.get({ ...ticket, encPart: { ...ticket.encPart, cipher } }, SERVICE_KEY), undefined);
+    assert.equal(tickets.get(ticket, SERVICE_KEY), opened);
   });
 
   it('answers a broken token with InvalidTokenError (400), never a RangeError', async () => {

@@ -19,9 +19,10 @@ import {
   type NegTokenResp,
 } from '../../src/negotiate/spnego.js';
 import { ntlmMac } from '../../src/ntlm/signing.js';
+import type { Verifier } from '../../src/types.js';
 import { NtlmHttpClient } from '../helpers/http-client.js';
 import { type1, type3 } from '../helpers/ntlm-client.js';
-import { ALICE, startServer, type TestServer } from '../helpers/servers.js';
+import { ALICE, startServer, type TestServer, testDirectory } from '../helpers/servers.js';
 
 const FIXTURES = new URL('../fixtures/kerberos/', import.meta.url);
 const KEYTAB = readFileSync(new URL('http.keytab', FIXTURES));
@@ -126,6 +127,34 @@ describe('Negotiate in ntlm() with a keytab (offline, the saved token)', () => {
   });
 });
 
+describe("Negotiate with a verifier's nameGroups (offline, the saved token)", () => {
+  it('hands nameGroups an identity of its own to write to, not the one its ticket keeps', async () => {
+    const directory = testDirectory();
+    const given: object[] = [];
+    const verifier: Verifier = {
+      ...directory,
+      startHandshake: (start) => directory.startHandshake(start),
+      // A verifier that fills in the identity it is given, as a JavaScript one may.
+      nameGroups: async (identity) => {
+        given.push(identity);
+        return Object.assign(identity, { groups: ['Engineering'] });
+      },
+    };
+    mock.timers.enable({ apis: ['Date'], now: CAPTURED });
+    const served = await startServer('node:http', { verifier, kerberos: { keytab: KEYTAB } });
+    try {
+      const reply = await new NtlmHttpClient(served.url).request('/', negotiate(SPNEGO));
+      assert.equal(reply.status, 200, JSON.stringify(served.logger.records));
+      assert.deepEqual(JSON.parse(reply.body).ntlm.groups, ['Engineering']);
+      assert.equal(given.length, 1);
+      assert.ok(!Object.isFrozen(given[0]));
+    } finally {
+      mock.timers.reset();
+      await served.close();
+    }
+  });
+});
+
 describe('NTLM inside SPNEGO through ntlm() (local directory)', () => {
   let served: TestServer;
   before(async () => {
@@ -212,8 +241,8 @@ describe('fromKerberos', () => {
     domain: 'EXAMPLE',
     realm: 'EXAMPLE.TEST',
     sid: 'S-1-5-21-1-2-3-1102',
-    // Frozen, as the acceptor freezes a kept ticket's (the type does not say so).
-    groupSids: Object.freeze(['S-1-5-21-1-2-3-513']) as string[],
+    // Frozen, as the acceptor freezes a kept ticket's.
+    groupSids: Object.freeze(['S-1-5-21-1-2-3-513']),
     userPrincipalName: 'alice@example.test',
     displayName: 'Alice',
   });
