@@ -51,7 +51,7 @@ await measure('accept (header → identity + AP-REP)', async () => {
 const cache = new ReplayCache({ store: undefined, maxClockSkewMs: 300_000, maxEntries: 1e9, now: Date.now });
 const authenticatorCipher = Buffer.alloc(96);
 let n = 0;
-await measure('replay cache (in process)', () => {
+await measure('replay cache (in process)', async () => {
   authenticatorCipher.writeUInt32BE(n++);
   return cache.admit({
     client: 'alice@EXAMPLE.TEST',

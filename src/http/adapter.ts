@@ -84,8 +84,12 @@ class NodeAuthRequest implements AuthRequest {
     this.cookie = headers.cookie;
   }
 
+  #clientAddress: string | undefined;
+
+  /** Worked out once: a handshake leg reads it for its slot, its mechanism and its log line. */
   get clientAddress(): string {
-    return clientAddress(this.req, this.trustedProxies);
+    this.#clientAddress ??= clientAddress(this.req, this.trustedProxies);
+    return this.#clientAddress;
   }
 
   get secure(): boolean {

@@ -23,7 +23,7 @@ import { keptPart, type OpenedTicket, OpenedTickets, type TicketPart } from './o
 import { identityFrom, type KerberosIdentity, verifiedPac } from './pac-identity.js';
 import { pooledRandomBytes } from './random-pool.js';
 import { refuse } from './refuse.js';
-import { ReplayCache } from './replay-cache.js';
+import { ReplayCache, type ReplayVerdict } from './replay-cache.js';
 import { ServiceKeys } from './service-key.js';
 
 export type { KerberosChannel } from './channel-bindings.js';
@@ -216,7 +216,8 @@ class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept' | 'verifyTicket'
     const { part, client, identity } = this.#openTicket(apReq.ticket, true);
     const authenticator = this.#openAuthenticator(apReq, part, client, channel);
     // Last, so that only authenticators that passed every check occupy the cache.
-    await this.#checkReplay(apReq, authenticator, client);
+    const stored = this.#checkReplay(apReq, authenticator, client);
+    if (stored) await stored;
     return {
       identity,
       responseToken: apReq.mutualRequired ? apRepToken(part.key, authenticator) : undefined,
@@ -337,17 +338,26 @@ class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept' | 'verifyTicket'
     }
   }
 
-  /** RFC 4120 3.2.3: an authenticator (client, server, ctime, cusec) is accepted once. */
-  async #checkReplay(apReq: ApReq, authenticator: Authenticator, client: string): Promise<void> {
-    const verdict = await this.#policy.replay.admit({
+  /**
+   * RFC 4120 3.2.3: an authenticator (client, server, ctime, cusec) is accepted once. Decided at
+   * once by the in-process table; a promise only while a shared store answers.
+   */
+  #checkReplay(apReq: ApReq, authenticator: Authenticator, client: string): Promise<void> | undefined {
+    const verdict = this.#policy.replay.admit({
       client,
       server: principalText(apReq.ticket.sname.components, apReq.ticket.realm),
       ctime: authenticator.ctime,
       cusec: authenticator.cusec,
       authenticatorCipher: apReq.authenticator.cipher,
     });
-    if (verdict === 'replay') refuse('ERR_KRB_REPLAY', 'authenticator already used (replay)', client);
+    if (typeof verdict !== 'string') return verdict.then((settled) => refuseReplay(settled, client));
+    refuseReplay(verdict, client);
+    return undefined;
   }
+}
+
+function refuseReplay(verdict: ReplayVerdict, client: string): void {
+  if (verdict === 'replay') refuse('ERR_KRB_REPLAY', 'authenticator already used (replay)', client);
 }
 
 /**

@@ -65,8 +65,12 @@ export class ReplayCache {
     }
   }
 
-  /** 'first' the first time this authenticator is seen (now recorded), 'replay' after; 503 when full. */
-  async admit(entry: ReplayEntry): Promise<ReplayVerdict> {
+  /**
+   * 'first' the first time this authenticator is seen (now recorded), 'replay' after; 503 when
+   * full. Answered at once from the in-process table (no promise: a Kerberos logon waits on
+   * nothing else), and as a promise from a shared store; a refusal is thrown or rejected alike.
+   */
+  admit(entry: ReplayEntry): ReplayVerdict | Promise<ReplayVerdict> {
     const digest = replayDigest(entry);
     const now = this.#now();
     const expiresAt = now + this.#lifetimeMs;
@@ -76,18 +80,33 @@ export class ReplayCache {
         : this.#shares.full(entry.client, now)
           ? shareFull(this.#shares.max)
           : undefined;
+    let answer: ReplayVerdict | Promise<ReplayVerdict>;
     try {
-      const verdict = await this.#backend.admit(digest, now, expiresAt, refusal);
-      if (verdict === 'first') this.#shares.add(entry.client, expiresAt);
-      return verdict;
+      answer = this.#backend.admit(digest, now, expiresAt, refusal);
     } catch (error) {
-      if (error instanceof ServiceUnavailableError) throw error;
-      // Without the cache we cannot tell a replay from a first use: refuse to decide.
-      throw new ServiceUnavailableError('ERR_NTLM_STORE_UNAVAILABLE', 'Kerberos replay cache unavailable', {
-        cause: error,
-      });
+      throw unavailable(error);
     }
+    if (typeof answer === 'string') return this.#counted(answer, entry.client, expiresAt);
+    return answer.then(
+      (verdict) => this.#counted(verdict, entry.client, expiresAt),
+      (error: unknown) => {
+        throw unavailable(error);
+      },
+    );
   }
+
+  #counted(verdict: ReplayVerdict, client: string, expiresAt: number): ReplayVerdict {
+    if (verdict === 'first') this.#shares.add(client, expiresAt);
+    return verdict;
+  }
+}
+
+/** Without the cache we cannot tell a replay from a first use: refuse to decide. */
+function unavailable(error: unknown): ServiceUnavailableError {
+  if (error instanceof ServiceUnavailableError) return error;
+  return new ServiceUnavailableError('ERR_NTLM_STORE_UNAVAILABLE', 'Kerberos replay cache unavailable', {
+    cause: error,
+  });
 }
 
 /** One-shot: a Hash object per logon cost more than the hashing (bench/analysis.md). */
@@ -116,7 +135,12 @@ function shareFull(maxPerClient: number): ServiceUnavailableError {
 type Refusal = (held: number) => ServiceUnavailableError | undefined;
 
 interface ReplayBackend {
-  admit(digest: Buffer, now: number, expiresAt: number, refusal: Refusal): Promise<ReplayVerdict>;
+  admit(
+    digest: Buffer,
+    now: number,
+    expiresAt: number,
+    refusal: Refusal,
+  ): ReplayVerdict | Promise<ReplayVerdict>;
 }
 
 /**
@@ -215,7 +239,7 @@ function tableOf(store: MemoryStore): SeenTable {
 class InProcessBackend implements ReplayBackend {
   constructor(private readonly table: SeenTable) {}
 
-  async admit(digest: Buffer, now: number, expiresAt: number, refusal: Refusal): Promise<ReplayVerdict> {
+  admit(digest: Buffer, now: number, expiresAt: number, refusal: Refusal): ReplayVerdict {
     const key = digest.toString('base64url', 0, 16);
     this.table.prune(now);
     // The replay first: a captured AP-REQ gets 401 even while the cache is full.

@@ -12,7 +12,6 @@ export type ParsedAuthorization =
   | { readonly kind: 'other'; readonly scheme: string; readonly credentials: string }
   | { readonly kind: 'none' };
 
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 /** Base64 characters of the largest token each scheme may carry (SPNEGO carries Kerberos tickets, PAC and all). */
 const MAX_BASE64_LENGTH: Record<ConnectionScheme, number> = {
   NTLM: Math.ceil(MAX_TOKEN_BYTES / 3) * 4,
@@ -31,25 +30,58 @@ export function parseAuthorization(
   /** The schemes read as tokens; Basic only when a mechanism runs it (else the application's). */
   accepted: readonly ConnectionScheme[] = ['NTLM', 'Negotiate'],
 ): ParsedAuthorization {
-  if (header === undefined || header.trim() === '') return { kind: 'none' };
-  const match = /^\s*(\S+)(?:\s+(\S*))?\s*$/.exec(header);
-  if (!match)
-    throw new InvalidTokenError('Authorization header is not "<scheme> <token>"', 'ERR_NTLM_INVALID_HEADER');
-  const [, rawScheme = '', credentials = ''] = match;
+  const trimmed = header?.trim() ?? '';
+  if (trimmed === '') return { kind: 'none' };
+  // "<scheme> <credentials>": the scheme ends at the first whitespace (a few characters in).
+  const gap = trimmed.search(WHITESPACE);
+  const rawScheme = gap < 0 ? trimmed : trimmed.slice(0, gap);
+  const credentials = gap < 0 ? '' : trimmed.slice(gap).trimStart();
   const lower = rawScheme.toLowerCase();
   const scheme = accepted.find((name) => name.toLowerCase() === lower);
-  if (scheme === undefined) return { kind: 'other', scheme: rawScheme, credentials };
+  if (scheme === undefined) {
+    if (WHITESPACE.test(credentials)) throw notSchemeAndToken();
+    return { kind: 'other', scheme: rawScheme, credentials };
+  }
   if (credentials === '') {
     throw new InvalidTokenError(`Authorization: ${rawScheme} carries no token`, 'ERR_NTLM_INVALID_HEADER');
   }
   if (credentials.length > MAX_BASE64_LENGTH[scheme]) {
+    if (WHITESPACE.test(credentials)) throw notSchemeAndToken();
     throw new InvalidTokenError(
       `Authorization token of ${credentials.length} characters is too large`,
       'ERR_NTLM_TOKEN_TOO_LARGE',
     );
   }
-  if (!BASE64.test(credentials) || credentials.length % 4 === 1) {
+  const token = strictBase64(credentials);
+  if (token === undefined) {
+    if (WHITESPACE.test(credentials)) throw notSchemeAndToken();
     throw new InvalidTokenError('Authorization token is not base64', 'ERR_NTLM_INVALID_HEADER');
   }
-  return { kind: 'token', scheme, token: Buffer.from(credentials, 'base64') };
+  return { kind: 'token', scheme, token };
+}
+
+/** What RegExp's \s and String.prototype.trim() take for whitespace. */
+const WHITESPACE = /\s/;
+const EQUALS = 0x3d;
+
+function notSchemeAndToken(): InvalidTokenError {
+  return new InvalidTokenError('Authorization header is not "<scheme> <token>"', 'ERR_NTLM_INVALID_HEADER');
+}
+
+/**
+ * `text` decoded when it is base64 of the standard alphabet with at most two `=` at its end, and
+ * neither it nor its data part is 4n+1 characters long (which no encoder makes); else undefined. Node's decoder does the
+ * reading: it skips a character outside its alphabet and stops at `=`, so the bytes it gives are
+ * fewer than a data part of that length makes exactly when something in it was not base64
+ * (floor(3d/4) counts every character when d is not 4n+1); the URL-safe `-` and `_`, which it
+ * also takes, are looked for first. One pass in native code, where a RegExp over the ~2 KB of a
+ * Kerberos token cost more than its decoding (bench/analysis.md, session 8).
+ */
+export function strictBase64(text: string): Buffer | undefined {
+  let data = text.length;
+  while (data > 0 && text.charCodeAt(data - 1) === EQUALS) data--;
+  if (data === 0 || text.length - data > 2 || data % 4 === 1 || text.length % 4 === 1) return undefined;
+  if (text.includes('-') || text.includes('_')) return undefined;
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.length === Math.floor((data * 3) / 4) ? bytes : undefined;
 }

@@ -61,16 +61,39 @@ describe('Kerberos replay cache', () => {
       assert.equal(await cache.admit(bob), 'replay');
       assert.equal(await cache.admit(entry()), 'first');
       assert.equal(await cache.admit(entry()), 'first');
-      await assert.rejects(cache.admit(entry()), full);
+      await assert.rejects(async () => cache.admit(entry()), full);
       assert.equal(await cache.admit(bob), 'replay', 'a replay is looked up before the capacity');
       clock.t += 2 * SKEW - 1;
       assert.equal(await cache.admit(bob), 'replay', 'still inside the window');
-      await assert.rejects(cache.admit(entry()), full);
+      await assert.rejects(async () => cache.admit(entry()), full);
       clock.t += 1;
       // Past the window the acceptor's skew check refuses bob's authenticator; the cache has room again.
       assert.equal(await cache.admit(entry()), 'first');
     });
   }
+
+  it('answers at once from the table in this process, and as a promise from a shared store', async () => {
+    const clock = { t: 1_000_000 };
+    const local = new ReplayCache({
+      store: undefined,
+      maxClockSkewMs: SKEW,
+      maxEntries: 1,
+      now: () => clock.t,
+    });
+    const token = entry();
+    assert.equal(local.admit(token), 'first');
+    assert.equal(local.admit(token), 'replay');
+    assert.throws(() => local.admit(entry()), full, 'a refusal is thrown there');
+    const shared = new ReplayCache({
+      store: sharedStore(clock),
+      maxClockSkewMs: SKEW,
+      maxEntries: 1,
+      now: () => clock.t,
+    });
+    const answer = shared.admit(token);
+    assert.ok(answer instanceof Promise);
+    assert.equal(await answer, 'first');
+  });
 
   it('acceptors sharing one MemoryStore share the table: a replay to the other is caught', async () => {
     const store = new MemoryStore();
@@ -95,7 +118,7 @@ describe('Kerberos replay cache', () => {
     });
     assert.equal(await cache.admit(token), 'replay');
     await assert.rejects(
-      cache.admit(entry()),
+      async () => cache.admit(entry()),
       (error: unknown) =>
         error instanceof ServiceUnavailableError && error.code === 'ERR_NTLM_STORE_UNAVAILABLE',
     );
@@ -112,7 +135,7 @@ describe('Kerberos replay cache', () => {
     assert.equal(await cache.admit(bob), 'first');
     for (let i = 0; i < 100_001; i++) assert.equal(await cache.admit(entry()), 'first');
     assert.equal(await cache.admit(bob), 'replay');
-    await assert.rejects(cache.admit(entry()), full);
+    await assert.rejects(async () => cache.admit(entry()), full);
   });
   for (const backend of ['in process', 'a store like Redis'] as const) {
     it(`${backend}: one principal flooding fills its own share only; its replays stay replays, others log on`, async () => {
@@ -129,7 +152,9 @@ describe('Kerberos replay cache', () => {
       const verdicts: string[] = [];
       for (const next of [first, entry(), entry(), entry(), entry()]) {
         verdicts.push(
-          await cache.admit(next).catch((error: unknown) => (error as ServiceUnavailableError).code),
+          await (async () => cache.admit(next))().catch(
+            (error: unknown) => (error as ServiceUnavailableError).code,
+          ),
         );
       }
       assert.deepEqual(verdicts, [
