@@ -70,18 +70,23 @@ function notSchemeAndToken(): InvalidTokenError {
 
 /**
  * `text` decoded when it is base64 of the standard alphabet with at most two `=` at its end, and
- * neither it nor its data part is 4n+1 characters long (which no encoder makes); else undefined. Node's decoder does the
- * reading: it skips a character outside its alphabet and stops at `=`, so the bytes it gives are
- * fewer than a data part of that length makes exactly when something in it was not base64
- * (floor(3d/4) counts every character when d is not 4n+1); the URL-safe `-` and `_`, which it
- * also takes, are looked for first. One pass in native code, where a RegExp over the ~2 KB of a
- * Kerberos token cost more than its decoding (bench/analysis.md, session 8).
+ * neither it nor its data part is 4n+1 characters long (which no encoder makes); else undefined.
+ * Node's decoder does the reading: it skips an ASCII character outside its alphabet and stops at
+ * `=`, so the bytes it gives are fewer than a data part of that length makes exactly when
+ * something in it was not base64 (floor(3d/4) counts every character when d is not 4n+1). What
+ * it would take that the alphabet does not is looked for first: the URL-safe `-` and `_`, and
+ * characters beyond ASCII (it reads a character above 255 by its low byte: `ī` as `+`), which
+ * cannot come off the wire (Node reads headers as latin1) but can from code that rewrote the
+ * header. One pass in native code, where a RegExp over the ~2 KB of a Kerberos token cost more
+ * than its decoding (bench/analysis.md, session 8).
  */
 export function strictBase64(text: string): Buffer | undefined {
   let data = text.length;
   while (data > 0 && text.charCodeAt(data - 1) === EQUALS) data--;
   if (data === 0 || text.length - data > 2 || data % 4 === 1 || text.length % 4 === 1) return undefined;
-  if (text.includes('-') || text.includes('_')) return undefined;
+  if (text.includes('-') || text.includes('_') || Buffer.byteLength(text, 'utf8') !== text.length) {
+    return undefined;
+  }
   const bytes = Buffer.from(text, 'base64');
   return bytes.length === Math.floor((data * 3) / 4) ? bytes : undefined;
 }

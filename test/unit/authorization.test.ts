@@ -45,7 +45,23 @@ function random(seed: number) {
 }
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const ODD = ['=', '==', '-', '_', '*', '%', ' ', '\t', '\u00a0', '\u00ff', '\r\n', '\u2028', '.'];
+const ODD = [
+  '=',
+  '==',
+  '-',
+  '_',
+  '*',
+  '%',
+  ' ',
+  '\t',
+  '\u00a0',
+  '\u00ff',
+  '\r\n',
+  '\u2028',
+  '.',
+  '\u0141',
+  '\u012b',
+];
 const SCHEMES = ['NTLM', 'ntlm', 'Negotiate', 'NEGOTIATE', 'Basic', 'Bearer', 'Foo', ''];
 const SPACE = ['', ' ', '  ', '\t', '\u00a0'];
 
@@ -60,7 +76,9 @@ describe('parseAuthorization', () => {
       // Most tokens get a flaw or two: padding, a foreign character, a space, somewhere.
       for (let k = pick(3); k > 0; k--) {
         const at = pick(token.length + 1);
-        token = token.slice(0, at) + ODD[pick(ODD.length)] + token.slice(at);
+        // And now and then any UTF-16 code unit above 255 (Node reads those by their low byte).
+        const odd = pick(8) === 0 ? String.fromCharCode(256 + pick(0xff00)) : ODD[pick(ODD.length)];
+        token = token.slice(0, at) + odd + token.slice(at);
       }
       if (pick(3) === 0) token += '='.repeat(pick(4));
       const header =
@@ -112,6 +130,8 @@ describe('parseAuthorization', () => {
       'QQ=A',
       '=QUJ',
       'QUJD\u00ff',
+      'QUJ\u0141',
+      'YII\u012bBgYGKwYBBQUCoA==',
     ]) {
       assert.equal(strictBase64(text), undefined, JSON.stringify(text));
     }
