@@ -115,34 +115,30 @@ export class DerReader {
 
   /** The next element; throws when the input ends early or uses a form DER forbids. */
   next(what: string): DerNode {
-    const buf = this.#buf;
-    const limit = this.#end;
-    const start = this.#pos;
-    if (start + 2 > limit) throw this.#fail(`${what}: truncated DER header`);
-    const first = buf[start]!;
-    const tag = first & 0x1f;
-    // Every tag in RFC 4120 and RFC 4178 is below 31: the multi-byte tag form never appears.
-    if (tag === 0x1f) throw this.#fail(`${what}: high tag numbers are not used by this protocol`);
-    let pos = start + 1;
-    const lengthByte = buf[pos++]!;
-    let length: number;
-    if (lengthByte < 0x80) {
-      length = lengthByte;
-    } else {
-      const count = lengthByte & 0x7f;
-      // 0x80 is BER's indefinite length; more than 4 length bytes is larger than any buffer here.
-      if (count === 0 || count > 4) throw this.#fail(`${what}: unsupported DER length form`);
-      if (pos + count > limit) throw this.#fail(`${what}: truncated DER length`);
-      length = buf.readUIntBE(pos, count);
-      pos += count;
-      // DER: the shortest length encoding, always.
-      if (length < 0x80 || buf[pos - count] === 0) throw this.#fail(`${what}: non-minimal DER length`);
+    const element = readElement(this.#buf, this.#pos, this.#end, this.#depth, this.#fail, what);
+    this.#pos = element.end;
+    return element;
+  }
+
+  /**
+   * The one element inside an EXPLICIT tag (`[n] EXPLICIT`: a constructed wrapper holding exactly
+   * one element), read in place: no reader, and its name for errors made only for an error.
+   */
+  explicit(wrapper: DerNode, what: string, tag: number): DerNode {
+    if (!(wrapper instanceof Element) || !wrapper.constructed) {
+      const label = `${what} [${tag}]`;
+      const inner = this.inside(wrapper, label);
+      const value = inner.next(label);
+      inner.end(label);
+      return value;
     }
-    if (length > limit - pos) {
-      throw this.#fail(`${what}: element of ${length} bytes runs past its ${limit - pos}-byte container`);
+    const depth = wrapper.depth + 1;
+    if (depth > MAX_DEPTH) throw this.#fail(`DER nesting deeper than ${MAX_DEPTH}`);
+    const value = readElement(wrapper.input, wrapper.bodyStart, wrapper.end, depth, this.#fail, what, tag);
+    if (value.end !== wrapper.end) {
+      throw this.#fail(`${what} [${tag}]: ${wrapper.end - value.end} unexpected trailing bytes`);
     }
-    this.#pos = pos + length;
-    return new Element(first, buf, start, pos, pos + length, this.#depth);
+    return value;
   }
 
   /** Reads the next element and checks its class, tag and form. */
@@ -171,6 +167,50 @@ export class DerReader {
     }
     return new DerReader(node.body, { depth, fail: this.#fail });
   }
+}
+
+/**
+ * The element at `start`, within `limit`; `what` (and `tag`, for an EXPLICIT field) name it in
+ * errors, put together only then.
+ */
+function readElement(
+  buf: Buffer,
+  start: number,
+  limit: number,
+  depth: number,
+  fail: DerErrorFactory,
+  what: string,
+  tag?: number,
+): Element {
+  if (start + 2 > limit) throw fail(`${label(what, tag)}: truncated DER header`);
+  const first = buf[start]!;
+  const number = first & 0x1f;
+  // Every tag in RFC 4120 and RFC 4178 is below 31: the multi-byte tag form never appears.
+  if (number === 0x1f) throw fail(`${label(what, tag)}: high tag numbers are not used by this protocol`);
+  let pos = start + 1;
+  const lengthByte = buf[pos++]!;
+  let length: number;
+  if (lengthByte < 0x80) {
+    length = lengthByte;
+  } else {
+    const count = lengthByte & 0x7f;
+    // 0x80 is BER's indefinite length; more than 4 length bytes is larger than any buffer here.
+    if (count === 0 || count > 4) throw fail(`${label(what, tag)}: unsupported DER length form`);
+    if (pos + count > limit) throw fail(`${label(what, tag)}: truncated DER length`);
+    length = buf.readUIntBE(pos, count);
+    pos += count;
+    // DER: the shortest length encoding, always.
+    if (length < 0x80 || buf[pos - count] === 0) throw fail(`${label(what, tag)}: non-minimal DER length`);
+  }
+  if (length > limit - pos) {
+    throw fail(`${label(what, tag)}: element of ${length} bytes runs past its ${limit - pos}-byte container`);
+  }
+  return new Element(first, buf, start, pos, pos + length, depth);
+}
+
+/** An element's name in an error: an EXPLICIT field's with its tag. */
+function label(what: string, tag: number | undefined): string {
+  return tag === undefined ? what : `${what} [${tag}]`;
 }
 
 /** Reads a whole buffer as exactly one element. */
@@ -208,11 +248,7 @@ export function contextFields(
     if (!known.includes(wrapper.tag)) throw reader.fail(`${what}: unknown field [${wrapper.tag}]`);
     if (wrapper.tag <= last) throw reader.fail(`${what}: field [${wrapper.tag}] out of order or repeated`);
     last = wrapper.tag;
-    const label = `${what} [${wrapper.tag}]`;
-    const inner = reader.inside(wrapper, label);
-    const value = inner.next(label);
-    inner.end(label);
-    fields.set(wrapper.tag, value);
+    fields.set(wrapper.tag, reader.explicit(wrapper, what, wrapper.tag));
   }
   return fields;
 }

@@ -1,7 +1,7 @@
 // KerberosString and OBJECT IDENTIFIER values read from DER: what is accepted and what is refused.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DerReader, der, readInteger, readKerberosString, readOid } from '../../src/asn1/der.js';
+import { DerReader, der, readFields, readInteger, readKerberosString, readOid } from '../../src/asn1/der.js';
 import { InvalidTokenError } from '../../src/errors.js';
 
 const element = (tag: number, body: Buffer) =>
@@ -123,6 +123,34 @@ describe('DER INTEGER', () => {
 });
 
 describe('DER reader bounds', () => {
+  it('reads an EXPLICIT field in place as strictly as a reader of its own: one element, its bounds, the depth', () => {
+    // SEQUENCE { [0] { INTEGER 1, INTEGER 2 } }: an EXPLICIT wrapper holds exactly one element.
+    const two = new DerReader(Buffer.from('3008a006020101020102', 'hex'));
+    assert.throws(
+      () => readFields(two, two.next('S'), 'S', [0], [0]),
+      (error: Error) => invalid(error) && error.message === 'S [0]: 3 unexpected trailing bytes',
+    );
+    // SEQUENCE { [0] { OCTET STRING of 3 bytes in a body of 2 } [1] { 00 } }.
+    const past = new DerReader(Buffer.from('3007a00204' + '03a10100', 'hex'));
+    assert.throws(
+      () => readFields(past, past.next('S'), 'S', [0, 1], [0]),
+      (error: Error) => invalid(error) && error.message.startsWith('S [0]: element of 3 bytes runs past'),
+    );
+    const one = new DerReader(Buffer.from('3005a003020107', 'hex'));
+    assert.equal(readInteger(readFields(one, one.next('S'), 'S', [0], [0]).get(0)!, 'i'), 7);
+    // Forty EXPLICIT wrappers around an INTEGER: deeper than any message nests.
+    let nested = Buffer.from('020101', 'hex');
+    for (let i = 0; i < 40; i++) nested = Buffer.concat([Buffer.from([0xa0, nested.length]), nested]);
+    const deep = new DerReader(nested);
+    let node = deep.next('top');
+    assert.throws(
+      () => {
+        for (let i = 0; i < 40; i++) node = deep.explicit(node, 'nest', 0);
+      },
+      (error: Error) => invalid(error) && /deeper than 32/.test(error.message),
+    );
+  });
+
   it("refuses an element that fits the input but runs past its parent's body into a sibling", () => {
     // SEQUENCE { [0] { OCTET STRING of 3 bytes, in a body of 2 } [1] { 00 } }: the string would
     // end inside [1] if the reader bounded it by the input instead of by [0].
