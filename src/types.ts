@@ -120,8 +120,8 @@ export interface Verifier {
   /**
    * Fills `groups` (names) from `groupSids` through the directory, for identities that another
    * mechanism brings with SIDs only (Kerberos: the PAC). Present only when the verifier can name
-   * SIDs (`netlogon()`; `domainController()` with a lookup account). It is given a copy of its
-   * own, and may return it or a new object.
+   * SIDs (`netlogon()`; `domainController()` with a lookup account). It is given a shallow copy of
+   * its own (the arrays in it are frozen), and may return it or a new object.
    */
   readonly nameGroups?: (<T extends NtlmIdentity>(identity: T) => Promise<T>) | undefined;
 }

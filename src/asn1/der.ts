@@ -122,7 +122,8 @@ export class DerReader {
 
   /**
    * The one element inside an EXPLICIT tag (`[n] EXPLICIT`: a constructed wrapper holding exactly
-   * one element), read in place: no reader, and its name for errors made only for an error.
+   * one element), read in place: no reader, and its name for errors made only for an error. The
+   * caller has checked the wrapper's class and number (`tag` names it in errors only).
    */
   explicit(wrapper: DerNode, what: string, tag: number): DerNode {
     if (!(wrapper instanceof Element) || !wrapper.constructed) {

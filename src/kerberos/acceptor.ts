@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { DEFAULTS } from '../defaults.js';
 import { ConfigurationError, InvalidTokenError } from '../errors.js';
+import { sealIdentity } from '../sealed-identities.js';
 import type { Store } from '../store/store.js';
 import { positiveInteger } from '../validation.js';
 import { encodeApRep } from './ap-rep.js';
@@ -274,9 +275,9 @@ class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept' | 'verifyTicket'
     // The times first: an expired ticket is refused as such, not for its PAC.
     this.#checkTicketTimes(part, client);
     const identity = identityFrom(verifiedPac(part, serviceKey, client), part.crealm);
-    // Shared by every logon with this ticket: frozen, so that no one's change reaches the next.
+    // Shared by every logon with this ticket: frozen (sealed), so that no one's change reaches the next.
     Object.freeze(identity.groupSids);
-    return { part: keptPart(part), client, identity: Object.freeze(identity) };
+    return { part: keptPart(part), client, identity: sealIdentity(identity) };
   }
 
   /** RFC 4120 3.2.3: starttime (or authtime) and endtime, within the clock skew; not INVALID. */

@@ -11,7 +11,7 @@ import {
 } from '../negotiate/spnego.js';
 import type { ExtendedProtectionMode } from '../ntlm/extended-protection.js';
 import { canSign, ntlmMac, verifyNtlmMac } from '../ntlm/signing.js';
-import { sealIdentity } from '../sealed-identities.js';
+import { isSealedIdentity, sealIdentity } from '../sealed-identities.js';
 import type { MechanismName, NtlmIdentity } from '../types.js';
 import type { Mechanism, MechanismContext, Step } from './mechanism.js';
 import type { NtlmMechanism, NtlmOutcome } from './ntlm.js';
@@ -300,14 +300,14 @@ function checkNtlmMechListMic(
 }
 
 /**
- * The identities made from the acceptor's, by its object: a ticket kept open gives the same frozen
+ * The identities made from the acceptor's, by its object: a ticket kept open gives the same sealed
  * identity at every logon (acceptor.ts), and so the same sealed NtlmIdentity here, which the
  * identity interner then finds by its object without comparing it field by field.
  */
 const fromFrozenKerberos = new WeakMap<KerberosIdentity, NtlmIdentity>();
 
 export function fromKerberos(identity: KerberosIdentity): NtlmIdentity {
-  if (!Object.isFrozen(identity) || !Object.isFrozen(identity.groupSids)) return kerberosToNtlm(identity);
+  if (!isSealedIdentity(identity)) return kerberosToNtlm(identity);
   let made = fromFrozenKerberos.get(identity);
   if (!made) {
     made = sealIdentity(kerberosToNtlm(identity));

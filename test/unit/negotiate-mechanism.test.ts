@@ -19,6 +19,7 @@ import {
   type NegTokenResp,
 } from '../../src/negotiate/spnego.js';
 import { ntlmMac } from '../../src/ntlm/signing.js';
+import { isSealedIdentity, sealIdentity } from '../../src/sealed-identities.js';
 import type { Verifier } from '../../src/types.js';
 import { NtlmHttpClient } from '../helpers/http-client.js';
 import { type1, type3 } from '../helpers/ntlm-client.js';
@@ -247,13 +248,16 @@ describe('fromKerberos', () => {
     displayName: 'Alice',
   });
 
-  it("gives one frozen identity per frozen acceptor identity (a kept ticket's), a new one otherwise", () => {
-    const kept = Object.freeze(kerberosIdentity());
+  it("gives one sealed identity per sealed acceptor identity (a kept ticket's), a new one otherwise", () => {
+    const kept = sealIdentity(kerberosIdentity());
     const identity = fromKerberos(kept);
     assert.equal(fromKerberos(kept), identity);
-    assert.ok(Object.isFrozen(identity));
+    assert.ok(Object.isFrozen(identity) && isSealedIdentity(identity));
     assert.equal(identity.mechanism, 'Kerberos');
     assert.equal(identity.workstation, '');
+    // Frozen by someone else (it may hold getters): made anew each time.
+    const frozen = Object.freeze(kerberosIdentity());
+    assert.notEqual(fromKerberos(frozen), fromKerberos(frozen));
     const fresh = kerberosIdentity();
     assert.notEqual(fromKerberos(fresh), fromKerberos(fresh));
     assert.deepEqual(fromKerberos(fresh), identity);
