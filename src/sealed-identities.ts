@@ -1,5 +1,3 @@
-import type { NtlmIdentity } from './types.js';
-
 /**
  * Identities this package made and froze whole (no getters, no mutable arrays or objects inside),
  * which no one can change afterwards: the Kerberos acceptor's per ticket, the NtlmIdentity made
@@ -16,6 +14,6 @@ export function sealIdentity<T extends object>(identity: T): T {
   return identity;
 }
 
-export function isSealedIdentity(identity: NtlmIdentity | object): boolean {
+export function isSealedIdentity(identity: object): boolean {
   return sealed.has(identity);
 }
