@@ -49,8 +49,7 @@ export class KerberosPasswordVerifier implements PasswordVerifier {
     }
     const identity = fromKerberos(verified.identity);
     checkTypedDomain(logon, identity);
-    // A copy to name: nameGroups may write to what it is given, and `identity` may be shared (fromKerberos).
-    return this.nameGroups ? this.nameGroups({ ...identity }) : identity;
+    return this.nameGroups ? this.nameGroups(identity) : identity;
   }
 
   /** The acceptor's checks; any refusal means the KDC that answered did not seal it with our key. */

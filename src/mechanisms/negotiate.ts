@@ -247,8 +247,7 @@ export class NegotiateMechanism implements Mechanism {
         : { extendedProtection: this.extendedProtection, channelBindings: context.channelBindings };
     const { identity, responseToken } = await this.kerberos.accept(token, channel);
     const named = fromKerberos(identity);
-    // A copy to name: the verifier's nameGroups may write to what it is given, and `named` is shared.
-    return { identity: this.nameGroups ? await this.nameGroups({ ...named }) : named, responseToken };
+    return { identity: this.nameGroups ? await this.nameGroups(named) : named, responseToken };
   }
 }
 

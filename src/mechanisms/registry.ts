@@ -1,7 +1,7 @@
 import { ConfigurationError } from '../errors.js';
 import type { KerberosAcceptor } from '../kerberos/acceptor.js';
 import type { KdcTransport } from '../kerberos/kdc-transport.js';
-import type { Verifier } from '../types.js';
+import type { NtlmIdentity, Verifier } from '../types.js';
 import { BasicMechanism } from './basic.js';
 import { KerberosPasswordVerifier } from './kerberos-password.js';
 import type { Mechanism } from './mechanism.js';
@@ -82,7 +82,7 @@ export interface RegistryOptions extends NtlmMechanismOptions {
 function passwordVerifier(options: RegistryOptions, kdc: KdcTransport | undefined): PasswordVerifier {
   const { verifier } = options;
   if (options.kerberos && kdc) {
-    return new KerberosPasswordVerifier(options.kerberos, kdc, verifier.nameGroups?.bind(verifier));
+    return new KerberosPasswordVerifier(options.kerberos, kdc, groupNamer(verifier));
   }
   if (!isPasswordVerifier(verifier)) {
     throw new ConfigurationError(
@@ -91,6 +91,16 @@ function passwordVerifier(options: RegistryOptions, kdc: KdcTransport | undefine
     );
   }
   return verifier;
+}
+
+/**
+ * The verifier's nameGroups for the Kerberos mechanisms, handed a shallow copy of the identity:
+ * theirs is shared (one per ticket kept open, mechanisms/negotiate.ts), frozen, and a verifier's
+ * nameGroups may write to what it is given.
+ */
+function groupNamer(verifier: Verifier): ((identity: NtlmIdentity) => Promise<NtlmIdentity>) | undefined {
+  const { nameGroups } = verifier;
+  return nameGroups && ((identity) => nameGroups.call(verifier, { ...identity }));
 }
 
 /**
@@ -105,7 +115,7 @@ export function buildRegistry(options: RegistryOptions): MechanismRegistry {
       ntlm,
       options.kerberos,
       options.extendedProtection,
-      options.verifier.nameGroups?.bind(options.verifier),
+      groupNamer(options.verifier),
     ),
   };
   const order: readonly ('Negotiate' | 'NTLM')[] = [
