@@ -303,14 +303,14 @@ function checkNtlmMechListMic(
  * identity at every logon (acceptor.ts), and so the same sealed NtlmIdentity here, which the
  * identity interner then finds by its object without comparing it field by field.
  */
-const fromFrozenKerberos = new WeakMap<KerberosIdentity, NtlmIdentity>();
+const fromSealedKerberos = new WeakMap<KerberosIdentity, NtlmIdentity>();
 
 export function fromKerberos(identity: KerberosIdentity): NtlmIdentity {
   if (!isSealedIdentity(identity)) return kerberosToNtlm(identity);
-  let made = fromFrozenKerberos.get(identity);
+  let made = fromSealedKerberos.get(identity);
   if (!made) {
     made = sealIdentity(kerberosToNtlm(identity));
-    fromFrozenKerberos.set(identity, made);
+    fromSealedKerberos.set(identity, made);
   }
   return made;
 }

@@ -18,7 +18,7 @@ export class IdentityInterner {
   /**
    * What a sealed identity (sealed-identities.ts) interned to, by its object: it cannot differ now
    * from when it was compared. A Kerberos ticket kept open hands over the same one at every logon
-   * (mechanisms/negotiate.ts); the interner's own are sealed too.
+   * (mechanisms/negotiate.ts); the interner's own are sealed too, and found so once given back.
    */
   readonly #bySealedObject = new WeakMap<NtlmIdentity, NtlmIdentity>();
   readonly #cleanup = new FinalizationRegistry<string>((user) => {
@@ -51,7 +51,6 @@ export class IdentityInterner {
     if (!variants) this.#byUser.set(user, [ref]);
     else if (variants.push(ref) > MAX_VARIANTS_PER_USER) variants.shift();
     this.#cleanup.register(frozen, user);
-    this.#bySealedObject.set(frozen, frozen);
     return frozen;
   }
 }
