@@ -98,7 +98,8 @@ export async function kerberosScenario(ctx: Context): Promise<Row[]> {
           `${ms(serverMs('kerberos'))} ms, Node's HTTP and Express take ${ms(serverMs('floor'))} (5b), SPNEGO and the ` +
           `acceptor ${ms(serverMs('acceptor') - serverMs('floor'))} (5c less 5b), the rest of the middleware ` +
           `${ms(serverMs('kerberos') - serverMs('acceptor'))} (5 less 5c). The acceptor alone in Express gets ` +
-          `${acceptorRatio.toFixed(2)}× the relay in the same rounds. The profile below shows where the server's goes.`,
+          `${acceptorRatio.toFixed(2)}× the relay in the same rounds: a goal above that is beyond any middleware ` +
+          `around this acceptor. The profile below shows where the server's goes.`,
         samples,
       },
       {
