@@ -1,7 +1,8 @@
 // Scenario 2: requests carrying a Bearer token (issued by our server after one NTLM handshake)
 // against bare Express receiving the same header. autocannon for all, 8 connections. Row 2b: the
 // same requests to Express with a middleware that only assigns req.ntlm (mode 'floor', as row 1c),
-// the least any middleware that hands over an identity costs, without checking a token.
+// without checking a token; row 2c: with one that only calls next() (mode 'noop', as row 1d), the
+// floor of every Express middleware.
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import { type ServerChild, startServer } from '../lib/children.js';
@@ -13,7 +14,7 @@ import { profileServer } from '../lib/profile.js';
 import type { Row } from '../lib/report.js';
 import { interleave, median, pairedRatio, round } from '../lib/stats.js';
 
-const VARIANTS = ['bare', 'ours-bearer', 'floor'] as const;
+const VARIANTS = ['bare', 'ours-bearer', 'floor', 'noop'] as const;
 type Variant = (typeof VARIANTS)[number];
 
 async function issueToken(port: number, ctx: Context): Promise<string> {
@@ -36,7 +37,7 @@ export async function bearerScenario(ctx: Context): Promise<Row[]> {
     const token = await issueToken(servers['ours-bearer'].port, ctx);
     let failures = 0;
     /** Server CPU-µs per answered request, per round (from /proc). */
-    const cpuUs: Record<Variant, number[]> = { bare: [], 'ours-bearer': [], floor: [] };
+    const cpuUs: Record<Variant, number[]> = { bare: [], 'ours-bearer': [], floor: [], noop: [] };
     const load = async (variant: Variant, durationMs: number) => {
       const before = processCpuMs(servers[variant].child.pid!);
       const result = await autocannon({
@@ -75,6 +76,7 @@ export async function bearerScenario(ctx: Context): Promise<Row[]> {
     );
     const ratio = pairedRatio(samples['ours-bearer'], samples.bare);
     const floorRatio = pairedRatio(samples.floor, samples.bare);
+    const noopRatio = pairedRatio(samples.noop, samples.bare);
     const cpu = (variant: Variant) => median(cpuUs[variant]).toFixed(1);
     return [
       {
@@ -92,15 +94,15 @@ export async function bearerScenario(ctx: Context): Promise<Row[]> {
         detail:
           `autocannon, ${CONNECTIONS} connections, ${ctx.sizes.rounds} interleaved rounds of ${ctx.sizes.requestRoundMs / 1000} s; ` +
           `req/s per round: bare ${samples.bare.map(Math.round).join(', ')}; ours ${samples['ours-bearer'].map(Math.round).join(', ')}; ` +
-          `floor ${samples.floor.map(Math.round).join(', ')}; ` +
+          `floor ${samples.floor.map(Math.round).join(', ')}; noop ${samples.noop.map(Math.round).join(', ')}; ` +
           `non-2xx, errors and timeouts: ${failures}. Server CPU-µs per request (median of rounds): ` +
-          `bare ${cpu('bare')}, ours ${cpu('ours-bearer')}, floor ${cpu('floor')}.`,
+          `bare ${cpu('bare')}, ours ${cpu('ours-bearer')}, floor ${cpu('floor')}, noop ${cpu('noop')}.`,
         bound:
           `The server process is CPU-bound: ours used ${cpu('ours-bearer')} µs of server CPU per request against ` +
-          `${cpu('bare')} µs for bare Express. A middleware that only assigns req.ntlm (2b), checking no token, ` +
-          `used ${cpu('floor')} µs and got ${floorRatio.toFixed(2)}× of bare in the same rounds: a goal above that ` +
-          `is beyond any Express middleware that hands over an identity. The profile below shows what checking ` +
-          `the token costs per request.`,
+          `${cpu('bare')} µs for bare Express. In the same rounds, a middleware that only calls next() (2c) used ` +
+          `${cpu('noop')} µs and got ${noopRatio.toFixed(2)}× of bare: a goal above that is beyond any Express ` +
+          `middleware. One that only assigns req.ntlm (2b), checking no token, used ${cpu('floor')} µs and got ` +
+          `${floorRatio.toFixed(2)}×. The profile below shows what checking the token costs per request.`,
         samples,
       },
       {
@@ -116,7 +118,22 @@ export async function bearerScenario(ctx: Context): Promise<Row[]> {
         goal: 'report',
         met: null,
         status: 'measured',
-        detail: `same rounds as 2 (bench/servers/app.ts, floor): the least a middleware that hands over an identity costs, with no token checked.`,
+        detail: `same rounds as 2 (bench/servers/app.ts, floor): a middleware that hands over an identity by a plain assignment, with no token checked.`,
+      },
+      {
+        id: '2c',
+        scenario:
+          'an empty middleware with the same Bearer header: Express with a middleware that only calls next() vs bare Express',
+        unit: 'req/s',
+        ours: median(samples.noop),
+        baselineName: 'bare Express 4',
+        baseline: median(samples.bare),
+        ratio: round(noopRatio, 3),
+        compare: `${noopRatio.toFixed(2)}×`,
+        goal: 'report',
+        met: null,
+        status: 'measured',
+        detail: `same rounds as 2 (bench/servers/app.ts, noop): what being an Express middleware at all costs.`,
       },
     ];
   } finally {

@@ -4,7 +4,8 @@
 // Express (bench/servers/app.ts, mode 'floor': a middleware that only assigns req.ntlm and
 // res.locals.ntlm, as express-ntlm does): on V8 before 13 an own property added after Express's
 // setPrototypeOf makes a new hidden class per request, which ours avoids
-// (src/http/request-property.ts).
+// (src/http/request-property.ts). 1d: an Express middleware that only calls next() (mode 'noop'):
+// what being a middleware at all costs, the floor of every middleware.
 import { type ServerChild, startServer } from '../lib/children.js';
 import { CONNECTIONS, type Context } from '../lib/context.js';
 import { processCpuMs } from '../lib/cpu.js';
@@ -13,16 +14,16 @@ import { profileServer } from '../lib/profile.js';
 import type { Row } from '../lib/report.js';
 import { interleave, median, pairedRatio, round } from '../lib/stats.js';
 
-const VARIANTS = ['bare', 'ours', 'express-ntlm', 'floor'] as const;
+const VARIANTS = ['bare', 'ours', 'express-ntlm', 'floor', 'noop'] as const;
 type Variant = (typeof VARIANTS)[number];
 
 export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
   const env = { BENCH_DC_URL: ctx.dcUrl };
   const servers = {} as Record<Variant, ServerChild>;
-  const reauth: Record<Variant, number> = { bare: 0, ours: 0, 'express-ntlm': 0, floor: 0 };
-  const errors: Record<Variant, number> = { bare: 0, ours: 0, 'express-ntlm': 0, floor: 0 };
+  const reauth: Record<Variant, number> = { bare: 0, ours: 0, 'express-ntlm': 0, floor: 0, noop: 0 };
+  const errors: Record<Variant, number> = { bare: 0, ours: 0, 'express-ntlm': 0, floor: 0, noop: 0 };
   /** Server CPU-µs per answered request, per round (from /proc): the cost the rates only hint at. */
-  const cpuUs: Record<Variant, number[]> = { bare: [], ours: [], 'express-ntlm': [], floor: [] };
+  const cpuUs: Record<Variant, number[]> = { bare: [], ours: [], 'express-ntlm': [], floor: [], noop: [] };
   try {
     for (const variant of VARIANTS) servers[variant] = await startServer({ mode: variant, env });
     const load = (variant: Variant, durationMs: number) =>
@@ -30,7 +31,7 @@ export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
         port: servers[variant].port,
         connections: CONNECTIONS,
         durationMs,
-        users: variant === 'bare' || variant === 'floor' ? undefined : ctx.users,
+        users: variant === 'ours' || variant === 'express-ntlm' ? ctx.users : undefined,
       });
     for (const variant of VARIANTS) await load(variant, ctx.sizes.warmupMs);
     const samples = await interleave(VARIANTS, ctx.sizes.rounds, async (variant) => {
@@ -67,6 +68,8 @@ export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
     const vsBare = pairedRatio(samples.ours, samples.bare);
     const vsExpressNtlm = pairedRatio(samples.ours, samples['express-ntlm']);
     const floorVsBare = pairedRatio(samples.floor, samples.bare);
+    const noopVsBare = pairedRatio(samples.noop, samples.bare);
+    const moreThanBare = (variant: Variant) => (median(cpuUs[variant]) - median(cpuUs.bare)).toFixed(1);
     const failed = errors.ours > 0;
     return [
       {
@@ -86,10 +89,10 @@ export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
           `The server process is CPU-bound, so every microsecond the middleware spends per request shows: ` +
           `ours used ${median(cpuUs.ours).toFixed(1)} µs of server CPU per request against ${median(cpuUs.bare).toFixed(1)} µs ` +
           `for bare Express (${(median(cpuUs.ours) - median(cpuUs.bare)).toFixed(1)} µs more); where it goes is in the profile below. ` +
-          `A plain req.ntlm assignment alone (1c, as express-ntlm makes it) costs ${(median(cpuUs.floor) - median(cpuUs.bare)).toFixed(1)} µs ` +
-          `and gets ${floorVsBare.toFixed(2)}× of bare in the same rounds (a goal above that is beyond any Express ` +
-          `middleware that hands over an identity); ours sets req.ntlm through an accessor on the app's request ` +
-          `prototype instead (src/http/request-property.ts). ` +
+          `In the same rounds, an Express middleware that only calls next() (1d) costs ${moreThanBare('noop')} µs and ` +
+          `gets ${noopVsBare.toFixed(2)}× of bare: a goal above that is beyond any Express middleware. A plain req.ntlm ` +
+          `assignment (1c, as express-ntlm makes it) costs ${moreThanBare('floor')} µs and gets ${floorVsBare.toFixed(2)}×; ` +
+          `ours sets req.ntlm through an accessor on the app's request prototype instead (src/http/request-property.ts). ` +
           `${reauth.ours} requests paid a new logon through the DC mid-run.`,
         samples,
       },
@@ -131,6 +134,23 @@ export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
           `after Express's setPrototypeOf makes a new hidden class per request and slows the rest of Express's work on ` +
           `it; ours avoids it. Server CPU-µs per request: floor ${median(cpuUs.floor).toFixed(1)}, ` +
           `bare ${median(cpuUs.bare).toFixed(1)}, ours ${median(cpuUs.ours).toFixed(1)}.`,
+      },
+      {
+        id: '1d',
+        scenario: 'an empty middleware: Express with a middleware that only calls next() vs bare Express',
+        unit: 'req/s',
+        ours: median(samples.noop),
+        baselineName: 'bare Express 4',
+        baseline: median(samples.bare),
+        ratio: round(noopVsBare, 3),
+        compare: `${noopVsBare.toFixed(2)}×`,
+        goal: 'report',
+        met: null,
+        status: 'measured',
+        detail:
+          `same rounds as 1 (bench/servers/app.ts, noop): what being an Express middleware at all costs, the floor of ` +
+          `every middleware. Server CPU-µs per request: noop ${median(cpuUs.noop).toFixed(1)}, bare ` +
+          `${median(cpuUs.bare).toFixed(1)}.`,
       },
     ];
   } finally {

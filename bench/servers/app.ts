@@ -2,7 +2,7 @@
 // middleware (with the LDAP relay, Bearer tokens, Netlogon, or the LDAP relay and Kerberos), or express-ntlm. The load
 // generator runs in another process; this one answers `heap` (after two full GCs: start it
 // with --expose-gc), `mark` (the profile clock) and `stop` over the IPC channel. Configured by environment variables:
-// BENCH_MODE (bare, floor, negotiate-floor, negotiate-acceptor, ours, ours-*, express-ntlm), BENCH_DC_URL, BENCH_JWT_SECRET, BENCH_MACHINE_PASSWORD, BENCH_KEYTAB, BENCH_SPN,
+// BENCH_MODE (bare, noop, floor, negotiate-floor, negotiate-acceptor, ours, ours-*, express-ntlm), BENCH_DC_URL, BENCH_JWT_SECRET, BENCH_MACHINE_PASSWORD, BENCH_KEYTAB, BENCH_SPN,
 // BENCH_KEEPALIVE_MS; BENCH_LOCAL_DIRECTORY=1 logs alice of test/helpers/servers.ts on without a DC
 // (for profiling the request path alone).
 import type http from 'node:http';
@@ -72,6 +72,10 @@ const app = express();
 let close = async () => {};
 switch (mode) {
   case 'bare':
+    break;
+  case 'noop':
+    // What being an Express middleware at all costs: one that only calls next().
+    app.use((_req: object, _res: object, next: () => void) => next());
     break;
   case 'floor': {
     // The least a middleware that hands over an identity does: req.ntlm and res.locals.ntlm.
