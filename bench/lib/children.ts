@@ -202,8 +202,11 @@ export async function startGateway(
   );
 }
 
-/** bench/servers/plain-proxy.ts: the least a Node reverse proxy does, on node:http's or undici's client. */
-export async function startPlainProxy(upstream: string, client: 'node' | 'undici'): Promise<Child> {
+/** bench/servers/plain-proxy.ts: a minimal Node reverse proxy, on node:http's client or undici's (request or dispatch). */
+export async function startPlainProxy(
+  upstream: string,
+  client: 'node' | 'undici' | 'undici-dispatch',
+): Promise<Child> {
   const port = await freePort();
   return startListening(
     process.execPath,

@@ -1,5 +1,5 @@
 // Figures from noisy rounds: the machine is shared, so every ratio compares variants measured in
-// the same run, in interleaved rounds (A, B, A, B...), and takes medians, never one sample.
+// the same run, in interleaved rounds (A, B, C, then B, C, A...), and takes medians, never one sample.
 
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
@@ -8,7 +8,12 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** Runs each variant once per round, in the same order every round; returns every sample by variant. */
+/**
+ * Runs each variant once per round, each round starting one variant further on (A B C, B C A,
+ * C A B...), so that no variant always follows the same one (two variants served by one process
+ * would otherwise always inherit the other's leftovers); returns every sample by variant, in
+ * round order.
+ */
 export async function interleave<K extends string>(
   variants: readonly K[],
   rounds: number,
@@ -16,9 +21,18 @@ export async function interleave<K extends string>(
 ): Promise<Record<K, number[]>> {
   const samples = Object.fromEntries(variants.map((v) => [v, [] as number[]])) as Record<K, number[]>;
   for (let round = 0; round < rounds; round++) {
-    for (const variant of variants) samples[variant].push(await measure(variant, round));
+    for (let i = 0; i < variants.length; i++) {
+      const variant = variants[(round + i) % variants.length]!;
+      samples[variant].push(await measure(variant, round));
+    }
   }
   return samples;
+}
+
+/** `lowest–highest` of a variant's rounds, as a ratio to the baseline's same rounds (`0.95–0.99×`). */
+export function ratioRange(ours: readonly number[], baseline: readonly number[]): string {
+  const ratios = ours.map((value, i) => value / baseline[i]!);
+  return `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×`;
 }
 
 /**

@@ -1,7 +1,7 @@
 // Scenario 7: the gateway in header mode (`node dist/cli.js gateway`, with the LDAP relay) in
 // front of a bare Express upstream, vs the same upstream direct, vs nginx as a plain reverse
 // proxy (no authentication) in front of it, vs the least a Node proxy can do on node:http's and
-// on undici's client (the Node ceiling, 7d/7e). The same keep-alive client for all; through the
+// on undici's client (Pool.request and Pool.dispatch, which the gateway uses: 7d/7e/7g). The same keep-alive client for all; through the
 // gateway each connection is authenticated once, as a browser would. 7f: the gateway in
 // pass-through mode in front of an upstream that speaks NTLM itself (our middleware), vs that
 // upstream direct.
@@ -20,7 +20,9 @@ import { processCpuMs } from '../lib/cpu.js';
 import { keepAliveLoad } from '../lib/ntlm-load.js';
 import { keepProfile, summariseProfile } from '../lib/profile.js';
 import type { Row } from '../lib/report.js';
-import { interleave, median, pairedRatio, round } from '../lib/stats.js';
+import { interleave, median, pairedRatio, ratioRange, round } from '../lib/stats.js';
+
+const GOAL = 0.8;
 
 function nginxMissing(): string | undefined {
   const probe = spawnSync('nginx', ['-v']);
@@ -40,6 +42,8 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
     children.push(nodeProxy);
     const undiciProxy = await startPlainProxy(upstreamUrl, 'undici');
     children.push(undiciProxy);
+    const dispatchProxy = await startPlainProxy(upstreamUrl, 'undici-dispatch');
+    children.push(dispatchProxy);
     ntlmUpstream = await startServer({ mode: 'ours', env: { BENCH_DC_URL: ctx.dcUrl } });
     const passThrough = await startGateway(
       `http://127.0.0.1:${ntlmUpstream.port}`,
@@ -61,6 +65,7 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
       ...(nginx ? ['nginx'] : []),
       'node-proxy',
       'undici-proxy',
+      'dispatch-proxy',
       'ntlm-direct',
       'pass-through',
     ];
@@ -70,6 +75,7 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
       nginx: nginx?.port ?? 0,
       'node-proxy': nodeProxy.port,
       'undici-proxy': undiciProxy.port,
+      'dispatch-proxy': dispatchProxy.port,
       'ntlm-direct': ntlmUpstream.port,
       'pass-through': passThrough.port,
     };
@@ -82,6 +88,7 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
       gateway: gateway.child.pid,
       'node-proxy': nodeProxy.child.pid,
       'undici-proxy': undiciProxy.child.pid,
+      'dispatch-proxy': dispatchProxy.child.pid,
       'pass-through': passThrough.child.pid,
     };
     const proxyCpuUs: Record<string, number[]> = {};
@@ -142,12 +149,26 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
         .join(', ')}.`;
     const nodeCeiling = pairedRatio(samples['node-proxy']!, samples.direct!);
     const undiciCeiling = pairedRatio(samples['undici-proxy']!, samples.direct!);
+    const dispatchCeiling = pairedRatio(samples['dispatch-proxy']!, samples.direct!);
+    const minimal = [
+      { key: 'node-proxy', ratio: nodeCeiling },
+      { key: 'undici-proxy', ratio: undiciCeiling },
+      { key: 'dispatch-proxy', ratio: dispatchCeiling },
+    ].sort((a, b) => b.ratio - a.ratio)[0]!;
     const cpuOf = (variant: string) => median(proxyCpuUs[variant] ?? []).toFixed(1);
+    const range = (variant: string) => ratioRange(samples[variant]!, samples.direct!);
     const ceiling =
-      `The least Node reverse proxy (no authentication, header work or log line) gets ${nodeCeiling.toFixed(2)}× ` +
-      `on node:http's client and ${undiciCeiling.toFixed(2)}× on undici's (7d, 7e), with ${cpuOf('node-proxy')} and ` +
-      `${cpuOf('undici-proxy')} µs of CPU per request against the gateway's ${cpuOf('gateway')}: a goal above the ` +
-      `Node ceiling is beyond any Node proxy here. `;
+      `Minimal proxies on node:http's server (no authentication, header work or log line) got ` +
+      `${nodeCeiling.toFixed(2)}× forwarding through node:http's client (7d, rounds ${range('node-proxy')}), ` +
+      `${undiciCeiling.toFixed(2)}× through undici's Pool.request (7e, ${range('undici-proxy')}) and ` +
+      `${dispatchCeiling.toFixed(2)}× through its Pool.dispatch, as the gateway forwards (7g, ${range('dispatch-proxy')}), ` +
+      `with ${cpuOf('node-proxy')}, ${cpuOf('undici-proxy')} and ${cpuOf('dispatch-proxy')} µs of CPU per request ` +
+      `against the gateway's ${cpuOf('gateway')}. ` +
+      (minimal.ratio < GOAL
+        ? `None reached ${GOAL}× in these rounds: a Node proxy built this way did not, here, before any work of its own. `
+        : `The fastest reached ${GOAL}×: the gateway's own work (authentication, identity and forwarding headers, ` +
+          `the access line: ${(Number(cpuOf('gateway')) - Number(cpuOf(minimal.key))).toFixed(1)} µs above it) is ` +
+          `what keeps it below. `);
     const rows: Row[] = [
       {
         id: '7',
@@ -158,8 +179,8 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
         baseline: median(samples.direct!),
         ratio: round(vsDirect, 3),
         compare: `${vsDirect.toFixed(2)}×`,
-        goal: '≥ 0.80',
-        met: vsDirect >= 0.8 && gatewayErrors === 0,
+        goal: `≥ ${GOAL}`,
+        met: vsDirect >= GOAL && gatewayErrors === 0,
         status: 'measured',
         detail,
         bound:
@@ -172,14 +193,11 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
         samples,
       },
     ];
-    const vsCeiling = pairedRatio(
-      samples.gateway!,
-      samples[undiciCeiling > nodeCeiling ? 'undici-proxy' : 'node-proxy']!,
-    );
+    const vsCeiling = pairedRatio(samples.gateway!, samples[minimal.key]!);
     const passThroughRatio = pairedRatio(samples['pass-through']!, samples['ntlm-direct']!);
     const ceilingRow = (id: string, client: string, key: string, ratio: number): Row => ({
       id,
-      scenario: `the Node ceiling: a minimal reverse proxy on ${client} vs the upstream direct`,
+      scenario: `a minimal Node reverse proxy forwarding through ${client} vs the upstream direct`,
       unit: 'req/s',
       ours: median(samples[key]!),
       baselineName: 'bare Express 4 direct',
@@ -189,10 +207,11 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
       goal: 'report',
       met: null,
       status: 'measured',
-      detail: `same rounds as 7; bench/servers/plain-proxy.ts: keep-alive upstream connections, no authentication, no header work, no log. The gateway gets ${vsCeiling.toFixed(2)}× of the faster of the two.`,
+      detail: `same rounds as 7; bench/servers/plain-proxy.ts: keep-alive upstream connections, no authentication, no header work, no log. The gateway gets ${vsCeiling.toFixed(2)}× of the fastest of the three.`,
     });
     rows.push(ceilingRow('7d', "node:http's client", 'node-proxy', nodeCeiling));
-    rows.push(ceilingRow('7e', "undici's client (Pool)", 'undici-proxy', undiciCeiling));
+    rows.push(ceilingRow('7e', "undici's Pool.request", 'undici-proxy', undiciCeiling));
+    rows.push(ceilingRow('7g', "undici's Pool.dispatch (as the gateway)", 'dispatch-proxy', dispatchCeiling));
     rows.push({
       id: '7f',
       scenario: 'gateway (pass-through mode) in front of an NTLM upstream vs that upstream direct',

@@ -14,7 +14,7 @@ import type { Logger, NtlmOptions } from 'ntlm-sso';
 // The built package, as users run it (the bench builds it first): through tsx, 'ntlm-sso' would be
 // the TypeScript source, compiled with a __name() call for every closure it makes. Its types are
 // the source's (dist/ may not exist when the project is type-checked).
-const { domainController, kerberosAcceptor, localDirectory, netlogon, ntlm } = (await import(
+const { domainController, kerberosAcceptor, localDirectory, netlogon, ntlm, spnego } = (await import(
   new URL('../../dist/index.js', import.meta.url).href
 )) as typeof import('ntlm-sso');
 
@@ -74,7 +74,7 @@ switch (mode) {
   case 'bare':
     break;
   case 'noop':
-    // What being an Express middleware at all costs: one that only calls next().
+    // What one app.use() layer costs at the least: a middleware that only calls next().
     app.use((_req: object, _res: object, next: () => void) => next());
     break;
   case 'floor': {
@@ -98,12 +98,12 @@ switch (mode) {
     break;
   }
   case 'negotiate-acceptor': {
-    // Scenario 5's middle: the same requests through SPNEGO and our acceptor (the package's
-    // kerberosAcceptor(), with its in-process replay cache) and nothing else of the middleware: no
-    // connection state, handshake slot, identity policy, req.ntlm or log fields. What is left
-    // between this and ours is the middleware's; between this and the floor, the Kerberos work.
-    // SPNEGO's reader and writer are the source's (not exported by the package): ~2 µs a logon.
-    const { decodeSpnego, encodeNegTokenResp, NegState } = await import('../../src/negotiate/spnego.js');
+    // Scenario 5's middle (5c): the same requests through the package's SPNEGO and
+    // kerberosAcceptor() (its in-process replay cache, as ours') and nothing else of the
+    // middleware: no connection state, handshake slot, identity policy, req.ntlm or log fields.
+    // What is left between this and ours is the middleware's; between this and the floor, the
+    // Kerberos work.
+    const { decodeSpnego, encodeNegTokenResp, NegState } = spnego;
     const acceptor = kerberosAcceptor({
       keytab: process.env.BENCH_KEYTAB!,
       servicePrincipal: process.env.BENCH_SPN,
@@ -114,6 +114,7 @@ switch (mode) {
       const init = decodeSpnego(Buffer.from(header.slice('Negotiate '.length), 'base64'));
       if (init.kind !== 'init' || !init.mechToken) return next(new Error('not a NegTokenInit'));
       const supportedMech = init.mechTypes[0];
+      // As the middleware does (src/http/middleware.ts): next() from the promise's handler.
       acceptor.accept(init.mechToken).then(({ responseToken }) => {
         const final = encodeNegTokenResp({
           negState: NegState.ACCEPT_COMPLETED,

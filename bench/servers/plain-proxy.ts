@@ -1,7 +1,8 @@
-// The Node ceiling for a reverse proxy on this machine (scenario 7d/7e): the least a Node proxy
-// can do, with no authentication, no header rewriting and no logging, on node:http's client
-// (PROXY_CLIENT=node) or on undici's (PROXY_CLIENT=undici). Both keep upstream connections
-// alive. Listens on 127.0.0.1:PORT, forwards to UPSTREAM; SIGTERM ends it.
+// Minimal reverse proxies on node:http's server (scenario 7d/7e/7g): no authentication, no header
+// rewriting and no logging, forwarding through node:http's client (PROXY_CLIENT=node), undici's
+// Pool.request (undici: the answer as a stream) or undici's Pool.dispatch (undici-dispatch: the
+// answer through a handler, as the gateway forwards). All keep upstream connections alive.
+// Listens on 127.0.0.1:PORT, forwards to UPSTREAM; SIGTERM ends it.
 import http from 'node:http';
 import { Pool } from 'undici';
 
@@ -53,7 +54,45 @@ function undiciHandler(): Handler {
   };
 }
 
-const server = http.createServer(client === 'undici' ? undiciHandler() : nodeHandler());
+function undiciDispatchHandler(): Handler {
+  const pool = new Pool(upstream.origin, { connections: 64 });
+  return (req, res) => {
+    const { connection: _c, 'keep-alive': _k, host: _h, ...headers } = req.headers;
+    const hasBody = headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined;
+    pool.dispatch(
+      {
+        method: req.method as 'GET',
+        path: req.url ?? '/',
+        headers: headers as Record<string, string>,
+        body: hasBody ? req : null,
+      },
+      {
+        // Its presence tells undici this is the handler API the gateway uses (onRequestStart...).
+        onRequestStart() {},
+        onResponseStart(_controller, statusCode, upstreamHeaders) {
+          const { connection: _uc, 'keep-alive': _uk, ...rest } = upstreamHeaders;
+          res.writeHead(statusCode, rest as http.OutgoingHttpHeaders);
+        },
+        onResponseData(_controller, chunk) {
+          res.write(chunk);
+        },
+        onResponseEnd() {
+          res.end();
+        },
+        onResponseError() {
+          res.destroy();
+        },
+      },
+    );
+  };
+}
+
+const handlers: Record<string, () => Handler> = {
+  node: nodeHandler,
+  undici: undiciHandler,
+  'undici-dispatch': undiciDispatchHandler,
+};
+const server = http.createServer(handlers[client]!());
 server.keepAliveTimeout = 60_000;
 server.listen(port, '127.0.0.1');
 process.on('SIGTERM', () => process.exit(0));
