@@ -21,14 +21,19 @@ export function requestBudget(
   const layerUs = median(emptyLayer.cpuUs) - bareUs;
   const layerRatio = pairedRatio(emptyLayer.rates, bare.rates);
   const oursUs = median(ours.cpuUs) - bareUs;
+  // Compared as printed: a ratio shown as the goal reads as meeting it.
   const verdict =
-    layerRatio < goal
+    Number(layerRatio.toFixed(2)) < goal
       ? 'so in these rounds not even a middleware that does nothing met the goal'
-      : `which leaves about ${Math.max(0, budget - layerUs).toFixed(1)} µs for all of a middleware's own work`;
+      : `which leaves about ${Math.max(0, budget - Math.max(0, layerUs)).toFixed(1)} µs for all of a middleware's own work`;
+  const took =
+    layerUs >= 0
+      ? `took ${layerUs.toFixed(1)} µs of it`
+      : `took no measurable share (its rounds ran ${(-layerUs).toFixed(1)} µs below bare's: noise)`;
   return (
     `At ${bareUs.toFixed(1)} µs of server CPU per request for bare Express, a goal of ${goal}× leaves ` +
-    `${budget.toFixed(1)} µs above it. One app.use() layer that only calls next() (${emptyLayer.row}) took ` +
-    `${layerUs.toFixed(1)} µs of it in the same rounds and got ${layerRatio.toFixed(2)}× ` +
+    `${budget.toFixed(1)} µs above it. One app.use() layer that only calls next() (${emptyLayer.row}) ${took} ` +
+    `in the same rounds and got ${layerRatio.toFixed(2)}× ` +
     `(rounds ${ratioRange(emptyLayer.rates, bare.rates)}), ${verdict}; ours used ${oursUs.toFixed(1)} µs above ` +
     `bare (rounds ${ratioRange(ours.rates, bare.rates)}). `
   );

@@ -164,9 +164,10 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
       `${dispatchCeiling.toFixed(2)}× through its Pool.dispatch, as the gateway forwards (7g, ${range('dispatch-proxy')}), ` +
       `with ${cpuOf('node-proxy')}, ${cpuOf('undici-proxy')} and ${cpuOf('dispatch-proxy')} µs of CPU per request ` +
       `against the gateway's ${cpuOf('gateway')}. ` +
-      (minimal.ratio < GOAL
-        ? `None reached ${GOAL}× in these rounds: a Node proxy built this way did not, here, before any work of its own. `
-        : `The fastest reached ${GOAL}×: the gateway's own work (authentication, identity and forwarding headers, ` +
+      // Compared as printed: a ratio shown as the goal reads as meeting it.
+      (Number(minimal.ratio.toFixed(2)) < GOAL
+        ? `None reached ${GOAL.toFixed(2)}× in these rounds: a Node proxy built this way did not, here, before any work of its own. `
+        : `The fastest reached ${GOAL.toFixed(2)}×: the gateway's own work (authentication, identity and forwarding headers, ` +
           `the access line: ${(Number(cpuOf('gateway')) - Number(cpuOf(minimal.key))).toFixed(1)} µs above it) is ` +
           `what keeps it below. `);
     const rows: Row[] = [
@@ -179,7 +180,7 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
         baseline: median(samples.direct!),
         ratio: round(vsDirect, 3),
         compare: `${vsDirect.toFixed(2)}×`,
-        goal: `≥ ${GOAL}`,
+        goal: `≥ ${GOAL.toFixed(2)}`,
         met: vsDirect >= GOAL && gatewayErrors === 0,
         status: 'measured',
         detail,
