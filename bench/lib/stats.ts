@@ -1,5 +1,6 @@
 // Figures from noisy rounds: the machine is shared, so every ratio compares variants measured in
-// the same run, in interleaved rounds (A, B, C, then B, C, A...), and takes medians, never one sample.
+// the same run, in interleaved rounds (each round in another order), and takes medians, never one
+// sample.
 
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
@@ -9,11 +10,23 @@ export function median(values: readonly number[]): number {
 }
 
 /**
- * Runs each variant once per round, each round starting one variant further on (A B C, B C A,
- * C A B...), so that no variant always follows the same one (two variants served by one process
- * would otherwise always inherit the other's leftovers); returns every sample by variant, in
- * round order.
+ * The order of the variants in round `round`: a Williams design (0, 1, n−1, 2, n−2..., shifted by
+ * one each round), in which every variant follows every other equally often over n rounds (n
+ * even; 2n when n is odd). Two variants served by one process (row 5's relay and Kerberos) would
+ * otherwise always inherit each other's leftovers.
  */
+export function roundOrder(count: number, round: number): number[] {
+  const base = [0];
+  for (let low = 1, high = count - 1; base.length < count; ) {
+    base.push(low++);
+    if (base.length < count) base.push(high--);
+  }
+  // An odd count needs the mirror image for its second n rounds to balance.
+  if (count % 2 === 1 && Math.floor(round / count) % 2 === 1) base.reverse();
+  return base.map((index) => (index + round) % count);
+}
+
+/** Runs each variant once per round, in roundOrder; returns every sample by variant, in round order. */
 export async function interleave<K extends string>(
   variants: readonly K[],
   rounds: number,
@@ -21,8 +34,8 @@ export async function interleave<K extends string>(
 ): Promise<Record<K, number[]>> {
   const samples = Object.fromEntries(variants.map((v) => [v, [] as number[]])) as Record<K, number[]>;
   for (let round = 0; round < rounds; round++) {
-    for (let i = 0; i < variants.length; i++) {
-      const variant = variants[(round + i) % variants.length]!;
+    for (const index of roundOrder(variants.length, round)) {
+      const variant = variants[index]!;
       samples[variant].push(await measure(variant, round));
     }
   }

@@ -7,6 +7,7 @@
 // upstream direct.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { againstGoal } from '../lib/bounds.js';
 import {
   type Child,
   type ServerChild,
@@ -164,12 +165,14 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
       `${dispatchCeiling.toFixed(2)}× through its Pool.dispatch, as the gateway forwards (7g, ${range('dispatch-proxy')}), ` +
       `with ${cpuOf('node-proxy')}, ${cpuOf('undici-proxy')} and ${cpuOf('dispatch-proxy')} µs of CPU per request ` +
       `against the gateway's ${cpuOf('gateway')}. ` +
-      // Compared as printed: a ratio shown as the goal reads as meeting it.
-      (Number(minimal.ratio.toFixed(2)) < GOAL
-        ? `None reached ${GOAL.toFixed(2)}× in these rounds: a Node proxy built this way did not, here, before any work of its own. `
-        : `The fastest reached ${GOAL.toFixed(2)}×: the gateway's own work (authentication, identity and forwarding headers, ` +
-          `the access line: ${(Number(cpuOf('gateway')) - Number(cpuOf(minimal.key))).toFixed(1)} µs above it) is ` +
-          `what keeps it below. `);
+      {
+        below: `None reached ${GOAL.toFixed(2)}× in these rounds: a Node proxy built this way did not, here, before any work of its own. `,
+        at: `The fastest is at ${GOAL.toFixed(2)}×: a gateway built this way meets it only if its own work costs next to nothing. `,
+        above:
+          `The fastest is above ${GOAL.toFixed(2)}×: the gateway's own work (authentication, identity and forwarding ` +
+          `headers, the access line: ${(Number(cpuOf('gateway')) - Number(cpuOf(minimal.key))).toFixed(1)} µs above it) ` +
+          `is what keeps it below. `,
+      }[againstGoal(minimal.ratio, GOAL)];
     const rows: Row[] = [
       {
         id: '7',

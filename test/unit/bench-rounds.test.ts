@@ -1,0 +1,88 @@
+// The bench's round order and the verdicts its rows of missed goals print (bench/lib): what the
+// published figures rest on.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { againstGoal, requestBudget } from '../../bench/lib/bounds.js';
+import { interleave, roundOrder } from '../../bench/lib/stats.js';
+
+describe('roundOrder', () => {
+  for (const count of [2, 3, 4, 5, 7, 8]) {
+    it(`with ${count} variants, every variant follows every other equally often`, () => {
+      const rounds = count % 2 === 0 ? count : 2 * count;
+      const follows = new Map<string, number>();
+      for (let round = 0; round < rounds; round++) {
+        const order = roundOrder(count, round);
+        assert.deepEqual(
+          [...order].sort((a, b) => a - b),
+          Array.from({ length: count }, (_, i) => i),
+        );
+        for (let i = 1; i < count; i++) {
+          const pair = `${order[i - 1]}>${order[i]}`;
+          follows.set(pair, (follows.get(pair) ?? 0) + 1);
+        }
+      }
+      assert.equal(follows.size, count * (count - 1));
+      assert.equal(new Set(follows.values()).size, 1);
+    });
+  }
+
+  it('interleave keeps each variant’s samples in round order, whatever order the rounds ran in', async () => {
+    const ran: string[] = [];
+    const samples = await interleave(['a', 'b', 'c', 'd'], 3, async (variant, round) => {
+      ran.push(variant);
+      return round * 10 + variant.charCodeAt(0) - 96;
+    });
+    assert.deepEqual(samples, { a: [1, 11, 21], b: [2, 12, 22], c: [3, 13, 23], d: [4, 14, 24] });
+    assert.notDeepEqual(ran.slice(4, 8), ['a', 'b', 'c', 'd']);
+  });
+});
+
+describe('the bound texts', () => {
+  it('tells a floor below, at and above its goal apart, with 5% either side counted as at', () => {
+    assert.equal(againstGoal(0.9, 0.97), 'below');
+    assert.equal(againstGoal(0.93, 0.97), 'at');
+    assert.equal(againstGoal(1.0, 0.97), 'at');
+    assert.equal(againstGoal(1.02, 0.97), 'above');
+    assert.equal(againstGoal(9.4, 10), 'below');
+    assert.equal(againstGoal(10.4, 10), 'at');
+  });
+
+  const figures = (rate: number, cpuUs: number) => ({
+    rates: [rate, rate, rate],
+    cpuUs: [cpuUs, cpuUs, cpuUs],
+  });
+
+  it('gives the budget a goal leaves above bare, and what is left after an empty layer', () => {
+    const text = requestBudget(
+      0.92,
+      figures(10_000, 100),
+      { ...figures(9_950, 100.5), row: '2c' },
+      figures(9_000, 111),
+    );
+    assert.match(text, /leaves about 8\.7 µs above it/);
+    assert.match(text, /took 0\.5 µs of it/);
+    assert.match(text, /leaves about 8\.2 µs for all of a middleware's own work/);
+    assert.match(text, /ours used 11\.0 µs above bare/);
+  });
+
+  it('calls an empty layer measured cheaper than bare noise, not a negative share', () => {
+    const text = requestBudget(
+      0.97,
+      figures(10_000, 100),
+      { ...figures(10_600, 94), row: '1d' },
+      figures(9_300, 110),
+    );
+    assert.match(text, /took no measurable share \(it used 6\.0 µs less than bare: noise\)/);
+    assert.doesNotMatch(text, /-\d/);
+  });
+
+  it('says when not even an empty layer met the goal', () => {
+    const text = requestBudget(
+      0.97,
+      figures(10_000, 100),
+      { ...figures(9_000, 108), row: '1d' },
+      figures(8_800, 112),
+    );
+    assert.match(text, /not even a middleware that does nothing met the goal/);
+  });
+});
