@@ -141,7 +141,8 @@ writeReport(
     method: [
       'Servers (Express 4 with the same tiny handler) run in processes of their own, started by the bench; ' +
         'the load generator is the bench process. Samba, the servers and the load generator share the machine.',
-      `Ratios compare variants measured in the same run, in ${sizes.rounds} interleaved rounds (A, B, C, then B, C, A: each round starts one variant further on), ` +
+      `Ratios compare variants measured in the same run, in ${sizes.rounds} interleaved rounds, each in another order ` +
+        '(a Williams design: every variant follows every other equally often), ' +
         'after an unmeasured warm-up; the figure is the median of the rounds, the ratio the median of the ' +
         'per-round ratios.',
       'Plain and Bearer requests: autocannon. NTLM: a client of our own (bench/lib/ntlm-load.ts) that ' +
