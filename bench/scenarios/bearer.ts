@@ -2,7 +2,8 @@
 // against bare Express receiving the same header. autocannon for all, 8 connections. Row 2b: the
 // same requests to Express with a middleware that only assigns req.ntlm (mode 'floor', as row 1c),
 // without checking a token; row 2c: with one that only calls next() (mode 'noop', as row 1d), what
-// one app.use() layer costs at the least.
+// one app.use() layer costs at the least. Every round runs against servers started afresh
+// (bench/lib/round-servers.ts).
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import { requestBudget } from '../lib/bounds.js';
@@ -13,6 +14,7 @@ import { HttpConnection } from '../lib/http-conn.js';
 import { handshake } from '../lib/ntlm-load.js';
 import { profileServer } from '../lib/profile.js';
 import type { Row } from '../lib/report.js';
+import { RoundServers } from '../lib/round-servers.js';
 import { interleave, median, pairedRatio, round } from '../lib/stats.js';
 
 const VARIANTS = ['bare', 'ours-bearer', 'floor', 'noop'] as const;
@@ -33,38 +35,40 @@ async function issueToken(port: number, ctx: Context): Promise<string> {
 
 export async function bearerScenario(ctx: Context): Promise<Row[]> {
   const env = { BENCH_DC_URL: ctx.dcUrl, BENCH_JWT_SECRET: randomBytes(48).toString('base64') };
-  const servers = {} as Record<Variant, ServerChild>;
+  /** Non-2xx answers, errors and timeouts per variant. */
+  const failures: Record<Variant, number> = { bare: 0, 'ours-bearer': 0, floor: 0, noop: 0 };
+  /** Server CPU-µs per answered request, per round (from /proc). */
+  const cpuUs: Record<Variant, number[]> = { bare: [], 'ours-bearer': [], floor: [], noop: [] };
+  /** Issued by the first ours-bearer server; the next ones share its secret, so they take it too. */
+  let token: string | undefined;
+  const load = (server: ServerChild, durationMs: number) =>
+    autocannon({
+      url: `http://127.0.0.1:${server.port}/`,
+      connections: CONNECTIONS,
+      duration: durationMs / 1000,
+      headers: { authorization: `Bearer ${token}` },
+    });
+  const servers = new RoundServers(
+    VARIANTS,
+    async (variant) => {
+      const server = await startServer({ mode: variant, env });
+      if (variant === 'ours-bearer') token ??= await issueToken(server.port, ctx);
+      return server;
+    },
+    async (_variant, server) => void (await load(server, ctx.sizes.warmupMs)),
+  );
   try {
-    for (const variant of VARIANTS) servers[variant] = await startServer({ mode: variant, env });
-    const token = await issueToken(servers['ours-bearer'].port, ctx);
-    /** Non-2xx answers, errors and timeouts per variant. */
-    const failures: Record<Variant, number> = { bare: 0, 'ours-bearer': 0, floor: 0, noop: 0 };
-    /** Server CPU-µs per answered request, per round (from /proc). */
-    const cpuUs: Record<Variant, number[]> = { bare: [], 'ours-bearer': [], floor: [], noop: [] };
-    const load = async (variant: Variant, durationMs: number) => {
-      const before = processCpuMs(servers[variant].child.pid!);
-      const result = await autocannon({
-        url: `http://127.0.0.1:${servers[variant].port}/`,
-        connections: CONNECTIONS,
-        duration: durationMs / 1000,
-        headers: { authorization: `Bearer ${token}` },
-      });
+    const samples = await interleave(VARIANTS, ctx.sizes.rounds, async (variant, round) => {
+      const server = await servers.of(variant, round);
+      const before = processCpuMs(server.child.pid!);
+      const result = await load(server, ctx.sizes.requestRoundMs);
       failures[variant] += result.non2xx + result.errors + result.timeouts;
-      cpuUs[variant].push(
-        ((processCpuMs(servers[variant].child.pid!) - before) * 1000) / Math.max(1, result['2xx']),
-      );
-      return result['2xx'] / result.duration;
-    };
-    for (const variant of VARIANTS) await load(variant, ctx.sizes.warmupMs);
-    for (const variant of VARIANTS) {
-      failures[variant] = 0;
-      cpuUs[variant].length = 0;
-    }
-    const samples = await interleave(VARIANTS, ctx.sizes.rounds, async (variant) => {
-      const rate = await load(variant, ctx.sizes.requestRoundMs);
+      cpuUs[variant].push(((processCpuMs(server.child.pid!) - before) * 1000) / Math.max(1, result['2xx']));
+      const rate = result['2xx'] / result.duration;
       ctx.log(`  2 ${variant}: ${Math.round(rate)} req/s`);
       return rate;
     });
+    await servers.stop();
     await profileServer(
       ctx,
       '2 Bearer requests (ours, Express 4)',
@@ -98,7 +102,7 @@ export async function bearerScenario(ctx: Context): Promise<Row[]> {
         met: ratio >= GOAL && failures['ours-bearer'] === 0,
         status: 'measured',
         detail:
-          `autocannon, ${CONNECTIONS} connections, ${ctx.sizes.rounds} interleaved rounds of ${ctx.sizes.requestRoundMs / 1000} s; ` +
+          `autocannon, ${CONNECTIONS} connections, ${ctx.sizes.rounds} interleaved rounds of ${ctx.sizes.requestRoundMs / 1000} s, each against servers started afresh; ` +
           `req/s per round: bare ${samples.bare.map(Math.round).join(', ')}; ours ${samples['ours-bearer'].map(Math.round).join(', ')}; ` +
           `floor ${samples.floor.map(Math.round).join(', ')}; noop ${samples.noop.map(Math.round).join(', ')}; ` +
           `non-2xx, errors and timeouts: ${VARIANTS.map((v) => `${v} ${failures[v]}`).join(', ')}. Server CPU-µs per request (median of rounds): ` +
@@ -142,6 +146,6 @@ export async function bearerScenario(ctx: Context): Promise<Row[]> {
       },
     ];
   } finally {
-    for (const server of Object.values(servers)) await server.stop();
+    await servers.stop();
   }
 }

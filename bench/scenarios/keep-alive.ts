@@ -5,7 +5,8 @@
 // res.locals.ntlm, as express-ntlm does): on V8 before 13 an own property added after Express's
 // setPrototypeOf makes a new hidden class per request, which ours avoids
 // (src/http/request-property.ts). 1d: an Express middleware that only calls next() (mode 'noop'):
-// what one app.use() layer costs at the least.
+// what one app.use() layer costs at the least. Every round runs against servers started afresh
+// (bench/lib/round-servers.ts).
 
 import { requestBudget } from '../lib/bounds.js';
 import { type ServerChild, startServer } from '../lib/children.js';
@@ -14,6 +15,7 @@ import { processCpuMs } from '../lib/cpu.js';
 import { keepAliveLoad } from '../lib/ntlm-load.js';
 import { profileServer } from '../lib/profile.js';
 import type { Row } from '../lib/report.js';
+import { RoundServers } from '../lib/round-servers.js';
 import { interleave, median, pairedRatio, round } from '../lib/stats.js';
 
 const VARIANTS = ['bare', 'ours', 'express-ntlm', 'floor', 'noop'] as const;
@@ -22,27 +24,28 @@ type Variant = (typeof VARIANTS)[number];
 
 export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
   const env = { BENCH_DC_URL: ctx.dcUrl };
-  const servers = {} as Record<Variant, ServerChild>;
   const reauth: Record<Variant, number> = { bare: 0, ours: 0, 'express-ntlm': 0, floor: 0, noop: 0 };
   const errors: Record<Variant, number> = { bare: 0, ours: 0, 'express-ntlm': 0, floor: 0, noop: 0 };
   /** Server CPU-µs per answered request, per round (from /proc): the cost the rates only hint at. */
   const cpuUs: Record<Variant, number[]> = { bare: [], ours: [], 'express-ntlm': [], floor: [], noop: [] };
+  const load = (variant: Variant, server: ServerChild, durationMs: number) =>
+    keepAliveLoad({
+      port: server.port,
+      connections: CONNECTIONS,
+      durationMs,
+      users: variant === 'ours' || variant === 'express-ntlm' ? ctx.users : undefined,
+    });
+  const servers = new RoundServers(
+    VARIANTS,
+    (variant) => startServer({ mode: variant, env }),
+    async (variant, server) => void (await load(variant, server, ctx.sizes.warmupMs)),
+  );
   try {
-    for (const variant of VARIANTS) servers[variant] = await startServer({ mode: variant, env });
-    const load = (variant: Variant, durationMs: number) =>
-      keepAliveLoad({
-        port: servers[variant].port,
-        connections: CONNECTIONS,
-        durationMs,
-        users: variant === 'ours' || variant === 'express-ntlm' ? ctx.users : undefined,
-      });
-    for (const variant of VARIANTS) await load(variant, ctx.sizes.warmupMs);
-    const samples = await interleave(VARIANTS, ctx.sizes.rounds, async (variant) => {
-      const before = processCpuMs(servers[variant].child.pid!);
-      const result = await load(variant, ctx.sizes.requestRoundMs);
-      cpuUs[variant].push(
-        ((processCpuMs(servers[variant].child.pid!) - before) * 1000) / Math.max(1, result.ok),
-      );
+    const samples = await interleave(VARIANTS, ctx.sizes.rounds, async (variant, round) => {
+      const server = await servers.of(variant, round);
+      const before = processCpuMs(server.child.pid!);
+      const result = await load(variant, server, ctx.sizes.requestRoundMs);
+      cpuUs[variant].push(((processCpuMs(server.child.pid!) - before) * 1000) / Math.max(1, result.ok));
       reauth[variant] += result.reauthentications;
       errors[variant] += result.errors;
       ctx.log(
@@ -50,6 +53,7 @@ export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
       );
       return result.rate;
     });
+    await servers.stop();
 
     await profileServer(
       ctx,
@@ -60,7 +64,7 @@ export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
     );
 
     const detail = (variant: 'ours' | 'express-ntlm') =>
-      `${ctx.sizes.rounds} interleaved rounds of ${ctx.sizes.requestRoundMs / 1000} s, ${CONNECTIONS} connections; ` +
+      `${ctx.sizes.rounds} interleaved rounds of ${ctx.sizes.requestRoundMs / 1000} s, each against servers started afresh, ${CONNECTIONS} connections; ` +
       `req/s per round: bare ${samples.bare.map(Math.round).join(', ')}; ${variant} ${samples[variant].map(Math.round).join(', ')}` +
       (variant === 'ours'
         ? `; express-ntlm ${samples['express-ntlm'].map(Math.round).join(', ')}; floor ${samples.floor.map(Math.round).join(', ')}; noop ${samples.noop.map(Math.round).join(', ')}`
@@ -158,6 +162,6 @@ export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
       },
     ];
   } finally {
-    for (const server of Object.values(servers)) await server.stop();
+    await servers.stop();
   }
 }

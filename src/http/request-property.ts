@@ -8,18 +8,29 @@ import { IncomingMessage } from 'node:http';
  * app.request)`), and V8 before 13 (Node 20 and 22) caches no hidden-class transition made after
  * a prototype change: an own property added to such a request costs a new hidden class per
  * request and leaves every later property read on that request megamorphic, ~10 µs a request on
- * the bench machine (bench row 1c). On such a prototype the property is an accessor over a
- * WeakMap instead, installed once on the outermost prototype below IncomingMessage's (Express's
- * own `express.request`, which every app's request prototype inherits from). It stays per
- * request: a request the middleware skipped or refused reads `undefined`, an object made from the
- * request (`Object.create(req)`) reads the request's, and the application may assign it. Unlike an
- * own property, `delete` does not clear it (assign `undefined`) and `Object.keys(req)` does not
- * list it; a value assigned on the prototype itself is inherited, as any property's would be.
- * Requests whose prototype chain does not reach IncomingMessage's (Fastify's `inject`, mocks) and
- * plain node:http requests get an own property. The accessor goes on a prototype between the
- * request's and IncomingMessage's only: Express's, or a server's own `IncomingMessage` subclass.
+ * the bench machine (bench row 1c). On such a prototype the property is an accessor instead,
+ * installed once on the outermost prototype below IncomingMessage's (Express's own
+ * `express.request`, which every app's request prototype inherits from).
+ *
+ * The accessor keeps a request's value in its response's `res.locals`, under a private symbol:
+ * Express's init gives every request its own `req.res` and every response a fresh `res.locals`
+ * (`Object.create(null)`, a dictionary, where a key costs next to nothing). A WeakMap entry per
+ * request cost ~1.5 µs of garbage collection a request (bench/analysis.md, session 10). What has
+ * no `res.locals` of its own (an object made from the request, a prototype) keeps its value in a
+ * WeakMap. An application that replaces `res.locals` with another object, rather than adding to
+ * it, takes the request's value with it: the request then reads `undefined`, as if skipped.
+ *
+ * It stays per request: a request the middleware skipped or refused reads `undefined`, an object
+ * made from the request (`Object.create(req)`) reads the request's, and the application may
+ * assign it. Unlike an own property, `delete` does not clear it (assign `undefined`) and
+ * `Object.keys(req)` does not list it; a value assigned on the prototype itself is inherited, as
+ * any property's would be. Requests whose prototype chain does not reach IncomingMessage's
+ * (Fastify's `inject`, mocks) and plain node:http requests get an own property. The accessor goes
+ * on a prototype between the request's and IncomingMessage's only: Express's, or a server's own
+ * `IncomingMessage` subclass.
  */
 export function requestProperty<T>(name: string): (req: IncomingMessage, value: T) => void {
+  const slot = Symbol(name);
   const values = new WeakMap<object, unknown>();
   const prepared = new WeakSet<object>();
   const accessor: PropertyDescriptor = {
@@ -27,13 +38,17 @@ export function requestProperty<T>(name: string): (req: IncomingMessage, value: 
     enumerable: false,
     get(this: object) {
       for (let at: object | null = this; at !== null; at = Object.getPrototypeOf(at)) {
+        const locals = ownLocals(at);
+        if (locals !== undefined && slot in locals) return locals[slot];
         const value = values.get(at);
         if (value !== undefined || values.has(at)) return value;
       }
       return undefined;
     },
     set(this: object, value: unknown) {
-      values.set(this, value);
+      const locals = ownLocals(this);
+      if (locals !== undefined) locals[slot] = value;
+      else values.set(this, value);
     },
   };
 
@@ -58,4 +73,11 @@ export function requestProperty<T>(name: string): (req: IncomingMessage, value: 
     if (!prepared.has(proto)) prepare(proto);
     (req as unknown as Record<string, unknown>)[name] = value;
   };
+}
+
+/** The `res.locals` of `at` when `at` is a request with a response of its own (Express's init sets both). */
+function ownLocals(at: object): Record<symbol, unknown> | undefined {
+  if (!Object.hasOwn(at, 'res')) return undefined;
+  const locals = (at as { res?: { locals?: unknown } }).res?.locals;
+  return typeof locals === 'object' && locals !== null ? (locals as Record<symbol, unknown>) : undefined;
 }

@@ -40,6 +40,11 @@ for (const [name, express] of [
       child.use('/derived', (req: Req, res: Res) =>
         res.json({ ntlm: Object.create(req).ntlm?.username ?? null }),
       );
+      // Replacing res.locals (not adding to it) takes the request's value with it (request-property.ts).
+      child.use('/new-locals', (_req: Req, res: Res, next: () => void) => {
+        res.locals = {};
+        next();
+      });
       child.use('/logout', (req: Req, _res: Res, next: () => void) => {
         delete req.user;
         req.ntlm = undefined;
@@ -52,6 +57,11 @@ for (const [name, express] of [
           user: (req.user as { username?: string } | undefined)?.username ?? null,
           locals: (res.locals.ntlm as { username?: string } | undefined)?.username ?? null,
           own: Object.keys(req).includes('ntlm'),
+          // What a template or a logger lists of res.locals: its own keys, which ours keeps to `ntlm`.
+          localsKeys: Reflect.ownKeys(res.locals).filter(
+            (key) => Object.getOwnPropertyDescriptor(res.locals, key)?.enumerable && typeof key === 'string',
+          ),
+          localsJson: JSON.stringify(res.locals),
         }),
       );
       server = await listen(parent as unknown as http.RequestListener, () => auth.close());
@@ -64,7 +74,12 @@ for (const [name, express] of [
       assert.equal(login.status, 200);
       assert.deepEqual(JSON.parse(login.body), { ntlm: 'alice' });
       const outer = await client.request('/outer');
-      assert.deepEqual(JSON.parse(outer.body), { ntlm: 'alice', user: 'alice', locals: 'alice', own: false });
+      const seen = JSON.parse(outer.body);
+      assert.deepEqual(
+        { ntlm: seen.ntlm, user: seen.user, locals: seen.locals, own: seen.own, localsKeys: seen.localsKeys },
+        { ntlm: 'alice', user: 'alice', locals: 'alice', own: false, localsKeys: ['ntlm'] },
+      );
+      assert.equal(JSON.parse(seen.localsJson).ntlm.username, 'alice');
       // An object made from the request (a wrapper) reads it through its prototype.
       assert.deepEqual(JSON.parse((await client.request('/derived')).body), { ntlm: 'alice' });
       client.close();
@@ -74,7 +89,11 @@ for (const [name, express] of [
       const client = new NtlmHttpClient(server.url);
       assert.equal((await client.login('/outer', ALICE)).status, 200);
       const skipped = await client.request('/public');
-      assert.deepEqual(JSON.parse(skipped.body), { ntlm: null, user: null, locals: null, own: false });
+      const seen = JSON.parse(skipped.body);
+      assert.deepEqual(
+        { ntlm: seen.ntlm, user: seen.user, locals: seen.locals, own: seen.own },
+        { ntlm: null, user: null, locals: null, own: false },
+      );
       client.close();
     });
 
@@ -84,6 +103,8 @@ for (const [name, express] of [
       assert.equal(JSON.parse((await client.request('/assign')).body).ntlm, 'changed');
       assert.equal(JSON.parse((await client.request('/outer')).body).ntlm, 'alice');
       // req.user is an own property (passport-style logouts delete it); req.ntlm is cleared by assignment.
+      assert.equal(JSON.parse((await client.request('/new-locals')).body).ntlm, null);
+      assert.equal(JSON.parse((await client.request('/outer')).body).ntlm, 'alice');
       const out = JSON.parse((await client.request('/logout')).body);
       assert.deepEqual([out.ntlm, out.user], [null, null]);
       client.close();
