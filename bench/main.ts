@@ -144,7 +144,8 @@ writeReport(
       `Ratios compare variants measured in the same run, in ${sizes.rounds} interleaved rounds, each in another order ` +
         '(a Williams design: every variant follows every other equally often), ' +
         'after an unmeasured warm-up; the figure is the median of the rounds, the ratio the median of the ' +
-        'per-round ratios.',
+        `per-round ratios. Scenarios 1 and 2 run ${sizes.freshRounds} shorter rounds instead, each against servers ` +
+        'started afresh, so that a process that sits a few % off for its whole life weighs in one round only.',
       'Plain and Bearer requests: autocannon. NTLM: a client of our own (bench/lib/ntlm-load.ts) that ' +
         'authenticates each keep-alive connection once and then sends many requests on it, as browsers do; ' +
         'logons open a new connection each.',

@@ -8,6 +8,13 @@ export interface Sizes {
   readonly rounds: number;
   /** One round of request load (scenarios 1, 2, 7). */
   readonly requestRoundMs: number;
+  /**
+   * Rounds of scenarios 1 and 2, each against servers started afresh (bench/lib/round-servers.ts):
+   * more than `rounds`, so that the median outvotes the processes that sit a few % off.
+   */
+  readonly freshRounds: number;
+  /** One round of scenarios 1 and 2 (shorter: there are more of them). */
+  readonly freshRoundMs: number;
   /** One round of logons (scenarios 3, 4, 5). */
   readonly logonRoundMs: number;
   /** Unmeasured load before the rounds, so that the JIT has settled. */
@@ -23,6 +30,8 @@ export interface Sizes {
 export const FULL: Sizes = {
   rounds: 5,
   requestRoundMs: 3000,
+  freshRounds: 9,
+  freshRoundMs: 2000,
   logonRoundMs: 4000,
   warmupMs: 1500,
   profileMs: 5000,
@@ -33,6 +42,8 @@ export const FULL: Sizes = {
 export const QUICK: Sizes = {
   rounds: 1,
   requestRoundMs: 600,
+  freshRounds: 1,
+  freshRoundMs: 600,
   logonRoundMs: 600,
   warmupMs: 200,
   profileMs: 600,

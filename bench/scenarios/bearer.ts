@@ -58,10 +58,10 @@ export async function bearerScenario(ctx: Context): Promise<Row[]> {
     async (_variant, server) => void (await load(server, ctx.sizes.warmupMs)),
   );
   try {
-    const samples = await interleave(VARIANTS, ctx.sizes.rounds, async (variant, round) => {
+    const samples = await interleave(VARIANTS, ctx.sizes.freshRounds, async (variant, round) => {
       const server = await servers.of(variant, round);
       const before = processCpuMs(server.child.pid!);
-      const result = await load(server, ctx.sizes.requestRoundMs);
+      const result = await load(server, ctx.sizes.freshRoundMs);
       failures[variant] += result.non2xx + result.errors + result.timeouts;
       cpuUs[variant].push(((processCpuMs(server.child.pid!) - before) * 1000) / Math.max(1, result['2xx']));
       const rate = result['2xx'] / result.duration;
@@ -102,7 +102,7 @@ export async function bearerScenario(ctx: Context): Promise<Row[]> {
         met: ratio >= GOAL && failures['ours-bearer'] === 0,
         status: 'measured',
         detail:
-          `autocannon, ${CONNECTIONS} connections, ${ctx.sizes.rounds} interleaved rounds of ${ctx.sizes.requestRoundMs / 1000} s, each against servers started afresh; ` +
+          `autocannon, ${CONNECTIONS} connections, ${ctx.sizes.freshRounds} interleaved rounds of ${ctx.sizes.freshRoundMs / 1000} s, each against servers started afresh; ` +
           `req/s per round: bare ${samples.bare.map(Math.round).join(', ')}; ours ${samples['ours-bearer'].map(Math.round).join(', ')}; ` +
           `floor ${samples.floor.map(Math.round).join(', ')}; noop ${samples.noop.map(Math.round).join(', ')}; ` +
           `non-2xx, errors and timeouts: ${VARIANTS.map((v) => `${v} ${failures[v]}`).join(', ')}. Server CPU-µs per request (median of rounds): ` +

@@ -5,7 +5,8 @@
 // res.locals.ntlm, as express-ntlm does): on V8 before 13 an own property added after Express's
 // setPrototypeOf makes a new hidden class per request, which ours avoids
 // (src/http/request-property.ts). 1d: an Express middleware that only calls next() (mode 'noop'):
-// what one app.use() layer costs at the least. Every round runs against servers started afresh
+// what one app.use() layer costs at the least. 1e: the same connections log on through ours, and
+// their requests then skip it (mode 'handshake-only'): row 1 with ours' per-request work at zero. Every round runs against servers started afresh
 // (bench/lib/round-servers.ts).
 
 import { requestBudget } from '../lib/bounds.js';
@@ -16,24 +17,32 @@ import { keepAliveLoad } from '../lib/ntlm-load.js';
 import { profileServer } from '../lib/profile.js';
 import type { Row } from '../lib/report.js';
 import { RoundServers } from '../lib/round-servers.js';
-import { interleave, median, pairedRatio, round } from '../lib/stats.js';
+import { interleave, median, pairedRatio, ratioRange, round } from '../lib/stats.js';
 
-const VARIANTS = ['bare', 'ours', 'express-ntlm', 'floor', 'noop'] as const;
+const VARIANTS = ['bare', 'ours', 'express-ntlm', 'floor', 'noop', 'handshake-only'] as const;
 const GOAL = 0.97;
 type Variant = (typeof VARIANTS)[number];
 
 export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
   const env = { BENCH_DC_URL: ctx.dcUrl };
-  const reauth: Record<Variant, number> = { bare: 0, ours: 0, 'express-ntlm': 0, floor: 0, noop: 0 };
-  const errors: Record<Variant, number> = { bare: 0, ours: 0, 'express-ntlm': 0, floor: 0, noop: 0 };
+  const none = () => ({ bare: 0, ours: 0, 'express-ntlm': 0, floor: 0, noop: 0, 'handshake-only': 0 });
+  const reauth: Record<Variant, number> = none();
+  const errors: Record<Variant, number> = none();
   /** Server CPU-µs per answered request, per round (from /proc): the cost the rates only hint at. */
-  const cpuUs: Record<Variant, number[]> = { bare: [], ours: [], 'express-ntlm': [], floor: [], noop: [] };
+  const cpuUs: Record<Variant, number[]> = {
+    bare: [],
+    ours: [],
+    'express-ntlm': [],
+    floor: [],
+    noop: [],
+    'handshake-only': [],
+  };
   const load = (variant: Variant, server: ServerChild, durationMs: number) =>
     keepAliveLoad({
       port: server.port,
       connections: CONNECTIONS,
       durationMs,
-      users: variant === 'ours' || variant === 'express-ntlm' ? ctx.users : undefined,
+      users: variant === 'bare' || variant === 'floor' || variant === 'noop' ? undefined : ctx.users,
     });
   const servers = new RoundServers(
     VARIANTS,
@@ -41,10 +50,10 @@ export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
     async (variant, server) => void (await load(variant, server, ctx.sizes.warmupMs)),
   );
   try {
-    const samples = await interleave(VARIANTS, ctx.sizes.rounds, async (variant, round) => {
+    const samples = await interleave(VARIANTS, ctx.sizes.freshRounds, async (variant, round) => {
       const server = await servers.of(variant, round);
       const before = processCpuMs(server.child.pid!);
-      const result = await load(variant, server, ctx.sizes.requestRoundMs);
+      const result = await load(variant, server, ctx.sizes.freshRoundMs);
       cpuUs[variant].push(((processCpuMs(server.child.pid!) - before) * 1000) / Math.max(1, result.ok));
       reauth[variant] += result.reauthentications;
       errors[variant] += result.errors;
@@ -64,10 +73,10 @@ export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
     );
 
     const detail = (variant: 'ours' | 'express-ntlm') =>
-      `${ctx.sizes.rounds} interleaved rounds of ${ctx.sizes.requestRoundMs / 1000} s, each against servers started afresh, ${CONNECTIONS} connections; ` +
+      `${ctx.sizes.freshRounds} interleaved rounds of ${ctx.sizes.freshRoundMs / 1000} s, each against servers started afresh, ${CONNECTIONS} connections; ` +
       `req/s per round: bare ${samples.bare.map(Math.round).join(', ')}; ${variant} ${samples[variant].map(Math.round).join(', ')}` +
       (variant === 'ours'
-        ? `; express-ntlm ${samples['express-ntlm'].map(Math.round).join(', ')}; floor ${samples.floor.map(Math.round).join(', ')}; noop ${samples.noop.map(Math.round).join(', ')}`
+        ? `; express-ntlm ${samples['express-ntlm'].map(Math.round).join(', ')}; floor ${samples.floor.map(Math.round).join(', ')}; noop ${samples.noop.map(Math.round).join(', ')}; handshake-only ${samples['handshake-only'].map(Math.round).join(', ')}`
         : '') +
       `. ${reauth.ours} re-authentications on ours (maxRequestsPerConnection has no limit by default, as in IIS and ` +
       `nginx-ntlm: a connection logs on once)` +
@@ -78,6 +87,7 @@ export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
     const vsExpressNtlm = pairedRatio(samples.ours, samples['express-ntlm']);
     const floorVsBare = pairedRatio(samples.floor, samples.bare);
     const noopVsBare = pairedRatio(samples.noop, samples.bare);
+    const handshakeOnlyVsBare = pairedRatio(samples['handshake-only'], samples.bare);
     const moreThanBare = (variant: Variant) => (median(cpuUs[variant]) - median(cpuUs.bare)).toFixed(1);
     const figures = (variant: Variant) => ({ rates: samples[variant], cpuUs: cpuUs[variant] });
     const failed = errors.ours > 0;
@@ -100,7 +110,10 @@ export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
           `Where ours' goes is in the profile below. A plain req.ntlm assignment (1c, as express-ntlm makes it) ` +
           `used ${moreThanBare('floor')} µs above bare and got ${floorVsBare.toFixed(2)}×; ours sets req.ntlm through ` +
           `an accessor on the app's request prototype instead (src/http/request-property.ts). ` +
-          `${reauth.ours} requests paid a new logon through the DC mid-run.`,
+          `With ours' per-request work taken away (1e: the same handshakes through ours, then requests that skip it), ` +
+          `the process used ${moreThanBare('handshake-only')} µs above bare and got ${handshakeOnlyVsBare.toFixed(2)}× ` +
+          `(rounds ${ratioRange(samples['handshake-only'], samples.bare)}): what answering the handshakes leaves of the ` +
+          `budget to ours' per-request work. ${reauth.ours} requests paid a new logon through the DC mid-run.`,
         samples,
       },
       {
@@ -159,6 +172,25 @@ export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
           `may also change what the rest of Express costs, as 1c's does). ${errors.noop} errors. Server CPU-µs per ` +
           `request: noop ${median(cpuUs.noop).toFixed(1)}, bare ` +
           `${median(cpuUs.bare).toFixed(1)}.`,
+      },
+      {
+        id: '1e',
+        scenario:
+          'the handshakes alone: Express whose connections log on through ours, and whose requests then skip it, vs bare Express',
+        unit: 'req/s',
+        ours: median(samples['handshake-only']),
+        baselineName: 'bare Express 4',
+        baseline: median(samples.bare),
+        ratio: round(handshakeOnlyVsBare, 3),
+        compare: `${handshakeOnlyVsBare.toFixed(2)}×`,
+        goal: 'report',
+        met: null,
+        status: 'measured',
+        detail:
+          `same rounds as 1 (bench/servers/app.ts, handshake-only): each connection's two handshake legs go through ` +
+          `ours (the LDAP relay), as in 1, and every request after them skips the middleware. Row 1 with ours' ` +
+          `per-request work at zero. ${errors['handshake-only']} errors. Server CPU-µs per request: handshake-only ` +
+          `${median(cpuUs['handshake-only']).toFixed(1)}, bare ${median(cpuUs.bare).toFixed(1)}.`,
       },
     ];
   } finally {

@@ -2,7 +2,7 @@
 // middleware (with the LDAP relay, Bearer tokens, Netlogon, or the LDAP relay and Kerberos), or express-ntlm. The load
 // generator runs in another process; this one answers `heap` (after two full GCs: start it
 // with --expose-gc), `mark` (the profile clock) and `stop` over the IPC channel. Configured by environment variables:
-// BENCH_MODE (bare, noop, floor, negotiate-floor, negotiate-acceptor, ours, ours-*, express-ntlm), BENCH_DC_URL, BENCH_JWT_SECRET, BENCH_MACHINE_PASSWORD, BENCH_KEYTAB, BENCH_SPN,
+// BENCH_MODE (bare, noop, floor, negotiate-floor, negotiate-acceptor, ours, ours-*, handshake-only, express-ntlm), BENCH_DC_URL, BENCH_JWT_SECRET, BENCH_MACHINE_PASSWORD, BENCH_KEYTAB, BENCH_SPN,
 // BENCH_KEEPALIVE_MS; BENCH_LOCAL_DIRECTORY=1 logs alice of test/helpers/servers.ts on without a DC
 // (for profiling the request path alone).
 import type http from 'node:http';
@@ -134,6 +134,17 @@ switch (mode) {
   case 'ours-kerberos': {
     const auth = ntlm({ ...middlewareOptions(), logger: quiet });
     app.use(auth);
+    close = () => auth.close();
+    break;
+  }
+  case 'handshake-only': {
+    // Row 1e: ours runs every connection's handshake (the requests that carry Authorization), and
+    // the requests after it skip the middleware. Row 1 with ours' per-request work taken away:
+    // what is left is what answering handshakes in the process does to the rest of its requests.
+    const auth = ntlm({ ...middlewareOptions(), logger: quiet });
+    app.use((req: http.IncomingMessage, res: http.ServerResponse, next: (error?: unknown) => void) =>
+      req.headers.authorization === undefined ? next() : auth(req, res, next),
+    );
     close = () => auth.close();
     break;
   }
