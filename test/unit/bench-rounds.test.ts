@@ -1,8 +1,10 @@
-// The bench's round order and the verdicts its rows of missed goals print (bench/lib): what the
+// The bench's round order, its fresh servers per round, and the verdicts its rows of missed goals print (bench/lib): what the
 // published figures rest on.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { againstGoal, requestBudget } from '../../bench/lib/bounds.js';
+import type { ServerChild } from '../../bench/lib/children.js';
+import { RoundServers } from '../../bench/lib/round-servers.js';
 import { interleave, roundOrder } from '../../bench/lib/stats.js';
 
 describe('roundOrder', () => {
@@ -84,5 +86,42 @@ describe('the bound texts', () => {
       figures(8_800, 112),
     );
     assert.match(text, /not even a middleware that does nothing met the goal/);
+  });
+});
+
+describe('RoundServers', () => {
+  it('measures every round against servers started (and warmed) afresh, and stops them all', async () => {
+    const events: string[] = [];
+    let started = 0;
+    const servers = new RoundServers(
+      ['a', 'b'] as const,
+      async (variant) => {
+        const id = `${variant}${started++}`;
+        events.push(`start ${id}`);
+        return { id, stop: async () => void events.push(`stop ${id}`) } as unknown as ServerChild;
+      },
+      async (_variant, server) => void events.push(`warm ${(server as unknown as { id: string }).id}`),
+    );
+    const seen = await interleave(['a', 'b'] as const, 2, async (variant, round) => {
+      const server = (await servers.of(variant, round)) as unknown as { id: string };
+      return Number(server.id.slice(1));
+    });
+    await servers.stop();
+    // Round 0 ran a0 and b1; round 1 new processes a2 and b3, after a0 and b1 stopped.
+    assert.deepEqual(seen, { a: [0, 2], b: [1, 3] });
+    assert.deepEqual(events, [
+      'start a0',
+      'start b1',
+      'warm a0',
+      'warm b1',
+      'stop a0',
+      'stop b1',
+      'start a2',
+      'start b3',
+      'warm a2',
+      'warm b3',
+      'stop a2',
+      'stop b3',
+    ]);
   });
 });
