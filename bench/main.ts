@@ -141,11 +141,12 @@ writeReport(
     method: [
       'Servers (Express 4 with the same tiny handler) run in processes of their own, started by the bench; ' +
         'the load generator is the bench process. Samba, the servers and the load generator share the machine.',
-      `Ratios compare variants measured in the same run, in ${sizes.rounds} interleaved rounds, each in another order ` +
-        '(a Williams design: every variant follows every other equally often), ' +
+      `Ratios compare variants measured in the same run, in ${sizes.rounds} interleaved rounds, in orders that ` +
+        'follow a Williams design (every variant follows every other equally often), ' +
         'after an unmeasured warm-up; the figure is the median of the rounds, the ratio the median of the ' +
         `per-round ratios. Scenarios 1 and 2 run ${sizes.freshRounds} shorter rounds instead, each against servers ` +
-        'started afresh, so that a process that sits a few % off for its whole life weighs in one round only.',
+        'started afresh (each warmed just before it is measured), so that a process that sits a few % off for ' +
+        'its whole life weighs in one round only.',
       'Plain and Bearer requests: autocannon. NTLM: a client of our own (bench/lib/ntlm-load.ts) that ' +
         'authenticates each keep-alive connection once and then sends many requests on it, as browsers do; ' +
         'logons open a new connection each.',

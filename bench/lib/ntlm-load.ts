@@ -44,6 +44,8 @@ export async function keepAliveLoad(options: {
   durationMs: number;
   users?: readonly ClientCredentials[];
   path?: string;
+  /** Called once every connection is open and authenticated, as the timed load begins. */
+  onStart?: () => void;
 }): Promise<KeepAliveResult> {
   const path = options.path ?? '/';
   const plain = requestBytes(HOST, path);
@@ -61,6 +63,7 @@ export async function keepAliveLoad(options: {
   let ok = 0;
   let errors = 0;
   let reauthentications = 0;
+  options.onStart?.();
   const started = performance.now();
   const deadline = started + options.durationMs;
   await Promise.all(

@@ -7,6 +7,7 @@ import type { ServerChild } from './children.js';
 
 export class RoundServers<K extends string> {
   #servers = new Map<K, ServerChild>();
+  #warmed = new Set<K>();
   #round = -1;
 
   constructor(
@@ -17,21 +18,39 @@ export class RoundServers<K extends string> {
     private readonly warm: (variant: K, server: ServerChild) => Promise<void>,
   ) {}
 
-  /** `variant`'s server in `round`: a new round stops every server and starts (and warms) new ones. */
-  async of(variant: K, round: number): Promise<ServerChild> {
+  /**
+   * `variant`'s server in `round`: a new round stops every server and starts new ones. Each is
+   * warmed just before its first measurement, so that every variant waits as long between its
+   * warm-up and its measurement, whatever the round's order.
+   */
+  async forRound(variant: K, round: number): Promise<ServerChild> {
     if (round !== this.#round) {
       await this.stop();
-      const started = await Promise.all(this.variants.map((v) => this.start(v)));
-      for (const [i, v] of this.variants.entries()) this.#servers.set(v, started[i]!);
-      for (const v of this.variants) await this.warm(v, this.#servers.get(v)!);
+      const started = await Promise.allSettled(this.variants.map((v) => this.start(v)));
+      for (const [i, v] of this.variants.entries()) {
+        const outcome = started[i]!;
+        if (outcome.status === 'fulfilled') this.#servers.set(v, outcome.value);
+      }
+      const failed = started.find((outcome) => outcome.status === 'rejected');
+      if (failed) {
+        await this.stop();
+        throw failed.reason;
+      }
       this.#round = round;
     }
-    return this.#servers.get(variant)!;
+    const server = this.#servers.get(variant)!;
+    if (!this.#warmed.has(variant)) {
+      this.#warmed.add(variant);
+      await this.warm(variant, server);
+    }
+    return server;
   }
 
   async stop(): Promise<void> {
     const servers = [...this.#servers.values()];
     this.#servers.clear();
+    this.#warmed.clear();
+    this.#round = -1;
     await Promise.all(servers.map((server) => server.stop()));
   }
 }

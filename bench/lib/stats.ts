@@ -42,6 +42,16 @@ export async function interleave<K extends string>(
   return samples;
 }
 
+/**
+ * `0.95×`, with a third decimal when two would print a ratio on the other side of its goal
+ * (0.916 against ≥ 0.92 would read 0.92×, a miss that looks met).
+ */
+export function ratioText(ratio: number, goal?: number): string {
+  const two = ratio.toFixed(2);
+  if (goal !== undefined && Number(two) >= goal !== ratio >= goal) return `${ratio.toFixed(3)}×`;
+  return `${two}×`;
+}
+
 /** `lowest–highest` of a variant's rounds, as a ratio to the baseline's same rounds (`0.95–0.99×`). */
 export function ratioRange(ours: readonly number[], baseline: readonly number[]): string {
   const ratios = ours.map((value, i) => value / baseline[i]!);

@@ -15,7 +15,7 @@ import { handshake } from '../lib/ntlm-load.js';
 import { profileServer } from '../lib/profile.js';
 import type { Row } from '../lib/report.js';
 import { RoundServers } from '../lib/round-servers.js';
-import { interleave, median, pairedRatio, round } from '../lib/stats.js';
+import { interleave, median, pairedRatio, ratioText, round } from '../lib/stats.js';
 
 const VARIANTS = ['bare', 'ours-bearer', 'floor', 'noop'] as const;
 const GOAL = 0.92;
@@ -39,8 +39,17 @@ export async function bearerScenario(ctx: Context): Promise<Row[]> {
   const failures: Record<Variant, number> = { bare: 0, 'ours-bearer': 0, floor: 0, noop: 0 };
   /** Server CPU-µs per answered request, per round (from /proc). */
   const cpuUs: Record<Variant, number[]> = { bare: [], 'ours-bearer': [], floor: [], noop: [] };
-  /** Issued by the first ours-bearer server; the next ones share its secret, so they take it too. */
-  let token: string | undefined;
+  /**
+   * Issued before the rounds by a server of its own, which then stops: the measured ones share
+   * its secret, so they take the token, and none of them has run a handshake.
+   */
+  const issuer = await startServer({ mode: 'ours-bearer', env });
+  let token: string;
+  try {
+    token = await issueToken(issuer.port, ctx);
+  } finally {
+    await issuer.stop();
+  }
   const load = (server: ServerChild, durationMs: number) =>
     autocannon({
       url: `http://127.0.0.1:${server.port}/`,
@@ -50,16 +59,12 @@ export async function bearerScenario(ctx: Context): Promise<Row[]> {
     });
   const servers = new RoundServers(
     VARIANTS,
-    async (variant) => {
-      const server = await startServer({ mode: variant, env });
-      if (variant === 'ours-bearer') token ??= await issueToken(server.port, ctx);
-      return server;
-    },
+    (variant) => startServer({ mode: variant, env }),
     async (_variant, server) => void (await load(server, ctx.sizes.warmupMs)),
   );
   try {
     const samples = await interleave(VARIANTS, ctx.sizes.freshRounds, async (variant, round) => {
-      const server = await servers.of(variant, round);
+      const server = await servers.forRound(variant, round);
       const before = processCpuMs(server.child.pid!);
       const result = await load(server, ctx.sizes.freshRoundMs);
       failures[variant] += result.non2xx + result.errors + result.timeouts;
@@ -97,7 +102,7 @@ export async function bearerScenario(ctx: Context): Promise<Row[]> {
         baselineName: 'bare Express 4',
         baseline: median(samples.bare),
         ratio: round(ratio, 3),
-        compare: `${ratio.toFixed(2)}×`,
+        compare: ratioText(ratio, GOAL),
         goal: `≥ ${GOAL}`,
         met: ratio >= GOAL && failures['ours-bearer'] === 0,
         status: 'measured',

@@ -22,7 +22,7 @@ import { processCpuMs } from '../lib/cpu.js';
 import { keepAliveLoad } from '../lib/ntlm-load.js';
 import { keepProfile, summariseProfile } from '../lib/profile.js';
 import type { Row } from '../lib/report.js';
-import { interleave, median, pairedRatio, ratioRange, round } from '../lib/stats.js';
+import { interleave, median, pairedRatio, ratioRange, ratioText, round } from '../lib/stats.js';
 
 const GOAL = 0.8;
 
@@ -184,7 +184,7 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
         baselineName: 'bare Express 4 direct',
         baseline: median(samples.direct!),
         ratio: round(vsDirect, 3),
-        compare: `${vsDirect.toFixed(2)}×`,
+        compare: ratioText(vsDirect, GOAL),
         goal: `≥ ${GOAL.toFixed(2)}`,
         met: vsDirect >= GOAL && gatewayErrors === 0,
         status: 'measured',

@@ -16,7 +16,7 @@ import { compareLogonWays, describeCpu, describeErrors, describeRounds } from '.
 import { logonLoad } from '../lib/ntlm-load.js';
 import { profileServer } from '../lib/profile.js';
 import { notRun, type Row } from '../lib/report.js';
-import { median, pairedRatio, ratioRange, round } from '../lib/stats.js';
+import { median, pairedRatio, ratioRange, ratioText, round } from '../lib/stats.js';
 
 const SCENARIO = 'Kerberos logons vs LDAP-relay logons';
 const GOAL = 10;
@@ -86,7 +86,7 @@ export async function kerberosScenario(ctx: Context): Promise<Row[]> {
         baselineName: 'NTLM through the LDAP relay, same server',
         baseline: median(samples.relay!),
         ratio: round(ratio, 3),
-        compare: `${ratio.toFixed(2)}×`,
+        compare: ratioText(ratio, GOAL),
         goal: `≥ ${GOAL}`,
         met: ratio >= GOAL && outcome.errors.kerberos === 0,
         status: 'measured',

@@ -7,18 +7,22 @@ import { IncomingMessage } from 'node:http';
  * Express (4 and 5) gives every request its app's prototype (`Object.setPrototypeOf(req,
  * app.request)`), and V8 before 13 (Node 20 and 22) caches no hidden-class transition made after
  * a prototype change: an own property added to such a request costs a new hidden class per
- * request and leaves every later property read on that request megamorphic, ~10 µs a request on
- * the bench machine (bench row 1c). On such a prototype the property is an accessor instead,
+ * request and leaves every later property read on that request megamorphic, 10–23 µs a request
+ * in the bench's runs (bench row 1c). On such a prototype the property is an accessor instead,
  * installed once on the outermost prototype below IncomingMessage's (Express's own
  * `express.request`, which every app's request prototype inherits from).
  *
- * The accessor keeps a request's value in its response's `res.locals`, under a private symbol:
- * Express's init gives every request its own `req.res` and every response a fresh `res.locals`
- * (`Object.create(null)`, a dictionary, where a key costs next to nothing). A WeakMap entry per
- * request cost ~1.5 µs of garbage collection a request (bench/analysis.md, session 10). What has
- * no `res.locals` of its own (an object made from the request, a prototype) keeps its value in a
- * WeakMap. An application that replaces `res.locals` with another object, rather than adding to
- * it, takes the request's value with it: the request then reads `undefined`, as if skipped.
+ * The accessor keeps a request's value in its response's `res.locals`: Express gives every request
+ * its own `req.res` (with `res.req` back to it) and every response a `res.locals` of its own
+ * (`Object.create(null)`, a dictionary, where a key costs next to nothing), unless one is already
+ * there. A WeakMap entry per request instead cost ~1–1.5 µs of server CPU a request, most of it
+ * attributed to garbage collection (bench/analysis.md, session 10). The value sits under a private
+ * symbol, not enumerable (templates, spreads and `util.inspect` do not see it), with the request it
+ * belongs to: a `res.locals` shared between requests, or a response reused for another request,
+ * never hands one request's value to another. What has no response of its own (an object made from
+ * the request, a prototype) keeps its value in a WeakMap. Code that gives `res.locals` a new object
+ * after the middleware (even a copy) takes the value with it: the request then reads `undefined`,
+ * as if skipped.
  *
  * It stays per request: a request the middleware skipped or refused reads `undefined`, an object
  * made from the request (`Object.create(req)`) reads the request's, and the application may
@@ -38,8 +42,8 @@ export function requestProperty<T>(name: string): (req: IncomingMessage, value: 
     enumerable: false,
     get(this: object) {
       for (let at: object | null = this; at !== null; at = Object.getPrototypeOf(at)) {
-        const locals = ownLocals(at);
-        if (locals !== undefined && slot in locals) return locals[slot];
+        const owned = ownLocals(at)?.[slot] as Owned | undefined;
+        if (owned?.owner === at) return owned.value;
         const value = values.get(at);
         if (value !== undefined || values.has(at)) return value;
       }
@@ -47,8 +51,18 @@ export function requestProperty<T>(name: string): (req: IncomingMessage, value: 
     },
     set(this: object, value: unknown) {
       const locals = ownLocals(this);
-      if (locals !== undefined) locals[slot] = value;
-      else values.set(this, value);
+      if (locals === undefined) {
+        values.set(this, value);
+      } else if (slot in locals) {
+        // Writable and not enumerable since its definition below: a plain assignment keeps it so.
+        locals[slot] = new Owned(this, value);
+      } else {
+        Object.defineProperty(locals, slot, {
+          value: new Owned(this, value),
+          writable: true,
+          configurable: true,
+        });
+      }
     },
   };
 
@@ -75,9 +89,22 @@ export function requestProperty<T>(name: string): (req: IncomingMessage, value: 
   };
 }
 
-/** The `res.locals` of `at` when `at` is a request with a response of its own (Express's init sets both). */
+/** A value in `res.locals`, with the request it was set for. */
+class Owned {
+  constructor(
+    readonly owner: object,
+    readonly value: unknown,
+  ) {}
+}
+
+/**
+ * The `res.locals` of `at` when `at` is a request with a response of its own that points back at
+ * it (Express sets both): not a wrapper that borrowed the request's response.
+ */
 function ownLocals(at: object): Record<symbol, unknown> | undefined {
   if (!Object.hasOwn(at, 'res')) return undefined;
-  const locals = (at as { res?: { locals?: unknown } }).res?.locals;
+  const res = (at as { res?: { req?: unknown; locals?: unknown } }).res;
+  if (res?.req !== at) return undefined;
+  const locals = res.locals;
   return typeof locals === 'object' && locals !== null ? (locals as Record<symbol, unknown>) : undefined;
 }

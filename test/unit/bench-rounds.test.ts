@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { againstGoal, requestBudget } from '../../bench/lib/bounds.js';
 import type { ServerChild } from '../../bench/lib/children.js';
 import { RoundServers } from '../../bench/lib/round-servers.js';
-import { interleave, roundOrder } from '../../bench/lib/stats.js';
+import { interleave, ratioText, roundOrder } from '../../bench/lib/stats.js';
 
 describe('roundOrder', () => {
   for (const count of [2, 3, 4, 5, 7, 8]) {
@@ -90,38 +90,51 @@ describe('the bound texts', () => {
 });
 
 describe('RoundServers', () => {
-  it('measures every round against servers started (and warmed) afresh, and stops them all', async () => {
-    const events: string[] = [];
+  /** Fake servers that log what happens to them. */
+  const fakes = (events: string[], fail?: string) => {
     let started = 0;
-    const servers = new RoundServers(
-      ['a', 'b'] as const,
-      async (variant) => {
-        const id = `${variant}${started++}`;
-        events.push(`start ${id}`);
-        return { id, stop: async () => void events.push(`stop ${id}`) } as unknown as ServerChild;
-      },
-      async (_variant, server) => void events.push(`warm ${(server as unknown as { id: string }).id}`),
-    );
+    return async (variant: string) => {
+      const id = `${variant}${started++}`;
+      if (variant === fail) throw new Error(`${id} did not start`);
+      events.push(`start ${id}`);
+      return { id, stop: async () => void events.push(`stop ${id}`) } as unknown as ServerChild;
+    };
+  };
+  const idOf = (server: ServerChild) => (server as unknown as { id: string }).id;
+
+  it('measures every round against servers started afresh, each warmed just before it is measured', async () => {
+    const events: string[] = [];
+    const servers = new RoundServers(['a', 'b'] as const, fakes(events), async (_variant, server) => {
+      events.push(`warm ${idOf(server)}`);
+    });
     const seen = await interleave(['a', 'b'] as const, 2, async (variant, round) => {
-      const server = (await servers.of(variant, round)) as unknown as { id: string };
-      return Number(server.id.slice(1));
+      const id = idOf(await servers.forRound(variant, round));
+      events.push(`measure ${id}`);
+      return Number(id.slice(1));
     });
     await servers.stop();
-    // Round 0 ran a0 and b1; round 1 new processes a2 and b3, after a0 and b1 stopped.
+    // Round 0 (a, then b) ran a0 and b1; round 1 (b, then a) new processes a2 and b3.
     assert.deepEqual(seen, { a: [0, 2], b: [1, 3] });
     assert.deepEqual(events, [
-      'start a0',
-      'start b1',
-      'warm a0',
-      'warm b1',
-      'stop a0',
-      'stop b1',
-      'start a2',
-      'start b3',
-      'warm a2',
-      'warm b3',
-      'stop a2',
-      'stop b3',
+      ...['start a0', 'start b1', 'warm a0', 'measure a0', 'warm b1', 'measure b1'],
+      ...['stop a0', 'stop b1', 'start a2', 'start b3', 'warm b3', 'measure b3', 'warm a2', 'measure a2'],
+      ...['stop a2', 'stop b3'],
     ]);
+  });
+
+  it('stops the servers that started when another did not, and says why', async () => {
+    const events: string[] = [];
+    const servers = new RoundServers(['a', 'b', 'c'] as const, fakes(events, 'b'), async () => {});
+    await assert.rejects(servers.forRound('a', 0), /b1 did not start/);
+    assert.deepEqual(events, ['start a0', 'start c2', 'stop a0', 'stop c2']);
+  });
+});
+
+describe('ratioText', () => {
+  it('prints a third decimal only when two would put the ratio on the other side of its goal', () => {
+    assert.equal(ratioText(0.916, 0.92), '0.916×');
+    assert.equal(ratioText(0.9249, 0.92), '0.92×');
+    assert.equal(ratioText(9.996, 10), '9.996×');
+    assert.equal(ratioText(0.916), '0.92×');
   });
 });

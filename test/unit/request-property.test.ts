@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { inspect } from 'node:util';
 import express5 from 'express';
 import express4 from 'express4';
 import { requestProperty } from '../../src/http/request-property.js';
@@ -26,7 +27,7 @@ for (const [name, express] of [
       const auth = ntlm({
         verifier: testDirectory(),
         setUser: true,
-        skip: (req) => req.url?.startsWith('/public') ?? false,
+        skip: (req) => req.url?.includes('/public') ?? false,
       });
       // The middleware sits in a mounted app; the parent reads what it set after the mount.
       const parent = express();
@@ -50,6 +51,20 @@ for (const [name, express] of [
         req.ntlm = undefined;
         next();
       });
+      // A res.locals shared by every request (as some apps do): one request's value must not reach another.
+      const shared = Object.create(null);
+      parent.use('/shared', (_req: Req, res: Res, next: () => void) => {
+        res.locals = shared;
+        next();
+      });
+      // A wrapper with a response of its own borrowed from the request: its value is its own.
+      child.use('/wrap', (req: Req, res: Res, next: () => void) => {
+        const wrapper = Object.create(req) as Req & { res: Res };
+        wrapper.res = res;
+        wrapper.ntlm = { ...req.ntlm!, username: 'wrapper' };
+        res.setHeader('X-Wrapper-Saw', wrapper.ntlm.username);
+        next();
+      });
       parent.use(child);
       parent.use((req: Req, res: Res) =>
         res.json({
@@ -57,11 +72,9 @@ for (const [name, express] of [
           user: (req.user as { username?: string } | undefined)?.username ?? null,
           locals: (res.locals.ntlm as { username?: string } | undefined)?.username ?? null,
           own: Object.keys(req).includes('ntlm'),
-          // What a template or a logger lists of res.locals: its own keys, which ours keeps to `ntlm`.
-          localsKeys: Reflect.ownKeys(res.locals).filter(
-            (key) => Object.getOwnPropertyDescriptor(res.locals, key)?.enumerable && typeof key === 'string',
-          ),
-          localsJson: JSON.stringify(res.locals),
+          // What a template, a spread or a logger sees of res.locals: `ntlm`, and nothing of ours besides.
+          localsKeys: Reflect.ownKeys({ ...res.locals }).map(String),
+          inspected: inspect(res.locals),
         }),
       );
       server = await listen(parent as unknown as http.RequestListener, () => auth.close());
@@ -79,7 +92,7 @@ for (const [name, express] of [
         { ntlm: seen.ntlm, user: seen.user, locals: seen.locals, own: seen.own, localsKeys: seen.localsKeys },
         { ntlm: 'alice', user: 'alice', locals: 'alice', own: false, localsKeys: ['ntlm'] },
       );
-      assert.equal(JSON.parse(seen.localsJson).ntlm.username, 'alice');
+      assert.doesNotMatch(seen.inspected, /Symbol/);
       // An object made from the request (a wrapper) reads it through its prototype.
       assert.deepEqual(JSON.parse((await client.request('/derived')).body), { ntlm: 'alice' });
       client.close();
@@ -97,6 +110,15 @@ for (const [name, express] of [
       client.close();
     });
 
+    it('never hands one request’s value to another through a shared res.locals', async () => {
+      const client = new NtlmHttpClient(server.url);
+      assert.equal((await client.login('/shared/outer', ALICE)).status, 200);
+      assert.equal(JSON.parse((await client.request('/shared/outer')).body).ntlm, 'alice');
+      const skipped = JSON.parse((await client.request('/shared/public')).body);
+      assert.deepEqual([skipped.ntlm, skipped.user], [null, null]);
+      client.close();
+    });
+
     it('takes an assignment by the application, for that request only', async () => {
       const client = new NtlmHttpClient(server.url);
       assert.equal((await client.login('/outer', ALICE)).status, 200);
@@ -104,6 +126,9 @@ for (const [name, express] of [
       assert.equal(JSON.parse((await client.request('/outer')).body).ntlm, 'alice');
       // req.user is an own property (passport-style logouts delete it); req.ntlm is cleared by assignment.
       assert.equal(JSON.parse((await client.request('/new-locals')).body).ntlm, null);
+      const wrapped = await client.request('/wrap');
+      assert.equal(wrapped.headers['x-wrapper-saw'], 'wrapper');
+      assert.equal(JSON.parse(wrapped.body).ntlm, 'alice');
       assert.equal(JSON.parse((await client.request('/outer')).body).ntlm, 'alice');
       const out = JSON.parse((await client.request('/logout')).body);
       assert.deepEqual([out.ntlm, out.user], [null, null]);
