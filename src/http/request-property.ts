@@ -7,8 +7,8 @@ import { IncomingMessage } from 'node:http';
  * Express (4 and 5) gives every request its app's prototype (`Object.setPrototypeOf(req,
  * app.request)`), and V8 before 13 (Node 20 and 22) caches no hidden-class transition made after
  * a prototype change: an own property added to such a request costs a new hidden class per
- * request and leaves every later property read on that request megamorphic, 10–23 µs a request
- * in the bench's runs (bench row 1c). On such a prototype the property is an accessor instead,
+ * request and leaves every later property read on that request megamorphic, ~10 µs a request on
+ * the bench machine, 23 in one run (bench row 1c). On such a prototype the property is an accessor instead,
  * installed once on the outermost prototype below IncomingMessage's (Express's own
  * `express.request`, which every app's request prototype inherits from).
  *
