@@ -8,18 +8,19 @@ import { IncomingMessage } from 'node:http';
  * app.request)`), and V8 before 13 (Node 20 and 22) caches no hidden-class transition made after
  * a prototype change: an own property added to such a request costs a new hidden class per
  * request and leaves every later property read on that request megamorphic, ~10 µs a request on
- * the bench machine, 23 in one run (bench row 1c). On such a prototype the property is an accessor instead,
- * installed once on the outermost prototype below IncomingMessage's (Express's own
- * `express.request`, which every app's request prototype inherits from).
+ * the bench machine, 23 in one run (bench row 1c). On such a prototype the property is an
+ * accessor instead, installed once on the outermost prototype below IncomingMessage's (Express's
+ * own `express.request`, which every app's request prototype inherits from).
  *
  * The accessor keeps a request's value in its response's `res.locals`: Express gives every request
  * its own `req.res` (with `res.req` back to it) and every response a `res.locals` of its own
  * (`Object.create(null)`, a dictionary, where a key costs next to nothing), unless one is already
- * there. A WeakMap entry per request instead cost ~1–1.5 µs of server CPU a request, most of it
- * attributed to garbage collection (bench/analysis.md, session 10). The value sits under a private
- * symbol, not enumerable (templates, spreads and `util.inspect` do not see it), with the request it
- * belongs to: a `res.locals` shared between requests, or a response reused for another request,
- * never hands one request's value to another. What has no response of its own (an object made from
+ * there. A WeakMap entry per request, with the accessor, cost about 1.5–2 µs of server CPU a
+ * request instead, most of it attributed to the WeakMap's garbage collection (bench/analysis.md,
+ * session 10). The value sits under a private symbol, not enumerable (templates, spreads and
+ * `util.inspect` do not see it), with the request it belongs to: a `res.locals` shared between
+ * requests, or a response reused for another request, never hands one request's value to another
+ * (the one set before reads `undefined` then). What has no response of its own (an object made from
  * the request, a prototype) keeps its value in a WeakMap. Code that gives `res.locals` a new object
  * after the middleware (even a copy) takes the value with it: the request then reads `undefined`,
  * as if skipped.
