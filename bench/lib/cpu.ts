@@ -26,6 +26,11 @@ export function processCpuMs(pid: number): number {
   return stat(pid)?.cpuMs ?? 0;
 }
 
+/** CPU-µs per answered request of process `pid` since `beforeMs` (its processCpuMs then). */
+export function cpuUsPerRequest(pid: number, beforeMs: number, answered: number): number {
+  return ((processCpuMs(pid) - beforeMs) * 1000) / Math.max(1, answered);
+}
+
 /** CPU time of the Samba DC: its main process and every descendant (the LDAP workers). */
 export function dcCpuMs(): number {
   const root = Number(readFileSync(`${DC_DIR}/run/samba.main.pid`, 'utf8').trim());

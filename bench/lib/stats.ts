@@ -26,13 +26,18 @@ export function roundOrder(count: number, round: number): number[] {
   return base.map((index) => (index + round) % count);
 }
 
+/** A record with a fresh `make()` for every variant (counters, sample lists). */
+export function perVariant<K extends string, T>(variants: readonly K[], make: () => T): Record<K, T> {
+  return Object.fromEntries(variants.map((variant) => [variant, make()])) as Record<K, T>;
+}
+
 /** Runs each variant once per round, in roundOrder; returns every sample by variant, in round order. */
 export async function interleave<K extends string>(
   variants: readonly K[],
   rounds: number,
   measure: (variant: K, round: number) => Promise<number>,
 ): Promise<Record<K, number[]>> {
-  const samples = Object.fromEntries(variants.map((v) => [v, [] as number[]])) as Record<K, number[]>;
+  const samples = perVariant(variants, (): number[] => []);
   for (let round = 0; round < rounds; round++) {
     for (const index of roundOrder(variants.length, round)) {
       const variant = variants[index]!;

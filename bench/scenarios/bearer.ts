@@ -9,13 +9,13 @@ import autocannon from 'autocannon';
 import { requestBudget } from '../lib/bounds.js';
 import { type ServerChild, startServer } from '../lib/children.js';
 import { CONNECTIONS, type Context } from '../lib/context.js';
-import { processCpuMs } from '../lib/cpu.js';
+import { cpuUsPerRequest, processCpuMs } from '../lib/cpu.js';
 import { HttpConnection } from '../lib/http-conn.js';
 import { handshake } from '../lib/ntlm-load.js';
 import { profileServer } from '../lib/profile.js';
 import type { Row } from '../lib/report.js';
 import { RoundServers } from '../lib/round-servers.js';
-import { interleave, median, pairedRatio, ratioText, round } from '../lib/stats.js';
+import { interleave, median, pairedRatio, perVariant, ratioText, round } from '../lib/stats.js';
 
 const VARIANTS = ['bare', 'ours-bearer', 'floor', 'noop'] as const;
 const GOAL = 0.92;
@@ -36,9 +36,9 @@ async function issueToken(port: number, ctx: Context): Promise<string> {
 export async function bearerScenario(ctx: Context): Promise<Row[]> {
   const env = { BENCH_DC_URL: ctx.dcUrl, BENCH_JWT_SECRET: randomBytes(48).toString('base64') };
   /** Non-2xx answers, errors and timeouts per variant. */
-  const failures: Record<Variant, number> = { bare: 0, 'ours-bearer': 0, floor: 0, noop: 0 };
+  const failures = perVariant(VARIANTS, () => 0);
   /** Server CPU-µs per answered request, per round (from /proc). */
-  const cpuUs: Record<Variant, number[]> = { bare: [], 'ours-bearer': [], floor: [], noop: [] };
+  const cpuUs = perVariant(VARIANTS, (): number[] => []);
   /**
    * Issued before the rounds by a server of its own, which then stops: the measured ones share
    * its secret, so they take the token, and none of them has run a handshake.
@@ -68,7 +68,7 @@ export async function bearerScenario(ctx: Context): Promise<Row[]> {
       const before = processCpuMs(server.child.pid!);
       const result = await load(server, ctx.sizes.freshRoundMs);
       failures[variant] += result.non2xx + result.errors + result.timeouts;
-      cpuUs[variant].push(((processCpuMs(server.child.pid!) - before) * 1000) / Math.max(1, result['2xx']));
+      cpuUs[variant].push(cpuUsPerRequest(server.child.pid!, before, result['2xx']));
       const rate = result['2xx'] / result.duration;
       ctx.log(`  2 ${variant}: ${Math.round(rate)} req/s`);
       return rate;

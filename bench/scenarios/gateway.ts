@@ -18,7 +18,7 @@ import {
   startServer,
 } from '../lib/children.js';
 import { CONNECTIONS, type Context } from '../lib/context.js';
-import { processCpuMs } from '../lib/cpu.js';
+import { cpuUsPerRequest, processCpuMs } from '../lib/cpu.js';
 import { keepAliveLoad } from '../lib/ntlm-load.js';
 import { keepProfile, summariseProfile } from '../lib/profile.js';
 import type { Row } from '../lib/report.js';
@@ -105,7 +105,7 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
       });
       if (pid) {
         proxyCpuUs[variant] ??= [];
-        proxyCpuUs[variant].push(((processCpuMs(pid) - before) * 1000) / Math.max(1, result.ok));
+        proxyCpuUs[variant].push(cpuUsPerRequest(pid, before, result.ok));
       }
       return result;
     };

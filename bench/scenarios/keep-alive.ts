@@ -13,12 +13,12 @@
 import { requestBudget } from '../lib/bounds.js';
 import { type ServerChild, startServer } from '../lib/children.js';
 import { CONNECTIONS, type Context } from '../lib/context.js';
-import { processCpuMs } from '../lib/cpu.js';
+import { cpuUsPerRequest, processCpuMs } from '../lib/cpu.js';
 import { keepAliveLoad } from '../lib/ntlm-load.js';
 import { profileServer } from '../lib/profile.js';
 import type { Row } from '../lib/report.js';
 import { RoundServers } from '../lib/round-servers.js';
-import { interleave, median, pairedRatio, ratioRange, ratioText, round } from '../lib/stats.js';
+import { interleave, median, pairedRatio, perVariant, ratioRange, ratioText, round } from '../lib/stats.js';
 
 const VARIANTS = ['bare', 'ours', 'express-ntlm', 'floor', 'noop', 'handshake-only'] as const;
 const GOAL = 0.97;
@@ -26,18 +26,10 @@ type Variant = (typeof VARIANTS)[number];
 
 export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
   const env = { BENCH_DC_URL: ctx.dcUrl };
-  const zeroCounts = () => ({ bare: 0, ours: 0, 'express-ntlm': 0, floor: 0, noop: 0, 'handshake-only': 0 });
-  const reauth: Record<Variant, number> = zeroCounts();
-  const errors: Record<Variant, number> = zeroCounts();
+  const reauth = perVariant(VARIANTS, () => 0);
+  const errors = perVariant(VARIANTS, () => 0);
   /** Server CPU-µs per answered request, per round (from /proc): the cost the rates only hint at. */
-  const cpuUs: Record<Variant, number[]> = {
-    bare: [],
-    ours: [],
-    'express-ntlm': [],
-    floor: [],
-    noop: [],
-    'handshake-only': [],
-  };
+  const cpuUs = perVariant(VARIANTS, (): number[] => []);
   const load = (variant: Variant, server: ServerChild, durationMs: number, onStart?: () => void) =>
     keepAliveLoad({
       port: server.port,
@@ -59,7 +51,7 @@ export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
       const result = await load(variant, server, ctx.sizes.freshRoundMs, () => {
         before = processCpuMs(server.child.pid!);
       });
-      cpuUs[variant].push(((processCpuMs(server.child.pid!) - before) * 1000) / Math.max(1, result.ok));
+      cpuUs[variant].push(cpuUsPerRequest(server.child.pid!, before, result.ok));
       reauth[variant] += result.reauthentications;
       errors[variant] += result.errors;
       ctx.log(
