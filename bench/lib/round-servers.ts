@@ -5,6 +5,20 @@
 // round, a process's offset lands in one round only, where the median of the rounds outvotes it.
 import type { ServerChild } from './children.js';
 
+/**
+ * A new server is warmed by two loads, each on new connections, the second half as long as the
+ * first. The measured load opens connections of its own and (scenario 1) logs them on first; a
+ * process that has seen handshakes and new connections only before the JIT optimized its request
+ * path meets them again there, drops the optimized code of Node's, Express's and the
+ * middleware's functions that then see other hidden classes, and compiles them again during the
+ * measured round: ~5 µs more server CPU a request for ours in 2.5 s rounds, ~0 with the second
+ * warm-up (bench/analysis.md, session 11). A server that has run for a while has long since seen
+ * both; every variant is warmed the same way.
+ */
+export function warmupPhases(warmupMs: number): readonly number[] {
+  return [warmupMs, warmupMs / 2];
+}
+
 export class RoundServers<K extends string> {
   #servers = new Map<K, ServerChild>();
   #warmed = new Set<K>();
@@ -14,8 +28,10 @@ export class RoundServers<K extends string> {
     private readonly variants: readonly K[],
     /** Starts a variant's server (bench/servers/app.ts in a process of its own). */
     private readonly start: (variant: K) => Promise<ServerChild>,
-    /** Unmeasured load on a new server, until its JIT has settled. */
-    private readonly warm: (variant: K, server: ServerChild) => Promise<void>,
+    /** Unmeasured load of `durationMs` on a server, on new connections. */
+    private readonly warm: (variant: K, server: ServerChild, durationMs: number) => Promise<void>,
+    /** How long the load of the first warm-up phase runs (see warmupPhases). */
+    private readonly warmupMs: number,
   ) {}
 
   /**
@@ -41,7 +57,7 @@ export class RoundServers<K extends string> {
     const server = this.#servers.get(variant)!;
     if (!this.#warmed.has(variant)) {
       this.#warmed.add(variant);
-      await this.warm(variant, server);
+      for (const durationMs of warmupPhases(this.warmupMs)) await this.warm(variant, server, durationMs);
     }
     return server;
   }

@@ -60,7 +60,8 @@ export async function bearerScenario(ctx: Context): Promise<Row[]> {
   const servers = new RoundServers(
     VARIANTS,
     (variant) => startServer({ mode: variant, env }),
-    async (_variant, server) => void (await load(server, ctx.sizes.warmupMs)),
+    async (_variant, server, durationMs) => void (await load(server, durationMs)),
+    ctx.sizes.warmupMs,
   );
   try {
     const samples = await interleave(VARIANTS, ctx.sizes.freshRounds, async (variant, round) => {

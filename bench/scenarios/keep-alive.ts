@@ -41,7 +41,8 @@ export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
   const servers = new RoundServers(
     VARIANTS,
     (variant) => startServer({ mode: variant, env }),
-    async (variant, server) => void (await load(variant, server, ctx.sizes.warmupMs)),
+    async (variant, server, durationMs) => void (await load(variant, server, durationMs)),
+    ctx.sizes.warmupMs,
   );
   try {
     const samples = await interleave(VARIANTS, ctx.sizes.freshRounds, async (variant, round) => {

@@ -18,7 +18,9 @@ export function sendText(
   res.statusCode = status;
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value as string | string[]);
   res.setHeader('Content-Type', PLAIN_TEXT);
-  res.setHeader('Content-Length', Buffer.byteLength(body));
+  // A string, as Express's res.send() gives it: a number makes Node's setHeader() drop the code
+  // it had optimized for strings at the first challenge a warm server sends.
+  res.setHeader('Content-Length', String(Buffer.byteLength(body)));
   res.end(body);
 }
 

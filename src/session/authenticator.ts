@@ -10,7 +10,7 @@ import type { ReadinessReport } from '../metrics/readiness.js';
 import { channelBindingsHash, tlsServerEndPoint } from '../ntlm/extended-protection.js';
 import type { JsonWebKeySet, Logger, NtlmIdentity, NtlmRequestInfo } from '../types.js';
 import { isAllowed } from './access-rules.js';
-import { type ConnectionScheme, parseAuthorization } from './authorization.js';
+import { assertOneToken, type ConnectionScheme, parseAuthorization } from './authorization.js';
 import { type BearerTokens, DEFAULT_COOKIE_NAME, readCookie, type VerifiedToken } from './bearer-tokens.js';
 import {
   ConnectionRegistry,
@@ -149,16 +149,21 @@ export class Authenticator {
   }
 
   authenticate(request: AuthRequest): Decision | Promise<Decision> {
+    const { tokens, otherSchemes } = this.#options;
     let authorization: ReturnType<typeof parseAuthorization>;
+    let bearer = false;
     try {
       authorization = parseAuthorization(request.authorization, this.#mechanisms.schemes);
+      if (authorization.kind === 'other') {
+        bearer = tokens !== undefined && authorization.scheme.toLowerCase() === 'bearer';
+        // A Bearer token verified before is one token: only new credentials are scanned.
+        const verifiedBefore = bearer && tokens?.isKnown(authorization.credentials) === true;
+        if (!verifiedBefore) assertOneToken(authorization.credentials);
+      }
     } catch (error) {
       return this.#fail(error, request, 'NTLM', UNTIMED_LOGON);
     }
-    const { tokens, otherSchemes } = this.#options;
-    if (authorization.kind === 'other' && tokens && authorization.scheme.toLowerCase() === 'bearer') {
-      return this.#bearer(authorization.credentials, request);
-    }
+    if (bearer && authorization.kind === 'other') return this.#bearer(authorization.credentials, request);
     if (authorization.kind === 'token') {
       const entry = this.#mechanisms.find(authorization.scheme)!;
       return this.#leg(request, authorization.scheme, entry.mechanism, authorization.token);

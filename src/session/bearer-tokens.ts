@@ -109,6 +109,16 @@ function checkBearerKeys(options: BearerOptions | undefined): void {
     });
 }
 
+/**
+ * Where the verified-token cache keeps a token: under its signature (the last segment), not the
+ * whole ~1 KB token, which a lookup would hash in full on every request (the header's string is
+ * new each time; that hash was over a quarter of what ours adds to a Bearer request,
+ * bench/analysis.md, session 11). An entry answers only for a token equal to its own, character for character.
+ */
+function cacheKey(token: string): string {
+  return token.slice(token.lastIndexOf('.') + 1);
+}
+
 export class BearerTokens {
   readonly #signer: ResolvedKey;
   readonly #keys: ReadonlyMap<string, ResolvedKey>;
@@ -117,6 +127,7 @@ export class BearerTokens {
   readonly #issuer: string;
   readonly #audience: string;
   readonly #revoked: RevocationList;
+  /** Tokens verified: signature (cacheKey) → what they say. */
   readonly #verified: LRUCache<string, VerifiedToken>;
   /** Revocations the shared store has not taken yet: token id → expiry (ms). */
   readonly #unsynced = new Map<string, number>();
@@ -189,10 +200,15 @@ export class BearerTokens {
    * store cannot say whether another instance revoked it.
    */
   verify(token: string): VerifiedToken | undefined | Promise<VerifiedToken | undefined> {
-    const checked = this.#verified.get(token);
-    if (checked === undefined)
+    const checked = this.#verified.get(cacheKey(token));
+    if (checked?.token !== token)
       return this.#check(token).then((verified) => verified && this.#unlessRevoked(verified));
     return this.#unlessRevoked(checked);
+  }
+
+  /** Whether `token` is one this process verified and still remembers (revoked or not). */
+  isKnown(token: string): boolean {
+    return this.#verified.peek(cacheKey(token))?.token === token;
   }
 
   #unlessRevoked(verified: VerifiedToken): VerifiedToken | undefined | Promise<VerifiedToken | undefined> {
@@ -248,7 +264,7 @@ export class BearerTokens {
       },
     };
     const ttl = verified.expiresAt - Date.now();
-    if (ttl > 0) this.#verified.set(verified.token, verified, { ttl });
+    if (ttl > 0) this.#verified.set(cacheKey(verified.token), verified, { ttl });
     return verified;
   }
 

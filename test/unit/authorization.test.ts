@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isNtlmError } from '../../src/errors.js';
-import { parseAuthorization, strictBase64 } from '../../src/session/authorization.js';
+import { assertOneToken, parseAuthorization, strictBase64 } from '../../src/session/authorization.js';
 
 const ACCEPTED = ['NTLM', 'Negotiate', 'Basic'] as const;
 
@@ -23,9 +23,11 @@ function reference(header: string | undefined) {
   return { kind: 'token', scheme, token: Buffer.from(credentials, 'base64').toString('hex') };
 }
 
+/** parseAuthorization, with another scheme's credentials asked as the Authenticator asks them. */
 function actual(header: string | undefined) {
   try {
     const parsed = parseAuthorization(header, ACCEPTED);
+    if (parsed.kind === 'other') assertOneToken(parsed.credentials);
     return parsed.kind === 'token' ? { ...parsed, token: parsed.token.toString('hex') } : parsed;
   } catch (error) {
     if (!isNtlmError(error)) throw error;
@@ -102,12 +104,16 @@ describe('parseAuthorization', () => {
   });
 
   it('says a header with a third word is not "<scheme> <token>", too large or not', () => {
-    for (const header of [`NTLM ${'A'.repeat(30_000)} x`, 'NTLM QUJD x', 'Bearer abc def']) {
-      assert.throws(
-        () => parseAuthorization(header),
-        (error: Error) => error.message === 'Authorization header is not "<scheme> <token>"',
-      );
+    const notOneToken = (error: Error) => error.message === 'Authorization header is not "<scheme> <token>"';
+    for (const header of [`NTLM ${'A'.repeat(30_000)} x`, 'NTLM QUJD x']) {
+      assert.throws(() => parseAuthorization(header), notOneToken);
     }
+    // Another scheme's credentials are handed over as sent; the caller asks (authenticator.ts).
+    const other = parseAuthorization('Bearer abc def');
+    assert.deepEqual(other, { kind: 'other', scheme: 'Bearer', credentials: 'abc def' });
+    assert.throws(() => assertOneToken('abc def'), notOneToken);
+    assert.throws(() => assertOneToken('abc\u2028def'), notOneToken);
+    assert.doesNotThrow(() => assertOneToken('eyJ.eyJ.sig-_'));
     assert.throws(
       () => parseAuthorization(`NTLM ${'A'.repeat(30_000)}`),
       (error: { code?: string }) => error.code === 'ERR_NTLM_TOKEN_TOO_LARGE',

@@ -203,3 +203,61 @@ describe('Bearer token claims', () => {
     assert.equal(decision.kind === 'fail' && decision.error.code, 'ERR_NTLM_INVALID_BEARER');
   });
 });
+
+describe('the verified-token cache', () => {
+  const secret = randomBytes(32);
+
+  it('answers a token it verified at once, and not one that only shares its signature', async () => {
+    // Alone (no shared store to ask about revocations): a known token's answer is at hand.
+    const checker = new BearerTokens({ secret }, undefined);
+    const { token } = await checker.issue(ALICE);
+    assert.equal(checker.isKnown(token), false);
+    assert.ok(checker.verify(token) instanceof Promise, 'a new token is checked');
+    assert.equal((await checker.verify(token))?.identity.username, 'alice');
+    const again = checker.verify(token);
+    assert.ok(!(again instanceof Promise), 'a token verified before is answered from the cache');
+    assert.equal(again?.identity.username, 'alice');
+    assert.equal(checker.isKnown(token), true);
+
+    // The cache keeps a token under its signature: another payload under that signature is not it.
+    const [header, , signature] = token.split('.');
+    const other = `${header}.${b64({ username: 'mallory', domain: 'EXAMPLE', exp: 4_000_000_000, jti: 'x' })}.${signature}`;
+    assert.equal(checker.isKnown(other), false);
+    const forged = checker.verify(other);
+    assert.ok(forged instanceof Promise, 'checked, not answered from the entry it shares a key with');
+    assert.equal(await forged, undefined);
+    assert.equal(checker.isKnown(token), true, 'and the real token stays known');
+  });
+
+  it('still refuses a Bearer header of two words with 400, and takes a known token without looking', async () => {
+    const authenticator = createAuthenticator(
+      composeOptions({
+        verifier: localDirectory({ domain: 'EXAMPLE', users: [] }),
+        logger: { debug() {}, info() {}, warn() {}, error() {} },
+        bearer: { secret },
+      }),
+    );
+    const request = (authorization: string) => ({
+      socket: new Socket(),
+      authorization,
+      cookie: undefined,
+      clientAddress: '127.0.0.1',
+    });
+    for (const authorization of [
+      'Bearer abc def',
+      'Bearer abc\tdef',
+      'Bearer abc\u00a0def',
+      'Negotiat x y',
+    ]) {
+      const decision = await authenticator.authenticate(request(authorization));
+      assert.equal(decision.kind, 'fail', authorization);
+      assert.equal(decision.kind === 'fail' && decision.error.statusCode, 400, authorization);
+      assert.equal(decision.kind === 'fail' && decision.error.code, 'ERR_NTLM_INVALID_HEADER', authorization);
+    }
+    const { token } = await tokens({ secret }).issue(ALICE);
+    assert.equal((await authenticator.authenticate(request(`Bearer ${token}`))).kind, 'pass');
+    const known = authenticator.authenticate(request(`Bearer ${token}`));
+    assert.ok(!(known instanceof Promise), 'a known token: no promise');
+    assert.equal(known.kind, 'pass');
+  });
+});

@@ -102,11 +102,14 @@ describe('RoundServers', () => {
   };
   const idOf = (server: ServerChild) => (server as unknown as { id: string }).id;
 
-  it('measures every round against servers started afresh, each warmed just before it is measured', async () => {
+  it('measures every round against servers started afresh, each warmed twice just before it is measured', async () => {
     const events: string[] = [];
-    const servers = new RoundServers(['a', 'b'] as const, fakes(events), async (_variant, server) => {
-      events.push(`warm ${idOf(server)}`);
-    });
+    const servers = new RoundServers(
+      ['a', 'b'] as const,
+      fakes(events),
+      async (_variant, server, durationMs) => void events.push(`warm ${idOf(server)} ${durationMs}`),
+      1000,
+    );
     const seen = await interleave(['a', 'b'] as const, 2, async (variant, round) => {
       const id = idOf(await servers.forRound(variant, round));
       events.push(`measure ${id}`);
@@ -116,15 +119,16 @@ describe('RoundServers', () => {
     // Round 0 (a, then b) ran a0 and b1; round 1 (b, then a) new processes a2 and b3.
     assert.deepEqual(seen, { a: [0, 2], b: [1, 3] });
     assert.deepEqual(events, [
-      ...['start a0', 'start b1', 'warm a0', 'measure a0', 'warm b1', 'measure b1'],
-      ...['stop a0', 'stop b1', 'start a2', 'start b3', 'warm b3', 'measure b3', 'warm a2', 'measure a2'],
+      ...['start a0', 'start b1', 'warm a0 1000', 'warm a0 500', 'measure a0', 'warm b1 1000', 'warm b1 500'],
+      ...['measure b1', 'stop a0', 'stop b1', 'start a2', 'start b3', 'warm b3 1000', 'warm b3 500'],
+      ...['measure b3', 'warm a2 1000', 'warm a2 500', 'measure a2'],
       ...['stop a2', 'stop b3'],
     ]);
   });
 
   it('stops the servers that started when another did not, and says why', async () => {
     const events: string[] = [];
-    const servers = new RoundServers(['a', 'b', 'c'] as const, fakes(events, 'b'), async () => {});
+    const servers = new RoundServers(['a', 'b', 'c'] as const, fakes(events, 'b'), async () => {}, 1000);
     await assert.rejects(servers.forRound('a', 0), /b1 did not start/);
     assert.deepEqual(events, ['start a0', 'start c2', 'stop a0', 'stop c2']);
   });
