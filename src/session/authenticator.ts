@@ -152,18 +152,20 @@ export class Authenticator {
     const { tokens, otherSchemes } = this.#options;
     let authorization: ReturnType<typeof parseAuthorization>;
     let bearer = false;
+    let verifiedBefore: VerifiedToken | undefined;
     try {
       authorization = parseAuthorization(request.authorization, this.#mechanisms.schemes);
       if (authorization.kind === 'other') {
         bearer = tokens !== undefined && authorization.scheme.toLowerCase() === 'bearer';
         // A Bearer token verified before is one token: only new credentials are scanned.
-        const verifiedBefore = bearer && tokens?.isKnown(authorization.credentials) === true;
-        if (!verifiedBefore) assertOneToken(authorization.credentials);
+        if (bearer) verifiedBefore = tokens?.known(authorization.credentials);
+        if (verifiedBefore === undefined) assertOneToken(authorization.credentials);
       }
     } catch (error) {
       return this.#fail(error, request, 'NTLM', UNTIMED_LOGON);
     }
-    if (bearer && authorization.kind === 'other') return this.#bearer(authorization.credentials, request);
+    if (bearer && authorization.kind === 'other')
+      return this.#bearer(authorization.credentials, request, verifiedBefore);
     if (authorization.kind === 'token') {
       const entry = this.#mechanisms.find(authorization.scheme)!;
       return this.#leg(request, authorization.scheme, entry.mechanism, authorization.token);
@@ -236,10 +238,10 @@ export class Authenticator {
   }
 
   /** `Authorization: Bearer <jwt>` (or the cookie): valid → through with its identity; anything else → a fresh challenge. */
-  #bearer(token: string, request: AuthRequest): Decision | Promise<Decision> {
+  #bearer(token: string, request: AuthRequest, known?: VerifiedToken): Decision | Promise<Decision> {
     let verified: ReturnType<BearerTokens['verify']>;
     try {
-      verified = this.#options.tokens!.verify(token);
+      verified = this.#options.tokens!.verify(token, known);
     } catch (error) {
       return this.#storeUnavailable(error, request);
     }

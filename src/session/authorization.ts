@@ -12,8 +12,8 @@ export type ParsedAuthorization =
   /**
    * Any other scheme (Bearer), its credentials as sent: whether they are one token (no whitespace
    * inside) is the caller's to ask, with `assertOneToken`, since it need not for a Bearer token it
-   * verified before (that scan of a ~1 KB JWT was over a quarter of what ours adds to a Bearer request,
-   * bench/analysis.md, session 11).
+   * verified before (that scan of a ~1 KB JWT took ~3,600 instructions a request, bench/analysis.md,
+   * session 11).
    */
   | { readonly kind: 'other'; readonly scheme: string; readonly credentials: string }
   | { readonly kind: 'none' };

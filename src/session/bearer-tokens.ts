@@ -112,8 +112,8 @@ function checkBearerKeys(options: BearerOptions | undefined): void {
 /**
  * Where the verified-token cache keeps a token: under its signature (the last segment), not the
  * whole ~1 KB token, which a lookup would hash in full on every request (the header's string is
- * new each time; that hash was over a quarter of what ours adds to a Bearer request,
- * bench/analysis.md, session 11). An entry answers only for a token equal to its own, character for character.
+ * new each time: ~3,800 instructions a request for a ~1 KB JWT, bench/analysis.md, session
+ * 11). An entry answers only for a token equal to its own, character for character.
  */
 function cacheKey(token: string): string {
   return token.slice(token.lastIndexOf('.') + 1);
@@ -199,16 +199,20 @@ export class BearerTokens {
    * promise); a new one, or any with a shared store, through a promise, which rejects when the
    * store cannot say whether another instance revoked it.
    */
-  verify(token: string): VerifiedToken | undefined | Promise<VerifiedToken | undefined> {
-    const checked = this.#verified.get(cacheKey(token));
-    if (checked?.token !== token)
+  verify(
+    token: string,
+    /** What `known(token)` answered, when the caller asked it already. */
+    known = this.known(token),
+  ): VerifiedToken | undefined | Promise<VerifiedToken | undefined> {
+    if (known === undefined)
       return this.#check(token).then((verified) => verified && this.#unlessRevoked(verified));
-    return this.#unlessRevoked(checked);
+    return this.#unlessRevoked(known);
   }
 
-  /** Whether `token` is one this process verified and still remembers (revoked or not). */
-  isKnown(token: string): boolean {
-    return this.#verified.peek(cacheKey(token))?.token === token;
+  /** `token` as this process verified it before and still remembers it (revoked or not). */
+  known(token: string): VerifiedToken | undefined {
+    const entry = this.#verified.get(cacheKey(token));
+    return entry?.token === token ? entry : undefined;
   }
 
   #unlessRevoked(verified: VerifiedToken): VerifiedToken | undefined | Promise<VerifiedToken | undefined> {

@@ -1,0 +1,191 @@
+// Instructions per request instead of time: each mode of bench/servers/app.ts (local users, no
+// DC) runs under valgrind's callgrind, is warmed uncounted, and then counts the instructions of its
+// main thread over a load on 8 keep-alive connections that logged on during the warm-up (no
+// handshake, no new connection in the counted part). Deterministic to ~1%, where the timed rounds
+// spread ~±2 µs: it tells a change of a few hundred nanoseconds (bench/analysis.md, session 11).
+// Needs valgrind (apt-get install valgrind); slow (a mode takes ~1.5 min). In a network namespace:
+//   unshare -n bash -c 'ip link set lo up; node --import tsx bench/probes/instructions.ts noop ours'
+//   ... instructions.ts --bearer noop ours-bearer   (every request carries ours' Bearer token)
+// Prints per mode: requests counted, main-thread instructions per request, and those outside the
+// garbage collector (whose share moves with when it happens to run). With two modes, also the
+// functions whose instructions per request differ most (JIT code named from --perf-basic-prof).
+// PROBE_WARM_MS (45000) and PROBE_MS (10000) set the warm-up and the counted load.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from '../lib/children.js';
+import { HttpConnection, requestBytes } from '../lib/http-conn.js';
+import { handshake } from '../lib/ntlm-load.js';
+
+const args = process.argv.slice(2);
+const bearer = args.includes('--bearer');
+const modes = args.filter((arg) => !arg.startsWith('--'));
+const warmMs = Number(process.env.PROBE_WARM_MS ?? 45_000);
+const countedMs = Number(process.env.PROBE_MS ?? 10_000);
+const ALICE = { user: 'alice', domain: 'EXAMPLE', password: 'Alice-Passw0rd!' };
+const GC =
+  /Scaveng|Heap::|MarkCompact|Marking|Sweep|Evacuat|BodyDescriptor|Remembered|SlotSet|Worklist|PagedSpace|FreeList/;
+const dir = mkdtempSync(join(tmpdir(), 'instructions-'));
+let token: string | undefined;
+
+interface Counted {
+  readonly mode: string;
+  readonly requests: number;
+  readonly pid: number;
+  /** Instructions per function (callgrind_annotate's self cost), whole counted load. */
+  readonly byFunction: Map<string, number>;
+}
+
+async function start(mode: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      '--instr-atstart=no',
+      '--separate-threads=yes',
+      '--smc-check=all-non-file',
+      `--callgrind-out-file=${join(dir, mode)}`,
+      process.execPath,
+      '--perf-basic-prof',
+      '--import',
+      'tsx',
+      join(ROOT, 'bench/servers/app.ts'),
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, BENCH_MODE: mode, BENCH_LOCAL_DIRECTORY: '1', BENCH_JWT_SECRET: 's'.repeat(48) },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${mode} did not start in 120 s`)), 120_000);
+    child.on('message', (message: { type: string; port?: number }) => {
+      if (message.type !== 'ready') return;
+      clearTimeout(timer);
+      resolve(message.port!);
+    });
+    child.on('exit', () => reject(new Error(`${mode} exited`)));
+  });
+  return { child, port };
+}
+
+/** As many GETs as the connections carry for `durationMs`; throws on anything but 200. */
+async function load(connections: HttpConnection[], durationMs: number): Promise<number> {
+  const request = requestBytes('127.0.0.1', '/', token ? { Authorization: `Bearer ${token}` } : {});
+  const deadline = performance.now() + durationMs;
+  let answered = 0;
+  await Promise.all(
+    connections.map(async (connection) => {
+      while (performance.now() < deadline) {
+        const reply = await connection.request(request);
+        if (reply.status !== 200) throw new Error(`status ${reply.status}`);
+        answered++;
+      }
+    }),
+  );
+  return answered;
+}
+
+async function count(mode: string): Promise<Counted> {
+  const { child, port } = await start(mode);
+  try {
+    if (bearer && token === undefined) {
+      if (mode !== 'ours-bearer')
+        throw new Error('--bearer: list ours-bearer first, whose handshake issues the token');
+      const side = await HttpConnection.open(port);
+      token = (await handshake(side, ALICE)).authorization?.slice('Bearer '.length);
+      side.close();
+      if (!token) throw new Error('ours-bearer issued no token');
+    }
+    const logsOn = !bearer && (mode.startsWith('ours') || mode === 'handshake-only');
+    const connections = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const connection = await HttpConnection.open(port, 60_000);
+        if (logsOn && (await handshake(connection, ALICE)).status !== 200) throw new Error('logon failed');
+        return connection;
+      }),
+    );
+    await load(connections, warmMs);
+    execFileSync('callgrind_control', ['--instr=on', String(child.pid)], { stdio: 'ignore' });
+    const requests = await load(connections, countedMs);
+    execFileSync('callgrind_control', ['--instr=off', String(child.pid)], { stdio: 'ignore' });
+    for (const connection of connections) connection.close();
+    child.send({ type: 'stop' });
+    await new Promise((resolve) => child.once('exit', resolve));
+    // Thread 1 is the main thread (the others: the compiler's and the garbage collector's helpers).
+    const mainThread = readdirSync(dir).find((name) => name === `${mode}-01`);
+    if (!mainThread) throw new Error(`no callgrind output for ${mode}'s main thread`);
+    return { mode, requests, pid: child.pid!, byFunction: functions(join(dir, mainThread), child.pid!) };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+/** Self instructions per function; JIT code (an address to valgrind) named from V8's perf map. */
+function functions(file: string, pid: number): Map<string, number> {
+  const perfMap = readFileSync(`/tmp/perf-${pid}.map`, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [start, size, ...name] = line.split(' ');
+      return {
+        start: Number.parseInt(start!, 16),
+        end: Number.parseInt(start!, 16) + Number.parseInt(size!, 16),
+        name: name.join(' '),
+      };
+    });
+  const annotated = execFileSync('callgrind_annotate', ['--threshold=100', file], {
+    maxBuffer: 1 << 28,
+  }).toString();
+  const byFunction = new Map<string, number>();
+  for (const line of annotated.split('\n')) {
+    const match = /^\s*([\d,]+) \([\s\d.]+%\)\s+(.*)$/.exec(line);
+    if (!match || match[2]!.includes('PROGRAM TOTALS')) continue;
+    let name = match[2]!.replace(/\(v8::internal.*$/, '');
+    const jit = /^\?\?\?:0x([0-9a-f]+)/.exec(name);
+    if (jit) {
+      const at = Number.parseInt(jit[1]!, 16);
+      name = `JIT ${perfMap.find((code) => code.start <= at && at < code.end)?.name.replace(/0x[0-9a-f]+/g, '') ?? '?'}`;
+    }
+    byFunction.set(name, (byFunction.get(name) ?? 0) + Number(match[1]!.replaceAll(',', '')));
+  }
+  rmSync(`/tmp/perf-${pid}.map`, { force: true });
+  return byFunction;
+}
+
+const perRequest = (counted: Counted, include: (name: string) => boolean) =>
+  [...counted.byFunction].reduce((sum, [name, n]) => (include(name) ? sum + n : sum), 0) / counted.requests;
+
+try {
+  const results: Counted[] = [];
+  for (const mode of modes) {
+    const counted = await count(mode);
+    results.push(counted);
+    console.log(
+      `${mode.padEnd(16)} ${counted.requests} requests counted; instructions per request: ` +
+        `${Math.round(perRequest(counted, () => true))} main thread, ` +
+        `${Math.round(perRequest(counted, (name) => !GC.test(name)))} outside the garbage collector`,
+    );
+  }
+  if (results.length === 2) {
+    const [a, b] = results as [Counted, Counted];
+    const names = new Set([...a.byFunction.keys(), ...b.byFunction.keys()]);
+    const rows = [...names]
+      .map((name) => {
+        const before = (a.byFunction.get(name) ?? 0) / a.requests;
+        const after = (b.byFunction.get(name) ?? 0) / b.requests;
+        return { name, before, after, change: after - before };
+      })
+      .sort((x, y) => Math.abs(y.change) - Math.abs(x.change))
+      .slice(0, 30);
+    console.log(`\nper request, ${a.mode} → ${b.mode}, the 30 largest changes:`);
+    for (const row of rows)
+      console.log(
+        `${row.change >= 0 ? '+' : ''}${Math.round(row.change)}\t${Math.round(row.before)}\t${Math.round(row.after)}\t${row.name.slice(0, 110)}`,
+      );
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+process.exit(0);
