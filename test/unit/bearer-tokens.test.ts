@@ -5,7 +5,13 @@ import { describe, it } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { composeOptions } from '../../src/compose.js';
 import { createAuthenticator } from '../../src/http/middleware.js';
-import { ConfigurationError, localDirectory, MemoryStore, type TokenAlgorithm } from '../../src/index.js';
+import {
+  ConfigurationError,
+  localDirectory,
+  MemoryStore,
+  type NtlmOptions,
+  type TokenAlgorithm,
+} from '../../src/index.js';
 import { BearerTokens } from '../../src/session/bearer-tokens.js';
 
 const ALICE = { username: 'alice', domain: 'EXAMPLE', workstation: 'PC', groups: ['Engineering'] };
@@ -14,6 +20,16 @@ const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const tokens = (options: ConstructorParameters<typeof BearerTokens>[0]) =>
   new BearerTokens(options, new MemoryStore());
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+/** An Authenticator taking Bearer tokens signed with `secret`, and no other logon. */
+const bearerAuthenticator = (secret: Buffer, options: Partial<NtlmOptions> = {}) =>
+  createAuthenticator(
+    composeOptions({
+      verifier: localDirectory({ domain: 'EXAMPLE', users: [] }),
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+      bearer: { secret },
+      ...options,
+    }),
+  );
 
 /** A key pair for each asymmetric algorithm, as a user would generate it. */
 const PAIRS: [TokenAlgorithm, ReturnType<typeof generateKeyPairSync>][] = [
@@ -185,14 +201,7 @@ describe('Bearer token claims', () => {
   });
 
   it('a token with a group that is not a string gets 401 under allowGroups, not an exception', async () => {
-    const authenticator = createAuthenticator(
-      composeOptions({
-        verifier: localDirectory({ domain: 'EXAMPLE', users: [] }),
-        logger: { debug() {}, info() {}, warn() {}, error() {} },
-        bearer: { secret },
-        allowGroups: ['Engineering'],
-      }),
-    );
+    const authenticator = bearerAuthenticator(secret, { allowGroups: ['Engineering'] });
     const decision = await authenticator.authenticate({
       socket: new Socket(),
       authorization: `Bearer ${forged({ groups: [1, 'Engineering'] })}`,
@@ -230,13 +239,7 @@ describe('the verified-token cache', () => {
   });
 
   it('still refuses a Bearer header of two words with 400, and takes a known token without looking', async () => {
-    const authenticator = createAuthenticator(
-      composeOptions({
-        verifier: localDirectory({ domain: 'EXAMPLE', users: [] }),
-        logger: { debug() {}, info() {}, warn() {}, error() {} },
-        bearer: { secret },
-      }),
-    );
+    const authenticator = bearerAuthenticator(secret);
     const request = (authorization: string) => ({
       socket: new Socket(),
       authorization,
