@@ -5,7 +5,8 @@
 // spread ~±2 µs: it tells a change of a few hundred nanoseconds (bench/analysis.md, session 11).
 // Needs valgrind (apt-get install valgrind); slow (a mode takes ~1.5 min). In a network namespace:
 //   unshare -n bash -c 'ip link set lo up; node --import tsx bench/probes/instructions.ts noop ours'
-//   ... instructions.ts --bearer noop ours-bearer   (every request carries ours' Bearer token)
+//   ... instructions.ts --bearer ours-bearer noop   (every request carries the Bearer token that
+//   ours-bearer, listed first, issues)
 // Prints per mode: requests counted, main-thread instructions per request, and those outside the
 // garbage collector (whose share moves with when it happens to run). With two modes, also the
 // functions whose instructions per request differ most (JIT code named from --perf-basic-prof).
@@ -37,7 +38,8 @@ interface Counted {
   readonly byFunction: Map<string, number>;
 }
 
-async function start(mode: string): Promise<{ child: ChildProcess; port: number }> {
+/** `mode`'s server under callgrind, its output files named `output`-01 (main thread), -02...; killed if it does not start. */
+async function start(mode: string, output: string): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(
     'valgrind',
     [
@@ -45,7 +47,7 @@ async function start(mode: string): Promise<{ child: ChildProcess; port: number 
       '--instr-atstart=no',
       '--separate-threads=yes',
       '--smc-check=all-non-file',
-      `--callgrind-out-file=${join(dir, mode)}`,
+      `--callgrind-out-file=${join(dir, output)}`,
       process.execPath,
       '--perf-basic-prof',
       '--import',
@@ -66,6 +68,9 @@ async function start(mode: string): Promise<{ child: ChildProcess; port: number 
       resolve(message.port!);
     });
     child.on('exit', () => reject(new Error(`${mode} exited`)));
+  }).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
   });
   return { child, port };
 }
@@ -87,8 +92,8 @@ async function load(connections: HttpConnection[], durationMs: number): Promise<
   return answered;
 }
 
-async function count(mode: string): Promise<Counted> {
-  const { child, port } = await start(mode);
+async function count(mode: string, output: string): Promise<Counted> {
+  const { child, port } = await start(mode, output);
   try {
     if (bearer && token === undefined) {
       if (mode !== 'ours-bearer')
@@ -114,7 +119,7 @@ async function count(mode: string): Promise<Counted> {
     child.send({ type: 'stop' });
     await new Promise((resolve) => child.once('exit', resolve));
     // Thread 1 is the main thread (the others: the compiler's and the garbage collector's helpers).
-    const mainThread = readdirSync(dir).find((name) => name === `${mode}-01`);
+    const mainThread = readdirSync(dir).find((name) => name === `${output}-01`);
     if (!mainThread) throw new Error(`no callgrind output for ${mode}'s main thread`);
     return { mode, requests, pid: child.pid!, byFunction: functions(join(dir, mainThread), child.pid!) };
   } finally {
@@ -159,8 +164,8 @@ const perRequest = (counted: Counted, include: (name: string) => boolean) =>
 
 try {
   const results: Counted[] = [];
-  for (const mode of modes) {
-    const counted = await count(mode);
+  for (const [index, mode] of modes.entries()) {
+    const counted = await count(mode, `${index}-${mode}`);
     results.push(counted);
     console.log(
       `${mode.padEnd(16)} ${counted.requests} requests counted; instructions per request: ` +

@@ -151,21 +151,22 @@ export class Authenticator {
   authenticate(request: AuthRequest): Decision | Promise<Decision> {
     const { tokens, otherSchemes } = this.#options;
     let authorization: ReturnType<typeof parseAuthorization>;
-    let bearer = false;
+    let bearerToken: string | undefined;
     let verifiedBefore: VerifiedToken | undefined;
     try {
       authorization = parseAuthorization(request.authorization, this.#mechanisms.schemes);
       if (authorization.kind === 'other') {
-        bearer = tokens !== undefined && authorization.scheme.toLowerCase() === 'bearer';
-        // A Bearer token verified before is one token: only new credentials are scanned.
-        if (bearer) verifiedBefore = tokens?.known(authorization.credentials);
+        if (tokens && authorization.scheme.toLowerCase() === 'bearer') {
+          bearerToken = authorization.credentials;
+          verifiedBefore = tokens.known(bearerToken);
+        }
+        // A token verified before is compact JWS, one token: only new credentials are scanned.
         if (verifiedBefore === undefined) assertOneToken(authorization.credentials);
       }
     } catch (error) {
       return this.#fail(error, request, 'NTLM', UNTIMED_LOGON);
     }
-    if (bearer && authorization.kind === 'other')
-      return this.#bearer(authorization.credentials, request, verifiedBefore);
+    if (bearerToken !== undefined) return this.#bearer(bearerToken, request, verifiedBefore);
     if (authorization.kind === 'token') {
       const entry = this.#mechanisms.find(authorization.scheme)!;
       return this.#leg(request, authorization.scheme, entry.mechanism, authorization.token);

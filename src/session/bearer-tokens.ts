@@ -119,6 +119,14 @@ function cacheKey(token: string): string {
   return token.slice(token.lastIndexOf('.') + 1);
 }
 
+/**
+ * A token as `issue` writes it: compact JWS, three base64url parts without padding. jose also
+ * reads one with whitespace inside a part (its decoder skips it); such a token is never ours and
+ * is refused before jose sees it, so that every token the cache holds is one token, which the
+ * Authenticator need not scan again.
+ */
+const COMPACT_JWS = /^[\w-]+\.[\w-]+\.[\w-]+$/;
+
 export class BearerTokens {
   readonly #signer: ResolvedKey;
   readonly #keys: ReadonlyMap<string, ResolvedKey>;
@@ -209,7 +217,7 @@ export class BearerTokens {
     return this.#unlessRevoked(known);
   }
 
-  /** `token` as this process verified it before and still remembers it (revoked or not). */
+  /** `token` as this process verified it before and still remembers it (revoked or not): compact JWS. */
   known(token: string): VerifiedToken | undefined {
     const entry = this.#verified.get(cacheKey(token));
     return entry?.token === token ? entry : undefined;
@@ -225,6 +233,7 @@ export class BearerTokens {
 
   /** Signature, algorithm, issuer, audience, expiry and claims; remembered until the token expires. */
   async #check(token: string): Promise<VerifiedToken | undefined> {
+    if (!COMPACT_JWS.test(token)) return undefined;
     let claims: JWTPayload;
     try {
       const { decodeProtectedHeader, jwtVerify } = await loadJose();

@@ -12,7 +12,7 @@ import {
   type NtlmOptions,
   type TokenAlgorithm,
 } from '../../src/index.js';
-import { BearerTokens } from '../../src/session/bearer-tokens.js';
+import { BearerTokens, DEFAULT_COOKIE_NAME } from '../../src/session/bearer-tokens.js';
 
 const ALICE = { username: 'alice', domain: 'EXAMPLE', workstation: 'PC', groups: ['Engineering'] };
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -262,5 +262,31 @@ describe('the verified-token cache', () => {
     const known = authenticator.authenticate(request(`Bearer ${token}`));
     assert.ok(!(known instanceof Promise), 'a known token: no promise');
     assert.equal(known.kind, 'pass');
+  });
+
+  it('takes no token with whitespace inside, which jose would read, from a cookie or a header', async () => {
+    const { token } = await tokens({ secret }).issue(ALICE);
+    const spaced = `${token.slice(0, -4)} ${token.slice(-4)}`;
+    const checker = new BearerTokens({ secret }, undefined);
+    assert.equal(await checker.verify(spaced), undefined);
+    assert.equal(checker.known(spaced), undefined);
+    // The cookie is not read by the header's rule: refused there, it cannot make the header's
+    // two words a known token either.
+    const authenticator = bearerAuthenticator(secret, { bearer: { secret, cookie: true } });
+    const socket = new Socket();
+    const viaCookie = await authenticator.authenticate({
+      socket,
+      authorization: undefined,
+      cookie: `${DEFAULT_COOKIE_NAME}=${spaced}`,
+      clientAddress: '127.0.0.1',
+    });
+    assert.equal(viaCookie.kind === 'fail' && viaCookie.error.code, 'ERR_NTLM_INVALID_BEARER');
+    const viaHeader = await authenticator.authenticate({
+      socket,
+      authorization: `Bearer ${spaced}`,
+      cookie: undefined,
+      clientAddress: '127.0.0.1',
+    });
+    assert.equal(viaHeader.kind === 'fail' && viaHeader.error.statusCode, 400);
   });
 });

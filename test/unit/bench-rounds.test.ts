@@ -2,6 +2,7 @@
 // published figures rest on.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setImmediate } from 'node:timers/promises';
 import { againstGoal, requestBudget } from '../../bench/lib/bounds.js';
 import type { ServerChild } from '../../bench/lib/children.js';
 import { RoundServers } from '../../bench/lib/round-servers.js';
@@ -107,7 +108,11 @@ describe('RoundServers', () => {
     const servers = new RoundServers(
       ['a', 'b'] as const,
       fakes(events),
-      async (_variant, server, durationMs) => void events.push(`warm ${idOf(server)} ${durationMs}`),
+      // Later than at once: a warm-up not waited for would put its event after the measurement.
+      async (_variant, server, durationMs) => {
+        await setImmediate();
+        events.push(`warm ${idOf(server)} ${durationMs}`);
+      },
       1000,
     );
     const seen = await interleave(['a', 'b'] as const, 2, async (variant, round) => {
