@@ -145,8 +145,8 @@ writeReport(
         'follow a Williams design (every variant follows every other equally often), ' +
         'after an unmeasured warm-up; the figure is the median of the rounds, the ratio the median of the ' +
         `per-round ratios. Scenarios 1 and 2 run ${sizes.freshRounds} shorter rounds instead, each against servers ` +
-        'started afresh (each warmed just before it is measured), so that a process that sits a few % off for ' +
-        'its whole life weighs in one round only.',
+        'started afresh (each warmed by two loads on new connections just before it is measured), so that a ' +
+        'process that sits a few % off for its whole life weighs in one round only.',
       'Plain and Bearer requests: autocannon. NTLM: a client of our own (bench/lib/ntlm-load.ts) that ' +
         'authenticates each keep-alive connection once and then sends many requests on it, as browsers do; ' +
         'logons open a new connection each.',

@@ -13,8 +13,8 @@ import type { ServerChild } from './children.js';
  * middleware's functions that then see other hidden classes, and compiles them again during the
  * measured round: ~5 µs more server CPU a request for ours in 2.5 s rounds, 0.2 µs more with the
  * second warm-up than with connections that logged on in the warm-up (one probe, bench/analysis.md,
- * session 11). A server that has run for a while has long since seen
- * both; every variant is warmed the same way.
+ * session 11). A server that has run for a while has long since seen both; every variant is warmed
+ * the same way.
  */
 export function warmupPhases(warmupMs: number): readonly number[] {
   return [warmupMs, warmupMs / 2];
