@@ -202,10 +202,10 @@ export async function startGateway(
   );
 }
 
-/** bench/servers/plain-proxy.ts: a minimal Node reverse proxy, on node:http's client or undici's (request or dispatch). */
+/** bench/servers/plain-proxy.ts: a minimal Node reverse proxy, on node:http's client or undici's (request or dispatch, with or without the gateway's headers). */
 export async function startPlainProxy(
   upstream: string,
-  client: 'node' | 'undici' | 'undici-dispatch',
+  client: 'node' | 'undici' | 'undici-dispatch' | 'undici-dispatch-headers',
 ): Promise<Child> {
   const port = await freePort();
   return startListening(

@@ -7,9 +7,12 @@
 //   unshare -n bash -c 'ip link set lo up; node --import tsx bench/probes/instructions.ts noop ours'
 //   ... instructions.ts --bearer ours-bearer noop   (every request carries the Bearer token that
 //   ours-bearer, listed first, issues)
-// Prints per mode: requests counted, main-thread instructions per request, and those outside the
-// garbage collector (whose share moves with when it happens to run). With two modes, also the
-// functions whose instructions per request differ most (JIT code named from --perf-basic-prof).
+// Prints per mode: requests counted, main-thread instructions per request, those outside the
+// garbage collector (whose share moves with when it happens to run), and the other threads' (V8's
+// compiler and GC helpers: they moved by 10–35 thousand a request between runs of one build, with
+// no side in the lead). With two modes, also the functions whose instructions per request differ
+// most (JIT code named from --perf-basic-prof; a code address reused after V8 freed old code can
+// carry a stale name, as RegExp and module-lexer names do here: read the totals first).
 // PROBE_WARM_MS (45000) and PROBE_MS (10000) set the warm-up and the counted load.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -36,6 +39,8 @@ interface Counted {
   readonly pid: number;
   /** Instructions per function (callgrind_annotate's self cost), whole counted load. */
   readonly byFunction: Map<string, number>;
+  /** Instructions of every other thread (the compiler's and the garbage collector's helpers), whole counted load. */
+  readonly otherThreads: number;
 }
 
 /** `mode`'s server under callgrind, its output files named `output`-01 (main thread), -02...; killed if it does not start. */
@@ -121,10 +126,25 @@ async function count(mode: string, output: string): Promise<Counted> {
     // Thread 1 is the main thread (the others: the compiler's and the garbage collector's helpers).
     const mainThread = readdirSync(dir).find((name) => name === `${output}-01`);
     if (!mainThread) throw new Error(`no callgrind output for ${mode}'s main thread`);
-    return { mode, requests, pid: child.pid!, byFunction: functions(join(dir, mainThread), child.pid!) };
+    const otherThreads = readdirSync(dir)
+      .filter((name) => name.startsWith(`${output}-`) && name !== mainThread)
+      .reduce((sum, name) => sum + totalInstructions(join(dir, name)), 0);
+    return {
+      mode,
+      requests,
+      pid: child.pid!,
+      byFunction: functions(join(dir, mainThread), child.pid!),
+      otherThreads,
+    };
   } finally {
     child.kill('SIGKILL');
   }
+}
+
+/** A callgrind output file's total (its `totals:` line; `summary:` at the top is 0 while counting is off at the start). */
+function totalInstructions(file: string): number {
+  const total = /^totals: (\d+)/m.exec(readFileSync(file, 'utf8'));
+  return total ? Number(total[1]) : 0;
 }
 
 /** Self instructions per function; JIT code (an address to valgrind) named from V8's perf map. */
@@ -170,7 +190,8 @@ try {
     console.log(
       `${mode.padEnd(16)} ${counted.requests} requests counted; instructions per request: ` +
         `${Math.round(perRequest(counted, () => true))} main thread, ` +
-        `${Math.round(perRequest(counted, (name) => !GC.test(name)))} outside the garbage collector`,
+        `${Math.round(perRequest(counted, (name) => !GC.test(name)))} outside the garbage collector; ` +
+        `${Math.round(counted.otherThreads / counted.requests)} in other threads`,
     );
   }
   if (results.length === 2) {

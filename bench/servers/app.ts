@@ -4,7 +4,8 @@
 // with --expose-gc), `mark` (the profile clock) and `stop` over the IPC channel. Configured by environment variables:
 // BENCH_MODE (bare, noop, floor, negotiate-floor, negotiate-acceptor, ours, ours-*, handshake-only, express-ntlm), BENCH_DC_URL, BENCH_JWT_SECRET, BENCH_MACHINE_PASSWORD, BENCH_KEYTAB, BENCH_SPN,
 // BENCH_KEEPALIVE_MS; BENCH_LOCAL_DIRECTORY=1 logs alice of test/helpers/servers.ts on without a DC
-// (for profiling the request path alone).
+// (for profiling the request path alone); BENCH_DIST, a build's index.js relative to this file
+// (../../dist/index.js), for probes that compare a patched copy of dist/ with it.
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import expressNtlm from 'express-ntlm';
@@ -15,7 +16,7 @@ import type { Logger, NtlmOptions } from 'ntlm-sso';
 // the TypeScript source, compiled with a __name() call for every closure it makes. Its types are
 // the source's (dist/ may not exist when the project is type-checked).
 const { domainController, kerberosAcceptor, localDirectory, netlogon, ntlm, spnego } = (await import(
-  new URL('../../dist/index.js', import.meta.url).href
+  new URL(process.env.BENCH_DIST ?? '../../dist/index.js', import.meta.url).href
 )) as typeof import('ntlm-sso');
 
 const mode = process.env.BENCH_MODE ?? 'bare';

@@ -2,7 +2,12 @@
 // rewriting and no logging, forwarding through node:http's client (PROXY_CLIENT=node), undici's
 // Pool.request (undici: the answer as a stream) or undici's Pool.dispatch (undici-dispatch: the
 // answer through a handler, as the gateway forwards). All keep upstream connections alive.
+// undici-dispatch-headers (7h): Pool.dispatch that also writes what the gateway's header contract
+// adds to every request and answer (a request id, the forwarding headers, two identity headers of
+// fixed values, the Keep-Alive hint), with no authentication, no check and no log line: the least
+// a gateway with that contract does.
 // Listens on 127.0.0.1:PORT, forwards to UPSTREAM; SIGTERM ends it.
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { Pool } from 'undici';
 
@@ -87,10 +92,59 @@ function undiciDispatchHandler(): Handler {
   };
 }
 
+function undiciDispatchHeadersHandler(): Handler {
+  const pool = new Pool(upstream.origin, { connections: 64 });
+  return (req, res) => {
+    const { connection: _c, 'keep-alive': _k, ...headers } = req.headers;
+    const hasBody = headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined;
+    const requestId = randomUUID();
+    const peer = req.socket.remoteAddress ?? '';
+    const host = headers.host ?? '';
+    headers['x-request-id'] = requestId;
+    headers['x-forwarded-for'] = peer;
+    headers['x-forwarded-host'] = host;
+    headers['x-forwarded-proto'] = 'http';
+    headers['x-forwarded-port'] = String(req.socket.localPort);
+    headers.forwarded = `for=${peer};host=${host};proto=http`;
+    headers['x-ntlm-username'] = 'alice';
+    headers['x-ntlm-domain'] = 'EXAMPLE';
+    res.setHeader('X-Request-Id', requestId);
+    pool.dispatch(
+      {
+        method: req.method as 'GET',
+        path: req.url ?? '/',
+        headers: headers as Record<string, string>,
+        body: hasBody ? req : null,
+      },
+      {
+        onRequestStart() {},
+        onResponseStart(_controller, statusCode, upstreamHeaders) {
+          const { connection: _uc, 'keep-alive': _uk, ...rest } = upstreamHeaders;
+          res.writeHead(statusCode, {
+            ...rest,
+            connection: 'keep-alive',
+            'keep-alive': 'timeout=60',
+          } as http.OutgoingHttpHeaders);
+        },
+        onResponseData(_controller, chunk) {
+          res.write(chunk);
+        },
+        onResponseEnd() {
+          res.end();
+        },
+        onResponseError() {
+          res.destroy();
+        },
+      },
+    );
+  };
+}
+
 const handlers: Record<string, () => Handler> = {
   node: nodeHandler,
   undici: undiciHandler,
   'undici-dispatch': undiciDispatchHandler,
+  'undici-dispatch-headers': undiciDispatchHeadersHandler,
 };
 const server = http.createServer(handlers[client]!());
 server.keepAliveTimeout = 60_000;
