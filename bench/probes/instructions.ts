@@ -13,7 +13,10 @@
 // no side in the lead). With two modes, also the functions whose instructions per request differ
 // most (JIT code named from --perf-basic-prof; a code address reused after V8 freed old code can
 // carry a stale name, as RegExp and module-lexer names do here: read the totals first).
-// PROBE_WARM_MS (45000) and PROBE_MS (10000) set the warm-up and the counted load.
+// PROBE_WARM_MS (45000) and PROBE_MS (10000) set the warm-up and the counted load. PROBE_SIMULATE=1
+// adds callgrind's cache and branch simulation (the host's cache sizes) and prints the main
+// thread's events per request: I1mr (instruction-cache misses) and Bcm + Bim (mispredicted
+// branches) explain most of why ours' time is ~3× its instructions (bench/analysis.md, session 12).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +30,8 @@ const bearer = args.includes('--bearer');
 const modes = args.filter((arg) => !arg.startsWith('--'));
 const warmMs = Number(process.env.PROBE_WARM_MS ?? 45_000);
 const countedMs = Number(process.env.PROBE_MS ?? 10_000);
+/** PROBE_SIMULATE=1: callgrind also simulates the caches and branch predictors (about twice as slow). */
+const simulate = process.env.PROBE_SIMULATE === '1';
 const ALICE = { user: 'alice', domain: 'EXAMPLE', password: 'Alice-Passw0rd!' };
 const GC =
   /Scaveng|Heap::|MarkCompact|Marking|Sweep|Evacuat|BodyDescriptor|Remembered|SlotSet|Worklist|PagedSpace|FreeList/;
@@ -39,6 +44,8 @@ interface Counted {
   readonly pid: number;
   /** Instructions per function (callgrind_annotate's self cost), whole counted load. */
   readonly byFunction: Map<string, number>;
+  /** The main thread's totals per event (Ir; with PROBE_SIMULATE also cache and branch misses). */
+  readonly events: Map<string, number>;
   /** Instructions of every other thread (the compiler's and the garbage collector's helpers), whole counted load. */
   readonly otherThreads: number;
 }
@@ -52,6 +59,7 @@ async function start(mode: string, output: string): Promise<{ child: ChildProces
       '--instr-atstart=no',
       '--separate-threads=yes',
       '--smc-check=all-non-file',
+      ...(simulate ? ['--cache-sim=yes', '--branch-sim=yes'] : []),
       `--callgrind-out-file=${join(dir, output)}`,
       process.execPath,
       '--perf-basic-prof',
@@ -134,6 +142,7 @@ async function count(mode: string, output: string): Promise<Counted> {
       requests,
       pid: child.pid!,
       byFunction: functions(join(dir, mainThread), child.pid!),
+      events: eventTotals(join(dir, mainThread)),
       otherThreads,
     };
   } finally {
@@ -141,10 +150,16 @@ async function count(mode: string, output: string): Promise<Counted> {
   }
 }
 
-/** A callgrind output file's total (its `totals:` line; `summary:` at the top is 0 while counting is off at the start). */
+/** A callgrind output file's totals per event (its `totals:` line; `summary:` at the top is 0 while counting is off at the start). */
+function eventTotals(file: string): Map<string, number> {
+  const text = readFileSync(file, 'utf8');
+  const names = /^events: (.*)$/m.exec(text)?.[1]?.trim().split(/\s+/) ?? [];
+  const totals = /^totals: (.*)$/m.exec(text)?.[1]?.trim().split(/\s+/).map(Number) ?? [];
+  return new Map(names.map((name, i) => [name, totals[i] ?? 0]));
+}
+
 function totalInstructions(file: string): number {
-  const total = /^totals: (\d+)/m.exec(readFileSync(file, 'utf8'));
-  return total ? Number(total[1]) : 0;
+  return eventTotals(file).get('Ir') ?? 0;
 }
 
 /** Self instructions per function; JIT code (an address to valgrind) named from V8's perf map. */
@@ -160,7 +175,7 @@ function functions(file: string, pid: number): Map<string, number> {
         name: name.join(' '),
       };
     });
-  const annotated = execFileSync('callgrind_annotate', ['--threshold=100', file], {
+  const annotated = execFileSync('callgrind_annotate', ['--threshold=100', '--show=Ir', file], {
     maxBuffer: 1 << 28,
   }).toString();
   const byFunction = new Map<string, number>();
@@ -193,6 +208,12 @@ try {
         `${Math.round(perRequest(counted, (name) => !GC.test(name)))} outside the garbage collector; ` +
         `${Math.round(counted.otherThreads / counted.requests)} in other threads`,
     );
+    if (simulate)
+      console.log(
+        `${''.padEnd(16)} main thread per request: ${[...counted.events]
+          .map(([event, total]) => `${event} ${Math.round(total / counted.requests)}`)
+          .join(', ')}`,
+      );
   }
   if (results.length === 2) {
     const [a, b] = results as [Counted, Counted];
