@@ -16,7 +16,8 @@
 // PROBE_WARM_MS (45000) and PROBE_MS (10000) set the warm-up and the counted load. PROBE_SIMULATE=1
 // adds callgrind's cache and branch simulation (the host's cache sizes) and prints the main
 // thread's events per request: I1mr (instruction-cache misses) and Bcm + Bim (mispredicted
-// branches) explain most of why ours' time is ~3× its instructions (bench/analysis.md, session 12).
+// branches), which account for most of ours' time beyond its instructions (bench/analysis.md,
+// session 12).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -158,6 +159,7 @@ function eventTotals(file: string): Map<string, number> {
   return new Map(names.map((name, i) => [name, totals[i] ?? 0]));
 }
 
+/** A callgrind output file's instructions (its `Ir` total). */
 function totalInstructions(file: string): number {
   return eventTotals(file).get('Ir') ?? 0;
 }

@@ -4,8 +4,8 @@
 // answer through a handler, as the gateway forwards). All keep upstream connections alive.
 // undici-dispatch-headers (7h): Pool.dispatch that also writes what the gateway's header contract
 // adds to every request and answer (a request id, the forwarding headers, two identity headers of
-// fixed values, the Keep-Alive hint), with no authentication, no check and no log line: the least
-// a gateway with that contract does.
+// fixed values, the Keep-Alive hint), the gateway's way, with no authentication, no check and no
+// log line: a plain implementation of that contract, as a bound for the gateway.
 // Listens on 127.0.0.1:PORT, forwards to UPSTREAM; SIGTERM ends it.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -92,9 +92,13 @@ function undiciDispatchHandler(): Handler {
   };
 }
 
+/** Answer headers that are the upstream connection's (the gateway's writeAnswerHead drops the same). */
+const HOP_BY_HOP_ANSWER = new Set(['connection', 'keep-alive', 'transfer-encoding']);
+
 function undiciDispatchHeadersHandler(): Handler {
   const pool = new Pool(upstream.origin, { connections: 64 });
   return (req, res) => {
+    // The client's Host goes upstream, as the gateway forwards it (7e and 7g let undici write its own).
     const { connection: _c, 'keep-alive': _k, ...headers } = req.headers;
     const hasBody = headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined;
     const requestId = randomUUID();
@@ -105,7 +109,8 @@ function undiciDispatchHeadersHandler(): Handler {
     headers['x-forwarded-host'] = host;
     headers['x-forwarded-proto'] = 'http';
     headers['x-forwarded-port'] = String(req.socket.localPort);
-    headers.forwarded = `for=${peer};host=${host};proto=http`;
+    // Quoted, as the gateway writes a host with a port (":" is not an RFC 7239 token character).
+    headers.forwarded = `for=${peer};host="${host}";proto=http`;
     headers['x-ntlm-username'] = 'alice';
     headers['x-ntlm-domain'] = 'EXAMPLE';
     res.setHeader('X-Request-Id', requestId);
@@ -117,14 +122,19 @@ function undiciDispatchHeadersHandler(): Handler {
         body: hasBody ? req : null,
       },
       {
+        // Its presence tells undici this is the handler API the gateway uses (onRequestStart...).
         onRequestStart() {},
         onResponseStart(_controller, statusCode, upstreamHeaders) {
-          const { connection: _uc, 'keep-alive': _uk, ...rest } = upstreamHeaders;
-          res.writeHead(statusCode, {
-            ...rest,
-            connection: 'keep-alive',
-            'keep-alive': 'timeout=60',
-          } as http.OutgoingHttpHeaders);
+          // As the gateway's writeAnswerHead: the upstream's headers but the hop-by-hop ones, then
+          // ours; timeout=60 is the gateway's default idle timeout (60 s).
+          res.statusCode = statusCode;
+          for (const name in upstreamHeaders) {
+            if (HOP_BY_HOP_ANSWER.has(name)) continue;
+            const value = upstreamHeaders[name];
+            if (value !== undefined) res.setHeader(name, value);
+          }
+          res.setHeader('connection', 'keep-alive');
+          res.setHeader('keep-alive', 'timeout=60');
         },
         onResponseData(_controller, chunk) {
           res.write(chunk);
