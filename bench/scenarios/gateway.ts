@@ -216,9 +216,10 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
     ];
     const vsFastestProxy = pairedRatio(samples.gateway!, samples[fastestProxy.key]!);
     const passThroughRatio = pairedRatio(samples['pass-through']!, samples['ntlm-direct']!);
-    const minimalProxyRow = (id: string, client: string, key: string, ratio: number): Row => ({
+    /** A reported row of a proxy variant (`key`) measured against the upstream direct. */
+    const proxyRow = (id: string, scenario: string, key: string, ratio: number, detail: string): Row => ({
       id,
-      scenario: `a minimal Node reverse proxy forwarding through ${client} vs the upstream direct`,
+      scenario,
       unit: 'req/s',
       ours: median(samples[key]!),
       baselineName: 'bare Express 4 direct',
@@ -228,30 +229,31 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
       goal: 'report',
       met: null,
       status: 'measured',
-      detail: `same rounds as 7; bench/servers/plain-proxy.ts: keep-alive upstream connections, no authentication, no header work, no log. The gateway gets ${vsFastestProxy.toFixed(2)}× of the fastest of the three.`,
+      detail,
     });
+    const minimalProxyRow = (id: string, client: string, key: string, ratio: number): Row =>
+      proxyRow(
+        id,
+        `a minimal Node reverse proxy forwarding through ${client} vs the upstream direct`,
+        key,
+        ratio,
+        `same rounds as 7; bench/servers/plain-proxy.ts: keep-alive upstream connections, no authentication, no header work, no log. The gateway gets ${vsFastestProxy.toFixed(2)}× of the fastest of the three.`,
+      );
     rows.push(minimalProxyRow('7d', "node:http's client", 'node-proxy', nodeProxyRatio));
     rows.push(minimalProxyRow('7e', "undici's Pool.request", 'undici-proxy', undiciProxyRatio));
     rows.push(
       minimalProxyRow('7g', "undici's Pool.dispatch (as the gateway)", 'dispatch-proxy', dispatchProxyRatio),
     );
-    rows.push({
-      id: '7h',
-      scenario:
+    rows.push(
+      proxyRow(
+        '7h',
         "a minimal Node reverse proxy on undici's Pool.dispatch that writes the gateway's request and answer headers and nothing else, vs the upstream direct",
-      unit: 'req/s',
-      ours: median(samples['headers-proxy']!),
-      baselineName: 'bare Express 4 direct',
-      baseline: median(samples.direct!),
-      ratio: round(headersProxyRatio, 3),
-      compare: `${headersProxyRatio.toFixed(2)}×`,
-      goal: 'report',
-      met: null,
-      status: 'measured',
-      detail:
+        'headers-proxy',
+        headersProxyRatio,
         "same rounds as 7; bench/servers/plain-proxy.ts (undici-dispatch-headers): 7g plus, as the gateway, the client's Host forwarded, X-Request-Id (a random UUID), X-Forwarded-For/-Host/-Proto/-Port, Forwarded, X-Ntlm-Username and X-Ntlm-Domain on each request, the upstream's answer headers but the hop-by-hop ones, then X-Request-Id and Connection/Keep-Alive on each answer; no authentication, no check of what the client sent, no log. " +
-        `${cpuOf('headers-proxy')} µs of CPU per request against 7g's ${cpuOf('dispatch-proxy')}.`,
-    });
+          `${cpuOf('headers-proxy')} µs of CPU per request against 7g's ${cpuOf('dispatch-proxy')}.`,
+      ),
+    );
     rows.push({
       id: '7f',
       scenario: 'gateway (pass-through mode) in front of an NTLM upstream vs that upstream direct',

@@ -59,48 +59,87 @@ function undiciHandler(): Handler {
   };
 }
 
+type AnswerHead = (
+  res: http.ServerResponse,
+  statusCode: number,
+  upstreamHeaders: http.IncomingHttpHeaders,
+) => void;
+
+/**
+ * Sends `req` with `headers` on `pool` through undici's handler API, as the gateway forwards, and
+ * streams the answer back to `res`, its head written by `writeHead`.
+ */
+function dispatch(
+  pool: Pool,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  headers: http.IncomingHttpHeaders,
+  writeHead: AnswerHead,
+): void {
+  const hasBody = headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined;
+  pool.dispatch(
+    {
+      method: req.method as 'GET',
+      path: req.url ?? '/',
+      headers: headers as Record<string, string>,
+      body: hasBody ? req : null,
+    },
+    {
+      // Its presence tells undici this is the handler API the gateway uses (onRequestStart...).
+      onRequestStart() {},
+      onResponseStart(_controller, statusCode, upstreamHeaders) {
+        writeHead(res, statusCode, upstreamHeaders);
+      },
+      onResponseData(_controller, chunk) {
+        res.write(chunk);
+      },
+      onResponseEnd() {
+        res.end();
+      },
+      onResponseError() {
+        res.destroy();
+      },
+    },
+  );
+}
+
+/** 7g: the upstream's answer head as it came, but its own connection's headers. */
+const plainAnswerHead: AnswerHead = (res, statusCode, upstreamHeaders) => {
+  const { connection: _uc, 'keep-alive': _uk, ...rest } = upstreamHeaders;
+  res.writeHead(statusCode, rest as http.OutgoingHttpHeaders);
+};
+
 function undiciDispatchHandler(): Handler {
   const pool = new Pool(upstream.origin, { connections: 64 });
   return (req, res) => {
     const { connection: _c, 'keep-alive': _k, host: _h, ...headers } = req.headers;
-    const hasBody = headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined;
-    pool.dispatch(
-      {
-        method: req.method as 'GET',
-        path: req.url ?? '/',
-        headers: headers as Record<string, string>,
-        body: hasBody ? req : null,
-      },
-      {
-        // Its presence tells undici this is the handler API the gateway uses (onRequestStart...).
-        onRequestStart() {},
-        onResponseStart(_controller, statusCode, upstreamHeaders) {
-          const { connection: _uc, 'keep-alive': _uk, ...rest } = upstreamHeaders;
-          res.writeHead(statusCode, rest as http.OutgoingHttpHeaders);
-        },
-        onResponseData(_controller, chunk) {
-          res.write(chunk);
-        },
-        onResponseEnd() {
-          res.end();
-        },
-        onResponseError() {
-          res.destroy();
-        },
-      },
-    );
+    dispatch(pool, req, res, headers, plainAnswerHead);
   };
 }
 
 /** Answer headers that are the upstream connection's (the gateway's writeAnswerHead drops the same). */
 const HOP_BY_HOP_ANSWER = new Set(['connection', 'keep-alive', 'transfer-encoding']);
 
+/**
+ * 7h, as the gateway's writeAnswerHead: the upstream's headers but the hop-by-hop ones, then ours;
+ * timeout=60 is the gateway's default idle timeout (60 s).
+ */
+const gatewayAnswerHead: AnswerHead = (res, statusCode, upstreamHeaders) => {
+  res.statusCode = statusCode;
+  for (const name in upstreamHeaders) {
+    if (HOP_BY_HOP_ANSWER.has(name)) continue;
+    const value = upstreamHeaders[name];
+    if (value !== undefined) res.setHeader(name, value);
+  }
+  res.setHeader('connection', 'keep-alive');
+  res.setHeader('keep-alive', 'timeout=60');
+};
+
 function undiciDispatchHeadersHandler(): Handler {
   const pool = new Pool(upstream.origin, { connections: 64 });
   return (req, res) => {
     // The client's Host goes upstream, as the gateway forwards it (7e and 7g let undici write its own).
     const { connection: _c, 'keep-alive': _k, ...headers } = req.headers;
-    const hasBody = headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined;
     const requestId = randomUUID();
     const peer = req.socket.remoteAddress ?? '';
     const host = headers.host ?? '';
@@ -114,39 +153,7 @@ function undiciDispatchHeadersHandler(): Handler {
     headers['x-ntlm-username'] = 'alice';
     headers['x-ntlm-domain'] = 'EXAMPLE';
     res.setHeader('X-Request-Id', requestId);
-    pool.dispatch(
-      {
-        method: req.method as 'GET',
-        path: req.url ?? '/',
-        headers: headers as Record<string, string>,
-        body: hasBody ? req : null,
-      },
-      {
-        // Its presence tells undici this is the handler API the gateway uses (onRequestStart...).
-        onRequestStart() {},
-        onResponseStart(_controller, statusCode, upstreamHeaders) {
-          // As the gateway's writeAnswerHead: the upstream's headers but the hop-by-hop ones, then
-          // ours; timeout=60 is the gateway's default idle timeout (60 s).
-          res.statusCode = statusCode;
-          for (const name in upstreamHeaders) {
-            if (HOP_BY_HOP_ANSWER.has(name)) continue;
-            const value = upstreamHeaders[name];
-            if (value !== undefined) res.setHeader(name, value);
-          }
-          res.setHeader('connection', 'keep-alive');
-          res.setHeader('keep-alive', 'timeout=60');
-        },
-        onResponseData(_controller, chunk) {
-          res.write(chunk);
-        },
-        onResponseEnd() {
-          res.end();
-        },
-        onResponseError() {
-          res.destroy();
-        },
-      },
-    );
+    dispatch(pool, req, res, headers, gatewayAnswerHead);
   };
 }
 
