@@ -390,7 +390,8 @@ export interface BearerOptions {
   maxRevocations?: number;
   /**
    * Verified tokens remembered (by their text, until they expire), so that a token sent with
-   * every request is checked once, not once per request; revocation is still honoured. @default 10000
+   * every request is checked once, not once per request; revocation is still honoured. When it is
+   * full, the token remembered longest goes (it is checked again on its next request). @default 10000
    */
   verifiedCacheSize?: number;
   /**

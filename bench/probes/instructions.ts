@@ -7,6 +7,8 @@
 //   unshare -n bash -c 'ip link set lo up; node --import tsx bench/probes/instructions.ts noop ours'
 //   ... instructions.ts --bearer ours-bearer noop   (every request carries the Bearer token that
 //   ours-bearer, listed first, issues)
+//   ... instructions.ts ours@.tmp/distB/index.js ours   (a mode on another build, index.js relative
+//   to the repository: two builds counted in one run)
 // Prints per mode: requests counted, main-thread instructions per request, those outside the
 // garbage collector (whose share moves with when it happens to run), and the other threads' (V8's
 // compiler and GC helpers: they moved by 10–35 thousand a request between runs of one build, with
@@ -21,7 +23,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { ROOT } from '../lib/children.js';
 import { HttpConnection, requestBytes } from '../lib/http-conn.js';
 import { handshake } from '../lib/ntlm-load.js';
@@ -51,8 +53,18 @@ interface Counted {
   readonly otherThreads: number;
 }
 
+/**
+ * A mode as given: `ours-bearer`, or `ours-bearer@.tmp/distB/index.js` for that mode on another
+ * build (its index.js relative to the repository), so that two builds are counted in one run.
+ */
+function parseSpec(spec: string): { mode: string; dist: string | undefined } {
+  const at = spec.indexOf('@');
+  return at < 0 ? { mode: spec, dist: undefined } : { mode: spec.slice(0, at), dist: spec.slice(at + 1) };
+}
+
 /** `mode`'s server under callgrind, its output files named `output`-01 (main thread), -02...; killed if it does not start. */
-async function start(mode: string, output: string): Promise<{ child: ChildProcess; port: number }> {
+async function start(spec: string, output: string): Promise<{ child: ChildProcess; port: number }> {
+  const { mode, dist } = parseSpec(spec);
   const child = spawn(
     'valgrind',
     [
@@ -70,7 +82,13 @@ async function start(mode: string, output: string): Promise<{ child: ChildProces
     ],
     {
       cwd: ROOT,
-      env: { ...process.env, BENCH_MODE: mode, BENCH_LOCAL_DIRECTORY: '1', BENCH_JWT_SECRET: 's'.repeat(48) },
+      env: {
+        ...process.env,
+        ...(dist && { BENCH_DIST: relative(join(ROOT, 'bench/servers'), join(ROOT, dist)) }),
+        BENCH_MODE: mode,
+        BENCH_LOCAL_DIRECTORY: '1',
+        BENCH_JWT_SECRET: 's'.repeat(48),
+      },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     },
   );
@@ -106,8 +124,9 @@ async function load(connections: HttpConnection[], durationMs: number): Promise<
   return answered;
 }
 
-async function count(mode: string, output: string): Promise<Counted> {
-  const { child, port } = await start(mode, output);
+async function count(spec: string, output: string): Promise<Counted> {
+  const { child, port } = await start(spec, output);
+  const { mode } = parseSpec(spec);
   try {
     if (bearer && token === undefined) {
       if (mode !== 'ours-bearer')
@@ -139,7 +158,7 @@ async function count(mode: string, output: string): Promise<Counted> {
       .filter((name) => name.startsWith(`${output}-`) && name !== mainThread)
       .reduce((sum, name) => sum + totalInstructions(join(dir, name)), 0);
     return {
-      mode,
+      mode: spec,
       requests,
       pid: child.pid!,
       byFunction: functions(join(dir, mainThread), child.pid!),
@@ -202,7 +221,7 @@ const perRequest = (counted: Counted, include: (name: string) => boolean) =>
 try {
   const results: Counted[] = [];
   for (const [index, mode] of modes.entries()) {
-    const counted = await count(mode, `${index}-${mode}`);
+    const counted = await count(mode, `${index}-${parseSpec(mode).mode}`);
     results.push(counted);
     console.log(
       `${mode.padEnd(16)} ${counted.requests} requests counted; instructions per request: ` +

@@ -1,6 +1,5 @@
 import { type KeyObject, randomUUID, webcrypto } from 'node:crypto';
 import type { JWTPayload } from 'jose';
-import { LRUCache } from 'lru-cache';
 import { DEFAULTS } from '../defaults.js';
 import { OPTION_KEYS } from '../option-keys.js';
 import { ownString } from '../own-copy.js';
@@ -9,6 +8,7 @@ import type { BearerOptions, CookieOptions, JsonWebKeySet, NtlmIdentity } from '
 import { knownKeysOnly, positiveInteger } from '../validation.js';
 import { RevocationList } from './revocation-list.js';
 import { publicJwks, type ResolvedKey, resolveKeys } from './signing-keys.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
 
 export const DEFAULT_COOKIE_NAME = DEFAULTS.bearer.cookieName;
 
@@ -136,7 +136,7 @@ export class BearerTokens {
   readonly #audience: string;
   readonly #revoked: RevocationList;
   /** Tokens verified: signature (cacheKey) → what they say. */
-  readonly #verified: LRUCache<string, VerifiedToken>;
+  readonly #verified: VerifiedTokenCache<VerifiedToken>;
   /** Revocations the shared store has not taken yet: token id → expiry (ms). */
   readonly #unsynced = new Map<string, number>();
   #resync: NodeJS.Timeout | undefined;
@@ -163,13 +163,13 @@ export class BearerTokens {
     this.#revoked = new RevocationList(
       positiveInteger(options.maxRevocations, 'bearer.maxRevocations', DEFAULTS.bearer.maxRevocations),
     );
-    this.#verified = new LRUCache({
-      max: positiveInteger(
+    this.#verified = new VerifiedTokenCache(
+      positiveInteger(
         options.verifiedCacheSize,
         'bearer.verifiedCacheSize',
         DEFAULTS.bearer.verifiedCacheSize,
       ),
-    });
+    );
     this.cookie = options.cookie === true ? {} : options.cookie || undefined;
     this.jwksPath = options.jwksPath ?? DEFAULTS.bearer.jwksPath;
   }
@@ -276,8 +276,7 @@ export class BearerTokens {
         sid: claims.sid as string | undefined,
       },
     };
-    const ttl = verified.expiresAt - Date.now();
-    if (ttl > 0) this.#verified.set(cacheKey(verified.token), verified, { ttl });
+    this.#verified.set(cacheKey(verified.token), verified);
     return verified;
   }
 
