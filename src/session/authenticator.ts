@@ -10,7 +10,7 @@ import type { ReadinessReport } from '../metrics/readiness.js';
 import { channelBindingsHash, tlsServerEndPoint } from '../ntlm/extended-protection.js';
 import type { JsonWebKeySet, Logger, NtlmIdentity, NtlmRequestInfo } from '../types.js';
 import { isAllowed } from './access-rules.js';
-import { assertOneToken, type ConnectionScheme, parseAuthorization } from './authorization.js';
+import { assertOneToken, type ConnectionScheme, isScheme, parseAuthorization } from './authorization.js';
 import { type BearerTokens, DEFAULT_COOKIE_NAME, readCookie, type VerifiedToken } from './bearer-tokens.js';
 import {
   ConnectionRegistry,
@@ -156,7 +156,7 @@ export class Authenticator {
     try {
       authorization = parseAuthorization(request.authorization, this.#mechanisms.schemes);
       if (authorization.kind === 'other') {
-        if (tokens && authorization.scheme.toLowerCase() === 'bearer') {
+        if (tokens && isScheme(authorization.scheme, 'Bearer')) {
           bearerToken = authorization.credentials;
           verifiedBefore = tokens.known(bearerToken);
         }

@@ -42,8 +42,7 @@ export function parseAuthorization(
   const gap = trimmed.search(WHITESPACE);
   const rawScheme = gap < 0 ? trimmed : trimmed.slice(0, gap);
   const credentials = gap < 0 ? '' : trimmed.slice(gap).trimStart();
-  const lower = rawScheme.toLowerCase();
-  const scheme = accepted.find((name) => name.toLowerCase() === lower);
+  const scheme = accepted.find((name) => isScheme(rawScheme, name));
   if (scheme === undefined) return { kind: 'other', scheme: rawScheme, credentials };
   if (credentials === '') {
     throw new InvalidTokenError(`Authorization: ${rawScheme} carries no token`, 'ERR_NTLM_INVALID_HEADER');
@@ -61,6 +60,16 @@ export function parseAuthorization(
     throw new InvalidTokenError('Authorization token is not base64', 'ERR_NTLM_INVALID_HEADER');
   }
   return { kind: 'token', scheme, token };
+}
+
+/**
+ * Whether `scheme`, as the client wrote it, names `name` (schemes are case-insensitive, RFC 9110
+ * 11.1). Clients write them as registered, so the exact spelling is tried first, and a name of
+ * another length is never lowercased: a Bearer request used to lowercase four strings (~500
+ * instructions, bench/analysis.md, session 13).
+ */
+export function isScheme(scheme: string, name: string): boolean {
+  return scheme.length === name.length && (scheme === name || scheme.toLowerCase() === name.toLowerCase());
 }
 
 /** Throws when the credentials of another scheme are more than one token: not "<scheme> <token>" (400). */

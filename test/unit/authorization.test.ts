@@ -4,7 +4,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isNtlmError } from '../../src/errors.js';
-import { assertOneToken, parseAuthorization, strictBase64 } from '../../src/session/authorization.js';
+import {
+  assertOneToken,
+  isScheme,
+  parseAuthorization,
+  strictBase64,
+} from '../../src/session/authorization.js';
 
 const ACCEPTED = ['NTLM', 'Negotiate', 'Basic'] as const;
 
@@ -118,6 +123,22 @@ describe('parseAuthorization', () => {
       () => parseAuthorization(`NTLM ${'A'.repeat(30_000)}`),
       (error: { code?: string }) => error.code === 'ERR_NTLM_TOKEN_TOO_LARGE',
     );
+  });
+
+  it('compares schemes without regard to letter case, and only names of the same length', () => {
+    assert.ok(isScheme('Bearer', 'Bearer'));
+    assert.ok(isScheme('bEARER', 'Bearer'));
+    assert.ok(isScheme('negotiate', 'Negotiate'));
+    assert.ok(!isScheme('Bearers', 'Bearer'));
+    assert.ok(!isScheme('NTLM', 'Negotiate'));
+    assert.ok(!isScheme('', 'NTLM'));
+    // Lowercasing that changes a string's length (U+0130 lowercases to two code units) matches nothing.
+    assert.ok(!isScheme('NEGOT\u0130ATE', 'Negotiate'));
+    assert.deepEqual(parseAuthorization('ntlm QUJD', ACCEPTED), {
+      kind: 'token',
+      scheme: 'NTLM',
+      token: Buffer.from('ABC'),
+    });
   });
 
   it('reads real tokens, and refuses what is not strict base64', () => {
