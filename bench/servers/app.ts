@@ -2,7 +2,7 @@
 // middleware (with the LDAP relay, Bearer tokens, Netlogon, or the LDAP relay and Kerberos), or express-ntlm. The load
 // generator runs in another process; this one answers `heap` (after two full GCs: start it
 // with --expose-gc), `mark` (the profile clock) and `stop` over the IPC channel. Configured by environment variables:
-// BENCH_MODE (bare, noop, floor, bearer-contract, negotiate-floor, negotiate-acceptor, ours, ours-*, handshake-only, express-ntlm), BENCH_DC_URL, BENCH_JWT_SECRET, BENCH_MACHINE_PASSWORD, BENCH_KEYTAB, BENCH_SPN,
+// BENCH_MODE (bare, noop, floor, bearer-contract, handshake-contract, negotiate-floor, negotiate-acceptor, ours, ours-*, handshake-only, express-ntlm), BENCH_DC_URL, BENCH_JWT_SECRET, BENCH_MACHINE_PASSWORD, BENCH_KEYTAB, BENCH_SPN,
 // BENCH_KEEPALIVE_MS; BENCH_LOCAL_DIRECTORY=1 logs alice of test/helpers/servers.ts on without a DC
 // (for profiling the request path alone); BENCH_DIST, a build's index.js relative to this file
 // (../../dist/index.js), for probes that compare a patched copy of dist/ with it.
@@ -69,6 +69,50 @@ function middlewareOptions(): NtlmOptions {
 /** The size of ours' final Negotiate token for an aes256 ticket (accept-completed and the AP-REP). */
 const FINAL_TOKEN_BYTES = 186;
 
+interface ContractIdentity {
+  readonly username: string;
+  readonly domain: string;
+  readonly remoteUser: string;
+}
+
+/**
+ * Rows 1f and 2d: what the middleware's contract asks of every request it lets through, and
+ * nothing else. The client's X-Ntlm-* headers looked for in rawHeaders; the identity `find`
+ * gives as req.ntlm through an accessor on Express's request prototype (as
+ * src/http/request-property.ts: no own property per request), res.locals.ntlm, and
+ * X-Ntlm-Username/-Domain in headers and rawHeaders.
+ */
+function contractLayer(find: (req: http.IncomingMessage) => ContractIdentity | undefined) {
+  type Request = http.IncomingMessage & { res: { locals: Record<string | symbol, unknown> } };
+  const slot = Symbol('ntlm');
+  Object.defineProperty(express.request, 'ntlm', {
+    configurable: true,
+    get(this: Request) {
+      return this.res.locals[slot];
+    },
+    set(this: Request, value: unknown) {
+      this.res.locals[slot] = value;
+    },
+  });
+  return (incoming: http.IncomingMessage, _res: http.ServerResponse, next: () => void) => {
+    const req = incoming as Request;
+    // The bench sends no X-Ntlm-* header: only the look costs here (ours would remove one).
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      if ((req.rawHeaders[i]!.charCodeAt(0) | 0x20) === 0x78 && /^x[-_]ntlm[-_]/i.test(req.rawHeaders[i]!))
+        return next();
+    }
+    const identity = find(req);
+    if (identity !== undefined) {
+      (req as { ntlm?: unknown }).ntlm = identity;
+      req.res.locals.ntlm = identity;
+      req.headers['x-ntlm-username'] = identity.remoteUser;
+      req.headers['x-ntlm-domain'] = identity.domain;
+      req.rawHeaders.push('X-Ntlm-Username', identity.remoteUser, 'X-Ntlm-Domain', identity.domain);
+    }
+    next();
+  };
+}
+
 const app = express();
 let close = async () => {};
 switch (mode) {
@@ -89,34 +133,14 @@ switch (mode) {
     break;
   }
   case 'bearer-contract': {
-    // Row 2d: what the middleware's contract asks of every Bearer request, and nothing else: the
-    // client's X-Ntlm-* headers looked for in rawHeaders, the token taken from Authorization and
-    // found in a Map of tokens seen before (by its signature, answering only for the same text, as
-    // ours' verified-token cache does), req.ntlm through an accessor on Express's request prototype
-    // (as src/http/request-property.ts, no own property per request), res.locals.ntlm, and
-    // X-Ntlm-Username/-Domain in headers and rawHeaders. No signature, expiry or revocation check,
-    // no metrics, no mechanisms: a token is taken on sight.
-    const slot = Symbol('ntlm');
-    type Request = http.IncomingMessage & { res: { locals: Record<string | symbol, unknown> } };
-    Object.defineProperty(express.request, 'ntlm', {
-      configurable: true,
-      get(this: Request) {
-        return this.res.locals[slot];
-      },
-      set(this: Request, value: unknown) {
-        this.res.locals[slot] = value;
-      },
-    });
-    const seen = new Map<string, { token: string; username: string; domain: string; remoteUser: string }>();
-    app.use((incoming: http.IncomingMessage, _res: http.ServerResponse, next: () => void) => {
-      const req = incoming as Request;
-      // The bench sends no X-Ntlm-* header: only the look costs here (ours would remove one).
-      for (let i = 0; i < req.rawHeaders.length; i += 2) {
-        if ((req.rawHeaders[i]!.charCodeAt(0) | 0x20) === 0x78 && /^x[-_]ntlm[-_]/i.test(req.rawHeaders[i]!))
-          return next();
-      }
-      const header = req.headers.authorization;
-      if (header?.startsWith('Bearer ')) {
+    // Row 2d: the contract (contractLayer) for a Bearer request, the token found in a Map of tokens
+    // seen before (by its signature, answering only for the same text, as ours' verified-token
+    // cache does). No signature, expiry or revocation check, no metrics: a token is taken on sight.
+    const seen = new Map<string, ContractIdentity & { token: string }>();
+    app.use(
+      contractLayer((req) => {
+        const header = req.headers.authorization;
+        if (!header?.startsWith('Bearer ')) return undefined;
         const token = header.slice('Bearer '.length);
         const key = token.slice(token.lastIndexOf('.') + 1);
         let identity = seen.get(key);
@@ -124,16 +148,9 @@ switch (mode) {
           identity = Object.freeze({ token, username: 'alice', domain: 'EXAMPLE', remoteUser: 'alice' });
           seen.set(key, identity);
         }
-        if (identity.token === token) {
-          (req as { ntlm?: unknown }).ntlm = identity;
-          req.res.locals.ntlm = identity;
-          req.headers['x-ntlm-username'] = identity.remoteUser;
-          req.headers['x-ntlm-domain'] = identity.domain;
-          req.rawHeaders.push('X-Ntlm-Username', identity.remoteUser, 'X-Ntlm-Domain', identity.domain);
-        }
-      }
-      next();
-    });
+        return identity.token === token ? identity : undefined;
+      }),
+    );
     break;
   }
   case 'negotiate-floor': {
@@ -193,6 +210,34 @@ switch (mode) {
     const auth = ntlm({ ...middlewareOptions(), logger: quiet });
     app.use((req: http.IncomingMessage, res: http.ServerResponse, next: (error?: unknown) => void) =>
       req.headers.authorization === undefined ? next() : auth(req, res, next),
+    );
+    close = () => auth.close();
+    break;
+  }
+  case 'handshake-contract': {
+    // Row 1f: 1e, and then the contract (contractLayer) for every request after the handshake, with
+    // the identity ours gave the connection, found by its socket. What row 1 costs with ours'
+    // per-request work cut to what any middleware handing over a connection's identity must do.
+    const auth = ntlm({ ...middlewareOptions(), logger: quiet });
+    const bySocket = new WeakMap<object, ContractIdentity>();
+    const handshake = (
+      req: http.IncomingMessage,
+      res: http.ServerResponse,
+      next: (error?: unknown) => void,
+    ) =>
+      auth(req, res, (error?: unknown) => {
+        const info = (req as { ntlm?: ContractIdentity }).ntlm;
+        if (info)
+          bySocket.set(req.socket, {
+            username: info.username,
+            domain: info.domain,
+            remoteUser: info.remoteUser,
+          });
+        next(error);
+      });
+    const contract = contractLayer((req) => bySocket.get(req.socket));
+    app.use((req: http.IncomingMessage, res: http.ServerResponse, next: (error?: unknown) => void) =>
+      req.headers.authorization === undefined ? contract(req, res, next) : handshake(req, res, next),
     );
     close = () => auth.close();
     break;
