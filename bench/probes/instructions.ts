@@ -7,8 +7,8 @@
 //   unshare -n bash -c 'ip link set lo up; node --import tsx bench/probes/instructions.ts noop ours'
 //   ... instructions.ts --bearer ours-bearer noop   (every request carries the Bearer token that
 //   ours-bearer, listed first, issues)
-//   ... instructions.ts ours@.tmp/distB/index.js ours   (a mode on another build, index.js relative
-//   to the repository: two builds counted in one run)
+//   ... instructions.ts ours@.tmp/distB/index.js ours   (a mode on another build, index.js absolute
+//   or relative to the repository: two builds counted in one run)
 // Prints per mode: requests counted, main-thread instructions per request, those outside the
 // garbage collector (whose share moves with when it happens to run), and the other threads' (V8's
 // compiler and GC helpers: they moved by 10–35 thousand a request between runs of one build, with
@@ -23,7 +23,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { ROOT } from '../lib/children.js';
 import { HttpConnection, requestBytes } from '../lib/http-conn.js';
 import { handshake } from '../lib/ntlm-load.js';
@@ -55,7 +55,7 @@ interface Counted {
 
 /**
  * A mode as given: `ours-bearer`, or `ours-bearer@.tmp/distB/index.js` for that mode on another
- * build (its index.js relative to the repository), so that two builds are counted in one run.
+ * build (its index.js, absolute or relative to the repository), so that two builds are counted in one run.
  */
 function parseSpec(spec: string): { mode: string; dist: string | undefined } {
   const at = spec.indexOf('@');
@@ -84,7 +84,7 @@ async function start(spec: string, output: string): Promise<{ child: ChildProces
       cwd: ROOT,
       env: {
         ...process.env,
-        ...(dist && { BENCH_DIST: relative(join(ROOT, 'bench/servers'), join(ROOT, dist)) }),
+        ...(dist && { BENCH_DIST: relative(join(ROOT, 'bench/servers'), resolve(ROOT, dist)) }),
         BENCH_MODE: mode,
         BENCH_LOCAL_DIRECTORY: '1',
         BENCH_JWT_SECRET: 's'.repeat(48),
@@ -136,7 +136,7 @@ async function count(spec: string, output: string): Promise<Counted> {
       side.close();
       if (!token) throw new Error('ours-bearer issued no token');
     }
-    const logsOn = !bearer && (mode.startsWith('ours') || mode === 'handshake-only');
+    const logsOn = !bearer && (mode.startsWith('ours') || mode.startsWith('handshake-'));
     const connections = await Promise.all(
       Array.from({ length: 8 }, async () => {
         const connection = await HttpConnection.open(port, 60_000);

@@ -126,7 +126,7 @@ export async function bearerScenario(ctx: Context): Promise<Row[]> {
           `ours' ${cpu('ours-bearer')}): ` +
           {
             below: `below ${GOAL.toFixed(2)}× in these rounds before any check of the token: the contract alone did not reach the goal here. `,
-            at: `at the goal (within 5%), which leaves next to nothing for checking the token, its revocation and the metrics. `,
+            at: `at the goal (within 5% of it either way), which leaves next to nothing for checking the token, its revocation and the metrics. `,
             above: `above the goal: the gap to ${GOAL.toFixed(2)}× is what checking the token, its revocation and the metrics may use. `,
           }[againstGoal(contractRatio, GOAL)] +
           `The profile below shows what reading and checking the token costs per request. A middleware that only ` +

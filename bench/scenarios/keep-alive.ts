@@ -130,7 +130,7 @@ export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
           `(rounds ${ratioRange(samples['handshake-contract'], samples.bare)}): ` +
           {
             below: `below ${GOAL.toFixed(2)}× in these rounds: a middleware with this contract did not reach the goal here, before any check of its own. `,
-            at: `at the goal (within 5%), which leaves next to nothing for ours' checks (the connection's limits, its access rules). `,
+            at: `at the goal (within 5% of it either way), which leaves next to nothing for ours' checks (the connection's limits, its access rules). `,
             above: `above the goal: the gap to ${GOAL.toFixed(2)}× is what ours' own checks may use. `,
           }[againstGoal(contractVsBare, GOAL)] +
           `${reauth.ours} requests paid a new logon through the DC mid-run.`,

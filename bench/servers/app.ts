@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import expressNtlm from 'express-ntlm';
 import express from 'express4';
 import type { Logger, NtlmOptions } from 'ntlm-sso';
+import { type ContractIdentity, contractLayer } from './contract-layer.js';
 
 // The built package, as users run it (the bench builds it first): through tsx, 'ntlm-sso' would be
 // the TypeScript source, compiled with a __name() call for every closure it makes. Its types are
@@ -68,50 +69,6 @@ function middlewareOptions(): NtlmOptions {
 
 /** The size of ours' final Negotiate token for an aes256 ticket (accept-completed and the AP-REP). */
 const FINAL_TOKEN_BYTES = 186;
-
-interface ContractIdentity {
-  readonly username: string;
-  readonly domain: string;
-  readonly remoteUser: string;
-}
-
-/**
- * Rows 1f and 2d: what the middleware's contract asks of every request it lets through, and
- * nothing else. The client's X-Ntlm-* headers looked for in rawHeaders; the identity `find`
- * gives as req.ntlm through an accessor on Express's request prototype (as
- * src/http/request-property.ts: no own property per request), res.locals.ntlm, and
- * X-Ntlm-Username/-Domain in headers and rawHeaders.
- */
-function contractLayer(find: (req: http.IncomingMessage) => ContractIdentity | undefined) {
-  type Request = http.IncomingMessage & { res: { locals: Record<string | symbol, unknown> } };
-  const slot = Symbol('ntlm');
-  Object.defineProperty(express.request, 'ntlm', {
-    configurable: true,
-    get(this: Request) {
-      return this.res.locals[slot];
-    },
-    set(this: Request, value: unknown) {
-      this.res.locals[slot] = value;
-    },
-  });
-  return (incoming: http.IncomingMessage, _res: http.ServerResponse, next: () => void) => {
-    const req = incoming as Request;
-    // The bench sends no X-Ntlm-* header: only the look costs here (ours would remove one).
-    for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      if ((req.rawHeaders[i]!.charCodeAt(0) | 0x20) === 0x78 && /^x[-_]ntlm[-_]/i.test(req.rawHeaders[i]!))
-        return next();
-    }
-    const identity = find(req);
-    if (identity !== undefined) {
-      (req as { ntlm?: unknown }).ntlm = identity;
-      req.res.locals.ntlm = identity;
-      req.headers['x-ntlm-username'] = identity.remoteUser;
-      req.headers['x-ntlm-domain'] = identity.domain;
-      req.rawHeaders.push('X-Ntlm-Username', identity.remoteUser, 'X-Ntlm-Domain', identity.domain);
-    }
-    next();
-  };
-}
 
 const app = express();
 let close = async () => {};
@@ -218,8 +175,10 @@ switch (mode) {
     // Row 1f: 1e, and then the contract (contractLayer) for every request after the handshake, with
     // the identity ours gave the connection, found by its socket. What row 1 costs with ours'
     // per-request work cut to what any middleware handing over a connection's identity must do.
-    const auth = ntlm({ ...middlewareOptions(), logger: quiet });
+    // contractLayer defines req.ntlm first; ours' own req.ntlm then writes through that accessor.
     const bySocket = new WeakMap<object, ContractIdentity>();
+    const contract = contractLayer((req) => bySocket.get(req.socket));
+    const auth = ntlm({ ...middlewareOptions(), logger: quiet });
     const handshake = (
       req: http.IncomingMessage,
       res: http.ServerResponse,
@@ -235,7 +194,6 @@ switch (mode) {
           });
         next(error);
       });
-    const contract = contractLayer((req) => bySocket.get(req.socket));
     app.use((req: http.IncomingMessage, res: http.ServerResponse, next: (error?: unknown) => void) =>
       req.headers.authorization === undefined ? contract(req, res, next) : handshake(req, res, next),
     );

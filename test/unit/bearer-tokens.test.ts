@@ -262,7 +262,7 @@ describe('the verified-token cache', () => {
     const known = authenticator.authenticate(request(`Bearer ${token}`));
     assert.ok(!(known instanceof Promise), 'a known token: no promise');
     assert.equal(known.kind, 'pass');
-    // The scheme in any letter case (RFC 9110 11.1), as before it was compared exactly first.
+    // The scheme in any letter case (RFC 9110 11.1); the exact spelling is only a fast path.
     for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
       const decision = authenticator.authenticate(request(`${scheme} ${token}`));
       assert.equal(decision instanceof Promise ? 'promise' : decision.kind, 'pass', scheme);

@@ -52,13 +52,15 @@ describe('VerifiedTokenCache', () => {
 
   it('replaces an entry set again under its key, and counts it as the newest', () => {
     const cache = new VerifiedTokenCache<Named>(2);
-    cache.set('a', entry(60_000, 'first'));
-    cache.set('b', entry(60_000, 'b'));
-    cache.set('a', entry(60_000, 'second'));
-    assert.equal(cache.size, 2);
+    cache.set('a', entry(60_000, 'a'));
+    cache.set('b', entry(60_000, 'first'));
+    cache.set('b', entry(60_000, 'second'));
+    assert.equal(cache.size, 2, 'replaced, not added');
+    assert.equal(cache.get('a')?.name, 'a', 'and the replacement pushed nothing out');
+    cache.set('a', entry(60_000, 'a again'));
     cache.set('c', entry(60_000, 'c'));
-    assert.equal(cache.get('b'), undefined, 'b is now the oldest');
-    assert.equal(cache.get('a')?.name, 'second');
+    assert.equal(cache.get('b'), undefined, 'b was the oldest once a was set again');
+    assert.equal(cache.get('a')?.name, 'a again');
   });
 });
 
@@ -74,6 +76,16 @@ describe('BearerTokens and its verified-token cache', () => {
     mock.timers.enable({ apis: ['Date'], now: Date.now() + 61_000 });
     assert.equal(issuer.known(token), undefined, 'an expired token is not answered from the cache');
     assert.equal(await issuer.verify(token), undefined, 'and its signature check refuses it');
+  });
+
+  it('refuses a remembered token once it is revoked, though the cache still knows it', async () => {
+    const issuer = new BearerTokens({ secret }, undefined);
+    const alice = { username: 'alice', domain: 'EXAMPLE', workstation: 'PC' };
+    const { token, tokenId, expiresAt } = await issuer.issue(alice);
+    assert.equal((await issuer.verify(token))?.tokenId, tokenId);
+    await issuer.revoke(tokenId, expiresAt, alice);
+    assert.equal(issuer.known(token)?.tokenId, tokenId, 'still remembered');
+    assert.equal(issuer.verify(token), undefined, 'and refused, at once');
   });
 
   it('checks a token again after the bound pushed it out, and still takes it', async () => {
