@@ -10,10 +10,10 @@ export interface Expiring {
  * Why not lru-cache (which the in-process store keeps): its `get` reorders the entry and checks a
  * TTL of its own, and under callgrind's cache simulation it was about a third of the Bearer path's
  * instruction-cache misses above an empty layer, and ~2,400 instructions a request
- * (bench/analysis.md, sessions 12 and 13). What it buys here is recency: when the cache is full,
- * the entry dropped is the oldest inserted, not the least recently used. The price of dropping a
- * busy token is one more signature check on its next request; the token is never accepted for
- * being dropped, and an expired entry never answers.
+ * (bench/analysis.md, sessions 12 and 13). What is given up is recency: when the cache is full,
+ * the entry dropped is the oldest inserted, not the least recently used. Dropping a busy token
+ * costs one more signature check on its next request and never lets a token through; an expired
+ * entry never answers.
  */
 export class VerifiedTokenCache<Entry extends Expiring> {
   /** Key → entry, in insertion order: the first is the one to drop when full. */
