@@ -11,6 +11,19 @@ export function againstGoal(ratio: number, goal: number): 'below' | 'at' | 'abov
   return ratio > goal * 1.05 ? 'above' : 'at';
 }
 
+/**
+ * What a floor measured in the same rounds (a variant doing only what ours must do too) says of
+ * the goal: below it, nothing that does as much reaches the goal here; at it, next to nothing is
+ * left; above it, the gap is what `leftFor` (the work the floor leaves out) may use.
+ */
+export function floorStanding(ratio: number, goal: number, leftFor: string): string {
+  return {
+    below: `below ${goal.toFixed(2)}× in these rounds, before ${leftFor}: the floor alone did not reach the goal here. `,
+    at: `at the goal (within 5% of it either way), which leaves next to nothing for ${leftFor}. `,
+    above: `above the goal: the gap to ${goal.toFixed(2)}× is what ${leftFor} may use. `,
+  }[againstGoal(ratio, goal)];
+}
+
 export interface RequestFigures {
   /** Requests per second per round. */
   readonly rates: readonly number[];

@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProfileSummary } from './profile.js';
+import { median, round } from './stats.js';
 
 export type RowStatus = 'measured' | 'not in this build' | 'unavailable' | 'error';
 
@@ -28,6 +29,65 @@ export interface Row {
   /** What bounds the figure, when the goal is missed. */
   readonly bound?: string;
   readonly samples?: Record<string, number[]>;
+}
+
+/** A row that reports a ratio measured beside a goal's, with no goal of its own. */
+export function reportedRatio(row: {
+  readonly id: string;
+  readonly scenario: string;
+  readonly unit: string;
+  readonly ours: number;
+  readonly baselineName: string;
+  readonly baseline: number;
+  readonly ratio: number;
+  readonly detail: string;
+  readonly bound?: string;
+  readonly samples?: Record<string, number[]>;
+}): Row {
+  const { id, scenario, unit, ours, baselineName, baseline, ratio, detail, ...rest } = row;
+  return {
+    id,
+    scenario,
+    unit,
+    ours,
+    baselineName,
+    baseline,
+    ratio: round(ratio, 3),
+    compare: `${ratio.toFixed(2)}×`,
+    goal: 'report',
+    met: null,
+    status: 'measured',
+    detail,
+    ...rest,
+  };
+}
+
+/**
+ * A row reporting `variant`'s requests against the `baseline` variant's, both from `samples` of
+ * the same rounds (req/s per round).
+ */
+export function reportedRequests(
+  samples: Readonly<Record<string, readonly number[]>>,
+  baseline: { readonly variant: string; readonly name: string },
+  row: {
+    readonly id: string;
+    readonly variant: string;
+    readonly ratio: number;
+    readonly scenario: string;
+    readonly detail: string;
+  },
+): Row {
+  const { id, variant, ratio, scenario, detail } = row;
+  return reportedRatio({
+    id,
+    scenario,
+    unit: 'req/s',
+    ours: median(samples[variant]!),
+    baselineName: baseline.name,
+    baseline: median(samples[baseline.variant]!),
+    ratio,
+    detail,
+  });
 }
 
 export interface Report {

@@ -8,7 +8,7 @@
 // NTLM itself (our middleware), vs that upstream direct.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { againstGoal } from '../lib/bounds.js';
+import { againstGoal, floorStanding } from '../lib/bounds.js';
 import {
   type Child,
   type ServerChild,
@@ -21,7 +21,7 @@ import { CONNECTIONS, type Context } from '../lib/context.js';
 import { cpuUsPerRequest, processCpuMs } from '../lib/cpu.js';
 import { keepAliveLoad } from '../lib/ntlm-load.js';
 import { keepProfile, summariseProfile } from '../lib/profile.js';
-import type { Row } from '../lib/report.js';
+import { type Row, reportedRequests } from '../lib/report.js';
 import { interleave, median, pairedRatio, ratioRange, ratioText, round } from '../lib/stats.js';
 
 const GOAL = 0.8;
@@ -185,11 +185,7 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
       `identity headers of fixed values, the Keep-Alive hint; no authentication, check or log line) got ` +
       `${headersProxyRatio.toFixed(2)}× (7h, rounds ${range('headers-proxy')}, ${cpuOf('headers-proxy')} µs of CPU a request ` +
       `against 7g's ${cpuOf('dispatch-proxy')}): ` +
-      {
-        below: `below ${GOAL.toFixed(2)}× in these rounds before any authentication: a Node proxy built this way with this header contract did not reach the goal here. `,
-        at: `at the goal (within 5%), which leaves next to nothing for authentication, the checks and the access line. `,
-        above: `above the goal: the gap to ${GOAL.toFixed(2)}× is what authentication, the checks and the access line may use. `,
-      }[againstGoal(headersProxyRatio, GOAL)];
+      floorStanding(headersProxyRatio, GOAL, 'authentication, the checks and the access line');
     const rows: Row[] = [
       {
         id: '7',
@@ -217,20 +213,9 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
     const vsFastestProxy = pairedRatio(samples.gateway!, samples[fastestProxy.key]!);
     const passThroughRatio = pairedRatio(samples['pass-through']!, samples['ntlm-direct']!);
     /** A reported row of a proxy variant (`key`) measured against the upstream direct. */
-    const proxyRow = (id: string, scenario: string, key: string, ratio: number, detail: string): Row => ({
-      id,
-      scenario,
-      unit: 'req/s',
-      ours: median(samples[key]!),
-      baselineName: 'bare Express 4 direct',
-      baseline: median(samples.direct!),
-      ratio: round(ratio, 3),
-      compare: `${ratio.toFixed(2)}×`,
-      goal: 'report',
-      met: null,
-      status: 'measured',
-      detail,
-    });
+    const direct = { variant: 'direct', name: 'bare Express 4 direct' };
+    const proxyRow = (id: string, scenario: string, variant: string, ratio: number, detail: string): Row =>
+      reportedRequests(samples, direct, { id, variant, ratio, scenario, detail });
     const minimalProxyRow = (id: string, client: string, key: string, ratio: number): Row =>
       proxyRow(
         id,
@@ -254,53 +239,42 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
           `${cpuOf('headers-proxy')} µs of CPU per request against 7g's ${cpuOf('dispatch-proxy')}.`,
       ),
     );
-    rows.push({
-      id: '7f',
-      scenario: 'gateway (pass-through mode) in front of an NTLM upstream vs that upstream direct',
-      unit: 'req/s',
-      ours: median(samples['pass-through']!),
-      baselineName: 'our middleware (LDAP relay) direct',
-      baseline: median(samples['ntlm-direct']!),
-      ratio: round(passThroughRatio, 3),
-      compare: `${passThroughRatio.toFixed(2)}×`,
-      goal: 'report',
-      met: null,
-      status: 'measured',
-      detail:
-        'same rounds as 7; each client connection logs on once through its own pinned upstream connection, then sends keep-alive requests.',
-    });
+    rows.push(
+      reportedRequests(
+        samples,
+        { variant: 'ntlm-direct', name: 'our middleware (LDAP relay) direct' },
+        {
+          id: '7f',
+          variant: 'pass-through',
+          ratio: passThroughRatio,
+          scenario: 'gateway (pass-through mode) in front of an NTLM upstream vs that upstream direct',
+          detail:
+            'same rounds as 7; each client connection logs on once through its own pinned upstream connection, then sends keep-alive requests.',
+        },
+      ),
+    );
     if (nginx) {
       const vsNginx = pairedRatio(samples.gateway!, samples.nginx!);
       const nginxVsDirect = pairedRatio(samples.nginx!, samples.direct!);
       rows.push(
-        {
-          id: '7b',
-          scenario: 'gateway vs nginx as a plain reverse proxy',
-          unit: 'req/s',
-          ours: median(samples.gateway!),
-          baselineName: 'nginx 1 worker, no auth',
-          baseline: median(samples.nginx!),
-          ratio: round(vsNginx, 3),
-          compare: `${vsNginx.toFixed(2)}×`,
-          goal: 'report',
-          met: null,
-          status: 'measured',
-          detail: 'same rounds as 7.',
-        },
-        {
+        reportedRequests(
+          samples,
+          { variant: 'nginx', name: 'nginx 1 worker, no auth' },
+          {
+            id: '7b',
+            variant: 'gateway',
+            ratio: vsNginx,
+            scenario: 'gateway vs nginx as a plain reverse proxy',
+            detail: 'same rounds as 7.',
+          },
+        ),
+        reportedRequests(samples, direct, {
           id: '7c',
+          variant: 'nginx',
+          ratio: nginxVsDirect,
           scenario: 'nginx (plain reverse proxy) vs the upstream direct, for reference',
-          unit: 'req/s',
-          ours: median(samples.nginx!),
-          baselineName: 'bare Express 4 direct',
-          baseline: median(samples.direct!),
-          ratio: round(nginxVsDirect, 3),
-          compare: `${nginxVsDirect.toFixed(2)}×`,
-          goal: 'report',
-          met: null,
-          status: 'measured',
           detail: 'same rounds as 7; what any proxy costs on this machine.',
-        },
+        }),
       );
     } else {
       rows.push({

@@ -15,7 +15,7 @@ import { kerberosLogonLoad, kerberosMints } from '../lib/kerberos-load.js';
 import { compareLogonWays, describeCpu, describeErrors, describeRounds } from '../lib/logon-pair.js';
 import { logonLoad } from '../lib/ntlm-load.js';
 import { profileServer } from '../lib/profile.js';
-import { notRun, type Row } from '../lib/report.js';
+import { notRun, type Row, reportedRatio } from '../lib/report.js';
 import { median, pairedRatio, ratioRange, ratioText, round } from '../lib/stats.js';
 
 const SCENARIO = 'Kerberos logons vs LDAP-relay logons';
@@ -118,7 +118,7 @@ export async function kerberosScenario(ctx: Context): Promise<Row[]> {
           `The profile below shows where the server's goes.`,
         samples,
       },
-      {
+      reportedRatio({
         id: '5b',
         scenario:
           'the floor: Express answering the same Negotiate requests, checking nothing, vs LDAP-relay logons',
@@ -126,19 +126,15 @@ export async function kerberosScenario(ctx: Context): Promise<Row[]> {
         ours: median(samples.floor!),
         baselineName: 'NTLM through the LDAP relay (row 5)',
         baseline: median(samples.relay!),
-        ratio: round(floorRatio, 3),
-        compare: `${floorRatio.toFixed(2)}×`,
-        goal: 'report',
-        met: null,
-        status: 'measured',
+        ratio: floorRatio,
         detail:
           `same rounds as 5: the same tokens on a new connection each, answered 200 with a final Negotiate token of ` +
           `the same size by a middleware that reads nothing of them (bench/servers/app.ts, negotiate-floor). ` +
           `Server CPU per logon ${ms(cpu.floor!.server)} ms against ${ms(cpu.kerberos!.server)} ms for ours: what is ` +
           `left of ours' is ${ms(cpu.kerberos!.server - cpu.floor!.server)} ms. Kerberos gets ` +
           `${pairedRatio(samples.kerberos!, samples.floor!).toFixed(2)}× of the floor's rate.`,
-      },
-      {
+      }),
+      reportedRatio({
         id: '5c',
         scenario:
           'the acceptor alone: Express with SPNEGO and kerberosAcceptor() and none of the middleware, vs LDAP-relay logons',
@@ -146,11 +142,7 @@ export async function kerberosScenario(ctx: Context): Promise<Row[]> {
         ours: median(samples.acceptor!),
         baselineName: 'NTLM through the LDAP relay (row 5)',
         baseline: median(samples.relay!),
-        ratio: round(acceptorRatio, 3),
-        compare: `${acceptorRatio.toFixed(2)}×`,
-        goal: 'report',
-        met: null,
-        status: 'measured',
+        ratio: acceptorRatio,
         detail:
           `same rounds as 5: the same tokens, each read by SPNEGO and the package's kerberosAcceptor() (its ` +
           `in-process replay cache, tickets kept open) and answered with accept-completed and the AP-REP ` +
@@ -158,7 +150,7 @@ export async function kerberosScenario(ctx: Context): Promise<Row[]> {
           `req.ntlm. Server CPU per logon ${ms(serverMs('acceptor'))} ms: ${ms(serverMs('acceptor') - serverMs('floor'))} ms ` +
           `above the floor (5b), ${ms(serverMs('kerberos') - serverMs('acceptor'))} ms below ours (5). ` +
           `Failed logons: ${outcome.errors.acceptor}.`,
-      },
+      }),
     ];
   } finally {
     await Promise.all(started.map((child) => child.stop()));

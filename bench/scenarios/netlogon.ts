@@ -7,7 +7,7 @@ import { type Context, PARALLEL_LOGONS } from '../lib/context.js';
 import { compareLogonWays, describeCpu, describeErrors, describeRounds } from '../lib/logon-pair.js';
 import { logonLoad } from '../lib/ntlm-load.js';
 import { profileServer } from '../lib/profile.js';
-import { notRun, type Row } from '../lib/report.js';
+import { notRun, type Row, reportedRatio } from '../lib/report.js';
 import { median, pairedRatio, round } from '../lib/stats.js';
 
 const SCENARIO = 'Netlogon logons vs LDAP-relay logons';
@@ -19,18 +19,14 @@ function groupNamesRow(ctx: Context, outcome: Awaited<ReturnType<typeof compareL
   const ratio = pairedRatio(samples.cold!, samples.warm!);
   const perLogonMs = (rate: number) => (1000 * PARALLEL_LOGONS) / rate;
   const extraMs = perLogonMs(median(samples.cold!)) - perLogonMs(median(samples.warm!));
-  return {
+  return reportedRatio({
     id: '4b',
     scenario: `Netlogon logons, group names from LSA each time (cold) vs from the cache (warm), ${PARALLEL_LOGONS} in parallel`,
     unit: 'logons/s',
     ours: median(samples.cold!),
     baselineName: 'group names from the per-SID cache (no RPC)',
     baseline: median(samples.warm!),
-    ratio: round(ratio, 3),
-    compare: `${ratio.toFixed(2)}×`,
-    goal: 'report',
-    met: null,
-    status: 'measured',
+    ratio: ratio,
     detail:
       `${ctx.sizes.rounds} interleaved rounds of ${ctx.sizes.logonRoundMs / 1000} s; the same server as 4 (warm: ` +
       `after the warm-up every SID is cached) vs netlogon({ cache: false }) (cold: one LsarLookupSids3 of ` +
@@ -38,7 +34,7 @@ function groupNamesRow(ctx: Context, outcome: Awaited<ReturnType<typeof compareL
       `about ${extraMs.toFixed(2)} ms more wall time per logon slot cold. CPU-ms per logon (median of rounds): ` +
       `${describeCpu(cpu)}. ${describeErrors(outcome)}.`,
     samples,
-  };
+  });
 }
 
 export async function netlogonScenario(ctx: Context): Promise<Row[]> {

@@ -6,8 +6,8 @@ import os from 'node:os';
 import { type Child, type ServerChild, startGateway, startServer } from '../lib/children.js';
 import { CONNECTIONS, type Context } from '../lib/context.js';
 import { keepAliveLoad } from '../lib/ntlm-load.js';
-import type { Row } from '../lib/report.js';
-import { interleave, median, pairedRatio, round } from '../lib/stats.js';
+import { type Row, reportedRatio } from '../lib/report.js';
+import { interleave, median, pairedRatio } from '../lib/stats.js';
 
 export async function workersScenario(ctx: Context): Promise<Row[]> {
   const children: Child[] = [];
@@ -35,24 +35,20 @@ export async function workersScenario(ctx: Context): Promise<Row[]> {
       .map(([name, rates]) => `${name} ${rates.map(Math.round).join(', ')}`)
       .join('; ');
     return [
-      {
+      reportedRatio({
         id: '9',
         scenario: 'gateway --workers 2 vs 1 (header mode, LDAP relay, keep-alive requests)',
         unit: 'req/s',
         ours: median(samples['2 workers']!),
         baselineName: 'gateway, 1 process',
         baseline: median(samples['1 worker']!),
-        ratio: round(ratio, 3),
-        compare: `${ratio.toFixed(2)}×`,
-        goal: 'report',
-        met: null,
-        status: 'measured',
+        ratio: ratio,
         detail:
           `${ctx.sizes.rounds} interleaved rounds of ${ctx.sizes.requestRoundMs / 1000} s, ${CONNECTIONS} client connections ` +
           `(node:cluster hands each to one worker); req/s per round: ${perRound}; ${errors} errors.`,
         bound: `${os.availableParallelism()} cores shared by the load generator, the upstream and the gateway's workers (and the primary): 2 workers cannot double the rate on 2 of them; with cores to spare they scale with them.`,
         samples,
-      },
+      }),
     ];
   } finally {
     for (const child of children) await child.stop();
