@@ -23,7 +23,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
+import { parseBuildSpec } from '../lib/build-spec.js';
 import { ROOT } from '../lib/children.js';
 import { HttpConnection, requestBytes } from '../lib/http-conn.js';
 import { handshake } from '../lib/ntlm-load.js';
@@ -53,18 +54,9 @@ interface Counted {
   readonly otherThreads: number;
 }
 
-/**
- * A mode as given: `ours-bearer`, or `ours-bearer@.tmp/distB/index.js` for that mode on another
- * build (its index.js, absolute or relative to the repository), so that two builds are counted in one run.
- */
-function parseSpec(spec: string): { mode: string; dist: string | undefined } {
-  const at = spec.indexOf('@');
-  return at < 0 ? { mode: spec, dist: undefined } : { mode: spec.slice(0, at), dist: spec.slice(at + 1) };
-}
-
 /** `mode`'s server under callgrind, its output files named `output`-01 (main thread), -02...; killed if it does not start. */
 async function start(spec: string, output: string): Promise<{ child: ChildProcess; port: number }> {
-  const { mode, dist } = parseSpec(spec);
+  const { mode, env } = parseBuildSpec(spec);
   const child = spawn(
     'valgrind',
     [
@@ -84,7 +76,7 @@ async function start(spec: string, output: string): Promise<{ child: ChildProces
       cwd: ROOT,
       env: {
         ...process.env,
-        ...(dist && { BENCH_DIST: relative(join(ROOT, 'bench/servers'), resolve(ROOT, dist)) }),
+        ...env,
         BENCH_MODE: mode,
         BENCH_LOCAL_DIRECTORY: '1',
         BENCH_JWT_SECRET: 's'.repeat(48),
@@ -126,7 +118,7 @@ async function load(connections: HttpConnection[], durationMs: number): Promise<
 
 async function count(spec: string, output: string): Promise<Counted> {
   const { child, port } = await start(spec, output);
-  const { mode } = parseSpec(spec);
+  const { mode } = parseBuildSpec(spec);
   try {
     if (bearer && token === undefined) {
       if (mode !== 'ours-bearer')
@@ -221,7 +213,7 @@ const perRequest = (counted: Counted, include: (name: string) => boolean) =>
 try {
   const results: Counted[] = [];
   for (const [index, mode] of modes.entries()) {
-    const counted = await count(mode, `${index}-${parseSpec(mode).mode}`);
+    const counted = await count(mode, `${index}-${parseBuildSpec(mode).mode}`);
     results.push(counted);
     console.log(
       `${mode.padEnd(16)} ${counted.requests} requests counted; instructions per request: ` +
