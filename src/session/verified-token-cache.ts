@@ -15,9 +15,9 @@ export interface Expiring {
  * costs one more signature check on its next request and never lets a token through; an expired
  * entry never answers.
  */
-export class VerifiedTokenCache<Entry extends Expiring> {
+export class VerifiedTokenCache<Key, Entry extends Expiring> {
   /** Key → entry, in insertion order: the first is the one to drop when full. */
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries = new Map<Key, Entry>();
 
   constructor(readonly maxEntries: number) {}
 
@@ -26,7 +26,7 @@ export class VerifiedTokenCache<Entry extends Expiring> {
   }
 
   /** The entry under `key` while it has not expired; an expired one is dropped. */
-  get(key: string): Entry | undefined {
+  get(key: Key): Entry | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined || entry.expiresAt > Date.now()) return entry;
     this.#entries.delete(key);
@@ -34,7 +34,7 @@ export class VerifiedTokenCache<Entry extends Expiring> {
   }
 
   /** Keeps `entry` until its expiresAt (one already expired is not kept), dropping the oldest when full. */
-  set(key: string, entry: Entry): void {
+  set(key: Key, entry: Entry): void {
     if (entry.expiresAt <= Date.now()) return;
     this.#entries.delete(key);
     if (this.#entries.size >= this.maxEntries) this.#dropOldest();

@@ -228,7 +228,8 @@ describe('the verified-token cache', () => {
     assert.equal(again?.identity.username, 'alice');
     assert.equal(checker.known(token)?.token, token);
 
-    // The cache keeps a token under its signature: another payload under that signature is not it.
+    // The cache keeps a token under its signature's last characters: another payload under that
+    // signature shares the key, and is not it.
     const [header, , signature] = token.split('.');
     const other = `${header}.${b64({ username: 'mallory', domain: 'EXAMPLE', exp: 4_000_000_000, jti: 'x' })}.${signature}`;
     assert.equal(checker.known(other), undefined);

@@ -16,7 +16,7 @@ describe('VerifiedTokenCache', () => {
   afterEach(() => mock.timers.reset());
 
   it('answers an entry until it expires, then drops it', () => {
-    const cache = new VerifiedTokenCache<Named>(10);
+    const cache = new VerifiedTokenCache<string, Named>(10);
     const alice = entry(1000, 'alice');
     cache.set('a', alice);
     assert.equal(cache.get('a'), alice);
@@ -28,7 +28,7 @@ describe('VerifiedTokenCache', () => {
   });
 
   it('does not keep an entry that has already expired', () => {
-    const cache = new VerifiedTokenCache<Named>(10);
+    const cache = new VerifiedTokenCache<string, Named>(10);
     cache.set('gone', entry(0));
     cache.set('older', entry(-5000));
     assert.equal(cache.size, 0);
@@ -36,7 +36,7 @@ describe('VerifiedTokenCache', () => {
   });
 
   it('never holds more than its bound, and drops the oldest inserted to make room', () => {
-    const cache = new VerifiedTokenCache<Named>(3);
+    const cache = new VerifiedTokenCache<string, Named>(3);
     for (const key of ['a', 'b', 'c']) cache.set(key, entry(60_000, key));
     assert.equal(cache.get('a')?.name, 'a', 'reading does not change the order');
     cache.set('d', entry(60_000, 'd'));
@@ -51,7 +51,7 @@ describe('VerifiedTokenCache', () => {
   });
 
   it('replaces an entry set again under its key, and counts it as the newest', () => {
-    const cache = new VerifiedTokenCache<Named>(2);
+    const cache = new VerifiedTokenCache<string, Named>(2);
     cache.set('a', entry(60_000, 'a'));
     cache.set('b', entry(60_000, 'first'));
     cache.set('b', entry(60_000, 'second'));
