@@ -9,13 +9,10 @@
 // (relative to the repository). The first spec is the baseline of the ratios. AB_ROUNDS (12)
 // rounds of AB_MS (2000) ms each; AB_WARM_MS (1500) for the first warm-up phase.
 import { randomBytes } from 'node:crypto';
-import autocannon from 'autocannon';
+import { bearerLoad, issueBearerToken } from '../lib/bearer-load.js';
 import { parseBuildSpec } from '../lib/build-spec.js';
 import { type ServerChild, startServer } from '../lib/children.js';
-import { CONNECTIONS } from '../lib/context.js';
 import { cpuUsPerRequest, processCpuMs } from '../lib/cpu.js';
-import { HttpConnection } from '../lib/http-conn.js';
-import { handshake } from '../lib/ntlm-load.js';
 import { RoundServers } from '../lib/round-servers.js';
 import { interleave, median, pairedRatio, ratioRange } from '../lib/stats.js';
 
@@ -33,31 +30,9 @@ function start(spec: string): Promise<ServerChild> {
 }
 
 /** A token from a server of its own that shares the secret; the measured servers never ran a handshake. */
-async function issueToken(): Promise<string> {
-  const issuer = await start('ours-bearer');
-  try {
-    const connection = await HttpConnection.open(issuer.port);
-    try {
-      const reply = await handshake(connection, ALICE);
-      if (reply.status !== 200 || !reply.authorization?.startsWith('Bearer '))
-        throw new Error(`the handshake gave no Bearer token (status ${reply.status})`);
-      return reply.authorization.slice('Bearer '.length);
-    } finally {
-      connection.close();
-    }
-  } finally {
-    await issuer.stop();
-  }
-}
-
-const token = await issueToken();
-const load = (server: ServerChild, durationMs: number) =>
-  autocannon({
-    url: `http://127.0.0.1:${server.port}/`,
-    connections: CONNECTIONS,
-    duration: durationMs / 1000,
-    headers: { authorization: `Bearer ${token}` },
-  });
+const issuer = await start('ours-bearer');
+const token = await issueBearerToken(issuer.port, ALICE).finally(() => issuer.stop());
+const load = (server: ServerChild, durationMs: number) => bearerLoad(server.port, token, durationMs);
 /** Per spec: its non-2xx answers, errors and timeouts, and its server's CPU-µs per answered request in each round. */
 const measured = new Map(specs.map((spec) => [spec, { failures: 0, cpuUs: [] as number[] }]));
 const servers = new RoundServers(

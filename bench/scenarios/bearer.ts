@@ -7,13 +7,11 @@
 // found in a Map) and checks nothing (mode 'bearer-contract'). Every round runs against servers
 // started afresh (bench/lib/round-servers.ts).
 import { randomBytes } from 'node:crypto';
-import autocannon from 'autocannon';
+import { bearerLoad, issueBearerToken } from '../lib/bearer-load.js';
 import { floorStanding, requestBudget } from '../lib/bounds.js';
 import { type ServerChild, startServer } from '../lib/children.js';
 import { CONNECTIONS, type Context } from '../lib/context.js';
 import { cpuUsPerRequest, processCpuMs } from '../lib/cpu.js';
-import { HttpConnection } from '../lib/http-conn.js';
-import { handshake } from '../lib/ntlm-load.js';
 import { profileServer } from '../lib/profile.js';
 import { type Row, reportedRequests } from '../lib/report.js';
 import { RoundServers } from '../lib/round-servers.js';
@@ -23,18 +21,6 @@ const VARIANTS = ['bare', 'ours-bearer', 'floor', 'noop', 'bearer-contract'] as 
 const GOAL = 0.92;
 type Variant = (typeof VARIANTS)[number];
 const BARE = { variant: 'bare', name: 'bare Express 4' };
-
-async function issueToken(port: number, ctx: Context): Promise<string> {
-  const connection = await HttpConnection.open(port);
-  try {
-    const reply = await handshake(connection, ctx.users[0]!);
-    if (reply.status !== 200 || !reply.authorization?.startsWith('Bearer '))
-      throw new Error(`the handshake gave no Bearer token (status ${reply.status})`);
-    return reply.authorization.slice('Bearer '.length);
-  } finally {
-    connection.close();
-  }
-}
 
 export async function bearerScenario(ctx: Context): Promise<Row[]> {
   const env = { BENCH_DC_URL: ctx.dcUrl, BENCH_JWT_SECRET: randomBytes(48).toString('base64') };
@@ -49,17 +35,11 @@ export async function bearerScenario(ctx: Context): Promise<Row[]> {
   const issuer = await startServer({ mode: 'ours-bearer', env });
   let token: string;
   try {
-    token = await issueToken(issuer.port, ctx);
+    token = await issueBearerToken(issuer.port, ctx.users[0]!);
   } finally {
     await issuer.stop();
   }
-  const load = (server: ServerChild, durationMs: number) =>
-    autocannon({
-      url: `http://127.0.0.1:${server.port}/`,
-      connections: CONNECTIONS,
-      duration: durationMs / 1000,
-      headers: { authorization: `Bearer ${token}` },
-    });
+  const load = (server: ServerChild, durationMs: number) => bearerLoad(server.port, token, durationMs);
   const servers = new RoundServers(
     VARIANTS,
     (variant) => startServer({ mode: variant, env }),
@@ -83,13 +63,8 @@ export async function bearerScenario(ctx: Context): Promise<Row[]> {
       '2 Bearer requests (ours, Express 4)',
       { mode: 'ours-bearer', env },
       async (port) => {
-        const fresh = await issueToken(port, ctx);
-        await autocannon({
-          url: `http://127.0.0.1:${port}/`,
-          connections: CONNECTIONS,
-          duration: ctx.sizes.profileMs / 1000,
-          headers: { authorization: `Bearer ${fresh}` },
-        });
+        const fresh = await issueBearerToken(port, ctx.users[0]!);
+        await bearerLoad(port, fresh, ctx.sizes.profileMs);
       },
     );
     const ratio = pairedRatio(samples['ours-bearer'], samples.bare);

@@ -113,12 +113,11 @@ function checkBearerKeys(options: BearerOptions | undefined): void {
  * Where the verified-token cache keeps a token: under a small integer made from the last
  * characters of its signature, not under text. The header's string is new on every request, so a
  * text key is hashed again each time: the whole ~1 KB token cost ~3,800 instructions a request
- * (bench/analysis.md, session 11), and with its signature as the key a lookup still took ~220 ns
- * in a loop, against ~70 with this one (session 14). A signature's characters are random, so two tokens the
- * cache holds seldom share a key; an entry answers only for a token equal to its own, character
- * for character, and a token that shares its key is checked in full and then takes its place.
+ * (bench/analysis.md, session 11), and with the signature as the key a lookup still took ~220 ns
+ * in a loop, against ~70 with this one (session 14). A signature's characters are random, so two
+ * tokens the cache holds seldom share a key. An entry answers only for a token equal to its own,
+ * character for character; a token that shares its key is checked in full and then takes its place.
  */
-const KEY_CHARACTERS = 8;
 function cacheKey(token: string): number {
   let key = 0;
   for (let i = Math.max(0, token.length - KEY_CHARACTERS); i < token.length; i++) {
@@ -127,6 +126,9 @@ function cacheKey(token: string): number {
   // 30 bits: an integer V8 keeps unboxed (a Smi), whose hash is itself.
   return key & 0x3fffffff;
 }
+/** How many of the signature's last characters make the key (up to 6 random bits each). */
+const KEY_CHARACTERS = 8;
+
 /**
  * A token as `issue` writes it: compact JWS, three base64url parts without padding. jose also
  * reads one with whitespace inside a part (its decoder skips it); such a token is never ours and
@@ -143,7 +145,7 @@ export class BearerTokens {
   readonly #issuer: string;
   readonly #audience: string;
   readonly #revoked: RevocationList;
-  /** Tokens verified: signature (cacheKey) → what they say. */
+  /** Tokens verified: cacheKey (from the signature's last characters) → what they say. */
   readonly #verified: VerifiedTokenCache<number, VerifiedToken>;
   /** Revocations the shared store has not taken yet: token id → expiry (ms). */
   readonly #unsynced = new Map<string, number>();
