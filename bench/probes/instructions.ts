@@ -24,7 +24,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseBuildSpec } from '../lib/build-spec.js';
+import { type BuildSpec, parseBuildSpec } from '../lib/build-spec.js';
 import { ROOT } from '../lib/children.js';
 import { HttpConnection, requestBytes } from '../lib/http-conn.js';
 import { handshake } from '../lib/ntlm-load.js';
@@ -55,8 +55,10 @@ interface Counted {
 }
 
 /** `mode`'s server under callgrind, its output files named `output`-01 (main thread), -02...; killed if it does not start. */
-async function start(spec: string, output: string): Promise<{ child: ChildProcess; port: number }> {
-  const { mode, env } = parseBuildSpec(spec);
+async function start(
+  { mode, env }: BuildSpec,
+  output: string,
+): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(
     'valgrind',
     [
@@ -116,9 +118,12 @@ async function load(connections: HttpConnection[], durationMs: number): Promise<
   return answered;
 }
 
-async function count(spec: string, output: string): Promise<Counted> {
-  const { child, port } = await start(spec, output);
-  const { mode } = parseBuildSpec(spec);
+/** `spec`'s server counted; its callgrind files are named after `index` (its place in the list) and its mode. */
+async function count(spec: string, index: number): Promise<Counted> {
+  const build = parseBuildSpec(spec);
+  const { mode } = build;
+  const output = `${index}-${mode}`;
+  const { child, port } = await start(build, output);
   try {
     if (bearer && token === undefined) {
       if (mode !== 'ours-bearer')
@@ -213,7 +218,7 @@ const perRequest = (counted: Counted, include: (name: string) => boolean) =>
 try {
   const results: Counted[] = [];
   for (const [index, mode] of modes.entries()) {
-    const counted = await count(mode, `${index}-${parseBuildSpec(mode).mode}`);
+    const counted = await count(mode, index);
     results.push(counted);
     console.log(
       `${mode.padEnd(16)} ${counted.requests} requests counted; instructions per request: ` +

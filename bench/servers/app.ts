@@ -91,8 +91,10 @@ switch (mode) {
   }
   case 'bearer-contract': {
     // Row 2d: the contract (contractLayer) for a Bearer request, the token found in a Map of tokens
-    // seen before (by its signature, answering only for the same text, as ours' verified-token
-    // cache does). No signature, expiry or revocation check, no metrics: a token is taken on sight.
+    // seen before by its signature's text, answering only for the same token. Since session 14
+    // ours' verified-token cache keys a token by an integer made from its signature's last
+    // characters, a cheaper lookup than this floor's (~220 against ~70 ns in a loop). No signature,
+    // expiry or revocation check, no metrics: a token is taken on sight.
     const seen = new Map<string, ContractIdentity & { token: string }>();
     app.use(
       contractLayer((req) => {
