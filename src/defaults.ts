@@ -48,7 +48,7 @@ export const DEFAULTS = {
   },
   kerberos: {
     maxClockSkewMs: 300_000,
-    /** About 35 MB when full (~70 bytes an entry); see SECURITY.md. */
+    /** About 45 MB when full (~90 bytes an entry, with its place in the per-principal count); see SECURITY.md. */
     maxReplayEntries: 500_000,
     /** A tenth of the cache: one flooding principal leaves nine tenths to everyone else. */
     maxReplayEntriesPerClient: 50_000,

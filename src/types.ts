@@ -326,7 +326,7 @@ export interface KerberosOptions {
   /**
    * Authenticators held in this process's replay cache, each for twice `maxClockSkewMs`, never
    * forgotten early: when full, new Kerberos logons get 503 until entries expire (a replay still
-   * gets 401). @default 500000 (about 35 MB when full)
+   * gets 401). @default 500000 (about 45 MB when full)
    */
   maxReplayEntries?: number;
   /**

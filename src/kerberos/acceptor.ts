@@ -63,7 +63,7 @@ export interface KerberosAcceptorOptions {
    * Authenticators this process holds in the replay cache, each for twice `maxClockSkewMs`. They
    * are never forgotten early: when this many are held, new Kerberos logons get 503
    * (`ERR_KRB_REPLAY_CACHE_FULL`) until some expire; a replay still gets 401.
-   * @default 500000 (about 35 MB in this process when full)
+   * @default 500000 (about 45 MB in this process when full)
    */
   maxReplayEntries?: number;
   /**
@@ -217,7 +217,7 @@ class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept' | 'verifyTicket'
     const { part, client, identity } = this.#openTicket(apReq.ticket, true);
     const authenticator = this.#openAuthenticator(apReq, part, client, channel);
     // Last, so that only authenticators that passed every check occupy the cache.
-    const stored = this.#checkReplay(apReq, authenticator, client);
+    const stored = this.#checkReplay(apReq, part, authenticator, client);
     if (stored) await stored;
     return {
       identity,
@@ -343,13 +343,21 @@ class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept' | 'verifyTicket'
    * RFC 4120 3.2.3: an authenticator (client, server, ctime, cusec) is accepted once. Decided at
    * once by the in-process table; a promise only while a shared store answers.
    */
-  #checkReplay(apReq: ApReq, authenticator: Authenticator, client: string): Promise<void> | undefined {
+  #checkReplay(
+    apReq: ApReq,
+    part: TicketPart,
+    authenticator: Authenticator,
+    client: string,
+  ): Promise<void> | undefined {
     const verdict = this.#policy.replay.admit({
       client,
       server: principalText(apReq.ticket.sname.components, apReq.ticket.realm),
       ctime: authenticator.ctime,
       cusec: authenticator.cusec,
       authenticatorCipher: apReq.authenticator.cipher,
+      // The enctype that decrypted it and checked its checksum: the one on the wire is not
+      // signed, and a replay with it changed must find the same entry.
+      authenticatorEtype: part.key.etype,
     });
     if (typeof verdict !== 'string') return verdict.then((settled) => refuseReplay(settled, client));
     refuseReplay(verdict, client);

@@ -1,13 +1,16 @@
 import { hash } from 'node:crypto';
 import { ConfigurationError, ServiceUnavailableError } from '../errors.js';
 import { MemoryStore, type Store } from '../store/store.js';
+import { EncType } from './enctypes.js';
 
 export interface ReplayEntry {
   readonly client: string;
   readonly server: string;
   readonly ctime: Date;
   readonly cusec: number;
+  /** The encrypted authenticator as sent, with its enctype (which says where its checksum is). */
   readonly authenticatorCipher: Buffer;
+  readonly authenticatorEtype: number;
 }
 
 export type ReplayVerdict = 'first' | 'replay';
@@ -23,10 +26,18 @@ export interface ReplayCacheOptions {
 }
 
 /**
- * The replay cache (RFC 4120 3.2.3): an authenticator is accepted once. The key is the client,
- * the server, ctime/cusec and a hash of the whole encrypted authenticator (as MIT does since 1.18:
- * two distinct authenticators in the same microsecond are not a replay). An entry lives as long
- * as its authenticator could pass the clock-skew check: twice the skew.
+ * The replay cache (RFC 4120 3.2.3): an authenticator is accepted once, told by its ciphertext,
+ * not by client and ctime (as MIT since 1.18: two distinct authenticators in the same microsecond
+ * are not a replay). An entry lives as long as its authenticator could pass the clock-skew check:
+ * twice the skew.
+ *
+ * The key:
+ * - in this process, the authenticator's integrity checksum (its HMAC, as MIT's
+ *   k5_rc_tag_from_ciphertext takes it): unique to each authenticator, made by no one without the
+ *   session key, and checked before the cache is asked. Nothing to hash per logon;
+ * - in a shared store, a SHA-256 of client, server, ctime, cusec and the whole ciphertext: the
+ *   name every version has written, so that instances of mixed versions (a rolling upgrade) see
+ *   each other's entries.
  *
  * An entry is never dropped before then (an LRU could be flushed by a flood of fresh
  * authenticators, and a captured AP-REQ would be accepted again). When `maxEntries` are held,
@@ -71,7 +82,6 @@ export class ReplayCache {
    * nothing else), and as a promise from a shared store; a refusal is thrown or rejected alike.
    */
   admit(entry: ReplayEntry): ReplayVerdict | Promise<ReplayVerdict> {
-    const digest = replayDigest(entry);
     const now = this.#now();
     const expiresAt = now + this.#lifetimeMs;
     const refusal = (held: number) =>
@@ -82,7 +92,7 @@ export class ReplayCache {
           : undefined;
     let answer: ReplayVerdict | Promise<ReplayVerdict>;
     try {
-      answer = this.#backend.admit(digest, now, expiresAt, refusal);
+      answer = this.#backend.admit(entry, now, expiresAt, refusal);
     } catch (error) {
       throw unavailable(error);
     }
@@ -109,10 +119,34 @@ function unavailable(error: unknown): ServiceUnavailableError {
   });
 }
 
-/** One-shot: a Hash object per logon cost more than the hashing (bench/analysis.md). */
+/** The shared store's key. One-shot: a Hash object per logon cost more than the hashing (bench/analysis.md). */
 function replayDigest(entry: ReplayEntry): Buffer {
   const fields = `${entry.client}\0${entry.server}\0${entry.ctime.getTime()}\0${entry.cusec}\0`;
   return hash('sha256', Buffer.concat([Buffer.from(fields), entry.authenticatorCipher]), 'buffer');
+}
+
+/** Bytes of the checksum an authenticator's ciphertext carries (RFC 3962 3: HMAC-SHA1-96, at its end). */
+const AES_CHECKSUM_BYTES = 12;
+/** RFC 4757 3: rc4-hmac's HMAC-MD5, at its start. */
+const RC4_CHECKSUM_BYTES = 16;
+
+/**
+ * The in-process key: the authenticator's checksum, as a one-byte string (12 characters for AES).
+ * Any other enctype (the acceptor takes none) falls back to the first 128 bits of the digest.
+ */
+function replayTag(entry: ReplayEntry): string {
+  const cipher = entry.authenticatorCipher;
+  switch (entry.authenticatorEtype) {
+    case EncType.AES128_CTS_HMAC_SHA1_96:
+    case EncType.AES256_CTS_HMAC_SHA1_96:
+      if (cipher.length >= AES_CHECKSUM_BYTES)
+        return cipher.toString('latin1', cipher.length - AES_CHECKSUM_BYTES);
+      break;
+    case EncType.RC4_HMAC:
+      if (cipher.length >= RC4_CHECKSUM_BYTES) return cipher.toString('latin1', 0, RC4_CHECKSUM_BYTES);
+      break;
+  }
+  return replayDigest(entry).toString('base64url', 0, 16);
 }
 
 function cacheFull(maxEntries: number): ServiceUnavailableError {
@@ -136,7 +170,7 @@ type Refusal = (held: number) => ServiceUnavailableError | undefined;
 
 interface ReplayBackend {
   admit(
-    digest: Buffer,
+    entry: ReplayEntry,
     now: number,
     expiresAt: number,
     refusal: Refusal,
@@ -187,10 +221,10 @@ class ClientShares {
  * Seen keys and when each may be forgotten, in insertion order. With one lifetime that is also
  * expiry order, so the expired ones are always at the front: pruning costs only what it removes.
  *
- * Compact, since it may hold hundreds of thousands: the key is 128 bits of the SHA-256 (22
- * characters; a chance collision among 500,000 entries is 2^-90 likely), the expiry a small
- * integer of seconds (rounded up: an entry may live up to a second longer, never shorter).
- * About 70 bytes an entry on V8, against 140 with the whole hash and a time in ms.
+ * Compact, since it may hold hundreds of thousands: the key is the authenticator's checksum (96
+ * bits for AES, 12 characters; a chance collision among 500,000 entries is 2^-59 likely, and a
+ * client can collide only with its own), the expiry a small integer of seconds (rounded up: an
+ * entry may live up to a second longer, never shorter).
  */
 class SeenTable {
   readonly #expiries = new Map<string, number>();
@@ -239,8 +273,8 @@ function tableOf(store: MemoryStore): SeenTable {
 class InProcessBackend implements ReplayBackend {
   constructor(private readonly table: SeenTable) {}
 
-  admit(digest: Buffer, now: number, expiresAt: number, refusal: Refusal): ReplayVerdict {
-    const key = digest.toString('base64url', 0, 16);
+  admit(entry: ReplayEntry, now: number, expiresAt: number, refusal: Refusal): ReplayVerdict {
+    const key = replayTag(entry);
     this.table.prune(now);
     // The replay first: a captured AP-REQ gets 401 even while the cache is full.
     if (this.table.has(key, now)) return 'replay';
@@ -259,9 +293,9 @@ class StoreBackend implements ReplayBackend {
 
   constructor(private readonly store: Store & Required<Pick<Store, 'setIfAbsent'>>) {}
 
-  async admit(digest: Buffer, now: number, expiresAt: number, refusal: Refusal): Promise<ReplayVerdict> {
+  async admit(entry: ReplayEntry, now: number, expiresAt: number, refusal: Refusal): Promise<ReplayVerdict> {
     // The whole hash, under the name every version has used: instances of mixed versions agree.
-    const key = `krb-replay:${digest.toString('base64url')}`;
+    const key = `krb-replay:${replayDigest(entry).toString('base64url')}`;
     const refused = refusal(this.#held(now));
     if (refused) {
       if ((await this.store.get(key)) !== undefined) return 'replay';

@@ -159,6 +159,24 @@ describe('kerberosAcceptor on the saved curl token', () => {
     );
   });
 
+  it("refuses a replay whose authenticator's etype label was changed (the label is not signed)", async () => {
+    // The authenticator's EncryptedData: [0] etype 18, no kvno, then [2] the ciphertext.
+    const label = Buffer.from('a00302011' + '2a2', 'hex');
+    const at = TOKEN.indexOf(label);
+    assert.ok(at > 0 && TOKEN.indexOf(label, at + 1) < 0);
+    const relabelled = Buffer.from(TOKEN);
+    relabelled[at + 4] = EncType.RC4_HMAC;
+    assert.equal(decodeApReq(unwrapGssToken(relabelled).body).authenticator.etype, EncType.RC4_HMAC);
+    // Decryption goes by the session key's enctype: the relabelled token is accepted on its own...
+    await acceptor().accept(relabelled);
+    // ...so after the original, it must be the same entry, in this process and in a shared store.
+    for (const replayStore of [undefined, new MemoryStore()]) {
+      const once = acceptor({ replayStore });
+      await once.accept(TOKEN);
+      await assert.rejects(once.accept(relabelled), refused('ERR_KRB_REPLAY'));
+    }
+  });
+
   it('refuses a skewed authenticator, an expired and a not-yet-valid ticket', async () => {
     const skewed = CAPTURED + 6 * 60_000;
     await assert.rejects(acceptor({ now: () => skewed }).accept(TOKEN), refused('ERR_KRB_CLOCK_SKEW'));

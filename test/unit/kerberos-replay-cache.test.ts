@@ -2,7 +2,7 @@
 // clock-skew window (twice the skew), are never evicted before, and a replay is told apart from
 // a full cache in every backend (in process, a shared MemoryStore, a store like Redis).
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ServiceUnavailableError } from '../../src/errors.js';
 import { ReplayCache, type ReplayEntry } from '../../src/kerberos/replay-cache.js';
@@ -10,18 +10,15 @@ import { MemoryStore, type Store } from '../../src/store/store.js';
 
 const SKEW = 300_000;
 
-let made = 0;
-
-/** A distinct authenticator each call (its cipher numbered, as random as the cache needs). */
+/** A distinct authenticator each call: random, as an AES ciphertext and its checksum are. */
 function entry(client = 'alice@EXAMPLE.TEST'): ReplayEntry {
-  const authenticatorCipher = Buffer.alloc(64);
-  authenticatorCipher.writeUInt32BE(++made);
   return {
     client,
     server: 'HTTP/localhost@EXAMPLE.TEST',
     ctime: new Date(),
     cusec: 0,
-    authenticatorCipher,
+    authenticatorCipher: randomBytes(64),
+    authenticatorEtype: 18,
   };
 }
 
@@ -195,6 +192,7 @@ describe('the replay key in a shared store', () => {
       ctime: new Date('2026-11-23T13:10:59Z'),
       cusec: 763_836,
       authenticatorCipher: Buffer.from('00112233445566778899aabbccddeeff', 'hex'),
+      authenticatorEtype: 18,
     };
     assert.equal(await cache.admit(authenticator), 'first');
     // The fixed value guards the format; the streaming hash is how the first versions made it.
@@ -206,5 +204,44 @@ describe('the replay key in a shared store', () => {
       .digest('base64url');
     assert.deepEqual(keys, [`krb-replay:${streamed}`]);
     assert.equal(keys[0], 'krb-replay:MXuNQMVLxVqaV20d1erNCYE1GJRZiRPrQzTztSF4acU');
+  });
+});
+
+describe('the replay key in this process', () => {
+  const cache = () =>
+    new ReplayCache({ store: undefined, maxClockSkewMs: SKEW, maxEntries: 10, now: () => 0 });
+  const withCipher = (authenticatorCipher: Buffer, authenticatorEtype: number): ReplayEntry => ({
+    ...entry(),
+    ctime: new Date('2026-11-23T13:10:59Z'),
+    authenticatorCipher,
+    authenticatorEtype,
+  });
+
+  it("is the authenticator's checksum: AES's last 12 bytes, rc4-hmac's first 16", () => {
+    const aes = randomBytes(80);
+    const sameChecksum = Buffer.concat([randomBytes(68), aes.subarray(68)]);
+    const otherChecksum = Buffer.concat([aes.subarray(0, 79), Buffer.from([aes[79]! ^ 1])]);
+    const forAes = cache();
+    assert.equal(forAes.admit(withCipher(aes, 18)), 'first');
+    assert.equal(forAes.admit(withCipher(otherChecksum, 18)), 'first');
+    assert.equal(forAes.admit(withCipher(sameChecksum, 17)), 'replay');
+
+    const rc4 = randomBytes(80);
+    const forRc4 = cache();
+    assert.equal(forRc4.admit(withCipher(rc4, 23)), 'first');
+    assert.equal(
+      forRc4.admit(withCipher(Buffer.concat([rc4.subarray(0, 16), randomBytes(64)]), 23)),
+      'replay',
+    );
+    assert.equal(forRc4.admit(withCipher(Buffer.concat([randomBytes(16), rc4.subarray(16)]), 23)), 'first');
+  });
+
+  it('falls back to a digest of the whole entry for any other enctype', () => {
+    const cipher = randomBytes(80);
+    const table = cache();
+    assert.equal(table.admit(withCipher(cipher, 3)), 'first');
+    assert.equal(table.admit(withCipher(Buffer.concat([randomBytes(68), cipher.subarray(68)]), 3)), 'first');
+    assert.equal(table.admit({ ...withCipher(cipher, 3), client: 'bob@EXAMPLE.TEST' }), 'first');
+    assert.equal(table.admit(withCipher(cipher, 3)), 'replay');
   });
 });
