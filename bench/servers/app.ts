@@ -2,7 +2,7 @@
 // middleware (with the LDAP relay, Bearer tokens, Netlogon, or the LDAP relay and Kerberos), or express-ntlm. The load
 // generator runs in another process; this one answers `heap` (after two full GCs: start it
 // with --expose-gc), `mark` (the profile clock) and `stop` over the IPC channel. Configured by environment variables:
-// BENCH_MODE (bare, noop, floor, bearer-contract, handshake-contract, negotiate-floor, negotiate-acceptor, ours, ours-*, handshake-only, express-ntlm), BENCH_DC_URL, BENCH_JWT_SECRET, BENCH_MACHINE_PASSWORD, BENCH_KEYTAB, BENCH_SPN,
+// BENCH_MODE (bare, noop, floor, bearer-contract, handshake-contract, negotiate-floor, negotiate-acceptor, negotiate-contract, ours, ours-*, handshake-only, express-ntlm), BENCH_DC_URL, BENCH_JWT_SECRET, BENCH_MACHINE_PASSWORD, BENCH_KEYTAB, BENCH_SPN,
 // BENCH_KEEPALIVE_MS; BENCH_LOCAL_DIRECTORY=1 logs alice of test/helpers/servers.ts on without a DC
 // (for profiling the request path alone); BENCH_DIST, a build's index.js relative to this file
 // (../../dist/index.js), for probes that compare a patched copy of dist/ with it.
@@ -122,17 +122,22 @@ switch (mode) {
     });
     break;
   }
-  case 'negotiate-acceptor': {
+  case 'negotiate-acceptor':
+  case 'negotiate-contract': {
     // Scenario 5's middle (5c): the same requests through the package's SPNEGO and
     // kerberosAcceptor() (its in-process replay cache, as ours') and nothing else of the
     // middleware: no connection state, handshake slot, identity policy, req.ntlm or log fields.
     // What is left between this and ours is the middleware's; between this and the floor, the
-    // Kerberos work.
+    // Kerberos work. Row 5d adds the contract, as 1f and 2d have it: the identity given to the
+    // connection (a WeakMap by socket), then contractLayer for the request, checking nothing.
     const { decodeSpnego, encodeNegTokenResp, NegState } = spnego;
     const acceptor = kerberosAcceptor({
       keytab: process.env.BENCH_KEYTAB!,
       servicePrincipal: process.env.BENCH_SPN,
     });
+    const bySocket = new WeakMap<object, ContractIdentity>();
+    const contract =
+      mode === 'negotiate-contract' ? contractLayer((req) => bySocket.get(req.socket)) : undefined;
     app.use((req: http.IncomingMessage, res: http.ServerResponse, next: (error?: unknown) => void) => {
       const header = req.headers.authorization;
       if (!header?.startsWith('Negotiate ')) return next();
@@ -140,14 +145,17 @@ switch (mode) {
       if (init.kind !== 'init' || !init.mechToken) return next(new Error('not a NegTokenInit'));
       const supportedMech = init.mechTypes[0];
       // As the middleware does (src/http/middleware.ts): next() from the promise's handler.
-      acceptor.accept(init.mechToken).then(({ responseToken }) => {
+      acceptor.accept(init.mechToken).then(({ responseToken, identity }) => {
         const final = encodeNegTokenResp({
           negState: NegState.ACCEPT_COMPLETED,
           supportedMech,
           responseToken,
         });
         res.setHeader('WWW-Authenticate', `Negotiate ${final.toString('base64')}`);
-        next();
+        if (!contract) return next();
+        const { username, domain } = identity;
+        bySocket.set(req.socket, { username, domain, remoteUser: `${domain}\\${username}` });
+        contract(req, res, next);
       }, next);
     });
     break;
