@@ -78,7 +78,6 @@ export async function kerberosScenario(ctx: Context): Promise<Row[]> {
     );
     const { samples, cpu } = outcome;
     const ratio = pairedRatio(samples.kerberos!, samples.relay!);
-    const floorRatio = pairedRatio(samples.floor!, samples.relay!);
     const acceptorRatio = pairedRatio(samples.acceptor!, samples.relay!);
     const contractRatio = pairedRatio(samples.contract!, samples.relay!);
     const ms = (value: number) => value.toFixed(2);
@@ -86,6 +85,18 @@ export async function kerberosScenario(ctx: Context): Promise<Row[]> {
     const apart = (difference: number, other: string) =>
       `${ms(Math.abs(difference))} ms ${difference < 0 ? 'below' : 'above'} ${other}`;
     const serverMs = (name: string) => cpu[name]!.server;
+    /** A variant of the same rounds as a reported row against the relay. */
+    const vsRelay = (id: string, name: string, scenario: string, detail: string) =>
+      reportedRatio({
+        id,
+        scenario,
+        unit: 'logons/s',
+        ours: median(samples[name]!),
+        baselineName: 'NTLM through the LDAP relay (row 5)',
+        baseline: median(samples.relay!),
+        ratio: pairedRatio(samples[name]!, samples.relay!),
+        detail,
+      });
     return [
       {
         id: '5',
@@ -134,56 +145,38 @@ export async function kerberosScenario(ctx: Context): Promise<Row[]> {
           `The profile below shows where the server's goes.`,
         samples,
       },
-      reportedRatio({
-        id: '5b',
-        scenario:
-          'the floor: Express answering the same Negotiate requests, checking nothing, vs LDAP-relay logons',
-        unit: 'logons/s',
-        ours: median(samples.floor!),
-        baselineName: 'NTLM through the LDAP relay (row 5)',
-        baseline: median(samples.relay!),
-        ratio: floorRatio,
-        detail:
-          `same rounds as 5: the same tokens on a new connection each, answered 200 with a final Negotiate token of ` +
+      vsRelay(
+        '5b',
+        'floor',
+        'the floor: Express answering the same Negotiate requests, checking nothing, vs LDAP-relay logons',
+        `same rounds as 5: the same tokens on a new connection each, answered 200 with a final Negotiate token of ` +
           `the same size by a middleware that reads nothing of them (bench/servers/app.ts, negotiate-floor). ` +
           `Server CPU per logon ${ms(cpu.floor!.server)} ms against ${ms(cpu.kerberos!.server)} ms for ours: what is ` +
           `left of ours' is ${ms(cpu.kerberos!.server - cpu.floor!.server)} ms. Kerberos gets ` +
           `${pairedRatio(samples.kerberos!, samples.floor!).toFixed(2)}× of the floor's rate.`,
-      }),
-      reportedRatio({
-        id: '5c',
-        scenario:
-          'the acceptor alone: Express with SPNEGO and kerberosAcceptor() and none of the middleware, vs LDAP-relay logons',
-        unit: 'logons/s',
-        ours: median(samples.acceptor!),
-        baselineName: 'NTLM through the LDAP relay (row 5)',
-        baseline: median(samples.relay!),
-        ratio: acceptorRatio,
-        detail:
-          `same rounds as 5: the same tokens, each read by SPNEGO and the package's kerberosAcceptor() (its ` +
+      ),
+      vsRelay(
+        '5c',
+        'acceptor',
+        'the acceptor alone: Express with SPNEGO and kerberosAcceptor() and none of the middleware, vs LDAP-relay logons',
+        `same rounds as 5: the same tokens, each read by SPNEGO and the package's kerberosAcceptor() (its ` +
           `in-process replay cache, tickets kept open) and answered with accept-completed and the AP-REP ` +
           `(bench/servers/app.ts, negotiate-acceptor); no connection state, handshake slot, identity policy or ` +
           `req.ntlm. Server CPU per logon ${ms(serverMs('acceptor'))} ms: ${ms(serverMs('acceptor') - serverMs('floor'))} ms ` +
           `above the floor (5b), ${ms(serverMs('kerberos') - serverMs('acceptor'))} ms below ours (5). ` +
           `Failed logons: ${outcome.errors.acceptor}.`,
-      }),
-      reportedRatio({
-        id: '5d',
-        scenario:
-          'the acceptor and the contract alone: 5c, then the identity given to the connection and handed over as req.ntlm, res.locals.ntlm and the X-Ntlm-* headers, vs LDAP-relay logons',
-        unit: 'logons/s',
-        ours: median(samples.contract!),
-        baselineName: 'NTLM through the LDAP relay (row 5)',
-        baseline: median(samples.relay!),
-        ratio: contractRatio,
-        detail:
-          `same rounds as 5: 5c's requests, and after the acceptor's answer the identity kept for the connection ` +
+      ),
+      vsRelay(
+        '5d',
+        'contract',
+        'the acceptor and the contract alone: 5c, then the identity given to the connection and handed over as req.ntlm, res.locals.ntlm and the X-Ntlm-* headers, vs LDAP-relay logons',
+        `same rounds as 5: 5c's requests, and after the acceptor's answer the identity kept for the connection ` +
           `(a WeakMap by socket) and the contract of rows 1f and 2d (bench/servers/contract-layer.ts; ` +
           `bench/servers/app.ts, negotiate-contract), with no handshake slot, identity policy, connection limits, ` +
           `metrics or log fields. Server CPU per logon ${ms(serverMs('contract'))} ms: ` +
           `${apart(serverMs('contract') - serverMs('acceptor'), '5c')}, ` +
           `${apart(serverMs('contract') - serverMs('kerberos'), 'ours (5)')}. Failed logons: ${outcome.errors.contract}.`,
-      }),
+      ),
     ];
   } finally {
     await Promise.all(started.map((child) => child.stop()));
