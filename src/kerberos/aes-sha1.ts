@@ -149,11 +149,16 @@ export function aesEncrypt(keys: AesUsageKeys, plain: Buffer, confounder = poole
 export function aesDecrypt(keys: AesUsageKeys, cipher: Buffer): Buffer | undefined {
   if (cipher.length < BLOCK + MAC_BYTES) return undefined;
   const body = cipher.subarray(0, cipher.length - MAC_BYTES);
-  const mac = cipher.subarray(cipher.length - MAC_BYTES);
+  const mac = aesCiphertextMac(cipher)!;
   const data = aesCtsDecryptWith(keys.decryptor, body);
   const expected = keys.ki.mac(data).subarray(0, MAC_BYTES);
   if (!timingSafeEqual(expected, mac)) return undefined;
   return data.subarray(BLOCK);
+}
+
+/** The integrity check a ciphertext carries: its last 12 bytes, HMAC-SHA1-96 (RFC 3962 3). */
+export function aesCiphertextMac(cipher: Buffer): Buffer | undefined {
+  return cipher.length < MAC_BYTES ? undefined : cipher.subarray(cipher.length - MAC_BYTES);
 }
 
 /** hmac-sha1-96-aes128 (15) / -aes256 (16), RFC 3962 7: HMAC-SHA1 under Kc, cut to 96 bits. */

@@ -1,6 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
-import { AesKeySchedule, type AesUsageKeys, aesChecksum, aesDecrypt, aesEncrypt } from './aes-sha1.js';
-import { hmacMd5Checksum, rc4HmacDecrypt, rc4HmacEncrypt } from './rc4-hmac.js';
+import {
+  AesKeySchedule,
+  type AesUsageKeys,
+  aesChecksum,
+  aesCiphertextMac,
+  aesDecrypt,
+  aesEncrypt,
+} from './aes-sha1.js';
+import { hmacMd5Checksum, rc4HmacCiphertextMac, rc4HmacDecrypt, rc4HmacEncrypt } from './rc4-hmac.js';
 
 /** Encryption types (RFC 3961 8, RFC 3962, RFC 4757) this acceptor knows. */
 export const EncType = {
@@ -66,6 +73,8 @@ interface EncryptionProfile {
   encrypt(key: Buffer, usage: number, plain: Buffer): Buffer;
   decrypt(key: Buffer, usage: number, cipher: Buffer): Buffer | undefined;
   checksum(key: Buffer, usage: number, data: Buffer): Buffer;
+  /** The bytes of a ciphertext that hold its integrity check (undefined when too short to hold them). */
+  ciphertextMac(cipher: Buffer): Buffer | undefined;
 }
 
 function aesProfile(keyBytes: number, checksumType: number): EncryptionProfile {
@@ -75,6 +84,7 @@ function aesProfile(keyBytes: number, checksumType: number): EncryptionProfile {
     encrypt: (key, usage, plain) => aesEncrypt(aesKeys(key, usage), plain),
     decrypt: (key, usage, cipher) => aesDecrypt(aesKeys(key, usage), cipher),
     checksum: (key, usage, data) => aesChecksum(aesKeys(key, usage), data),
+    ciphertextMac: aesCiphertextMac,
   };
 }
 
@@ -89,6 +99,7 @@ const PROFILES = new Map<number, EncryptionProfile>([
       encrypt: (key, usage, plain) => rc4HmacEncrypt(key, usage, plain),
       decrypt: rc4HmacDecrypt,
       checksum: hmacMd5Checksum,
+      ciphertextMac: rc4HmacCiphertextMac,
     },
   ],
 ]);
@@ -97,6 +108,15 @@ function profileOf(key: EncryptionKey): EncryptionProfile {
   const profile = PROFILES.get(key.etype);
   if (!profile) throw new RangeError(`encryption type ${key.etype} is not supported`);
   return profile;
+}
+
+/**
+ * The integrity check inside a ciphertext of `etype` (AES: its last 12 bytes; rc4-hmac: its first
+ * 16), as sent: unique to each message, and made by no one without the key. Undefined for an
+ * enctype we do not know.
+ */
+export function ciphertextMac(etype: number, cipher: Buffer): Buffer | undefined {
+  return PROFILES.get(etype)?.ciphertextMac(cipher);
 }
 
 /** RFC 3961 decrypt: the plaintext, or undefined when the integrity check fails. */

@@ -6,6 +6,9 @@ import { hmacMd5, rc4 } from '../ntlm/crypto.js';
  * issue RC4 service tickets; the acceptor refuses it unless `allowRc4` is set.
  */
 
+/** The HMAC-MD5 at the front of every ciphertext. */
+const CHECKSUM_BYTES = 16;
+
 /** RFC 4757 3: a few key usages are renumbered for RC4 (3 → 8, 9 → 8, 23 → 13). */
 function translateUsage(usage: number): number {
   return usage === 3 || usage === 9 ? 8 : usage === 23 ? 13 : usage;
@@ -30,11 +33,16 @@ export function rc4HmacEncrypt(
   return Buffer.concat([checksum, rc4(k3, data)]);
 }
 
+/** The integrity check a ciphertext carries: its first 16 bytes, HMAC-MD5 (RFC 4757 3). */
+export function rc4HmacCiphertextMac(cipher: Buffer): Buffer | undefined {
+  return cipher.length < CHECKSUM_BYTES ? undefined : cipher.subarray(0, CHECKSUM_BYTES);
+}
+
 export function rc4HmacDecrypt(key: Buffer, usage: number, cipher: Buffer): Buffer | undefined {
-  if (cipher.length < 16 + 8) return undefined;
+  if (cipher.length < CHECKSUM_BYTES + 8) return undefined;
   const k1 = hmacMd5(key, le32(translateUsage(usage)));
-  const checksum = cipher.subarray(0, 16);
-  const data = rc4(hmacMd5(k1, checksum), cipher.subarray(16));
+  const checksum = rc4HmacCiphertextMac(cipher)!;
+  const data = rc4(hmacMd5(k1, checksum), cipher.subarray(CHECKSUM_BYTES));
   if (!timingSafeEqual(hmacMd5(k1, data), checksum)) return undefined;
   return data.subarray(8);
 }

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import { ConfigurationError, ServiceUnavailableError } from '../errors.js';
 import { MemoryStore, type Store } from '../store/store.js';
-import { EncType } from './enctypes.js';
+import { ciphertextMac } from './enctypes.js';
 
 export interface ReplayEntry {
   readonly client: string;
@@ -125,28 +125,14 @@ function replayDigest(entry: ReplayEntry): Buffer {
   return hash('sha256', Buffer.concat([Buffer.from(fields), entry.authenticatorCipher]), 'buffer');
 }
 
-/** Bytes of the checksum an authenticator's ciphertext carries (RFC 3962 3: HMAC-SHA1-96, at its end). */
-const AES_CHECKSUM_BYTES = 12;
-/** RFC 4757 3: rc4-hmac's HMAC-MD5, at its start. */
-const RC4_CHECKSUM_BYTES = 16;
-
 /**
- * The in-process key: the authenticator's checksum, as a one-byte string (12 characters for AES).
- * Any other enctype (the acceptor takes none) falls back to the first 128 bits of the digest.
+ * The in-process key: the authenticator's checksum (ciphertextMac), as a one-byte string (12
+ * characters for AES). An enctype without one (the acceptor takes none) falls back to the first
+ * 128 bits of the digest.
  */
 function replayTag(entry: ReplayEntry): string {
-  const cipher = entry.authenticatorCipher;
-  switch (entry.authenticatorEtype) {
-    case EncType.AES128_CTS_HMAC_SHA1_96:
-    case EncType.AES256_CTS_HMAC_SHA1_96:
-      if (cipher.length >= AES_CHECKSUM_BYTES)
-        return cipher.toString('latin1', cipher.length - AES_CHECKSUM_BYTES);
-      break;
-    case EncType.RC4_HMAC:
-      if (cipher.length >= RC4_CHECKSUM_BYTES) return cipher.toString('latin1', 0, RC4_CHECKSUM_BYTES);
-      break;
-  }
-  return replayDigest(entry).toString('base64url', 0, 16);
+  const mac = ciphertextMac(entry.authenticatorEtype, entry.authenticatorCipher);
+  return mac ? mac.toString('latin1') : replayDigest(entry).toString('base64url', 0, 16);
 }
 
 function cacheFull(maxEntries: number): ServiceUnavailableError {
