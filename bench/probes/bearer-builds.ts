@@ -9,6 +9,8 @@
 // (relative to the repository). The first spec is the baseline of the ratios. AB_ROUNDS (12)
 // rounds of AB_MS (2000) ms each; AB_WARM_MS (1500) for the first warm-up phase.
 import { randomBytes } from 'node:crypto';
+// The user BENCH_LOCAL_DIRECTORY logs on (bench/servers/app.ts).
+import { ALICE } from '../../test/helpers/servers.js';
 import { bearerLoad, issueBearerToken } from '../lib/bearer-load.js';
 import { parseBuildSpec } from '../lib/build-spec.js';
 import { type ServerChild, startServer } from '../lib/children.js';
@@ -21,7 +23,6 @@ if (specs.length < 2) throw new Error('name two specs or more: mode, or mode@bui
 const rounds = Number(process.env.AB_ROUNDS ?? 12);
 const roundMs = Number(process.env.AB_MS ?? 2000);
 const warmMs = Number(process.env.AB_WARM_MS ?? 1500);
-const ALICE = { user: 'alice', domain: 'EXAMPLE', password: 'Alice-Passw0rd!' };
 const baseEnv = { BENCH_LOCAL_DIRECTORY: '1', BENCH_JWT_SECRET: randomBytes(48).toString('base64') };
 
 function start(spec: string): Promise<ServerChild> {

@@ -24,6 +24,8 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+// The user BENCH_LOCAL_DIRECTORY logs on (bench/servers/app.ts).
+import { ALICE } from '../../test/helpers/servers.js';
 import { type BuildSpec, parseBuildSpec } from '../lib/build-spec.js';
 import { ROOT } from '../lib/children.js';
 import { HttpConnection, requestBytes } from '../lib/http-conn.js';
@@ -36,7 +38,6 @@ const warmMs = Number(process.env.PROBE_WARM_MS ?? 45_000);
 const countedMs = Number(process.env.PROBE_MS ?? 10_000);
 /** PROBE_SIMULATE=1: callgrind also simulates the caches and branch predictors (about twice as slow). */
 const simulate = process.env.PROBE_SIMULATE === '1';
-const ALICE = { user: 'alice', domain: 'EXAMPLE', password: 'Alice-Passw0rd!' };
 const GC =
   /Scaveng|Heap::|MarkCompact|Marking|Sweep|Evacuat|BodyDescriptor|Remembered|SlotSet|Worklist|PagedSpace|FreeList/;
 const dir = mkdtempSync(join(tmpdir(), 'instructions-'));
