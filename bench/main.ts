@@ -147,6 +147,9 @@ writeReport(
         `per-round ratios. Scenarios 1 and 2 run ${sizes.freshRounds} shorter rounds instead, each against servers ` +
         'started afresh (each warmed by two loads on new connections just before it is measured), so that a ' +
         'process that sits a few % off for its whole life weighs in one round only.',
+      'The interval column, for a ratio with a goal: where the rounds put the median of its per-round ratios, ' +
+        'from their order alone (the 3rd lowest to the 3rd highest of 12 rounds, 96% confidence; the lowest to ' +
+        'the highest of 5, 94%). A goal inside it is one this run cannot tell met from missed.',
       'Plain and Bearer requests: autocannon. NTLM: a client of our own (bench/lib/ntlm-load.ts) that ' +
         'authenticates each keep-alive connection once and then sends many requests on it, as browsers do; ' +
         'logons open a new connection each.',

@@ -1,5 +1,5 @@
 // What the rows of missed goals say about what bounds them.
-import { median, pairedRatio, ratioRange } from './stats.js';
+import { type MedianInterval, median, pairedRatio, ratioRange } from './stats.js';
 
 /**
  * Where a floor measured in the same rounds stands against a goal: clearly below it, clearly
@@ -22,6 +22,20 @@ export function floorStanding(ratio: number, goal: number, leftFor: string): str
     at: `at the goal (within 5% of it either way), which leaves next to nothing for ${leftFor}. `,
     above: `above the goal: the gap to ${goal.toFixed(2)}× is what ${leftFor} may use. `,
   }[againstGoal(ratio, goal)];
+}
+
+/**
+ * What the interval of ours' ratio says of a missed goal: wholly below it (a miss this run can
+ * tell), or holding it (the rounds spread too far to tell a miss from a meet). Empty without one.
+ */
+export function intervalStanding(interval: MedianInterval | undefined, goal: number): string {
+  if (interval === undefined) return '';
+  const where =
+    `This run's rounds put ours' median ratio between ${interval.low.toFixed(2)}× and ${interval.high.toFixed(2)}× ` +
+    `(${Math.floor(interval.confidence * 100)}% confidence, from the rounds' order alone)`;
+  return interval.high < goal
+    ? `${where}: wholly below the goal, a miss this run can tell. `
+    : `${where}, which holds the goal: this run cannot tell the miss from a meet. `;
 }
 
 export interface RequestFigures {

@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProfileSummary } from './profile.js';
-import { median, round } from './stats.js';
+import { type MedianInterval, median, round } from './stats.js';
 
 export type RowStatus = 'measured' | 'not in this build' | 'unavailable' | 'error';
 
@@ -20,6 +20,8 @@ export interface Row {
   readonly ratio: number | null;
   /** How ours compares, as the table shows it: `0.93×`, `+0.41 KB/conn`. */
   readonly compare: string;
+  /** For a ratio with a goal: where the rounds put its median (stats.ts, medianInterval). */
+  readonly interval?: MedianInterval | undefined;
   readonly goal: string;
   /** null: no goal (report only), or not measured. */
   readonly met: boolean | null;
@@ -136,6 +138,11 @@ function figure(value: number | null, unit: string): string {
   return `${value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })} ${unit}`;
 }
 
+function intervalCell(row: Row): string {
+  const interval = row.interval;
+  return interval ? `${interval.low.toFixed(2)}–${interval.high.toFixed(2)}×` : '–';
+}
+
 function metCell(row: Row): string {
   if (row.status !== 'measured') return row.status;
   if (row.met === null) return 'report';
@@ -160,13 +167,13 @@ export function writeReport(report: Report, outDir: string, analysisFile: string
   for (const line of report.method) md.push(`- ${line}`);
   md.push('');
   md.push(
-    '| # | scenario | ours | baseline | ratio | goal | met |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| # | scenario | ours | baseline | ratio | interval | goal | met |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
   );
   for (const row of report.rows) {
     const baseline = row.baselineName ? `${row.baselineName}: ${figure(row.baseline, row.unit)}` : '–';
     md.push(
-      `| ${row.id} | ${row.scenario} | ${figure(row.ours, row.unit)} | ${baseline} | ${row.compare} | ${row.goal} | ${metCell(row)} |`,
+      `| ${row.id} | ${row.scenario} | ${figure(row.ours, row.unit)} | ${baseline} | ${row.compare} | ${intervalCell(row)} | ${row.goal} | ${metCell(row)} |`,
     );
   }
   md.push('');

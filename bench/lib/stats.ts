@@ -71,6 +71,44 @@ export function pairedRatio(ours: readonly number[], baseline: readonly number[]
   return median(ours.map((value, i) => value / baseline[i]!));
 }
 
+/** A median's confidence interval from its samples alone, and how sure it is. */
+export interface MedianInterval {
+  readonly low: number;
+  readonly high: number;
+  /** The chance that the interval holds the true median: 1 − 2·P(Binomial(n, ½) < k). */
+  readonly confidence: number;
+}
+
+/**
+ * The median's distribution-free interval: the k-th lowest to the k-th highest of `values`, with
+ * the largest k whose confidence is still at least `level`. 12 rounds give the 3rd and the 10th
+ * (96%); 5 give the lowest and the highest (94%). It assumes nothing about how the rounds spread,
+ * only that they are independent. Undefined when too few values reach `level` (a --quick run).
+ */
+export function medianInterval(values: readonly number[], level = 0.9): MedianInterval | undefined {
+  const n = values.length;
+  const sorted = [...values].sort((a, b) => a - b);
+  let below = 0; // P(Binomial(n, ½) < k)
+  let exactly = 0.5 ** n; // P(Binomial(n, ½) = k − 1)
+  let found: MedianInterval | undefined;
+  for (let k = 1; 2 * k <= n; k++) {
+    below += exactly;
+    const confidence = 1 - 2 * below;
+    if (confidence < level) break;
+    found = { low: sorted[k - 1]!, high: sorted[n - k]!, confidence };
+    exactly *= (n - k + 1) / k;
+  }
+  return found;
+}
+
+/** The interval of pairedRatio's median: from the per-round ratios of ours to the baseline. */
+export function pairedInterval(
+  ours: readonly number[],
+  baseline: readonly number[],
+): MedianInterval | undefined {
+  return medianInterval(ours.map((value, i) => value / baseline[i]!));
+}
+
 /** Least-squares line through (x, y): slope, intercept and R². */
 export function linearFit(points: readonly { x: number; y: number }[]): {
   slope: number;

@@ -8,14 +8,23 @@
 // started afresh (bench/lib/round-servers.ts).
 import { randomBytes } from 'node:crypto';
 import { bearerLoad, issueBearerToken } from '../lib/bearer-load.js';
-import { floorStanding, requestBudget } from '../lib/bounds.js';
+import { floorStanding, intervalStanding, requestBudget } from '../lib/bounds.js';
 import { type ServerChild, startServer } from '../lib/children.js';
 import { CONNECTIONS, type Context } from '../lib/context.js';
 import { cpuUsPerRequest, processCpuMs } from '../lib/cpu.js';
 import { profileServer } from '../lib/profile.js';
 import { type Row, reportedRequests } from '../lib/report.js';
 import { RoundServers } from '../lib/round-servers.js';
-import { interleave, median, pairedRatio, perVariant, ratioRange, ratioText, round } from '../lib/stats.js';
+import {
+  interleave,
+  median,
+  pairedInterval,
+  pairedRatio,
+  perVariant,
+  ratioRange,
+  ratioText,
+  round,
+} from '../lib/stats.js';
 
 const VARIANTS = ['bare', 'ours-bearer', 'floor', 'noop', 'bearer-contract'] as const;
 const GOAL = 0.92;
@@ -68,6 +77,7 @@ export async function bearerScenario(ctx: Context): Promise<Row[]> {
       },
     );
     const ratio = pairedRatio(samples['ours-bearer'], samples.bare);
+    const interval = pairedInterval(samples['ours-bearer'], samples.bare);
     const floorRatio = pairedRatio(samples.floor, samples.bare);
     const noopRatio = pairedRatio(samples.noop, samples.bare);
     const contractRatio = pairedRatio(samples['bearer-contract'], samples.bare);
@@ -86,6 +96,7 @@ export async function bearerScenario(ctx: Context): Promise<Row[]> {
         baseline: median(samples.bare),
         ratio: round(ratio, 3),
         compare: ratioText(ratio, GOAL),
+        interval,
         goal: `≥ ${GOAL}`,
         met: ratio >= GOAL && failures['ours-bearer'] === 0,
         status: 'measured',
@@ -97,6 +108,7 @@ export async function bearerScenario(ctx: Context): Promise<Row[]> {
           `non-2xx, errors and timeouts: ${VARIANTS.map((v) => `${v} ${failures[v]}`).join(', ')}. Server CPU-µs per request (median of rounds): ` +
           `bare ${cpu('bare')}, ours ${cpu('ours-bearer')}, floor ${cpu('floor')}, noop ${cpu('noop')}, contract ${cpu('bearer-contract')}.`,
         bound:
+          intervalStanding(interval, GOAL) +
           requestBudget(GOAL, figures('bare'), { ...figures('noop'), row: '2c' }, figures('ours-bearer')) +
           `A middleware that does what the contract asks of a Bearer request and checks nothing (2d: req.ntlm ` +
           `through an accessor, res.locals.ntlm, the two X-Ntlm-* headers, the token found in a Map) got ` +

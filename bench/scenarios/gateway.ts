@@ -8,7 +8,7 @@
 // NTLM itself (our middleware), vs that upstream direct.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { againstGoal, floorStanding } from '../lib/bounds.js';
+import { againstGoal, floorStanding, intervalStanding } from '../lib/bounds.js';
 import {
   type Child,
   type ServerChild,
@@ -22,7 +22,15 @@ import { cpuUsPerRequest, processCpuMs } from '../lib/cpu.js';
 import { keepAliveLoad } from '../lib/ntlm-load.js';
 import { keepProfile, summariseProfile } from '../lib/profile.js';
 import { type Row, reportedRequests } from '../lib/report.js';
-import { interleave, median, pairedRatio, ratioRange, ratioText, round } from '../lib/stats.js';
+import {
+  interleave,
+  median,
+  pairedInterval,
+  pairedRatio,
+  ratioRange,
+  ratioText,
+  round,
+} from '../lib/stats.js';
 
 const GOAL = 0.8;
 
@@ -144,6 +152,7 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
     );
     keepProfile(profileDir, '7');
     const vsDirect = pairedRatio(samples.gateway!, samples.direct!);
+    const interval = pairedInterval(samples.gateway!, samples.direct!);
     const perRound = Object.entries(samples)
       .map(([name, rates]) => `${name} ${rates.map(Math.round).join(', ')}`)
       .join('; ');
@@ -196,11 +205,13 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
         baseline: median(samples.direct!),
         ratio: round(vsDirect, 3),
         compare: ratioText(vsDirect, GOAL),
+        interval,
         goal: `≥ ${GOAL.toFixed(2)}`,
         met: vsDirect >= GOAL && gatewayErrors === 0,
         status: 'measured',
         detail,
         bound:
+          intervalStanding(interval, GOAL) +
           (nginx
             ? `A proxy adds a second HTTP hop on the same 2 cores as the client and the upstream; nginx, which ` +
               `authenticates nobody, gets ${pairedRatio(samples.nginx!, samples.direct!).toFixed(2)}× of direct in the same rounds (7c). `

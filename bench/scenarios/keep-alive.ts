@@ -13,7 +13,7 @@
 // Every round runs against servers started afresh (bench/lib/round-servers.ts), and the server's
 // CPU is read once the round's connections have logged on.
 
-import { floorStanding, requestBudget } from '../lib/bounds.js';
+import { floorStanding, intervalStanding, requestBudget } from '../lib/bounds.js';
 import { type ServerChild, startServer } from '../lib/children.js';
 import { CONNECTIONS, type Context } from '../lib/context.js';
 import { cpuUsPerRequest, processCpuMs } from '../lib/cpu.js';
@@ -21,7 +21,16 @@ import { keepAliveLoad } from '../lib/ntlm-load.js';
 import { profileServer } from '../lib/profile.js';
 import { type Row, reportedRequests } from '../lib/report.js';
 import { RoundServers } from '../lib/round-servers.js';
-import { interleave, median, pairedRatio, perVariant, ratioRange, ratioText, round } from '../lib/stats.js';
+import {
+  interleave,
+  median,
+  pairedInterval,
+  pairedRatio,
+  perVariant,
+  ratioRange,
+  ratioText,
+  round,
+} from '../lib/stats.js';
 
 const VARIANTS = [
   'bare',
@@ -95,6 +104,8 @@ export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
     const ours = median(samples.ours);
     const vsBare = pairedRatio(samples.ours, samples.bare);
     const vsExpressNtlm = pairedRatio(samples.ours, samples['express-ntlm']);
+    const vsBareInterval = pairedInterval(samples.ours, samples.bare);
+    const vsExpressNtlmInterval = pairedInterval(samples.ours, samples['express-ntlm']);
     const floorVsBare = pairedRatio(samples.floor, samples.bare);
     const noopVsBare = pairedRatio(samples.noop, samples.bare);
     const handshakeOnlyVsBare = pairedRatio(samples['handshake-only'], samples.bare);
@@ -114,11 +125,13 @@ export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
         baseline: median(samples.bare),
         ratio: round(vsBare, 3),
         compare: ratioText(vsBare, GOAL),
+        interval: vsBareInterval,
         goal: `≥ ${GOAL}`,
         met: vsBare >= GOAL && !failed,
         status: 'measured',
         detail: detail('ours'),
         bound:
+          intervalStanding(vsBareInterval, GOAL) +
           requestBudget(GOAL, figures('bare'), { ...figures('noop'), row: '1d' }, figures('ours')) +
           `Where ours' goes is in the profile below. A plain req.ntlm assignment (1c, as express-ntlm makes it) ` +
           `used ${moreThanBare('floor')} µs above bare and got ${floorVsBare.toFixed(2)}×; ours sets req.ntlm through ` +
@@ -144,11 +157,13 @@ export async function keepAliveScenario(ctx: Context): Promise<Row[]> {
         baseline: median(samples['express-ntlm']),
         ratio: round(vsExpressNtlm, 3),
         compare: `${vsExpressNtlm.toFixed(2)}×`,
+        interval: vsExpressNtlmInterval,
         goal: '≥ 1.00 (beat it)',
         met: vsExpressNtlm >= 1 && !failed,
         status: 'measured',
         detail: `same rounds as 1. express-ntlm never re-authenticates a connection (no request or age limit).`,
         bound:
+          intervalStanding(vsExpressNtlmInterval, 1) +
           'express-ntlm 2.7.0 reads one property of the socket per authenticated request and never sends a ' +
           'connection back to a new logon; ours applies the per-connection age and idle limits and handles ' +
           'X-Ntlm-* headers (see 1).',

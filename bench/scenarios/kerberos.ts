@@ -11,7 +11,7 @@
 // res.locals.ntlm and the X-Ntlm-* headers), checking nothing else: the least any middleware around
 // this acceptor does.
 import { KEYTAB } from '../../test/helpers/samba.js';
-import { againstGoal, floorStanding } from '../lib/bounds.js';
+import { againstGoal, floorStanding, intervalStanding } from '../lib/bounds.js';
 import { type ServerChild, startServer } from '../lib/children.js';
 import { type Context, PARALLEL_LOGONS } from '../lib/context.js';
 import { kerberosLogonLoad, kerberosMints } from '../lib/kerberos-load.js';
@@ -19,7 +19,7 @@ import { compareLogonWays, describeCpu, describeErrors, describeRounds } from '.
 import { logonLoad } from '../lib/ntlm-load.js';
 import { profileServer } from '../lib/profile.js';
 import { notRun, type Row, reportedRatio } from '../lib/report.js';
-import { median, pairedRatio, ratioRange, ratioText, round } from '../lib/stats.js';
+import { median, pairedInterval, pairedRatio, ratioRange, ratioText, round } from '../lib/stats.js';
 
 const SCENARIO = 'Kerberos logons vs LDAP-relay logons';
 const GOAL = 10;
@@ -80,6 +80,7 @@ export async function kerberosScenario(ctx: Context): Promise<Row[]> {
     );
     const { samples, cpu } = outcome;
     const ratio = pairedRatio(samples.kerberos!, samples.relay!);
+    const interval = pairedInterval(samples.kerberos!, samples.relay!);
     const acceptorRatio = pairedRatio(samples.acceptor!, samples.relay!);
     const contractRatio = pairedRatio(samples.contract!, samples.relay!);
     const ms = (value: number) => value.toFixed(2);
@@ -109,6 +110,7 @@ export async function kerberosScenario(ctx: Context): Promise<Row[]> {
         baseline: median(samples.relay!),
         ratio: round(ratio, 3),
         compare: ratioText(ratio, GOAL),
+        interval,
         goal: `≥ ${GOAL}`,
         met: ratio >= GOAL && outcome.errors.kerberos === 0,
         status: 'measured',
@@ -121,6 +123,7 @@ export async function kerberosScenario(ctx: Context): Promise<Row[]> {
           `${ctx.users.length} users in turn. logons/s per round: ${describeRounds(samples)}. CPU-ms per logon ` +
           `(median of rounds, from /proc): ${describeCpu(cpu)}. ${describeErrors(outcome)}.`,
         bound:
+          intervalStanding(interval, GOAL) +
           `A Kerberos logon asks nothing of the DC (${ms(cpu.kerberos!.dc)} ms of DC CPU per logon against ` +
           `${ms(cpu.relay!.dc)} ms relayed), so its rate is bounded by the server (${ms(cpu.kerberos!.server)} ms ` +
           `per logon) and the load generator (${ms(cpu.kerberos!.client)} ms) on the same 2 cores. Of the server's ` +

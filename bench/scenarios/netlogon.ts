@@ -2,13 +2,15 @@
 // machine account's sealed secure channels, kept open) vs the same logons relayed to LDAP (a new
 // DC connection and two SASL binds each), same DC, same users, a new HTTP connection per logon,
 // 8 in flight. Two server processes, one per verifier; the same load client (three legs each).
+
+import { intervalStanding } from '../lib/bounds.js';
 import { startServer } from '../lib/children.js';
 import { type Context, PARALLEL_LOGONS } from '../lib/context.js';
 import { compareLogonWays, describeCpu, describeErrors, describeRounds } from '../lib/logon-pair.js';
 import { logonLoad } from '../lib/ntlm-load.js';
 import { profileServer } from '../lib/profile.js';
 import { notRun, type Row, reportedRatio } from '../lib/report.js';
-import { median, pairedRatio, round } from '../lib/stats.js';
+import { median, pairedInterval, pairedRatio, round } from '../lib/stats.js';
 
 const SCENARIO = 'Netlogon logons vs LDAP-relay logons';
 const GOAL = 1.5;
@@ -78,6 +80,7 @@ export async function netlogonScenario(ctx: Context): Promise<Row[]> {
     ]);
     const { samples, cpu } = outcome;
     const ratio = pairedRatio(samples.netlogon!, samples.relay!);
+    const interval = pairedInterval(samples.netlogon!, samples.relay!);
     const ms = (value: number) => value.toFixed(2);
     return [
       {
@@ -89,6 +92,7 @@ export async function netlogonScenario(ctx: Context): Promise<Row[]> {
         baseline: median(samples.relay!),
         ratio: round(ratio, 3),
         compare: `${ratio.toFixed(2)}×`,
+        interval,
         goal: `≥ ${GOAL}`,
         met: ratio >= GOAL && outcome.errors.netlogon === 0,
         status: 'measured',
@@ -99,6 +103,7 @@ export async function netlogonScenario(ctx: Context): Promise<Row[]> {
           `domainController(). logons/s per round: ${describeRounds(samples)}. CPU-ms per logon (median of ` +
           `rounds, from /proc): ${describeCpu(cpu)}. ${describeErrors(outcome)}.`,
         bound:
+          intervalStanding(interval, GOAL) +
           `The DC, the server and the load generator share 2 cores. Per logon the DC spent ` +
           `${ms(cpu.netlogon!.dc)} ms over Netlogon and ${ms(cpu.relay!.dc)} ms through the relay; the server ` +
           `${ms(cpu.netlogon!.server)} ms and ${ms(cpu.relay!.server)} ms; the load generator ` +

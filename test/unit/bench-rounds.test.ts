@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setImmediate } from 'node:timers/promises';
-import { againstGoal, requestBudget } from '../../bench/lib/bounds.js';
+import { againstGoal, intervalStanding, requestBudget } from '../../bench/lib/bounds.js';
 import type { ServerChild } from '../../bench/lib/children.js';
 import { RoundServers } from '../../bench/lib/round-servers.js';
-import { interleave, ratioText, roundOrder } from '../../bench/lib/stats.js';
+import { interleave, medianInterval, pairedInterval, ratioText, roundOrder } from '../../bench/lib/stats.js';
 
 describe('roundOrder', () => {
   for (const count of [2, 3, 4, 5, 7, 8]) {
@@ -145,5 +145,53 @@ describe('ratioText', () => {
     assert.equal(ratioText(0.9249, 0.92), '0.92×');
     assert.equal(ratioText(9.996, 10), '9.996×');
     assert.equal(ratioText(0.916), '0.92×');
+  });
+});
+
+describe('medianInterval', () => {
+  it('takes the 3rd lowest and 3rd highest of 12 rounds (96%), the lowest and highest of 5 (94%)', () => {
+    const twelve = [12, 3, 9, 1, 7, 11, 5, 2, 10, 4, 8, 6];
+    assert.deepEqual(medianInterval(twelve), { low: 3, high: 10, confidence: 1 - (2 * 79) / 4096 });
+    assert.deepEqual(medianInterval([5, 1, 4, 2, 3]), { low: 1, high: 5, confidence: 1 - 2 / 32 });
+  });
+
+  it('gives none when too few rounds reach the level (3 rounds: 75%)', () => {
+    assert.equal(medianInterval([1, 2, 3]), undefined);
+    assert.deepEqual(medianInterval([1, 2, 3], 0.7), { low: 1, high: 3, confidence: 0.75 });
+  });
+
+  it('holds the true median as often as it says, whatever the spread (simulated)', () => {
+    // Skewed rounds (an exponential, median ln 2), as a noisy machine's slow rounds are.
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return (seed + 0.5) / 2 ** 31;
+    };
+    for (const rounds of [5, 12]) {
+      let held = 0;
+      let said = 0;
+      const trials = 4000;
+      for (let trial = 0; trial < trials; trial++) {
+        const values = Array.from({ length: rounds }, () => -Math.log(random()));
+        const interval = medianInterval(values)!;
+        said = interval.confidence;
+        if (interval.low <= Math.LN2 && Math.LN2 <= interval.high) held++;
+      }
+      assert.ok(Math.abs(held / trials - said) < 0.02, `${rounds} rounds: held ${held / trials}, said ${said}`);
+    }
+  });
+
+  it('pairedInterval works on the per-round ratios, not on each side’s own rounds', () => {
+    const baseline = [100, 200, 100, 200, 100];
+    const ours = [90, 180, 95, 170, 92];
+    assert.deepEqual(pairedInterval(ours, baseline), { low: 0.85, high: 0.95, confidence: 1 - 2 / 32 });
+  });
+
+  it('says whether a missed goal lies inside the interval', () => {
+    const inside = intervalStanding({ low: 0.87, high: 0.95, confidence: 0.961 }, 0.92);
+    assert.match(inside, /between 0\.87× and 0\.95× \(96% confidence.*holds the goal: this run cannot tell/);
+    const below = intervalStanding({ low: 0.55, high: 0.63, confidence: 0.9375 }, 0.8);
+    assert.match(below, /\(93% confidence.*wholly below the goal, a miss this run can tell/);
+    assert.equal(intervalStanding(undefined, 0.8), '');
   });
 });
