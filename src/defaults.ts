@@ -79,6 +79,7 @@ export const DEFAULTS = {
     metricsPath: '/.ntlm-sso/metrics',
     logoutPath: '/.ntlm-sso/logout',
     jwksPath: '/.well-known/jwks.json',
+    accessLog: true,
     shutdownTimeoutMs: 10_000,
     upstreamTimeoutMs: 60_000,
     maxClientConnections: 10_000,

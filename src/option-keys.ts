@@ -177,6 +177,7 @@ export const OPTION_KEYS = {
     trustedProxies: true,
     shutdownTimeoutMs: true,
     logger: true,
+    accessLog: true,
   }),
   pinning: keysOf<PinningLimits>({
     maxConnections: true,

@@ -798,6 +798,13 @@ export interface GatewayOptions {
   shutdownTimeoutMs?: number;
   /** Where the gateway's own lines go (proxy errors, shutdown); header mode's `auth.logger` defaults to it. */
   logger?: Logger;
+  /**
+   * One access line per request (`msg: "request"`, at info). Turn it off where a proxy or load
+   * balancer in front already logs every request: on the bench machine the line costs 15–20 µs of
+   * CPU a request, a sixth of the gateway's rate (bench row 7i). Logons, refusals, DC transitions
+   * and errors are logged either way. @default true
+   */
+  accessLog?: boolean;
 }
 
 export interface Gateway {

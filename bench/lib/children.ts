@@ -172,13 +172,20 @@ export async function startListening(
  * `ntlm-sso gateway` in header mode from the built package (dist/cli.js), in front of `upstream`;
  * with `cpuProfileDir`, under --cpu-prof (written when SIGTERM makes it exit).
  */
+export interface GatewayChildOptions {
+  /** Where `node --cpu-prof` writes the process's profile. */
+  readonly cpuProfileDir?: string;
+  readonly mode?: 'header' | 'pass-through';
+  /** `--workers`: node:cluster processes on the one port. */
+  readonly workers?: number;
+  /** false: `--access-log off`. */
+  readonly accessLog?: boolean;
+}
+
 export async function startGateway(
   upstream: string,
   dcUrl: string,
-  cpuProfileDir?: string,
-  mode: 'header' | 'pass-through' = 'header',
-  /** `--workers`: node:cluster processes on the one port. */
-  workers = 1,
+  { cpuProfileDir, mode = 'header', workers = 1, accessLog = true }: GatewayChildOptions = {},
 ): Promise<Child> {
   const port = await freePort();
   if (cpuProfileDir) mkdirSync(cpuProfileDir, { recursive: true });
@@ -197,6 +204,7 @@ export async function startGateway(
       '--debug',
       '0',
       ...(workers > 1 ? ['--workers', String(workers)] : []),
+      ...(accessLog ? [] : ['--access-log', 'off']),
     ],
     port,
   );

@@ -48,6 +48,8 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
     const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
     const gateway = await startGateway(upstreamUrl, ctx.dcUrl);
     children.push(gateway);
+    const unlogged = await startGateway(upstreamUrl, ctx.dcUrl, { accessLog: false });
+    children.push(unlogged);
     const nodeProxy = await startPlainProxy(upstreamUrl, 'node');
     children.push(nodeProxy);
     const undiciProxy = await startPlainProxy(upstreamUrl, 'undici');
@@ -57,12 +59,9 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
     const headersProxy = await startPlainProxy(upstreamUrl, 'undici-dispatch-headers');
     children.push(headersProxy);
     ntlmUpstream = await startServer({ mode: 'ours', env: { BENCH_DC_URL: ctx.dcUrl } });
-    const passThrough = await startGateway(
-      `http://127.0.0.1:${ntlmUpstream.port}`,
-      ctx.dcUrl,
-      undefined,
-      'pass-through',
-    );
+    const passThrough = await startGateway(`http://127.0.0.1:${ntlmUpstream.port}`, ctx.dcUrl, {
+      mode: 'pass-through',
+    });
     children.push(passThrough);
     const missing = nginxMissing();
     let nginx: Child | undefined;
@@ -74,6 +73,7 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
     const variants = [
       'direct',
       'gateway',
+      'gateway-unlogged',
       ...(nginx ? ['nginx'] : []),
       'node-proxy',
       'undici-proxy',
@@ -85,6 +85,7 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
     const ports: Record<string, number> = {
       direct: upstream.port,
       gateway: gateway.port,
+      'gateway-unlogged': unlogged.port,
       nginx: nginx?.port ?? 0,
       'node-proxy': nodeProxy.port,
       'undici-proxy': undiciProxy.port,
@@ -94,12 +95,13 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
       'pass-through': passThrough.port,
     };
     /** Variants whose connections log on first: the gateway, and everything in front of an NTLM upstream. */
-    const authenticated = new Set(['gateway', 'ntlm-direct', 'pass-through']);
+    const authenticated = new Set(['gateway', 'gateway-unlogged', 'ntlm-direct', 'pass-through']);
     let gatewayErrors = 0;
     let reauth = 0;
     /** Each proxy's process: its CPU per answered request is steadier than the rate on a shared machine. */
     const proxyPid: Record<string, number | undefined> = {
       gateway: gateway.child.pid,
+      'gateway-unlogged': unlogged.child.pid,
       'node-proxy': nodeProxy.child.pid,
       'undici-proxy': undiciProxy.child.pid,
       'dispatch-proxy': dispatchProxy.child.pid,
@@ -136,7 +138,7 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
     // The gateway's profile, load and all (no IPC to mark a window: dist is one bundle, its start-up is small).
     ctx.log('  profiling: 7 gateway');
     const profileDir = `${ctx.tmp}/profile-7`;
-    const profiled = await startGateway(upstreamUrl, ctx.dcUrl, profileDir);
+    const profiled = await startGateway(upstreamUrl, ctx.dcUrl, { cpuProfileDir: profileDir });
     try {
       await keepAliveLoad({
         port: profiled.port,
@@ -217,6 +219,8 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
               `authenticates nobody, gets ${pairedRatio(samples.nginx!, samples.direct!).toFixed(2)}× of direct in the same rounds (7c). `
             : 'A proxy adds a second HTTP hop on the same 2 cores as the client and the upstream. ') +
           minimalProxies +
+          `Without its access line (--access-log off, 7i) the gateway got ` +
+          `${pairedRatio(samples['gateway-unlogged']!, samples.direct!).toFixed(2)}× (${cpuOf('gateway-unlogged')} µs of CPU a request). ` +
           `The gateway's own costs are in its profile below.`,
         samples,
       },
@@ -248,6 +252,17 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
         headersProxyRatio,
         "same rounds as 7; bench/servers/plain-proxy.ts (undici-dispatch-headers): 7g plus, as the gateway, the client's Host forwarded, X-Request-Id (a random UUID), X-Forwarded-For/-Host/-Proto/-Port, Forwarded, X-Ntlm-Username and X-Ntlm-Domain on each request, the upstream's answer headers but the hop-by-hop ones, then X-Request-Id and Connection/Keep-Alive on each answer; no authentication, no check of what the client sent, no log. " +
           `${cpuOf('headers-proxy')} µs of CPU per request against 7g's ${cpuOf('dispatch-proxy')}.`,
+      ),
+    );
+    rows.push(
+      proxyRow(
+        '7i',
+        'gateway without its access line (--access-log off, header mode, LDAP relay) vs the upstream direct',
+        'gateway-unlogged',
+        pairedRatio(samples['gateway-unlogged']!, samples.direct!),
+        `same rounds as 7: the same gateway with --access-log off, for a deployment whose proxy or load balancer in front logs every request already. ` +
+          `${cpuOf('gateway-unlogged')} µs of CPU per request against the gateway's ${cpuOf('gateway')}; ` +
+          `${pairedRatio(samples['gateway-unlogged']!, samples.gateway!).toFixed(2)}× the gateway's rate in the same rounds.`,
       ),
     );
     rows.push(

@@ -17,7 +17,7 @@ export async function workersScenario(ctx: Context): Promise<Row[]> {
     const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
     const one = await startGateway(upstreamUrl, ctx.dcUrl);
     children.push(one);
-    const two = await startGateway(upstreamUrl, ctx.dcUrl, undefined, 'header', 2);
+    const two = await startGateway(upstreamUrl, ctx.dcUrl, { workers: 2 });
     children.push(two);
     const ports: Record<string, number> = { '1 worker': one.port, '2 workers': two.port };
     let errors = 0;

@@ -323,6 +323,7 @@ export function planGateway(settings: Settings): GatewayPlan {
     headerTimeoutMs: num(settings, 'header-timeout'),
     trustedProxies: list(settings, 'trusted-proxy'),
     logger: gatewayLogger(logFormat, debug),
+    accessLog: str(settings, 'access-log') === 'off' ? false : undefined,
   };
   const listen = parseListen(str(settings, 'listen') ?? '127.0.0.1:8080');
 

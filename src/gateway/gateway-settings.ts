@@ -20,6 +20,8 @@ export interface GatewaySettings {
   readonly metricsPath: string | false;
   readonly logoutPath: string | false;
   readonly jwksPath: string | false;
+  /** One access line per request (access-log.ts), or none. */
+  readonly accessLog: boolean;
   readonly shutdownTimeoutMs: number;
   readonly upstreamTimeoutMs: number;
   readonly forward: { readonly groups: boolean; readonly token: boolean };
@@ -105,6 +107,16 @@ function shareLimits(options: GatewayOptions, maxUnauthenticated: number): Share
   };
 }
 
+/** A boolean option: a string such as "false" from a config file would otherwise count as true. */
+function flag(value: unknown, name: keyof GatewayOptions, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean')
+    throw new ConfigurationError(`gateway: ${name} must be true or false, got ${JSON.stringify(value)}`, {
+      option: `gateway.${name}`,
+    });
+  return value;
+}
+
 export function resolveGatewayOptions(options: GatewayOptions): GatewaySettings {
   knownKeysOnly(options, OPTION_KEYS.gateway, 'gateway');
   const mode = oneOf(options.mode, 'mode', ['header', 'pass-through'] as const, G.mode, 'gateway');
@@ -135,6 +147,7 @@ export function resolveGatewayOptions(options: GatewayOptions): GatewaySettings 
     metricsPath: options.metricsPath === undefined ? G.metricsPath : options.metricsPath,
     logoutPath: options.logoutPath === undefined ? G.logoutPath : options.logoutPath,
     jwksPath: options.jwksPath === undefined ? G.jwksPath : options.jwksPath,
+    accessLog: flag(options.accessLog, 'accessLog', G.accessLog),
     shutdownTimeoutMs: count('shutdownTimeoutMs', G.shutdownTimeoutMs),
     upstreamTimeoutMs: count('upstreamTimeoutMs', G.upstreamTimeoutMs),
     forward: { groups: options.forwardGroups ?? false, token: options.forwardToken ?? false },

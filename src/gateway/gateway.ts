@@ -93,12 +93,7 @@ function requestPath(parts: RequestPathParts): http.RequestListener {
     const requestId = assignRequestId(req, trusted);
     res.setHeader('X-Request-Id', requestId);
     const client = clientAddress(req, trusted);
-    logAccess(req, res, {
-      logger,
-      requestId,
-      client,
-      quiet: endpoints.isPoll(req),
-    });
+    if (settings.accessLog) logAccess(req, res, { logger, requestId, client, quiet: endpoints.isPoll(req) });
     if (metrics) res.once('close', () => metrics.request(res.statusCode));
     shutdown.requestStarted(req, res);
     if (endpoints.answer(req, res)) return;
@@ -140,12 +135,13 @@ function operatorListener(
     (req, res) => {
       const requestId = assignRequestId(req, settings.trusted);
       res.setHeader('X-Request-Id', requestId);
-      logAccess(req, res, {
-        logger: settings.logger,
-        requestId,
-        client: req.socket.remoteAddress ?? '',
-        quiet: true,
-      });
+      if (settings.accessLog)
+        logAccess(req, res, {
+          logger: settings.logger,
+          requestId,
+          client: req.socket.remoteAddress ?? '',
+          quiet: true,
+        });
       endpoints.operatorRequest(req, res);
     },
   );

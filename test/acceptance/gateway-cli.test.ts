@@ -320,6 +320,21 @@ describe('ntlm-sso gateway command line', () => {
     );
   });
 
+  test('--access-log off: no access line, while logons are still logged', async () => {
+    const gateway = await startGateway(['--upstream', upstream.url, '--users', USERS, '--access-log', 'off']);
+    const { status, body } = await curlNtlm(`${gateway.url}/quiet-please`, ALICE_CREDENTIALS);
+    assert.equal(status, 200, body);
+    assert.equal(JSON.parse(body).headers['x-ntlm-username'], 'alice');
+    // Stopped, so that every line it had batched is written.
+    assert.equal(await gateway.stop(), 0);
+    assert.deepEqual(
+      linesWith(gateway.output(), 'logon accepted').map((line) => line.user),
+      ['alice'],
+      gateway.output(),
+    );
+    assert.deepEqual(linesWith(gateway.output(), 'request'), [], gateway.output());
+  });
+
   test('--tls-cert/--tls-key: curl --ntlm logs in over HTTPS', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ntlm-sso-tls-'));
     const { cert, key } = await selfSignedCertificate(dir, {

@@ -177,7 +177,10 @@ describe('medianInterval', () => {
         said = interval.confidence;
         if (interval.low <= Math.LN2 && Math.LN2 <= interval.high) held++;
       }
-      assert.ok(Math.abs(held / trials - said) < 0.02, `${rounds} rounds: held ${held / trials}, said ${said}`);
+      assert.ok(
+        Math.abs(held / trials - said) < 0.02,
+        `${rounds} rounds: held ${held / trials}, said ${said}`,
+      );
     }
   });
 

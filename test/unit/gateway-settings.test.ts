@@ -126,6 +126,19 @@ describe('gateway settings', () => {
     );
   });
 
+  test('--access-log off turns the access line off; on, or no flag, leaves it to the default (on)', () => {
+    const args = ['--upstream', 'http://127.0.0.1:9', '--users', 'demo-app/users.json'];
+    assert.equal(planGateway(readSettings([...args, '--access-log', 'off'], {})).options.accessLog, false);
+    assert.equal(planGateway(readSettings(args, { NTLM_SSO_ACCESS_LOG: 'off' })).options.accessLog, false);
+    assert.equal(planGateway(readSettings([...args, '--access-log', 'on'], {})).options.accessLog, undefined);
+    assert.equal(planGateway(readSettings(args, {})).options.accessLog, undefined);
+    assert.throws(
+      () => readSettings([...args, '--access-log', 'no'], {}),
+      (error: unknown) =>
+        error instanceof UsageError && /--access-log must be "on" or "off"/.test(error.message),
+    );
+  });
+
   test('pass-through limits come from the same flags as header mode', () => {
     const plan = planGateway(
       readSettings(
@@ -545,6 +558,11 @@ describe('createGateway() options', () => {
       [
         { upstream: 'http://127.0.0.1:9', auth: { verifier }, trustedProxies: ['proxy.lan'] },
         /trustedProxies/,
+      ],
+      // A config file's "false" is a string, which would count as true.
+      [
+        { upstream: 'http://127.0.0.1:9', auth: { verifier }, accessLog: 'false' as unknown as boolean },
+        /accessLog must be true or false, got "false"/,
       ],
     ];
     for (const [options, message] of cases) {
