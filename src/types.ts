@@ -800,7 +800,7 @@ export interface GatewayOptions {
   logger?: Logger;
   /**
    * One access line per request (`msg: "request"`, at info). Turn it off where a proxy or load
-   * balancer in front already logs every request: on the bench machine the line costs 15–20 µs of
+   * balancer in front already logs every request: on the bench machine the line costs 15–23 µs of
    * CPU a request, a sixth of the gateway's rate (bench row 7i). Logons, refusals, DC transitions
    * and errors are logged either way. @default true
    */
