@@ -150,7 +150,10 @@ export function resolveGatewayOptions(options: GatewayOptions): GatewaySettings 
     accessLog: flag(options.accessLog, 'accessLog', G.accessLog),
     shutdownTimeoutMs: count('shutdownTimeoutMs', G.shutdownTimeoutMs),
     upstreamTimeoutMs: count('upstreamTimeoutMs', G.upstreamTimeoutMs),
-    forward: { groups: options.forwardGroups ?? false, token: options.forwardToken ?? false },
+    forward: {
+      groups: flag(options.forwardGroups, 'forwardGroups', false),
+      token: flag(options.forwardToken, 'forwardToken', false),
+    },
     trusted: new TrustedProxies(options.trustedProxies, 'gateway'),
     maxClientConnections,
     shares: shareLimits(options, count('maxUnauthenticatedConnections', Math.ceil(maxClientConnections / 2))),

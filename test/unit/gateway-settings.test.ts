@@ -564,6 +564,15 @@ describe('createGateway() options', () => {
         { upstream: 'http://127.0.0.1:9', auth: { verifier }, accessLog: 'false' as unknown as boolean },
         /accessLog must be true or false, got "false"/,
       ],
+      // "false" would otherwise send every user's Bearer token upstream.
+      [
+        { upstream: 'http://127.0.0.1:9', auth: { verifier }, forwardToken: 'false' as unknown as boolean },
+        /forwardToken must be true or false, got "false"/,
+      ],
+      [
+        { upstream: 'http://127.0.0.1:9', auth: { verifier }, forwardGroups: 1 as unknown as boolean },
+        /forwardGroups must be true or false, got 1/,
+      ],
     ];
     for (const [options, message] of cases) {
       assert.throws(
