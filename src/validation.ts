@@ -24,6 +24,19 @@ export function positiveInteger(value: unknown, name: string, fallback: number, 
   return value;
 }
 
+/**
+ * `value`, or `fallback` when unset; anything but a boolean is a ConfigurationError of `owner`: a
+ * string such as "false" from a config file would otherwise count as true.
+ */
+export function booleanOption(value: unknown, name: string, fallback: boolean, owner = 'ntlm()'): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean')
+    throw new ConfigurationError(`${owner}: ${name} must be true or false, got ${JSON.stringify(value)}`, {
+      option: optionName(owner, name),
+    });
+  return value;
+}
+
 /** `value`, or `fallback` when unset; anything not `allowed` is a ConfigurationError of `owner`. */
 export function oneOf<T extends string>(
   value: unknown,

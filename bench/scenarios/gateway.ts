@@ -169,6 +169,7 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
     const undiciProxyRatio = pairedRatio(samples['undici-proxy']!, samples.direct!);
     const dispatchProxyRatio = pairedRatio(samples['dispatch-proxy']!, samples.direct!);
     const headersProxyRatio = pairedRatio(samples['headers-proxy']!, samples.direct!);
+    const unloggedRatio = pairedRatio(samples['gateway-unlogged']!, samples.direct!);
     const fastestProxy = [
       { key: 'node-proxy', ratio: nodeProxyRatio },
       { key: 'undici-proxy', ratio: undiciProxyRatio },
@@ -220,7 +221,7 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
             : 'A proxy adds a second HTTP hop on the same 2 cores as the client and the upstream. ') +
           minimalProxies +
           `Without its access line (--access-log off, 7i) the gateway got ` +
-          `${pairedRatio(samples['gateway-unlogged']!, samples.direct!).toFixed(2)}× (${cpuOf('gateway-unlogged')} µs of CPU a request). ` +
+          `${unloggedRatio.toFixed(2)}× (${cpuOf('gateway-unlogged')} µs of CPU a request). ` +
           `The gateway's own costs are in its profile below.`,
         samples,
       },
@@ -259,7 +260,7 @@ export async function gatewayScenario(ctx: Context): Promise<Row[]> {
         '7i',
         'gateway without its access line (--access-log off, header mode, LDAP relay) vs the upstream direct',
         'gateway-unlogged',
-        pairedRatio(samples['gateway-unlogged']!, samples.direct!),
+        unloggedRatio,
         `same rounds as 7: the same gateway with --access-log off, for a deployment whose proxy or load balancer in front logs every request already. ` +
           `${cpuOf('gateway-unlogged')} µs of CPU per request against the gateway's ${cpuOf('gateway')}; ` +
           `${pairedRatio(samples['gateway-unlogged']!, samples.gateway!).toFixed(2)}× the gateway's rate in the same rounds.`,

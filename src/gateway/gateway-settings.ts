@@ -7,7 +7,7 @@ import { adaptLogger, consoleLogger, levelledLogger } from '../logger.js';
 import { TrustedProxies } from '../net/client-address.js';
 import { OPTION_KEYS } from '../option-keys.js';
 import type { GatewayMode, GatewayOptions, Logger, PinningLimits } from '../types.js';
-import { knownKeysOnly, oneOf, positiveInteger } from '../validation.js';
+import { booleanOption, knownKeysOnly, oneOf, positiveInteger } from '../validation.js';
 import type { ShareLimits } from './connection-shares.js';
 
 /** GatewayOptions checked once, with every default filled in. */
@@ -107,16 +107,6 @@ function shareLimits(options: GatewayOptions, maxUnauthenticated: number): Share
   };
 }
 
-/** A boolean option: a string such as "false" from a config file would otherwise count as true. */
-function flag(value: unknown, name: keyof GatewayOptions, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean')
-    throw new ConfigurationError(`gateway: ${name} must be true or false, got ${JSON.stringify(value)}`, {
-      option: `gateway.${name}`,
-    });
-  return value;
-}
-
 export function resolveGatewayOptions(options: GatewayOptions): GatewaySettings {
   knownKeysOnly(options, OPTION_KEYS.gateway, 'gateway');
   const mode = oneOf(options.mode, 'mode', ['header', 'pass-through'] as const, G.mode, 'gateway');
@@ -147,12 +137,12 @@ export function resolveGatewayOptions(options: GatewayOptions): GatewaySettings 
     metricsPath: options.metricsPath === undefined ? G.metricsPath : options.metricsPath,
     logoutPath: options.logoutPath === undefined ? G.logoutPath : options.logoutPath,
     jwksPath: options.jwksPath === undefined ? G.jwksPath : options.jwksPath,
-    accessLog: flag(options.accessLog, 'accessLog', G.accessLog),
+    accessLog: booleanOption(options.accessLog, 'accessLog', G.accessLog, 'gateway'),
     shutdownTimeoutMs: count('shutdownTimeoutMs', G.shutdownTimeoutMs),
     upstreamTimeoutMs: count('upstreamTimeoutMs', G.upstreamTimeoutMs),
     forward: {
-      groups: flag(options.forwardGroups, 'forwardGroups', false),
-      token: flag(options.forwardToken, 'forwardToken', false),
+      groups: booleanOption(options.forwardGroups, 'forwardGroups', false, 'gateway'),
+      token: booleanOption(options.forwardToken, 'forwardToken', false, 'gateway'),
     },
     trusted: new TrustedProxies(options.trustedProxies, 'gateway'),
     maxClientConnections,

@@ -3,7 +3,7 @@ import { DEFAULTS } from '../defaults.js';
 import { ConfigurationError, InvalidTokenError } from '../errors.js';
 import { sealIdentity } from '../sealed-identities.js';
 import type { Store } from '../store/store.js';
-import { positiveInteger } from '../validation.js';
+import { booleanOption, positiveInteger } from '../validation.js';
 import { encodeApRep } from './ap-rep.js';
 import { type ApReq, decodeApReq, type Ticket } from './ap-req.js';
 import { type Authenticator, decodeAuthenticator } from './authenticator.js';
@@ -127,9 +127,7 @@ export function kerberosAcceptor(options: KerberosAcceptorOptions): KerberosAcce
     DEFAULTS.kerberos.maxClockSkewMs,
     'kerberosAcceptor()',
   );
-  const allowRc4 = options.allowRc4 ?? false;
-  if (typeof allowRc4 !== 'boolean')
-    throw new ConfigurationError('kerberosAcceptor(): allowRc4 must be a boolean');
+  const allowRc4 = booleanOption(options.allowRc4, 'allowRc4', false, 'kerberosAcceptor()');
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw new ConfigurationError('kerberosAcceptor(): now must be a function returning ms since the epoch');
   }

@@ -136,6 +136,13 @@ describe('options checked at construction, one code per mistake', () => {
       'gateway.mode',
       /"header", "pass-through"/,
     );
+    refuses(
+      () =>
+        createGateway({ upstream: 'http://127.0.0.1:1', auth: { verifier }, forwardToken: 'false' as never }),
+      'ERR_NTLM_CONFIG',
+      'gateway.forwardToken',
+      /forwardToken must be true or false, got "false"/,
+    );
     assert.throws(() => localDirectory({ domain: '', users: [] }), ConfigurationError);
   });
 });
