@@ -153,8 +153,9 @@ export interface NtlmOptions {
    */
   otherSchemes?: 'challenge' | 'next';
   /**
-   * Handshakes (CHALLENGE sent, AUTHENTICATE awaited) allowed at once across all connections.
-   * Beyond it, new handshakes get 503 with Retry-After.
+   * Handshakes (CHALLENGE sent, AUTHENTICATE awaited; or waiting for a DC) allowed at once across
+   * all connections. Beyond it, new handshakes get 503 with Retry-After. A Kerberos logon checked
+   * with the keytab waits on nothing and holds no place.
    * @default 1000
    */
   maxPendingHandshakes?: number;

@@ -89,6 +89,16 @@ export interface KerberosAcceptor {
    * channel bindings the client signed; without it they are not checked.
    */
   accept(token: Buffer, channel?: KerberosChannel): Promise<KerberosAcceptResult>;
+  /**
+   * `accept`, with its answer in the same call when nothing has to be waited for (the replay
+   * cache in this process): a promise only while a shared replay store answers. A refusal is
+   * thrown then, or rejects the promise. What the middleware calls, so that a Kerberos logon is
+   * decided in the request's own call.
+   */
+  acceptAtOnce(
+    token: Buffer,
+    channel?: KerberosChannel,
+  ): KerberosAcceptResult | Promise<KerberosAcceptResult>;
   /** The realms of the service principals it serves (from the keytab): the site's own. */
   readonly realms: readonly string[];
   /**
@@ -163,7 +173,8 @@ export function kerberosAcceptor(options: KerberosAcceptorOptions): KerberosAcce
   });
   const { keytab, servicePrincipal } = options;
   return {
-    accept: (token, channel) => acceptor.accept(token, channel),
+    accept: async (token, channel) => acceptor.accept(token, channel),
+    acceptAtOnce: (token, channel) => acceptor.accept(token, channel),
     realms: acceptor.realms,
     servicePrincipal: keys.principal,
     verifyTicket: (ticket, sessionKey) => acceptor.verifyTicket(ticket, sessionKey),
@@ -189,7 +200,7 @@ interface AcceptorPolicy {
 }
 
 /** Receipt of a KRB_AP_REQ (RFC 4120 3.2.3), in its order, with the PAC checks of MS-KILE 3.4.5. */
-class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept' | 'verifyTicket'> {
+class KeytabAcceptor implements Pick<KerberosAcceptor, 'verifyTicket'> {
   readonly #keys: ServiceKeys;
   readonly #policy: AcceptorPolicy;
   readonly #opened = new OpenedTickets();
@@ -203,7 +214,8 @@ class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept' | 'verifyTicket'
     return this.#keys.realms;
   }
 
-  async accept(token: Buffer, channel?: KerberosChannel): Promise<KerberosAcceptResult> {
+  /** The verdict, at once unless the replay cache waits on its shared store. */
+  accept(token: Buffer, channel?: KerberosChannel): KerberosAcceptResult | Promise<KerberosAcceptResult> {
     if (!Buffer.isBuffer(token) || token.length > MAX_TOKEN_BYTES) {
       throw new InvalidTokenError(
         `Kerberos token larger than ${MAX_TOKEN_BYTES} bytes`,
@@ -216,12 +228,12 @@ class KeytabAcceptor implements Pick<KerberosAcceptor, 'accept' | 'verifyTicket'
     const authenticator = this.#openAuthenticator(apReq, part, client, channel);
     // Last, so that only authenticators that passed every check occupy the cache.
     const stored = this.#checkReplay(apReq, part, authenticator, client);
-    if (stored) await stored;
-    return {
+    const result = (): KerberosAcceptResult => ({
       identity,
       responseToken: apReq.mutualRequired ? apRepToken(part.key, authenticator) : undefined,
       clientPrincipal: client,
-    };
+    });
+    return stored ? stored.then(result) : result();
   }
 
   verifyTicket(ticket: Ticket, sessionKey: EncryptionKey): Omit<KerberosAcceptResult, 'responseToken'> {

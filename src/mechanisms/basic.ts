@@ -32,6 +32,8 @@ export class BasicMechanism implements Mechanism {
       );
     }
     const { domain, username, password } = readBasicCredentials(token);
+    // Before the password goes to the DC or the KDC.
+    context.hold();
     const identity: NtlmIdentity = await this.limits.run(username, context.clientAddress, () =>
       this.verifier.verifyPassword({ domain, username, password, signal: context.signal }),
     );

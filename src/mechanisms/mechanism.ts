@@ -14,6 +14,14 @@ export interface MechanismContext {
   readonly secure: boolean;
   /** Who per-client limits count the request against (the peer, or what a trusted proxy forwards). */
   readonly clientAddress: string;
+  /**
+   * Takes this handshake's place among `maxPendingHandshakes` (throws the 503 when they are
+   * full). A mechanism calls it before it starts anything that waits (a DC connection, a store,
+   * a KDC), so that a burst of first legs cannot all start that work. A logon decided in the call
+   * itself (a Kerberos ticket checked with the keytab) holds nothing, and need not. Safe to call
+   * twice; a leg that ends pending, or answers with a promise, holds its place either way.
+   */
+  hold(): void;
 }
 
 /**
@@ -43,8 +51,11 @@ export interface Mechanism {
    * continues the pending one. Throws InvalidTokenError (400) for a token it cannot place.
    */
   begins(token: Buffer): boolean;
-  /** The first leg of a new exchange. */
-  start(token: Buffer, context: MechanismContext): Promise<Step>;
+  /**
+   * The first leg of a new exchange: the step itself when it is decided without waiting on
+   * anything, else a promise of it (after `context.hold()`).
+   */
+  start(token: Buffer, context: MechanismContext): Step | Promise<Step>;
   /** A few fields about a token for log lines (its message type, the user it names...), never secrets. */
   describe(token: Buffer): Record<string, unknown>;
   /**

@@ -1,5 +1,5 @@
 import { AuthenticationError, InvalidTokenError } from '../errors.js';
-import type { KerberosAcceptor, KerberosIdentity } from '../kerberos/acceptor.js';
+import type { KerberosAcceptor, KerberosAcceptResult, KerberosIdentity } from '../kerberos/acceptor.js';
 import {
   decodeSpnego,
   encodeNegTokenResp,
@@ -77,15 +77,18 @@ export class NegotiateMechanism implements Mechanism {
     }
   }
 
-  async start(token: Buffer, context: MechanismContext): Promise<Step> {
+  /** At once for a Kerberos ticket checked here; a promise when the DC, a store or a group lookup must answer. */
+  start(token: Buffer, context: MechanismContext): Step | Promise<Step> {
     switch (peekNegotiateToken(token)) {
       case 'ntlmssp':
         return this.ntlm.start(token, context);
-      case 'krb5': {
+      case 'krb5':
         // RFC 4559 4.2 lets a client send the krb5 token without SPNEGO; it gets one back the same way.
-        const { identity, responseToken } = await this.#kerberos(token, context);
-        return { done: true, identity, responseToken };
-      }
+        return this.#kerberos(token, context, (identity, responseToken) => ({
+          done: true,
+          identity,
+          responseToken,
+        }));
     }
     const init = decodeSpnego(token);
     if (init.kind !== 'init') throw spnegoError('the first SPNEGO token must be a NegTokenInit');
@@ -184,17 +187,16 @@ export class NegotiateMechanism implements Mechanism {
   }
 
   /** The inner mechanism's first token, and its answer wrapped in a NegTokenResp. */
-  async #firstLeg(
+  #firstLeg(
     inner: Inner,
     token: Buffer,
     negotiation: Negotiation,
     context: MechanismContext,
-  ): Promise<Step> {
+  ): Step | Promise<Step> {
     const supportedMech = negotiation.firstReply ? negotiation.oid : undefined;
     if (inner === 'kerberos') {
       if (negotiation.micRequired) throw spnegoError('Kerberos cannot be negotiated as a second choice here');
-      const { identity, responseToken } = await this.#kerberos(token, context);
-      return {
+      return this.#kerberos(token, context, (identity, responseToken) => ({
         done: true,
         identity,
         responseToken: encodeNegTokenResp({
@@ -202,10 +204,15 @@ export class NegotiateMechanism implements Mechanism {
           supportedMech,
           responseToken,
         }),
-      };
+      }));
     }
+    return this.#ntlmFirstLeg(token, negotiation, context);
+  }
+
+  async #ntlmFirstLeg(token: Buffer, negotiation: Negotiation, context: MechanismContext): Promise<Step> {
     if (peekNegotiateToken(token) !== 'ntlmssp')
       throw spnegoError('the NTLMSSP mechanism token is not NTLMSSP');
+    const supportedMech = negotiation.firstReply ? negotiation.oid : undefined;
     const exchange = await this.ntlm.challenge(token, context);
     return {
       done: false,
@@ -231,10 +238,16 @@ export class NegotiateMechanism implements Mechanism {
     };
   }
 
-  async #kerberos(
+  /**
+   * The AP-REQ checked with the keytab, then `finish` with the identity and the AP-REP: in this
+   * call when nothing waits, else (a shared replay store, group names to look up) after holding
+   * the handshake's place.
+   */
+  #kerberos(
     token: Buffer,
     context: MechanismContext,
-  ): Promise<{ identity: NtlmIdentity; responseToken: Buffer | undefined }> {
+    finish: (identity: NtlmIdentity, responseToken: Buffer | undefined) => Step,
+  ): Step | Promise<Step> {
     if (!this.kerberos) {
       throw new AuthenticationError(
         'ERR_NTLM_UNSUPPORTED_MECHANISM',
@@ -245,9 +258,21 @@ export class NegotiateMechanism implements Mechanism {
       this.extendedProtection === 'off'
         ? undefined
         : { extendedProtection: this.extendedProtection, channelBindings: context.channelBindings };
-    const { identity, responseToken } = await this.kerberos.accept(token, channel);
+    const accepted = this.kerberos.acceptAtOnce(token, channel);
+    if (accepted instanceof Promise || this.nameGroups) {
+      context.hold();
+      return this.#kerberosNamed(accepted, finish);
+    }
+    return finish(fromKerberos(accepted.identity), accepted.responseToken);
+  }
+
+  async #kerberosNamed(
+    accepted: KerberosAcceptResult | Promise<KerberosAcceptResult>,
+    finish: (identity: NtlmIdentity, responseToken: Buffer | undefined) => Step,
+  ): Promise<Step> {
+    const { identity, responseToken } = await accepted;
     const named = fromKerberos(identity);
-    return { identity: this.nameGroups ? await this.nameGroups(named) : named, responseToken };
+    return finish(this.nameGroups ? await this.nameGroups(named) : named, responseToken);
   }
 }
 

@@ -78,6 +78,8 @@ export class NtlmMechanism implements Mechanism {
       throw new InvalidTokenError('the first NTLM token is not a NEGOTIATE', 'ERR_NTLM_UNEXPECTED_MESSAGE');
     }
     const negotiate = decodeNegotiate(negotiateToken);
+    // Before the verifier opens a DC connection or a secure channel call.
+    context.hold();
     const handshake = await this.verifier.startHandshake({
       negotiate,
       negotiateToken,

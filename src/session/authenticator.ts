@@ -38,8 +38,19 @@ const NO_KEYS: JsonWebKeySet = Object.freeze({ keys: Object.freeze([]) });
 /** Where one leg left the exchange, with the slot and abort signal it holds. */
 interface Leg {
   readonly step: Step;
-  readonly slot: HandshakeSlot;
+  /** None for a logon decided in the call that read it: nothing of it waited. */
+  readonly slot: HandshakeSlot | undefined;
   readonly controller: HandshakeAbort;
+}
+
+/** The request a leg answers, and the connection's handshake generation when it began. */
+interface LegRequest {
+  readonly state: ConnectionState;
+  readonly generation: number;
+  readonly request: AuthRequest;
+  readonly scheme: ConnectionScheme;
+  readonly mechanism: Mechanism;
+  readonly token: Buffer;
 }
 
 /** What the authenticator needs of a request, whatever the framework. */
@@ -288,17 +299,20 @@ export class Authenticator {
     return this.#fail(unavailable, request, 'NTLM', { kind: 'bearer' });
   }
 
-  /** One leg of a connection handshake; any leg ends the identity the connection had. */
-  async #leg(
+  /**
+   * One leg of a connection handshake; any leg ends the identity the connection had. A logon
+   * decided without waiting (a Kerberos ticket checked with the keytab, no token to sign) is
+   * answered in this call; every other leg in a promise.
+   */
+  #leg(
     request: AuthRequest,
     scheme: ConnectionScheme,
     mechanism: Mechanism,
     token: Buffer,
-  ): Promise<Decision> {
+  ): Decision | Promise<Decision> {
     const { debug } = this.#options;
-    const logger = this.#log(request);
     if (debug >= 2 && this.#mechanisms.find(scheme)?.loggableTokens)
-      logger.debug('token received', {
+      this.#log(request).debug('token received', {
         scheme,
         remote: request.clientAddress,
         token: token.toString('base64'),
@@ -307,93 +321,160 @@ export class Authenticator {
     this.#registry.forget(state);
     state.generation++;
     const generation = state.generation;
+    const leg = { state, generation, request, scheme, mechanism, token };
     try {
-      const leg = mechanism.begins(token)
-        ? await this.#firstLeg(state, request, mechanism, token)
-        : await this.#nextLeg(state, request, mechanism, token);
-      const { step, slot, controller } = leg;
-      // Whatever mechanism proved it: anonymous, Guest, computer accounts, other domains (401),
-      // before any token is signed for it.
-      if (step.done) this.#checkPolicy(step.identity, slot);
-      // Signed before the staleness check below, which must follow the last await.
-      const issued = step.done && this.#options.tokens ? await this.#issue(step.identity, slot) : undefined;
-      if (state.generation !== generation || request.socket.destroyed) {
-        // The client moved on (new leg or gone) while the mechanism worked: this one is stale.
-        this.#registry.releaseHandshake(slot);
-        controller.abort();
-        if (!step.done) step.pending.abort();
-        throw new AuthenticationError(
-          'ERR_NTLM_HANDSHAKE_EXPIRED',
-          'a newer handshake started on this connection meanwhile',
-        );
-      }
-      if (step.done) {
-        this.#registry.releaseHandshake(slot);
-        return this.#completed(
-          state,
-          request,
-          scheme,
-          step,
-          issued,
-          () => mechanism.mechanismOf(token) ?? scheme,
-        );
-      }
-      this.#awaitNextLeg(state, request, { exchange: step.pending, controller, slot });
-      if (debug >= 1)
-        logger.debug('challenge sent', {
-          scheme,
-          remote: request.clientAddress,
-          ...mechanism.describe(step.responseToken),
-        });
-      return { kind: 'challenge', offers: [`${scheme} ${step.responseToken.toString('base64')}`] };
+      const reached = mechanism.begins(token)
+        ? this.#firstLeg(state, request, mechanism, token)
+        : this.#nextLeg(state, request, mechanism, token);
+      if (reached instanceof Promise || (reached.step.done && this.#options.tokens))
+        return this.#awaitedLeg(reached, leg);
+      if (reached.step.done) this.#checkPolicy(reached.step.identity, reached.slot);
+      return this.#concludeLeg(reached, undefined, leg);
     } catch (error) {
-      return this.#fail(error, request, scheme, {
-        kind: 'logon',
-        durationMs: this.#handshakeTime(state),
-        mechanism: mechanism.mechanismOf(token),
-      });
+      return this.#legFailed(error, leg);
     }
   }
 
+  /** A leg whose mechanism, or whose Bearer token, is waited for. */
+  async #awaitedLeg(reached: Leg | Promise<Leg>, leg: LegRequest): Promise<Decision> {
+    try {
+      const settled = await reached;
+      const { step, slot } = settled;
+      // Whatever mechanism proved it: anonymous, Guest, computer accounts, other domains (401),
+      // before any token is signed for it.
+      if (step.done) this.#checkPolicy(step.identity, slot);
+      // Signed before the staleness check in #concludeLeg, which must follow the last await.
+      const issued = step.done && this.#options.tokens ? await this.#issue(step.identity, slot) : undefined;
+      return this.#concludeLeg(settled, issued, leg);
+    } catch (error) {
+      return this.#legFailed(error, leg);
+    }
+  }
+
+  /** Where the leg left the exchange: the connection's identity, or the next leg awaited. */
+  #concludeLeg(reached: Leg, issued: IssuedToken | undefined, leg: LegRequest): Decision {
+    const { step, slot, controller } = reached;
+    const { state, request, scheme, mechanism, token } = leg;
+    if (state.generation !== leg.generation || request.socket.destroyed) {
+      // The client moved on (new leg or gone) while the mechanism worked: this one is stale.
+      this.#release(slot);
+      controller.abort();
+      if (!step.done) step.pending.abort();
+      throw new AuthenticationError(
+        'ERR_NTLM_HANDSHAKE_EXPIRED',
+        'a newer handshake started on this connection meanwhile',
+      );
+    }
+    if (step.done) {
+      this.#release(slot);
+      return this.#completed(
+        state,
+        request,
+        scheme,
+        step,
+        issued,
+        () => mechanism.mechanismOf(token) ?? scheme,
+      );
+    }
+    // A pending exchange always holds its place (#firstLeg, #nextLeg).
+    this.#awaitNextLeg(state, request, { exchange: step.pending, controller, slot: slot! });
+    if (this.#options.debug >= 1)
+      this.#log(request).debug('challenge sent', {
+        scheme,
+        remote: request.clientAddress,
+        ...mechanism.describe(step.responseToken),
+      });
+    return { kind: 'challenge', offers: [`${scheme} ${step.responseToken.toString('base64')}`] };
+  }
+
+  #legFailed(error: unknown, leg: LegRequest): Decision {
+    return this.#fail(error, leg.request, leg.scheme, {
+      kind: 'logon',
+      durationMs: this.#handshakeTime(leg.state),
+      mechanism: leg.mechanism.mechanismOf(leg.token),
+    });
+  }
+
   /** The identity policy's verdict; a refused identity gives its handshake slot back first. */
-  #checkPolicy(identity: NtlmIdentity, slot: HandshakeSlot): void {
+  #checkPolicy(identity: NtlmIdentity, slot: HandshakeSlot | undefined): void {
     try {
       this.#options.identityPolicy.check(identity);
     } catch (error) {
-      this.#registry.releaseHandshake(slot);
+      this.#release(slot);
       throw error;
     }
   }
 
-  /** A first leg: a new exchange, under a handshake slot taken before any await. */
-  async #firstLeg(
+  /**
+   * A first leg: a new exchange. Its handshake slot is taken when the mechanism holds it (before
+   * it starts anything that waits), and in any case before the leg ends pending or in a promise:
+   * only a logon decided in this call holds none.
+   */
+  #firstLeg(
     state: ConnectionState,
     request: AuthRequest,
     mechanism: Mechanism,
     token: Buffer,
-  ): Promise<Leg> {
+  ): Leg | Promise<Leg> {
     this.#handshakeStarts.set(state, performance.now());
     this.#registry.dropPending(state);
-    // The slot is taken before any await: a burst of first legs cannot all pass the check
-    // while the mechanism is still opening DC connections for the earlier ones.
-    const slot = this.#reserve(request.clientAddress);
     const controller = new HandshakeAbort();
+    let slot: HandshakeSlot | undefined;
+    const hold = () => {
+      slot ??= this.#reserve(request.clientAddress);
+    };
+    let started: Step | Promise<Step>;
     try {
-      const { socket } = request;
-      const step = await mechanism.start(token, {
+      started = mechanism.start(token, {
         get signal() {
           return controller.signal;
         },
         // Read only by a mechanism that checks them: the certificate and two hashes per logon otherwise.
         get channelBindings() {
-          return channelBindingsOf(socket);
+          return channelBindingsOf(request.socket);
         },
         secure: request.secure === true,
-        clientAddress: request.clientAddress,
+        // Read only by a mechanism that counts it (Basic's failure limits): the peer's address otherwise.
+        get clientAddress() {
+          return request.clientAddress;
+        },
+        hold,
       });
-      return { step, slot, controller };
+      if (!(started instanceof Promise)) {
+        if (!started.done) this.#holdOrAbort(hold, started, controller);
+        return { step: started, slot, controller };
+      }
     } catch (error) {
-      this.#registry.releaseHandshake(slot);
+      this.#release(slot);
+      throw error;
+    }
+    try {
+      hold();
+    } catch (error) {
+      // A mechanism that did not hold before starting its work: it is let go unanswered.
+      controller.abort();
+      started.then(
+        (step) => step.done || step.pending.abort(),
+        () => {},
+      );
+      throw error;
+    }
+    return started.then(
+      (step) => ({ step, slot, controller }),
+      (error: unknown) => {
+        this.#release(slot);
+        throw error;
+      },
+    );
+  }
+
+  /** A pending step must hold a slot; when none is left, what the mechanism holds is let go. */
+  #holdOrAbort(hold: () => void, step: Extract<Step, { done: false }>, controller: HandshakeAbort): void {
+    try {
+      hold();
+    } catch (error) {
+      controller.abort();
+      step.pending.abort();
       throw error;
     }
   }
@@ -437,13 +518,17 @@ export class Authenticator {
   }
 
   /** The Bearer token for a completed handshake, when `bearer` is on; the slot goes if signing fails. */
-  async #issue(identity: NtlmIdentity, slot: HandshakeSlot): Promise<IssuedToken | undefined> {
+  async #issue(identity: NtlmIdentity, slot: HandshakeSlot | undefined): Promise<IssuedToken | undefined> {
     try {
       return await this.#options.tokens?.issue(identity);
     } catch (error) {
-      this.#registry.releaseHandshake(slot);
+      this.#release(slot);
       throw error;
     }
+  }
+
+  #release(slot: HandshakeSlot | undefined): void {
+    if (slot) this.#registry.releaseHandshake(slot);
   }
 
   /** The handshake is done: the connection has its identity, and the client maybe a Bearer token. */

@@ -3,7 +3,9 @@
 // mechListMIC both ways; request-mic for a mechanism that is not the client's first; broken DER.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { after, afterEach, before, beforeEach, describe, it, mock } from 'node:test';
+import { composeOptions, createAuthenticator } from '../../src/compose.js';
 import type { KerberosIdentity } from '../../src/kerberos/acceptor.js';
 import { decodeApReq } from '../../src/kerberos/ap-req.js';
 import { decrypt, EncType, encrypt, KeyUsage } from '../../src/kerberos/enctypes.js';
@@ -125,6 +127,60 @@ describe('Negotiate in ntlm() with a keytab (offline, the saved token)', () => {
       assert.equal(reply.status, 400, token.toString('hex'));
     }
     assert.deepEqual(served.logger.codes(), Array(4).fill('ERR_SPNEGO_INVALID_TOKEN'));
+  });
+});
+
+describe('a Kerberos logon decided at once (offline, the saved token)', () => {
+  const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+  beforeEach(() => mock.timers.enable({ apis: ['Date'], now: CAPTURED }));
+  afterEach(() => mock.timers.reset());
+
+  it('is answered in the call that reads it, not in a promise, when nothing has to be waited for', async () => {
+    const authenticator = createAuthenticator(
+      composeOptions({ verifier: testDirectory(), logger: quiet, kerberos: { keytab: KEYTAB } }),
+    );
+    const request = { socket: new Socket(), cookie: undefined, clientAddress: '127.0.0.1' };
+    try {
+      const decision = authenticator.authenticate({
+        ...request,
+        authorization: negotiate(SPNEGO).Authorization,
+      });
+      assert.ok(!(decision instanceof Promise));
+      assert.equal(decision.kind, 'pass');
+      assert.equal(decision.kind === 'pass' && decision.info.username, 'alice');
+      // The refusal of its replay is decided at once too.
+      const replay = authenticator.authenticate({
+        ...request,
+        authorization: negotiate(SPNEGO).Authorization,
+      });
+      assert.ok(!(replay instanceof Promise));
+      assert.equal(replay.kind === 'fail' && replay.error.code, 'ERR_KRB_REPLAY');
+    } finally {
+      await authenticator.close();
+    }
+  });
+
+  it('holds no handshake slot: it logs on while NTLM handshakes fill every slot', async () => {
+    const served = await startServer('node:http', {
+      kerberos: { keytab: KEYTAB },
+      maxPendingHandshakes: 1,
+      maxPendingHandshakesPerClient: 1,
+    });
+    const waiting = new NtlmHttpClient(served.url);
+    const refused = new NtlmHttpClient(served.url);
+    try {
+      const ntlmNegotiate = { Authorization: `NTLM ${type1().toString('base64')}` };
+      assert.equal((await waiting.request('/', ntlmNegotiate)).status, 401);
+      assert.equal((await refused.request('/', ntlmNegotiate)).status, 503);
+      const reply = await new NtlmHttpClient(served.url).request('/', negotiate(SPNEGO));
+      assert.equal(reply.status, 200, JSON.stringify(served.logger.records));
+      assert.equal(JSON.parse(reply.body).ntlm.mechanism, 'Kerberos');
+      assert.deepEqual(served.logger.codes(), ['ERR_NTLM_TOO_MANY_HANDSHAKES']);
+    } finally {
+      waiting.close();
+      refused.close();
+      await served.close();
+    }
   });
 });
 
