@@ -9,6 +9,9 @@
 //   ours-bearer, listed first, issues)
 //   ... instructions.ts ours@.tmp/distB/index.js ours   (a mode on another build, index.js absolute
 //   or relative to the repository: two builds counted in one run)
+//   ... instructions.ts --kerberos ours-kerberos negotiate-contract   (every request a Kerberos
+//   logon: a fresh authenticator for the saved token of test/fixtures/kerberos, on the same
+//   keep-alive connections, with the servers' clocks at the token's capture time; no DC)
 // Prints per mode: requests counted, main-thread instructions per request, those outside the
 // garbage collector (whose share moves with when it happens to run), and the other threads' (V8's
 // compiler and GC helpers: they moved by 10–35 thousand a request between runs of one build, with
@@ -29,10 +32,12 @@ import { ALICE } from '../../test/helpers/servers.js';
 import { type BuildSpec, parseBuildSpec } from '../lib/build-spec.js';
 import { ROOT } from '../lib/children.js';
 import { HttpConnection, requestBytes } from '../lib/http-conn.js';
+import { type TokenMint, tokenMint } from '../lib/kerberos-load.js';
 import { handshake } from '../lib/ntlm-load.js';
 
 const args = process.argv.slice(2);
 const bearer = args.includes('--bearer');
+const kerberos = args.includes('--kerberos');
 const modes = args.filter((arg) => !arg.startsWith('--'));
 const warmMs = Number(process.env.PROBE_WARM_MS ?? 45_000);
 const countedMs = Number(process.env.PROBE_MS ?? 10_000);
@@ -42,6 +47,18 @@ const GC =
   /Scaveng|Heap::|MarkCompact|Marking|Sweep|Evacuat|BodyDescriptor|Remembered|SlotSet|Worklist|PagedSpace|FreeList/;
 const dir = mkdtempSync(join(tmpdir(), 'instructions-'));
 let token: string | undefined;
+
+const KERBEROS_FIXTURES = join(ROOT, 'test/fixtures/kerberos');
+const KERBEROS_KEYTAB = join(KERBEROS_FIXTURES, 'http.keytab');
+const FIXTURE_CLOCK = join(ROOT, 'bench/lib/fixture-clock.mjs');
+/** --kerberos: fresh Negotiate tokens, minted on this process's clock moved to the token's capture time. */
+const mint = kerberos ? await kerberosMint() : undefined;
+
+async function kerberosMint(): Promise<TokenMint> {
+  await import(FIXTURE_CLOCK);
+  const saved = readFileSync(join(KERBEROS_FIXTURES, 'curl-negotiate-token.b64'), 'utf8').trim();
+  return tokenMint(Buffer.from(saved, 'base64'), readFileSync(KERBEROS_KEYTAB));
+}
 
 interface Counted {
   readonly mode: string;
@@ -71,6 +88,7 @@ async function start(
       `--callgrind-out-file=${join(dir, output)}`,
       process.execPath,
       '--perf-basic-prof',
+      ...(kerberos ? ['--import', FIXTURE_CLOCK] : []),
       '--import',
       'tsx',
       join(ROOT, 'bench/servers/app.ts'),
@@ -83,6 +101,8 @@ async function start(
         BENCH_MODE: mode,
         BENCH_LOCAL_DIRECTORY: '1',
         BENCH_JWT_SECRET: 's'.repeat(48),
+        BENCH_KEYTAB: KERBEROS_KEYTAB,
+        BENCH_SPN: 'HTTP/localhost',
       },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     },
@@ -102,15 +122,22 @@ async function start(
   return { child, port };
 }
 
+/** The next request's bytes: a Kerberos logon (--kerberos), the Bearer token (--bearer) or a bare GET. */
+function nextRequest(): Buffer {
+  if (mint)
+    return requestBytes('127.0.0.1', '/', { Authorization: `Negotiate ${mint().toString('base64')}` });
+  return requestBytes('127.0.0.1', '/', token ? { Authorization: `Bearer ${token}` } : {});
+}
+
 /** As many GETs as the connections carry for `durationMs`; throws on anything but 200. */
 async function load(connections: HttpConnection[], durationMs: number): Promise<number> {
-  const request = requestBytes('127.0.0.1', '/', token ? { Authorization: `Bearer ${token}` } : {});
+  const same = mint ? undefined : nextRequest();
   const deadline = performance.now() + durationMs;
   let answered = 0;
   await Promise.all(
     connections.map(async (connection) => {
       while (performance.now() < deadline) {
-        const reply = await connection.request(request);
+        const reply = await connection.request(same ?? nextRequest());
         if (reply.status !== 200) throw new Error(`status ${reply.status}`);
         answered++;
       }
@@ -134,7 +161,7 @@ async function count(spec: string, index: number): Promise<Counted> {
       side.close();
       if (!token) throw new Error('ours-bearer issued no token');
     }
-    const logsOn = !bearer && (mode.startsWith('ours') || mode.startsWith('handshake-'));
+    const logsOn = !bearer && !kerberos && (mode.startsWith('ours') || mode.startsWith('handshake-'));
     const connections = await Promise.all(
       Array.from({ length: 8 }, async () => {
         const connection = await HttpConnection.open(port, 60_000);
