@@ -18,7 +18,8 @@
 // no side in the lead). With two modes, also the functions whose instructions per request differ
 // most (JIT code named from --perf-basic-prof; a code address reused after V8 freed old code can
 // carry a stale name, as RegExp and module-lexer names do here: read the totals first).
-// PROBE_WARM_MS (45000) and PROBE_MS (10000) set the warm-up and the counted load. PROBE_SIMULATE=1
+// PROBE_WARM_MS (45000) and PROBE_MS (10000) set the warm-up and the counted load; PROBE_TOP (30)
+// how many of the largest per-function changes two modes print. PROBE_SIMULATE=1
 // adds callgrind's cache and branch simulation (the host's cache sizes) and prints the main
 // thread's events per request: I1mr (instruction-cache misses) and Bcm + Bim (mispredicted
 // branches), which account for most of ours' time beyond its instructions (bench/analysis.md,
@@ -271,8 +272,8 @@ try {
         return { name, before, after, change: after - before };
       })
       .sort((x, y) => Math.abs(y.change) - Math.abs(x.change))
-      .slice(0, 30);
-    console.log(`\nper request, ${a.mode} → ${b.mode}, the 30 largest changes:`);
+      .slice(0, Number(process.env.PROBE_TOP ?? 30));
+    console.log(`\nper request, ${a.mode} → ${b.mode}, the ${Number(process.env.PROBE_TOP ?? 30)} largest changes:`);
     for (const row of rows)
       console.log(
         `${row.change >= 0 ? '+' : ''}${Math.round(row.change)}\t${Math.round(row.before)}\t${Math.round(row.after)}\t${row.name.slice(0, 110)}`,
