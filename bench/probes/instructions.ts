@@ -273,7 +273,9 @@ try {
       })
       .sort((x, y) => Math.abs(y.change) - Math.abs(x.change))
       .slice(0, Number(process.env.PROBE_TOP ?? 30));
-    console.log(`\nper request, ${a.mode} → ${b.mode}, the ${Number(process.env.PROBE_TOP ?? 30)} largest changes:`);
+    console.log(
+      `\nper request, ${a.mode} → ${b.mode}, the ${Number(process.env.PROBE_TOP ?? 30)} largest changes:`,
+    );
     for (const row of rows)
       console.log(
         `${row.change >= 0 ? '+' : ''}${Math.round(row.change)}\t${Math.round(row.before)}\t${Math.round(row.after)}\t${row.name.slice(0, 110)}`,

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { AuthenticationError, isNtlmError, type NtlmError, ServiceUnavailableError } from '../errors.js';
-import type { Mechanism, Step } from '../mechanisms/mechanism.js';
+import type { Mechanism, MechanismContext, Step } from '../mechanisms/mechanism.js';
 import type { MechanismRegistry } from '../mechanisms/registry.js';
 import { type AuthenticatorObserver, type LogonOutcome, Observers } from '../metrics/observer.js';
 import { Operations } from '../metrics/operations.js';
@@ -51,6 +51,57 @@ interface LegRequest {
   readonly scheme: ConnectionScheme;
   readonly mechanism: Mechanism;
   readonly token: Buffer;
+}
+
+/**
+ * What a first leg hands its mechanism, as a class, not an object literal with `get` accessors:
+ * V8 gives such a literal a new hidden class for every object it makes, and scavenges keep those,
+ * with what the getters' closures hold, until a full collection. Here that was the request and its
+ * connection, ~6 KB a Kerberos logon promoted out of the young generation, which cost more than
+ * the promises this leg no longer makes (bench/analysis.md, session 17).
+ */
+class FirstLegContext implements MechanismContext {
+  /** The handshake slot, once the mechanism (or the authenticator) took it. */
+  slot: HandshakeSlot | undefined;
+  readonly controller = new HandshakeAbort();
+
+  constructor(
+    private readonly request: AuthRequest,
+    private readonly reserve: (client: string) => HandshakeSlot,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Read only by a mechanism that checks them: the certificate and two hashes per logon otherwise. */
+  get channelBindings(): Buffer | undefined {
+    return channelBindingsOf(this.request.socket);
+  }
+
+  get secure(): boolean {
+    return this.request.secure === true;
+  }
+
+  /** Read only by a mechanism that counts it (Basic's failure limits): the peer's address otherwise. */
+  get clientAddress(): string {
+    return this.request.clientAddress;
+  }
+
+  hold(): void {
+    this.slot ??= this.reserve(this.request.clientAddress);
+  }
+}
+
+/** A pending step must hold a slot; when none is left, what the mechanism holds is let go. */
+function holdOrAbort(context: FirstLegContext, step: Extract<Step, { done: false }>): void {
+  try {
+    context.hold();
+  } catch (error) {
+    context.controller.abort();
+    step.pending.abort();
+    throw error;
+  }
 }
 
 /** What the authenticator needs of a request, whatever the framework. */
@@ -126,6 +177,8 @@ export class Authenticator {
   readonly #identities = new IdentityInterner();
   /** `req.ntlm` of a verified Bearer token, built on its first request, not on every one. */
   readonly #bearerInfo = new WeakMap<VerifiedToken, NtlmRequestInfo>();
+  /** Takes a handshake slot for a client, or throws the 503: what FirstLegContext.hold() calls. */
+  readonly #reserveSlot = (client: string): HandshakeSlot => this.#reserve(client);
 
   /** `mechanisms`: what each scheme is accepted with, and what a fresh 401 offers (buildRegistry). */
   constructor(options: ResolvedOptions, mechanisms: MechanismRegistry) {
@@ -418,41 +471,28 @@ export class Authenticator {
   ): Leg | Promise<Leg> {
     this.#handshakeStarts.set(state, performance.now());
     this.#registry.dropPending(state);
-    const controller = new HandshakeAbort();
-    let slot: HandshakeSlot | undefined;
-    const hold = () => {
-      slot ??= this.#reserve(request.clientAddress);
-    };
+    const context = new FirstLegContext(request, this.#reserveSlot);
     let started: Step | Promise<Step>;
     try {
-      started = mechanism.start(token, {
-        get signal() {
-          return controller.signal;
-        },
-        // Read only by a mechanism that checks them: the certificate and two hashes per logon otherwise.
-        get channelBindings() {
-          return channelBindingsOf(request.socket);
-        },
-        secure: request.secure === true,
-        // Read only by a mechanism that counts it (Basic's failure limits): the peer's address otherwise.
-        get clientAddress() {
-          return request.clientAddress;
-        },
-        hold,
-      });
+      started = mechanism.start(token, context);
       if (!(started instanceof Promise)) {
-        if (!started.done) this.#holdOrAbort(hold, started, controller);
-        return { step: started, slot, controller };
+        if (!started.done) holdOrAbort(context, started);
+        return { step: started, slot: context.slot, controller: context.controller };
       }
     } catch (error) {
-      this.#release(slot);
+      this.#release(context.slot);
       throw error;
     }
+    return this.#startedLater(started, context);
+  }
+
+  /** A first leg answered with a promise: it holds its slot now, whether the mechanism took it or not. */
+  #startedLater(started: Promise<Step>, context: FirstLegContext): Promise<Leg> {
     try {
-      hold();
+      context.hold();
     } catch (error) {
       // A mechanism that did not hold before starting its work: it is let go unanswered.
-      controller.abort();
+      context.controller.abort();
       started.then(
         (step) => step.done || step.pending.abort(),
         () => {},
@@ -460,23 +500,12 @@ export class Authenticator {
       throw error;
     }
     return started.then(
-      (step) => ({ step, slot, controller }),
+      (step) => ({ step, slot: context.slot, controller: context.controller }),
       (error: unknown) => {
-        this.#release(slot);
+        this.#release(context.slot);
         throw error;
       },
     );
-  }
-
-  /** A pending step must hold a slot; when none is left, what the mechanism holds is let go. */
-  #holdOrAbort(hold: () => void, step: Extract<Step, { done: false }>, controller: HandshakeAbort): void {
-    try {
-      hold();
-    } catch (error) {
-      controller.abort();
-      step.pending.abort();
-      throw error;
-    }
   }
 
   /** A later leg: the connection's pending exchange goes on (and is used up). */
