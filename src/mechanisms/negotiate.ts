@@ -260,7 +260,13 @@ export class NegotiateMechanism implements Mechanism {
         : { extendedProtection: this.extendedProtection, channelBindings: context.channelBindings };
     const accepted = this.kerberos.acceptAtOnce(token, channel);
     if (accepted instanceof Promise || this.nameGroups) {
-      context.hold();
+      try {
+        context.hold();
+      } catch (error) {
+        // Refused for want of a slot: the store's answer, still on its way, is not waited for.
+        if (accepted instanceof Promise) accepted.catch(() => {});
+        throw error;
+      }
       return this.#kerberosNamed(accepted, finish);
     }
     return finish(fromKerberos(accepted.identity), accepted.responseToken);

@@ -22,7 +22,7 @@ import {
 } from '../../src/negotiate/spnego.js';
 import { ntlmMac } from '../../src/ntlm/signing.js';
 import { isSealedIdentity, sealIdentity } from '../../src/sealed-identities.js';
-import type { Verifier } from '../../src/types.js';
+import type { Store, Verifier } from '../../src/types.js';
 import { NtlmHttpClient } from '../helpers/http-client.js';
 import { type1, type3 } from '../helpers/ntlm-client.js';
 import { ALICE, startServer, type TestServer, testDirectory } from '../helpers/servers.js';
@@ -179,6 +179,45 @@ describe('a Kerberos logon decided at once (offline, the saved token)', () => {
     } finally {
       waiting.close();
       refused.close();
+      await served.close();
+    }
+  });
+});
+
+describe('a Kerberos logon that waits on a shared replay store (offline, the saved token)', () => {
+  it('holds a slot: with every slot full it gets 503, and the store answer left behind is handled', async () => {
+    // A shared store that has seen every authenticator: its answer (a replay) comes after the 503.
+    const store: Store = {
+      get: async () => undefined,
+      set: async () => {},
+      delete: async () => {},
+      setIfAbsent: () => new Promise((resolve) => setImmediate(() => resolve(false))),
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    mock.timers.enable({ apis: ['Date'], now: CAPTURED });
+    const served = await startServer('node:http', {
+      kerberos: { keytab: KEYTAB },
+      store,
+      maxPendingHandshakes: 1,
+      maxPendingHandshakesPerClient: 1,
+    });
+    const waiting = new NtlmHttpClient(served.url);
+    try {
+      assert.equal(
+        (await waiting.request('/', { Authorization: `NTLM ${type1().toString('base64')}` })).status,
+        401,
+      );
+      const reply = await new NtlmHttpClient(served.url).request('/', negotiate(SPNEGO));
+      assert.equal(reply.status, 503);
+      assert.deepEqual(served.logger.codes(), ['ERR_NTLM_TOO_MANY_HANDSHAKES']);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      mock.timers.reset();
+      waiting.close();
       await served.close();
     }
   });
