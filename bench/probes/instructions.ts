@@ -33,7 +33,7 @@ import { ALICE } from '../../test/helpers/servers.js';
 import { type BuildSpec, parseBuildSpec } from '../lib/build-spec.js';
 import { ROOT } from '../lib/children.js';
 import { HttpConnection, requestBytes } from '../lib/http-conn.js';
-import { type TokenMint, tokenMint } from '../lib/kerberos-load.js';
+import { FIXTURE_CLOCK, FIXTURE_SERVER_ENV, fixtureMint } from '../lib/kerberos-fixture.js';
 import { handshake } from '../lib/ntlm-load.js';
 
 const args = process.argv.slice(2);
@@ -49,17 +49,8 @@ const GC =
 const dir = mkdtempSync(join(tmpdir(), 'instructions-'));
 let token: string | undefined;
 
-const KERBEROS_FIXTURES = join(ROOT, 'test/fixtures/kerberos');
-const KERBEROS_KEYTAB = join(KERBEROS_FIXTURES, 'http.keytab');
-const FIXTURE_CLOCK = join(ROOT, 'bench/lib/fixture-clock.mjs');
 /** --kerberos: fresh Negotiate tokens, minted on this process's clock moved to the token's capture time. */
-const mint = kerberos ? await kerberosMint() : undefined;
-
-async function kerberosMint(): Promise<TokenMint> {
-  await import(FIXTURE_CLOCK);
-  const saved = readFileSync(join(KERBEROS_FIXTURES, 'curl-negotiate-token.b64'), 'utf8').trim();
-  return tokenMint(Buffer.from(saved, 'base64'), readFileSync(KERBEROS_KEYTAB));
-}
+const mint = kerberos ? await fixtureMint() : undefined;
 
 interface Counted {
   readonly mode: string;
@@ -100,10 +91,8 @@ async function start(
         ...process.env,
         ...env,
         BENCH_MODE: mode,
-        BENCH_LOCAL_DIRECTORY: '1',
+        ...FIXTURE_SERVER_ENV,
         BENCH_JWT_SECRET: 's'.repeat(48),
-        BENCH_KEYTAB: KERBEROS_KEYTAB,
-        BENCH_SPN: 'HTTP/localhost',
       },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     },

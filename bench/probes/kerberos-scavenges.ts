@@ -6,18 +6,13 @@
 // survive a scavenge are what makes it cost (bench/analysis.md, session 17):
 //   node --import tsx bench/probes/kerberos-scavenges.ts ours-kerberos negotiate-contract
 //   ... kerberos-scavenges.ts ours-kerberos@.tmp/distB/index.js ours-kerberos   (another build)
-import '../lib/fixture-clock.mjs';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseBuildSpec } from '../lib/build-spec.js';
 import { ROOT } from '../lib/children.js';
-import { kerberosLogonLoad, tokenMint } from '../lib/kerberos-load.js';
+import { FIXTURE_CLOCK, FIXTURE_SERVER_ENV, fixtureMint } from '../lib/kerberos-fixture.js';
+import { kerberosLogonLoad } from '../lib/kerberos-load.js';
 
-const fixtures = join(ROOT, 'test/fixtures/kerberos');
-const keytab = join(fixtures, 'http.keytab');
-const saved = Buffer.from(readFileSync(join(fixtures, 'curl-negotiate-token.b64'), 'utf8').trim(), 'base64');
-const mints = [tokenMint(saved, readFileSync(keytab))];
+const mints = [await fixtureMint()];
 
 /** The sum of one field of V8's name=value GC lines. */
 const total = (lines: string[], field: string) =>
@@ -27,24 +22,10 @@ for (const spec of process.argv.slice(2)) {
   const { mode, env } = parseBuildSpec(spec);
   const child = spawn(
     process.execPath,
-    [
-      '--trace-gc-nvp',
-      '--import',
-      join(ROOT, 'bench/lib/fixture-clock.mjs'),
-      '--import',
-      'tsx',
-      'bench/servers/app.ts',
-    ],
+    ['--trace-gc-nvp', '--import', FIXTURE_CLOCK, '--import', 'tsx', 'bench/servers/app.ts'],
     {
       cwd: ROOT,
-      env: {
-        ...process.env,
-        ...env,
-        BENCH_MODE: mode,
-        BENCH_LOCAL_DIRECTORY: '1',
-        BENCH_KEYTAB: keytab,
-        BENCH_SPN: 'HTTP/localhost',
-      },
+      env: { ...process.env, ...env, BENCH_MODE: mode, ...FIXTURE_SERVER_ENV },
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     },
   );
