@@ -19,7 +19,10 @@
 // most (JIT code named from --perf-basic-prof; a code address reused after V8 freed old code can
 // carry a stale name, as RegExp and module-lexer names do here: read the totals first).
 // PROBE_WARM_MS (45000) and PROBE_MS (10000) set the warm-up and the counted load; PROBE_TOP (30)
-// how many of the largest per-function changes two modes print. PROBE_SIMULATE=1
+// how many of the largest per-function changes two modes print; PROBE_INCLUSIVE=1 prints those
+// changes with each function's callees counted in (callgrind's inclusive cost: what a function of
+// ours costs with the builtins and node:crypto calls it makes); PROBE_KEEP=1 keeps the callgrind
+// files and V8's perf maps, and prints where (for callgrind_annotate --tree=caller). PROBE_SIMULATE=1
 // adds callgrind's cache and branch simulation (the host's cache sizes) and prints the main
 // thread's events per request: I1mr (instruction-cache misses) and Bcm + Bim (mispredicted
 // branches), which account for most of ours' time beyond its instructions (bench/analysis.md,
@@ -58,6 +61,8 @@ interface Counted {
   readonly pid: number;
   /** Instructions per function (callgrind_annotate's self cost), whole counted load. */
   readonly byFunction: Map<string, number>;
+  /** With PROBE_INCLUSIVE=1: the same with each function's callees counted in; else byFunction. */
+  readonly listed: Map<string, number>;
   /** The main thread's totals per event (Ir; with PROBE_SIMULATE also cache and branch misses). */
   readonly events: Map<string, number>;
   /** Instructions of every other thread (the compiler's and the garbage collector's helpers), whole counted load. */
@@ -172,11 +177,15 @@ async function count(spec: string, index: number): Promise<Counted> {
     const otherThreads = readdirSync(dir)
       .filter((name) => name.startsWith(`${output}-`) && name !== mainThread)
       .reduce((sum, name) => sum + totalInstructions(join(dir, name)), 0);
+    const byFunction = functions(join(dir, mainThread), child.pid!);
+    const listed = inclusive ? functions(join(dir, mainThread), child.pid!, true) : byFunction;
+    if (!keep) rmSync(`/tmp/perf-${child.pid}.map`, { force: true });
     return {
       mode: spec,
       requests,
       pid: child.pid!,
-      byFunction: functions(join(dir, mainThread), child.pid!),
+      byFunction,
+      listed,
       events: eventTotals(join(dir, mainThread)),
       otherThreads,
     };
@@ -198,8 +207,16 @@ function totalInstructions(file: string): number {
   return eventTotals(file).get('Ir') ?? 0;
 }
 
-/** Self instructions per function; JIT code (an address to valgrind) named from V8's perf map. */
-function functions(file: string, pid: number): Map<string, number> {
+/** Whether the per-function changes count each function's callees in (PROBE_INCLUSIVE=1). */
+const inclusive = process.env.PROBE_INCLUSIVE === '1';
+/** PROBE_KEEP=1: the callgrind files and perf maps stay for reading by hand. */
+const keep = process.env.PROBE_KEEP === '1';
+
+/**
+ * Instructions per function, self (or with `withCallees`, inclusive); JIT code (an address to
+ * valgrind) named from V8's perf map.
+ */
+function functions(file: string, pid: number, withCallees = false): Map<string, number> {
   const perfMap = readFileSync(`/tmp/perf-${pid}.map`, 'utf8')
     .split('\n')
     .filter(Boolean)
@@ -211,7 +228,8 @@ function functions(file: string, pid: number): Map<string, number> {
         name: name.join(' '),
       };
     });
-  const annotated = execFileSync('callgrind_annotate', ['--threshold=100', '--show=Ir', file], {
+  const options = ['--threshold=100', '--show=Ir', ...(withCallees ? ['--inclusive=yes'] : [])];
+  const annotated = execFileSync('callgrind_annotate', [...options, file], {
     maxBuffer: 1 << 28,
   }).toString();
   const byFunction = new Map<string, number>();
@@ -226,7 +244,6 @@ function functions(file: string, pid: number): Map<string, number> {
     }
     byFunction.set(name, (byFunction.get(name) ?? 0) + Number(match[1]!.replaceAll(',', '')));
   }
-  rmSync(`/tmp/perf-${pid}.map`, { force: true });
   return byFunction;
 }
 
@@ -253,17 +270,17 @@ try {
   }
   if (results.length === 2) {
     const [a, b] = results as [Counted, Counted];
-    const names = new Set([...a.byFunction.keys(), ...b.byFunction.keys()]);
+    const names = new Set([...a.listed.keys(), ...b.listed.keys()]);
     const rows = [...names]
       .map((name) => {
-        const before = (a.byFunction.get(name) ?? 0) / a.requests;
-        const after = (b.byFunction.get(name) ?? 0) / b.requests;
+        const before = (a.listed.get(name) ?? 0) / a.requests;
+        const after = (b.listed.get(name) ?? 0) / b.requests;
         return { name, before, after, change: after - before };
       })
       .sort((x, y) => Math.abs(y.change) - Math.abs(x.change))
       .slice(0, Number(process.env.PROBE_TOP ?? 30));
     console.log(
-      `\nper request, ${a.mode} → ${b.mode}, the ${Number(process.env.PROBE_TOP ?? 30)} largest changes:`,
+      `\nper request, ${a.mode} → ${b.mode}, the ${Number(process.env.PROBE_TOP ?? 30)} largest changes${inclusive ? ' (inclusive: callees counted in)' : ''}:`,
     );
     for (const row of rows)
       console.log(
@@ -271,6 +288,7 @@ try {
       );
   }
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  if (keep) console.log(`\ncallgrind files kept in ${dir}; V8's perf maps in /tmp/perf-<pid>.map`);
+  else rmSync(dir, { recursive: true, force: true });
 }
 process.exit(0);

@@ -1,10 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
+import { DerWriter } from '../asn1/der-writer.js';
 import { DEFAULTS } from '../defaults.js';
 import { ConfigurationError, InvalidTokenError } from '../errors.js';
 import { sealIdentity } from '../sealed-identities.js';
 import type { Store } from '../store/store.js';
 import { booleanOption, positiveInteger } from '../validation.js';
-import { encodeApRep } from './ap-rep.js';
+import { writeApRep } from './ap-rep.js';
 import { type ApReq, decodeApReq, type Ticket } from './ap-req.js';
 import { type Authenticator, decodeAuthenticator } from './authenticator.js';
 import { checkKerberosChannelBindings, type KerberosChannel } from './channel-bindings.js';
@@ -15,9 +16,9 @@ import {
   type GssChecksum,
   KRB5_OID,
   MS_KRB5_OID,
+  startGssToken,
   TokId,
   unwrapGssToken,
-  wrapGssToken,
 } from './gss-token.js';
 import { principalText } from './keytab.js';
 import { keptPart, type OpenedTicket, OpenedTickets, type TicketPart } from './opened-tickets.js';
@@ -392,16 +393,17 @@ function checkedGssChecksum(authenticator: Authenticator): GssChecksum {
 
 /** The KRB_AP_REP for mutual authentication (RFC 4120 3.2.4), GSS-framed (RFC 4121 4.1). */
 function apRepToken(sessionKey: EncryptionKey, authenticator: Authenticator): Buffer {
-  return wrapGssToken(
-    KRB5_OID,
-    TokId.AP_REP,
-    encodeApRep(sessionKey, {
-      ctime: authenticator.ctime,
-      cusec: authenticator.cusec,
-      subkey: authenticator.subkey,
-      seqNumber: pooledRandomBytes(4).readUInt32BE(0) & 0x3fffffff,
-    }),
-  );
+  // The GSS frame and the AP-REP in one buffer (der-writer.ts says why).
+  const writer = new DerWriter();
+  const token = startGssToken(writer, KRB5_OID, TokId.AP_REP);
+  writeApRep(writer, sessionKey, {
+    ctime: authenticator.ctime,
+    cusec: authenticator.cusec,
+    subkey: authenticator.subkey,
+    seqNumber: pooledRandomBytes(4).readUInt32BE(0) & 0x3fffffff,
+  });
+  writer.end(token);
+  return writer.result();
 }
 
 /** A GSS krb5 initial context token (either krb5 OID), or a bare AP-REQ. */

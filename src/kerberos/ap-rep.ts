@@ -1,9 +1,10 @@
-import { der, readFields, readInteger, readKerberosTime, readOne, TagClass } from '../asn1/der.js';
+import { readFields, readInteger, readKerberosTime, readOne, TagClass } from '../asn1/der.js';
+import { DerWriter } from '../asn1/der-writer.js';
 import {
-  encodeEncryptedData,
-  encodeEncryptionKey,
   readEncryptedData,
   readEncryptionKey,
+  writeEncryptedData,
+  writeEncryptionKey,
 } from './asn1-types.js';
 import { decrypt, type EncryptionKey, encrypt, KeyUsage } from './enctypes.js';
 
@@ -13,28 +14,55 @@ import { decrypt, type EncryptionKey, encrypt, KeyUsage } from './enctypes.js';
  * (usage 12). As MIT's krb5_mk_rep does without an acceptor subkey, it carries the
  * authenticator's subkey back and our own sequence number.
  */
-export function encodeApRep(
+export function writeApRep(
+  /** Where the AP-REP goes, after what the writer holds already (a GSS token's head). */
+  writer: DerWriter,
   sessionKey: EncryptionKey,
   part: { ctime: Date; cusec: number; subkey: EncryptionKey | undefined; seqNumber: number },
-): Buffer {
-  const encApRepPart = der.application(
-    27,
-    der.sequence(
-      der.context(0, der.kerberosTime(part.ctime)),
-      der.context(1, der.integer(part.cusec)),
-      ...(part.subkey ? [der.context(2, encodeEncryptionKey(part.subkey))] : []),
-      der.context(3, der.integer(part.seqNumber >>> 0)),
-    ),
-  );
-  const cipher = encrypt(sessionKey, KeyUsage.AP_REP_ENC_PART, encApRepPart);
-  return der.application(
-    15,
-    der.sequence(
-      der.context(0, der.integer(5)),
-      der.context(1, der.integer(15)),
-      der.context(2, encodeEncryptedData({ etype: sessionKey.etype, kvno: undefined, cipher })),
-    ),
-  );
+): void {
+  const cipher = encrypt(sessionKey, KeyUsage.AP_REP_ENC_PART, encApRepPart(part));
+  const message = writer.application(15);
+  const sequence = writer.sequence();
+  let field = writer.context(0);
+  writer.integer(5); // pvno
+  writer.end(field);
+  field = writer.context(1);
+  writer.integer(15); // msg-type KRB_AP_REP
+  writer.end(field);
+  field = writer.context(2);
+  writeEncryptedData(writer, { etype: sessionKey.etype, kvno: undefined, cipher });
+  writer.end(field);
+  writer.end(sequence);
+  writer.end(message);
+}
+
+/** EncAPRepPart ::= [APPLICATION 27] SEQUENCE { ctime [0], cusec [1], subkey [2] OPTIONAL, seq-number [3] OPTIONAL } */
+function encApRepPart(part: {
+  ctime: Date;
+  cusec: number;
+  subkey: EncryptionKey | undefined;
+  seqNumber: number;
+}): Buffer {
+  const writer = new DerWriter(96);
+  const message = writer.application(27);
+  const sequence = writer.sequence();
+  let field = writer.context(0);
+  writer.kerberosTime(part.ctime);
+  writer.end(field);
+  field = writer.context(1);
+  writer.integer(part.cusec);
+  writer.end(field);
+  if (part.subkey) {
+    field = writer.context(2);
+    writeEncryptionKey(writer, part.subkey);
+    writer.end(field);
+  }
+  field = writer.context(3);
+  writer.integer(part.seqNumber >>> 0);
+  writer.end(field);
+  writer.end(sequence);
+  writer.end(message);
+  return writer.result();
 }
 
 /** Reads an AP-REP and its EncAPRepPart (what a client does; for tests and clients of our own). */

@@ -1,12 +1,12 @@
 import {
   type DerNode,
   type DerReader,
-  der,
   readFields,
   readInteger,
   readOctetString,
   readSequenceOf,
 } from '../asn1/der.js';
+import { DerWriter } from '../asn1/der-writer.js';
 import type { EncryptionKey } from './enctypes.js';
 
 /** The small RFC 4120 5.2 types every message is built from. */
@@ -41,11 +41,25 @@ export function readEncryptedData(reader: DerReader, node: DerNode, what: string
 }
 
 export function encodeEncryptedData(data: EncryptedData): Buffer {
-  return der.sequence(
-    der.context(0, der.integer(data.etype)),
-    ...(data.kvno === undefined ? [] : [der.context(1, der.integer(data.kvno))]),
-    der.context(2, der.octetString(data.cipher)),
-  );
+  const writer = new DerWriter(data.cipher.length + 32);
+  writeEncryptedData(writer, data);
+  return writer.result();
+}
+
+export function writeEncryptedData(writer: DerWriter, data: EncryptedData): void {
+  const sequence = writer.sequence();
+  let field = writer.context(0);
+  writer.integer(data.etype);
+  writer.end(field);
+  if (data.kvno !== undefined) {
+    field = writer.context(1);
+    writer.integer(data.kvno);
+    writer.end(field);
+  }
+  field = writer.context(2);
+  writer.octetString(data.cipher);
+  writer.end(field);
+  writer.end(sequence);
 }
 
 export function readEncryptionKey(reader: DerReader, node: DerNode, what: string): EncryptionKey {
@@ -57,7 +71,20 @@ export function readEncryptionKey(reader: DerReader, node: DerNode, what: string
 }
 
 export function encodeEncryptionKey(key: EncryptionKey): Buffer {
-  return der.sequence(der.context(0, der.integer(key.etype)), der.context(1, der.octetString(key.value)));
+  const writer = new DerWriter(key.value.length + 16);
+  writeEncryptionKey(writer, key);
+  return writer.result();
+}
+
+export function writeEncryptionKey(writer: DerWriter, key: EncryptionKey): void {
+  const sequence = writer.sequence();
+  let field = writer.context(0);
+  writer.integer(key.etype);
+  writer.end(field);
+  field = writer.context(1);
+  writer.octetString(key.value);
+  writer.end(field);
+  writer.end(sequence);
 }
 
 export function readChecksum(reader: DerReader, node: DerNode, what: string): Checksum {

@@ -1,4 +1,5 @@
-import { DerReader, derError, element, oidBody, oidToString, TagClass } from '../asn1/der.js';
+import { DerReader, derError, oidBody, oidToString, Tag, TagClass } from '../asn1/der.js';
+import { DerWriter } from '../asn1/der-writer.js';
 import { InvalidTokenError } from '../errors.js';
 
 /**
@@ -40,10 +41,24 @@ export function unwrapGssToken(token: Buffer): GssToken {
 }
 
 export function wrapGssToken(mech: string, tokId: number, body: Buffer): Buffer {
-  const oid = element(TagClass.UNIVERSAL, false, 6, oidBody(mech));
-  const id = Buffer.alloc(2);
-  id.writeUInt16BE(tokId);
-  return element(TagClass.APPLICATION, true, 0, Buffer.concat([oid, id, body]));
+  const writer = new DerWriter(body.length + 32);
+  const token = startGssToken(writer, mech, tokId);
+  writer.bytes(body);
+  writer.end(token);
+  return writer.result();
+}
+
+/**
+ * Writes a GSS token's head (RFC 2743 3.1: [APPLICATION 0], the mech OID, then TOK_ID); the
+ * message follows it in `writer`, and `writer.end` of what this returns closes the token.
+ */
+export function startGssToken(writer: DerWriter, mech: string, tokId: number): number {
+  const token = writer.application(0);
+  writer.primitive(Tag.OID, oidBody(mech));
+  // TOK_ID: two octets, big-endian, not a DER element.
+  writer.byte(tokId >> 8);
+  writer.byte(tokId & 0xff);
+  return token;
 }
 
 /** GSS context flags in the 0x8003 checksum (RFC 4121 4.1.1.1, RFC 2744). */

@@ -11,8 +11,10 @@ import {
   readOctetString,
   readOid,
   readSequenceOf,
+  Tag,
   TagClass,
 } from '../asn1/der.js';
+import { DerWriter } from '../asn1/der-writer.js';
 import { InvalidTokenError } from '../errors.js';
 
 /**
@@ -142,15 +144,34 @@ function readNegTokenResp(parent: DerReader, choice: DerNode): NegTokenResp {
 
 /** The server's answer: [1] NegTokenResp, not GSS-framed (RFC 4178 4.2.2). */
 export function encodeNegTokenResp(resp: Partial<Omit<NegTokenResp, 'kind'>>): Buffer {
-  return der.context(
-    1,
-    der.sequence(
-      ...(resp.negState === undefined ? [] : [der.context(0, der.enumerated(resp.negState))]),
-      ...(resp.supportedMech === undefined ? [] : [der.context(1, der.oid(resp.supportedMech))]),
-      ...(resp.responseToken === undefined ? [] : [der.context(2, der.octetString(resp.responseToken))]),
-      ...(resp.mechListMIC === undefined ? [] : [der.context(3, der.octetString(resp.mechListMIC))]),
-    ),
-  );
+  // Every Negotiate logon answers one: in one buffer (der-writer.ts says why).
+  const writer = new DerWriter((resp.responseToken?.length ?? 0) + (resp.mechListMIC?.length ?? 0) + 48);
+  const choice = writer.context(1);
+  const sequence = writer.sequence();
+  let field: number;
+  if (resp.negState !== undefined) {
+    field = writer.context(0);
+    writer.enumerated(resp.negState);
+    writer.end(field);
+  }
+  if (resp.supportedMech !== undefined) {
+    field = writer.context(1);
+    writer.primitive(Tag.OID, oidBody(resp.supportedMech));
+    writer.end(field);
+  }
+  if (resp.responseToken !== undefined) {
+    field = writer.context(2);
+    writer.octetString(resp.responseToken);
+    writer.end(field);
+  }
+  if (resp.mechListMIC !== undefined) {
+    field = writer.context(3);
+    writer.octetString(resp.mechListMIC);
+    writer.end(field);
+  }
+  writer.end(sequence);
+  writer.end(choice);
+  return writer.result();
 }
 
 /** A framed NegTokenInit, as a client sends it (for tests and clients of our own). */

@@ -1,0 +1,147 @@
+import { Tag, TagClass } from './der.js';
+
+/** 2^(8n-1): an INTEGER of n octets holds -HALF_RANGE[n] .. HALF_RANGE[n]-1. */
+const HALF_RANGE = [0, 0x80, 0x8000, 0x800000, 0x80000000];
+
+/**
+ * A DER writer (X.690) that builds a whole message in one buffer, in the order its ASN.1 reads:
+ * `start` an element, write what it holds, `end` it, and its length is put in front of it then.
+ *
+ * Why, next to der.ts's `der.*` functions: each of those returns a Buffer of its own, so a
+ * message of n elements is n allocations and every byte copied once per level it is nested in.
+ * A Kerberos logon's answer (the AP-REP, its GSS frame and SPNEGO's NegTokenResp) was 27 such
+ * elements, with a typed array made for each and each copy, a third of the acceptor's work
+ * (bench/analysis.md, session 18). Here it is one buffer per message, and a length of 128 bytes
+ * or more moves its element's contents once, by the 1–4 bytes the length grows.
+ */
+export class DerWriter {
+  #buf: Buffer;
+  #pos = 0;
+
+  /** `capacity`: the bytes expected; the buffer grows past it when needed. */
+  constructor(capacity = 256) {
+    this.#buf = Buffer.allocUnsafe(capacity);
+  }
+
+  /** Starts a constructed element with the given first octet; `end` takes what this returns. */
+  start(first: number): number {
+    this.#reserve(2);
+    this.#buf[this.#pos] = first;
+    // One length octet for now: `end` makes room for more when the contents need them.
+    this.#pos += 2;
+    return this.#pos;
+  }
+
+  sequence(): number {
+    return this.start(0x20 | Tag.SEQUENCE);
+  }
+
+  /** `[n] EXPLICIT` */
+  context(n: number): number {
+    return this.start((TagClass.CONTEXT << 6) | 0x20 | n);
+  }
+
+  application(n: number): number {
+    return this.start((TagClass.APPLICATION << 6) | 0x20 | n);
+  }
+
+  /** Ends the element `start` returned `contents` for: writes its length, in DER's shortest form. */
+  end(contents: number): void {
+    const length = this.#pos - contents;
+    if (length < 0x80) {
+      this.#buf[contents - 1] = length;
+      return;
+    }
+    let count = 0;
+    for (let n = length; n > 0; n = Math.floor(n / 256)) count++;
+    this.#reserve(count);
+    this.#buf.copyWithin(contents + count, contents, this.#pos);
+    this.#buf[contents - 1] = 0x80 | count;
+    for (let i = count - 1, n = length; i >= 0; i--, n = Math.floor(n / 256))
+      this.#buf[contents + i] = n & 0xff;
+    this.#pos += count;
+  }
+
+  /** A primitive element: first octet, length, `body`. */
+  primitive(first: number, body: Uint8Array): void {
+    const contents = this.start(first);
+    this.bytes(body);
+    this.end(contents);
+  }
+
+  /** Bytes as they are, not an element (a GSS token's TOK_ID, a message already encoded). */
+  bytes(body: Uint8Array): void {
+    this.#reserve(body.length);
+    this.#buf.set(body, this.#pos);
+    this.#pos += body.length;
+  }
+
+  /** One octet as it is. */
+  byte(value: number): void {
+    this.#reserve(1);
+    this.#buf[this.#pos++] = value;
+  }
+
+  /** INTEGER within -2^31 .. 2^32-1 (RFC 4120's Int32 and UInt32), in its fewest octets. */
+  integer(value: number): void {
+    if (!Number.isInteger(value) || value < -0x80000000 || value > 0xffffffff) {
+      throw new RangeError(`INTEGER ${value} out of range`);
+    }
+    let length = 1;
+    while (length < 5 && (value < -HALF_RANGE[length]! || value >= HALF_RANGE[length]!)) length++;
+    this.#reserve(2 + length);
+    this.#buf[this.#pos] = Tag.INTEGER;
+    this.#buf[this.#pos + 1] = length;
+    // Two's complement, big-endian, low octet last.
+    for (let i = length - 1, n = value; i >= 0; i--, n = Math.floor(n / 256))
+      this.#buf[this.#pos + 2 + i] = n & 0xff;
+    this.#pos += 2 + length;
+  }
+
+  enumerated(value: number): void {
+    this.#reserve(3);
+    this.#buf[this.#pos] = Tag.ENUMERATED;
+    this.#buf[this.#pos + 1] = 1;
+    this.#buf[this.#pos + 2] = value;
+    this.#pos += 3;
+  }
+
+  octetString(bytes: Uint8Array): void {
+    this.primitive(Tag.OCTET_STRING, bytes);
+  }
+
+  /** KerberosTime (RFC 4120 5.2.3): GeneralizedTime "YYYYMMDDHHMMSSZ", written digit by digit. */
+  kerberosTime(date: Date): void {
+    const year = date.getUTCFullYear();
+    if (!(year >= 0 && year <= 9999)) throw new RangeError(`KerberosTime: year ${year} out of range`);
+    this.#reserve(17);
+    this.#buf[this.#pos] = Tag.GENERALIZED_TIME;
+    this.#buf[this.#pos + 1] = 15;
+    this.#pos += 2;
+    this.#digits(year, 4);
+    this.#digits(date.getUTCMonth() + 1, 2);
+    this.#digits(date.getUTCDate(), 2);
+    this.#digits(date.getUTCHours(), 2);
+    this.#digits(date.getUTCMinutes(), 2);
+    this.#digits(date.getUTCSeconds(), 2);
+    this.#buf[this.#pos++] = 0x5a; // Z
+  }
+
+  /** What was written: a view of this writer's buffer (no copy), for the one message it holds. */
+  result(): Buffer {
+    return this.#buf.subarray(0, this.#pos);
+  }
+
+  #digits(value: number, width: number): void {
+    for (let i = width - 1; i >= 0; i--, value = Math.floor(value / 10))
+      this.#buf[this.#pos + i] = 0x30 + (value % 10);
+    this.#pos += width;
+  }
+
+  #reserve(bytes: number): void {
+    if (this.#pos + bytes <= this.#buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + bytes));
+    grown.set(this.#buf.subarray(0, this.#pos));
+    this.#buf = grown;
+  }
+}
