@@ -45,6 +45,20 @@ export class DerWriter {
     return this.start((TagClass.APPLICATION << 6) | 0x20 | n);
   }
 
+  /** `[n] EXPLICIT INTEGER`: the commonest field of RFC 4120's messages. */
+  contextInteger(n: number, value: number): void {
+    const field = this.context(n);
+    this.integer(value);
+    this.end(field);
+  }
+
+  /** `[n] EXPLICIT OCTET STRING` */
+  contextOctetString(n: number, bytes: Uint8Array): void {
+    const field = this.context(n);
+    this.octetString(bytes);
+    this.end(field);
+  }
+
   /** Ends the element `start` returned `contents` for: writes its length, in DER's shortest form. */
   end(contents: number): void {
     const length = this.#pos - contents;

@@ -23,13 +23,9 @@ export function writeApRep(
   const cipher = encrypt(sessionKey, KeyUsage.AP_REP_ENC_PART, encApRepPart(part));
   const message = writer.application(15);
   const sequence = writer.sequence();
-  let field = writer.context(0);
-  writer.integer(5); // pvno
-  writer.end(field);
-  field = writer.context(1);
-  writer.integer(15); // msg-type KRB_AP_REP
-  writer.end(field);
-  field = writer.context(2);
+  writer.contextInteger(0, 5); // pvno
+  writer.contextInteger(1, 15); // msg-type KRB_AP_REP
+  const field = writer.context(2);
   writeEncryptedData(writer, { etype: sessionKey.etype, kvno: undefined, cipher });
   writer.end(field);
   writer.end(sequence);
@@ -49,17 +45,13 @@ function encApRepPart(part: {
   let field = writer.context(0);
   writer.kerberosTime(part.ctime);
   writer.end(field);
-  field = writer.context(1);
-  writer.integer(part.cusec);
-  writer.end(field);
+  writer.contextInteger(1, part.cusec);
   if (part.subkey) {
     field = writer.context(2);
     writeEncryptionKey(writer, part.subkey);
     writer.end(field);
   }
-  field = writer.context(3);
-  writer.integer(part.seqNumber >>> 0);
-  writer.end(field);
+  writer.contextInteger(3, part.seqNumber >>> 0);
   writer.end(sequence);
   writer.end(message);
   return writer.result();

@@ -48,17 +48,9 @@ export function encodeEncryptedData(data: EncryptedData): Buffer {
 
 export function writeEncryptedData(writer: DerWriter, data: EncryptedData): void {
   const sequence = writer.sequence();
-  let field = writer.context(0);
-  writer.integer(data.etype);
-  writer.end(field);
-  if (data.kvno !== undefined) {
-    field = writer.context(1);
-    writer.integer(data.kvno);
-    writer.end(field);
-  }
-  field = writer.context(2);
-  writer.octetString(data.cipher);
-  writer.end(field);
+  writer.contextInteger(0, data.etype);
+  if (data.kvno !== undefined) writer.contextInteger(1, data.kvno);
+  writer.contextOctetString(2, data.cipher);
   writer.end(sequence);
 }
 
@@ -78,12 +70,8 @@ export function encodeEncryptionKey(key: EncryptionKey): Buffer {
 
 export function writeEncryptionKey(writer: DerWriter, key: EncryptionKey): void {
   const sequence = writer.sequence();
-  let field = writer.context(0);
-  writer.integer(key.etype);
-  writer.end(field);
-  field = writer.context(1);
-  writer.octetString(key.value);
-  writer.end(field);
+  writer.contextInteger(0, key.etype);
+  writer.contextOctetString(1, key.value);
   writer.end(sequence);
 }
 

@@ -159,16 +159,8 @@ export function encodeNegTokenResp(resp: Partial<Omit<NegTokenResp, 'kind'>>): B
     writer.primitive(Tag.OID, oidBody(resp.supportedMech));
     writer.end(field);
   }
-  if (resp.responseToken !== undefined) {
-    field = writer.context(2);
-    writer.octetString(resp.responseToken);
-    writer.end(field);
-  }
-  if (resp.mechListMIC !== undefined) {
-    field = writer.context(3);
-    writer.octetString(resp.mechListMIC);
-    writer.end(field);
-  }
+  if (resp.responseToken !== undefined) writer.contextOctetString(2, resp.responseToken);
+  if (resp.mechListMIC !== undefined) writer.contextOctetString(3, resp.mechListMIC);
   writer.end(sequence);
   writer.end(choice);
   return writer.result();
