@@ -158,6 +158,15 @@ describe('kept ciphers and MACs', () => {
       }
     }
   });
+
+  it('HmacSha1 answers a Buffer of its own: a later MAC under the same key does not change it', () => {
+    const mac = new HmacSha1(Buffer.alloc(32, 7));
+    const first = mac.mac(Buffer.from('first'));
+    const copy = Buffer.from(first);
+    mac.mac(Buffer.from('second'));
+    assert.deepEqual(first, copy);
+    assert.equal(first.length, 20);
+  });
 });
 
 describe('encryption profiles', () => {
