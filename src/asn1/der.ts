@@ -229,6 +229,28 @@ export function readOne(
 }
 
 /**
+ * A SEQUENCE's explicit context fields by tag number. An array, not a Map: the tags are small
+ * (below 13 in RFC 4120 and 4178), and a Kerberos logon reads ten such SEQUENCEs, where a Map
+ * each (made, grown, hashed) was ~10 thousand instructions (bench/analysis.md, session 18).
+ */
+export class ContextFields {
+  readonly #nodes: (DerNode | undefined)[] = [];
+
+  get(tag: number): DerNode | undefined {
+    return this.#nodes[tag];
+  }
+
+  has(tag: number): boolean {
+    return this.#nodes[tag] !== undefined;
+  }
+
+  /** For contextFields only: each tag once, in increasing order. */
+  add(tag: number, node: DerNode): void {
+    this.#nodes[tag] = node;
+  }
+}
+
+/**
  * The fields of a SEQUENCE whose members are all EXPLICIT context tags (the RFC 4120 and 4178
  * style): tags strictly increasing, each known, each wrapping exactly one element.
  */
@@ -237,9 +259,9 @@ export function contextFields(
   sequence: DerNode,
   what: string,
   known: readonly number[],
-): Map<number, DerNode> {
+): ContextFields {
   const reader = parent.inside(sequence, what);
-  const fields = new Map<number, DerNode>();
+  const fields = new ContextFields();
   let last = -1;
   while (!reader.done) {
     const wrapper = reader.next(what);
@@ -249,7 +271,7 @@ export function contextFields(
     if (!known.includes(wrapper.tag)) throw reader.fail(`${what}: unknown field [${wrapper.tag}]`);
     if (wrapper.tag <= last) throw reader.fail(`${what}: field [${wrapper.tag}] out of order or repeated`);
     last = wrapper.tag;
-    fields.set(wrapper.tag, reader.explicit(wrapper, what, wrapper.tag));
+    fields.add(wrapper.tag, reader.explicit(wrapper, what, wrapper.tag));
   }
   return fields;
 }
@@ -261,7 +283,7 @@ export function readFields(
   what: string,
   known: readonly number[],
   required: readonly number[],
-): Map<number, DerNode> {
+): ContextFields {
   if (node.tagClass !== TagClass.UNIVERSAL || node.tag !== Tag.SEQUENCE || !node.constructed) {
     throw reader.fail(`${what}: expected a SEQUENCE`);
   }
