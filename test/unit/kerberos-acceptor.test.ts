@@ -13,6 +13,7 @@ import { decrypt, EncType, encrypt, KeyUsage } from '../../src/kerberos/enctypes
 import { TokId, unwrapGssToken } from '../../src/kerberos/gss-token.js';
 import { parseKeytab } from '../../src/kerberos/keytab.js';
 import { keptPart, type OpenedTicket, OpenedTickets } from '../../src/kerberos/opened-tickets.js';
+import { ServiceKeys } from '../../src/kerberos/service-key.js';
 import { decodeSpnego } from '../../src/negotiate/spnego.js';
 import { MemoryStore, type Store } from '../../src/store/store.js';
 
@@ -220,6 +221,33 @@ describe('kerberosAcceptor on the saved curl token', () => {
       { components: ['HTTP', 'localhost'], kvno: 3, etype: 18, key: randomBytes(32) },
     ]);
     assert.equal((await acceptor({ keytab: rotation }).accept(TOKEN)).identity.username, 'alice');
+  });
+
+  it('chooses the service key by principal in any case, enctype and kvno (no kvno: the newest), every time', () => {
+    const rotation = keytab([
+      { components: ['HTTP', 'localhost'], kvno: 1, etype: 18, key: randomBytes(32) },
+      { components: ['HTTP', 'localhost'], kvno: 2, etype: 18, key: SERVICE_KEY.value },
+    ]);
+    const keys = ServiceKeys.fromKeytab(rotation, undefined, false);
+    const ticket = (kvno: number | undefined, realm = 'EXAMPLE.TEST', host = 'localhost') => ({
+      realm,
+      sname: { nameType: 2, components: ['HTTP', host] },
+      encPart: { etype: 18, kvno, cipher: Buffer.alloc(64) },
+    });
+    const current = keys.forTicket(ticket(2));
+    assert.deepEqual(current.value, SERVICE_KEY.value);
+    assert.equal(keys.forTicket(ticket(2)), current);
+    assert.notDeepEqual(keys.forTicket(ticket(1)).value, SERVICE_KEY.value);
+    // No kvno: the newest; another spelling of the same principal: the same key.
+    assert.equal(keys.forTicket(ticket(undefined)), current);
+    assert.equal(keys.forTicket(ticket(2, 'example.test', 'LOCALHOST')), current);
+    for (let i = 0; i < 2; i++) {
+      assert.throws(() => keys.forTicket(ticket(3)), refused('ERR_KRB_NO_KEY'));
+      assert.throws(
+        () => keys.forTicket(ticket(2, 'EXAMPLE.TEST', 'other')),
+        refused('ERR_KRB_WRONG_SERVICE'),
+      );
+    }
   });
 
   it('refuses an rc4-hmac ticket unless allowRc4', async () => {
