@@ -9,14 +9,16 @@ const HALF_RANGE = [0, 0x80, 0x8000, 0x800000, 0x80000000];
  *
  * Why, next to der.ts's `der.*` functions: each of those returns a Buffer of its own, so a
  * message of n elements is n allocations and every byte copied once per level it is nested in.
- * A Kerberos logon's answer (the AP-REP, its GSS frame and SPNEGO's NegTokenResp) was 27 such
- * elements, with a typed array made for each and each copy, a third of the acceptor's work
- * (bench/analysis.md, session 18). Here it is one buffer per message, and a length of 128 bytes
- * or more moves its element's contents once, by the 1–4 bytes the length grows.
+ * A Kerberos logon's answer (the AP-REP, its GSS frame and SPNEGO's NegTokenResp) was ~35 such
+ * elements, a typed array made for each and its bytes copied again at every level: a third of
+ * the acceptor's work (bench/analysis.md, session 18). Here it is one buffer per message, and a
+ * length of 128 bytes or more moves its element's contents once, by the 1–4 bytes it grows.
  */
 export class DerWriter {
   #buf: Buffer;
   #pos = 0;
+  /** Elements started and not yet ended: each holds an unwritten length octet until it ends. */
+  #open = 0;
 
   /** `capacity`: the bytes expected; the buffer grows past it when needed. */
   constructor(capacity = 256) {
@@ -29,6 +31,7 @@ export class DerWriter {
     this.#buf[this.#pos] = first;
     // One length octet for now: `end` makes room for more when the contents need them.
     this.#pos += 2;
+    this.#open++;
     return this.#pos;
   }
 
@@ -61,6 +64,7 @@ export class DerWriter {
 
   /** Ends the element `start` returned `contents` for: writes its length, in DER's shortest form. */
   end(contents: number): void {
+    this.#open--;
     const length = this.#pos - contents;
     if (length < 0x80) {
       this.#buf[contents - 1] = length;
@@ -141,8 +145,13 @@ export class DerWriter {
     this.#buf[this.#pos++] = 0x5a; // Z
   }
 
-  /** What was written: a view of this writer's buffer (no copy), for the one message it holds. */
+  /**
+   * What was written: a view of this writer's buffer (no copy), for the one message it holds.
+   * Throws while an element is open: its length octet would be whatever the buffer held before
+   * (allocUnsafe's memory, from Node's pool).
+   */
   result(): Buffer {
+    if (this.#open !== 0) throw new Error(`DerWriter: ${this.#open} element(s) started and not ended`);
     return this.#buf.subarray(0, this.#pos);
   }
 

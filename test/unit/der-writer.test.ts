@@ -64,4 +64,13 @@ describe('DerWriter', () => {
     assert.equal(readKerberosTime(new DerReader(writer.result()).next('v'), 'v').getTime(), date.getTime());
     assert.throws(() => new DerWriter().kerberosTime(new Date(Date.UTC(10_000, 0, 1))), RangeError);
   });
+
+  it('gives no result while an element is open, so no unwritten length octet goes out', () => {
+    const writer = new DerWriter();
+    const sequence = writer.sequence();
+    writer.integer(1);
+    assert.throws(() => writer.result(), /1 element\(s\) started and not ended/);
+    writer.end(sequence);
+    assert.deepEqual(writer.result(), der.sequence(der.integer(1)));
+  });
 });
