@@ -231,7 +231,8 @@ export function readOne(
 /**
  * A SEQUENCE's explicit context fields by tag number. An array, not a Map: the tags are small
  * (below 13 in RFC 4120 and 4178), and a Kerberos logon reads ten such SEQUENCEs, where a Map
- * each (made, grown, hashed) was ~10 thousand instructions (bench/analysis.md, session 18).
+ * each (made, grown, hashed) cost 3–5 thousand instructions a logon more (bench/analysis.md,
+ * session 18).
  */
 export class ContextFields {
   readonly #nodes: (DerNode | undefined)[] = [];
