@@ -1,4 +1,12 @@
-import { Tag, TagClass } from './der.js';
+import { Tag, TagClass } from './tags.js';
+
+/** Octets of a DER length: one below 0x80, else 0x8n and n big-endian octets. */
+function lengthOctets(length: number): number {
+  if (length < 0x80) return 1;
+  let count = 1;
+  for (let n = length; n > 0; n = Math.floor(n / 256)) count++;
+  return count;
+}
 
 /** 2^(8n-1): an INTEGER of n octets holds -HALF_RANGE[n] .. HALF_RANGE[n]-1. */
 const HALF_RANGE = [0, 0x80, 0x8000, 0x800000, 0x80000000];
@@ -7,8 +15,9 @@ const HALF_RANGE = [0, 0x80, 0x8000, 0x800000, 0x80000000];
  * A DER writer (X.690) that builds a whole message in one buffer, in the order its ASN.1 reads:
  * `start` an element, write what it holds, `end` it, and its length is put in front of it then.
  *
- * Why, next to der.ts's `der.*` functions: each of those returns a Buffer of its own, so a
- * message of n elements is n allocations and every byte copied once per level it is nested in.
+ * Why, next to der.ts's `der.*` functions (built on it): each of those returns a Buffer of its
+ * own, so a message made of them is an allocation per element and every byte copied once per
+ * level it is nested in.
  * A Kerberos logon's answer (the AP-REP, its GSS frame and SPNEGO's NegTokenResp) was ~35 such
  * elements, a typed array made for each and its bytes copied again at every level: a third of
  * the acceptor's work (bench/analysis.md, session 18). Here it is one buffer per message, and a
@@ -66,25 +75,27 @@ export class DerWriter {
   end(contents: number): void {
     this.#open--;
     const length = this.#pos - contents;
-    if (length < 0x80) {
-      this.#buf[contents - 1] = length;
-      return;
+    // Past one octet of length, the contents move by the octets it needs more.
+    const more = lengthOctets(length) - 1;
+    if (more > 0) {
+      this.#reserve(more);
+      this.#buf.copyWithin(contents + more, contents, this.#pos);
+      this.#pos += more;
     }
-    let count = 0;
-    for (let n = length; n > 0; n = Math.floor(n / 256)) count++;
-    this.#reserve(count);
-    this.#buf.copyWithin(contents + count, contents, this.#pos);
-    this.#buf[contents - 1] = 0x80 | count;
-    for (let i = count - 1, n = length; i >= 0; i--, n = Math.floor(n / 256))
-      this.#buf[contents + i] = n & 0xff;
-    this.#pos += count;
+    this.#putLength(contents - 1, length);
+  }
+
+  /** An element's first octet and length, when the length is known before its contents (which follow). */
+  header(first: number, length: number): void {
+    this.#reserve(1 + lengthOctets(length));
+    this.#buf[this.#pos] = first;
+    this.#pos = this.#putLength(this.#pos + 1, length);
   }
 
   /** A primitive element: first octet, length, `body`. */
   primitive(first: number, body: Uint8Array): void {
-    const contents = this.start(first);
+    this.header(first, body.length);
     this.bytes(body);
-    this.end(contents);
   }
 
   /** Bytes as they are, not an element (a GSS token's TOK_ID, a message already encoded). */
@@ -107,21 +118,17 @@ export class DerWriter {
     }
     let length = 1;
     while (length < 5 && (value < -HALF_RANGE[length]! || value >= HALF_RANGE[length]!)) length++;
-    this.#reserve(2 + length);
-    this.#buf[this.#pos] = Tag.INTEGER;
-    this.#buf[this.#pos + 1] = length;
+    this.header(Tag.INTEGER, length);
+    this.#reserve(length);
     // Two's complement, big-endian, low octet last.
     for (let i = length - 1, n = value; i >= 0; i--, n = Math.floor(n / 256))
-      this.#buf[this.#pos + 2 + i] = n & 0xff;
-    this.#pos += 2 + length;
+      this.#buf[this.#pos + i] = n & 0xff;
+    this.#pos += length;
   }
 
   enumerated(value: number): void {
-    this.#reserve(3);
-    this.#buf[this.#pos] = Tag.ENUMERATED;
-    this.#buf[this.#pos + 1] = 1;
-    this.#buf[this.#pos + 2] = value;
-    this.#pos += 3;
+    this.header(Tag.ENUMERATED, 1);
+    this.byte(value);
   }
 
   octetString(bytes: Uint8Array): void {
@@ -132,10 +139,8 @@ export class DerWriter {
   kerberosTime(date: Date): void {
     const year = date.getUTCFullYear();
     if (!(year >= 0 && year <= 9999)) throw new RangeError(`KerberosTime: year ${year} out of range`);
-    this.#reserve(17);
-    this.#buf[this.#pos] = Tag.GENERALIZED_TIME;
-    this.#buf[this.#pos + 1] = 15;
-    this.#pos += 2;
+    this.header(Tag.GENERALIZED_TIME, 15);
+    this.#reserve(15);
     this.#digits(year, 4);
     this.#digits(date.getUTCMonth() + 1, 2);
     this.#digits(date.getUTCDate(), 2);
@@ -153,6 +158,18 @@ export class DerWriter {
   result(): Buffer {
     if (this.#open !== 0) throw new Error(`DerWriter: ${this.#open} element(s) started and not ended`);
     return this.#buf.subarray(0, this.#pos);
+  }
+
+  /** Writes `length` at `at` in DER's shortest form (the caller made room); returns where it ends. */
+  #putLength(at: number, length: number): number {
+    const octets = lengthOctets(length);
+    if (octets === 1) {
+      this.#buf[at] = length;
+      return at + 1;
+    }
+    this.#buf[at] = 0x80 | (octets - 1);
+    for (let i = octets - 1, n = length; i >= 1; i--, n = Math.floor(n / 256)) this.#buf[at + i] = n & 0xff;
+    return at + octets;
   }
 
   #digits(value: number, width: number): void {

@@ -1,5 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { type InvalidTokenCode, InvalidTokenError } from '../errors.js';
+import { DerWriter } from './der-writer.js';
+import { Tag, TagClass } from './tags.js';
 
 /**
  * A small strict DER reader and writer (X.690) for the Kerberos (RFC 4120) and SPNEGO (RFC 4178)
@@ -12,19 +14,7 @@ import { type InvalidTokenCode, InvalidTokenError } from '../errors.js';
  * is ~200 lines here and no dependency on the path that decides who a user is.
  */
 
-export const TagClass = { UNIVERSAL: 0, APPLICATION: 1, CONTEXT: 2, PRIVATE: 3 } as const;
-
-export const Tag = {
-  BOOLEAN: 1,
-  INTEGER: 2,
-  BIT_STRING: 3,
-  OCTET_STRING: 4,
-  OID: 6,
-  ENUMERATED: 10,
-  SEQUENCE: 16,
-  GENERALIZED_TIME: 24,
-  GENERAL_STRING: 27,
-} as const;
+export { Tag, TagClass };
 
 /** Deeper than any Kerberos or SPNEGO message nests; a bound against stack exhaustion. */
 const MAX_DEPTH = 32;
@@ -440,30 +430,15 @@ export function readSequenceOf<T>(
 
 // ---- writer -------------------------------------------------------------------------------
 
-/** Bytes of a DER length: one below 0x80, else 0x8n and n big-endian bytes. */
-function lengthBytes(length: number): number {
-  if (length < 0x80) return 1;
-  let count = 1;
-  for (let n = length; n > 0; n = Math.floor(n / 256)) count++;
-  return count;
-}
-
-/** One element of the given contents, in one allocation: header, then each part in turn. */
+/** One element of the given contents: its header, then each part in turn, in one buffer. */
 function encode(first: number, parts: readonly Buffer[]): Buffer {
   let length = 0;
   for (const part of parts) length += part.length;
-  const lengthSize = lengthBytes(length);
-  const out = Buffer.allocUnsafe(1 + lengthSize + length);
-  out[0] = first;
-  if (lengthSize === 1) {
-    out[1] = length;
-  } else {
-    out[1] = 0x80 | (lengthSize - 1);
-    for (let i = lengthSize, n = length; i >= 2; i--, n = Math.floor(n / 256)) out[i] = n & 0xff;
-  }
-  let at = 1 + lengthSize;
-  for (const part of parts) at += part.copy(out, at);
-  return out;
+  // The first octet and at most five of length.
+  const writer = new DerWriter(6 + length);
+  writer.header(first, length);
+  for (const part of parts) writer.bytes(part);
+  return writer.result();
 }
 
 export function element(tagClass: number, constructed: boolean, tag: number, body: Buffer): Buffer {
@@ -476,45 +451,22 @@ export const der = {
   context: (n: number, inner: Buffer): Buffer => element(TagClass.CONTEXT, true, n, inner),
   application: (n: number, inner: Buffer): Buffer => element(TagClass.APPLICATION, true, n, inner),
   integer(value: number): Buffer {
-    if (!Number.isInteger(value) || value < -0x80000000 || value > 0xffffffff) {
-      throw new RangeError(`INTEGER ${value} out of range`);
-    }
-    // The fewest two's-complement bytes that hold it (DER's minimal form), written in place.
-    let length = 1;
-    while (value < -(2 ** (8 * length - 1)) || value >= 2 ** (8 * length - 1)) length++;
-    const out = Buffer.allocUnsafe(2 + length);
-    out[0] = Tag.INTEGER;
-    out[1] = length;
-    out.writeIntBE(value, 2, length);
-    return out;
+    const writer = new DerWriter(7);
+    writer.integer(value);
+    return writer.result();
   },
-  enumerated: (value: number): Buffer =>
-    element(TagClass.UNIVERSAL, false, Tag.ENUMERATED, Buffer.from([value])),
+  enumerated(value: number): Buffer {
+    const writer = new DerWriter(3);
+    writer.enumerated(value);
+    return writer.result();
+  },
   octetString: (bytes: Buffer): Buffer => element(TagClass.UNIVERSAL, false, Tag.OCTET_STRING, bytes),
   kerberosString: (text: string): Buffer =>
     element(TagClass.UNIVERSAL, false, Tag.GENERAL_STRING, Buffer.from(text, 'utf8')),
   kerberosTime(date: Date): Buffer {
-    // YYYYMMDDHHMMSSZ written digit by digit: one per logon (the AP-REP), where a string and a
-    // RegExp cost more than the rest of the encoding.
-    const year = date.getUTCFullYear();
-    if (!(year >= 0 && year <= 9999)) throw new RangeError(`KerberosTime: year ${year} out of range`);
-    const body = Buffer.allocUnsafe(15);
-    let at = 0;
-    const put = (value: number, width: number) => {
-      for (let i = width - 1; i >= 0; i--) {
-        body[at + i] = 0x30 + (value % 10);
-        value = Math.floor(value / 10);
-      }
-      at += width;
-    };
-    put(year, 4);
-    put(date.getUTCMonth() + 1, 2);
-    put(date.getUTCDate(), 2);
-    put(date.getUTCHours(), 2);
-    put(date.getUTCMinutes(), 2);
-    put(date.getUTCSeconds(), 2);
-    body[14] = 0x5a;
-    return element(TagClass.UNIVERSAL, false, Tag.GENERALIZED_TIME, body);
+    const writer = new DerWriter(17);
+    writer.kerberosTime(date);
+    return writer.result();
   },
   bitString: (bytes: Buffer): Buffer =>
     element(TagClass.UNIVERSAL, false, Tag.BIT_STRING, Buffer.concat([Buffer.from([0]), bytes])),

@@ -65,6 +65,44 @@ describe('DerWriter', () => {
     assert.throws(() => new DerWriter().kerberosTime(new Date(Date.UTC(10_000, 0, 1))), RangeError);
   });
 
+  it("writes the octets X.690 gives: lengths, INTEGERs in two's complement, KerberosTime", () => {
+    const written = (write: (writer: DerWriter) => void) => {
+      const writer = new DerWriter(1);
+      write(writer);
+      return writer.result().toString('hex');
+    };
+    const cases: [number, string][] = [
+      [0, '020100'],
+      [127, '02017f'],
+      [128, '02020080'],
+      [-128, '020180'],
+      [-129, '0202ff7f'],
+      [256, '02020100'],
+      [0x80000000, '02050080000000'],
+      [0xffffffff, '020500ffffffff'],
+      [-0x80000000, '020480000000'],
+    ];
+    for (const [value, hex] of cases)
+      assert.equal(
+        written((w) => w.integer(value)),
+        hex,
+        `INTEGER ${value}`,
+      );
+    assert.equal(written((w) => w.octetString(bytes(200))).slice(0, 6), '0481c8');
+    assert.equal(written((w) => w.octetString(bytes(300))).slice(0, 8), '0482012c');
+    const nested = written((w) => {
+      const sequence = w.sequence();
+      w.bytes(bytes(200));
+      w.end(sequence);
+    });
+    assert.equal(nested.slice(0, 6), '3081c8');
+    assert.equal(nested.length, (3 + 200) * 2);
+    assert.equal(
+      written((w) => w.kerberosTime(new Date(Date.UTC(2026, 11, 6, 9, 5, 7)))),
+      Buffer.concat([Buffer.from([0x18, 15]), Buffer.from('20261206090507Z')]).toString('hex'),
+    );
+  });
+
   it('gives no result while an element is open, so no unwritten length octet goes out', () => {
     const writer = new DerWriter();
     const sequence = writer.sequence();
