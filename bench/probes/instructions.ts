@@ -12,6 +12,11 @@
 //   ... instructions.ts --kerberos ours-kerberos negotiate-contract   (every request a Kerberos
 //   logon: a fresh authenticator for the saved token of test/fixtures/kerberos, on the same
 //   keep-alive connections, with the servers' clocks at the token's capture time; no DC)
+//   ... instructions.ts --gateway proxy-headers gateway   (row 7: proxies in front of one bare
+//   Express upstream, itself not counted: gateway is `ntlm-sso gateway` in header mode with local
+//   users, its connections logged on during the warm-up; gateway-quiet the same with
+//   --access-log off; gateway@.tmp/distB/cli.js another build's; proxy and proxy-headers
+//   bench/servers/plain-proxy.ts's undici-dispatch and undici-dispatch-headers, rows 7g and 7h)
 // Prints per mode: requests counted, main-thread instructions per request, those outside the
 // garbage collector (whose share moves with when it happens to run), and the other threads' (V8's
 // compiler and GC helpers: they moved by 10–35 thousand a request between runs of one build, with
@@ -34,7 +39,7 @@ import { join } from 'node:path';
 // The user BENCH_LOCAL_DIRECTORY logs on (bench/servers/app.ts).
 import { ALICE } from '../../test/helpers/servers.js';
 import { type BuildSpec, parseBuildSpec } from '../lib/build-spec.js';
-import { ROOT } from '../lib/children.js';
+import { freePort, ROOT, startServer, waitForPort } from '../lib/children.js';
 import { HttpConnection, requestBytes } from '../lib/http-conn.js';
 import { FIXTURE_CLOCK, FIXTURE_SERVER_ENV, fixtureMint } from '../lib/kerberos-fixture.js';
 import { handshake } from '../lib/ntlm-load.js';
@@ -42,6 +47,7 @@ import { handshake } from '../lib/ntlm-load.js';
 const args = process.argv.slice(2);
 const bearer = args.includes('--bearer');
 const kerberos = args.includes('--kerberos');
+const gateway = args.includes('--gateway');
 const modes = args.filter((arg) => !arg.startsWith('--'));
 const warmMs = Number(process.env.PROBE_WARM_MS ?? 45_000);
 const countedMs = Number(process.env.PROBE_MS ?? 10_000);
@@ -69,6 +75,55 @@ interface Counted {
   readonly otherThreads: number;
 }
 
+/** --gateway: the bare upstream the proxies forward to (not counted). */
+const upstream = gateway ? await startServer({ mode: 'bare', env: {} }) : undefined;
+
+/** callgrind's command line for one counted process, writing `output`-01 (main thread), -02... */
+function callgrind(output: string, nodeArgs: string[]): string[] {
+  return [
+    '--tool=callgrind',
+    '--instr-atstart=no',
+    '--separate-threads=yes',
+    '--smc-check=all-non-file',
+    ...(simulate ? ['--cache-sim=yes', '--branch-sim=yes'] : []),
+    `--callgrind-out-file=${join(dir, output)}`,
+    process.execPath,
+    '--perf-basic-prof',
+    ...nodeArgs,
+  ];
+}
+
+/** --gateway: `spec` (gateway, gateway-quiet, proxy, proxy-headers; a gateway on another build after @) under callgrind. */
+async function startProxy(spec: string, output: string): Promise<{ child: ChildProcess; port: number }> {
+  const [mode, build = 'dist/cli.js'] = spec.split('@') as [string, string?];
+  const port = await freePort();
+  const upstreamUrl = `http://127.0.0.1:${upstream!.port}`;
+  const proxyClient = { proxy: 'undici-dispatch', 'proxy-headers': 'undici-dispatch-headers' }[mode];
+  if (!proxyClient && mode !== 'gateway' && mode !== 'gateway-quiet')
+    throw new Error(`--gateway: unknown mode ${mode}`);
+  const nodeArgs = proxyClient
+    ? ['--import', 'tsx', join(ROOT, 'bench/servers/plain-proxy.ts')]
+    : [
+        ...[build, 'gateway', '--listen', `127.0.0.1:${port}`, '--upstream', upstreamUrl],
+        ...['--users', 'demo-app/users.json', '--debug', '0'],
+        ...(mode === 'gateway-quiet' ? ['--access-log', 'off'] : []),
+      ];
+  const child = spawn('valgrind', callgrind(output, nodeArgs), {
+    cwd: ROOT,
+    env: { ...process.env, UPSTREAM: upstreamUrl, PORT: String(port), PROXY_CLIENT: proxyClient ?? '' },
+    // The gateway's access lines go to a pipe, as they would to a log collector; drained here.
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  child.stdout!.resume();
+  try {
+    await waitForPort(port, 120_000);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return { child, port };
+}
+
 /** `mode`'s server under callgrind, its output files named `output`-01 (main thread), -02...; killed if it does not start. */
 async function start(
   { mode, env }: BuildSpec,
@@ -76,20 +131,12 @@ async function start(
 ): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(
     'valgrind',
-    [
-      '--tool=callgrind',
-      '--instr-atstart=no',
-      '--separate-threads=yes',
-      '--smc-check=all-non-file',
-      ...(simulate ? ['--cache-sim=yes', '--branch-sim=yes'] : []),
-      `--callgrind-out-file=${join(dir, output)}`,
-      process.execPath,
-      '--perf-basic-prof',
+    callgrind(output, [
       ...(kerberos ? ['--import', FIXTURE_CLOCK] : []),
       '--import',
       'tsx',
       join(ROOT, 'bench/servers/app.ts'),
-    ],
+    ]),
     {
       cwd: ROOT,
       env: {
@@ -146,7 +193,7 @@ async function count(spec: string, index: number): Promise<Counted> {
   const build = parseBuildSpec(spec);
   const { mode } = build;
   const output = `${index}-${mode}`;
-  const { child, port } = await start(build, output);
+  const { child, port } = gateway ? await startProxy(spec, output) : await start(build, output);
   try {
     if (bearer && token === undefined) {
       if (mode !== 'ours-bearer')
@@ -156,7 +203,9 @@ async function count(spec: string, index: number): Promise<Counted> {
       side.close();
       if (!token) throw new Error('ours-bearer issued no token');
     }
-    const logsOn = !bearer && !kerberos && (mode.startsWith('ours') || mode.startsWith('handshake-'));
+    const logsOn =
+      (gateway && mode.startsWith('gateway')) ||
+      (!bearer && !kerberos && (mode.startsWith('ours') || mode.startsWith('handshake-')));
     const connections = await Promise.all(
       Array.from({ length: 8 }, async () => {
         const connection = await HttpConnection.open(port, 60_000);
@@ -169,7 +218,8 @@ async function count(spec: string, index: number): Promise<Counted> {
     const requests = await load(connections, countedMs);
     execFileSync('callgrind_control', ['--instr=off', String(child.pid)], { stdio: 'ignore' });
     for (const connection of connections) connection.close();
-    child.send({ type: 'stop' });
+    if (gateway) child.kill('SIGTERM');
+    else child.send({ type: 'stop' });
     await new Promise((resolve) => child.once('exit', resolve));
     // Thread 1 is the main thread (the others: the compiler's and the garbage collector's helpers).
     const mainThread = readdirSync(dir).find((name) => name === `${output}-01`);
@@ -288,6 +338,7 @@ try {
       );
   }
 } finally {
+  await upstream?.stop();
   if (keep) console.log(`\ncallgrind files kept in ${dir}; V8's perf maps in /tmp/perf-<pid>.map`);
   else rmSync(dir, { recursive: true, force: true });
 }
