@@ -20,25 +20,45 @@ export function headerValue(name: string): string {
   return name.replace(/[^\x20-\x7e]|[%,]/gu, (char) => encodeURIComponent(char));
 }
 
-/** The identity headers' values for one identity. */
+/** The identity headers' values for one identity, with what they were encoded from. */
 interface EncodedIdentity {
-  readonly username: string;
+  readonly remoteUser: string;
   readonly domain: string;
-  groups?: string;
+  readonly username: string;
+  readonly encodedDomain: string;
+  /** The group names encoded, when asked for and `groups` (frozen) is the identity's list. */
+  groups?: readonly string[];
+  encodedGroups?: string;
 }
 
 /**
- * Encoded once per identity, not per request: `req.ntlm` is one frozen object shared by all of
- * a user's connections (session/identity-interner.ts). A mutable one is encoded every time.
+ * Encoded once per identity object, not per request. `req.ntlm` is one object per authenticated
+ * connection (the middleware's), or one frozen object shared by all of a user's connections (an
+ * interned identity): its values are the same on every request, and the regular expression per
+ * header was ~2 thousand instructions a request (bench/analysis.md, session 19). Strings cannot
+ * change in place, so an entry is used while the object still holds the strings it was made from;
+ * a list of groups is kept only when frozen. So a changed identity is encoded again.
  */
 const encodedIdentities = new WeakMap<object, EncodedIdentity>();
 
 function encodedIdentity(info: NonNullable<IncomingMessage['ntlm']>): EncodedIdentity {
+  const { remoteUser, domain } = info;
   let encoded = encodedIdentities.get(info);
-  if (encoded) return encoded;
-  encoded = { username: headerValue(info.remoteUser), domain: headerValue(info.domain) };
-  if (Object.isFrozen(info)) encodedIdentities.set(info, encoded);
+  if (encoded?.remoteUser === remoteUser && encoded.domain === domain) return encoded;
+  encoded = { remoteUser, domain, username: headerValue(remoteUser), encodedDomain: headerValue(domain) };
+  encodedIdentities.set(info, encoded);
   return encoded;
+}
+
+function encodedGroups(info: NonNullable<IncomingMessage['ntlm']>, encoded: EncodedIdentity): string {
+  const groups = info.groups ?? [];
+  if (encoded.groups === groups && encoded.encodedGroups !== undefined) return encoded.encodedGroups;
+  const value = groups.map(headerValue).join(',');
+  if (Object.isFrozen(groups)) {
+    encoded.groups = groups;
+    encoded.encodedGroups = value;
+  }
+  return value;
 }
 
 /**
@@ -57,8 +77,7 @@ export function prepareUpstreamRequest(req: IncomingMessage, forward: ForwardedI
   else delete headers.connection;
   const encoded = encodedIdentity(info);
   headers['x-ntlm-username'] = encoded.username;
-  headers['x-ntlm-domain'] = encoded.domain;
-  if (forward.groups)
-    headers[GROUPS_HEADER] = encoded.groups ??= (info.groups ?? []).map(headerValue).join(',');
+  headers['x-ntlm-domain'] = encoded.encodedDomain;
+  if (forward.groups) headers[GROUPS_HEADER] = encodedGroups(info, encoded);
   if (forward.token && info.token) headers[TOKEN_HEADER] = info.token;
 }

@@ -519,6 +519,16 @@ describe('identity headers for the upstream', () => {
     assert.equal(upstreamHeaders(mutable, false)[0], 'alice');
     (mutable as { remoteUser: string }).remoteUser = 'mallory';
     assert.equal(upstreamHeaders(mutable, false)[0], 'mallory', 'not a value kept from an earlier request');
+    (mutable as { domain: string }).domain = 'ÉQUIPE';
+    assert.equal(upstreamHeaders(mutable, false)[1], '%C3%89QUIPE');
+    // A mutable list of groups is read on every request; a frozen one replaced is read again.
+    assert.equal(upstreamHeaders(mutable, true)[2], 'Ingenier%C3%ADa');
+    (mutable.groups as string[]).push('Ventas, Norte');
+    assert.equal(upstreamHeaders(mutable, true)[2], 'Ingenier%C3%ADa,Ventas%2C Norte');
+    (mutable as { groups: readonly string[] }).groups = Object.freeze(['Ops']);
+    assert.equal(upstreamHeaders(mutable, true)[2], 'Ops');
+    (mutable as { groups: readonly string[] }).groups = Object.freeze(['Dev']);
+    assert.equal(upstreamHeaders(mutable, true)[2], 'Dev');
   });
 });
 
