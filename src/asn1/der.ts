@@ -28,12 +28,17 @@ export interface DerNode {
   /** The whole element, header included. */
   readonly raw: Buffer;
   readonly depth: number;
+  /** The buffer the element was read from: its contents are `input[bodyStart, end)`. */
+  readonly input: Buffer;
+  readonly bodyStart: number;
+  readonly end: number;
 }
 
 /**
  * A DerNode that is offsets into the input: its body and whole encoding are cut only when asked
- * for. A constructed element is mostly read through `inside`, on the same input, and a Buffer
- * view per element was a tenth of a Kerberos logon's DER work.
+ * for. A constructed element is read through `inside`, on the same input, and a primitive one's
+ * value in place: a Buffer view per element was a tenth of a Kerberos logon's DER work, and
+ * one per INTEGER and string ~10 thousand instructions a logon more (bench/analysis.md, session 19).
  */
 class Element implements DerNode {
   readonly tagClass: number;
@@ -116,13 +121,7 @@ export class DerReader {
    * caller has checked the wrapper's class and number (`tag` names it in errors only).
    */
   explicit(wrapper: DerNode, what: string, tag: number): DerNode {
-    if (!(wrapper instanceof Element) || !wrapper.constructed) {
-      const label = `${what} [${tag}]`;
-      const inner = this.inside(wrapper, label);
-      const value = inner.next(label);
-      inner.end(label);
-      return value;
-    }
+    if (!wrapper.constructed) throw this.#fail(`${what} [${tag}]: expected a constructed element`);
     const depth = wrapper.depth + 1;
     if (depth > MAX_DEPTH) throw this.#fail(`DER nesting deeper than ${MAX_DEPTH}`);
     const value = readElement(wrapper.input, wrapper.bodyStart, wrapper.end, depth, this.#fail, what, tag);
@@ -151,12 +150,13 @@ export class DerReader {
   /** A reader over the body of a constructed element found by this reader. */
   inside(node: DerNode, what: string): DerReader {
     if (!node.constructed) throw this.#fail(`${what}: expected a constructed element`);
-    const depth = node.depth + 1;
-    if (node instanceof Element) {
-      // The same input, between the element's body offsets: no view cut.
-      return new DerReader(node.input, { start: node.bodyStart, end: node.end, depth, fail: this.#fail });
-    }
-    return new DerReader(node.body, { depth, fail: this.#fail });
+    // The same input, between the element's body offsets: no view cut.
+    return new DerReader(node.input, {
+      start: node.bodyStart,
+      end: node.end,
+      depth: node.depth + 1,
+      fail: this.#fail,
+    });
   }
 }
 
@@ -285,11 +285,11 @@ export function readFields(
   return fields;
 }
 
-function requireUniversal(node: DerNode, tag: number, what: string, fail: DerErrorFactory): Buffer {
+/** Throws unless `node` is the primitive universal type `tag`. */
+function requireUniversal(node: DerNode, tag: number, what: string, fail: DerErrorFactory): void {
   if (node.tagClass !== TagClass.UNIVERSAL || node.tag !== tag || node.constructed) {
     throw fail(`${what}: expected universal tag ${tag}, found class ${node.tagClass} number ${node.tag}`);
   }
-  return node.body;
 }
 
 /**
@@ -297,24 +297,31 @@ function requireUniversal(node: DerNode, tag: number, what: string, fail: DerErr
  * Windows versions send seq-number as a negative Int32, so the caller decides the range).
  */
 export function readInteger(node: DerNode, what: string, fail: DerErrorFactory = kerberosError): number {
-  const body = requireUniversal(node, Tag.INTEGER, what, fail);
-  if (body.length === 0 || body.length > 5) throw fail(`${what}: INTEGER of ${body.length} bytes`);
-  if (body.length > 1 && ((body[0] === 0 && body[1]! < 0x80) || (body[0] === 0xff && body[1]! >= 0x80))) {
+  requireUniversal(node, Tag.INTEGER, what, fail);
+  const { input, bodyStart: at } = node;
+  const length = node.end - at;
+  if (length === 0 || length > 5) throw fail(`${what}: INTEGER of ${length} bytes`);
+  if (
+    length > 1 &&
+    ((input[at] === 0 && input[at + 1]! < 0x80) || (input[at] === 0xff && input[at + 1]! >= 0x80))
+  ) {
     throw fail(`${what}: non-minimal INTEGER`);
   }
-  const value = body.readIntBE(0, body.length);
+  const value = input.readIntBE(at, length);
   if (value < -0x80000000 || value > 0xffffffff) throw fail(`${what}: INTEGER out of range`);
   return value;
 }
 
 export function readEnumerated(node: DerNode, what: string, fail: DerErrorFactory = kerberosError): number {
-  const body = requireUniversal(node, Tag.ENUMERATED, what, fail);
-  if (body.length !== 1) throw fail(`${what}: ENUMERATED of ${body.length} bytes`);
-  return body[0]!;
+  requireUniversal(node, Tag.ENUMERATED, what, fail);
+  const length = node.end - node.bodyStart;
+  if (length !== 1) throw fail(`${what}: ENUMERATED of ${length} bytes`);
+  return node.input[node.bodyStart]!;
 }
 
 export function readOctetString(node: DerNode, what: string, fail: DerErrorFactory = kerberosError): Buffer {
-  return requireUniversal(node, Tag.OCTET_STRING, what, fail);
+  requireUniversal(node, Tag.OCTET_STRING, what, fail);
+  return node.body;
 }
 
 /** KerberosString (RFC 4120 5.2.1): GeneralString restricted to IA5 characters. */
@@ -323,25 +330,31 @@ export function readKerberosString(
   what: string,
   fail: DerErrorFactory = kerberosError,
 ): string {
-  const body = requireUniversal(node, Tag.GENERAL_STRING, what, fail);
+  requireUniversal(node, Tag.GENERAL_STRING, what, fail);
+  const { input, bodyStart, end } = node;
   // Windows sends UTF-8 names here despite the IA5 rule; reject only control characters (in
   // UTF-8 they are single bytes: no byte of a multi-byte character is below 0x80).
-  for (const byte of body) {
+  let ascii = true;
+  for (let i = bodyStart; i < end; i++) {
+    const byte = input[i]!;
     if (byte < 0x20 || byte === 0x7f) throw fail(`${what}: not a valid KerberosString`);
+    if (byte >= 0x80) ascii = false;
   }
-  if (!isUtf8(body)) throw fail(`${what}: not a valid KerberosString`);
-  return body.toString('utf8');
+  if (ascii) return input.toString('latin1', bodyStart, end);
+  if (!isUtf8(node.body)) throw fail(`${what}: not a valid KerberosString`);
+  return input.toString('utf8', bodyStart, end);
 }
 
 /** KerberosTime (RFC 4120 5.2.3): GeneralizedTime "YYYYMMDDHHMMSSZ", no fractions. */
 export function readKerberosTime(node: DerNode, what: string, fail: DerErrorFactory = kerberosError): Date {
-  const body = requireUniversal(node, Tag.GENERALIZED_TIME, what, fail);
+  requireUniversal(node, Tag.GENERALIZED_TIME, what, fail);
+  const { input, bodyStart: at } = node;
   // Five of these per logon: read the digits in place rather than through a string and a RegExp.
-  if (body.length !== 15 || body[14] !== 0x5a) throw fail(`${what}: not a KerberosTime`);
+  if (node.end - at !== 15 || input[at + 14] !== 0x5a) throw fail(`${what}: not a KerberosTime`);
   const digits = (from: number, count: number): number => {
     let value = 0;
-    for (let i = from; i < from + count; i++) {
-      const digit = body[i]! - 0x30;
+    for (let i = at + from; i < at + from + count; i++) {
+      const digit = input[i]! - 0x30;
       if (digit < 0 || digit > 9) throw fail(`${what}: not a KerberosTime`);
       value = value * 10 + digit;
     }
@@ -364,16 +377,20 @@ export function readKerberosTime(node: DerNode, what: string, fail: DerErrorFact
 
 /** BIT STRING as its bytes (KerberosFlags, SPNEGO ContextFlags), first bit = MSB of byte 0. */
 export function readBitString(node: DerNode, what: string, fail: DerErrorFactory = kerberosError): Buffer {
-  const body = requireUniversal(node, Tag.BIT_STRING, what, fail);
-  if (body.length === 0 || body[0]! > 7 || (body.length === 1 && body[0] !== 0)) {
+  requireUniversal(node, Tag.BIT_STRING, what, fail);
+  const { input, bodyStart, end } = node;
+  const length = end - bodyStart;
+  // The first octet counts the unused bits of the last.
+  if (length === 0 || input[bodyStart]! > 7 || (length === 1 && input[bodyStart] !== 0)) {
     throw fail(`${what}: malformed BIT STRING`);
   }
-  return body.subarray(1);
+  return input.subarray(bodyStart + 1, end);
 }
 
 /** OBJECT IDENTIFIER in dotted form. */
 export function readOid(node: DerNode, what: string, fail: DerErrorFactory = kerberosError): string {
-  return oidToString(requireUniversal(node, Tag.OID, what, fail), what, fail);
+  requireUniversal(node, Tag.OID, what, fail);
+  return oidToString(node.body, what, fail);
 }
 
 /** The OIDs every Negotiate logon reads (SPNEGO and its mechanisms): known by their bytes. */

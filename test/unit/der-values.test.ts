@@ -1,7 +1,17 @@
 // KerberosString and OBJECT IDENTIFIER values read from DER: what is accepted and what is refused.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DerReader, der, readFields, readInteger, readKerberosString, readOid } from '../../src/asn1/der.js';
+import {
+  DerReader,
+  der,
+  readBitString,
+  readEnumerated,
+  readFields,
+  readInteger,
+  readKerberosString,
+  readKerberosTime,
+  readOid,
+} from '../../src/asn1/der.js';
 import { InvalidTokenError } from '../../src/errors.js';
 
 const element = (tag: number, body: Buffer) =>
@@ -165,5 +175,47 @@ describe('DER reader bounds', () => {
     assert.equal(readInteger(inner.next('i'), 'i'), 1);
     assert.equal(inner.done, true);
     assert.throws(() => inner.next('past'), invalid);
+  });
+});
+
+describe('DER values read in place', () => {
+  // Each value is read from the message's own buffer between its offsets. Here a value sits
+  // between neighbours: an OCTET STRING before it and bytes after it that would pass for its end
+  // ('Z', then digits and 0x7f), so a read past its end shows. The reader reads nothing after it.
+  const among = (value: string) => {
+    const reader = new DerReader(Buffer.from(`040100${value}5a30307f7f`, 'hex'));
+    reader.next('before');
+    return reader.next('v');
+  };
+  type Read = (node: ReturnType<typeof among>, what: string) => unknown;
+
+  it('reads each value from its own bytes, not its neighbours', () => {
+    assert.equal(readInteger(among('020105'), 'v'), 5);
+    assert.equal(readInteger(among('020400ffffff'), 'v'), 0xffffff);
+    assert.equal(readInteger(among('0202ff7f'), 'v'), -129);
+    assert.equal(readEnumerated(among('0a0103'), 'v'), 3);
+    assert.equal(readKerberosString(among('1b05616c696365'), 'v'), 'alice');
+    assert.equal(readKerberosString(among('1b056ac3bc7267'), 'v'), 'jürg');
+    assert.equal(readKerberosString(among('1b00'), 'v'), '');
+    const time = Buffer.from('20261206123456Z').toString('hex');
+    assert.equal(readKerberosTime(among(`180f${time}`), 'v').toISOString(), '2026-12-06T12:34:56.000Z');
+    assert.deepEqual(readBitString(among('030400a0b0c0'), 'v'), Buffer.from('a0b0c0', 'hex'));
+    assert.deepEqual(readBitString(among('030100'), 'v'), Buffer.alloc(0));
+  });
+
+  it("refuses a value that would pass only with its neighbour's bytes", () => {
+    const cases: [Read, string][] = [
+      [readInteger, '0200'], // no bytes
+      [readInteger, '0206000000000001'], // six bytes
+      [readInteger, '0202007f'], // non-minimal: 00, then a byte below 0x80
+      [readEnumerated, '0a00'],
+      [readEnumerated, '0a020101'],
+      [readKerberosTime, `180e${Buffer.from('20261206123456').toString('hex')}`], // its 'Z' is the neighbour's
+      [readKerberosString, '1b03616c7f'], // DEL inside
+      [readBitString, '0300'], // no unused-bits octet
+      [readBitString, '030101'], // one unused bit of no bits
+      [readBitString, '030208ff'], // eight unused bits
+    ];
+    for (const [read, value] of cases) assert.throws(() => read(among(value), 'v'), invalid, value);
   });
 });
