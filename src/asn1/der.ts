@@ -95,6 +95,12 @@ export class DerReader {
     this.#buf = buf;
     this.#pos = options.start ?? 0;
     this.#end = options.end ?? buf.length;
+    // Values are read in place, between offsets: a reader may not reach outside its buffer.
+    if (this.#pos < 0 || this.#pos > this.#end || this.#end > buf.length) {
+      throw new RangeError(
+        `DerReader: ${this.#pos}..${this.#end} is outside a buffer of ${buf.length} bytes`,
+      );
+    }
     this.#depth = options.depth ?? 0;
     this.#fail = options.fail ?? kerberosError;
     if (this.#depth > MAX_DEPTH) throw this.#fail(`DER nesting deeper than ${MAX_DEPTH}`);
@@ -324,6 +330,8 @@ export function readOctetString(node: DerNode, what: string, fail: DerErrorFacto
   return node.body;
 }
 
+const C1_CONTROL = /[\u0080-\u009f]/;
+
 /** KerberosString (RFC 4120 5.2.1): GeneralString restricted to IA5 characters. */
 export function readKerberosString(
   node: DerNode,
@@ -332,8 +340,9 @@ export function readKerberosString(
 ): string {
   requireUniversal(node, Tag.GENERAL_STRING, what, fail);
   const { input, bodyStart, end } = node;
-  // Windows sends UTF-8 names here despite the IA5 rule; reject only control characters (in
-  // UTF-8 they are single bytes: no byte of a multi-byte character is below 0x80).
+  // Windows sends UTF-8 names here despite the IA5 rule; reject only control characters: C0 and
+  // DEL are single bytes (no byte of a multi-byte character is below 0x80), C1 (U+0080-U+009F,
+  // NEL among them, a line break to some log readers) two.
   let ascii = true;
   for (let i = bodyStart; i < end; i++) {
     const byte = input[i]!;
@@ -342,7 +351,9 @@ export function readKerberosString(
   }
   if (ascii) return input.toString('latin1', bodyStart, end);
   if (!isUtf8(node.body)) throw fail(`${what}: not a valid KerberosString`);
-  return input.toString('utf8', bodyStart, end);
+  const text = input.toString('utf8', bodyStart, end);
+  if (C1_CONTROL.test(text)) throw fail(`${what}: not a valid KerberosString`);
+  return text;
 }
 
 /** KerberosTime (RFC 4120 5.2.3): GeneralizedTime "YYYYMMDDHHMMSSZ", no fractions. */
@@ -369,7 +380,17 @@ export function readKerberosTime(node: DerNode, what: string, fail: DerErrorFact
     digits(12, 2),
   ];
   const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-  if (Number.isNaN(date.getTime()) || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) {
+  // Date.UTC rolls 13:60 over to 14:00 and 02-30 to 03-02, and reads year 0050 as 1950: each
+  // field must come back as sent.
+  if (
+    Number.isNaN(date.getTime()) ||
+    date.getUTCFullYear() !== y ||
+    date.getUTCMonth() !== mo - 1 ||
+    date.getUTCDate() !== d ||
+    date.getUTCHours() !== h ||
+    date.getUTCMinutes() !== mi ||
+    date.getUTCSeconds() !== s
+  ) {
     throw fail(`${what}: invalid date`);
   }
   return date;

@@ -182,8 +182,8 @@ describe('DER values read in place', () => {
   // Each value is read from the message's own buffer between its offsets. Here a value sits
   // between neighbours: an OCTET STRING before it and bytes after it that would pass for its end
   // ('Z', then digits and 0x7f), so a read past its end shows. The reader reads nothing after it.
-  const among = (value: string) => {
-    const reader = new DerReader(Buffer.from(`040100${value}5a30307f7f`, 'hex'));
+  const among = (value: string, after = '5a30307f7f') => {
+    const reader = new DerReader(Buffer.from(`040100${value}${after}`, 'hex'));
     reader.next('before');
     return reader.next('v');
   };
@@ -193,6 +193,10 @@ describe('DER values read in place', () => {
     assert.equal(readInteger(among('020105'), 'v'), 5);
     assert.equal(readInteger(among('020400ffffff'), 'v'), 0xffffff);
     assert.equal(readInteger(among('0202ff7f'), 'v'), -129);
+    // One byte, whatever follows: a neighbour below 0x80 after 00, or of 0x80 or more after ff,
+    // would make it look non-minimal.
+    assert.equal(readInteger(among('020100', '7f'), 'v'), 0);
+    assert.equal(readInteger(among('0201ff', '80'), 'v'), -1);
     assert.equal(readEnumerated(among('0a0103'), 'v'), 3);
     assert.equal(readKerberosString(among('1b05616c696365'), 'v'), 'alice');
     assert.equal(readKerberosString(among('1b056ac3bc7267'), 'v'), 'jürg');
@@ -204,7 +208,7 @@ describe('DER values read in place', () => {
   });
 
   it("refuses a value that would pass only with its neighbour's bytes", () => {
-    const cases: [Read, string][] = [
+    const cases: [Read, string, string?][] = [
       [readInteger, '0200'], // no bytes
       [readInteger, '0206000000000001'], // six bytes
       [readInteger, '0202007f'], // non-minimal: 00, then a byte below 0x80
@@ -212,10 +216,42 @@ describe('DER values read in place', () => {
       [readEnumerated, '0a020101'],
       [readKerberosTime, `180e${Buffer.from('20261206123456').toString('hex')}`], // its 'Z' is the neighbour's
       [readKerberosString, '1b03616c7f'], // DEL inside
+      [readKerberosString, '1b0261c3', 'bc'], // a lead byte whose continuation is the neighbour's
       [readBitString, '0300'], // no unused-bits octet
       [readBitString, '030101'], // one unused bit of no bits
       [readBitString, '030208ff'], // eight unused bits
     ];
-    for (const [read, value] of cases) assert.throws(() => read(among(value), 'v'), invalid, value);
+    for (const [read, value, after] of cases)
+      assert.throws(() => read(among(value, after), 'v'), invalid, value);
+  });
+
+  it('makes no reader that reaches outside its buffer', () => {
+    const buf = Buffer.from('020105', 'hex');
+    for (const bounds of [{ end: 4 }, { start: 4 }, { start: 2, end: 1 }, { start: -1 }])
+      assert.throws(() => new DerReader(buf, bounds), RangeError, JSON.stringify(bounds));
+    assert.equal(new DerReader(buf, { start: 3 }).done, true);
+  });
+});
+
+describe('KerberosString and KerberosTime fields', () => {
+  it('refuses C1 control characters (NEL, U+0085, among them) as it refuses C0 and DEL', () => {
+    for (const text of ['al\u0085ice', '\u0080', 'x\u009f']) {
+      assert.throws(() => kerberosString(Buffer.from(text, 'utf8')), invalid, JSON.stringify(text));
+    }
+    assert.equal(kerberosString(Buffer.from('\u00a0é', 'utf8')), '\u00a0é');
+  });
+
+  it('refuses a time whose fields Date.UTC would roll over', () => {
+    const time = (text: string) => readKerberosTime(element(0x18, Buffer.from(text)), 'v');
+    assert.equal(time('20261123235959Z').toISOString(), '2026-11-23T23:59:59.000Z');
+    for (const text of [
+      '20261123125960Z', // second 60
+      '20261123126000Z', // minute 60
+      '20261123240000Z', // hour 24
+      '20260230120000Z', // 30 February
+      '00501123120000Z', // year 50, which Date.UTC reads as 1950
+    ]) {
+      assert.throws(() => time(text), invalid, text);
+    }
   });
 });

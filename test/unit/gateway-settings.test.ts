@@ -529,6 +529,12 @@ describe('identity headers for the upstream', () => {
     assert.equal(upstreamHeaders(mutable, true)[2], 'Ops');
     (mutable as { groups: readonly string[] }).groups = Object.freeze(['Dev']);
     assert.equal(upstreamHeaders(mutable, true)[2], 'Dev');
+    // A frozen identity may still hold a list that is not.
+    const groups = ['Ops'];
+    const frozenOutside = Object.freeze({ ...identity('carol'), groups });
+    assert.equal(upstreamHeaders(frozenOutside, true)[2], 'Ops');
+    groups.push('Dev');
+    assert.equal(upstreamHeaders(frozenOutside, true)[2], 'Ops,Dev');
   });
 });
 
