@@ -34,6 +34,24 @@ describe('SPNEGO', () => {
     assert.equal(peekNegotiateToken(Buffer.from('NTLMSSP\0\x01\0\0\0', 'latin1')), 'ntlmssp');
   });
 
+  it('tells a token from its first bytes only when they are whole', () => {
+    const peek = (hex: string) => peekNegotiateToken(Buffer.from(hex, 'hex'));
+    assert.equal(peekNegotiateToken(Buffer.from('NTLMSSP', 'latin1')), 'unknown');
+    assert.equal(peekNegotiateToken(Buffer.from('NTLMSSP\x01', 'latin1')), 'unknown');
+    // The SPNEGO OID 1.3.6.1.5.5.2 (06 06 2b0601050502) after a frame of one, two or five length octets.
+    assert.equal(peek('6020' + '06062b0601050502'), 'spnego-init');
+    assert.equal(peek('608200ff' + '06062b0601050502'), 'spnego-init');
+    assert.equal(peek('6084000000ff' + '06062b0601050502'), 'spnego-init');
+    assert.equal(peek('60820100' + '06092a864886f712010202' + '0100'), 'krb5');
+    // Cut inside the OID, a different OID, an OID one octet longer, no OID where one must be.
+    assert.equal(peek('6020' + '06062b06010505'), 'unknown');
+    assert.equal(peek('6020' + '06062b0601050503'), 'unknown');
+    assert.equal(peek('6020' + '06072b060105050200'), 'unknown');
+    assert.equal(peek('60850000000000' + '06062b0601050502'), 'unknown');
+    assert.equal(peek('60'), 'unknown');
+    assert.equal(peek(''), 'unknown');
+  });
+
   it('round-trips a Windows-style NegTokenInit and a NegTokenResp, mechListMIC included', () => {
     const mechTypes = [MechOid.MS_KRB5, MechOid.KRB5, MechOid.NEGOEX, MechOid.NTLMSSP];
     const token = encodeNegTokenInit({
