@@ -37,8 +37,9 @@ export interface DerNode {
 /**
  * A DerNode that is offsets into the input: its body and whole encoding are cut only when asked
  * for. A constructed element is read through `inside`, on the same input, and a primitive one's
- * value in place: a Buffer view per element was a tenth of a Kerberos logon's DER work, and
- * one per INTEGER and string ~10 thousand instructions a logon more (bench/analysis.md, session 19).
+ * value in place: a Buffer view per element was a tenth of a Kerberos logon's DER work, and one
+ * per INTEGER, string and time ~18 thousand instructions a logon more (bench/analysis.md,
+ * session 19).
  */
 class Element implements DerNode {
   readonly tagClass: number;

@@ -203,10 +203,11 @@ export function peekNegotiateToken(
   if (holdsAt(token, 0, NTLMSSP_SIGNATURE)) return 'ntlmssp';
   if (token[0] === 0xa1) return 'spnego-resp';
   if (token[0] !== 0x60) return 'unknown';
-  // Framed: the OID after the frame's length (1 to 5 octets) tells SPNEGO from a bare krb5 token
-  // (RFC 4559 allows both).
-  let at = 1;
-  while (at <= 6 && token[at] !== 0x06) at++;
-  if (at > 6) return 'unknown';
+  // Framed (RFC 2743 3.1): the OID right after the frame's length tells SPNEGO from a bare krb5
+  // token (RFC 4559 allows both). The length is read, not skipped by looking for the OID's tag:
+  // its octets may hold 0x06 themselves (a token of 1,536-1,791 bytes is 60 82 06 xx).
+  const first = token[1];
+  if (first === undefined || first === 0x80 || first > 0x84) return 'unknown';
+  const at = first < 0x80 ? 2 : 2 + (first & 0x7f);
   return holdsAt(token, at, SPNEGO_OID) ? 'spnego-init' : holdsAt(token, at, KRB5_OID) ? 'krb5' : 'unknown';
 }

@@ -102,6 +102,25 @@ describe('Negotiate in ntlm() with a keytab (offline, the saved token)', () => {
     assert.deepEqual(served.logger.codes(), ['ERR_KRB_REPLAY']);
   });
 
+  it('logs in with a token of 1,536 to 1,791 bytes, whose frame length (60 82 06 xx) holds the OID tag 06', async () => {
+    // The saved AP-REQ in a NegTokenInit with more mechanisms listed after Kerberos, as some
+    // clients list them: 1.3.6.1.4.1.99999.n, 11 bytes each. Such a token was taken for neither
+    // SPNEGO nor Kerberos (400) when the OID was found by its tag rather than after the length.
+    const extra = Array.from({ length: 10 }, (_, n) => `1.3.6.1.4.1.99999.${n + 1}`);
+    const token = encodeNegTokenInit({ mechTypes: [MechOid.KRB5, ...extra], mechToken: AP_REQ });
+    assert.equal(token.subarray(0, 3).toString('hex'), '608206', `a token of ${token.length} bytes`);
+    // A server of its own: the saved authenticator is in this suite's replay cache already.
+    const fresh = await startServer('node:http', { kerberos: { keytab: KEYTAB } });
+    try {
+      const reply = await new NtlmHttpClient(fresh.url).request('/', negotiate(token));
+      assert.equal(reply.status, 200, JSON.stringify(fresh.logger.records));
+      assert.equal(JSON.parse(reply.body).ntlm.mechanism, 'Kerberos');
+      assert.equal(answer(reply.headers).negState, NegState.ACCEPT_COMPLETED);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('a skewed clock, an expired ticket and a tampered PAC each get 401 with their own code', async () => {
     mock.timers.setTime(CAPTURED + 10 * 60_000);
     assert.equal((await new NtlmHttpClient(served.url).request('/', negotiate(SPNEGO))).status, 401);

@@ -43,11 +43,23 @@ describe('SPNEGO', () => {
     assert.equal(peek('608200ff' + '06062b0601050502'), 'spnego-init');
     assert.equal(peek('6084000000ff' + '06062b0601050502'), 'spnego-init');
     assert.equal(peek('60820100' + '06092a864886f712010202' + '0100'), 'krb5');
+    // Length octets that hold 0x06 themselves: 1,536-1,791 bytes (82 06 xx), or xx06.
+    assert.equal(peek('6082062b' + '06062b0601050502'), 'spnego-init');
+    assert.equal(peek('608206cb' + '06062b0601050502'), 'spnego-init');
+    assert.equal(peek('60820506' + '06062b0601050502'), 'spnego-init');
+    assert.equal(peek('6006' + '06062b0601050502'), 'spnego-init');
+    assert.equal(peek('6082060d' + '06092a864886f712010202' + '0100'), 'krb5');
+    for (const size of [1200, 1540, 1700, 1800]) {
+      const token = encodeNegTokenInit({ mechTypes: [MechOid.KRB5], mechToken: Buffer.alloc(size, 1) });
+      assert.equal(peekNegotiateToken(token), 'spnego-init', `a token of ${token.length} bytes`);
+    }
     // Cut inside the OID, a different OID, an OID one octet longer, no OID where one must be.
     assert.equal(peek('6020' + '06062b06010505'), 'unknown');
     assert.equal(peek('6020' + '06062b0601050503'), 'unknown');
     assert.equal(peek('6020' + '06072b060105050200'), 'unknown');
     assert.equal(peek('60850000000000' + '06062b0601050502'), 'unknown');
+    assert.equal(peek('6080' + '06062b0601050502'), 'unknown'); // BER's indefinite length
+    assert.equal(peek('6082' + '06062b0601050502'), 'unknown'); // the OID where the length must be
     assert.equal(peek('60'), 'unknown');
     assert.equal(peek(''), 'unknown');
   });
