@@ -84,6 +84,13 @@ export const DEFAULTS = {
     upstreamTimeoutMs: 60_000,
     maxClientConnections: 10_000,
     headerTimeoutMs: 10_000,
+    /**
+     * A request's headers, all of them. Node's own limit is 16 KiB, and a Kerberos token grows with
+     * the user's groups (Windows allows 48,000 bytes, 64,000 in base64): it would answer 431 to a
+     * token over ~12 KB. 96 KiB holds the largest Negotiate token the package reads (64 KiB,
+     * 87,384 in base64) with room for the other headers.
+     */
+    maxHeaderBytes: 98_304,
     /** A browser answers a 401 in milliseconds; 10 s leaves room for TCP retransmissions (1+2+4 s). */
     challengeTimeoutMs: 10_000,
     /** Pass-through pins: nginx-ntlm-module's limits, except 1000 connections rather than 100. */

@@ -174,6 +174,7 @@ export const OPTION_KEYS = {
     maxUnauthenticatedConnectionsPerClient: true,
     challengeTimeoutMs: true,
     headerTimeoutMs: true,
+    maxHeaderBytes: true,
     trustedProxies: true,
     shutdownTimeoutMs: true,
     logger: true,

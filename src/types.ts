@@ -789,6 +789,12 @@ export interface GatewayOptions {
    */
   headerTimeoutMs?: number;
   /**
+   * The most a request's headers may hold, all together (bytes); a larger head is answered 431
+   * and the connection closed. Node's own limit is 16 KiB, too small for the Kerberos token of a
+   * user in a few hundred groups. @default 98304 (96 KiB: a 64 KiB token in base64, and the rest)
+   */
+  maxHeaderBytes?: number;
+  /**
    * Proxies in front of the gateway (addresses or networks: `10.0.0.5`, `10.0.0.0/8`). Their
    * X-Forwarded-* and Forwarded headers are kept and appended to, and the client address they
    * forward counts for per-client shares; everyone else's are replaced with what the gateway saw.

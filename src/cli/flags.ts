@@ -394,6 +394,13 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   {
     group: 'Limits',
+    name: 'max-header-size',
+    kind: 'integer',
+    placeholder: 'BYTES',
+    help: `a request's headers together, else 431 and the connection is closed; room for a Kerberos token of a user in many groups (default ${G.maxHeaderBytes})`,
+  },
+  {
+    group: 'Limits',
     name: 'upstream-timeout',
     kind: 'duration',
     placeholder: 'TIME',

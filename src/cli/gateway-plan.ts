@@ -321,6 +321,7 @@ export function planGateway(settings: Settings): GatewayPlan {
     maxUnauthenticatedConnectionsPerClient: num(settings, 'max-unauthenticated-connections-per-client'),
     challengeTimeoutMs: num(settings, 'challenge-timeout'),
     headerTimeoutMs: num(settings, 'header-timeout'),
+    maxHeaderBytes: num(settings, 'max-header-size'),
     trustedProxies: list(settings, 'trusted-proxy'),
     logger: gatewayLogger(logFormat, debug),
     accessLog: str(settings, 'access-log') === 'off' ? false : undefined,

@@ -5,6 +5,7 @@ import type { SecureContextOptions } from 'node:tls';
 export interface ClientServerSettings {
   readonly tls: SecureContextOptions | undefined;
   readonly headerTimeoutMs: number;
+  readonly maxHeaderBytes: number;
   readonly idleTimeoutMs: number;
   readonly maxClientConnections: number;
 }
@@ -14,6 +15,7 @@ export interface ClientServerSettings {
  * or so, not Node's 30 s; with TLS the handshake too); the whole request, body included, Node's
  * 5 minutes. Between requests a connection stays open as long as the gateway remembers it (the
  * idle timeout), not Node's 5 s keep-alive default: every reconnect would cost a handshake.
+ * Headers may hold maxHeaderBytes (Node's 16 KiB is too small for large Kerberos tokens).
  * Malformed, slow or oversized requests are answered (400, 408, 431) and closed.
  */
 export function createClientServer(
@@ -22,6 +24,7 @@ export function createClientServer(
 ): http.Server {
   const { tls, headerTimeoutMs } = settings;
   const serverOptions: http.ServerOptions = {
+    maxHeaderSize: settings.maxHeaderBytes,
     headersTimeout: headerTimeoutMs,
     requestTimeout: Math.max(300_000, headerTimeoutMs),
     connectionsCheckingInterval: Math.min(1000, headerTimeoutMs),

@@ -30,6 +30,7 @@ export interface GatewaySettings {
   /** What connections not logged in (yet) may hold, all together and per client. */
   readonly shares: ShareLimits;
   readonly headerTimeoutMs: number;
+  readonly maxHeaderBytes: number;
   /** Pass-through mode's limits; undefined in header mode. */
   readonly pinning: PinningLimits | undefined;
   /** How long an idle connection is kept, client side and upstream side alike (ms). */
@@ -148,6 +149,7 @@ export function resolveGatewayOptions(options: GatewayOptions): GatewaySettings 
     maxClientConnections,
     shares: shareLimits(options, count('maxUnauthenticatedConnections', Math.ceil(maxClientConnections / 2))),
     headerTimeoutMs: count('headerTimeoutMs', G.headerTimeoutMs),
+    maxHeaderBytes: count('maxHeaderBytes', G.maxHeaderBytes),
     pinning,
     operatorListen: operatorListen(options.operatorListen),
     idleTimeoutMs:

@@ -198,6 +198,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     {
       tls: options.tls,
       headerTimeoutMs: settings.headerTimeoutMs,
+      maxHeaderBytes: settings.maxHeaderBytes,
       idleTimeoutMs: settings.idleTimeoutMs,
       maxClientConnections: settings.maxClientConnections,
     },

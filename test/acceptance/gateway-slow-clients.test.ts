@@ -68,6 +68,25 @@ describe('gateway and slow clients', () => {
     await upstream?.close();
   });
 
+  test('--max-header-size (96 KiB): a 30 KB Kerberos token reaches the middleware; 120 KB of headers get 431', async () => {
+    // Node's own limit (16 KiB) answered 431 to any Negotiate token over ~12 KB: the token of a
+    // user in a few hundred groups. This one is junk of that size, so the middleware answers 400.
+    const ask = async (headerBytes: number) => {
+      const client = new Watched(gateway.url);
+      await client.connected;
+      const token = Buffer.alloc(Math.floor((headerBytes * 3) / 4), 0x5a).toString('base64');
+      client.socket.write(`GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Negotiate ${token}\r\n\r\n`);
+      try {
+        await eventually(() => client.status !== undefined, `an answer to ${headerBytes} bytes of headers`);
+        return client.status;
+      } finally {
+        client.socket.destroy();
+      }
+    };
+    assert.equal(await ask(30_000), 400);
+    assert.equal(await ask(120_000), 431);
+  });
+
   test('--header-timeout: silent and trickling connections are closed with 408', async (t) => {
     const silent = new Watched(gateway.url);
     const trickling = new Watched(gateway.url);

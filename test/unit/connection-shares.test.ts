@@ -18,7 +18,13 @@ import { recordingLogger } from '../helpers/servers.js';
 async function sharedServer(limits: Partial<ShareLimits>, trusted: string[] = []) {
   const logger = recordingLogger();
   const server: http.Server = createClientServer(
-    { tls: undefined, headerTimeoutMs: 10_000, idleTimeoutMs: 60_000, maxClientConnections: 1000 },
+    {
+      tls: undefined,
+      headerTimeoutMs: 10_000,
+      maxHeaderBytes: 98_304,
+      idleTimeoutMs: 60_000,
+      maxClientConnections: 1000,
+    },
     (req, res) => {
       if (shares.refused(req.socket)) return void req.resume();
       if (req.headers.authorization === 'ok') {

@@ -165,7 +165,7 @@ describe('gateway settings', () => {
     assert.deepEqual(plan.listen, { host: '127.0.0.1', port: 8080 });
   });
 
-  test('slow clients, forwarding and per-client limits: --header-timeout, --max-unauthenticated-connections, --trusted-proxy, --max-connections-per-client', () => {
+  test('slow clients, forwarding and per-client limits: --header-timeout, --max-header-size, --max-unauthenticated-connections, --trusted-proxy, --max-connections-per-client', () => {
     const plan = planGateway(
       readSettings(
         [
@@ -183,6 +183,8 @@ describe('gateway settings', () => {
           '12',
           '--challenge-timeout',
           '3s',
+          '--max-header-size',
+          '40000',
         ],
         { NTLM_SSO_TRUSTED_PROXY: '10.0.0.1, 10.2.0.0/16' },
       ),
@@ -191,6 +193,7 @@ describe('gateway settings', () => {
     assert.equal(plan.options.maxUnauthenticatedConnections, 300);
     assert.equal(plan.options.maxUnauthenticatedConnectionsPerClient, 12);
     assert.equal(plan.options.challengeTimeoutMs, 3000);
+    assert.equal(plan.options.maxHeaderBytes, 40_000);
     assert.deepEqual(plan.options.trustedProxies, ['10.0.0.1', '10.2.0.0/16']);
     assert.equal(plan.options.pinning?.maxConnectionsPerClient, 7);
     assert.throws(
@@ -562,6 +565,7 @@ describe('createGateway() options', () => {
         /pinning.maxConnectionsPerClient/,
       ],
       [{ upstream: 'http://127.0.0.1:9', auth: { verifier }, headerTimeoutMs: 0 }, /headerTimeoutMs/],
+      [{ upstream: 'http://127.0.0.1:9', auth: { verifier }, maxHeaderBytes: 0 }, /maxHeaderBytes/],
       [
         { upstream: 'http://127.0.0.1:9', auth: { verifier }, maxUnauthenticatedConnections: 1.5 },
         /maxUnauthenticatedConnections/,
