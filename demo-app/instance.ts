@@ -107,15 +107,21 @@ const auth = ntlm({
   onUnauthorized: localUsers ? demoUsersPage(localUsers) : undefined,
 });
 const app = createDemoApp(auth);
-const server = (tls ? https.createServer(tls, app) : http.createServer(app)).listen(port, host, () => {
-  // Under NTLM_WORKERS the primary says it once, for all workers.
-  if (cluster.isWorker) return;
-  const scheme = tls ? 'https' : 'http';
-  const protection = extendedProtection === 'off' ? '' : `; Extended Protection ${extendedProtection}`;
-  console.log(
-    `ntlm-sso demo on ${scheme}://${host}:${port}/ (users from ${source}${kerberos ? `; Kerberos from ${kerberos.keytab}` : ''}${protection})`,
-  );
-});
+// Room for the Kerberos token of a user in many groups: Node's own 16 KiB would answer 431.
+const limits = { maxHeaderSize: 96 * 1024 };
+const server = (tls ? https.createServer({ ...tls, ...limits }, app) : http.createServer(limits, app)).listen(
+  port,
+  host,
+  () => {
+    // Under NTLM_WORKERS the primary says it once, for all workers.
+    if (cluster.isWorker) return;
+    const scheme = tls ? 'https' : 'http';
+    const protection = extendedProtection === 'off' ? '' : `; Extended Protection ${extendedProtection}`;
+    console.log(
+      `ntlm-sso demo on ${scheme}://${host}:${port}/ (users from ${source}${kerberos ? `; Kerberos from ${kerberos.keytab}` : ''}${protection})`,
+    );
+  },
+);
 // NTLM authenticates the connection: keep idle ones as long as their identity lasts
 // (connectionIdleTimeoutMs, 60 s by default), not Node's 5 s, or every pause costs a handshake.
 server.keepAliveTimeout = 60_000;
