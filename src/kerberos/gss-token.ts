@@ -85,8 +85,10 @@ export function decodeGssChecksum(checksum: Buffer): GssChecksum {
   if (checksum.readUInt32LE(0) !== 16) throw bad('Lgth is not 16');
   const flags = checksum.readUInt32LE(20);
   let delegation: Buffer | undefined;
-  if (flags & GssFlag.DELEG) {
-    if (checksum.length < 28) throw bad('DELEG flag without DlgOpt/Dlgth');
+  // As MIT and Heimdal read it: the delegation fields follow only when the checksum is longer
+  // than 24 bytes; a DELEG flag on a 24-byte checksum delegates nothing.
+  if (flags & GssFlag.DELEG && checksum.length > 24) {
+    if (checksum.length < 28) throw bad('DELEG flag with a cut DlgOpt/Dlgth');
     if (checksum.readUInt16LE(24) !== 1) throw bad('DlgOpt is not 1');
     const length = checksum.readUInt16LE(26);
     if (28 + length > checksum.length) throw bad('Deleg runs past the checksum');

@@ -10,7 +10,7 @@ import { decodeApRep } from '../../src/kerberos/ap-rep.js';
 import { decodeApReq } from '../../src/kerberos/ap-req.js';
 import { decodeEncTicketPart } from '../../src/kerberos/enc-ticket-part.js';
 import { decrypt, EncType, encrypt, KeyUsage } from '../../src/kerberos/enctypes.js';
-import { TokId, unwrapGssToken } from '../../src/kerberos/gss-token.js';
+import { decodeGssChecksum, GssFlag, TokId, unwrapGssToken } from '../../src/kerberos/gss-token.js';
 import { parseKeytab } from '../../src/kerberos/keytab.js';
 import { keptPart, type OpenedTicket, OpenedTickets } from '../../src/kerberos/opened-tickets.js';
 import { ServiceKeys } from '../../src/kerberos/service-key.js';
@@ -414,6 +414,39 @@ describe('kerberosAcceptor on the saved curl token', () => {
     assert.throws(config({ replayStore: { get() {}, set() {}, delete() {} } }), ConfigurationError);
     const rc4Only = keytab([{ components: ['HTTP', 'localhost'], kvno: 2, etype: 23, key: randomBytes(16) }]);
     assert.throws(() => kerberosAcceptor({ keytab: rc4Only }), ConfigurationError);
+  });
+});
+
+describe('the GSS checksum 0x8003 (RFC 4121 4.1.1)', () => {
+  const checksum = (flags: number, extra = '') =>
+    Buffer.concat([
+      Buffer.from('10000000', 'hex'), // Lgth 16
+      Buffer.alloc(16), // Bnd: no channel bindings
+      Buffer.from([flags, 0, 0, 0]),
+      Buffer.from(extra, 'hex'),
+    ]);
+  const deleg = GssFlag.DELEG | GssFlag.MUTUAL | GssFlag.INTEG;
+
+  it('reads a forwarded ticket when one follows, and a DELEG flag on 24 bytes as none (as MIT and Heimdal do)', () => {
+    assert.deepEqual(
+      decodeGssChecksum(checksum(deleg, '01000300aabbcc')).delegation,
+      Buffer.from('aabbcc', 'hex'),
+    );
+    const bare = decodeGssChecksum(checksum(deleg));
+    assert.equal(bare.delegation, undefined);
+    assert.equal(bare.flags, deleg);
+    assert.equal(decodeGssChecksum(checksum(GssFlag.MUTUAL, 'ffff')).delegation, undefined);
+  });
+
+  it('refuses a cut or wrong delegation field, and a short checksum', () => {
+    for (const [flags, extra] of [
+      [deleg, '0100'], // DlgOpt without Dlgth
+      [deleg, '02000000'], // DlgOpt not 1
+      [deleg, '01000500aabb'], // Deleg of 5 bytes, 2 there
+    ] as const) {
+      assert.throws(() => decodeGssChecksum(checksum(flags, extra)), InvalidTokenError, extra);
+    }
+    assert.throws(() => decodeGssChecksum(checksum(deleg).subarray(0, 23)), InvalidTokenError);
   });
 });
 
