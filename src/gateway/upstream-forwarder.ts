@@ -159,9 +159,15 @@ export function createForwarder(
   const forward: Forward = (req, res, agent) => {
     const headers = req.headers;
     delete headers.trailer;
-    if ((req.method === 'DELETE' || req.method === 'OPTIONS') && !headers['content-length']) {
+    // A bodiless DELETE or OPTIONS says so (RFC 9112 6.3). A chunked one keeps its framing: a length
+    // of 0 in front of a body still piped would have the upstream read the body as a request of
+    // its own, smuggled past the headers set here.
+    if (
+      (req.method === 'DELETE' || req.method === 'OPTIONS') &&
+      !headers['content-length'] &&
+      !headers['transfer-encoding']
+    ) {
       headers['content-length'] = '0';
-      delete headers['transfer-encoding'];
     }
     if (pooled !== undefined && agent === pooled) {
       const handler = new PoolAnswer(req, res, settings, keepAliveHint, failed);

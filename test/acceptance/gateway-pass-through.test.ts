@@ -294,6 +294,38 @@ describe('gateway, pass-through mode, in front of an echo upstream', () => {
     assert.equal(headers.authorization, 'NTLM TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAKAGFKAAAADw==');
   });
 
+  test('a chunked DELETE or OPTIONS keeps its body and framing: nothing in it reaches the upstream as a request', async () => {
+    // The gateway gave a bodiless DELETE/OPTIONS Content-Length: 0, and did so to a chunked one
+    // too while still sending its body: the upstream read the body as a request of its own.
+    const smuggled = 'GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n';
+    for (const method of ['DELETE', 'OPTIONS']) {
+      const echoed = await new Promise<string>((resolve, reject) => {
+        const req = http.request(
+          `${gateway.url}/echo`,
+          { method, headers: { 'Transfer-Encoding': 'chunked' } },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => {
+              text += chunk;
+            });
+            res.on('end', () => resolve(text));
+          },
+        );
+        req.on('error', reject);
+        req.end(smuggled);
+      });
+      assert.equal(echoed, smuggled, `${method}: the upstream got the body as a body`);
+    }
+    // The upstream answered both; a smuggled request would have been read right after each.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(
+      upstream.seen.filter((seen) => seen.url === '/smuggled'),
+      [],
+      'no request smuggled to the upstream',
+    );
+  });
+
   test('WebSocket upgrades are passed through', async () => {
     const connection = await RawConnection.open(gateway.url);
     try {
