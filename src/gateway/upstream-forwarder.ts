@@ -20,10 +20,11 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 
 /** Writes the upstream's answer head on `res`: its headers but the hop-by-hop ones, which are ours to set. */
 function writeAnswerHead(
-  req: http.IncomingMessage,
   res: http.ServerResponse,
   settings: UpstreamSettings,
   keepAliveHint: string,
+  /** Pass-through: the upstream connection is the client's own (pinned), so its close is the client's too. */
+  pinned: boolean,
   status: number,
   statusMessage: string | undefined,
   answer: http.IncomingHttpHeaders,
@@ -35,16 +36,18 @@ function writeAnswerHead(
     const value = answer[name];
     if (value !== undefined) res.setHeader(name, value);
   }
-  // Hop by hop (RFC 9110 7.6.1): ours to set towards the client. Shutting down, the answer
-  // ends the client connection (it would keep it alive); otherwise the client is told our
-  // keep-alive timeout, not the upstream's (Node adds none itself once there is a Connection header).
-  const connection = settings.draining()
-    ? 'close'
-    : req.httpVersion === '1.0'
-      ? (req.headers.connection ?? 'close')
-      : (answer.connection ?? 'keep-alive');
-  res.setHeader('connection', connection);
-  if (!/\bclose\b/i.test(connection)) res.setHeader('keep-alive', keepAliveHint);
+  // Hop by hop (RFC 9110 7.6.1): ours to set towards the client. The client's request says
+  // whether its connection stays (res.shouldKeepAlive: Node read its version and Connection
+  // header). In header mode the upstream's Connection is about a pooled connection of ours: a HEAD
+  // (undici closes after one) or an upstream closing its own must not end a logged-on client
+  // connection and cost it a new handshake. Shutting down, the answer ends the client connection.
+  // Otherwise the client is told our keep-alive timeout (Node adds none once Connection is set).
+  const close =
+    settings.draining() ||
+    !res.shouldKeepAlive ||
+    (pinned && /\bclose\b/i.test(String(answer.connection ?? '')));
+  res.setHeader('connection', close ? 'close' : 'keep-alive');
+  if (!close) res.setHeader('keep-alive', keepAliveHint);
 }
 
 /**
@@ -82,7 +85,7 @@ class PoolAnswer implements Dispatcher.DispatchHandler {
     statusMessage?: string,
   ): void {
     // "headers" is what undici parsed: values of repeated names (Set-Cookie) come as arrays.
-    writeAnswerHead(this.req, this.res, this.settings, this.keepAliveHint, status, statusMessage, headers);
+    writeAnswerHead(this.res, this.settings, this.keepAliveHint, false, status, statusMessage, headers);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -196,10 +199,10 @@ export function createForwarder(
     });
     upstreamReq.on('response', (upstreamRes) => {
       writeAnswerHead(
-        req,
         res,
         settings,
         keepAliveHint,
+        true,
         upstreamRes.statusCode ?? 502,
         upstreamRes.statusMessage,
         upstreamRes.headers,

@@ -9,7 +9,9 @@ import { ntlm } from '../../src/index.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
 import { NtlmHttpClient } from '../helpers/http-client.js';
+import { type1, type3 } from '../helpers/ntlm-client.js';
 import { type RunningProcess, startGateway } from '../helpers/processes.js';
+import { RawConnection } from '../helpers/raw-http.js';
 import { ALICE, testDirectory } from '../helpers/servers.js';
 
 const USERS = 'demo-app/users.json';
@@ -63,6 +65,49 @@ describe('gateway keep-alive', () => {
       assert.equal(againPinned!.status, 200);
     } finally {
       for (const client of clients) client.close();
+    }
+  });
+
+  test("header mode: a HEAD leaves the logged-on connection open; the client's own Connection: close is kept", async () => {
+    // undici closes its upstream connection after a HEAD, and the upstream says so in its answer;
+    // that is about the gateway's pooled connection, not the client's, which it used to close (a
+    // new NTLM handshake for the next request). On one raw connection: Node's own client drops a
+    // connection after a HEAD answer without Content-Length, whatever the server says.
+    const connection = await RawConnection.open(header.url);
+    try {
+      const head = (method: string, path: string, extra: string[] = []) => [
+        `${method} ${path} HTTP/1.1`,
+        `Host: ${new URL(header.url).host}`,
+        ...extra,
+      ];
+      const negotiate = type1();
+      const challenge = await connection.request(
+        head('GET', '/hello', [`Authorization: NTLM ${negotiate.toString('base64')}`]),
+      );
+      const token = /^NTLM (\S+)$/.exec(challenge.headers['www-authenticate'] ?? '')?.[1];
+      assert.ok(token, 'a CHALLENGE');
+      const credentials = { user: 'alice', domain: 'EXAMPLE', password: ALICE.password };
+      const authenticate = await type3(negotiate, Buffer.from(token, 'base64'), credentials);
+      const first = await connection.request(
+        head('GET', '/hello', [`Authorization: NTLM ${authenticate.toString('base64')}`]),
+      );
+      assert.equal(first.status, 200);
+      const answered = await connection.request(head('HEAD', '/hello'));
+      assert.equal(answered.status, 200);
+      assert.equal(answered.headers.connection, 'keep-alive');
+      assert.equal(answered.headers['keep-alive'], 'timeout=60');
+      const next = await connection.request(head('GET', '/api/whoami'));
+      assert.equal(next.status, 200, 'the same connection, still logged on');
+      assert.equal(JSON.parse(next.body).headers['x-ntlm-username'], 'alice');
+      const last = await connection.request(head('GET', '/api/whoami', ['Connection: close']));
+      assert.equal(last.status, 200);
+      assert.equal(last.headers.connection, 'close', 'the client asked to close');
+      await eventually(
+        () => connection.socket.destroyed || connection.socket.readableEnded,
+        'the connection closed',
+      );
+    } finally {
+      connection.close();
     }
   });
 

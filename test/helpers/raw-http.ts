@@ -44,7 +44,10 @@ export class RawConnection {
     }
   }
 
-  /** Sends a request head and reads one response (its body by Content-Length). */
+  /**
+   * Sends a request head and reads one response: its body by Content-Length or chunked, none
+   * for a HEAD.
+   */
   async request(head: string[]): Promise<RawReply> {
     this.socket.write(`${head.join('\r\n')}\r\n\r\n`);
     await this.#waitFor(() => this.#buffer.includes('\r\n\r\n'));
@@ -55,11 +58,29 @@ export class RawConnection {
       const colon = line.indexOf(':');
       headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
     }
+    const status = Number(lines[0]!.split(' ')[1]);
+    this.#buffer = this.#buffer.subarray(end + 4);
+    if (head[0]!.startsWith('HEAD ')) return { status, headers, body: '' };
+    if (headers['transfer-encoding'] === 'chunked') return { status, headers, body: await this.#chunked() };
     const length = Number(headers['content-length'] ?? 0);
-    await this.#waitFor(() => this.#buffer.length >= end + 4 + length);
-    const body = this.#buffer.subarray(end + 4, end + 4 + length).toString('utf8');
-    this.#buffer = this.#buffer.subarray(end + 4 + length);
-    return { status: Number(lines[0]!.split(' ')[1]), headers, body };
+    await this.#waitFor(() => this.#buffer.length >= length);
+    const body = this.#buffer.subarray(0, length).toString('utf8');
+    this.#buffer = this.#buffer.subarray(length);
+    return { status, headers, body };
+  }
+
+  /** A chunked body, up to its last (empty) chunk. */
+  async #chunked(): Promise<string> {
+    const parts: Buffer[] = [];
+    for (;;) {
+      await this.#waitFor(() => this.#buffer.includes('\r\n'));
+      const lineEnd = this.#buffer.indexOf('\r\n');
+      const size = Number.parseInt(this.#buffer.subarray(0, lineEnd).toString('latin1'), 16);
+      await this.#waitFor(() => this.#buffer.length >= lineEnd + 2 + size + 2);
+      parts.push(this.#buffer.subarray(lineEnd + 2, lineEnd + 2 + size));
+      this.#buffer = this.#buffer.subarray(lineEnd + 2 + size + 2);
+      if (size === 0) return Buffer.concat(parts).toString('utf8');
+    }
   }
 
   /** Writes bytes and reads back exactly as many (for an echoing tunnel). */
