@@ -26,9 +26,8 @@ interface EncodedIdentity {
   readonly domain: string;
   readonly username: string;
   readonly encodedDomain: string;
-  /** The group names encoded, when asked for and `groups` (frozen) is the identity's list. */
-  groups?: readonly string[];
-  encodedGroups?: string;
+  /** X-Ntlm-Groups, once asked for, with the (frozen) list it was encoded from. */
+  groups?: { readonly from: readonly string[]; readonly value: string };
 }
 
 /**
@@ -52,12 +51,9 @@ function encodedIdentity(info: NonNullable<IncomingMessage['ntlm']>): EncodedIde
 
 function encodedGroups(info: NonNullable<IncomingMessage['ntlm']>, encoded: EncodedIdentity): string {
   const groups = info.groups ?? [];
-  if (encoded.groups === groups && encoded.encodedGroups !== undefined) return encoded.encodedGroups;
+  if (encoded.groups?.from === groups) return encoded.groups.value;
   const value = groups.map(headerValue).join(',');
-  if (Object.isFrozen(groups)) {
-    encoded.groups = groups;
-    encoded.encodedGroups = value;
-  }
+  if (Object.isFrozen(groups)) encoded.groups = { from: groups, value };
   return value;
 }
 

@@ -166,6 +166,10 @@ export function encodeNegTokenResp(resp: Partial<Omit<NegTokenResp, 'kind'>>): B
   return writer.result();
 }
 
+/** The mechanism OIDs as DER elements: a framed token's first element names one of them. */
+const SPNEGO_OID = der.oid(MechOid.SPNEGO);
+const KRB5_OID = der.oid(MechOid.KRB5);
+
 /** A framed NegTokenInit, as a client sends it (for tests and clients of our own). */
 export function encodeNegTokenInit(init: {
   mechTypes: readonly string[];
@@ -177,12 +181,9 @@ export function encodeNegTokenInit(init: {
     ...(init.mechToken ? [der.context(2, der.octetString(init.mechToken))] : []),
     ...(init.mechListMIC ? [der.context(3, der.octetString(init.mechListMIC))] : []),
   );
-  const oid = element(TagClass.UNIVERSAL, false, 6, oidBody(MechOid.SPNEGO));
-  return element(TagClass.APPLICATION, true, 0, Buffer.concat([oid, der.context(0, body)]));
+  return element(TagClass.APPLICATION, true, 0, Buffer.concat([SPNEGO_OID, der.context(0, body)]));
 }
 
-const SPNEGO_OID = element(TagClass.UNIVERSAL, false, 6, oidBody(MechOid.SPNEGO));
-const KRB5_OID = element(TagClass.UNIVERSAL, false, 6, oidBody(MechOid.KRB5));
 const NTLMSSP_SIGNATURE = Buffer.from('NTLMSSP\0', 'latin1');
 
 /** Whether `token` holds `bytes` at `at`, compared in place (no view, no native call). */
