@@ -23,7 +23,8 @@
 // no side in the lead). With two modes, also the functions whose instructions per request differ
 // most (JIT code named from --perf-basic-prof; a code address reused after V8 freed old code can
 // carry a stale name, as RegExp and module-lexer names do here: read the totals first).
-// PROBE_WARM_MS (45000) and PROBE_MS (10000) set the warm-up and the counted load; PROBE_TOP (30)
+// PROBE_WARM_MS (45000) and PROBE_MS (10000) set the warm-up and the counted load; PROBE_RECONNECT_MS
+// (none) has the warm-up replace its connections (new ones, logged on again) that often; PROBE_TOP (30)
 // how many of the largest per-function changes two modes print; PROBE_INCLUSIVE=1 prints those
 // changes with each function's callees counted in (callgrind's inclusive cost: what a function of
 // ours costs with the builtins and node:crypto calls it makes); PROBE_KEEP=1 keeps the callgrind
@@ -51,6 +52,7 @@ const gateway = args.includes('--gateway');
 const modes = args.filter((arg) => !arg.startsWith('--'));
 const warmMs = Number(process.env.PROBE_WARM_MS ?? 45_000);
 const countedMs = Number(process.env.PROBE_MS ?? 10_000);
+const reconnectMs = Number(process.env.PROBE_RECONNECT_MS ?? Number.POSITIVE_INFINITY);
 /** PROBE_SIMULATE=1: callgrind also simulates the caches and branch predictors (about twice as slow). */
 const simulate = process.env.PROBE_SIMULATE === '1';
 const GC =
@@ -206,14 +208,23 @@ async function count(spec: string, index: number): Promise<Counted> {
     const logsOn =
       (gateway && mode.startsWith('gateway')) ||
       (!bearer && !kerberos && (mode.startsWith('ours') || mode.startsWith('handshake-')));
-    const connections = await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        const connection = await HttpConnection.open(port, 60_000);
-        if (logsOn && (await handshake(connection, ALICE)).status !== 200) throw new Error('logon failed');
-        return connection;
-      }),
-    );
-    await load(connections, warmMs);
+    const connect = () =>
+      Promise.all(
+        Array.from({ length: 8 }, async () => {
+          const connection = await HttpConnection.open(port, 60_000);
+          if (logsOn && (await handshake(connection, ALICE)).status !== 200) throw new Error('logon failed');
+          return connection;
+        }),
+      );
+    let connections = await connect();
+    // PROBE_RECONNECT_MS: the warm-up on connections replaced this often, as the bench's rounds
+    // replace theirs; the counted load runs on the last ones.
+    for (let warmed = 0; warmed < warmMs; warmed += reconnectMs) {
+      await load(connections, Math.min(reconnectMs, warmMs - warmed));
+      if (warmed + reconnectMs >= warmMs) break;
+      for (const connection of connections) connection.close();
+      connections = await connect();
+    }
     execFileSync('callgrind_control', ['--instr=on', String(child.pid)], { stdio: 'ignore' });
     const requests = await load(connections, countedMs);
     execFileSync('callgrind_control', ['--instr=off', String(child.pid)], { stdio: 'ignore' });
