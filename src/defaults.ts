@@ -82,6 +82,11 @@ export const DEFAULTS = {
     accessLog: true,
     shutdownTimeoutMs: 10_000,
     upstreamTimeoutMs: 60_000,
+    /**
+     * A client that takes none of an answer for this long has its connection closed (nginx's
+     * send_timeout, 60 s), so that one that stops reading cannot hold an upstream request.
+     */
+    sendTimeoutMs: 60_000,
     maxClientConnections: 10_000,
     headerTimeoutMs: 10_000,
     /**

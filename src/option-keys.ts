@@ -161,6 +161,7 @@ export const OPTION_KEYS = {
     forwardToken: true,
     pinning: true,
     upstreamTimeoutMs: true,
+    sendTimeoutMs: true,
     upstreamTls: true,
     healthPath: true,
     readyPath: true,

@@ -722,8 +722,16 @@ export interface GatewayOptions {
    * 1000 requests; per client address a tenth of the connections (at least 4).
    */
   pinning?: Partial<PinningLimits>;
-  /** Longest silence from the upstream (ms), then 504 (or a cut response). @default 60000 */
+  /**
+   * Longest silence from the upstream (ms), then 504 (or a cut response). Time spent waiting for
+   * a slow client to read is not the upstream's. @default 60000
+   */
   upstreamTimeoutMs?: number;
+  /**
+   * Longest a client may take none of an answer (ms), then its connection is closed and the
+   * upstream request ended (nginx's send_timeout). @default 60000
+   */
+  sendTimeoutMs?: number;
   /** TLS options for an https:// upstream (`ca`, `servername`...). */
   upstreamTls?: https.AgentOptions;
   /** Answered by the gateway itself, without authentication; `false` turns it off. @default '/.ntlm-sso/health' */

@@ -408,6 +408,13 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   {
     group: 'Limits',
+    name: 'send-timeout',
+    kind: 'duration',
+    placeholder: 'TIME',
+    help: `longest a client may take none of an answer, then its connection is closed (default ${duration(G.sendTimeoutMs)})`,
+  },
+  {
+    group: 'Limits',
     name: 'shutdown-timeout',
     kind: 'duration',
     placeholder: 'TIME',

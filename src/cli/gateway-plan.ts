@@ -306,6 +306,7 @@ export function planGateway(settings: Settings): GatewayPlan {
     upstream,
     mode,
     upstreamTimeoutMs: num(settings, 'upstream-timeout'),
+    sendTimeoutMs: num(settings, 'send-timeout'),
     upstreamTls: upstreamCa ? { ca: readFileSetting(upstreamCa, 'upstream-ca') } : undefined,
     healthPath: gatewayPath(settings, 'health-path'),
     readyPath: gatewayPath(settings, 'ready-path'),

@@ -24,6 +24,7 @@ export interface GatewaySettings {
   readonly accessLog: boolean;
   readonly shutdownTimeoutMs: number;
   readonly upstreamTimeoutMs: number;
+  readonly sendTimeoutMs: number;
   readonly forward: { readonly groups: boolean; readonly token: boolean };
   readonly trusted: TrustedProxies;
   readonly maxClientConnections: number;
@@ -141,6 +142,7 @@ export function resolveGatewayOptions(options: GatewayOptions): GatewaySettings 
     accessLog: booleanOption(options.accessLog, 'accessLog', G.accessLog, 'gateway'),
     shutdownTimeoutMs: count('shutdownTimeoutMs', G.shutdownTimeoutMs),
     upstreamTimeoutMs: count('upstreamTimeoutMs', G.upstreamTimeoutMs),
+    sendTimeoutMs: count('sendTimeoutMs', G.sendTimeoutMs),
     forward: {
       groups: booleanOption(options.forwardGroups, 'forwardGroups', false, 'gateway'),
       token: booleanOption(options.forwardToken, 'forwardToken', false, 'gateway'),

@@ -159,6 +159,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     upstream: settings.upstream,
     tls: options.upstreamTls ?? {},
     timeoutMs: settings.upstreamTimeoutMs,
+    sendTimeoutMs: settings.sendTimeoutMs,
     idleTimeoutMs: settings.idleTimeoutMs,
     draining: () => shutdown.draining,
   };

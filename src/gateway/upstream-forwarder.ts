@@ -15,6 +15,32 @@ export type Forward = (req: http.IncomingMessage, res: http.ServerResponse, agen
 /** The upstream answered `error` instead of a response; the client gets a 502/504 (or its connection ends). */
 type Failed = (error: NodeJS.ErrnoException, req: http.IncomingMessage, res: http.ServerResponse) => void;
 
+/** The client took none of the answer for sendTimeoutMs: its connection is closed. */
+type Stalled = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+/**
+ * The answer waits for a client that reads slowly: `resume` once it has taken what was written
+ * (drain). One that takes nothing for sendTimeoutMs is `stalled` (nginx's send_timeout), so a
+ * client that stops reading cannot hold an upstream request, and its connection, for ever.
+ */
+function resumeWhenDrained(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  sendTimeoutMs: number,
+  resume: () => void,
+  stalled: Stalled,
+): void {
+  const drained = () => {
+    clearTimeout(timer);
+    resume();
+  };
+  const timer = setTimeout(() => {
+    res.off('drain', drained);
+    if (!res.destroyed) stalled(req, res);
+  }, sendTimeoutMs);
+  res.once('drain', drained);
+}
+
 /** undici's timeouts: the upstream was silent (504), not broken (502). */
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
@@ -65,6 +91,7 @@ class PoolAnswer implements Dispatcher.DispatchHandler {
     private readonly settings: UpstreamSettings,
     private readonly keepAliveHint: string,
     private readonly failed: Failed,
+    private readonly stalled: Stalled,
   ) {
     res.once('close', () => {
       if (res.writableFinished) return;
@@ -90,8 +117,15 @@ class PoolAnswer implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.res.write(chunk)) return;
+    // undici's body timeout does not run while paused: the wait is the client's.
     controller.pause();
-    this.res.once('drain', () => controller.resume());
+    resumeWhenDrained(
+      this.req,
+      this.res,
+      this.settings.sendTimeoutMs,
+      () => controller.resume(),
+      this.stalled,
+    );
   }
 
   onResponseEnd(): void {
@@ -134,7 +168,7 @@ export function createForwarder(
   /** Header mode's shared agent: the requests for it go on undici's Pool instead (pass-through: none). */
   pooled: http.Agent | undefined,
 ): { forward: Forward; close: () => Promise<void> } {
-  const { upstream, timeoutMs, idleTimeoutMs } = settings;
+  const { upstream, timeoutMs, sendTimeoutMs, idleTimeoutMs } = settings;
   const request = upstream.protocol === 'https:' ? https.request : http.request;
   const hostname = upstream.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = Number(upstream.port) || (upstream.protocol === 'https:' ? 443 : 80);
@@ -158,6 +192,13 @@ export function createForwarder(
       sendText(res, 504, { Connection: 'close' }, 'Gateway timeout: the upstream did not answer in time.\n');
     else sendText(res, 502, { Connection: 'close' }, 'Bad gateway: the upstream could not be reached.\n');
   };
+  const stalled: Stalled = (req, res) => {
+    logger.info('client stopped reading', {
+      reason: `took none of the answer in ${sendTimeoutMs} ms`,
+      url: req.url,
+    });
+    res.destroy();
+  };
 
   const forward: Forward = (req, res, agent) => {
     const headers = req.headers;
@@ -173,7 +214,7 @@ export function createForwarder(
       headers['content-length'] = '0';
     }
     if (pooled !== undefined && agent === pooled) {
-      const handler = new PoolAnswer(req, res, settings, keepAliveHint, failed);
+      const handler = new PoolAnswer(req, res, settings, keepAliveHint, failed, stalled);
       pool ??= createUpstreamPool(settings);
       pool.dispatch(poolRequest(req, prefix + (req.url ?? '/')), handler);
       return;
@@ -208,7 +249,19 @@ export function createForwarder(
         upstreamRes.headers,
       );
       upstreamRes.on('error', (error) => failed(error, req, res));
-      upstreamRes.pipe(res);
+      // As pipe() would, but the upstream's silence clock stops while the client is the one
+      // holding the answer back: a slow download is not a silent upstream (504, a cut answer).
+      upstreamRes.on('data', (chunk: Buffer) => {
+        if (res.write(chunk)) return;
+        upstreamRes.pause();
+        upstreamReq.socket?.setTimeout(0);
+        const resume = () => {
+          upstreamReq.socket?.setTimeout(timeoutMs);
+          upstreamRes.resume();
+        };
+        resumeWhenDrained(req, res, sendTimeoutMs, resume, stalled);
+      });
+      upstreamRes.on('end', () => res.end());
     });
     req.pipe(upstreamReq);
   };

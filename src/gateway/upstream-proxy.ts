@@ -9,8 +9,10 @@ import type { Logger } from '../types.js';
 export interface UpstreamSettings {
   readonly upstream: URL;
   readonly tls: https.AgentOptions;
-  /** Longest silence from the upstream (ms), then 504. */
+  /** Longest silence from the upstream (ms), then 504; not counted while a slow client holds the answer back. */
   readonly timeoutMs: number;
+  /** Longest a client may take none of an answer (ms), then its connection is closed. */
+  readonly sendTimeoutMs: number;
   /** How long an idle connection is kept, client side and upstream side alike (ms). */
   readonly idleTimeoutMs: number;
   /** Whether the gateway is shutting down (its answers then close their client connections). */

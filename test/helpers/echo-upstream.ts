@@ -1,6 +1,6 @@
 // A small upstream for gateway tests: it answers every request with what it received (headers,
 // the port of the connection it came on), streams POST bodies back on /echo, stays silent on
-// /slow for ?ms, and echoes bytes back on a WebSocket-style upgrade (a browser's WebSocket gets a
+// /slow for ?ms, sends ?n bytes on /bytes (counting the answers sent whole and those cut), and echoes bytes back on a WebSocket-style upgrade (a browser's WebSocket gets a
 // real handshake and one message naming the user it was sent).
 import { createHash } from 'node:crypto';
 import type http from 'node:http';
@@ -18,11 +18,31 @@ export interface EchoUpstream {
   readonly url: string;
   readonly server: http.Server;
   readonly seen: SeenRequest[];
+  /** /bytes answers: sent whole, or cut (the gateway ended the request first). */
+  readonly downloads: { finished: number; cut: number };
   close(): Promise<void>;
+}
+
+const CHUNK = Buffer.alloc(64 * 1024, 0x61);
+
+/** `bytes` bytes, written as fast as the gateway takes them. */
+function sendBytes(res: http.ServerResponse, bytes: number): void {
+  res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes) });
+  let left = bytes;
+  const more = () => {
+    while (left > 0) {
+      const chunk = CHUNK.subarray(0, Math.min(left, CHUNK.length));
+      left -= chunk.length;
+      if (!res.write(chunk)) return void res.once('drain', more);
+    }
+    res.end();
+  };
+  more();
 }
 
 export async function startEchoUpstream(): Promise<EchoUpstream> {
   const seen: SeenRequest[] = [];
+  const downloads = { finished: 0, cut: 0 };
   const open = new Set<Socket>();
   const webSockets = new Set<Socket>();
   const { server, url, close } = await listen((req, res) => {
@@ -31,6 +51,14 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
       res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
       req.pipe(res);
       return;
+    }
+    const bytes = /^\/bytes\?n=(\d+)$/.exec(req.url ?? '');
+    if (bytes) {
+      res.once('close', () => {
+        if (res.writableFinished) downloads.finished++;
+        else downloads.cut++;
+      });
+      return sendBytes(res, Number(bytes[1]));
     }
     const slow = /^\/slow\?ms=(\d+)$/.exec(req.url ?? '');
     const answer = () => {
@@ -70,6 +98,7 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
     url,
     server,
     seen,
+    downloads,
     close: async () => {
       for (const socket of [...open, ...webSockets]) socket.destroy();
       await close();

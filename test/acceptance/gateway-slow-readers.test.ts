@@ -1,0 +1,93 @@
+// Clients that read an answer slowly, or stop reading it. A slow download is not a silent
+// upstream: the upstream's silence clock (--upstream-timeout) must not run while the gateway
+// waits for the client, in either mode (pass-through cut such downloads with a "no answer" log
+// line). A client that takes nothing for --send-timeout has its connection closed and the
+// upstream request ended, as nginx's send_timeout does, so it cannot hold them for ever.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
+import { eventually } from '../helpers/eventually.js';
+import { linesWith } from '../helpers/log-lines.js';
+import { type RunningProcess, startGateway } from '../helpers/processes.js';
+import { RawConnection } from '../helpers/raw-http.js';
+import { ALICE } from '../helpers/servers.js';
+
+/** More than loopback's socket buffers hold on both sides, so that the upstream waits on the client. */
+const LARGE = 48 * 1024 * 1024;
+const CREDENTIALS = { user: 'alice', domain: 'EXAMPLE', password: ALICE.password };
+
+describe('gateway and clients that read slowly', () => {
+  let upstream: EchoUpstream;
+  const gateways: Record<'header' | 'pass-through', RunningProcess | undefined> = {
+    header: undefined,
+    'pass-through': undefined,
+  };
+  before(async () => {
+    upstream = await startEchoUpstream();
+    const timeouts = ['--upstream-timeout', '500ms', '--send-timeout', '2s', '--debug', '0'];
+    gateways.header = await startGateway([
+      '--upstream',
+      upstream.url,
+      '--users',
+      'demo-app/users.json',
+      ...timeouts,
+    ]);
+    gateways['pass-through'] = await startGateway([
+      '--upstream',
+      upstream.url,
+      '--mode',
+      'pass-through',
+      ...timeouts,
+    ]);
+  });
+  after(async () => {
+    for (const gateway of Object.values(gateways)) await gateway?.stop();
+    await upstream?.close();
+  });
+
+  /** A connection ready to ask for a download: logged on in header mode; pass-through forwards a request without credentials. */
+  const connect = async (mode: 'header' | 'pass-through') => {
+    const url = gateways[mode]!.url;
+    const connection = await RawConnection.open(url);
+    if (mode === 'header')
+      assert.equal((await connection.logOn(new URL(url).host, '/hello', CREDENTIALS)).status, 200);
+    return connection;
+  };
+  const download = (url: string) => [`GET /bytes?n=${LARGE} HTTP/1.1`, `Host: ${new URL(url).host}`];
+
+  for (const mode of ['header', 'pass-through'] as const) {
+    test(`${mode} mode: a client that reads nothing for longer than --upstream-timeout gets the whole answer`, async () => {
+      const connection = await connect(mode);
+      const finished = upstream.downloads.finished;
+      try {
+        const { status, received } = await connection.download(download(gateways[mode]!.url), 1500);
+        assert.equal(status, 200);
+        assert.equal(received, LARGE, 'the whole body');
+        assert.equal(upstream.downloads.finished, finished + 1);
+        assert.deepEqual(linesWith(gateways[mode]!.output(), 'upstream request failed'), []);
+      } finally {
+        connection.close();
+      }
+    });
+
+    test(`${mode} mode: a client that stops reading is cut after --send-timeout, and the upstream request with it`, async (t) => {
+      const connection = await connect(mode);
+      const cut = upstream.downloads.cut;
+      const started = Date.now();
+      try {
+        // Reads nothing until the gateway has given up on it, then what was on its way.
+        const { status, received } = await connection.download(download(gateways[mode]!.url), 6000);
+        t.diagnostic(`${received} of ${LARGE} bytes reached the client`);
+        assert.equal(status, 200);
+        assert.ok(received < LARGE, 'the answer was cut');
+        await eventually(() => upstream.downloads.cut === cut + 1, 'the upstream request ended');
+        const [line] = linesWith(gateways[mode]!.output(), 'client stopped reading');
+        assert.equal(line?.reason, 'took none of the answer in 2000 ms');
+        assert.equal(line?.url, `/bytes?n=${LARGE}`);
+        assert.ok(Date.now() - started < 15_000);
+      } finally {
+        connection.close();
+      }
+    });
+  }
+});
