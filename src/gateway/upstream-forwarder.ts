@@ -77,6 +77,25 @@ function writeAnswerHead(
 }
 
 /**
+ * The upstream's trailer fields, on to the client (its `Trailer` header went with the head).
+ * Node writes them on a chunked answer only: an HTTP/1.0 client gets none, as from the upstream.
+ */
+function forwardTrailers(res: http.ServerResponse, trailers: http.IncomingHttpHeaders): void {
+  const fields: [string, string][] = [];
+  for (const name in trailers) {
+    const value = trailers[name];
+    if (value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) fields.push([name, one]);
+  }
+  if (fields.length === 0) return;
+  try {
+    res.addTrailers(fields);
+  } catch {
+    // A field Node will not write (a character it refuses): the answer goes without trailers.
+  }
+}
+
+/**
  * One request on the undici pool: the answer streams back to `res` (undici pauses while the
  * client reads slowly), and a client that leaves aborts the upstream request. A class: one
  * object per request, no closures.
@@ -128,7 +147,8 @@ class PoolAnswer implements Dispatcher.DispatchHandler {
     );
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: http.IncomingHttpHeaders): void {
+    forwardTrailers(this.res, trailers);
     this.res.end();
   }
 
@@ -261,7 +281,10 @@ export function createForwarder(
         };
         resumeWhenDrained(req, res, sendTimeoutMs, resume, stalled);
       });
-      upstreamRes.on('end', () => res.end());
+      upstreamRes.on('end', () => {
+        forwardTrailers(res, upstreamRes.trailers);
+        res.end();
+      });
     });
     req.pipe(upstreamReq);
   };

@@ -1,7 +1,9 @@
 // A small upstream for gateway tests: it answers every request with what it received (headers,
 // the port of the connection it came on), streams POST bodies back on /echo, stays silent on
-// /slow for ?ms, sends ?n bytes on /bytes (counting the answers sent whole and those cut), and echoes bytes back on a WebSocket-style upgrade (a browser's WebSocket gets a
-// real handshake and one message naming the user it was sent).
+// /slow for ?ms, answers /trailers chunked with an X-Checksum trailer, sends ?n bytes on /bytes
+// (counting the answers sent whole and those cut), and echoes bytes back on a WebSocket-style
+// upgrade (a browser's WebSocket gets a real handshake and one message naming the user it was
+// sent).
 import { createHash } from 'node:crypto';
 import type http from 'node:http';
 import type { Socket } from 'node:net';
@@ -51,6 +53,12 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
       res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
       req.pipe(res);
       return;
+    }
+    if (req.url === '/trailers') {
+      res.writeHead(200, { 'Content-Type': 'text/plain', Trailer: 'X-Checksum' });
+      res.write('body, then a trailer');
+      res.addTrailers({ 'X-Checksum': 'sha256=abc' });
+      return void res.end();
     }
     const bytes = /^\/bytes\?n=(\d+)$/.exec(req.url ?? '');
     if (bytes) {

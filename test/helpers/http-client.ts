@@ -10,6 +10,8 @@ export interface Reply {
   body: string;
   /** Local port of the TCP connection that carried the request. */
   localPort: number | undefined;
+  /** Trailer fields after a chunked body. */
+  trailers?: http.IncomingHttpHeaders;
 }
 
 export function baseUrl(server: http.Server): string {
@@ -45,6 +47,7 @@ export class NtlmHttpClient {
             headers: res.headers,
             body: Buffer.concat(chunks).toString('utf8'),
             localPort: req.socket?.localPort,
+            trailers: res.trailers,
           }),
         );
       });

@@ -1,4 +1,5 @@
-// Clients that read an answer slowly, or stop reading it. A slow download is not a silent
+// Answers on their way back to the client, in both modes. Trailer fields after a chunked body
+// go on with it. Clients that read an answer slowly, or stop reading it: a slow download is not a silent
 // upstream: the upstream's silence clock (--upstream-timeout) must not run while the gateway
 // waits for the client, in either mode (pass-through cut such downloads with a "no answer" log
 // line). A client that takes nothing for --send-timeout has its connection closed and the
@@ -7,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
+import { NtlmHttpClient } from '../helpers/http-client.js';
 import { linesWith } from '../helpers/log-lines.js';
 import { type RunningProcess, startGateway } from '../helpers/processes.js';
 import { RawConnection } from '../helpers/raw-http.js';
@@ -16,7 +18,7 @@ import { ALICE } from '../helpers/servers.js';
 const LARGE = 48 * 1024 * 1024;
 const CREDENTIALS = { user: 'alice', domain: 'EXAMPLE', password: ALICE.password };
 
-describe('gateway and clients that read slowly', () => {
+describe('gateway: answers on their way back', () => {
   let upstream: EchoUpstream;
   const gateways: Record<'header' | 'pass-through', RunningProcess | undefined> = {
     header: undefined,
@@ -56,6 +58,20 @@ describe('gateway and clients that read slowly', () => {
   const download = (url: string) => [`GET /bytes?n=${LARGE} HTTP/1.1`, `Host: ${new URL(url).host}`];
 
   for (const mode of ['header', 'pass-through'] as const) {
+    test(`${mode} mode: the upstream's trailer fields reach the client`, async () => {
+      const client = new NtlmHttpClient(gateways[mode]!.url);
+      try {
+        if (mode === 'header') assert.equal((await client.login('/hello', CREDENTIALS)).status, 200);
+        const reply = await client.request('/trailers');
+        assert.equal(reply.status, 200);
+        assert.equal(reply.body, 'body, then a trailer');
+        assert.equal(reply.headers.trailer, 'X-Checksum');
+        assert.deepEqual(reply.trailers, { 'x-checksum': 'sha256=abc' });
+      } finally {
+        client.close();
+      }
+    });
+
     test(`${mode} mode: a client that reads nothing for longer than --upstream-timeout gets the whole answer`, async () => {
       const connection = await connect(mode);
       const finished = upstream.downloads.finished;
