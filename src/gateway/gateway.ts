@@ -16,6 +16,7 @@ import { type GatewaySettings, resolveGatewayOptions } from './gateway-settings.
 import { GracefulShutdown } from './graceful-shutdown.js';
 import { operatorEndpoints } from './operator-endpoints.js';
 import { PinnedUpstreams } from './pinned-upstreams.js';
+import { readRequestTarget } from './request-target.js';
 import { createForwarder, type Forward } from './upstream-forwarder.js';
 import { prepareUpstreamRequest } from './upstream-headers.js';
 import { createUpstreamProxy } from './upstream-proxy.js';
@@ -96,6 +97,11 @@ function requestPath(parts: RequestPathParts): http.RequestListener {
     if (settings.accessLog) logAccess(req, res, { logger, requestId, client, quiet: endpoints.isPoll(req) });
     if (metrics) res.once('close', () => metrics.request(res.statusCode));
     shutdown.requestStarted(req, res);
+    const target = readRequestTarget(req);
+    // OPTIONS * asks about the server as a whole (RFC 9110 9.3.7), which the gateway is to its clients.
+    if (target === 'server') return sendText(res, 200, {}, '');
+    if (target === 'unreadable')
+      return sendText(res, 400, { Connection: 'close' }, 'Bad request: the request target is not a path.\n');
     if (endpoints.answer(req, res)) return;
     if (pins) {
       stripClientIdentityHeaders(req);

@@ -1,12 +1,14 @@
 // X-Forwarded-For/-Host/-Proto and Forwarded as the upstream sees them: a client's own are
 // replaced, a trusted proxy's (--trusted-proxy, here from NTLM_SSO_TRUSTED_PROXY) are kept and
-// appended to. In both modes.
+// appended to. And the request target: an absolute-form one goes upstream as a path, with its
+// host. In both modes.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { curl } from '../helpers/curl.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { type RunningProcess, startGateway } from '../helpers/processes.js';
+import { RawConnection } from '../helpers/raw-http.js';
 import { ALICE } from '../helpers/servers.js';
 
 const SPOOFED = {
@@ -82,4 +84,63 @@ describe('gateway forwarding headers', () => {
     assert.equal(seen['x-forwarded-for'], '127.0.0.1');
     assert.equal(seen['x-forwarded-proto'], 'http');
   });
+});
+
+describe('gateway request targets', () => {
+  let upstream: EchoUpstream;
+  const gateways: Record<'header' | 'pass-through', RunningProcess | undefined> = {
+    header: undefined,
+    'pass-through': undefined,
+  };
+  before(async () => {
+    upstream = await startEchoUpstream();
+    // An upstream under a path: a target glued to it shows.
+    const base = `${upstream.url}/base`;
+    [gateways.header, gateways['pass-through']] = await Promise.all([
+      startGateway(['--upstream', base, '--users', 'demo-app/users.json', '--debug', '0']),
+      startGateway(['--mode', 'pass-through', '--upstream', base, '--debug', '0']),
+    ]);
+  });
+  after(async () => {
+    await Promise.all(Object.values(gateways).map((gateway) => gateway?.stop()));
+    await upstream?.close();
+  });
+
+  for (const mode of ['header', 'pass-through'] as const) {
+    test(`${mode} mode: an absolute-form target goes upstream as a path with its host; OPTIONS * is the gateway's`, async () => {
+      const url = gateways[mode]!.url;
+      const host = new URL(url).host;
+      const connection = await RawConnection.open(url);
+      try {
+        if (mode === 'header') {
+          const credentials = { user: 'alice', domain: 'EXAMPLE', password: ALICE.password };
+          assert.equal((await connection.logOn(host, '/hello', credentials)).status, 200);
+        }
+        const absolute = await connection.request([
+          'GET http://app.example/page?q=1 HTTP/1.1',
+          `Host: ${host}`,
+        ]);
+        assert.equal(absolute.status, 200);
+        const seen = JSON.parse(absolute.body) as { url: string; headers: http.IncomingHttpHeaders };
+        assert.equal(seen.url, '/base/page?q=1');
+        assert.equal(
+          seen.headers.host,
+          'app.example',
+          "the target's host, not the Host header (RFC 9112 3.2.2)",
+        );
+        assert.equal(seen.headers['x-forwarded-host'], 'app.example');
+
+        const asked = upstream.seen.length;
+        const options = await connection.request(['OPTIONS * HTTP/1.1', `Host: ${host}`]);
+        assert.equal(options.status, 200);
+        assert.equal(upstream.seen.length, asked, 'not sent upstream');
+
+        const unreadable = await connection.request(['GET ftp://app.example/ HTTP/1.1', `Host: ${host}`]);
+        assert.equal(unreadable.status, 400);
+        assert.equal(upstream.seen.length, asked);
+      } finally {
+        connection.close();
+      }
+    });
+  }
 });
