@@ -10,7 +10,7 @@ import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.j
 import { eventually } from '../helpers/eventually.js';
 import { NtlmHttpClient } from '../helpers/http-client.js';
 import { linesWith } from '../helpers/log-lines.js';
-import { type RunningProcess, startGateway } from '../helpers/processes.js';
+import { type GatewayMode, type RunningProcess, startGatewayPair } from '../helpers/processes.js';
 import { RawConnection } from '../helpers/raw-http.js';
 import { ALICE } from '../helpers/servers.js';
 
@@ -20,36 +20,26 @@ const CREDENTIALS = { user: 'alice', domain: 'EXAMPLE', password: ALICE.password
 
 describe('gateway: answers on their way back', () => {
   let upstream: EchoUpstream;
-  const gateways: Record<'header' | 'pass-through', RunningProcess | undefined> = {
-    header: undefined,
-    'pass-through': undefined,
-  };
+  let gateways: Record<GatewayMode, RunningProcess>;
   before(async () => {
     upstream = await startEchoUpstream();
-    const timeouts = ['--upstream-timeout', '500ms', '--send-timeout', '2s', '--debug', '0'];
-    gateways.header = await startGateway([
-      '--upstream',
-      upstream.url,
-      '--users',
-      'demo-app/users.json',
-      ...timeouts,
-    ]);
-    gateways['pass-through'] = await startGateway([
-      '--upstream',
-      upstream.url,
-      '--mode',
-      'pass-through',
-      ...timeouts,
+    gateways = await startGatewayPair(upstream.url, [
+      '--upstream-timeout',
+      '500ms',
+      '--send-timeout',
+      '2s',
+      '--debug',
+      '0',
     ]);
   });
   after(async () => {
-    for (const gateway of Object.values(gateways)) await gateway?.stop();
+    for (const gateway of Object.values(gateways ?? {})) await gateway.stop();
     await upstream?.close();
   });
 
   /** A connection ready to ask for a download: logged on in header mode; pass-through forwards a request without credentials. */
-  const connect = async (mode: 'header' | 'pass-through') => {
-    const url = gateways[mode]!.url;
+  const connect = async (mode: GatewayMode) => {
+    const url = gateways[mode].url;
     const connection = await RawConnection.open(url);
     if (mode === 'header')
       assert.equal((await connection.logOn(new URL(url).host, '/hello', CREDENTIALS)).status, 200);
@@ -59,7 +49,7 @@ describe('gateway: answers on their way back', () => {
 
   for (const mode of ['header', 'pass-through'] as const) {
     test(`${mode} mode: the upstream's trailer fields reach the client`, async () => {
-      const client = new NtlmHttpClient(gateways[mode]!.url);
+      const client = new NtlmHttpClient(gateways[mode].url);
       try {
         if (mode === 'header') assert.equal((await client.login('/hello', CREDENTIALS)).status, 200);
         const reply = await client.request('/trailers');
@@ -76,11 +66,11 @@ describe('gateway: answers on their way back', () => {
       const connection = await connect(mode);
       const finished = upstream.downloads.finished;
       try {
-        const { status, received } = await connection.download(download(gateways[mode]!.url), 1500);
+        const { status, received } = await connection.download(download(gateways[mode].url), 1500);
         assert.equal(status, 200);
         assert.equal(received, LARGE, 'the whole body');
         assert.equal(upstream.downloads.finished, finished + 1);
-        assert.deepEqual(linesWith(gateways[mode]!.output(), 'upstream request failed'), []);
+        assert.deepEqual(linesWith(gateways[mode].output(), 'upstream request failed'), []);
       } finally {
         connection.close();
       }
@@ -92,12 +82,12 @@ describe('gateway: answers on their way back', () => {
       const started = Date.now();
       try {
         // Reads nothing until the gateway has given up on it, then what was on its way.
-        const { status, received } = await connection.download(download(gateways[mode]!.url), 6000);
+        const { status, received } = await connection.download(download(gateways[mode].url), 6000);
         t.diagnostic(`${received} of ${LARGE} bytes reached the client`);
         assert.equal(status, 200);
         assert.ok(received < LARGE, 'the answer was cut');
         await eventually(() => upstream.downloads.cut === cut + 1, 'the upstream request ended');
-        const [line] = linesWith(gateways[mode]!.output(), 'client stopped reading');
+        const [line] = linesWith(gateways[mode].output(), 'client stopped reading');
         assert.equal(line?.reason, 'took none of the answer in 2000 ms');
         assert.equal(line?.url, `/bytes?n=${LARGE}`);
         assert.ok(Date.now() - started < 15_000);

@@ -7,7 +7,12 @@ import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { curl } from '../helpers/curl.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
-import { type RunningProcess, startGateway } from '../helpers/processes.js';
+import {
+  type GatewayMode,
+  type RunningProcess,
+  startGateway,
+  startGatewayPair,
+} from '../helpers/processes.js';
 import { RawConnection } from '../helpers/raw-http.js';
 import { ALICE } from '../helpers/servers.js';
 
@@ -88,27 +93,20 @@ describe('gateway forwarding headers', () => {
 
 describe('gateway request targets', () => {
   let upstream: EchoUpstream;
-  const gateways: Record<'header' | 'pass-through', RunningProcess | undefined> = {
-    header: undefined,
-    'pass-through': undefined,
-  };
+  let gateways: Record<GatewayMode, RunningProcess>;
   before(async () => {
     upstream = await startEchoUpstream();
     // An upstream under a path: a target glued to it shows.
-    const base = `${upstream.url}/base`;
-    [gateways.header, gateways['pass-through']] = await Promise.all([
-      startGateway(['--upstream', base, '--users', 'demo-app/users.json', '--debug', '0']),
-      startGateway(['--mode', 'pass-through', '--upstream', base, '--debug', '0']),
-    ]);
+    gateways = await startGatewayPair(`${upstream.url}/base`, ['--debug', '0']);
   });
   after(async () => {
-    await Promise.all(Object.values(gateways).map((gateway) => gateway?.stop()));
+    await Promise.all(Object.values(gateways ?? {}).map((gateway) => gateway.stop()));
     await upstream?.close();
   });
 
   for (const mode of ['header', 'pass-through'] as const) {
     test(`${mode} mode: an absolute-form target goes upstream as a path with its host; OPTIONS * is the gateway's`, async () => {
-      const url = gateways[mode]!.url;
+      const url = gateways[mode].url;
       const host = new URL(url).host;
       const connection = await RawConnection.open(url);
       try {

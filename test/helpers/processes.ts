@@ -132,6 +132,25 @@ export async function startGateway(
   );
 }
 
+export type GatewayMode = 'header' | 'pass-through';
+
+/** A gateway of each mode in front of `upstream` with `args` (header mode's users: demo-app/users.json). */
+export async function startGatewayPair(
+  upstream: string,
+  args: string[] = [],
+): Promise<Record<GatewayMode, RunningProcess>> {
+  const header = await startGateway(['--upstream', upstream, '--users', 'demo-app/users.json', ...args]);
+  try {
+    return {
+      header,
+      'pass-through': await startGateway(['--upstream', upstream, '--mode', 'pass-through', ...args]),
+    };
+  } catch (error) {
+    await header.stop();
+    throw error;
+  }
+}
+
 /** Runs the CLI to completion: exit code and output (for --help and bad flags). */
 export function runCli(
   args: string[],
