@@ -7,6 +7,8 @@ import type { IncomingMessage } from 'node:http';
 export type RequestTarget = 'path' | 'server' | 'unreadable';
 
 const ABSOLUTE_FORM = /^https?:\/\//i;
+/** Where the authority ends: at the path, or at the query of a target with no path. */
+const AFTER_AUTHORITY = /[/?]/;
 
 /**
  * Reads the target, turning the absolute-form (`GET http://host/page`, which a proxy in front
@@ -19,8 +21,12 @@ export function readRequestTarget(req: IncomingMessage): RequestTarget {
   if (target.startsWith('/')) return 'path';
   if (target === '*') return req.method === 'OPTIONS' ? 'server' : 'unreadable';
   if (!ABSOLUTE_FORM.test(target) || !URL.canParse(target)) return 'unreadable';
-  const url = new URL(target);
-  req.url = `${url.pathname}${url.search}`;
-  req.headers.host = url.host;
+  // The path as the client wrote it, as an origin-form one goes on (URL would resolve its dot
+  // segments); the host as a Host header writes it.
+  const authority = target.indexOf('//') + 2;
+  const pathAt = target.slice(authority).search(AFTER_AUTHORITY);
+  const rest = pathAt < 0 ? '' : target.slice(authority + pathAt);
+  req.url = rest.startsWith('/') ? rest : `/${rest}`;
+  req.headers.host = new URL(target).host;
   return 'path';
 }

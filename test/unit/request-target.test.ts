@@ -18,6 +18,9 @@ test('readRequestTarget: the absolute-form becomes a path, its host the Host (an
     ['http://app.example/a/b?c=d', '/a/b?c=d', 'app.example'],
     ['HTTPS://App.Example:8443', '/', 'app.example:8443'],
     ['http://[::1]:81/x', '/x', '[::1]:81'],
+    // As the client wrote it, as the origin-form goes on: no dot segment resolved.
+    ['http://app.example/a/../b?c', '/a/../b?c', 'app.example'],
+    ['http://user@app.example?q=1', '/?q=1', 'app.example'],
   ] as const) {
     const req = request('GET', target);
     assert.equal(readRequestTarget(req), 'path', target);
