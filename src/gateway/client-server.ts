@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import type { Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 
 export interface ClientServerSettings {
@@ -8,6 +9,18 @@ export interface ClientServerSettings {
   readonly maxHeaderBytes: number;
   readonly idleTimeoutMs: number;
   readonly maxClientConnections: number;
+}
+
+/**
+ * Runs `then` once the answers to the requests read before an unreadable one are out, so that a
+ * client that pipelines gets them, in order, before the refusal (Node's own handler ends the
+ * connection without them). Node shows the answer under way only as `socket._httpMessage`, as
+ * its own handler reads it; those queued behind it take its place in turn.
+ */
+function afterAnswersInFlight(socket: Socket, then: () => void): void {
+  const inFlight = (socket as Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+  if (inFlight) inFlight.once('close', () => setImmediate(() => afterAnswersInFlight(socket, then)));
+  else then();
 }
 
 /**
@@ -34,15 +47,21 @@ export function createClientServer(
     : http.createServer(serverOptions, onRequest);
   server.keepAliveTimeout = settings.idleTimeoutMs;
   server.maxConnections = settings.maxClientConnections;
-  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+  // Node's parser reports an unreadable request again at each later chunk: answered once.
+  const refused = new WeakSet<Socket>();
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (refused.has(socket)) return;
+    refused.add(socket);
     const status =
       error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? '408 Request Timeout'
         : error.code === 'HPE_HEADER_OVERFLOW'
           ? '431 Request Header Fields Too Large'
           : '400 Bad Request';
-    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
-    else socket.destroy();
+    afterAnswersInFlight(socket, () => {
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+      else socket.destroy();
+    });
   });
   return server;
 }

@@ -1,8 +1,9 @@
-// Answers on their way back to the client, in both modes. Trailer fields after a chunked body
-// go on with it. Clients that read an answer slowly, or stop reading it: a slow download is not
-// a silent upstream, so the upstream's silence clock (--upstream-timeout) must not run while the
-// gateway waits for the client (pass-through cut such downloads with a "no answer" log line). A
-// client that takes nothing for --send-timeout has its connection closed and the upstream request
+// Answers on their way back to the client, in both modes. Requests pipelined before an
+// unreadable one get their answers before its 400. Trailer fields after a chunked body go on with
+// it. Clients that read an answer slowly, or stop reading it: a slow download is not a silent
+// upstream, so the upstream's silence clock (--upstream-timeout) must not run while the gateway
+// waits for the client (pass-through cut such downloads with a "no answer" log line). A client
+// that takes nothing for --send-timeout has its connection closed and the upstream request
 // ended, as nginx's send_timeout does, so it cannot hold them for ever.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -48,6 +49,23 @@ describe('gateway: answers on their way back', () => {
   const download = (url: string) => [`GET /bytes?n=${LARGE} HTTP/1.1`, `Host: ${new URL(url).host}`];
 
   for (const mode of ['header', 'pass-through'] as const) {
+    test(`${mode} mode: requests pipelined before an unreadable one get their answers, in order, before its 400`, async () => {
+      const connection = await connect(mode);
+      try {
+        const host = new URL(gateways[mode].url).host;
+        const text = await connection.sendUntilClosed(
+          `GET /slow?ms=300 HTTP/1.1\r\nHost: ${host}\r\n\r\n` +
+            `GET /next HTTP/1.1\r\nHost: ${host}\r\n\r\n` +
+            'NOT HTTP\x01\r\n\r\n',
+        );
+        const statuses = [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((match) => match[1]);
+        assert.deepEqual(statuses, ['200', '200', '400']);
+        assert.ok(text.indexOf('"/slow?ms=300"') < text.indexOf('"/next"'), 'in the order asked');
+      } finally {
+        connection.close();
+      }
+    });
+
     test(`${mode} mode: the upstream's trailer fields reach the client`, async () => {
       const client = new NtlmHttpClient(gateways[mode].url);
       try {

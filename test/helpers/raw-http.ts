@@ -120,6 +120,15 @@ export class RawConnection {
     return { status, length, received: length - this.#toSkip };
   }
 
+  /** Writes `bytes` as they are (several requests, pipelined) and reads everything until the server closes. */
+  async sendUntilClosed(bytes: string, timeoutMs = 10_000): Promise<string> {
+    this.socket.write(bytes, 'latin1');
+    await this.#waitFor(() => this.socket.destroyed || this.socket.readableEnded, timeoutMs);
+    const text = this.#buffer.toString('latin1');
+    this.#buffer = Buffer.alloc(0);
+    return text;
+  }
+
   /** A chunked body, up to its last (empty) chunk. */
   async #chunked(): Promise<string> {
     const parts: Buffer[] = [];
