@@ -21,7 +21,9 @@ type Stalled = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 /**
  * The answer waits for a client that reads slowly: `resume` once it has taken what was written
  * (drain). One that takes nothing for sendTimeoutMs is `stalled` (nginx's send_timeout), so a
- * client that stops reading cannot hold an upstream request, and its connection, for ever.
+ * client that stops reading cannot hold an upstream request, and its connection, for ever. A
+ * client that leaves ends the wait at once: its timer would otherwise hold the request, and keep
+ * the process alive after close(), for sendTimeoutMs.
  */
 function resumeWhenDrained(
   req: http.IncomingMessage,
@@ -30,15 +32,21 @@ function resumeWhenDrained(
   resume: () => void,
   stalled: Stalled,
 ): void {
-  const drained = () => {
+  const settle = () => {
     clearTimeout(timer);
+    res.off('drain', drained);
+    res.off('close', settle);
+  };
+  const drained = () => {
+    settle();
     resume();
   };
   const timer = setTimeout(() => {
-    res.off('drain', drained);
+    settle();
     if (!res.destroyed) stalled(req, res);
   }, sendTimeoutMs);
   res.once('drain', drained);
+  res.once('close', settle);
 }
 
 /** undici's timeouts: the upstream was silent (504), not broken (502). */
