@@ -29,7 +29,7 @@ export interface RunningProcess {
 }
 
 /** Spawns `node args...` and resolves once its output contains `ready`; rejects if it exits first. */
-async function startUntilReady(
+export async function startUntilReady(
   args: string[],
   env: Record<string, string>,
   ready: string,
